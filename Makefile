@@ -1,0 +1,56 @@
+# Cairn — the two commands: `make run` and `make test`. Both install what is missing first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Build output lives outside the clone so fresh clones (CI) reuse earlier builds.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/cairn/target
+export LEPTOS_SITE_ROOT ?= $(CARGO_TARGET_DIR)/site
+export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+CARGO_TEST_FLAGS ?=
+
+.PHONY: help setup build build-debug run test test-unit test-sqlite test-postgres test-e2e bench-size fmt lint clean
+
+help:
+	@echo "make run     build and serve Cairn at http://127.0.0.1:3000 (SQLite, demo data)"
+	@echo "make test    run every test: unit, integration (SQLite + PostgreSQL), end-to-end"
+	@echo "make bench-size   size of the hydrate wasm and JS glue (raw and brotli)"
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	scripts/build-site.sh release
+
+build-debug: setup
+	scripts/build-site.sh debug
+
+run: build
+	DATABASE_URL="$${DATABASE_URL:-sqlite://data/cairn.db}" "$(CARGO_TARGET_DIR)/release/cairn"
+
+test: setup test-unit test-sqlite test-postgres test-e2e
+	@echo "All test suites passed."
+
+test-unit:
+	cargo test $(CARGO_TEST_FLAGS) -p app --features ssr --lib
+	cargo test $(CARGO_TEST_FLAGS) -p server --lib
+
+test-sqlite:
+	CAIRN_TEST_DATABASE=sqlite cargo test $(CARGO_TEST_FLAGS) -p server --test '*'
+
+test-postgres:
+	CAIRN_TEST_DATABASE=postgres cargo test $(CARGO_TEST_FLAGS) -p server --test '*'
+
+test-e2e: build
+	cd end2end && npx playwright test
+
+bench-size: build
+	@scripts/bench-size.sh
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo clippy -p app --features ssr -p server --all-targets -- -D warnings
+
+clean:
+	rm -rf "$(CARGO_TARGET_DIR)" data

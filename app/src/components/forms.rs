@@ -1,0 +1,178 @@
+//! Form fields that validate in the browser with the domain's parse functions and show the
+//! server's answer next to the field. Inputs keep what the user typed when a submit fails.
+
+use crate::error::AppError;
+use leptos::html;
+use leptos::prelude::*;
+use std::sync::Arc;
+
+/// A field's check: the same parse function the server runs, mapped to a message.
+pub type Check = fn(&str) -> Result<(), String>;
+
+/// Collects the checks of one form so its submit button can run them all first.
+#[derive(Clone, Default)]
+pub struct FormChecks(Arc<std::sync::Mutex<Vec<Arc<dyn Fn() -> bool + Send + Sync>>>>);
+
+impl FormChecks {
+    fn register(&self, check: Arc<dyn Fn() -> bool + Send + Sync>) {
+        if let Ok(mut checks) = self.0.lock() {
+            checks.push(check);
+        }
+    }
+
+    /// Runs every check (so every field shows its message); true when all pass.
+    fn all_pass(&self) -> bool {
+        let checks = self.0.lock().map(|c| c.clone()).unwrap_or_default();
+        checks.iter().fold(true, |ok, check| check() && ok)
+    }
+}
+
+/// The error of the last submit, for a field or for the form as a whole ("").
+pub fn field_error<T, S>(value: S, field: &'static str) -> Signal<Option<String>>
+where
+    T: Clone + Send + Sync + 'static,
+    S: Get<Value = Option<Result<T, AppError>>> + Clone + Send + Sync + 'static,
+{
+    Signal::derive(move || match value.get() {
+        Some(Err(err)) => match &err {
+            AppError::Validation { field: f, message } if f == field => Some(message.clone()),
+            AppError::Validation { .. } => None,
+            _ if field.is_empty() => Some(err.to_string()),
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+/// A labelled input with its error message below it.
+#[component]
+pub fn Field(
+    label: &'static str,
+    name: &'static str,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(default = "off")] autocomplete: &'static str,
+    #[prop(into, optional)] value: String,
+    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(optional)] check: Option<Check>,
+    #[prop(into, optional)] server_error: Option<Signal<Option<String>>>,
+    #[prop(default = true)] required: bool,
+) -> impl IntoView {
+    let id = format!("field-{name}");
+    let error_id = format!("{id}-error");
+    let hint_id = format!("{id}-hint");
+    let client_error = RwSignal::new(None::<String>);
+    let input_ref = NodeRef::<html::Input>::new();
+    let run_check = move || -> bool {
+        let Some(check) = check else { return true };
+        let value = input_ref.get_untracked().map(|el| el.value()).unwrap_or_default();
+        let result = check(&value).err();
+        let ok = result.is_none();
+        client_error.set(result);
+        ok
+    };
+    if let Some(checks) = use_context::<FormChecks>() {
+        checks.register(Arc::new(run_check));
+    }
+    let shown_error = move || client_error.get().or_else(|| server_error.and_then(|e| e.get()));
+    let described_by = if hint.is_some() { format!("{hint_id} {error_id}") } else { error_id.clone() };
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            {hint.map(|h| view! { <p class="hint" id=hint_id.clone()>{h}</p> })}
+            <input
+                id=id
+                name=name
+                type=kind
+                autocomplete=autocomplete
+                value=value
+                required=required
+                node_ref=input_ref
+                aria-invalid=move || if shown_error().is_some() { "true" } else { "false" }
+                aria-describedby=described_by
+                on:blur=move |_| { run_check(); }
+                on:input=move |_| if client_error.get_untracked().is_some() { run_check(); }
+            />
+            <p class="field-error" id=error_id aria-live="polite">{shown_error}</p>
+        </div>
+    }
+}
+
+/// A labelled select.
+#[component]
+pub fn Select(
+    label: &'static str,
+    name: &'static str,
+    options: Vec<(&'static str, &'static str)>,
+    #[prop(optional)] selected: Option<&'static str>,
+) -> impl IntoView {
+    let id = format!("field-{name}");
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <select id=id name=name>
+                {options.into_iter().map(|(value, text)| view! {
+                    <option value=value selected=Some(value) == selected>{text}</option>
+                }).collect_view()}
+            </select>
+        </div>
+    }
+}
+
+/// Provides the form's check registry to the fields inside it.
+#[component]
+pub fn Checked(children: Children) -> impl IntoView {
+    provide_context(FormChecks::default());
+    children()
+}
+
+/// A submit button that runs every field check of its form first and shows progress.
+#[component]
+pub fn Submit(label: &'static str, #[prop(into)] pending: Signal<bool>, #[prop(optional)] class: &'static str) -> impl IntoView {
+    let checks = use_context::<FormChecks>();
+    view! {
+        <button
+            type="submit"
+            class=class
+            disabled=move || pending.get()
+            aria-busy=move || if pending.get() { "true" } else { "false" }
+            on:click=move |ev| {
+                if let Some(checks) = &checks && !checks.all_pass() {
+                    ev.prevent_default();
+                }
+            }
+        >
+            {label}
+        </button>
+    }
+}
+
+/// The form-wide message (errors not tied to a field, or a success note).
+#[component]
+pub fn FormMessage(#[prop(into)] error: Signal<Option<String>>, #[prop(into, optional)] success: Option<Signal<Option<String>>>) -> impl IntoView {
+    view! {
+        <div role="alert" class="form-error">{move || error.get()}</div>
+        <div role="status" class="form-success">{move || success.and_then(|s| s.get())}</div>
+    }
+}
+
+pub fn check_email(raw: &str) -> Result<(), String> {
+    crate::domain::Email::parse(raw).map(|_| ()).map_err(|e| e.0)
+}
+pub fn check_password(raw: &str) -> Result<(), String> {
+    crate::domain::Password::parse(raw).map(|_| ()).map_err(|e| e.0)
+}
+pub fn check_display_name(raw: &str) -> Result<(), String> {
+    crate::domain::DisplayName::parse(raw).map(|_| ()).map_err(|e| e.0)
+}
+pub fn check_org_name(raw: &str) -> Result<(), String> {
+    crate::domain::OrgName::parse(raw).map(|_| ()).map_err(|e| e.0)
+}
+pub fn check_team_name(raw: &str) -> Result<(), String> {
+    crate::domain::TeamName::parse(raw).map(|_| ()).map_err(|e| e.0)
+}
+pub fn check_code(raw: &str) -> Result<(), String> {
+    crate::domain::TotpCode::parse(raw).map(|_| ()).map_err(|e| e.0)
+}
+pub fn check_not_empty(raw: &str) -> Result<(), String> {
+    if raw.trim().is_empty() { Err("This field is required.".into()) } else { Ok(()) }
+}

@@ -1,0 +1,95 @@
+//! Cairn's application: shared domain, server functions and the Leptos UI, compiled for the
+//! server (`ssr`) and for the browser (`hydrate`).
+
+#![recursion_limit = "256"]
+
+pub mod api;
+pub mod components;
+pub mod domain;
+pub mod dto;
+pub mod error;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod ports;
+#[cfg(feature = "ssr")]
+pub mod security;
+
+use components::layout::{Layout, provide_me};
+use leptos::prelude::*;
+use leptos_meta::{Link, Meta, MetaTags, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+/// The HTML document around the app. Sets the Content-Security-Policy with this response's nonce.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
+        let csp = format!(
+            "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+             img-src 'self' data:; connect-src 'self'; manifest-src 'self'; worker-src 'self'; \
+             object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        );
+        if let Ok(value) = axum::http::HeaderValue::from_str(&csp) {
+            response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    provide_me();
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    view! {
+        <Title text="Cairn"/>
+        <Meta name="description" content="Build, sell and run proactive, AI-guided development programs."/>
+        <Meta name="theme-color" content="#2f5d50"/>
+        <Link rel="stylesheet" href="/pkg/cairn.css"/>
+        <Link rel="manifest" href="/manifest.webmanifest"/>
+        <Link rel="icon" href="/icons/icon-192.png"/>
+        <Link rel="apple-touch-icon" href="/icons/icon-192.png"/>
+        <Router>
+            <div class="app" data-hydrated=move || hydrated.get().to_string()>
+                <Layout>
+                    <Routes fallback=pages::NotFound>
+                        <Route path=path!("/") view=pages::home::HomePage/>
+                        <Route path=path!("/sign-up") view=pages::auth::SignUpPage/>
+                        <Route path=path!("/sign-in") view=pages::auth::SignInPage/>
+                        <Route path=path!("/sign-in/second-factor") view=pages::auth::SecondFactorPage/>
+                        <Route path=path!("/verify-email") view=pages::auth::VerifyEmailPage/>
+                        <Route path=path!("/forgot-password") view=pages::auth::ForgotPasswordPage/>
+                        <Route path=path!("/reset-password") view=pages::auth::ResetPasswordPage/>
+                        <Route path=path!("/magic-link") view=pages::auth::MagicLinkPage/>
+                        <Route path=path!("/magic") view=pages::auth::MagicPage/>
+                        <Route path=path!("/invite") view=pages::orgs::InvitePage/>
+                        <Route path=path!("/settings") view=pages::settings::SettingsPage/>
+                        <Route path=path!("/orgs") view=pages::orgs::OrgsPage/>
+                        <Route path=path!("/org/members") view=pages::orgs::MembersPage/>
+                        <Route path=path!("/org/teams") view=pages::orgs::TeamsPage/>
+                        <Route path=path!("/org/settings") view=pages::orgs::OrgSettingsPage/>
+                        <Route path=path!("/org/audit") view=pages::orgs::AuditPage/>
+                        <Route path=path!("/prompts") view=pages::prompts::PromptsPage/>
+                        <Route path=path!("/dev/mailbox") view=pages::dev::MailboxPage/>
+                        <Route path=path!("/offline") view=pages::OfflinePage/>
+                    </Routes>
+                </Layout>
+            </div>
+        </Router>
+    }
+}

@@ -1,0 +1,330 @@
+//! Ports (server side only): the traits server functions call and the `server` crate implements
+//! on SQLite and PostgreSQL, plus the mailer and the clock. Records here may carry secrets
+//! (password hashes, token hashes) and so never derive `Serialize`.
+
+use crate::domain::{CapabilityRole, Email, OrgId, OrgKind, OrgRole, PlatformRole, TeamId, UserId};
+use crate::dto::AuditEntryView;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Errors a store reports by kind; server functions map them to `AppError`.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("storage failure: {0}")]
+    Other(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub id: UserId,
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: Option<String>,
+    pub email_verified_at: Option<DateTime<Utc>>,
+    pub timezone: String,
+    pub totp_secret: Option<String>,
+    pub totp_enabled_at: Option<DateTime<Utc>>,
+    pub platform_roles: Vec<PlatformRole>,
+    pub capabilities: Vec<CapabilityRole>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub id: UserId,
+    pub email: Email,
+    pub display_name: String,
+    pub password_hash: Option<String>,
+    pub timezone: String,
+    pub email_verified_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub id: Uuid,
+    pub token_hash: String,
+    pub user_id: UserId,
+    pub active_org: Option<OrgId>,
+    /// Signed in with a password but the second factor is still owed.
+    pub mfa_pending: bool,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub ip: String,
+    pub user_agent: String,
+}
+
+/// What a one-time emailed token is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenPurpose {
+    VerifyEmail,
+    ResetPassword,
+    MagicLink,
+}
+
+impl TokenPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::VerifyEmail => "verify_email",
+            Self::ResetPassword => "reset_password",
+            Self::MagicLink => "magic_link",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct OrgRecord {
+    pub id: OrgId,
+    pub name: String,
+    pub kind: OrgKind,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A user's place in one organization, with the teams they are in and lead.
+#[derive(Debug, Clone)]
+pub struct MembershipRecord {
+    pub org: OrgRecord,
+    pub role: OrgRole,
+    pub enterprise_admin: bool,
+    pub teams: Vec<TeamId>,
+    pub led_teams: Vec<TeamId>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MemberRecord {
+    pub user_id: UserId,
+    pub email: String,
+    pub display_name: String,
+    pub role: OrgRole,
+    pub joined_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct InvitationRecord {
+    pub id: Uuid,
+    pub org_id: OrgId,
+    pub org_name: String,
+    pub email: String,
+    pub role: OrgRole,
+    pub invited_by: UserId,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TeamRecord {
+    pub id: TeamId,
+    pub org_id: OrgId,
+    pub name: String,
+    pub members: Vec<(UserId, String, bool)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PromptRecord {
+    pub id: Uuid,
+    pub org_id: OrgId,
+    pub author_id: UserId,
+    pub author_name: String,
+    pub title: String,
+    pub body: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One entry of the append-only audit log.
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub org_id: Option<OrgId>,
+    pub actor_id: Option<UserId>,
+    pub action: String,
+    pub target: String,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+    pub ip: String,
+    pub user_agent: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OutgoingMail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoredMail {
+    pub id: Uuid,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Creates the user with their personal organization (they own it), in one transaction.
+    /// `Conflict` when the email is taken.
+    async fn create_user(&self, user: &NewUser, personal_org: &OrgRecord) -> StoreResult<()>;
+    async fn user_by_email(&self, email: &Email) -> StoreResult<Option<UserRecord>>;
+    async fn user_by_id(&self, id: UserId) -> StoreResult<Option<UserRecord>>;
+    async fn mark_email_verified(&self, id: UserId, at: DateTime<Utc>) -> StoreResult<()>;
+    async fn set_password_hash(&self, id: UserId, hash: &str) -> StoreResult<()>;
+    async fn update_profile(&self, id: UserId, display_name: &str, timezone: &str) -> StoreResult<()>;
+    /// Sets or clears the TOTP secret; `enabled_at` is set once the user proved a code.
+    async fn set_totp(&self, id: UserId, secret: Option<&str>, enabled_at: Option<DateTime<Utc>>) -> StoreResult<()>;
+    async fn replace_recovery_codes(&self, id: UserId, code_hashes: &[String]) -> StoreResult<()>;
+    /// Marks the recovery code used; false if there is no such unused code.
+    async fn use_recovery_code(&self, id: UserId, code_hash: &str, at: DateTime<Utc>) -> StoreResult<bool>;
+    async fn grant_platform_role(&self, id: UserId, role: PlatformRole) -> StoreResult<()>;
+    async fn grant_capability(&self, id: UserId, capability: CapabilityRole) -> StoreResult<()>;
+    async fn count_users(&self) -> StoreResult<i64>;
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn create_session(&self, session: &SessionRecord) -> StoreResult<()>;
+    async fn session_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>>;
+    async fn touch_session(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
+    async fn set_session_org(&self, id: Uuid, org: Option<OrgId>) -> StoreResult<()>;
+    async fn complete_session_mfa(&self, id: Uuid) -> StoreResult<()>;
+    async fn delete_session(&self, user: UserId, id: Uuid) -> StoreResult<bool>;
+    /// Ends every session of the user except `keep`.
+    async fn delete_other_sessions(&self, user: UserId, keep: Option<Uuid>) -> StoreResult<u64>;
+    async fn sessions_of(&self, user: UserId) -> StoreResult<Vec<SessionRecord>>;
+    async fn insert_token(&self, token_hash: &str, user: UserId, purpose: TokenPurpose, expires_at: DateTime<Utc>) -> StoreResult<()>;
+    /// Marks an unused, unexpired token used and returns its user; `None` otherwise.
+    async fn consume_token(&self, token_hash: &str, purpose: TokenPurpose, now: DateTime<Utc>) -> StoreResult<Option<UserId>>;
+    async fn record_sign_in_failure(&self, email: &str, ip: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Failures since `since` for this email and for this ip, with the oldest of each.
+    async fn sign_in_failures(&self, email: &str, ip: &str, since: DateTime<Utc>) -> StoreResult<FailureCounts>;
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FailureCounts {
+    pub by_email: i64,
+    pub oldest_by_email: Option<DateTime<Utc>>,
+    pub by_ip: i64,
+    pub oldest_by_ip: Option<DateTime<Utc>>,
+}
+
+#[async_trait]
+pub trait OrgStore: Send + Sync {
+    async fn create_org(&self, org: &OrgRecord, owner: UserId) -> StoreResult<()>;
+    async fn memberships_of(&self, user: UserId) -> StoreResult<Vec<MembershipRecord>>;
+    async fn membership(&self, org: OrgId, user: UserId) -> StoreResult<Option<MembershipRecord>>;
+    async fn rename_org(&self, org: OrgId, name: &str) -> StoreResult<()>;
+    async fn delete_org(&self, org: OrgId) -> StoreResult<()>;
+    async fn members(&self, org: OrgId) -> StoreResult<Vec<MemberRecord>>;
+    async fn add_member(&self, org: OrgId, user: UserId, role: OrgRole, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Changes a role; `Conflict` if it would leave the organization without an owner.
+    async fn set_member_role(&self, org: OrgId, user: UserId, role: OrgRole) -> StoreResult<()>;
+    /// Removes a member (and their team places); `Conflict` for the last owner.
+    async fn remove_member(&self, org: OrgId, user: UserId) -> StoreResult<()>;
+    async fn create_invitation(&self, invitation: &InvitationRecord, token_hash: &str) -> StoreResult<()>;
+    async fn pending_invitations(&self, org: OrgId, now: DateTime<Utc>) -> StoreResult<Vec<InvitationRecord>>;
+    async fn invitation(&self, org: OrgId, id: Uuid) -> StoreResult<Option<InvitationRecord>>;
+    async fn invitation_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<InvitationRecord>>;
+    async fn renew_invitation(&self, org: OrgId, id: Uuid, token_hash: &str, expires_at: DateTime<Utc>) -> StoreResult<()>;
+    async fn revoke_invitation(&self, org: OrgId, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Marks the invitation accepted and adds the member, in one transaction.
+    async fn accept_invitation(&self, id: Uuid, user: UserId, at: DateTime<Utc>) -> StoreResult<()>;
+    async fn create_team(&self, org: OrgId, id: TeamId, name: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    async fn teams(&self, org: OrgId) -> StoreResult<Vec<TeamRecord>>;
+    async fn delete_team(&self, org: OrgId, team: TeamId) -> StoreResult<()>;
+    /// Adds (or updates) a team member; the user must belong to the organization.
+    async fn set_team_member(&self, org: OrgId, team: TeamId, user: UserId, leader: bool) -> StoreResult<()>;
+    async fn remove_team_member(&self, org: OrgId, team: TeamId, user: UserId) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait PromptStore: Send + Sync {
+    async fn prompts(&self, org: OrgId) -> StoreResult<Vec<PromptRecord>>;
+    async fn prompt(&self, org: OrgId, id: Uuid) -> StoreResult<Option<PromptRecord>>;
+    async fn create_prompt(&self, org: OrgId, id: Uuid, author: UserId, title: &str, body: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    async fn update_prompt(&self, org: OrgId, id: Uuid, title: &str, body: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    async fn delete_prompt(&self, org: OrgId, id: Uuid) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()>;
+    /// Newest first; `before` pages backwards by id.
+    async fn audit_log(&self, org: OrgId, before: Option<Uuid>, limit: i64) -> StoreResult<Vec<AuditEntryView>>;
+}
+
+#[async_trait]
+pub trait MailStore: Send + Sync {
+    async fn store_mail(&self, mail: &OutgoingMail, at: DateTime<Utc>) -> StoreResult<()>;
+    async fn recent_mail(&self, limit: i64) -> StoreResult<Vec<StoredMail>>;
+}
+
+/// Everything the application stores.
+pub trait Store: UserStore + SessionStore + OrgStore + PromptStore + AuditStore + MailStore {}
+impl<T: UserStore + SessionStore + OrgStore + PromptStore + AuditStore + MailStore> Store for T {}
+
+/// Sends email: SMTP in production, the database outbox offline.
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    async fn send(&self, mail: OutgoingMail) -> Result<(), String>;
+}
+
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// Settings server functions need; read from the environment by the server.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Public base URL used in emailed links, e.g. `http://127.0.0.1:3000`.
+    pub public_url: String,
+    /// Idle session expiry.
+    pub session_idle: chrono::Duration,
+    /// Absolute session expiry.
+    pub session_absolute: chrono::Duration,
+    /// Failed sign-ins allowed per account per hour.
+    pub sign_in_limit_per_account: i64,
+    /// Failed sign-ins allowed per IP per 15 minutes.
+    pub sign_in_limit_per_ip: i64,
+    /// Demo/dev mode: shows the mailbox at /dev/mailbox.
+    pub dev_mode: bool,
+}
+
+impl Settings {
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    pub fn session_cookie_name(&self) -> &'static str {
+        if self.secure_cookies() { "__Host-cairn_session" } else { "cairn_session" }
+    }
+}
+
+/// All ports, held in the Leptos context and in axum state.
+#[derive(Clone)]
+pub struct Services {
+    pub store: Arc<dyn Store>,
+    pub mailer: Arc<dyn Mailer>,
+    pub clock: Arc<dyn Clock>,
+    pub settings: Arc<Settings>,
+    /// Bounds concurrent argon2 hashing (each takes 19 MiB and a core for ~50 ms).
+    pub hashing: Arc<tokio::sync::Semaphore>,
+}

@@ -1,0 +1,64 @@
+import { Browser, expect, Page, test as base } from '@playwright/test';
+
+/**
+ * `test` that fails when any page of the test throws an uncaught error: a panic in the WASM app
+ * stops hydration silently otherwise.
+ */
+export const test = base.extend<{ pageErrors: string[] }>({
+  pageErrors: [async ({ context }, use) => {
+    const errors: string[] = [];
+    const watch = (page: Page) => page.on('pageerror', (error) => errors.push(`${page.url()}: ${error.message}`));
+    context.pages().forEach(watch);
+    context.on('page', watch);
+    await use(errors);
+    expect(errors, 'uncaught errors in the page').toEqual([]);
+  }, { auto: true }],
+});
+
+
+export const PASSWORD = 'correct horse battery staple';
+
+/** A unique address per run, so tests never collide with each other or with the demo data. */
+export function uniqueEmail(name: string): string {
+  return `${name}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
+}
+
+/** Waits until the WASM has hydrated the page, so clicks are handled by the app. */
+export async function hydrated(page: Page): Promise<void> {
+  await expect(page.locator('[data-hydrated="true"]')).toBeAttached();
+}
+
+/** Reads the newest mail to `to` with `subject` from the dev mailbox and returns the first link. */
+export async function linkFromMailbox(page: Page, to: string, subject: string): Promise<string> {
+  await page.goto('/dev/mailbox');
+  const mail = page.getByRole('article', { name: `Mail to ${to}: ${subject}` }).first();
+  await expect(mail).toBeVisible();
+  const body = await mail.locator('pre').innerText();
+  const link = body.match(/https?:\/\/\S+/)?.[0];
+  expect(link, `a link in: ${body}`).toBeTruthy();
+  return new URL(link!).pathname + new URL(link!).search;
+}
+
+/** Signs up through the form, confirms the address from the mailbox, lands signed in. */
+export async function signUp(page: Page, name: string, email: string, next?: string): Promise<void> {
+  await page.goto(next ? `/sign-up?next=${encodeURIComponent(next)}` : '/sign-up');
+  await hydrated(page);
+  await page.getByLabel('Your name').fill(name);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page.getByRole('status')).toContainText('Check your inbox');
+  const link = await linkFromMailbox(page, email, 'Confirm your email for Cairn');
+  await page.goto(link);
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Confirm my email' }).click();
+  await expect(page.getByRole('heading', { name: `Welcome, ${name}` })).toBeVisible();
+}
+
+/** A page in a new browser context (another person), watched for uncaught errors like the rest. */
+export async function newPage(browser: Browser, errors: string[]): Promise<Page> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on('pageerror', (error) => errors.push(`${page.url()}: ${error.message}`));
+  return page;
+}

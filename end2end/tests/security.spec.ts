@@ -1,0 +1,45 @@
+import { expect } from '@playwright/test';
+import { hydrated, test } from './helpers';
+
+test('repeated failed sign-ins are rate limited', async ({ browser }) => {
+  // This client poses as its own address (the e2e server trusts X-Forwarded-For) so the limit
+  // it trips does not affect other tests.
+  const context = await browser.newContext({ extraHTTPHeaders: { 'x-forwarded-for': '203.0.113.77' } });
+  const page = await context.newPage();
+  await page.goto('/sign-in');
+  await hydrated(page);
+  await page.getByLabel('Email').fill('owner@demo.cairn.test');
+  const password = page.getByLabel('Password');
+  const submit = page.getByRole('button', { name: 'Sign in' });
+  for (let attempt = 0; attempt < 5; attempt++) {
+    await password.fill(`wrong password ${attempt}`);
+    await submit.click();
+    await expect(page.getByText('That email and password do not match an account.')).toBeVisible();
+    await expect(submit).toBeEnabled();
+  }
+  await password.fill('cairn-demo-2026');
+  await submit.click();
+  await expect(page.getByRole('alert').filter({ hasText: 'Too many attempts' })).toBeVisible();
+  await context.close();
+});
+
+test('a demo account signs in and sees its role', async ({ page }) => {
+  await page.goto('/sign-in');
+  await hydrated(page);
+  await page.getByLabel('Email').fill('viewer@demo.cairn.test');
+  await page.getByLabel('Password').fill('cairn-demo-2026');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('heading', { name: 'Welcome, Victor Viewer' })).toBeVisible();
+  await page.getByRole('combobox', { name: 'Organization' }).selectOption({ label: 'Acme Coaching (Viewer)' });
+  await page.getByRole('button', { name: 'Switch' }).click();
+  await expect(page.getByText('Your role:')).toContainText('Viewer');
+  // Times are shown in the person's timezone (the demo accounts use Europe/Berlin), not UTC.
+  await page.goto('/org/members');
+  await hydrated(page);
+  const joined = page.locator('main time').first();
+  await expect(joined).not.toContainText('UTC');
+  await expect(joined).toContainText(/GMT\+1|CET|GMT\+2|CEST/);
+  await page.getByText('Victor Viewer', { exact: true }).click();
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page.getByRole('heading', { name: 'Programs that start the conversation' })).toBeVisible();
+});

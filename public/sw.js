@@ -1,0 +1,39 @@
+// Cairn's service worker: caches the app shell (script, wasm, styles, icons, offline page) and
+// answers page navigations with the offline page when the network is gone. Data is never cached.
+const VERSION = 'cairn-shell-v1';
+const SHELL = ['/offline', '/pkg/cairn.js', '/pkg/cairn_bg.wasm', '/pkg/cairn.css', '/manifest.webmanifest', '/icons/icon-192.png'];
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(caches.open(VERSION).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil(
+    caches.keys()
+      .then((keys) => Promise.all(keys.filter((k) => k !== VERSION).map((k) => caches.delete(k))))
+      .then(() => self.clients.claim()),
+  );
+});
+
+self.addEventListener('fetch', (event) => {
+  const request = event.request;
+  if (request.method !== 'GET') return;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  if (request.mode === 'navigate') {
+    event.respondWith(fetch(request).catch(() => caches.match('/offline')));
+    return;
+  }
+  if (url.pathname.startsWith('/pkg/') || url.pathname.startsWith('/icons/')) {
+    // Network first so a new build is picked up; the cache when offline.
+    event.respondWith(
+      fetch(request)
+        .then((response) => {
+          const copy = response.clone();
+          caches.open(VERSION).then((cache) => cache.put(request, copy));
+          return response;
+        })
+        .catch(() => caches.match(request)),
+    );
+  }
+});

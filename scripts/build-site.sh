@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Builds the browser bundle (wasm + JS glue + CSS + public assets) into $LEPTOS_SITE_ROOT and the
+# server binary. Usage: scripts/build-site.sh [release|debug]. The same steps cargo-leptos takes,
+# with tools installed by scripts/setup.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-release}
+target_dir=${CARGO_TARGET_DIR:-target}
+site=${LEPTOS_SITE_ROOT:-$target_dir/site}
+export PATH="$PWD/end2end/node_modules/.bin:$PATH"
+
+if [ "$mode" = release ]; then wasm_profile=wasm-release; server_flag=--release; else wasm_profile=dev; server_flag=; fi
+wasm_dir=$target_dir/wasm32-unknown-unknown/$([ "$wasm_profile" = dev ] && echo debug || echo "$wasm_profile")
+
+cargo build -p frontend --lib --target wasm32-unknown-unknown --profile "$wasm_profile"
+mkdir -p "$site/pkg"
+wasm-bindgen --target web --no-typescript --out-name cairn --out-dir "$site/pkg" "$wasm_dir/frontend.wasm"
+if [ "$mode" = release ]; then
+  wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+    -o "$site/pkg/cairn_bg.wasm" "$site/pkg/cairn_bg.wasm"
+fi
+cp style/main.css "$site/pkg/cairn.css"
+cp -R public/. "$site/"
+cargo build -p server $server_flag
+echo "site built in $site"

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs what building and testing Cairn needs, when it is missing. Idempotent; downloads only
+# from crates.io, rustup's dist server, Debian's archive and the npm registry.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Rust's wasm target.
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# The wasm-bindgen CLI must match the library version pinned in Cargo.toml exactly.
+want=$(grep -E '^wasm-bindgen = ' Cargo.toml | grep -oE '[0-9]+\.[0-9]+\.[0-9]+')
+have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [ "$have" != "$want" ]; then
+  say "installing wasm-bindgen-cli $want (have: ${have:-none})"
+  # Not --locked: its lock file pins a webpki-roots version the registry no longer serves.
+  cargo install wasm-bindgen-cli --version "$want" --force
+fi
+
+# Chromium for the end-to-end tests (Debian's; Playwright's own download cannot work offline).
+if ! command -v chromium >/dev/null 2>&1; then
+  say "installing chromium"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium
+fi
+
+# Playwright and wasm-opt (npm's binaryen; Debian's older wasm-opt breaks hydration).
+if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ ! -d end2end/node_modules/@playwright/test ] \
+   || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
+  say "installing the end-to-end npm packages"
+  npm ci --prefix end2end --no-audit --no-fund
+fi
+
+# PostgreSQL for the integration tests on PostgreSQL.
+if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+  if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+    say "starting PostgreSQL"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+  else
+    say "installing PostgreSQL"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq postgresql
+    as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+  fi
+fi
+say "setup complete"

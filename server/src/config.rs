@@ -1,0 +1,88 @@
+//! Configuration from the environment. Every variable is listed in the README.
+
+use std::net::SocketAddr;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub site_addr: SocketAddr,
+    pub public_url: String,
+    pub site_root: String,
+    pub demo: bool,
+    pub smtp_url: Option<String>,
+    pub smtp_from: String,
+    pub session_idle_minutes: i64,
+    pub session_absolute_hours: i64,
+    pub sign_in_limit_per_account: i64,
+    pub sign_in_limit_per_ip: i64,
+    pub hash_concurrency: usize,
+    pub trust_proxy: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{name}: {message}")]
+pub struct ConfigError {
+    name: &'static str,
+    message: String,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parsed<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, ConfigError> {
+    match var(name) {
+        None => Ok(default),
+        Some(raw) => raw.trim().parse().map_err(|_| ConfigError { name, message: format!("cannot read {raw:?}") }),
+    }
+}
+
+fn flag(name: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match var(name).as_deref().map(str::trim) {
+        None => Ok(default),
+        Some("1" | "true" | "yes" | "on") => Ok(true),
+        Some("0" | "false" | "no" | "off") => Ok(false),
+        Some(other) => Err(ConfigError { name, message: format!("expected 0 or 1, got {other:?}") }),
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let site_addr: SocketAddr = parsed("LEPTOS_SITE_ADDR", SocketAddr::from(([127, 0, 0, 1], 3000)))?;
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        Ok(Self {
+            database_url: var("DATABASE_URL").unwrap_or_else(|| "sqlite://data/cairn.db".into()),
+            public_url: var("CAIRN_PUBLIC_URL").unwrap_or_else(|| format!("http://{site_addr}")).trim_end_matches('/').to_owned(),
+            site_addr,
+            site_root: var("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
+            demo: flag("CAIRN_DEMO", true)?,
+            smtp_url: var("SMTP_URL"),
+            smtp_from: var("SMTP_FROM").unwrap_or_else(|| "Cairn <no-reply@cairn.localhost>".into()),
+            session_idle_minutes: parsed("CAIRN_SESSION_IDLE_MINUTES", 30)?,
+            session_absolute_hours: parsed("CAIRN_SESSION_ABSOLUTE_HOURS", 12)?,
+            sign_in_limit_per_account: parsed("CAIRN_SIGN_IN_LIMIT_ACCOUNT", 100)?,
+            sign_in_limit_per_ip: parsed("CAIRN_SIGN_IN_LIMIT_IP", 20)?,
+            hash_concurrency: parsed("CAIRN_HASH_CONCURRENCY", cores)?,
+            trust_proxy: flag("CAIRN_TRUST_PROXY", false)?,
+        })
+    }
+
+    /// A configuration for tests: SQLite or PostgreSQL at `database_url`, a random port.
+    pub fn for_tests(database_url: String) -> Self {
+        Self {
+            database_url,
+            site_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            public_url: "http://127.0.0.1".into(),
+            site_root: "target/site".into(),
+            demo: false,
+            smtp_url: None,
+            smtp_from: "Cairn <no-reply@cairn.localhost>".into(),
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            sign_in_limit_per_account: 100,
+            sign_in_limit_per_ip: 20,
+            hash_concurrency: 2,
+            trust_proxy: false,
+        }
+    }
+}

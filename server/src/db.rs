@@ -1,0 +1,131 @@
+//! Storage: one `Db` over SQLite or PostgreSQL, chosen from the URL at run time.
+//!
+//! The SQL is written once with `$1` placeholders, which both backends accept, and run on
+//! whichever pool is open through `on_pool!`; the few statements whose dialects differ branch
+//! explicitly. Each submodule implements one of the ports of `app::ports` for `Db`.
+
+mod audit;
+mod mail;
+mod orgs;
+mod prompts;
+mod sessions;
+mod users;
+
+use app::ports::StoreError;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to whichever pool `$db` holds. The body is compiled once per
+/// backend, so it must only use SQL and types both accept.
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error(
+        "DATABASE_URL {0:?} names no backend this build supports: use sqlite://PATH or postgres://USER@HOST/DB"
+    )]
+    UnsupportedUrl(String),
+    #[error("{backend} support is not compiled into this build (enable the `{backend}` feature)")]
+    NotCompiled { backend: &'static str },
+    #[error("could not open the database: {0}")]
+    Open(#[from] sqlx::Error),
+    #[error("could not run migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl Db {
+    /// Opens a pool for the URL (`sqlite://…` or `postgres://…`) and runs the migrations.
+    pub async fn connect(url: &str) -> Result<Self, ConnectError> {
+        let db = if url.starts_with("sqlite:") {
+            if !cfg!(feature = "sqlite") {
+                return Err(ConnectError::NotCompiled { backend: "sqlite" });
+            }
+            if let Some(path) = url.strip_prefix("sqlite://").map(|p| p.split('?').next().unwrap_or(p))
+                && let Some(parent) = std::path::Path::new(path).parent()
+                && !parent.as_os_str().is_empty()
+            {
+                let _ = std::fs::create_dir_all(parent);
+            }
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(5));
+            let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+            sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
+            Db::Sqlite(pool)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            if !cfg!(feature = "postgres") {
+                return Err(ConnectError::NotCompiled { backend: "postgres" });
+            }
+            let options = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await?;
+            sqlx::migrate!("../migrations/postgres").run(&pool).await?;
+            Db::Postgres(pool)
+        } else {
+            return Err(ConnectError::UnsupportedUrl(url.to_owned()));
+        };
+        Ok(db)
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    /// A trivial query, for health checks.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))
+    }
+
+    pub async fn close(&self) {
+        on_pool!(self, pool => pool.close().await)
+    }
+}
+
+/// Maps storage errors by kind, never by message.
+pub(crate) fn store_err(err: sqlx::Error) -> StoreError {
+    match &err {
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict("already exists".into()),
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
+        _ => StoreError::Other(err.to_string()),
+    }
+}
+
+pub(crate) type StoreResult<T> = std::result::Result<T, StoreError>;
+
+/// `?` on sqlx results inside store methods.
+pub(crate) trait OrStore<T> {
+    fn store(self) -> StoreResult<T>;
+}
+
+impl<T> OrStore<T> for std::result::Result<T, sqlx::Error> {
+    fn store(self) -> StoreResult<T> {
+        self.map_err(store_err)
+    }
+}

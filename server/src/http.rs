@@ -1,0 +1,137 @@
+//! HTTP plumbing around the Leptos app: who is calling (session cookie), cross-site request
+//! rejection, security headers, metrics, health, and the plain routes (audit CSV).
+
+pub mod metrics;
+
+use crate::AppState;
+use app::api::auth::resolve_session;
+use app::api::{CallerSlot, RequestMeta};
+use app::domain::OrgId;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Json, Response};
+use std::net::SocketAddr;
+
+/// Resolves the session cookie into a `CallerSlot` and records where the request comes from.
+pub async fn identify(State(state): State<AppState>, mut req: Request<Body>, next: Next) -> Response {
+    let ip = client_ip(&req, state.config.trust_proxy);
+    let user_agent = req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").chars().take(300).collect();
+    req.extensions_mut().insert(RequestMeta { ip, user_agent });
+    let cookie_name = state.services.settings.session_cookie_name();
+    let caller = match cookie_value(req.headers(), cookie_name) {
+        Some(token) => match resolve_session(&state.services, &token).await {
+            Ok(caller) => caller,
+            Err(err) => {
+                tracing::error!(error = %err, "resolving the session failed");
+                return (StatusCode::INTERNAL_SERVER_ERROR, "session lookup failed").into_response();
+            }
+        },
+        None => None,
+    };
+    req.extensions_mut().insert(CallerSlot(caller));
+    next.run(req).await
+}
+
+fn client_ip(req: &Request<Body>, trust_proxy: bool) -> String {
+    if trust_proxy
+        && let Some(forwarded) = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok())
+        && let Some(first) = forwarded.split(',').next()
+    {
+        return first.trim().to_owned();
+    }
+    req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_default()
+}
+
+pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// Rejects cross-site state-changing requests: every non-GET/HEAD/OPTIONS request whose
+/// `Sec-Fetch-Site` says cross-site, or whose `Origin` is not this site. Requests without either
+/// header (not from a browser) carry no ambient cookie risk and pass.
+pub async fn reject_cross_site(State(state): State<AppState>, req: Request<Body>, next: Next) -> Response {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe {
+        let headers = req.headers();
+        let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+        if fetch_site == Some("cross-site") {
+            return forbidden_cross_site();
+        }
+        if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+            let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+            let same_host = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://")) == Some(host);
+            if origin != state.config.public_url && !same_host {
+                return forbidden_cross_site();
+            }
+        }
+    }
+    next.run(req).await
+}
+
+fn forbidden_cross_site() -> Response {
+    (StatusCode::FORBIDDEN, Json(serde_json::json!({ "code": "cross_site", "message": "Cross-site requests are not allowed." })))
+        .into_response()
+}
+
+/// Headers every response carries. Pages set their own CSP with a nonce; anything else gets a
+/// locked-down default.
+pub async fn security_headers(State(state): State<AppState>, req: Request<Body>, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let headers = res.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
+    headers.insert("permissions-policy", HeaderValue::from_static("camera=(), microphone=(), geolocation=()"));
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"),
+        );
+    }
+    if state.config.public_url.starts_with("https://") {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    }
+    res
+}
+
+/// Liveness and database check.
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => Json(serde_json::json!({ "status": "ok", "database": state.db.backend() })).into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "health check: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "error", "database": "unreachable" }))).into_response()
+        }
+    }
+}
+
+/// `GET /orgs/{id}/audit.csv`: the organization's audit log for Owners and Admins.
+pub async fn audit_csv(State(state): State<AppState>, Path(org): Path<String>, req: Request<Body>) -> Response {
+    let Ok(org) = org.parse::<OrgId>() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let Some(caller) = req.extensions().get::<CallerSlot>().and_then(|s| s.0.clone()).filter(|c| !c.session.mfa_pending) else {
+        return (StatusCode::UNAUTHORIZED, "Please sign in.").into_response();
+    };
+    match app::api::orgs::audit_csv(&state.services, &caller, org).await {
+        Ok(csv) => (
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
+                (header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"audit-log.csv\"")),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            ],
+            csv,
+        )
+            .into_response(),
+        Err(err) => (StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), Json(err)).into_response(),
+    }
+}

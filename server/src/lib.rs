@@ -1,0 +1,117 @@
+//! The Cairn server: configuration, storage, mail, HTTP middleware and the Leptos app, put
+//! together by `build`. `main.rs` only parses the environment and serves.
+
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod mailer;
+pub mod seed;
+
+use app::ports::{Clock, Mailer, Services, Settings, Store, SystemClock};
+use axum::Router;
+use axum::middleware::{from_fn_with_state};
+use axum::routing::get;
+use config::Config;
+use db::Db;
+use http::metrics::Metrics;
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use std::sync::Arc;
+
+/// Everything request handlers need.
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Services,
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub leptos_options: LeptosOptions,
+}
+
+impl axum::extract::FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Database(#[from] db::ConnectError),
+    #[error("mail: {0}")]
+    Mail(String),
+}
+
+/// Opens the database (running migrations) and wires the services.
+pub async fn services(config: &Config) -> Result<(Services, Db), StartError> {
+    let db = Db::connect(&config.database_url).await?;
+    let store: Arc<dyn Store> = Arc::new(db.clone());
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let mailer: Arc<dyn Mailer> = match &config.smtp_url {
+        Some(url) => Arc::new(mailer::SmtpMailer::new(url, &config.smtp_from).map_err(StartError::Mail)?),
+        None => Arc::new(mailer::OutboxMailer { store: Arc::new(db.clone()), clock: clock.clone() }),
+    };
+    let settings = Settings {
+        public_url: config.public_url.clone(),
+        session_idle: chrono::Duration::minutes(config.session_idle_minutes),
+        session_absolute: chrono::Duration::hours(config.session_absolute_hours),
+        sign_in_limit_per_account: config.sign_in_limit_per_account,
+        sign_in_limit_per_ip: config.sign_in_limit_per_ip,
+        dev_mode: config.demo,
+    };
+    let services = Services {
+        store,
+        mailer,
+        clock,
+        settings: Arc::new(settings),
+        hashing: Arc::new(tokio::sync::Semaphore::new(config.hash_concurrency.max(1))),
+    };
+    Ok((services, db))
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let metrics = Metrics::default();
+    let routes = generate_route_list(app::App);
+    let options = state.leptos_options.clone();
+    let services = state.services.clone();
+    let leptos = Router::<AppState>::new()
+        .leptos_routes_with_context(&state, routes, move || provide_context(services.clone()), {
+            let options = options.clone();
+            move || app::shell(options.clone())
+        })
+        .route("/healthz", get(http::healthz))
+        .route("/orgs/{org}/audit.csv", get(http::audit_csv))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .layer(from_fn_with_state(state.clone(), http::identify))
+        .layer(from_fn_with_state(state.clone(), http::reject_cross_site))
+        .layer(from_fn_with_state(state.clone(), http::security_headers))
+        .with_state(state);
+    leptos
+        .route("/metrics", get(http::metrics::render).with_state(metrics.clone()))
+        .layer(from_fn_with_state(metrics, http::metrics::track))
+        .layer(tower_http::compression::CompressionLayer::new())
+}
+
+pub fn leptos_options(config: &Config) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("cairn")
+        .site_root(config.site_root.as_str())
+        .site_pkg_dir("pkg")
+        .site_addr(config.site_addr)
+        .build()
+}
+
+/// Serves until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let db = state.db.clone();
+    let app = router(state);
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    db.close().await;
+    Ok(())
+}

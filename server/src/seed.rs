@@ -1,0 +1,74 @@
+//! Demo data for an empty database: one account per role in a demo organization, so a newcomer
+//! can click around at once. Runs only when `CAIRN_DEMO` is on and there are no users.
+
+use app::domain::{CapabilityRole, Email, OrgId, OrgKind, OrgRole, PlatformRole, TeamId, UserId};
+use app::ports::{NewUser, OrgRecord, Services};
+
+pub const DEMO_PASSWORD: &str = "cairn-demo-2026";
+
+pub struct DemoAccount {
+    pub email: &'static str,
+    pub name: &'static str,
+    pub role: &'static str,
+}
+
+pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
+    DemoAccount { email: "owner@demo.cairn.test", name: "Olivia Owner", role: "org owner + enterprise admin" },
+    DemoAccount { email: "admin@demo.cairn.test", name: "Adam Admin", role: "org admin" },
+    DemoAccount { email: "editor@demo.cairn.test", name: "Edith Editor", role: "editor" },
+    DemoAccount { email: "viewer@demo.cairn.test", name: "Victor Viewer", role: "viewer" },
+    DemoAccount { email: "leader@demo.cairn.test", name: "Lena Leader", role: "team leader" },
+    DemoAccount { email: "creator@demo.cairn.test", name: "Chris Creator", role: "creator" },
+    DemoAccount { email: "mentor@demo.cairn.test", name: "Maya Mentor", role: "mentor" },
+    DemoAccount { email: "concierge@demo.cairn.test", name: "Conrad Concierge", role: "concierge" },
+    DemoAccount { email: "client@demo.cairn.test", name: "Clara Client", role: "client (individual)" },
+    DemoAccount { email: "sysadmin@demo.cairn.test", name: "Sam Sysadmin", role: "platform system admin" },
+    DemoAccount { email: "moderator@demo.cairn.test", name: "Mo Moderator", role: "platform moderator" },
+];
+
+/// Seeds when the database is empty; returns whether it did.
+pub async fn seed_if_empty(services: &Services) -> Result<bool, String> {
+    let store = &services.store;
+    if store.count_users().await.map_err(|e| e.to_string())? > 0 {
+        return Ok(false);
+    }
+    let now = services.clock.now();
+    let hash = app::security::hash_password(&services.hashing, DEMO_PASSWORD).await.map_err(|e| e.to_string())?;
+    let org = OrgRecord { id: OrgId::new(), name: "Acme Coaching".into(), kind: OrgKind::Enterprise, created_at: now };
+    let team = TeamId::new();
+    let mut ids = Vec::new();
+    for account in DEMO_ACCOUNTS {
+        let email = Email::parse(account.email).map_err(|e| e.0)?;
+        let user = NewUser {
+            id: UserId::new(),
+            email,
+            display_name: account.name.into(),
+            password_hash: Some(hash.clone()),
+            timezone: "Europe/Berlin".into(),
+            email_verified_at: Some(now),
+            created_at: now,
+        };
+        let personal = OrgRecord { id: OrgId::new(), name: format!("{}'s workspace", account.name.split(' ').next().unwrap_or("My")), kind: OrgKind::Personal, created_at: now };
+        store.create_user(&user, &personal).await.map_err(|e| e.to_string())?;
+        ids.push(user.id);
+    }
+    let e = |r: Result<(), app::ports::StoreError>| r.map_err(|e| e.to_string());
+    e(store.create_org(&org, ids[0]).await)?;
+    for (i, role) in [(1, OrgRole::Admin), (2, OrgRole::Editor), (3, OrgRole::Viewer), (4, OrgRole::Editor), (5, OrgRole::Editor), (6, OrgRole::Viewer), (7, OrgRole::Viewer), (8, OrgRole::Viewer)] {
+        e(store.add_member(org.id, ids[i], role, now).await)?;
+    }
+    e(store.create_team(org.id, team, "Leadership Circle", now).await)?;
+    e(store.set_team_member(org.id, team, ids[4], true).await)?;
+    e(store.set_team_member(org.id, team, ids[2], false).await)?;
+    e(store.set_team_member(org.id, team, ids[3], false).await)?;
+    e(store.grant_capability(ids[5], CapabilityRole::Creator).await)?;
+    e(store.grant_capability(ids[6], CapabilityRole::Mentor).await)?;
+    e(store.grant_capability(ids[7], CapabilityRole::Concierge).await)?;
+    e(store.grant_platform_role(ids[9], PlatformRole::SystemAdmin).await)?;
+    e(store.grant_platform_role(ids[10], PlatformRole::Moderator).await)?;
+    e(store.create_prompt(org.id, uuid::Uuid::now_v7(), ids[2], "Weekly reflection",
+        "You are a warm leadership coach. Ask {{name}} three questions about their week, one at a time.", now).await)?;
+    e(store.create_prompt(org.id, uuid::Uuid::now_v7(), ids[1], "Goal check-in",
+        "Summarise {{name}}'s progress towards {{goal}} and suggest one small next step.", now).await)?;
+    Ok(true)
+}

@@ -1,0 +1,8 @@
+//! Integration tests: each test spawns the real app on a random port with a fresh database
+//! (SQLite, or PostgreSQL with `CAIRN_TEST_DATABASE=postgres`) and talks to it over HTTP.
+
+mod support;
+
+mod accounts;
+mod orgs;
+mod platform;

@@ -1,0 +1,199 @@
+//! The test harness: `TestApp::spawn()` and an HTTP client that calls server functions.
+
+pub mod smtp_sink;
+
+use app::error::AppError;
+use app::ports::Clock;
+use chrono::{DateTime, Duration, Utc};
+use serde::de::DeserializeOwned;
+use server::config::Config;
+use server::{AppState, leptos_options, serve, services};
+use smtp_sink::SmtpSink;
+use std::sync::{Arc, Mutex};
+
+/// A clock tests can move forward.
+#[derive(Clone)]
+pub struct TestClock(Arc<Mutex<DateTime<Utc>>>);
+
+impl TestClock {
+    pub fn advance(&self, by: Duration) {
+        if let Ok(mut now) = self.0.lock() {
+            *now += by;
+        }
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0.lock().map(|n| *n).unwrap_or_else(|_| Utc::now())
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub mail: SmtpSink,
+    pub clock: TestClock,
+    pub state: AppState,
+    database: TestDatabase,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+enum TestDatabase {
+    Sqlite(tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+pub fn backend() -> String {
+    std::env::var("CAIRN_TEST_DATABASE").unwrap_or_else(|_| "sqlite".into())
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
+        let (database, url) = match backend().as_str() {
+            "postgres" => {
+                let admin_url = std::env::var("CAIRN_TEST_POSTGRES_URL")
+                    .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+                let name = format!("cairn_test_{}", uuid::Uuid::now_v7().simple());
+                let admin = sqlx::PgPool::connect(&admin_url).await.expect("connect to PostgreSQL (is it running on 127.0.0.1:5432?)");
+                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.expect("create test database");
+                admin.close().await;
+                let base = admin_url.rsplit_once('/').map(|(base, _)| base.to_owned()).unwrap_or(admin_url.clone());
+                let url = format!("{base}/{name}");
+                (TestDatabase::Postgres { admin_url, name }, url)
+            }
+            _ => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("cairn.db").display());
+                (TestDatabase::Sqlite(dir), url)
+            }
+        };
+        let mail = SmtpSink::start().await;
+        let mut config = Config::for_tests(url);
+        config.smtp_url = Some(format!("smtp://127.0.0.1:{}", mail.port));
+        configure(&mut config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = format!("http://{}", listener.local_addr().expect("address"));
+        config.public_url = address.clone();
+        let (mut services, db) = services(&config).await.expect("services");
+        let clock = TestClock(Arc::new(Mutex::new(Utc::now())));
+        services.clock = Arc::new(clock.clone());
+        let state = AppState { leptos_options: leptos_options(&config), services, db, config: Arc::new(config) };
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let serve_state = state.clone();
+        tokio::spawn(async move {
+            let _ = serve(listener, serve_state, async {
+                let _ = rx.await;
+            })
+            .await;
+        });
+        Self { address, mail, clock, state, database, shutdown: Some(tx) }
+    }
+
+    pub fn clock_now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// A new browser-like client with its own cookie jar.
+    pub fn client(&self) -> Client {
+        Client {
+            http: reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client"),
+            base: self.address.clone(),
+        }
+    }
+
+    /// Signs up, confirms the email from the mail the sink received, and returns a signed-in client.
+    pub async fn signed_up(&self, name: &str, email: &str) -> Client {
+        let client = self.client();
+        client.sign_up(name, email, PASSWORD).await.expect("sign up");
+        let token = self.mail.token_for(email, "verify-email?token=").await;
+        client.call::<serde_json::Value>("verify_email", &[("token", &token)]).await.expect("verify");
+        client
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let TestDatabase::Postgres { admin_url, name } = &self.database {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop runs outside async; use a thread with its own runtime.
+            let _ = std::thread::spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+                rt.block_on(async {
+                    if let Ok(admin) = sqlx::PgPool::connect(&admin_url).await {
+                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&admin).await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// What a failed server function call answered.
+#[derive(Debug)]
+pub struct Failure {
+    pub status: u16,
+    pub error: AppError,
+    pub retry_after: Option<String>,
+}
+
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+}
+
+impl Client {
+    /// Calls a server function by its endpoint with form-encoded arguments, as a browser form does.
+    pub async fn call<T: DeserializeOwned>(&self, endpoint: &str, args: &[(&str, &str)]) -> Result<T, Failure> {
+        let response = self
+            .http
+            .post(format!("{}/api/{endpoint}", self.base))
+            .header("accept", "application/json")
+            .form(args)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let body = response.text().await.expect("body");
+        if (200..300).contains(&status) {
+            Ok(serde_json::from_str(&body).unwrap_or_else(|e| panic!("{endpoint}: cannot read {body:?}: {e}")))
+        } else {
+            let error = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{endpoint} ({status}): cannot read error {body:?}: {e}"));
+            Err(Failure { status, error, retry_after })
+        }
+    }
+
+    pub async fn sign_up(&self, name: &str, email: &str, password: &str) -> Result<String, Failure> {
+        self.call("sign_up", &[("display_name", name), ("email", email), ("password", password), ("timezone", "Europe/Berlin")]).await
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> Result<app::dto::SignInOutcome, Failure> {
+        self.call("sign_in", &[("email", email), ("password", password)]).await
+    }
+
+    pub async fn me(&self) -> Option<app::dto::Me> {
+        self.call("me", &[]).await.expect("me")
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(format!("{}{path}", self.base)).send().await.expect("GET")
+    }
+}
+
+/// The validation field of a failure, or panics with what it was instead.
+pub fn field_of(failure: &Failure) -> &str {
+    match &failure.error {
+        AppError::Validation { field, .. } => field,
+        other => panic!("expected a validation error, got {other:?} ({})", failure.status),
+    }
+}

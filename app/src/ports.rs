@@ -208,6 +208,10 @@ pub trait SessionStore: Send + Sync {
     async fn record_sign_in_failure(&self, email: &str, ip: &str, at: DateTime<Utc>) -> StoreResult<()>;
     /// Failures since `since` for this email and for this ip, with the oldest of each.
     async fn sign_in_failures(&self, email: &str, ip: &str, since: DateTime<Utc>) -> StoreResult<FailureCounts>;
+    /// Remembers an OAuth sign-in in progress: its state (hashed), PKCE verifier and where to go after.
+    async fn insert_oauth_state(&self, state_hash: &str, provider: &str, verifier: &str, next: &str, expires_at: DateTime<Utc>) -> StoreResult<()>;
+    /// Takes (once) an unexpired OAuth state: (provider, verifier, next).
+    async fn take_oauth_state(&self, state_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<(String, String, String)>>;
 }
 
 #[derive(Debug, Clone, Default)]
@@ -306,6 +310,8 @@ pub struct Settings {
     pub sign_in_limit_per_ip: i64,
     /// Demo/dev mode: shows the mailbox at /dev/mailbox.
     pub dev_mode: bool,
+    /// Configured OAuth providers as (id, label), e.g. ("google", "Google").
+    pub oauth_providers: Vec<(String, String)>,
 }
 
 impl Settings {

@@ -17,6 +17,8 @@ pub struct Config {
     pub sign_in_limit_per_ip: i64,
     pub hash_concurrency: usize,
     pub trust_proxy: bool,
+    /// OAuth providers configured by `CAIRN_OAUTH_<PROVIDER>_*`.
+    pub oauth: Vec<crate::oauth::OAuthProvider>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +66,7 @@ impl Config {
             sign_in_limit_per_ip: parsed("CAIRN_SIGN_IN_LIMIT_IP", 20)?,
             hash_concurrency: parsed("CAIRN_HASH_CONCURRENCY", cores)?,
             trust_proxy: flag("CAIRN_TRUST_PROXY", false)?,
+            oauth: crate::oauth::providers_from_env(),
         })
     }
 
@@ -83,6 +86,7 @@ impl Config {
             sign_in_limit_per_ip: 20,
             hash_concurrency: 2,
             trust_proxy: false,
+            oauth: Vec::new(),
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod config;
 pub mod db;
 pub mod http;
 pub mod mailer;
+pub mod oauth;
 pub mod seed;
 
 use app::ports::{Clock, Mailer, Services, Settings, Store, SystemClock};
@@ -25,6 +26,19 @@ pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
     pub leptos_options: LeptosOptions,
+    /// Outgoing HTTP (OAuth providers), one connection pool for the process.
+    pub http: reqwest::Client,
+}
+
+impl AppState {
+    pub fn new(config: Config, services: Services, db: Db) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(15))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default();
+        Self { leptos_options: leptos_options(&config), services, db, config: Arc::new(config), http }
+    }
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {
@@ -57,6 +71,7 @@ pub async fn services(config: &Config) -> Result<(Services, Db), StartError> {
         sign_in_limit_per_account: config.sign_in_limit_per_account,
         sign_in_limit_per_ip: config.sign_in_limit_per_ip,
         dev_mode: config.demo,
+        oauth_providers: config.oauth.iter().map(|p| (p.id.to_owned(), p.label.to_owned())).collect(),
     };
     let services = Services {
         store,
@@ -81,6 +96,8 @@ pub fn router(state: AppState) -> Router {
         })
         .route("/healthz", get(http::healthz))
         .route("/orgs/{org}/audit.csv", get(http::audit_csv))
+        .route("/auth/oauth/{provider}", axum::routing::post(oauth::start))
+        .route("/auth/oauth/{provider}/callback", get(oauth::callback))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .layer(from_fn_with_state(state.clone(), http::identify))
         .layer(from_fn_with_state(state.clone(), http::reject_cross_site))

@@ -1,8 +1,7 @@
 //! `cairn`: serves the app. Configuration comes from the environment (see the README).
 
 use server::config::Config;
-use server::{AppState, leptos_options, seed, serve, services};
-use std::sync::Arc;
+use server::{AppState, seed, serve, services};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -36,7 +35,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     let listener = tokio::net::TcpListener::bind(config.site_addr).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    let state = AppState { leptos_options: leptos_options(&config), services, db, config: Arc::new(config) };
+    let state = AppState::new(config, services, db);
     serve(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())

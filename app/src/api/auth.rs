@@ -275,9 +275,17 @@ pub(crate) async fn start_session(services: &Services, user_id: UserId, mfa_pend
     if let Some(previous) = session_caller() {
         services.store.delete_session(previous.user.id, previous.session.id).await?;
     }
+    let cookie = open_session(services, user_id, mfa_pending, &request_meta()).await?;
+    set_header(header::SET_COOKIE, &cookie);
+    Ok(())
+}
+
+/// Stores a new session and returns its `Set-Cookie` value. Used by server functions and by the
+/// server's own routes (OAuth callbacks).
+#[cfg(feature = "ssr")]
+pub async fn open_session(services: &Services, user_id: UserId, mfa_pending: bool, meta: &super::RequestMeta) -> Result<String, AppError> {
     let token = security::random_token();
     let now = services.clock.now();
-    let meta = request_meta();
     let session = SessionRecord {
         id: uuid::Uuid::now_v7(),
         token_hash: security::hash_token(&token),
@@ -287,12 +295,68 @@ pub(crate) async fn start_session(services: &Services, user_id: UserId, mfa_pend
         created_at: now,
         last_seen_at: now,
         expires_at: now + services.settings.session_absolute,
-        ip: meta.ip,
+        ip: meta.ip.clone(),
         user_agent: meta.user_agent.chars().take(300).collect(),
     };
     services.store.create_session(&session).await?;
-    set_header(header::SET_COOKIE, &session_cookie(services, &token));
-    Ok(())
+    Ok(session_cookie(services, &token))
+}
+
+/// Signs in the owner of an email address a provider has verified (OAuth), creating the account
+/// with its personal organization when there is none. Returns the `Set-Cookie` value and whether
+/// a second factor is still owed.
+#[cfg(feature = "ssr")]
+pub async fn sign_in_with_verified_email(
+    services: &Services,
+    email: &str,
+    display_name: &str,
+    provider: &str,
+    meta: &super::RequestMeta,
+) -> Result<(String, SignInOutcome), AppError> {
+    let email = Email::parse(email).field("email")?;
+    let now = services.clock.now();
+    let user = match services.store.user_by_email(&email).await? {
+        Some(user) => user,
+        None => {
+            let name = DisplayName::parse(display_name)
+                .or_else(|_| DisplayName::parse(email.as_str().split('@').next().unwrap_or("New member")))
+                .field("display_name")?;
+            let user = NewUser {
+                id: UserId::new(),
+                email: email.clone(),
+                display_name: name.into_inner(),
+                password_hash: None,
+                timezone: "UTC".into(),
+                email_verified_at: Some(now),
+                created_at: now,
+            };
+            let org = personal_org(&user.display_name, now);
+            services.store.create_user(&user, &org).await?;
+            services.store.user_by_id(user.id).await?.ok_or(AppError::NotFound)?
+        }
+    };
+    services.store.mark_email_verified(user.id, now).await?;
+    let pending = user.totp_enabled_at.is_some();
+    let cookie = open_session(services, user.id, pending, meta).await?;
+    let entry = crate::ports::AuditEntry {
+        org_id: None,
+        actor_id: Some(user.id),
+        action: "session.oauth".into(),
+        target: format!("user:{}", user.id),
+        before: None,
+        after: Some(serde_json::json!({ "provider": provider })),
+        ip: meta.ip.clone(),
+        user_agent: meta.user_agent.clone(),
+        at: now,
+    };
+    services.store.append_audit(&entry).await?;
+    Ok((cookie, if pending { SignInOutcome::SecondFactorRequired } else { SignInOutcome::SignedIn }))
+}
+
+/// The OAuth providers this server offers, as (id, label). Public.
+#[server(endpoint = "sign_in_options")]
+pub async fn sign_in_options() -> Result<Vec<(String, String)>, AppError> {
+    respond(async move { Ok(services()?.settings.oauth_providers.clone()) }).await
 }
 
 #[cfg(feature = "ssr")]

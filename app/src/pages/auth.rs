@@ -1,7 +1,7 @@
 //! Sign up, sign in, second factor, email verification, password reset and magic links.
 
 use super::safe_next;
-use crate::api::auth::{MagicSignIn, RequestMagicLink, RequestPasswordReset, ResetPassword, SecondFactor, SignIn, SignUp, VerifyEmail};
+use crate::api::auth::{MagicSignIn, RequestMagicLink, RequestPasswordReset, ResetPassword, SecondFactor, SignIn, SignUp, VerifyEmail, sign_in_options};
 use crate::components::forms::*;
 use crate::components::layout::reload_to;
 use crate::dto::SignInOutcome;
@@ -12,6 +12,29 @@ use leptos_router::hooks::use_query_map;
 fn query(name: &'static str) -> Memo<Option<String>> {
     let q = use_query_map();
     Memo::new(move |_| q.with(|q| q.get(name)))
+}
+
+/// "Continue with …" buttons for the configured OAuth providers (plain form posts).
+#[component]
+fn OAuthButtons(next: Memo<Option<String>>) -> impl IntoView {
+    let providers = Resource::new(|| (), |_| sign_in_options());
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let list = providers.await.unwrap_or_default();
+                (!list.is_empty()).then(|| view! {
+                    <div class="oauth" role="group" aria-label="Other ways to sign in">
+                        {list.into_iter().map(|(id, label)| view! {
+                            <form method="post" action=format!("/auth/oauth/{id}")>
+                                <input type="hidden" name="next" value=move || safe_next(next.get())/>
+                                <button type="submit" class="secondary">{format!("Continue with {label}")}</button>
+                            </form>
+                        }).collect_view()}
+                    </div>
+                })
+            })}
+        </Transition>
+    }
 }
 
 /// Follows a successful sign-in: to the second factor, or on to `next`.
@@ -57,6 +80,7 @@ pub fn SignUpPage() -> impl IntoView {
                     </Checked>
                 </ActionForm>
             </Show>
+            <OAuthButtons next=next/>
             <p>"Already have an account? " <A href=move || format!("/sign-in?next={}", safe_next(next.get()))>"Sign in"</A></p>
         </section>
     }
@@ -83,6 +107,7 @@ pub fn SignInPage() -> impl IntoView {
                     <Submit label="Sign in" pending=action.pending()/>
                 </Checked>
             </ActionForm>
+            <OAuthButtons next=next/>
             <p><A href="/forgot-password">"Forgot your password?"</A>" · "<A href="/magic-link">"Email me a sign-in link"</A></p>
             <p>"New to Cairn? " <A href=move || format!("/sign-up?next={}", safe_next(next.get()))>"Create an account"</A></p>
         </section>

@@ -117,4 +117,15 @@ impl SessionStore for Db {
             oldest_by_ip: sqlx::query_scalar(&oldest_ip).bind(ip).bind(since).fetch_optional(pool).await.store()?,
         }))
     }
+
+    async fn insert_oauth_state(&self, state_hash: &str, provider: &str, verifier: &str, next: &str, expires_at: DateTime<Utc>) -> Result<()> {
+        on_pool!(self, pool => sqlx::query("INSERT INTO oauth_states (state_hash, provider, verifier, next_path, expires_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(state_hash).bind(provider).bind(verifier).bind(next).bind(expires_at).execute(pool).await.store().map(|_| ()))
+    }
+
+    async fn take_oauth_state(&self, state_hash: &str, now: DateTime<Utc>) -> Result<Option<(String, String, String)>> {
+        // Deleting in the same statement that reads makes a state usable once, whatever races.
+        on_pool!(self, pool => sqlx::query_as("DELETE FROM oauth_states WHERE state_hash = $1 AND expires_at > $2 RETURNING provider, verifier, next_path")
+            .bind(state_hash).bind(now).fetch_optional(pool).await.store())
+    }
 }

@@ -7,7 +7,7 @@ use app::ports::Clock;
 use chrono::{DateTime, Duration, Utc};
 use serde::de::DeserializeOwned;
 use server::config::Config;
-use server::{AppState, leptos_options, serve, services};
+use server::{AppState, serve, services};
 use smtp_sink::SmtpSink;
 use std::sync::{Arc, Mutex};
 
@@ -39,7 +39,8 @@ pub struct TestApp {
 }
 
 enum TestDatabase {
-    Sqlite(tempfile::TempDir),
+    /// Held so the directory lives as long as the app.
+    Sqlite { _dir: tempfile::TempDir },
     Postgres { admin_url: String, name: String },
 }
 
@@ -68,7 +69,7 @@ impl TestApp {
             _ => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}", dir.path().join("cairn.db").display());
-                (TestDatabase::Sqlite(dir), url)
+                (TestDatabase::Sqlite { _dir: dir }, url)
             }
         };
         let mail = SmtpSink::start().await;
@@ -81,7 +82,7 @@ impl TestApp {
         let (mut services, db) = services(&config).await.expect("services");
         let clock = TestClock(Arc::new(Mutex::new(Utc::now())));
         services.clock = Arc::new(clock.clone());
-        let state = AppState { leptos_options: leptos_options(&config), services, db, config: Arc::new(config) };
+        let state = AppState::new(config, services, db);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let serve_state = state.clone();
         tokio::spawn(async move {

@@ -53,7 +53,7 @@ impl SmtpSink {
                                 data.push('\n');
                             }
                             if let Ok(mut all) = store.lock() {
-                                all.push(ReceivedMail { to: to.clone(), data });
+                                all.push(ReceivedMail { to: to.clone(), data: decode(&data) });
                             }
                             b"250 queued\r\n"
                         } else if upper == "QUIT" {
@@ -93,4 +93,28 @@ impl SmtpSink {
         }
         panic!("no mail to {address} with {marker:?}; received: {:#?}", self.all());
     }
+}
+
+/// Decodes a quoted-printable body (as a mail reader does), leaving the headers as they are.
+fn decode(message: &str) -> String {
+    let Some((headers, body)) = message.split_once("\n\n") else { return message.to_owned() };
+    if !headers.to_ascii_lowercase().contains("content-transfer-encoding: quoted-printable") {
+        return message.to_owned();
+    }
+    let joined = body.replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() {
+            if let Ok(byte) = u8::from_str_radix(&joined[i + 1..i + 3], 16) {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    format!("{headers}\n\n{}", String::from_utf8_lossy(&out))
 }

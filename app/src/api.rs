@@ -87,7 +87,9 @@ mod server {
     }
 
     pub fn set_header(name: header::HeaderName, value: &str) {
-        if let (Some(response), Ok(value)) = (use_context::<leptos_axum::ResponseOptions>(), HeaderValue::from_str(value)) {
+        if let (Some(response), Ok(value)) =
+            (use_context::<leptos_axum::ResponseOptions>(), HeaderValue::from_str(value))
+        {
             response.append_header(name, value);
         }
     }

@@ -202,16 +202,38 @@ pub trait SessionStore: Send + Sync {
     /// Ends every session of the user except `keep`.
     async fn delete_other_sessions(&self, user: UserId, keep: Option<Uuid>) -> StoreResult<u64>;
     async fn sessions_of(&self, user: UserId) -> StoreResult<Vec<SessionRecord>>;
-    async fn insert_token(&self, token_hash: &str, user: UserId, purpose: TokenPurpose, expires_at: DateTime<Utc>) -> StoreResult<()>;
+    async fn insert_token(
+        &self,
+        token_hash: &str,
+        user: UserId,
+        purpose: TokenPurpose,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
     /// Marks an unused, unexpired token used and returns its user; `None` otherwise.
-    async fn consume_token(&self, token_hash: &str, purpose: TokenPurpose, now: DateTime<Utc>) -> StoreResult<Option<UserId>>;
+    async fn consume_token(
+        &self,
+        token_hash: &str,
+        purpose: TokenPurpose,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserId>>;
     async fn record_sign_in_failure(&self, email: &str, ip: &str, at: DateTime<Utc>) -> StoreResult<()>;
     /// Failures since `since` for this email and for this ip, with the oldest of each.
     async fn sign_in_failures(&self, email: &str, ip: &str, since: DateTime<Utc>) -> StoreResult<FailureCounts>;
     /// Remembers an OAuth sign-in in progress: its state (hashed), PKCE verifier and where to go after.
-    async fn insert_oauth_state(&self, state_hash: &str, provider: &str, verifier: &str, next: &str, expires_at: DateTime<Utc>) -> StoreResult<()>;
+    async fn insert_oauth_state(
+        &self,
+        state_hash: &str,
+        provider: &str,
+        verifier: &str,
+        next: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
     /// Takes (once) an unexpired OAuth state: (provider, verifier, next).
-    async fn take_oauth_state(&self, state_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<(String, String, String)>>;
+    async fn take_oauth_state(
+        &self,
+        state_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<(String, String, String)>>;
 }
 
 #[derive(Debug, Clone, Default)]
@@ -239,7 +261,13 @@ pub trait OrgStore: Send + Sync {
     async fn pending_invitations(&self, org: OrgId, now: DateTime<Utc>) -> StoreResult<Vec<InvitationRecord>>;
     async fn invitation(&self, org: OrgId, id: Uuid) -> StoreResult<Option<InvitationRecord>>;
     async fn invitation_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<InvitationRecord>>;
-    async fn renew_invitation(&self, org: OrgId, id: Uuid, token_hash: &str, expires_at: DateTime<Utc>) -> StoreResult<()>;
+    async fn renew_invitation(
+        &self,
+        org: OrgId,
+        id: Uuid,
+        token_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
     async fn revoke_invitation(&self, org: OrgId, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
     /// Marks the invitation accepted and adds the member, in one transaction.
     async fn accept_invitation(&self, id: Uuid, user: UserId, at: DateTime<Utc>) -> StoreResult<()>;
@@ -255,7 +283,15 @@ pub trait OrgStore: Send + Sync {
 pub trait PromptStore: Send + Sync {
     async fn prompts(&self, org: OrgId) -> StoreResult<Vec<PromptRecord>>;
     async fn prompt(&self, org: OrgId, id: Uuid) -> StoreResult<Option<PromptRecord>>;
-    async fn create_prompt(&self, org: OrgId, id: Uuid, author: UserId, title: &str, body: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    async fn create_prompt(
+        &self,
+        org: OrgId,
+        id: Uuid,
+        author: UserId,
+        title: &str,
+        body: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
     async fn update_prompt(&self, org: OrgId, id: Uuid, title: &str, body: &str, at: DateTime<Utc>) -> StoreResult<()>;
     async fn delete_prompt(&self, org: OrgId, id: Uuid) -> StoreResult<()>;
 }

@@ -18,7 +18,8 @@ fn argon2() -> Argon2<'static> {
 
 /// A hash of a random password, verified against when the account does not exist so that both
 /// answers take the same time.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$1+Z0pIybEm5l7xJmOIw+B9H2mS7U3hfOLozhgBIBk7I";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$1+Z0pIybEm5l7xJmOIw+B9H2mS7U3hfOLozhgBIBk7I";
 
 pub async fn hash_password(limit: &Semaphore, password: &str) -> Result<String, AppError> {
     let _permit = limit.acquire().await.map_err(AppError::internal)?;
@@ -74,7 +75,8 @@ pub fn totp_code(secret_base32: &str, unix_seconds: i64) -> Option<String> {
     mac.update(&counter.to_be_bytes());
     let digest = mac.finalize().into_bytes();
     let offset = (digest[19] & 0x0f) as usize;
-    let binary = u32::from_be_bytes([digest[offset] & 0x7f, digest[offset + 1], digest[offset + 2], digest[offset + 3]]);
+    let binary =
+        u32::from_be_bytes([digest[offset] & 0x7f, digest[offset + 1], digest[offset + 2], digest[offset + 3]]);
     Some(format!("{:06}", binary % 1_000_000))
 }
 

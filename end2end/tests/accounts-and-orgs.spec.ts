@@ -42,7 +42,7 @@ test('sign up, verify, create an organization, invite, and roles decide who may 
   for (const [email, role] of [[editorEmail, 'Editor'], [viewerEmail, 'Viewer']]) {
     await page.getByLabel('Email address').fill(email);
     await page.getByLabel('Role', { exact: true }).selectOption({ label: role });
-    await page.getByRole('button', { name: 'Send invitation' }).click();
+    await page.getByRole('button', { name: 'Send invitation', exact: true }).click();
     await expect(page.getByRole('status').filter({ hasText: `Invitation sent to ${email}.` })).toBeVisible();
   }
   await expect(page.getByRole('button', { name: `Revoke invitation to ${viewerEmail}` })).toBeVisible();
@@ -59,11 +59,13 @@ test('sign up, verify, create an organization, invite, and roles decide who may 
     await hydrated(other);
     await other.getByRole('button', { name: 'Accept invitation' }).click();
     await expect(other.getByRole('heading', { name: `Welcome, ${name}` })).toBeVisible();
-    await expect(other.getByText('Playwright Coaching').first()).toBeVisible();
+    await expect(other.getByRole('heading', { name: 'Playwright Coaching' })).toBeVisible();
     return other;
   };
   const editor = await accept(editorEmail, 'Edith Editor');
+  await expect(editor.getByText('Your role:')).toContainText('Editor');
   const viewer = await accept(viewerEmail, 'Victor Viewer');
+  await expect(viewer.getByText('Your role:')).toContainText('Viewer');
 
   // The Editor writes a prompt and may edit it.
   await editor.goto('/prompts');

@@ -39,7 +39,7 @@ test('a demo account signs in and sees its role', async ({ page }) => {
   const joined = page.locator('main time').first();
   await expect(joined).not.toContainText('UTC');
   await expect(joined).toContainText(/GMT\+1|CET|GMT\+2|CEST/);
-  await page.getByText('Victor Viewer', { exact: true }).click();
+  await page.getByLabel('Account menu for Victor Viewer').click();
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page.getByRole('heading', { name: 'Programs that start the conversation' })).toBeVisible();
 });

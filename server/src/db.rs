@@ -38,9 +38,7 @@ pub(crate) use on_pool;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
-    #[error(
-        "DATABASE_URL {0:?} names no backend this build supports: use sqlite://PATH or postgres://USER@HOST/DB"
-    )]
+    #[error("DATABASE_URL {0:?} names no backend this build supports: use sqlite://PATH or postgres://USER@HOST/DB")]
     UnsupportedUrl(String),
     #[error("{backend} support is not compiled into this build (enable the `{backend}` feature)")]
     NotCompiled { backend: &'static str },

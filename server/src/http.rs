@@ -17,7 +17,8 @@ use std::net::SocketAddr;
 /// Resolves the session cookie into a `CallerSlot` and records where the request comes from.
 pub async fn identify(State(state): State<AppState>, mut req: Request<Body>, next: Next) -> Response {
     let ip = client_ip(&req, state.config.trust_proxy);
-    let user_agent = req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").chars().take(300).collect();
+    let user_agent =
+        req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").chars().take(300).collect();
     req.extensions_mut().insert(RequestMeta { ip, user_agent });
     let cookie_name = state.services.settings.session_cookie_name();
     let caller = match cookie_value(req.headers(), cookie_name) {
@@ -78,7 +79,10 @@ pub async fn reject_cross_site(State(state): State<AppState>, req: Request<Body>
 }
 
 fn forbidden_cross_site() -> Response {
-    (StatusCode::FORBIDDEN, Json(serde_json::json!({ "code": "cross_site", "message": "Cross-site requests are not allowed." })))
+    (
+        StatusCode::FORBIDDEN,
+        Json(serde_json::json!({ "code": "cross_site", "message": "Cross-site requests are not allowed." })),
+    )
         .into_response()
 }
 
@@ -98,7 +102,8 @@ pub async fn security_headers(State(state): State<AppState>, req: Request<Body>,
         );
     }
     if state.config.public_url.starts_with("https://") {
-        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+        headers
+            .insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     }
     res
 }
@@ -109,7 +114,8 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
         Ok(()) => Json(serde_json::json!({ "status": "ok", "database": state.db.backend() })).into_response(),
         Err(err) => {
             tracing::error!(error = %err, "health check: database unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "error", "database": "unreachable" }))).into_response()
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "error", "database": "unreachable" })))
+                .into_response()
         }
     }
 }
@@ -119,7 +125,9 @@ pub async fn audit_csv(State(state): State<AppState>, Path(org): Path<String>, r
     let Ok(org) = org.parse::<OrgId>() else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let Some(caller) = req.extensions().get::<CallerSlot>().and_then(|s| s.0.clone()).filter(|c| !c.session.mfa_pending) else {
+    let Some(caller) =
+        req.extensions().get::<CallerSlot>().and_then(|s| s.0.clone()).filter(|c| !c.session.mfa_pending)
+    else {
         return (StatusCode::UNAUTHORIZED, "Please sign in.").into_response();
     };
     match app::api::orgs::audit_csv(&state.services, &caller, org).await {
@@ -132,6 +140,8 @@ pub async fn audit_csv(State(state): State<AppState>, Path(org): Path<String>, r
             csv,
         )
             .into_response(),
-        Err(err) => (StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), Json(err)).into_response(),
+        Err(err) => {
+            (StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), Json(err)).into_response()
+        }
     }
 }

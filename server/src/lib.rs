@@ -10,7 +10,7 @@ pub mod seed;
 
 use app::ports::{Clock, Mailer, Services, Settings, Store, SystemClock};
 use axum::Router;
-use axum::middleware::{from_fn_with_state};
+use axum::middleware::from_fn_with_state;
 use axum::routing::get;
 use config::Config;
 use db::Db;

@@ -16,7 +16,8 @@ impl SmtpMailer {
     /// `smtp://host:port` (plain, for local relays), `smtp://…?tls=required` or `smtps://…`,
     /// with optional `user:password@`.
     pub fn new(url: &str, from: &str) -> Result<Self, String> {
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|e| format!("SMTP_URL: {e}"))?.build();
+        let transport =
+            AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|e| format!("SMTP_URL: {e}"))?.build();
         let from = from.parse().map_err(|e| format!("SMTP_FROM: {e}"))?;
         Ok(Self { transport, from })
     }

@@ -27,7 +27,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let (services, db) = services(&config).await?;
     tracing::info!(backend = db.backend(), "database ready");
     if config.demo && seed::seed_if_empty(&services).await? {
-        println!("\nDemo data created. Sign in at {} with any of these (password: {}):", config.public_url, seed::DEMO_PASSWORD);
+        println!(
+            "\nDemo data created. Sign in at {} with any of these (password: {}):",
+            config.public_url,
+            seed::DEMO_PASSWORD
+        );
         for account in seed::DEMO_ACCOUNTS {
             println!("  {:<28} {}", account.email, account.role);
         }

@@ -139,7 +139,12 @@ pub async fn start(State(state): State<AppState>, Path(id): Path<String>, Form(f
     let challenge = b64(&Sha256::digest(verifier.as_bytes()));
     let next = form.next.filter(|n| n.starts_with('/') && !n.starts_with("//")).unwrap_or_else(|| "/".into());
     let expires = state.services.clock.now() + chrono::Duration::minutes(10);
-    if let Err(err) = state.services.store.insert_oauth_state(&app::security::hash_token(&oauth_state), provider.id, &verifier, &next, expires).await {
+    if let Err(err) = state
+        .services
+        .store
+        .insert_oauth_state(&app::security::hash_token(&oauth_state), provider.id, &verifier, &next, expires)
+        .await
+    {
         tracing::error!(error = %err, "storing OAuth state failed");
         return problem(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side. Try again.");
     }
@@ -195,7 +200,10 @@ pub async fn callback(
     };
     if let Some(error) = query.error {
         tracing::info!(provider = provider.id, %error, "OAuth provider refused");
-        return problem(StatusCode::BAD_REQUEST, "The provider did not sign you in. Try again or use your email and password.");
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "The provider did not sign you in. Try again or use your email and password.",
+        );
     }
     let (Some(code), Some(oauth_state)) = (query.code, query.state) else {
         return problem(StatusCode::BAD_REQUEST, "The sign-in answer was incomplete.");
@@ -204,7 +212,9 @@ pub async fn callback(
     let taken = state.services.store.take_oauth_state(&app::security::hash_token(&oauth_state), now).await;
     let (verifier, next) = match taken {
         Ok(Some((stored_provider, verifier, next))) if stored_provider == provider.id => (verifier, next),
-        Ok(_) => return problem(StatusCode::BAD_REQUEST, "This sign-in link has expired or was already used. Start again."),
+        Ok(_) => {
+            return problem(StatusCode::BAD_REQUEST, "This sign-in link has expired or was already used. Start again.");
+        }
         Err(err) => {
             tracing::error!(error = %err, "reading OAuth state failed");
             return problem(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side. Try again.");
@@ -230,12 +240,19 @@ pub async fn callback(
             }
             response
         }
-        Err(err) => problem(StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), &err.to_string()),
+        Err(err) => {
+            problem(StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), &err.to_string())
+        }
     }
 }
 
 /// Exchanges the code (with the PKCE verifier) and reads a verified email and a name.
-async fn fetch_identity(state: &AppState, provider: &OAuthProvider, code: &str, verifier: &str) -> Result<(String, String), String> {
+async fn fetch_identity(
+    state: &AppState,
+    provider: &OAuthProvider,
+    code: &str,
+    verifier: &str,
+) -> Result<(String, String), String> {
     let http = &state.http;
     let token: TokenResponse = http
         .post(&provider.token_url)

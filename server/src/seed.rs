@@ -48,13 +48,27 @@ pub async fn seed_if_empty(services: &Services) -> Result<bool, String> {
             email_verified_at: Some(now),
             created_at: now,
         };
-        let personal = OrgRecord { id: OrgId::new(), name: format!("{}'s workspace", account.name.split(' ').next().unwrap_or("My")), kind: OrgKind::Personal, created_at: now };
+        let personal = OrgRecord {
+            id: OrgId::new(),
+            name: format!("{}'s workspace", account.name.split(' ').next().unwrap_or("My")),
+            kind: OrgKind::Personal,
+            created_at: now,
+        };
         store.create_user(&user, &personal).await.map_err(|e| e.to_string())?;
         ids.push(user.id);
     }
     let e = |r: Result<(), app::ports::StoreError>| r.map_err(|e| e.to_string());
     e(store.create_org(&org, ids[0]).await)?;
-    for (i, role) in [(1, OrgRole::Admin), (2, OrgRole::Editor), (3, OrgRole::Viewer), (4, OrgRole::Editor), (5, OrgRole::Editor), (6, OrgRole::Viewer), (7, OrgRole::Viewer), (8, OrgRole::Viewer)] {
+    for (i, role) in [
+        (1, OrgRole::Admin),
+        (2, OrgRole::Editor),
+        (3, OrgRole::Viewer),
+        (4, OrgRole::Editor),
+        (5, OrgRole::Editor),
+        (6, OrgRole::Viewer),
+        (7, OrgRole::Viewer),
+        (8, OrgRole::Viewer),
+    ] {
         e(store.add_member(org.id, ids[i], role, now).await)?;
     }
     e(store.create_team(org.id, team, "Leadership Circle", now).await)?;
@@ -66,9 +80,25 @@ pub async fn seed_if_empty(services: &Services) -> Result<bool, String> {
     e(store.grant_capability(ids[7], CapabilityRole::Concierge).await)?;
     e(store.grant_platform_role(ids[9], PlatformRole::SystemAdmin).await)?;
     e(store.grant_platform_role(ids[10], PlatformRole::Moderator).await)?;
-    e(store.create_prompt(org.id, uuid::Uuid::now_v7(), ids[2], "Weekly reflection",
-        "You are a warm leadership coach. Ask {{name}} three questions about their week, one at a time.", now).await)?;
-    e(store.create_prompt(org.id, uuid::Uuid::now_v7(), ids[1], "Goal check-in",
-        "Summarise {{name}}'s progress towards {{goal}} and suggest one small next step.", now).await)?;
+    e(store
+        .create_prompt(
+            org.id,
+            uuid::Uuid::now_v7(),
+            ids[2],
+            "Weekly reflection",
+            "You are a warm leadership coach. Ask {{name}} three questions about their week, one at a time.",
+            now,
+        )
+        .await)?;
+    e(store
+        .create_prompt(
+            org.id,
+            uuid::Uuid::now_v7(),
+            ids[1],
+            "Goal check-in",
+            "Summarise {{name}}'s progress towards {{goal}} and suggest one small next step.",
+            now,
+        )
+        .await)?;
     Ok(true)
 }

@@ -66,9 +66,16 @@ pub async fn update_profile(display_name: String, timezone: String) -> Result<()
             return Err(AppError::validation("timezone", "Choose a timezone such as Europe/Berlin or UTC."));
         }
         services.store.update_profile(caller.user.id, name.as_str(), tz).await?;
-        audit(&services, Some(caller.user.id), None, "user.profile_updated", format!("user:{}", caller.user.id),
-              Some(serde_json::json!({ "display_name": caller.user.display_name, "timezone": caller.user.timezone })),
-              Some(serde_json::json!({ "display_name": name.as_str(), "timezone": tz }))).await?;
+        audit(
+            &services,
+            Some(caller.user.id),
+            None,
+            "user.profile_updated",
+            format!("user:{}", caller.user.id),
+            Some(serde_json::json!({ "display_name": caller.user.display_name, "timezone": caller.user.timezone })),
+            Some(serde_json::json!({ "display_name": name.as_str(), "timezone": tz })),
+        )
+        .await?;
         Ok(())
     })
     .await
@@ -81,14 +88,24 @@ pub async fn change_password(current_password: String, new_password: String) -> 
         let services = services()?;
         let caller = caller()?;
         let new_password = Password::parse(&new_password).field("new_password")?;
-        if !security::verify_password(&services.hashing, &current_password, caller.user.password_hash.as_deref()).await? {
+        if !security::verify_password(&services.hashing, &current_password, caller.user.password_hash.as_deref())
+            .await?
+        {
             return Err(AppError::validation("current_password", "That is not your current password."));
         }
         let hash = security::hash_password(&services.hashing, new_password.expose()).await?;
         services.store.set_password_hash(caller.user.id, &hash).await?;
         let ended = services.store.delete_other_sessions(caller.user.id, Some(caller.session.id)).await?;
-        audit(&services, Some(caller.user.id), None, "user.password_changed", format!("user:{}", caller.user.id), None,
-              Some(serde_json::json!({ "other_sessions_ended": ended }))).await?;
+        audit(
+            &services,
+            Some(caller.user.id),
+            None,
+            "user.password_changed",
+            format!("user:{}", caller.user.id),
+            None,
+            Some(serde_json::json!({ "other_sessions_ended": ended })),
+        )
+        .await?;
         Ok(())
     })
     .await
@@ -125,7 +142,8 @@ pub async fn revoke_session(session_id: uuid::Uuid) -> Result<(), AppError> {
         if !services.store.delete_session(caller.user.id, session_id).await? {
             return Err(AppError::NotFound);
         }
-        audit(&services, Some(caller.user.id), None, "session.revoked", format!("session:{session_id}"), None, None).await?;
+        audit(&services, Some(caller.user.id), None, "session.revoked", format!("session:{session_id}"), None, None)
+            .await?;
         Ok(())
     })
     .await
@@ -167,7 +185,16 @@ pub async fn confirm_totp(code: String) -> Result<Vec<String>, AppError> {
         let hashes: Vec<String> = codes.iter().map(|c| security::hash_token(c)).collect();
         services.store.set_totp(caller.user.id, Some(secret), Some(now)).await?;
         services.store.replace_recovery_codes(caller.user.id, &hashes).await?;
-        audit(&services, Some(caller.user.id), None, "user.two_factor_enabled", format!("user:{}", caller.user.id), None, None).await?;
+        audit(
+            &services,
+            Some(caller.user.id),
+            None,
+            "user.two_factor_enabled",
+            format!("user:{}", caller.user.id),
+            None,
+            None,
+        )
+        .await?;
         Ok(codes)
     })
     .await
@@ -184,7 +211,16 @@ pub async fn disable_totp(password: String) -> Result<(), AppError> {
         }
         services.store.set_totp(caller.user.id, None, None).await?;
         services.store.replace_recovery_codes(caller.user.id, &[]).await?;
-        audit(&services, Some(caller.user.id), None, "user.two_factor_disabled", format!("user:{}", caller.user.id), None, None).await?;
+        audit(
+            &services,
+            Some(caller.user.id),
+            None,
+            "user.two_factor_disabled",
+            format!("user:{}", caller.user.id),
+            None,
+            None,
+        )
+        .await?;
         Ok(())
     })
     .await

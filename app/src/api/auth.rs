@@ -82,20 +82,26 @@ pub async fn sign_in(email: String, password: String) -> Result<SignInOutcome, A
         let meta = request_meta();
         check_sign_in_limits(&services, email.as_str(), &meta.ip).await?;
         let user = services.store.user_by_email(&email).await?;
-        let ok = security::verify_password(&services.hashing, &password,
-            user.as_ref().and_then(|u| u.password_hash.as_deref())).await?;
+        let ok = security::verify_password(
+            &services.hashing,
+            &password,
+            user.as_ref().and_then(|u| u.password_hash.as_deref()),
+        )
+        .await?;
         let Some(user) = user.filter(|_| ok) else {
             services.store.record_sign_in_failure(email.as_str(), &meta.ip, services.clock.now()).await?;
             return Err(AppError::validation("password", "That email and password do not match an account."));
         };
         if user.email_verified_at.is_none() {
             send_verification(&services, user.id, &user.email).await?;
-            return Err(AppError::validation("email", "Confirm your email address first: we have sent you a new link."));
+            return Err(AppError::validation(
+                "email",
+                "Confirm your email address first: we have sent you a new link.",
+            ));
         }
         let pending = user.totp_enabled_at.is_some();
         start_session(&services, user.id, pending).await?;
-        audit(&services, Some(user.id), None,
-              "session.signed_in", format!("user:{}", user.id), None, None).await?;
+        audit(&services, Some(user.id), None, "session.signed_in", format!("user:{}", user.id), None, None).await?;
         Ok(if pending { SignInOutcome::SecondFactorRequired } else { SignInOutcome::SignedIn })
     })
     .await
@@ -123,7 +129,8 @@ pub async fn second_factor(code: String) -> Result<(), AppError> {
             return Err(AppError::validation("code", "That code is not valid. Try the current code from your app."));
         }
         services.store.complete_session_mfa(caller.session.id).await?;
-        let action = if matches!(code, TotpCode::Recovery(_)) { "session.recovery_code_used" } else { "session.second_factor" };
+        let action =
+            if matches!(code, TotpCode::Recovery(_)) { "session.recovery_code_used" } else { "session.second_factor" };
         audit(&services, Some(caller.user.id), None, action, format!("user:{}", caller.user.id), None, None).await?;
         Ok(())
     })
@@ -137,7 +144,16 @@ pub async fn sign_out() -> Result<(), AppError> {
         let services = services()?;
         if let Some(caller) = session_caller() {
             services.store.delete_session(caller.user.id, caller.session.id).await?;
-            audit(&services, Some(caller.user.id), None, "session.signed_out", format!("user:{}", caller.user.id), None, None).await?;
+            audit(
+                &services,
+                Some(caller.user.id),
+                None,
+                "session.signed_out",
+                format!("user:{}", caller.user.id),
+                None,
+                None,
+            )
+            .await?;
         }
         set_header(header::SET_COOKIE, &clear_cookie(&services));
         Ok(())
@@ -151,8 +167,13 @@ pub async fn verify_email(token: String) -> Result<SignInOutcome, AppError> {
     respond(async move {
         let services = services()?;
         let now = services.clock.now();
-        let user_id = services.store.consume_token(&security::hash_token(&token), TokenPurpose::VerifyEmail, now).await?
-            .ok_or_else(|| AppError::validation("token", "This link has expired or was already used. Sign in to get a new one."))?;
+        let user_id = services
+            .store
+            .consume_token(&security::hash_token(&token), TokenPurpose::VerifyEmail, now)
+            .await?
+            .ok_or_else(|| {
+                AppError::validation("token", "This link has expired or was already used. Sign in to get a new one.")
+            })?;
         services.store.mark_email_verified(user_id, now).await?;
         sign_in_after_link(&services, user_id, "user.email_verified").await
     })
@@ -183,15 +204,19 @@ pub async fn reset_password(token: String, password: String) -> Result<(), AppEr
         let services = services()?;
         let password = Password::parse(&password).field("password")?;
         let now = services.clock.now();
-        let user_id = services.store.consume_token(&security::hash_token(&token), TokenPurpose::ResetPassword, now).await?
-            .ok_or_else(|| AppError::validation("token", "This reset link has expired or was already used. Ask for a new one."))?;
+        let user_id = services
+            .store
+            .consume_token(&security::hash_token(&token), TokenPurpose::ResetPassword, now)
+            .await?
+            .ok_or_else(|| {
+                AppError::validation("token", "This reset link has expired or was already used. Ask for a new one.")
+            })?;
         let hash = security::hash_password(&services.hashing, password.expose()).await?;
         services.store.set_password_hash(user_id, &hash).await?;
         // Following the link proved the address.
         services.store.mark_email_verified(user_id, now).await?;
         services.store.delete_other_sessions(user_id, None).await?;
-        audit(&services, Some(user_id), None, "user.password_reset",
-              format!("user:{user_id}"), None, None).await?;
+        audit(&services, Some(user_id), None, "user.password_reset", format!("user:{user_id}"), None, None).await?;
         Ok(())
     })
     .await
@@ -206,8 +231,13 @@ pub async fn request_magic_link(email: String) -> Result<String, AppError> {
         if let Some(user) = services.store.user_by_email(&email).await? {
             let token = issue_token(&services, user.id, TokenPurpose::MagicLink, Duration::minutes(15)).await?;
             let link = format!("{}/magic?token={token}", services.settings.public_url);
-            send(&services, &user.email, "Your Cairn sign-in link",
-                 &format!("Sign in to Cairn with this link (it works once, for 15 minutes):\n\n{link}\n")).await;
+            send(
+                &services,
+                &user.email,
+                "Your Cairn sign-in link",
+                &format!("Sign in to Cairn with this link (it works once, for 15 minutes):\n\n{link}\n"),
+            )
+            .await;
         }
         Ok(LINK_SENT.to_owned())
     })
@@ -220,7 +250,10 @@ pub async fn magic_sign_in(token: String) -> Result<SignInOutcome, AppError> {
     respond(async move {
         let services = services()?;
         let now = services.clock.now();
-        let user_id = services.store.consume_token(&security::hash_token(&token), TokenPurpose::MagicLink, now).await?
+        let user_id = services
+            .store
+            .consume_token(&security::hash_token(&token), TokenPurpose::MagicLink, now)
+            .await?
             .ok_or_else(|| AppError::validation("token", "This sign-in link has expired or was already used."))?;
         services.store.mark_email_verified(user_id, now).await?;
         sign_in_after_link(&services, user_id, "session.magic_link").await
@@ -233,8 +266,7 @@ async fn sign_in_after_link(services: &Services, user_id: UserId, action: &str) 
     let user = services.store.user_by_id(user_id).await?.ok_or(AppError::NotFound)?;
     let pending = user.totp_enabled_at.is_some();
     start_session(services, user_id, pending).await?;
-    audit(services, Some(user_id), None, action,
-          format!("user:{user_id}"), None, None).await?;
+    audit(services, Some(user_id), None, action, format!("user:{user_id}"), None, None).await?;
     Ok(if pending { SignInOutcome::SecondFactorRequired } else { SignInOutcome::SignedIn })
 }
 
@@ -283,7 +315,12 @@ pub(crate) async fn start_session(services: &Services, user_id: UserId, mfa_pend
 /// Stores a new session and returns its `Set-Cookie` value. Used by server functions and by the
 /// server's own routes (OAuth callbacks).
 #[cfg(feature = "ssr")]
-pub async fn open_session(services: &Services, user_id: UserId, mfa_pending: bool, meta: &super::RequestMeta) -> Result<String, AppError> {
+pub async fn open_session(
+    services: &Services,
+    user_id: UserId,
+    mfa_pending: bool,
+    meta: &super::RequestMeta,
+) -> Result<String, AppError> {
     let token = security::random_token();
     let now = services.clock.now();
     let session = SessionRecord {
@@ -377,7 +414,12 @@ pub(crate) fn clear_cookie(services: &Services) -> String {
 }
 
 #[cfg(feature = "ssr")]
-async fn issue_token(services: &Services, user: UserId, purpose: TokenPurpose, ttl: Duration) -> Result<String, AppError> {
+async fn issue_token(
+    services: &Services,
+    user: UserId,
+    purpose: TokenPurpose,
+    ttl: Duration,
+) -> Result<String, AppError> {
     let token = security::random_token();
     services.store.insert_token(&security::hash_token(&token), user, purpose, services.clock.now() + ttl).await?;
     Ok(token)
@@ -387,8 +429,13 @@ async fn issue_token(services: &Services, user: UserId, purpose: TokenPurpose, t
 async fn send_verification(services: &Services, user: UserId, email: &str) -> Result<(), AppError> {
     let token = issue_token(services, user, TokenPurpose::VerifyEmail, Duration::hours(24)).await?;
     let link = format!("{}/verify-email?token={token}", services.settings.public_url);
-    send(services, email, "Confirm your email for Cairn",
-         &format!("Welcome to Cairn! Confirm your email address with this link (valid for 24 hours):\n\n{link}\n")).await;
+    send(
+        services,
+        email,
+        "Confirm your email for Cairn",
+        &format!("Welcome to Cairn! Confirm your email address with this link (valid for 24 hours):\n\n{link}\n"),
+    )
+    .await;
     Ok(())
 }
 

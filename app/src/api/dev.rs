@@ -12,7 +12,11 @@ pub async fn dev_mailbox() -> Result<Vec<MailView>, AppError> {
         if !services.settings.dev_mode {
             return Err(AppError::NotFound);
         }
-        Ok(services.store.recent_mail(50).await?.into_iter()
+        Ok(services
+            .store
+            .recent_mail(50)
+            .await?
+            .into_iter()
             .map(|m| MailView { id: m.id, to: m.to, subject: m.subject, body: m.body, created_at: m.created_at })
             .collect())
     })

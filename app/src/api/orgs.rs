@@ -30,11 +30,24 @@ pub async fn create_org(name: String) -> Result<OrgSummary, AppError> {
         let services = services()?;
         let caller = caller()?;
         let name = OrgName::parse(&name).field("name")?;
-        let org = OrgRecord { id: OrgId::new(), name: name.into_inner(), kind: OrgKind::Team, created_at: services.clock.now() };
+        let org = OrgRecord {
+            id: OrgId::new(),
+            name: name.into_inner(),
+            kind: OrgKind::Team,
+            created_at: services.clock.now(),
+        };
         services.store.create_org(&org, caller.user.id).await?;
         services.store.set_session_org(caller.session.id, Some(org.id)).await?;
-        audit(&services, Some(caller.user.id), Some(org.id), "org.created", format!("org:{}", org.id), None,
-              Some(serde_json::json!({ "name": org.name }))).await?;
+        audit(
+            &services,
+            Some(caller.user.id),
+            Some(org.id),
+            "org.created",
+            format!("org:{}", org.id),
+            None,
+            Some(serde_json::json!({ "name": org.name })),
+        )
+        .await?;
         let membership = services.store.membership(org.id, caller.user.id).await?.ok_or(AppError::NotFound)?;
         Ok(org_summary(&membership))
     })
@@ -63,8 +76,16 @@ pub async fn rename_org(org_id: OrgId, name: String) -> Result<(), AppError> {
         let (_, membership) = authorize(&services, &caller, org_id, Action::RenameOrg, &Resource::Org(org_id)).await?;
         let name = OrgName::parse(&name).field("name")?;
         services.store.rename_org(org_id, name.as_str()).await?;
-        audit(&services, Some(caller.user.id), Some(org_id), "org.renamed", format!("org:{org_id}"),
-              Some(serde_json::json!({ "name": membership.org.name })), Some(serde_json::json!({ "name": name.as_str() }))).await?;
+        audit(
+            &services,
+            Some(caller.user.id),
+            Some(org_id),
+            "org.renamed",
+            format!("org:{org_id}"),
+            Some(serde_json::json!({ "name": membership.org.name })),
+            Some(serde_json::json!({ "name": name.as_str() })),
+        )
+        .await?;
         Ok(())
     })
     .await
@@ -84,8 +105,16 @@ pub async fn delete_org(org_id: OrgId, confirm_name: String) -> Result<(), AppEr
         if confirm_name.trim() != membership.org.name {
             return Err(AppError::validation("confirm_name", "Type the organization's name exactly to confirm."));
         }
-        audit(&services, Some(caller.user.id), Some(org_id), "org.deleted", format!("org:{org_id}"),
-              Some(serde_json::json!({ "name": membership.org.name })), None).await?;
+        audit(
+            &services,
+            Some(caller.user.id),
+            Some(org_id),
+            "org.deleted",
+            format!("org:{org_id}"),
+            Some(serde_json::json!({ "name": membership.org.name })),
+            None,
+        )
+        .await?;
         services.store.delete_org(org_id).await?;
         Ok(())
     })
@@ -99,8 +128,18 @@ pub async fn list_members(org_id: OrgId) -> Result<Vec<MemberView>, AppError> {
         let services = services()?;
         let caller = caller()?;
         authorize(&services, &caller, org_id, Action::ViewMembers, &Resource::Org(org_id)).await?;
-        Ok(services.store.members(org_id).await?.into_iter()
-            .map(|m| MemberView { user_id: m.user_id, email: m.email, display_name: m.display_name, role: m.role, joined_at: m.joined_at })
+        Ok(services
+            .store
+            .members(org_id)
+            .await?
+            .into_iter()
+            .map(|m| MemberView {
+                user_id: m.user_id,
+                email: m.email,
+                display_name: m.display_name,
+                role: m.role,
+                joined_at: m.joined_at,
+            })
             .collect())
     })
     .await
@@ -128,8 +167,16 @@ pub async fn change_member_role(org_id: OrgId, user_id: UserId, role: String) ->
         let target = services.store.membership(org_id, user_id).await?.ok_or(AppError::NotFound)?;
         check_owner_power(me.role, Some(target.role), Some(role))?;
         services.store.set_member_role(org_id, user_id, role).await?;
-        audit(&services, Some(caller.user.id), Some(org_id), "member.role_changed", format!("user:{user_id}"),
-              Some(serde_json::json!({ "role": target.role.as_str() })), Some(serde_json::json!({ "role": role.as_str() }))).await?;
+        audit(
+            &services,
+            Some(caller.user.id),
+            Some(org_id),
+            "member.role_changed",
+            format!("user:{user_id}"),
+            Some(serde_json::json!({ "role": target.role.as_str() })),
+            Some(serde_json::json!({ "role": role.as_str() })),
+        )
+        .await?;
         Ok(())
     })
     .await
@@ -149,8 +196,16 @@ pub async fn remove_member(org_id: OrgId, user_id: UserId) -> Result<(), AppErro
             check_owner_power(me.role, Some(target.role), None)?;
         }
         services.store.remove_member(org_id, user_id).await?;
-        audit(&services, Some(caller.user.id), Some(org_id), if leaving { "member.left" } else { "member.removed" },
-              format!("user:{user_id}"), Some(serde_json::json!({ "role": target.role.as_str() })), None).await?;
+        audit(
+            &services,
+            Some(caller.user.id),
+            Some(org_id),
+            if leaving { "member.left" } else { "member.removed" },
+            format!("user:{user_id}"),
+            Some(serde_json::json!({ "role": target.role.as_str() })),
+            None,
+        )
+        .await?;
         Ok(())
     })
     .await
@@ -172,7 +227,10 @@ pub async fn invite_member(org_id: OrgId, email: String, role: String) -> Result
             return Err(AppError::validation("email", "That person is already a member."));
         }
         if services.store.pending_invitations(org_id, now).await?.iter().any(|i| i.email == email.as_str()) {
-            return Err(AppError::validation("email", "That address already has a pending invitation: resend it instead."));
+            return Err(AppError::validation(
+                "email",
+                "That address already has a pending invitation: resend it instead.",
+            ));
         }
         let invitation = InvitationRecord {
             id: Uuid::now_v7(),
@@ -189,8 +247,16 @@ pub async fn invite_member(org_id: OrgId, email: String, role: String) -> Result
         let token = security::random_token();
         services.store.create_invitation(&invitation, &security::hash_token(&token)).await?;
         send_invitation(&services, &caller, &invitation, &token).await;
-        audit(&services, Some(caller.user.id), Some(org_id), "invitation.created", format!("invitation:{}", invitation.id), None,
-              Some(serde_json::json!({ "email": invitation.email, "role": role.as_str() }))).await?;
+        audit(
+            &services,
+            Some(caller.user.id),
+            Some(org_id),
+            "invitation.created",
+            format!("invitation:{}", invitation.id),
+            None,
+            Some(serde_json::json!({ "email": invitation.email, "role": role.as_str() })),
+        )
+        .await?;
         Ok(invitation_view(&invitation))
     })
     .await
@@ -198,15 +264,30 @@ pub async fn invite_member(org_id: OrgId, email: String, role: String) -> Result
 
 #[cfg(feature = "ssr")]
 fn invitation_view(i: &InvitationRecord) -> InvitationView {
-    InvitationView { id: i.id, email: i.email.clone(), role: i.role, created_at: i.created_at, expires_at: i.expires_at }
+    InvitationView {
+        id: i.id,
+        email: i.email.clone(),
+        role: i.role,
+        created_at: i.created_at,
+        expires_at: i.expires_at,
+    }
 }
 
 #[cfg(feature = "ssr")]
 async fn send_invitation(services: &Services, caller: &Caller, invitation: &InvitationRecord, token: &str) {
     let link = format!("{}/invite?token={token}", services.settings.public_url);
-    send(services, &invitation.email, &format!("{} invited you to {} on Cairn", caller.user.display_name, invitation.org_name),
-         &format!("{} invited you to join {} as {}.\n\nAccept the invitation (valid for {INVITATION_DAYS} days):\n\n{link}\n",
-                  caller.user.display_name, invitation.org_name, invitation.role.label())).await;
+    send(
+        services,
+        &invitation.email,
+        &format!("{} invited you to {} on Cairn", caller.user.display_name, invitation.org_name),
+        &format!(
+            "{} invited you to join {} as {}.\n\nAccept the invitation (valid for {INVITATION_DAYS} days):\n\n{link}\n",
+            caller.user.display_name,
+            invitation.org_name,
+            invitation.role.label()
+        ),
+    )
+    .await;
 }
 
 /// Pending (unexpired, unanswered) invitations. Needs: ManageMembers.
@@ -216,7 +297,13 @@ pub async fn list_invitations(org_id: OrgId) -> Result<Vec<InvitationView>, AppE
         let services = services()?;
         let caller = caller()?;
         authorize(&services, &caller, org_id, Action::ManageMembers, &Resource::Org(org_id)).await?;
-        Ok(services.store.pending_invitations(org_id, services.clock.now()).await?.iter().map(invitation_view).collect())
+        Ok(services
+            .store
+            .pending_invitations(org_id, services.clock.now())
+            .await?
+            .iter()
+            .map(invitation_view)
+            .collect())
     })
     .await
 }
@@ -235,9 +322,21 @@ pub async fn resend_invitation(org_id: OrgId, invitation_id: Uuid) -> Result<(),
         }
         let token = security::random_token();
         invitation.expires_at = services.clock.now() + Duration::days(INVITATION_DAYS);
-        services.store.renew_invitation(org_id, invitation_id, &security::hash_token(&token), invitation.expires_at).await?;
+        services
+            .store
+            .renew_invitation(org_id, invitation_id, &security::hash_token(&token), invitation.expires_at)
+            .await?;
         send_invitation(&services, &caller, &invitation, &token).await;
-        audit(&services, Some(caller.user.id), Some(org_id), "invitation.resent", format!("invitation:{invitation_id}"), None, None).await?;
+        audit(
+            &services,
+            Some(caller.user.id),
+            Some(org_id),
+            "invitation.resent",
+            format!("invitation:{invitation_id}"),
+            None,
+            None,
+        )
+        .await?;
         Ok(())
     })
     .await
@@ -252,7 +351,16 @@ pub async fn revoke_invitation(org_id: OrgId, invitation_id: Uuid) -> Result<(),
         authorize(&services, &caller, org_id, Action::ManageMembers, &Resource::Org(org_id)).await?;
         services.store.invitation(org_id, invitation_id).await?.ok_or(AppError::NotFound)?;
         services.store.revoke_invitation(org_id, invitation_id, services.clock.now()).await?;
-        audit(&services, Some(caller.user.id), Some(org_id), "invitation.revoked", format!("invitation:{invitation_id}"), None, None).await?;
+        audit(
+            &services,
+            Some(caller.user.id),
+            Some(org_id),
+            "invitation.revoked",
+            format!("invitation:{invitation_id}"),
+            None,
+            None,
+        )
+        .await?;
         Ok(())
     })
     .await
@@ -263,9 +371,16 @@ pub async fn revoke_invitation(org_id: OrgId, invitation_id: Uuid) -> Result<(),
 pub async fn preview_invitation(token: String) -> Result<InvitationPreview, AppError> {
     respond(async move {
         let services = services()?;
-        let invitation = services.store.invitation_by_token_hash(&security::hash_token(&token)).await?.ok_or(AppError::NotFound)?;
+        let invitation =
+            services.store.invitation_by_token_hash(&security::hash_token(&token)).await?.ok_or(AppError::NotFound)?;
         let state = invitation_state(&invitation, services.clock.now());
-        Ok(InvitationPreview { org_name: invitation.org_name, email: invitation.email, role: invitation.role, expires_at: invitation.expires_at, state })
+        Ok(InvitationPreview {
+            org_name: invitation.org_name,
+            email: invitation.email,
+            role: invitation.role,
+            expires_at: invitation.expires_at,
+            state,
+        })
     })
     .await
 }
@@ -290,25 +405,40 @@ pub async fn accept_invitation(token: String) -> Result<OrgSummary, AppError> {
     respond(async move {
         let services = services()?;
         let caller = caller()?;
-        let invitation = services.store.invitation_by_token_hash(&security::hash_token(&token)).await?.ok_or(AppError::NotFound)?;
+        let invitation =
+            services.store.invitation_by_token_hash(&security::hash_token(&token)).await?.ok_or(AppError::NotFound)?;
         let now = services.clock.now();
         match invitation_state(&invitation, now) {
             InvitationState::Pending => {}
-            InvitationState::Expired => return Err(AppError::conflict("This invitation has expired. Ask for a new one.")),
+            InvitationState::Expired => {
+                return Err(AppError::conflict("This invitation has expired. Ask for a new one."));
+            }
             InvitationState::Accepted => return Err(AppError::conflict("This invitation was already accepted.")),
             InvitationState::Revoked => return Err(AppError::conflict("This invitation was revoked.")),
         }
         if invitation.email != caller.user.email {
-            return Err(AppError::conflict(format!("This invitation is for {}. Sign in with that address to accept it.", invitation.email)));
+            return Err(AppError::conflict(format!(
+                "This invitation is for {}. Sign in with that address to accept it.",
+                invitation.email
+            )));
         }
         if services.store.membership(invitation.org_id, caller.user.id).await?.is_some() {
             return Err(AppError::conflict("You are already a member of this organization."));
         }
         services.store.accept_invitation(invitation.id, caller.user.id, now).await?;
         services.store.set_session_org(caller.session.id, Some(invitation.org_id)).await?;
-        audit(&services, Some(caller.user.id), Some(invitation.org_id), "invitation.accepted", format!("invitation:{}", invitation.id), None,
-              Some(serde_json::json!({ "role": invitation.role.as_str() }))).await?;
-        let membership = services.store.membership(invitation.org_id, caller.user.id).await?.ok_or(AppError::NotFound)?;
+        audit(
+            &services,
+            Some(caller.user.id),
+            Some(invitation.org_id),
+            "invitation.accepted",
+            format!("invitation:{}", invitation.id),
+            None,
+            Some(serde_json::json!({ "role": invitation.role.as_str() })),
+        )
+        .await?;
+        let membership =
+            services.store.membership(invitation.org_id, caller.user.id).await?.ok_or(AppError::NotFound)?;
         Ok(org_summary(&membership))
     })
     .await
@@ -321,11 +451,19 @@ pub async fn list_teams(org_id: OrgId) -> Result<Vec<TeamView>, AppError> {
         let services = services()?;
         let caller = caller()?;
         authorize(&services, &caller, org_id, Action::ViewMembers, &Resource::Org(org_id)).await?;
-        Ok(services.store.teams(org_id).await?.into_iter()
+        Ok(services
+            .store
+            .teams(org_id)
+            .await?
+            .into_iter()
             .map(|t| TeamView {
                 id: t.id,
                 name: t.name,
-                members: t.members.into_iter().map(|(user_id, display_name, leader)| TeamMemberView { user_id, display_name, leader }).collect(),
+                members: t
+                    .members
+                    .into_iter()
+                    .map(|(user_id, display_name, leader)| TeamMemberView { user_id, display_name, leader })
+                    .collect(),
             })
             .collect())
     })
@@ -342,8 +480,16 @@ pub async fn create_team(org_id: OrgId, name: String) -> Result<TeamId, AppError
         let name = TeamName::parse(&name).field("name")?;
         let id = TeamId::new();
         services.store.create_team(org_id, id, name.as_str(), services.clock.now()).await?;
-        audit(&services, Some(caller.user.id), Some(org_id), "team.created", format!("team:{id}"), None,
-              Some(serde_json::json!({ "name": name.as_str() }))).await?;
+        audit(
+            &services,
+            Some(caller.user.id),
+            Some(org_id),
+            "team.created",
+            format!("team:{id}"),
+            None,
+            Some(serde_json::json!({ "name": name.as_str() })),
+        )
+        .await?;
         Ok(id)
     })
     .await
@@ -357,7 +503,8 @@ pub async fn delete_team(org_id: OrgId, team_id: TeamId) -> Result<(), AppError>
         let caller = caller()?;
         authorize(&services, &caller, org_id, Action::ManageTeams, &Resource::Org(org_id)).await?;
         services.store.delete_team(org_id, team_id).await?;
-        audit(&services, Some(caller.user.id), Some(org_id), "team.deleted", format!("team:{team_id}"), None, None).await?;
+        audit(&services, Some(caller.user.id), Some(org_id), "team.deleted", format!("team:{team_id}"), None, None)
+            .await?;
         Ok(())
     })
     .await
@@ -366,7 +513,12 @@ pub async fn delete_team(org_id: OrgId, team_id: TeamId) -> Result<(), AppError>
 /// Adds a member to a team, or changes whether they lead it. Needs: ManageTeams on the team
 /// (org Owner/Admin, or a leader of that team; only the former may appoint leaders).
 #[server(endpoint = "set_team_member")]
-pub async fn set_team_member(org_id: OrgId, team_id: TeamId, user_id: UserId, leader: Option<String>) -> Result<(), AppError> {
+pub async fn set_team_member(
+    org_id: OrgId,
+    team_id: TeamId,
+    user_id: UserId,
+    leader: Option<String>,
+) -> Result<(), AppError> {
     respond(async move {
         let services = services()?;
         let caller = caller()?;
@@ -377,8 +529,16 @@ pub async fn set_team_member(org_id: OrgId, team_id: TeamId, user_id: UserId, le
             return Err(AppError::Forbidden);
         }
         services.store.set_team_member(org_id, team_id, user_id, leader).await?;
-        audit(&services, Some(caller.user.id), Some(org_id), "team.member_set", format!("team:{team_id}"), None,
-              Some(serde_json::json!({ "user": user_id, "leader": leader }))).await?;
+        audit(
+            &services,
+            Some(caller.user.id),
+            Some(org_id),
+            "team.member_set",
+            format!("team:{team_id}"),
+            None,
+            Some(serde_json::json!({ "user": user_id, "leader": leader })),
+        )
+        .await?;
         Ok(())
     })
     .await
@@ -390,10 +550,19 @@ pub async fn remove_team_member(org_id: OrgId, team_id: TeamId, user_id: UserId)
     respond(async move {
         let services = services()?;
         let caller = caller()?;
-        authorize(&services, &caller, org_id, Action::ManageTeams, &Resource::Team { org: org_id, team: team_id }).await?;
+        authorize(&services, &caller, org_id, Action::ManageTeams, &Resource::Team { org: org_id, team: team_id })
+            .await?;
         services.store.remove_team_member(org_id, team_id, user_id).await?;
-        audit(&services, Some(caller.user.id), Some(org_id), "team.member_removed", format!("team:{team_id}"), None,
-              Some(serde_json::json!({ "user": user_id }))).await?;
+        audit(
+            &services,
+            Some(caller.user.id),
+            Some(org_id),
+            "team.member_removed",
+            format!("team:{team_id}"),
+            None,
+            Some(serde_json::json!({ "user": user_id })),
+        )
+        .await?;
         Ok(())
     })
     .await

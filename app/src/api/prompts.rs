@@ -68,8 +68,16 @@ pub async fn create_prompt(title: String, body: String) -> Result<Uuid, AppError
         let (title, body) = parse_prompt(&title, &body)?;
         let id = Uuid::now_v7();
         services.store.create_prompt(org, id, caller.user.id, &title, &body, services.clock.now()).await?;
-        audit(&services, Some(caller.user.id), Some(org), "prompt.created", format!("prompt:{id}"), None,
-              Some(serde_json::json!({ "title": title }))).await?;
+        audit(
+            &services,
+            Some(caller.user.id),
+            Some(org),
+            "prompt.created",
+            format!("prompt:{id}"),
+            None,
+            Some(serde_json::json!({ "title": title })),
+        )
+        .await?;
         Ok(id)
     })
     .await
@@ -84,13 +92,25 @@ pub async fn update_prompt(id: Uuid, title: String, body: String) -> Result<(), 
         let membership = active_org(&services, &caller).await?;
         let org = membership.org.id;
         let prompt = services.store.prompt(org, id).await?.ok_or(AppError::NotFound)?;
-        if !can(&actor(&caller.user, Some(&membership)), Action::EditPrompt, &Resource::Content { org, author: prompt.author_id }) {
+        if !can(
+            &actor(&caller.user, Some(&membership)),
+            Action::EditPrompt,
+            &Resource::Content { org, author: prompt.author_id },
+        ) {
             return Err(AppError::Forbidden);
         }
         let (title, body) = parse_prompt(&title, &body)?;
         services.store.update_prompt(org, id, &title, &body, services.clock.now()).await?;
-        audit(&services, Some(caller.user.id), Some(org), "prompt.updated", format!("prompt:{id}"),
-              Some(serde_json::json!({ "title": prompt.title })), Some(serde_json::json!({ "title": title }))).await?;
+        audit(
+            &services,
+            Some(caller.user.id),
+            Some(org),
+            "prompt.updated",
+            format!("prompt:{id}"),
+            Some(serde_json::json!({ "title": prompt.title })),
+            Some(serde_json::json!({ "title": title })),
+        )
+        .await?;
         Ok(())
     })
     .await
@@ -105,12 +125,24 @@ pub async fn delete_prompt(id: Uuid) -> Result<(), AppError> {
         let membership = active_org(&services, &caller).await?;
         let org = membership.org.id;
         let prompt = services.store.prompt(org, id).await?.ok_or(AppError::NotFound)?;
-        if !can(&actor(&caller.user, Some(&membership)), Action::DeletePrompt, &Resource::Content { org, author: prompt.author_id }) {
+        if !can(
+            &actor(&caller.user, Some(&membership)),
+            Action::DeletePrompt,
+            &Resource::Content { org, author: prompt.author_id },
+        ) {
             return Err(AppError::Forbidden);
         }
         services.store.delete_prompt(org, id).await?;
-        audit(&services, Some(caller.user.id), Some(org), "prompt.deleted", format!("prompt:{id}"),
-              Some(serde_json::json!({ "title": prompt.title })), None).await?;
+        audit(
+            &services,
+            Some(caller.user.id),
+            Some(org),
+            "prompt.deleted",
+            format!("prompt:{id}"),
+            Some(serde_json::json!({ "title": prompt.title })),
+            None,
+        )
+        .await?;
         Ok(())
     })
     .await

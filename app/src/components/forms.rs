@@ -127,7 +127,11 @@ pub fn Checked(children: Children) -> impl IntoView {
 
 /// A submit button that runs every field check of its form first and shows progress.
 #[component]
-pub fn Submit(label: &'static str, #[prop(into)] pending: Signal<bool>, #[prop(optional)] class: &'static str) -> impl IntoView {
+pub fn Submit(
+    label: &'static str,
+    #[prop(into)] pending: Signal<bool>,
+    #[prop(optional)] class: &'static str,
+) -> impl IntoView {
     let checks = use_context::<FormChecks>();
     view! {
         <button
@@ -148,7 +152,10 @@ pub fn Submit(label: &'static str, #[prop(into)] pending: Signal<bool>, #[prop(o
 
 /// The form-wide message (errors not tied to a field, or a success note).
 #[component]
-pub fn FormMessage(#[prop(into)] error: Signal<Option<String>>, #[prop(into, optional)] success: Option<Signal<Option<String>>>) -> impl IntoView {
+pub fn FormMessage(
+    #[prop(into)] error: Signal<Option<String>>,
+    #[prop(into, optional)] success: Option<Signal<Option<String>>>,
+) -> impl IntoView {
     view! {
         <div role="alert" class="form-error">{move || error.get()}</div>
         <div role="status" class="form-success">{move || success.and_then(|s| s.get())}</div>

@@ -167,7 +167,14 @@ fn format_in_zone(iso: &str, tz: Option<&str>) -> Option<String> {
     let options = js_sys::Object::new();
     let set = |k: &str, v: &str| js_sys::Reflect::set(&options, &JsValue::from_str(k), &JsValue::from_str(v));
     // Named fields: V8 rejects dateStyle/timeStyle together with timeZoneName.
-    for (key, value) in [("year", "numeric"), ("month", "short"), ("day", "numeric"), ("hour", "2-digit"), ("minute", "2-digit"), ("timeZoneName", "short")] {
+    for (key, value) in [
+        ("year", "numeric"),
+        ("month", "short"),
+        ("day", "numeric"),
+        ("hour", "2-digit"),
+        ("minute", "2-digit"),
+        ("timeZoneName", "short"),
+    ] {
         set(key, value).ok()?;
     }
     if let Some(tz) = tz {
@@ -176,9 +183,11 @@ fn format_in_zone(iso: &str, tz: Option<&str>) -> Option<String> {
     // Constructed through Reflect so a bad zone (a RangeError) is an Err here, not a crash.
     use wasm_bindgen::JsCast;
     let intl = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("Intl")).ok()?;
-    let constructor: js_sys::Function = js_sys::Reflect::get(&intl, &JsValue::from_str("DateTimeFormat")).ok()?.dyn_into().ok()?;
+    let constructor: js_sys::Function =
+        js_sys::Reflect::get(&intl, &JsValue::from_str("DateTimeFormat")).ok()?.dyn_into().ok()?;
     let format = js_sys::Reflect::construct(&constructor, &js_sys::Array::of2(&js_sys::Array::new(), &options)).ok()?;
-    let format_fn: js_sys::Function = js_sys::Reflect::get(&format, &JsValue::from_str("format")).ok()?.dyn_into().ok()?;
+    let format_fn: js_sys::Function =
+        js_sys::Reflect::get(&format, &JsValue::from_str("format")).ok()?.dyn_into().ok()?;
     let formatted = format_fn.call1(&format, &date).ok()?;
     formatted.as_string()
 }

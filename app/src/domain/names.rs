@@ -54,9 +54,22 @@ impl std::fmt::Debug for Password {
 }
 
 const COMMON_PASSWORDS: &[&str] = &[
-    "password", "password1", "password12", "password123", "1234567890", "12345678910",
-    "qwertyuiop", "iloveyou12", "letmein123", "welcome123", "abcdefghij", "0123456789",
-    "passw0rd12", "qwerty1234", "administrator", "changeme123",
+    "password",
+    "password1",
+    "password12",
+    "password123",
+    "1234567890",
+    "12345678910",
+    "qwertyuiop",
+    "iloveyou12",
+    "letmein123",
+    "welcome123",
+    "abcdefghij",
+    "0123456789",
+    "passw0rd12",
+    "qwerty1234",
+    "administrator",
+    "changeme123",
 ];
 
 impl Password {

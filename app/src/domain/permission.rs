@@ -297,9 +297,7 @@ pub fn can(actor: &Actor, action: Action, resource: &Resource) -> bool {
             SequenceFacts { org: Some(*org), creator: Some(*author), ..Default::default() }
         }
     };
-    sequence_roles(actor, &facts)
-        .into_iter()
-        .any(|role| satisfies(actor, row[role as usize], &facts))
+    sequence_roles(actor, &facts).into_iter().any(|role| satisfies(actor, row[role as usize], &facts))
 }
 
 fn can_in_org(actor: &Actor, action: Action, resource: &Resource, row: [OrgGrant; 4]) -> bool {
@@ -307,9 +305,7 @@ fn can_in_org(actor: &Actor, action: Action, resource: &Resource, row: [OrgGrant
         Resource::Org(org) => (*org, None),
         Resource::Team { org, team } => {
             // Team leaders manage their own team's members even without an admin role.
-            if action == Action::ManageTeams
-                && actor.membership_in(*org).is_some_and(|m| m.led_teams.contains(team))
-            {
+            if action == Action::ManageTeams && actor.membership_in(*org).is_some_and(|m| m.led_teams.contains(team)) {
                 return true;
             }
             (*org, None)
@@ -549,9 +545,8 @@ mod tests {
     #[test]
     fn conditional_sequence_cells() {
         let individual = Actor { user: Some(user(1)), ..Default::default() };
-        let premium = |subscribed| {
-            Resource::Sequence(SequenceFacts { actor_subscribed: subscribed, ..Default::default() })
-        };
+        let premium =
+            |subscribed| Resource::Sequence(SequenceFacts { actor_subscribed: subscribed, ..Default::default() });
         assert!(!can(&Actor::guest(), Action::AccessPremiumSequence, &premium(false)));
         assert!(can(&Actor::guest(), Action::AccessFreeSequence, &premium(false)));
         assert!(!can(&individual, Action::AccessPremiumSequence, &premium(false)));
@@ -591,8 +586,10 @@ mod tests {
         assert!(can(&enterprise_admin, Action::MandatoryAssign, &enterprise_seq(org())));
 
         // Only a system admin configures the platform; moderators moderate.
-        let sysadmin = Actor { user: Some(user(5)), platform_roles: vec![PlatformRole::SystemAdmin], ..Default::default() };
-        let moderator = Actor { user: Some(user(6)), platform_roles: vec![PlatformRole::Moderator], ..Default::default() };
+        let sysadmin =
+            Actor { user: Some(user(5)), platform_roles: vec![PlatformRole::SystemAdmin], ..Default::default() };
+        let moderator =
+            Actor { user: Some(user(6)), platform_roles: vec![PlatformRole::Moderator], ..Default::default() };
         assert!(can(&sysadmin, Action::PlatformConfiguration, &Resource::Platform));
         assert!(!can(&moderator, Action::PlatformConfiguration, &Resource::Platform));
         assert!(can(&moderator, Action::ModerateSubmissions, &Resource::Platform));

@@ -1,7 +1,10 @@
 //! Sign up, sign in, second factor, email verification, password reset and magic links.
 
 use super::safe_next;
-use crate::api::auth::{MagicSignIn, RequestMagicLink, RequestPasswordReset, ResetPassword, SecondFactor, SignIn, SignUp, VerifyEmail, sign_in_options};
+use crate::api::auth::{
+    MagicSignIn, RequestMagicLink, RequestPasswordReset, ResetPassword, SecondFactor, SignIn, SignUp, VerifyEmail,
+    sign_in_options,
+};
 use crate::components::forms::*;
 use crate::components::layout::reload_to;
 use crate::dto::SignInOutcome;
@@ -53,7 +56,8 @@ pub fn SignUpPage() -> impl IntoView {
     let timezone = RwSignal::new("UTC".to_string());
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
-        let options = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new()).resolved_options();
+        let options =
+            js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new()).resolved_options();
         if let Ok(tz) = js_sys::Reflect::get(&options, &wasm_bindgen::JsValue::from_str("timeZone"))
             && let Some(tz) = tz.as_string()
         {

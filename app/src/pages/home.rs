@@ -47,8 +47,12 @@ fn Dashboard(me: Me) -> impl IntoView {
         (Action::DeleteOrg, "delete the organization"),
     ];
     let can_do: Vec<&str> = abilities.iter().filter(|(a, _)| can_in_active_org(&me, *a)).map(|(_, t)| *t).collect();
-    let roles: Vec<String> = me.platform_roles.iter().map(|r| r.label().to_string())
-        .chain(me.capabilities.iter().map(|c| c.label().to_string())).collect();
+    let roles: Vec<String> = me
+        .platform_roles
+        .iter()
+        .map(|r| r.label().to_string())
+        .chain(me.capabilities.iter().map(|c| c.label().to_string()))
+        .collect();
     view! {
         <section class="page">
             <h1>{format!("Welcome, {}", me.display_name)}</h1>

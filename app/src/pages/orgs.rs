@@ -11,7 +11,8 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
-const ROLE_OPTIONS: [(&str, &str); 4] = [("viewer", "Viewer"), ("editor", "Editor"), ("admin", "Admin"), ("owner", "Owner")];
+const ROLE_OPTIONS: [(&str, &str); 4] =
+    [("viewer", "Viewer"), ("editor", "Editor"), ("admin", "Admin"), ("owner", "Owner")];
 
 fn active_org_id(me: &Me) -> Option<OrgId> {
     me.active_org.as_ref().map(|o| o.id)
@@ -72,7 +73,8 @@ fn Members(me: Me) -> impl IntoView {
     let change = ServerAction::<ChangeMemberRole>::new();
     let remove = ServerAction::<RemoveMember>::new();
     let invite = ServerAction::<InviteMember>::new();
-    let members = Resource::new(move || (change.version().get(), remove.version().get()), move |_| list_members(org_id));
+    let members =
+        Resource::new(move || (change.version().get(), remove.version().get()), move |_| list_members(org_id));
     let iv = invite.value();
     let my_id = me.user_id;
     view! {
@@ -240,10 +242,12 @@ pub fn InvitePage() -> impl IntoView {
 }
 
 fn urlencode(s: &str) -> String {
-    s.bytes().map(|b| match b {
-        b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
-        _ => format!("%{b:02X}"),
-    }).collect()
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 #[component]

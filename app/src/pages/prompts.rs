@@ -67,7 +67,11 @@ fn Prompts(me: Me) -> impl IntoView {
 }
 
 #[component]
-fn PromptCard(prompt: PromptView, update: ServerAction<UpdatePrompt>, delete: ServerAction<DeletePrompt>) -> impl IntoView {
+fn PromptCard(
+    prompt: PromptView,
+    update: ServerAction<UpdatePrompt>,
+    delete: ServerAction<DeletePrompt>,
+) -> impl IntoView {
     let id = prompt.id.to_string();
     let title = prompt.title.clone();
     let edit_title = prompt.title.clone();

@@ -1,7 +1,9 @@
 //! Account settings: profile and timezone, password, two-factor, sessions.
 
 use super::SignedIn;
-use crate::api::account::{BeginTotpSetup, ChangePassword, ConfirmTotp, DisableTotp, RevokeSession, UpdateProfile, list_sessions};
+use crate::api::account::{
+    BeginTotpSetup, ChangePassword, ConfirmTotp, DisableTotp, RevokeSession, UpdateProfile, list_sessions,
+};
 use crate::components::forms::*;
 use crate::components::layout::LocalTime;
 use crate::dto::Me;

@@ -9,7 +9,17 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-type AuditRow = (Uuid, Option<String>, String, String, Option<Json<serde_json::Value>>, Option<Json<serde_json::Value>>, String, String, DateTime<Utc>);
+type AuditRow = (
+    Uuid,
+    Option<String>,
+    String,
+    String,
+    Option<Json<serde_json::Value>>,
+    Option<Json<serde_json::Value>>,
+    String,
+    String,
+    DateTime<Utc>,
+);
 
 #[async_trait]
 impl AuditStore for Db {

@@ -18,6 +18,9 @@ impl MailStore for Db {
         let rows: Vec<(Uuid, String, String, String, DateTime<Utc>)> = on_pool!(self, pool => sqlx::query_as(
             "SELECT id, recipient, subject, body, created_at FROM mail_outbox ORDER BY id DESC LIMIT $1")
             .bind(limit).fetch_all(pool).await.store()?);
-        Ok(rows.into_iter().map(|(id, to, subject, body, created_at)| StoredMail { id, to, subject, body, created_at }).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(id, to, subject, body, created_at)| StoredMail { id, to, subject, body, created_at })
+            .collect())
     }
 }

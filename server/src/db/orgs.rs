@@ -190,20 +190,25 @@ impl OrgStore for Db {
     }
 
     async fn pending_invitations(&self, org: OrgId, now: DateTime<Utc>) -> Result<Vec<InvitationRecord>> {
-        let sql = format!("{INVITATION_SELECT} WHERE i.org_id = $1 AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > $2 ORDER BY i.created_at DESC");
-        let rows: Vec<InvitationRow> = on_pool!(self, pool => sqlx::query_as(&sql).bind(org.0).bind(now).fetch_all(pool).await.store()?);
+        let sql = format!(
+            "{INVITATION_SELECT} WHERE i.org_id = $1 AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > $2 ORDER BY i.created_at DESC"
+        );
+        let rows: Vec<InvitationRow> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(org.0).bind(now).fetch_all(pool).await.store()?);
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
     async fn invitation(&self, org: OrgId, id: Uuid) -> Result<Option<InvitationRecord>> {
         let sql = format!("{INVITATION_SELECT} WHERE i.org_id = $1 AND i.id = $2");
-        let row: Option<InvitationRow> = on_pool!(self, pool => sqlx::query_as(&sql).bind(org.0).bind(id).fetch_optional(pool).await.store()?);
+        let row: Option<InvitationRow> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(org.0).bind(id).fetch_optional(pool).await.store()?);
         Ok(row.map(Into::into))
     }
 
     async fn invitation_by_token_hash(&self, token_hash: &str) -> Result<Option<InvitationRecord>> {
         let sql = format!("{INVITATION_SELECT} WHERE i.token_hash = $1");
-        let row: Option<InvitationRow> = on_pool!(self, pool => sqlx::query_as(&sql).bind(token_hash).fetch_optional(pool).await.store()?);
+        let row: Option<InvitationRow> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(token_hash).fetch_optional(pool).await.store()?);
         Ok(row.map(Into::into))
     }
 
@@ -253,7 +258,12 @@ impl OrgStore for Db {
         }
         Ok(teams
             .into_iter()
-            .map(|(id, name)| TeamRecord { id: TeamId(id), org_id: org, name, members: by_team.remove(&id).unwrap_or_default() })
+            .map(|(id, name)| TeamRecord {
+                id: TeamId(id),
+                org_id: org,
+                name,
+                members: by_team.remove(&id).unwrap_or_default(),
+            })
             .collect())
     }
 

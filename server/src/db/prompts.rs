@@ -20,17 +20,27 @@ fn record((id, org, author, author_name, title, body, updated_at): PromptRow) ->
 impl PromptStore for Db {
     async fn prompts(&self, org: OrgId) -> Result<Vec<PromptRecord>> {
         let sql = format!("{PROMPT_SELECT} ORDER BY p.updated_at DESC LIMIT 200");
-        let rows: Vec<PromptRow> = on_pool!(self, pool => sqlx::query_as(&sql).bind(org.0).fetch_all(pool).await.store()?);
+        let rows: Vec<PromptRow> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(org.0).fetch_all(pool).await.store()?);
         Ok(rows.into_iter().map(record).collect())
     }
 
     async fn prompt(&self, org: OrgId, id: Uuid) -> Result<Option<PromptRecord>> {
         let sql = format!("{PROMPT_SELECT} AND p.id = $2");
-        let row: Option<PromptRow> = on_pool!(self, pool => sqlx::query_as(&sql).bind(org.0).bind(id).fetch_optional(pool).await.store()?);
+        let row: Option<PromptRow> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(org.0).bind(id).fetch_optional(pool).await.store()?);
         Ok(row.map(record))
     }
 
-    async fn create_prompt(&self, org: OrgId, id: Uuid, author: UserId, title: &str, body: &str, at: DateTime<Utc>) -> Result<()> {
+    async fn create_prompt(
+        &self,
+        org: OrgId,
+        id: Uuid,
+        author: UserId,
+        title: &str,
+        body: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
         on_pool!(self, pool => sqlx::query("INSERT INTO prompts (id, org_id, author_id, title, body, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)")
             .bind(id).bind(org.0).bind(author.0).bind(title).bind(body).bind(at).execute(pool).await.store().map(|_| ()))
     }

@@ -52,7 +52,8 @@ impl SessionStore for Db {
 
     async fn session_by_token_hash(&self, token_hash: &str) -> Result<Option<SessionRecord>> {
         let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = $1");
-        let row: Option<SessionRow> = on_pool!(self, pool => sqlx::query_as(&sql).bind(token_hash).fetch_optional(pool).await.store()?);
+        let row: Option<SessionRow> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(token_hash).fetch_optional(pool).await.store()?);
         Ok(row.map(Into::into))
     }
 
@@ -83,16 +84,28 @@ impl SessionStore for Db {
 
     async fn sessions_of(&self, user: UserId) -> Result<Vec<SessionRecord>> {
         let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = $1 ORDER BY last_seen_at DESC");
-        let rows: Vec<SessionRow> = on_pool!(self, pool => sqlx::query_as(&sql).bind(user.0).fetch_all(pool).await.store()?);
+        let rows: Vec<SessionRow> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(user.0).fetch_all(pool).await.store()?);
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    async fn insert_token(&self, token_hash: &str, user: UserId, purpose: TokenPurpose, expires_at: DateTime<Utc>) -> Result<()> {
+    async fn insert_token(
+        &self,
+        token_hash: &str,
+        user: UserId,
+        purpose: TokenPurpose,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
         on_pool!(self, pool => sqlx::query("INSERT INTO auth_tokens (token_hash, user_id, purpose, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(token_hash).bind(user.0).bind(purpose.as_str()).bind(expires_at).execute(pool).await.store().map(|_| ()))
     }
 
-    async fn consume_token(&self, token_hash: &str, purpose: TokenPurpose, now: DateTime<Utc>) -> Result<Option<UserId>> {
+    async fn consume_token(
+        &self,
+        token_hash: &str,
+        purpose: TokenPurpose,
+        now: DateTime<Utc>,
+    ) -> Result<Option<UserId>> {
         // One statement: two concurrent uses of a token cannot both succeed.
         let row: Option<(Uuid,)> = on_pool!(self, pool => sqlx::query_as(
             "UPDATE auth_tokens SET used_at = $3 WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 RETURNING user_id")
@@ -118,7 +131,14 @@ impl SessionStore for Db {
         }))
     }
 
-    async fn insert_oauth_state(&self, state_hash: &str, provider: &str, verifier: &str, next: &str, expires_at: DateTime<Utc>) -> Result<()> {
+    async fn insert_oauth_state(
+        &self,
+        state_hash: &str,
+        provider: &str,
+        verifier: &str,
+        next: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
         on_pool!(self, pool => sqlx::query("INSERT INTO oauth_states (state_hash, provider, verifier, next_path, expires_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(state_hash).bind(provider).bind(verifier).bind(next).bind(expires_at).execute(pool).await.store().map(|_| ()))
     }

@@ -70,13 +70,15 @@ impl UserStore for Db {
 
     async fn user_by_email(&self, email: &Email) -> Result<Option<UserRecord>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1");
-        let row: Option<UserRow> = on_pool!(self, pool => sqlx::query_as(&sql).bind(email.as_str()).fetch_optional(pool).await.store()?);
+        let row: Option<UserRow> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(email.as_str()).fetch_optional(pool).await.store()?);
         self.load_user(row).await
     }
 
     async fn user_by_id(&self, id: UserId) -> Result<Option<UserRecord>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-        let row: Option<UserRow> = on_pool!(self, pool => sqlx::query_as(&sql).bind(id.0).fetch_optional(pool).await.store()?);
+        let row: Option<UserRow> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(id.0).fetch_optional(pool).await.store()?);
         self.load_user(row).await
     }
 

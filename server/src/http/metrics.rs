@@ -38,10 +38,16 @@ impl Metrics {
 
     pub fn render(&self) -> String {
         let mut out = String::new();
-        out.push_str("# HELP cairn_http_requests_total HTTP requests answered.\n# TYPE cairn_http_requests_total counter\n");
+        out.push_str(
+            "# HELP cairn_http_requests_total HTTP requests answered.\n# TYPE cairn_http_requests_total counter\n",
+        );
         let Ok(series) = self.0.lock() else { return out };
         for ((method, route, status), s) in series.iter() {
-            let _ = writeln!(out, "cairn_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {}", s.count);
+            let _ = writeln!(
+                out,
+                "cairn_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {}",
+                s.count
+            );
         }
         out.push_str("# HELP cairn_http_request_duration_seconds Time to answer HTTP requests.\n# TYPE cairn_http_request_duration_seconds histogram\n");
         for ((method, route, status), s) in series.iter() {

@@ -114,7 +114,8 @@ async fn password_reset_by_mail_ends_every_session() {
     let app = TestApp::spawn().await;
     let old_session = app.signed_up("Ada", "ada@example.com").await;
     let client = app.client();
-    let unknown: String = client.call("request_password_reset", &[("email", "nobody@example.com")]).await.expect("same answer");
+    let unknown: String =
+        client.call("request_password_reset", &[("email", "nobody@example.com")]).await.expect("same answer");
     let known: String = client.call("request_password_reset", &[("email", "ada@example.com")]).await.expect("answer");
     assert_eq!(unknown, known);
     assert!(app.mail.to("nobody@example.com").is_empty());
@@ -122,8 +123,14 @@ async fn password_reset_by_mail_ends_every_session() {
 
     let weak = client.call::<()>("reset_password", &[("token", &token), ("password", "short")]).await.unwrap_err();
     assert_eq!(field_of(&weak), "password");
-    client.call::<()>("reset_password", &[("token", &token), ("password", "a brand new passphrase")]).await.expect("reset");
-    let reused = client.call::<()>("reset_password", &[("token", &token), ("password", "yet another passphrase")]).await.unwrap_err();
+    client
+        .call::<()>("reset_password", &[("token", &token), ("password", "a brand new passphrase")])
+        .await
+        .expect("reset");
+    let reused = client
+        .call::<()>("reset_password", &[("token", &token), ("password", "yet another passphrase")])
+        .await
+        .unwrap_err();
     assert_eq!(field_of(&reused), "token");
 
     assert!(old_session.me().await.is_none(), "sessions end on reset");
@@ -139,7 +146,10 @@ async fn reset_link_expires_after_an_hour() {
     client.call::<String>("request_password_reset", &[("email", "ada@example.com")]).await.expect("request");
     let token = app.mail.token_for("ada@example.com", "reset-password?token=").await;
     app.clock.advance(Duration::minutes(61));
-    let expired = client.call::<()>("reset_password", &[("token", &token), ("password", "a brand new passphrase")]).await.unwrap_err();
+    let expired = client
+        .call::<()>("reset_password", &[("token", &token), ("password", "a brand new passphrase")])
+        .await
+        .unwrap_err();
     assert_eq!(field_of(&expired), "token");
 }
 
@@ -168,13 +178,28 @@ async fn change_password_ends_other_sessions_and_sessions_can_be_listed_and_revo
     let sessions: Vec<SessionView> = laptop.call("sessions", &[]).await.expect("sessions");
     assert_eq!(sessions.len(), 3);
     assert_eq!(sessions.iter().filter(|s| s.current).count(), 1);
-    let tablet_session = tablet.call::<Vec<SessionView>>("sessions", &[]).await.expect("sessions").into_iter().find(|s| s.current).expect("current");
+    let tablet_session = tablet
+        .call::<Vec<SessionView>>("sessions", &[])
+        .await
+        .expect("sessions")
+        .into_iter()
+        .find(|s| s.current)
+        .expect("current");
     laptop.call::<()>("revoke_session", &[("session_id", &tablet_session.id.to_string())]).await.expect("revoke");
     assert!(tablet.me().await.is_none(), "revoked session is signed out");
 
-    let wrong = laptop.call::<()>("change_password", &[("current_password", "not my password"), ("new_password", "a brand new passphrase")]).await.unwrap_err();
+    let wrong = laptop
+        .call::<()>(
+            "change_password",
+            &[("current_password", "not my password"), ("new_password", "a brand new passphrase")],
+        )
+        .await
+        .unwrap_err();
     assert_eq!(field_of(&wrong), "current_password");
-    laptop.call::<()>("change_password", &[("current_password", PASSWORD), ("new_password", "a brand new passphrase")]).await.expect("change");
+    laptop
+        .call::<()>("change_password", &[("current_password", PASSWORD), ("new_password", "a brand new passphrase")])
+        .await
+        .expect("change");
     assert!(laptop.me().await.is_some(), "this session stays");
     assert!(phone.me().await.is_none(), "other sessions end");
 }
@@ -213,7 +238,10 @@ async fn two_factor_with_totp_and_recovery_codes() {
     assert!(client.me().await.expect("me").totp_enabled);
 
     let other = app.client();
-    assert_eq!(other.sign_in("ada@example.com", PASSWORD).await.expect("password ok"), SignInOutcome::SecondFactorRequired);
+    assert_eq!(
+        other.sign_in("ada@example.com", PASSWORD).await.expect("password ok"),
+        SignInOutcome::SecondFactorRequired
+    );
     assert!(other.me().await.is_none(), "not signed in until the second factor");
     assert_eq!(other.call::<Vec<SessionView>>("sessions", &[]).await.unwrap_err().status, 401);
     let bad = other.call::<()>("second_factor", &[("code", "123456")]).await.unwrap_err();
@@ -255,7 +283,15 @@ async fn sign_in_rotates_the_session_and_sets_a_safe_cookie() {
     let me = |token: String| {
         let address = app.address.clone();
         async move {
-            reqwest::Client::new().post(format!("{address}/api/me")).header("cookie", token).send().await.expect("me").text().await.expect("body")
+            reqwest::Client::new()
+                .post(format!("{address}/api/me"))
+                .header("cookie", token)
+                .send()
+                .await
+                .expect("me")
+                .text()
+                .await
+                .expect("body")
         }
     };
     assert_ne!(me(token.clone()).await, "null");

@@ -7,3 +7,4 @@ mod accounts;
 mod oauth;
 mod orgs;
 mod platform;
+mod storage;

@@ -35,18 +35,21 @@ async fn token(State(p): State<FakeProvider>, Form(form): Form<HashMap<String, S
     let Some((challenge, redirect)) = p.codes.lock().expect("lock").remove(&form["code"]) else {
         return (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": "invalid_grant" }))).into_response();
     };
-    let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(form["code_verifier"].as_bytes()));
+    let computed =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(form["code_verifier"].as_bytes()));
     if computed != challenge || form["client_secret"] != "cairn-secret" || form["redirect_uri"] != redirect {
         return (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": "invalid_grant" }))).into_response();
     }
-    Json(serde_json::json!({ "access_token": "access-token-1", "token_type": "Bearer", "expires_in": 3600 })).into_response()
+    Json(serde_json::json!({ "access_token": "access-token-1", "token_type": "Bearer", "expires_in": 3600 }))
+        .into_response()
 }
 
 async fn userinfo(State(p): State<FakeProvider>, headers: HeaderMap) -> Response {
     if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer access-token-1") {
         return StatusCode::UNAUTHORIZED.into_response();
     }
-    Json(serde_json::json!({ "sub": "42", "email": p.email, "email_verified": p.email_verified, "name": "Otto Auth" })).into_response()
+    Json(serde_json::json!({ "sub": "42", "email": p.email, "email_verified": p.email_verified, "name": "Otto Auth" }))
+        .into_response()
 }
 
 async fn start_provider(email: &str, email_verified: bool) -> String {
@@ -72,7 +75,13 @@ async fn app_with_provider(email: &str, verified: bool) -> TestApp {
 
 /// Follows the redirects by hand, as a browser would, and returns the final response.
 async fn run_flow(app: &TestApp, client: &crate::support::Client) -> reqwest::Response {
-    let start = client.http.post(format!("{}/auth/oauth/google", app.address)).form(&[("next", "/settings")]).send().await.expect("start");
+    let start = client
+        .http
+        .post(format!("{}/auth/oauth/google", app.address))
+        .form(&[("next", "/settings")])
+        .send()
+        .await
+        .expect("start");
     assert_eq!(start.status(), 303);
     let to_provider = start.headers()["location"].to_str().expect("location").to_owned();
     assert!(to_provider.contains("/authorize?") && to_provider.contains("code_challenge="));
@@ -112,18 +121,42 @@ async fn oauth_signs_in_the_existing_account_with_that_address() {
 async fn oauth_rejects_forged_state_replays_and_unverified_addresses() {
     let app = app_with_provider("otto@example.com", true).await;
     let client = app.client();
-    let forged = client.http.get(format!("{}/auth/oauth/google/callback?code=code-0&state=forged", app.address)).send().await.expect("forged");
+    let forged = client
+        .http
+        .get(format!("{}/auth/oauth/google/callback?code=code-0&state=forged", app.address))
+        .send()
+        .await
+        .expect("forged");
     assert_eq!(forged.status(), 400);
     assert!(client.me().await.is_none());
 
     // A state works once: replaying the callback fails.
-    let start = client.http.post(format!("{}/auth/oauth/google", app.address)).form(&[("next", "/")]).send().await.expect("start");
+    let start = client
+        .http
+        .post(format!("{}/auth/oauth/google", app.address))
+        .form(&[("next", "/")])
+        .send()
+        .await
+        .expect("start");
     let to_provider = start.headers()["location"].to_str().expect("location").to_owned();
-    let callback = client.http.get(&to_provider).send().await.expect("authorize").headers()["location"].to_str().expect("loc").to_owned();
+    let callback = client.http.get(&to_provider).send().await.expect("authorize").headers()["location"]
+        .to_str()
+        .expect("loc")
+        .to_owned();
     assert_eq!(client.http.get(&callback).send().await.expect("callback").status(), 303);
     assert_eq!(app.client().http.get(&callback).send().await.expect("replay").status(), 400);
 
-    assert_eq!(client.http.post(format!("{}/auth/oauth/nope", app.address)).form(&[("next", "/")]).send().await.expect("unknown").status(), 404);
+    assert_eq!(
+        client
+            .http
+            .post(format!("{}/auth/oauth/nope", app.address))
+            .form(&[("next", "/")])
+            .send()
+            .await
+            .expect("unknown")
+            .status(),
+        404
+    );
 
     let unverified = app_with_provider("eve@example.com", false).await;
     let eve = unverified.client();

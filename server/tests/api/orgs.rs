@@ -2,7 +2,9 @@
 
 use crate::support::{Client, PASSWORD, TestApp, field_of};
 use app::domain::{OrgId, OrgRole};
-use app::dto::{AuditEntryView, InvitationPreview, InvitationState, InvitationView, MemberView, OrgSummary, PromptView, TeamView};
+use app::dto::{
+    AuditEntryView, InvitationPreview, InvitationState, InvitationView, MemberView, OrgSummary, PromptView, TeamView,
+};
 use app::error::AppError;
 use chrono::Duration;
 
@@ -12,7 +14,10 @@ async fn create_org(client: &Client, name: &str) -> OrgSummary {
 
 /// Invites `email` as `role`, signs them up, accepts, and returns their client.
 async fn join(app: &TestApp, owner: &Client, org: OrgId, name: &str, email: &str, role: &str) -> Client {
-    owner.call::<InvitationView>("invite", &[("org_id", &org.to_string()), ("email", email), ("role", role)]).await.expect("invite");
+    owner
+        .call::<InvitationView>("invite", &[("org_id", &org.to_string()), ("email", email), ("role", role)])
+        .await
+        .expect("invite");
     let token = app.mail.token_for(email, "invite?token=").await;
     let member = app.signed_up(name, email).await;
     member.call::<OrgSummary>("accept_invitation", &[("token", &token)]).await.expect("accept");
@@ -35,12 +40,22 @@ async fn create_rename_switch_and_delete_an_organization() {
     owner.call::<()>("switch_org", &[("org_id", &personal.to_string())]).await.expect("switch");
     assert_eq!(owner.me().await.expect("me").active_org.expect("active").id, personal);
 
-    owner.call::<()>("rename_org", &[("org_id", &org.id.to_string()), ("name", "Acme Coaching Ltd")]).await.expect("rename");
-    let wrong = owner.call::<()>("delete_org", &[("org_id", &org.id.to_string()), ("confirm_name", "Acme")]).await.unwrap_err();
+    owner
+        .call::<()>("rename_org", &[("org_id", &org.id.to_string()), ("name", "Acme Coaching Ltd")])
+        .await
+        .expect("rename");
+    let wrong =
+        owner.call::<()>("delete_org", &[("org_id", &org.id.to_string()), ("confirm_name", "Acme")]).await.unwrap_err();
     assert_eq!(field_of(&wrong), "confirm_name");
-    let personal_delete = owner.call::<()>("delete_org", &[("org_id", &personal.to_string()), ("confirm_name", &me.orgs[0].name)]).await.unwrap_err();
+    let personal_delete = owner
+        .call::<()>("delete_org", &[("org_id", &personal.to_string()), ("confirm_name", &me.orgs[0].name)])
+        .await
+        .unwrap_err();
     assert_eq!(personal_delete.status, 409);
-    owner.call::<()>("delete_org", &[("org_id", &org.id.to_string()), ("confirm_name", "Acme Coaching Ltd")]).await.expect("delete");
+    owner
+        .call::<()>("delete_org", &[("org_id", &org.id.to_string()), ("confirm_name", "Acme Coaching Ltd")])
+        .await
+        .expect("delete");
     assert_eq!(owner.me().await.expect("me").orgs.len(), 1);
 }
 
@@ -58,10 +73,16 @@ async fn invitation_by_mail_gives_the_role_and_the_viewer_cannot_write() {
     assert_eq!(role_of("victor@example.com"), Some(OrgRole::Viewer));
 
     // Accepting switched both into the organization; the Editor writes, the Viewer cannot.
-    let prompt: uuid::Uuid = editor.call("create_prompt", &[("title", "Weekly reflection"), ("body", "Ask three questions.")]).await.expect("editor creates");
+    let prompt: uuid::Uuid = editor
+        .call("create_prompt", &[("title", "Weekly reflection"), ("body", "Ask three questions.")])
+        .await
+        .expect("editor creates");
     let denied = viewer.call::<uuid::Uuid>("create_prompt", &[("title", "Nope"), ("body", "Nope")]).await.unwrap_err();
     assert_eq!((denied.status, &denied.error), (403, &AppError::Forbidden));
-    let edit = viewer.call::<()>("update_prompt", &[("id", &prompt.to_string()), ("title", "Changed"), ("body", "x")]).await.unwrap_err();
+    let edit = viewer
+        .call::<()>("update_prompt", &[("id", &prompt.to_string()), ("title", "Changed"), ("body", "x")])
+        .await
+        .unwrap_err();
     assert_eq!(edit.status, 403);
     let seen: Vec<PromptView> = viewer.call("prompts", &[]).await.expect("viewer reads");
     assert_eq!(seen.len(), 1);
@@ -70,15 +91,31 @@ async fn invitation_by_mail_gives_the_role_and_the_viewer_cannot_write() {
     assert!(own[0].can_edit && own[0].can_delete);
     // The owner edits anyone's prompt; an editor cannot edit another's.
     owner.call::<()>("switch_org", &[("org_id", &org.id.to_string())]).await.expect("switch");
-    owner.call::<()>("update_prompt", &[("id", &prompt.to_string()), ("title", "Weekly reflection v2"), ("body", "Ask.")]).await.expect("owner edits");
-    let owners_prompt: uuid::Uuid = owner.call("create_prompt", &[("title", "Owner's"), ("body", "Text")]).await.expect("create");
-    let editor_edit = editor.call::<()>("update_prompt", &[("id", &owners_prompt.to_string()), ("title", "Mine now"), ("body", "x")]).await.unwrap_err();
+    owner
+        .call::<()>(
+            "update_prompt",
+            &[("id", &prompt.to_string()), ("title", "Weekly reflection v2"), ("body", "Ask.")],
+        )
+        .await
+        .expect("owner edits");
+    let owners_prompt: uuid::Uuid =
+        owner.call("create_prompt", &[("title", "Owner's"), ("body", "Text")]).await.expect("create");
+    let editor_edit = editor
+        .call::<()>("update_prompt", &[("id", &owners_prompt.to_string()), ("title", "Mine now"), ("body", "x")])
+        .await
+        .unwrap_err();
     assert_eq!(editor_edit.status, 403);
     let editor_delete = editor.call::<()>("delete_prompt", &[("id", &owners_prompt.to_string())]).await.unwrap_err();
     assert_eq!(editor_delete.status, 403);
 
     // Viewers and editors cannot invite.
-    let invite = viewer.call::<InvitationView>("invite", &[("org_id", &org.id.to_string()), ("email", "x@example.com"), ("role", "viewer")]).await.unwrap_err();
+    let invite = viewer
+        .call::<InvitationView>(
+            "invite",
+            &[("org_id", &org.id.to_string()), ("email", "x@example.com"), ("role", "viewer")],
+        )
+        .await
+        .unwrap_err();
     assert_eq!(invite.status, 403);
 }
 
@@ -89,13 +126,25 @@ async fn invitations_expire_can_be_revoked_resent_and_are_bound_to_the_address()
     let org = create_org(&owner, "Acme").await;
     let org_id = org.id.to_string();
 
-    let bad = owner.call::<InvitationView>("invite", &[("org_id", &org_id), ("email", "nope"), ("role", "viewer")]).await.unwrap_err();
+    let bad = owner
+        .call::<InvitationView>("invite", &[("org_id", &org_id), ("email", "nope"), ("role", "viewer")])
+        .await
+        .unwrap_err();
     assert_eq!(field_of(&bad), "email");
-    let bad_role = owner.call::<InvitationView>("invite", &[("org_id", &org_id), ("email", "a@example.com"), ("role", "emperor")]).await.unwrap_err();
+    let bad_role = owner
+        .call::<InvitationView>("invite", &[("org_id", &org_id), ("email", "a@example.com"), ("role", "emperor")])
+        .await
+        .unwrap_err();
     assert_eq!(field_of(&bad_role), "role");
 
-    let invitation: InvitationView = owner.call("invite", &[("org_id", &org_id), ("email", "amy@example.com"), ("role", "editor")]).await.expect("invite");
-    let duplicate = owner.call::<InvitationView>("invite", &[("org_id", &org_id), ("email", "amy@example.com"), ("role", "editor")]).await.unwrap_err();
+    let invitation: InvitationView = owner
+        .call("invite", &[("org_id", &org_id), ("email", "amy@example.com"), ("role", "editor")])
+        .await
+        .expect("invite");
+    let duplicate = owner
+        .call::<InvitationView>("invite", &[("org_id", &org_id), ("email", "amy@example.com"), ("role", "editor")])
+        .await
+        .unwrap_err();
     assert_eq!(field_of(&duplicate), "email");
     let first_token = app.mail.token_for("amy@example.com", "invite?token=").await;
     let pending: Vec<InvitationView> = owner.call("invitations", &[("org_id", &org_id)]).await.expect("pending");
@@ -108,7 +157,8 @@ async fn invitations_expire_can_be_revoked_resent_and_are_bound_to_the_address()
 
     // Expired after seven days.
     app.clock.advance(Duration::days(8));
-    let preview: InvitationPreview = app.client().call("invitation_preview", &[("token", &first_token)]).await.expect("preview");
+    let preview: InvitationPreview =
+        app.client().call("invitation_preview", &[("token", &first_token)]).await.expect("preview");
     assert_eq!(preview.state, InvitationState::Expired);
     let amy = app.signed_up("Amy", "amy@example.com").await;
     let expired = amy.call::<OrgSummary>("accept_invitation", &[("token", &first_token)]).await.unwrap_err();
@@ -117,15 +167,23 @@ async fn invitations_expire_can_be_revoked_resent_and_are_bound_to_the_address()
     owner.sign_in("olivia@example.com", PASSWORD).await.expect("sign in again");
 
     // Resending makes a new link; the old one stays dead.
-    owner.call::<()>("resend_invitation", &[("org_id", &org_id), ("invitation_id", &invitation.id.to_string())]).await.expect("resend");
+    owner
+        .call::<()>("resend_invitation", &[("org_id", &org_id), ("invitation_id", &invitation.id.to_string())])
+        .await
+        .expect("resend");
     let second_token = app.mail.token_for("amy@example.com", "invite?token=").await;
     assert_ne!(first_token, second_token);
     assert_eq!(amy.call::<OrgSummary>("accept_invitation", &[("token", &first_token)]).await.unwrap_err().status, 404);
 
     // Revoked links stop working.
-    owner.call::<()>("revoke_invitation", &[("org_id", &org_id), ("invitation_id", &invitation.id.to_string())]).await.expect("revoke");
+    owner
+        .call::<()>("revoke_invitation", &[("org_id", &org_id), ("invitation_id", &invitation.id.to_string())])
+        .await
+        .expect("revoke");
     assert_eq!(amy.call::<OrgSummary>("accept_invitation", &[("token", &second_token)]).await.unwrap_err().status, 409);
-    assert!(owner.call::<Vec<InvitationView>>("invitations", &[("org_id", &org_id)]).await.expect("pending").is_empty());
+    assert!(
+        owner.call::<Vec<InvitationView>>("invitations", &[("org_id", &org_id)]).await.expect("pending").is_empty()
+    );
 }
 
 #[tokio::test]
@@ -138,7 +196,8 @@ async fn an_organization_always_keeps_an_owner_and_only_owners_make_owners() {
     let me = owner.me().await.expect("me").user_id.to_string();
     let adam = admin.me().await.expect("me").user_id.to_string();
 
-    let demote = owner.call::<()>("change_role", &[("org_id", &org_id), ("user_id", &me), ("role", "admin")]).await.unwrap_err();
+    let demote =
+        owner.call::<()>("change_role", &[("org_id", &org_id), ("user_id", &me), ("role", "admin")]).await.unwrap_err();
     assert_eq!(demote.status, 409);
     let leave = owner.call::<()>("remove_member", &[("org_id", &org_id), ("user_id", &me)]).await.unwrap_err();
     assert_eq!(leave.status, 409);
@@ -146,14 +205,26 @@ async fn an_organization_always_keeps_an_owner_and_only_owners_make_owners() {
     // An admin may not touch the owner or create owners.
     let by_admin = admin.call::<()>("remove_member", &[("org_id", &org_id), ("user_id", &me)]).await.unwrap_err();
     assert_eq!(by_admin.status, 403);
-    let self_promote = admin.call::<()>("change_role", &[("org_id", &org_id), ("user_id", &adam), ("role", "owner")]).await.unwrap_err();
+    let self_promote = admin
+        .call::<()>("change_role", &[("org_id", &org_id), ("user_id", &adam), ("role", "owner")])
+        .await
+        .unwrap_err();
     assert_eq!(self_promote.status, 403);
-    let invite_owner = admin.call::<InvitationView>("invite", &[("org_id", &org_id), ("email", "o2@example.com"), ("role", "owner")]).await.unwrap_err();
+    let invite_owner = admin
+        .call::<InvitationView>("invite", &[("org_id", &org_id), ("email", "o2@example.com"), ("role", "owner")])
+        .await
+        .unwrap_err();
     assert_eq!(invite_owner.status, 403);
 
     // With a second owner, the first may step down.
-    owner.call::<()>("change_role", &[("org_id", &org_id), ("user_id", &adam), ("role", "owner")]).await.expect("promote");
-    owner.call::<()>("change_role", &[("org_id", &org_id), ("user_id", &me), ("role", "editor")]).await.expect("step down");
+    owner
+        .call::<()>("change_role", &[("org_id", &org_id), ("user_id", &adam), ("role", "owner")])
+        .await
+        .expect("promote");
+    owner
+        .call::<()>("change_role", &[("org_id", &org_id), ("user_id", &me), ("role", "editor")])
+        .await
+        .expect("step down");
     admin.call::<()>("remove_member", &[("org_id", &org_id), ("user_id", &me)]).await.expect("remove");
     assert_eq!(owner.me().await.expect("me").orgs.len(), 1);
 }
@@ -169,28 +240,68 @@ async fn teams_with_leaders_who_manage_only_their_team() {
     let lena_id = lena.me().await.expect("me").user_id.to_string();
     let eve_id = eve.me().await.expect("me").user_id.to_string();
 
-    let team: app::domain::TeamId = owner.call("create_team", &[("org_id", &org_id), ("name", "Leadership Circle")]).await.expect("team");
-    let other: app::domain::TeamId = owner.call("create_team", &[("org_id", &org_id), ("name", "Sales")]).await.expect("team");
+    let team: app::domain::TeamId =
+        owner.call("create_team", &[("org_id", &org_id), ("name", "Leadership Circle")]).await.expect("team");
+    let other: app::domain::TeamId =
+        owner.call("create_team", &[("org_id", &org_id), ("name", "Sales")]).await.expect("team");
     let (team, other) = (team.to_string(), other.to_string());
     let bad = owner.call::<app::domain::TeamId>("create_team", &[("org_id", &org_id), ("name", "")]).await.unwrap_err();
     assert_eq!(field_of(&bad), "name");
-    owner.call::<()>("set_team_member", &[("org_id", &org_id), ("team_id", &team), ("user_id", &lena_id), ("leader", "true")]).await.expect("leader");
+    owner
+        .call::<()>(
+            "set_team_member",
+            &[("org_id", &org_id), ("team_id", &team), ("user_id", &lena_id), ("leader", "true")],
+        )
+        .await
+        .expect("leader");
 
     // Lena leads her team: she adds Eve to it, but not to Sales, and cannot appoint leaders.
-    lena.call::<()>("set_team_member", &[("org_id", &org_id), ("team_id", &team), ("user_id", &eve_id)]).await.expect("leader adds member");
-    assert_eq!(lena.call::<()>("set_team_member", &[("org_id", &org_id), ("team_id", &other), ("user_id", &eve_id)]).await.unwrap_err().status, 403);
-    assert_eq!(lena.call::<()>("set_team_member", &[("org_id", &org_id), ("team_id", &team), ("user_id", &eve_id), ("leader", "true")]).await.unwrap_err().status, 403);
-    assert_eq!(eve.call::<app::domain::TeamId>("create_team", &[("org_id", &org_id), ("name", "Mine")]).await.unwrap_err().status, 403);
+    lena.call::<()>("set_team_member", &[("org_id", &org_id), ("team_id", &team), ("user_id", &eve_id)])
+        .await
+        .expect("leader adds member");
+    assert_eq!(
+        lena.call::<()>("set_team_member", &[("org_id", &org_id), ("team_id", &other), ("user_id", &eve_id)])
+            .await
+            .unwrap_err()
+            .status,
+        403
+    );
+    assert_eq!(
+        lena.call::<()>(
+            "set_team_member",
+            &[("org_id", &org_id), ("team_id", &team), ("user_id", &eve_id), ("leader", "true")]
+        )
+        .await
+        .unwrap_err()
+        .status,
+        403
+    );
+    assert_eq!(
+        eve.call::<app::domain::TeamId>("create_team", &[("org_id", &org_id), ("name", "Mine")])
+            .await
+            .unwrap_err()
+            .status,
+        403
+    );
 
     let teams: Vec<TeamView> = eve.call("teams", &[("org_id", &org_id)]).await.expect("teams");
     let circle = teams.iter().find(|t| t.name == "Leadership Circle").expect("team");
     assert_eq!(circle.members.len(), 2);
     assert!(circle.members.iter().any(|m| m.leader && m.display_name == "Lena"));
-    lena.call::<()>("remove_team_member", &[("org_id", &org_id), ("team_id", &team), ("user_id", &eve_id)]).await.expect("remove");
+    lena.call::<()>("remove_team_member", &[("org_id", &org_id), ("team_id", &team), ("user_id", &eve_id)])
+        .await
+        .expect("remove");
 
     // Someone outside the organization cannot be added to a team.
     let stranger = app.signed_up("Sam", "sam@example.com").await.me().await.expect("me").user_id.to_string();
-    assert_eq!(owner.call::<()>("set_team_member", &[("org_id", &org_id), ("team_id", &team), ("user_id", &stranger)]).await.unwrap_err().status, 404);
+    assert_eq!(
+        owner
+            .call::<()>("set_team_member", &[("org_id", &org_id), ("team_id", &team), ("user_id", &stranger)])
+            .await
+            .unwrap_err()
+            .status,
+        404
+    );
     owner.call::<()>("delete_team", &[("org_id", &org_id), ("team_id", &other)]).await.expect("delete team");
 }
 
@@ -237,11 +348,16 @@ async fn no_route_reveals_or_changes_another_organization() {
     let beta = create_org(&bob, "Beta").await;
     let b = beta.id.to_string();
     let bob_id = bob.me().await.expect("me").user_id.to_string();
-    let team: app::domain::TeamId = bob.call("create_team", &[("org_id", &b), ("name", "Beta team")]).await.expect("team");
+    let team: app::domain::TeamId =
+        bob.call("create_team", &[("org_id", &b), ("name", "Beta team")]).await.expect("team");
     let team = team.to_string();
-    let invitation: InvitationView = bob.call("invite", &[("org_id", &b), ("email", "carol@example.com"), ("role", "viewer")]).await.expect("invite");
+    let invitation: InvitationView = bob
+        .call("invite", &[("org_id", &b), ("email", "carol@example.com"), ("role", "viewer")])
+        .await
+        .expect("invite");
     let inv = invitation.id.to_string();
-    let prompt: uuid::Uuid = bob.call("create_prompt", &[("title", "Secret"), ("body", "Beta's secret prompt")]).await.expect("prompt");
+    let prompt: uuid::Uuid =
+        bob.call("create_prompt", &[("title", "Secret"), ("body", "Beta's secret prompt")]).await.expect("prompt");
     let prompt = prompt.to_string();
 
     let attempts: Vec<(&str, Vec<(&str, &str)>)> = vec![

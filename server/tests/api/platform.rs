@@ -60,7 +60,9 @@ async fn cross_site_state_changes_are_rejected() {
     app.signed_up("Ada", "ada@example.com").await;
     let http = reqwest::Client::new();
     let sign_in = |origin: Option<&'static str>, fetch_site: Option<&'static str>| {
-        let mut request = http.post(format!("{}/api/sign_in", app.address)).form(&[("email", "ada@example.com"), ("password", PASSWORD)]);
+        let mut request = http
+            .post(format!("{}/api/sign_in", app.address))
+            .form(&[("email", "ada@example.com"), ("password", PASSWORD)]);
         if let Some(origin) = origin {
             request = request.header("origin", origin);
         }
@@ -88,8 +90,16 @@ async fn health_and_metrics() {
     let _ = app.client().call::<Option<app::dto::Me>>("me", &[]).await;
     let metrics = app.client().get("/metrics").await.text().await.expect("metrics");
     assert!(metrics.contains("# TYPE cairn_http_requests_total counter"));
-    assert!(metrics.contains("cairn_http_requests_total{method=\"POST\",route=\"/api/me\",status=\"200\"} 1"), "{metrics}");
-    assert!(metrics.contains("cairn_http_request_duration_seconds_bucket{method=\"GET\",route=\"/healthz\",status=\"200\",le=\"+Inf\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains("cairn_http_requests_total{method=\"POST\",route=\"/api/me\",status=\"200\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(
+            "cairn_http_request_duration_seconds_bucket{method=\"GET\",route=\"/healthz\",status=\"200\",le=\"+Inf\"} 1"
+        ),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
@@ -98,7 +108,8 @@ async fn the_database_is_chosen_from_the_url_and_bad_urls_fail_clearly() {
     let message = error.to_string();
     assert!(message.contains("sqlite://") && message.contains("postgres://"), "{message}");
     let dir = tempfile::tempdir().expect("dir");
-    let db = server::db::Db::connect(&format!("sqlite://{}/nested/cairn.db", dir.path().display())).await.expect("sqlite");
+    let db =
+        server::db::Db::connect(&format!("sqlite://{}/nested/cairn.db", dir.path().display())).await.expect("sqlite");
     assert_eq!(db.backend(), "sqlite");
     db.ping().await.expect("ping");
 }

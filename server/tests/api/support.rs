@@ -40,8 +40,13 @@ pub struct TestApp {
 
 enum TestDatabase {
     /// Held so the directory lives as long as the app.
-    Sqlite { _dir: tempfile::TempDir },
-    Postgres { admin_url: String, name: String },
+    Sqlite {
+        _dir: tempfile::TempDir,
+    },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
 }
 
 pub fn backend() -> String {
@@ -59,7 +64,9 @@ impl TestApp {
                 let admin_url = std::env::var("CAIRN_TEST_POSTGRES_URL")
                     .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
                 let name = format!("cairn_test_{}", uuid::Uuid::now_v7().simple());
-                let admin = sqlx::PgPool::connect(&admin_url).await.expect("connect to PostgreSQL (is it running on 127.0.0.1:5432?)");
+                let admin = sqlx::PgPool::connect(&admin_url)
+                    .await
+                    .expect("connect to PostgreSQL (is it running on 127.0.0.1:5432?)");
                 sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.expect("create test database");
                 admin.close().await;
                 let base = admin_url.rsplit_once('/').map(|(base, _)| base.to_owned()).unwrap_or(admin_url.clone());
@@ -101,7 +108,11 @@ impl TestApp {
     /// A new browser-like client with its own cookie jar.
     pub fn client(&self) -> Client {
         Client {
-            http: reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client"),
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
             base: self.address.clone(),
         }
     }
@@ -128,7 +139,8 @@ impl Drop for TestApp {
                 let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
                 rt.block_on(async {
                     if let Ok(admin) = sqlx::PgPool::connect(&admin_url).await {
-                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&admin).await;
+                        let _ =
+                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&admin).await;
                     }
                 });
             })
@@ -169,13 +181,18 @@ impl Client {
         if (200..300).contains(&status) {
             Ok(serde_json::from_str(&body).unwrap_or_else(|e| panic!("{endpoint}: cannot read {body:?}: {e}")))
         } else {
-            let error = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{endpoint} ({status}): cannot read error {body:?}: {e}"));
+            let error = serde_json::from_str(&body)
+                .unwrap_or_else(|e| panic!("{endpoint} ({status}): cannot read error {body:?}: {e}"));
             Err(Failure { status, error, retry_after })
         }
     }
 
     pub async fn sign_up(&self, name: &str, email: &str, password: &str) -> Result<String, Failure> {
-        self.call("sign_up", &[("display_name", name), ("email", email), ("password", password), ("timezone", "Europe/Berlin")]).await
+        self.call(
+            "sign_up",
+            &[("display_name", name), ("email", email), ("password", password), ("timezone", "Europe/Berlin")],
+        )
+        .await
     }
 
     pub async fn sign_in(&self, email: &str, password: &str) -> Result<app::dto::SignInOutcome, Failure> {

@@ -40,7 +40,9 @@ impl SmtpSink {
                             to.clear();
                             b"250 OK\r\n"
                         } else if upper.starts_with("RCPT TO") {
-                            to.push(line[8..].trim().trim_start_matches(':').trim().trim_matches(['<', '>']).to_owned());
+                            to.push(
+                                line[8..].trim().trim_start_matches(':').trim().trim_matches(['<', '>']).to_owned(),
+                            );
                             b"250 OK\r\n"
                         } else if upper == "DATA" {
                             let _ = write.write_all(b"354 go ahead\r\n").await;
@@ -84,7 +86,12 @@ impl SmtpSink {
         for _ in 0..100 {
             let found = self.to(address).iter().rev().find_map(|m| {
                 let start = m.data.find(marker)? + marker.len();
-                Some(m.data[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect::<String>())
+                Some(
+                    m.data[start..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                        .collect::<String>(),
+                )
             });
             if let Some(token) = found {
                 return token;

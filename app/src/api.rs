@@ -3,6 +3,7 @@
 //! query by organization. The bodies run on the server only; the browser gets a typed stub.
 
 pub mod account;
+pub mod admin;
 pub mod auth;
 pub mod dev;
 pub mod orgs;

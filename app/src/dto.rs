@@ -137,3 +137,15 @@ pub struct TotpSetup {
     pub secret: String,
     pub otpauth_url: String,
 }
+
+/// A person as a platform admin sees them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminUserView {
+    pub user_id: UserId,
+    pub email: String,
+    pub display_name: String,
+    pub email_verified: bool,
+    pub platform_roles: Vec<PlatformRole>,
+    pub capabilities: Vec<CapabilityRole>,
+    pub created_at: DateTime<Utc>,
+}

@@ -85,6 +85,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/org/settings") view=pages::orgs::OrgSettingsPage/>
                         <Route path=path!("/org/audit") view=pages::orgs::AuditPage/>
                         <Route path=path!("/prompts") view=pages::prompts::PromptsPage/>
+                        <Route path=path!("/admin/users") view=pages::admin::AdminUsersPage/>
                         <Route path=path!("/dev/mailbox") view=pages::dev::MailboxPage/>
                         <Route path=path!("/offline") view=pages::OfflinePage/>
                     </Routes>

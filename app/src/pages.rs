@@ -1,5 +1,6 @@
 //! One module per area of the app.
 
+pub mod admin;
 pub mod auth;
 pub mod dev;
 pub mod home;

@@ -188,6 +188,10 @@ pub trait UserStore: Send + Sync {
     async fn use_recovery_code(&self, id: UserId, code_hash: &str, at: DateTime<Utc>) -> StoreResult<bool>;
     async fn grant_platform_role(&self, id: UserId, role: PlatformRole) -> StoreResult<()>;
     async fn grant_capability(&self, id: UserId, capability: CapabilityRole) -> StoreResult<()>;
+    async fn revoke_platform_role(&self, id: UserId, role: PlatformRole) -> StoreResult<()>;
+    async fn revoke_capability(&self, id: UserId, capability: CapabilityRole) -> StoreResult<()>;
+    /// Users whose email or name contains `search` (all when empty), oldest first, at most `limit`.
+    async fn search_users(&self, search: &str, limit: i64) -> StoreResult<Vec<UserRecord>>;
     async fn count_users(&self) -> StoreResult<i64>;
 }
 

@@ -62,3 +62,13 @@ export async function newPage(browser: Browser, errors: string[]): Promise<Page>
   page.on('pageerror', (error) => errors.push(`${page.url()}: ${error.message}`));
   return page;
 }
+
+/** Signs in with one of the demo accounts the e2e server seeds. */
+export async function signInDemo(page: Page, email: string, name: string): Promise<void> {
+  await page.goto('/sign-in');
+  await hydrated(page);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('cairn-demo-2026');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('heading', { name: `Welcome, ${name}` })).toBeVisible();
+}

@@ -1,5 +1,5 @@
 import { expect } from '@playwright/test';
-import { hydrated, test } from './helpers';
+import { hydrated, signInDemo, test } from './helpers';
 
 test('repeated failed sign-ins are rate limited', async ({ browser }) => {
   // This client poses as its own address (the e2e server trusts X-Forwarded-For) so the limit
@@ -42,4 +42,27 @@ test('a demo account signs in and sees its role', async ({ page }) => {
   await page.getByLabel('Account menu for Victor Viewer').click();
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page.getByRole('heading', { name: 'Programs that start the conversation' })).toBeVisible();
+});
+
+test('a system admin grants and revokes the creator role', async ({ page }) => {
+  await signInDemo(page, 'sysadmin@demo.cairn.test', 'Sam Sysadmin');
+  await page.getByRole('link', { name: 'Platform' }).click();
+  await hydrated(page);
+  const search = page.getByLabel('Search by email or name');
+  await search.fill('client@demo');
+  await search.press('Enter');
+  await expect(page.getByRole('cell', { name: /client@demo\.cairn\.test/ })).toBeVisible();
+  await page.getByRole('button', { name: 'Grant Creator to Clara Client' }).click();
+  const revoke = page.getByRole('button', { name: 'Revoke Creator from Clara Client' });
+  await expect(revoke).toBeVisible();
+  await expect(revoke).toHaveAttribute('aria-pressed', 'true');
+  await revoke.click();
+  await expect(page.getByRole('button', { name: 'Grant Creator to Clara Client' })).toBeVisible();
+});
+
+test('people without the platform role see no admin page', async ({ page }) => {
+  await signInDemo(page, 'owner@demo.cairn.test', 'Olivia Owner');
+  await expect(page.getByRole('link', { name: 'Platform' })).toHaveCount(0);
+  await page.goto('/admin/users');
+  await expect(page.getByRole('alert').filter({ hasText: 'You do not have permission' })).toBeVisible();
 });

@@ -145,3 +145,20 @@ pub async fn audit_csv(State(state): State<AppState>, Path(org): Path<String>, r
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::cookie_value;
+    use axum::http::{HeaderMap, HeaderValue, header};
+
+    #[test]
+    fn reads_the_named_cookie_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.append(header::COOKIE, HeaderValue::from_static("theme=dark; cairn_session=abc123"));
+        headers.append(header::COOKIE, HeaderValue::from_static("other=1"));
+        assert_eq!(cookie_value(&headers, "cairn_session").as_deref(), Some("abc123"));
+        assert_eq!(cookie_value(&headers, "other").as_deref(), Some("1"));
+        assert_eq!(cookie_value(&headers, "cairn"), None, "no prefix matches");
+        assert_eq!(cookie_value(&HeaderMap::new(), "cairn_session"), None);
+    }
+}

@@ -33,19 +33,27 @@ impl Db {
                 .bind(row.id).fetch_all(pool).await.store()?;
             (platform, capabilities)
         });
-        Ok(Some(UserRecord {
-            id: UserId(row.id),
-            email: row.email,
-            display_name: row.display_name,
-            password_hash: row.password_hash,
-            email_verified_at: row.email_verified_at,
-            timezone: row.timezone,
-            totp_secret: row.totp_secret,
-            totp_enabled_at: row.totp_enabled_at,
-            platform_roles: platform.iter().filter_map(|(r,)| PlatformRole::parse(r).ok()).collect(),
-            capabilities: capabilities.iter().filter_map(|(c,)| CapabilityRole::parse(c).ok()).collect(),
-            created_at: row.created_at,
-        }))
+        Ok(Some(user_record(
+            row,
+            platform.iter().filter_map(|(r,)| PlatformRole::parse(r).ok()).collect(),
+            capabilities.iter().filter_map(|(c,)| CapabilityRole::parse(c).ok()).collect(),
+        )))
+    }
+}
+
+fn user_record(row: UserRow, platform_roles: Vec<PlatformRole>, capabilities: Vec<CapabilityRole>) -> UserRecord {
+    UserRecord {
+        id: UserId(row.id),
+        email: row.email,
+        display_name: row.display_name,
+        password_hash: row.password_hash,
+        email_verified_at: row.email_verified_at,
+        timezone: row.timezone,
+        totp_secret: row.totp_secret,
+        totp_enabled_at: row.totp_enabled_at,
+        platform_roles,
+        capabilities,
+        created_at: row.created_at,
     }
 }
 
@@ -127,6 +135,47 @@ impl UserStore for Db {
     async fn grant_capability(&self, id: UserId, capability: CapabilityRole) -> Result<()> {
         on_pool!(self, pool => sqlx::query("INSERT INTO user_capabilities (user_id, capability) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(id.0).bind(capability.as_str()).execute(pool).await.store().map(|_| ()))
+    }
+
+    async fn revoke_platform_role(&self, id: UserId, role: PlatformRole) -> Result<()> {
+        on_pool!(self, pool => sqlx::query("DELETE FROM user_platform_roles WHERE user_id = $1 AND role = $2")
+            .bind(id.0).bind(role.as_str()).execute(pool).await.store().map(|_| ()))
+    }
+
+    async fn revoke_capability(&self, id: UserId, capability: CapabilityRole) -> Result<()> {
+        on_pool!(self, pool => sqlx::query("DELETE FROM user_capabilities WHERE user_id = $1 AND capability = $2")
+            .bind(id.0).bind(capability.as_str()).execute(pool).await.store().map(|_| ()))
+    }
+
+    async fn search_users(&self, search: &str, limit: i64) -> Result<Vec<UserRecord>> {
+        let pattern =
+            format!("%{}%", search.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE email LIKE $1 ESCAPE '\\' OR LOWER(display_name) LIKE $1 ESCAPE '\\' ORDER BY created_at, email LIMIT $2"
+        );
+        // Three queries for the whole page, not two per user.
+        let (rows, platform, capabilities): (Vec<UserRow>, Vec<(Uuid, String)>, Vec<(Uuid, String)>) = on_pool!(self, pool => {
+            let rows = sqlx::query_as(&sql).bind(&pattern).bind(limit).fetch_all(pool).await.store()?;
+            let platform = sqlx::query_as("SELECT user_id, role FROM user_platform_roles").fetch_all(pool).await.store()?;
+            let capabilities = sqlx::query_as("SELECT user_id, capability FROM user_capabilities").fetch_all(pool).await.store()?;
+            (rows, platform, capabilities)
+        });
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let platform_roles = platform
+                    .iter()
+                    .filter(|(u, _)| *u == row.id)
+                    .filter_map(|(_, r)| PlatformRole::parse(r).ok())
+                    .collect();
+                let capabilities = capabilities
+                    .iter()
+                    .filter(|(u, _)| *u == row.id)
+                    .filter_map(|(_, c)| CapabilityRole::parse(c).ok())
+                    .collect();
+                user_record(row, platform_roles, capabilities)
+            })
+            .collect())
     }
 
     async fn count_users(&self) -> Result<i64> {

@@ -81,3 +81,34 @@ pub async fn track(State(metrics): State<Metrics>, req: Request<Body>, next: Nex
 pub async fn render(State(metrics): State<Metrics>) -> impl IntoResponse {
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics.render())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Metrics;
+
+    #[test]
+    fn renders_counters_and_cumulative_histogram_buckets() {
+        let metrics = Metrics::default();
+        metrics.observe("GET".into(), "/healthz".into(), 200, 0.003);
+        metrics.observe("GET".into(), "/healthz".into(), 200, 0.2);
+        let text = metrics.render();
+        assert!(
+            text.contains("cairn_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 2"),
+            "{text}"
+        );
+        let bucket = |le: &str| {
+            format!(
+                "cairn_http_request_duration_seconds_bucket{{method=\"GET\",route=\"/healthz\",status=\"200\",le=\"{le}\"}}"
+            )
+        };
+        assert!(text.contains(&format!("{} 0", bucket("0.0025"))), "{text}");
+        assert!(text.contains(&format!("{} 1", bucket("0.005"))), "{text}");
+        assert!(text.contains(&format!("{} 2", bucket("0.25"))), "{text}");
+        assert!(text.contains(&format!("{} 2", bucket("+Inf"))), "{text}");
+        assert!(
+            text.contains(
+                "cairn_http_request_duration_seconds_count{method=\"GET\",route=\"/healthz\",status=\"200\"} 2"
+            )
+        );
+    }
+}

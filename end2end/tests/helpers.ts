@@ -30,9 +30,12 @@ export async function hydrated(page: Page): Promise<void> {
 
 /** Reads the newest mail to `to` with `subject` from the dev mailbox and returns the first link. */
 export async function linkFromMailbox(page: Page, to: string, subject: string): Promise<string> {
-  await page.goto('/dev/mailbox');
   const mail = page.getByRole('article', { name: `Mail to ${to}: ${subject}` }).first();
-  await expect(mail).toBeVisible();
+  // Mail is sent in the background: look again until it is there.
+  await expect(async () => {
+    await page.goto('/dev/mailbox');
+    await expect(mail).toBeVisible({ timeout: 1_000 });
+  }).toPass({ timeout: 10_000 });
   const body = await mail.locator('pre').innerText();
   const link = body.match(/https?:\/\/\S+/)?.[0];
   expect(link, `a link in: ${body}`).toBeTruthy();

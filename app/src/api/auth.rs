@@ -38,6 +38,8 @@ pub async fn sign_up(
         let timezone = timezone.filter(|tz| valid_timezone(tz)).unwrap_or_else(|| "UTC".into());
         let now = services.clock.now();
 
+        // Hash before looking the address up, so both answers take the same time.
+        let hash = security::hash_password(&services.hashing, password.expose()).await?;
         if services.store.user_by_email(&email).await?.is_some() {
             // Same answer as a new sign-up; the owner of the address learns someone tried.
             let link = format!("{}/sign-in", services.settings.public_url);
@@ -45,7 +47,6 @@ pub async fn sign_up(
                  &format!("Someone tried to create a Cairn account with this address, which already has one.\n\nSign in: {link}\nForgot your password? {}/forgot-password\n", services.settings.public_url)).await;
             return Ok(SIGN_UP_SENT.to_owned());
         }
-        let hash = security::hash_password(&services.hashing, password.expose()).await?;
         let user = NewUser {
             id: UserId::new(),
             email: email.clone(),
@@ -439,13 +440,17 @@ async fn send_verification(services: &Services, user: UserId, email: &str) -> Re
     Ok(())
 }
 
-/// Sends mail; a failure is logged, not shown (the answer must not depend on the address).
+/// Sends mail in the background: no answer waits on (or reveals through its timing) the mail
+/// server, and a failure is logged, not shown.
 #[cfg(feature = "ssr")]
 pub(crate) async fn send(services: &Services, to: &str, subject: &str, body: &str) {
     let mail = OutgoingMail { to: to.to_owned(), subject: subject.to_owned(), body: body.to_owned() };
-    if let Err(err) = services.mailer.send(mail).await {
-        tracing::error!(error = %err, "sending mail failed");
-    }
+    let mailer = services.mailer.clone();
+    tokio::spawn(async move {
+        if let Err(err) = mailer.send(mail).await {
+            tracing::error!(error = %err, "sending mail failed");
+        }
+    });
 }
 
 /// Resolves a session cookie's token: checks absolute and idle expiry, refreshes `last_seen_at`

@@ -9,12 +9,16 @@ use std::sync::Arc;
 /// A field's check: the same parse function the server runs, mapped to a message.
 pub type Check = fn(&str) -> Result<(), String>;
 
+/// A registered field check: runs it against the field's current value, shows the message, and
+/// answers whether it passed.
+type RegisteredCheck = Arc<dyn Fn() -> bool + Send + Sync>;
+
 /// Collects the checks of one form so its submit button can run them all first.
 #[derive(Clone, Default)]
-pub struct FormChecks(Arc<std::sync::Mutex<Vec<Arc<dyn Fn() -> bool + Send + Sync>>>>);
+pub struct FormChecks(Arc<std::sync::Mutex<Vec<RegisteredCheck>>>);
 
 impl FormChecks {
-    fn register(&self, check: Arc<dyn Fn() -> bool + Send + Sync>) {
+    fn register(&self, check: RegisteredCheck) {
         if let Ok(mut checks) = self.0.lock() {
             checks.push(check);
         }
@@ -23,7 +27,8 @@ impl FormChecks {
     /// Runs every check (so every field shows its message); true when all pass.
     fn all_pass(&self) -> bool {
         let checks = self.0.lock().map(|c| c.clone()).unwrap_or_default();
-        checks.iter().fold(true, |ok, check| check() && ok)
+        // Not `all`: every check must run so that every failing field shows its message.
+        checks.iter().filter(|check| !check()).count() == 0
     }
 }
 

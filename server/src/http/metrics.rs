@@ -20,8 +20,11 @@ struct Series {
     buckets: [u64; BUCKETS.len()],
 }
 
+/// Method, route, status.
+type SeriesKey = (String, String, u16);
+
 #[derive(Clone, Default)]
-pub struct Metrics(Arc<Mutex<BTreeMap<(String, String, u16), Series>>>);
+pub struct Metrics(Arc<Mutex<BTreeMap<SeriesKey, Series>>>);
 
 impl Metrics {
     fn observe(&self, method: String, route: String, status: u16, seconds: f64) {

@@ -1,6 +1,9 @@
 //! Integration tests: each test spawns the real app on a random port with a fresh database
 //! (SQLite, or PostgreSQL with `CAIRN_TEST_DATABASE=postgres`) and talks to it over HTTP.
 
+// A failed expectation should panic with the value: that is what a test is for.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 mod accounts;

@@ -80,9 +80,25 @@ impl SmtpSink {
         self.all().into_iter().filter(|m| m.to.iter().any(|t| t == address)).collect()
     }
 
+    /// Waits (up to 5 s) for a mail to `address` containing `needle`.
+    pub async fn wait_for(&self, address: &str, needle: &str) -> ReceivedMail {
+        for _ in 0..100 {
+            if let Some(mail) = self.to(address).into_iter().find(|m| m.data.contains(needle)) {
+                return mail;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no mail to {address} containing {needle:?}; received: {:#?}", self.all());
+    }
+
     /// Waits (up to 5 s) for a mail to `address` whose body has a link containing `marker`, and
     /// returns the token at the end of that link (from the newest such mail).
     pub async fn token_for(&self, address: &str, marker: &str) -> String {
+        self.token_other_than(address, marker, "").await
+    }
+
+    /// Like `token_for`, but waits for a token other than `previous` (a resent link).
+    pub async fn token_other_than(&self, address: &str, marker: &str, previous: &str) -> String {
         for _ in 0..100 {
             let found = self.to(address).iter().rev().find_map(|m| {
                 let start = m.data.find(marker)? + marker.len();
@@ -93,7 +109,7 @@ impl SmtpSink {
                         .collect::<String>(),
                 )
             });
-            if let Some(token) = found {
+            if let Some(token) = found.filter(|t| t != previous) {
                 return token;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -113,12 +129,13 @@ fn decode(message: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'=' && i + 2 < bytes.len() {
-            if let Ok(byte) = u8::from_str_radix(&joined[i + 1..i + 3], 16) {
-                out.push(byte);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Ok(byte) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
+        {
+            out.push(byte);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;

@@ -4,7 +4,10 @@
 pub mod ids;
 pub mod names;
 pub mod permission;
+pub mod prompt;
 pub mod role;
+pub mod search;
+pub mod template;
 
 pub use ids::{OrgId, TeamId, UserId};
 pub use names::{DisplayName, Email, OrgName, Password, TeamName, TotpCode};

@@ -65,6 +65,10 @@ pub enum Action {
     ManageTeams,
     ManageBilling,
     AccessApi,
+    /// Create and revoke the organization's API keys.
+    ManageApiKeys,
+    /// Move a protected deployment label (`production`).
+    MoveProtectedLabel,
     ExportData,
     ViewAuditLog,
     RenameOrg,
@@ -268,9 +272,13 @@ pub fn org_matrix(action: Action) -> Option<[OrgGrant; 4]> {
         Action::CreatePrompt => [Yes, Yes, Yes, No],
         Action::EditPrompt => [Yes, Yes, Own, No],
         Action::DeletePrompt => [Yes, Yes, Own, No],
-        Action::ManageMembers | Action::ManageTeams | Action::ExportData | Action::ViewAuditLog | Action::RenameOrg => {
-            [Yes, Yes, No, No]
-        }
+        Action::ManageMembers
+        | Action::ManageTeams
+        | Action::ManageApiKeys
+        | Action::MoveProtectedLabel
+        | Action::ExportData
+        | Action::ViewAuditLog
+        | Action::RenameOrg => [Yes, Yes, No, No],
         Action::ManageBilling | Action::DeleteOrg => [Yes, No, No, No],
         _ => return None,
     })

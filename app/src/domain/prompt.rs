@@ -1,0 +1,286 @@
+//! A prompt's fields and their rules, shared by forms, server functions and the REST API.
+
+use super::Invalid;
+use super::template::{VariableDef, check_definitions, reconcile};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PromptStatus {
+    #[default]
+    Draft,
+    Published,
+    Archived,
+}
+
+impl PromptStatus {
+    pub const ALL: [PromptStatus; 3] = [Self::Draft, Self::Published, Self::Archived];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Published => "published",
+            Self::Archived => "archived",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Draft => "Draft",
+            Self::Published => "Published",
+            Self::Archived => "Archived",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == raw.trim())
+            .ok_or_else(|| Invalid("Choose draft, published or archived.".into()))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    Private,
+    #[default]
+    Organization,
+    Public,
+}
+
+impl Visibility {
+    pub const ALL: [Visibility; 3] = [Self::Private, Self::Organization, Self::Public];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Private => "private",
+            Self::Organization => "organization",
+            Self::Public => "public",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Private => "Private (only me and admins)",
+            Self::Organization => "Organization",
+            Self::Public => "Public",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == raw.trim())
+            .ok_or_else(|| Invalid("Choose private, organization or public.".into()))
+    }
+}
+
+/// The predefined categories; organizations may use others.
+pub const CATEGORIES: [&str; 4] = ["Marketing", "Engineering", "Sales", "Support"];
+
+/// Model settings a prompt carries for the test panel and the API.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModelSettings {
+    #[serde(default)]
+    pub model: String,
+    #[serde(default)]
+    pub temperature: Option<f64>,
+    #[serde(default)]
+    pub max_tokens: Option<i32>,
+}
+
+/// What someone typed for a prompt, as strings (forms) or JSON (the API).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PromptInput {
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    pub body: String,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub visibility: Option<String>,
+    #[serde(default)]
+    pub category: String,
+    /// Comma-separated in forms; the API sends a list joined by commas.
+    #[serde(default)]
+    pub tags: String,
+    #[serde(default)]
+    pub variables: Vec<VariableDef>,
+    #[serde(default)]
+    pub model: ModelSettings,
+    #[serde(default)]
+    pub change_note: String,
+}
+
+/// A prompt's content, checked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PromptFields {
+    pub title: String,
+    pub description: String,
+    pub body: String,
+    pub status: PromptStatus,
+    pub visibility: Visibility,
+    pub category: String,
+    pub tags: Vec<String>,
+    pub variables: Vec<VariableDef>,
+    pub model: ModelSettings,
+}
+
+/// A rule broken by one field: (field name, message).
+pub type FieldProblem = (&'static str, String);
+
+impl PromptFields {
+    pub fn parse(input: &PromptInput) -> Result<Self, FieldProblem> {
+        let title = input.title.trim();
+        if title.is_empty() {
+            return Err(("title", "Give the prompt a title.".into()));
+        }
+        if title.chars().count() > 200 {
+            return Err(("title", "Keep the title under 200 characters.".into()));
+        }
+        let description = input.description.trim();
+        if description.chars().count() > 2_000 {
+            return Err(("description", "Keep the description under 2,000 characters.".into()));
+        }
+        if input.body.trim().is_empty() {
+            return Err(("body", "Write the prompt's text.".into()));
+        }
+        if input.body.len() > 100_000 {
+            return Err(("body", "The prompt is too long (100,000 characters at most).".into()));
+        }
+        let status = match &input.status {
+            Some(s) if !s.trim().is_empty() => PromptStatus::parse(s).map_err(|e| ("status", e.0))?,
+            _ => PromptStatus::Draft,
+        };
+        let visibility = match &input.visibility {
+            Some(v) if !v.trim().is_empty() => Visibility::parse(v).map_err(|e| ("visibility", e.0))?,
+            _ => Visibility::Organization,
+        };
+        let category = input.category.trim();
+        if category.chars().count() > 60 {
+            return Err(("category", "Keep the category under 60 characters.".into()));
+        }
+        let tags = parse_tags(&input.tags).map_err(|e| ("tags", e.0))?;
+        let variables = reconcile(&input.body, &input.variables);
+        check_definitions(&variables).map_err(|p| ("variables", format!("{}: {}", p.name, p.message)))?;
+        let model = &input.model;
+        if model.model.chars().count() > 100 {
+            return Err(("model", "Keep the model name under 100 characters.".into()));
+        }
+        if let Some(t) = model.temperature
+            && !(0.0..=2.0).contains(&t)
+        {
+            return Err(("temperature", "Temperature goes from 0 to 2.".into()));
+        }
+        if let Some(m) = model.max_tokens
+            && !(1..=1_000_000).contains(&m)
+        {
+            return Err(("max_tokens", "Max tokens goes from 1 to 1,000,000.".into()));
+        }
+        Ok(Self {
+            title: title.to_owned(),
+            description: description.to_owned(),
+            body: input.body.clone(),
+            status,
+            visibility,
+            category: category.to_owned(),
+            tags,
+            variables,
+            model: ModelSettings { model: model.model.trim().to_owned(), ..model.clone() },
+        })
+    }
+}
+
+impl PromptFields {
+    /// The input that parses back to these fields: the base a partial update is merged onto.
+    pub fn to_input(&self) -> PromptInput {
+        PromptInput {
+            title: self.title.clone(),
+            description: self.description.clone(),
+            body: self.body.clone(),
+            status: Some(self.status.as_str().to_owned()),
+            visibility: Some(self.visibility.as_str().to_owned()),
+            category: self.category.clone(),
+            tags: self.tags.join(","),
+            variables: self.variables.clone(),
+            model: self.model.clone(),
+            change_note: String::new(),
+        }
+    }
+}
+
+/// Tags: comma separated, lower-cased, letters/digits/`-`/`_`, each up to 40 characters, at most 20.
+pub fn parse_tags(raw: &str) -> Result<Vec<String>, Invalid> {
+    let mut tags: Vec<String> = Vec::new();
+    for tag in raw.split(',').map(|t| t.trim().trim_start_matches('#').to_lowercase()).filter(|t| !t.is_empty()) {
+        if tag.chars().count() > 40 || !tag.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_') {
+            return Err(Invalid(format!("“{tag}” is not a tag: use letters, digits, - and _ (40 at most).")));
+        }
+        if !tags.contains(&tag) {
+            tags.push(tag);
+        }
+    }
+    if tags.len() > 20 {
+        return Err(Invalid("Twenty tags at most.".into()));
+    }
+    Ok(tags)
+}
+
+/// The label whose moves need an Admin.
+pub const PROTECTED_LABEL: &str = "production";
+
+/// A deployment label: lower-case letters, digits, `-` and `_`, up to 32 characters.
+pub fn parse_label(raw: &str) -> Result<String, Invalid> {
+    let label = raw.trim().to_lowercase();
+    if label.is_empty() {
+        return Err(Invalid("Name the label, e.g. production or staging.".into()));
+    }
+    if label.len() > 32 || !label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Err(Invalid("Use lower-case letters, digits, - and _ (32 at most).".into()));
+    }
+    Ok(label)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(title: &str, body: &str) -> PromptInput {
+        PromptInput { title: title.into(), body: body.into(), ..Default::default() }
+    }
+
+    #[test]
+    fn parses_a_prompt_and_finds_its_variables() {
+        let fields = PromptFields::parse(&PromptInput {
+            tags: " Onboarding, #email,onboarding ".into(),
+            ..input("  Welcome  ", "Hi {{name}}")
+        })
+        .unwrap();
+        assert_eq!(fields.title, "Welcome");
+        assert_eq!(fields.tags, ["onboarding", "email"]);
+        assert_eq!(fields.variables[0].name, "name");
+        assert_eq!(fields.status, PromptStatus::Draft);
+    }
+
+    #[test]
+    fn names_the_field_at_fault() {
+        assert_eq!(PromptFields::parse(&input(" ", "x")).unwrap_err().0, "title");
+        assert_eq!(PromptFields::parse(&input("t", " ")).unwrap_err().0, "body");
+        let bad_status = PromptInput { status: Some("live".into()), ..input("t", "b") };
+        assert_eq!(PromptFields::parse(&bad_status).unwrap_err().0, "status");
+        let bad_tag = PromptInput { tags: "ok, not ok".into(), ..input("t", "b") };
+        assert_eq!(PromptFields::parse(&bad_tag).unwrap_err().0, "tags");
+        let hot =
+            PromptInput { model: ModelSettings { temperature: Some(3.0), ..Default::default() }, ..input("t", "b") };
+        assert_eq!(PromptFields::parse(&hot).unwrap_err().0, "temperature");
+    }
+
+    #[test]
+    fn labels() {
+        assert_eq!(parse_label(" Staging ").unwrap(), "staging");
+        assert!(parse_label("prod env").is_err());
+        assert!(parse_label("").is_err());
+    }
+}

@@ -1,5 +1,8 @@
 //! What server functions return to the browser: plain, serializable, no secrets.
 
+use crate::domain::prompt::{ModelSettings, PromptFields, PromptStatus};
+use crate::domain::search::Mark;
+use crate::domain::template::{VariableDef, VariableProblem};
 use crate::domain::{CapabilityRole, OrgId, OrgKind, OrgRole, PlatformRole, TeamId, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -104,15 +107,132 @@ pub struct AuditEntryView {
     pub at: DateTime<Utc>,
 }
 
+/// A prompt in a list or search result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PromptView {
+pub struct PromptSummary {
     pub id: Uuid,
     pub title: String,
-    pub body: String,
+    pub description: String,
+    pub status: PromptStatus,
+    pub category: String,
+    pub tags: Vec<String>,
     pub author_name: String,
+    pub version: i32,
+    pub view_count: i64,
+    pub use_count: i64,
+    pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The title with matching words marked (searches); plain otherwise.
+    pub title_marks: Vec<Mark>,
+    /// A piece of the text around the first match (searches); the start of the text otherwise.
+    pub snippet: Vec<Mark>,
     pub can_edit: bool,
     pub can_delete: bool,
+}
+
+/// One page of a prompt list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PromptPage {
+    pub items: Vec<PromptSummary>,
+    /// Pass back to get the next page; `None` on the last.
+    pub next_cursor: Option<String>,
+    /// Words the search also looked for because of a likely typo, e.g. ("promt", ["prompt"]).
+    pub widened: Vec<(String, Vec<String>)>,
+}
+
+/// A prompt with everything its page shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PromptDetail {
+    pub id: Uuid,
+    pub fields: PromptFields,
+    /// The content as Markdown rendered to sanitized HTML.
+    pub html: String,
+    pub author_name: String,
+    pub version: i32,
+    pub view_count: i64,
+    pub use_count: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub labels: Vec<LabelView>,
+    pub can_edit: bool,
+    pub can_delete: bool,
+    /// May move the protected `production` label (Owner, Admin).
+    pub can_move_protected: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabelView {
+    pub label: String,
+    pub version: i32,
+    pub moved_by: String,
+    pub moved_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionView {
+    pub number: i32,
+    pub title: String,
+    pub description: String,
+    pub body: String,
+    pub variables: Vec<VariableDef>,
+    pub model: ModelSettings,
+    pub author_name: String,
+    pub change_note: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiffKind {
+    Same,
+    Added,
+    Removed,
+}
+
+/// One line of a diff, with the words that changed inside it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DiffLine {
+    pub kind: DiffKind,
+    pub old_number: Option<usize>,
+    pub new_number: Option<usize>,
+    pub parts: Vec<(DiffKind, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DiffView {
+    pub from: i32,
+    pub to: i32,
+    pub lines: Vec<DiffLine>,
+    pub added: usize,
+    pub removed: usize,
+}
+
+/// The result of rendering a prompt with values: the text, or every variable's problem.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum RenderOutcome {
+    Rendered(String),
+    Problems(Vec<VariableProblem>),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyView {
+    pub id: Uuid,
+    pub name: String,
+    /// The first characters of the key, to recognise it.
+    pub prefix: String,
+    pub can_write: bool,
+    pub rate_limit: i64,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A key just created: the secret is shown this once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewApiKey {
+    pub id: Uuid,
+    pub secret: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -85,6 +85,9 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/org/settings") view=pages::orgs::OrgSettingsPage/>
                         <Route path=path!("/org/audit") view=pages::orgs::AuditPage/>
                         <Route path=path!("/prompts") view=pages::prompts::PromptsPage/>
+                        <Route path=path!("/prompts/new") view=pages::prompts::NewPromptPage/>
+                        <Route path=path!("/prompts/:id") view=pages::prompts::PromptPage/>
+                        <Route path=path!("/org/api-keys") view=pages::api_keys::ApiKeysPage/>
                         <Route path=path!("/admin/users") view=pages::admin::AdminUsersPage/>
                         <Route path=path!("/dev/mailbox") view=pages::dev::MailboxPage/>
                         <Route path=path!("/offline") view=pages::OfflinePage/>

@@ -1,6 +1,7 @@
 //! One module per area of the app.
 
 pub mod admin;
+pub mod api_keys;
 pub mod auth;
 pub mod dev;
 pub mod home;

@@ -2,6 +2,9 @@
 //! on SQLite and PostgreSQL, plus the mailer and the clock. Records here may carry secrets
 //! (password hashes, token hashes) and so never derive `Serialize`.
 
+use crate::domain::prompt::{ModelSettings, PromptFields, PromptStatus};
+use crate::domain::search::Query;
+use crate::domain::template::VariableDef;
 use crate::domain::{CapabilityRole, Email, OrgId, OrgKind, OrgRole, PlatformRole, TeamId, UserId};
 use crate::dto::AuditEntryView;
 use async_trait::async_trait;
@@ -130,15 +133,109 @@ pub struct TeamRecord {
     pub members: Vec<(UserId, String, bool)>,
 }
 
+/// A prompt as stored: its current content plus bookkeeping.
 #[derive(Debug, Clone)]
 pub struct PromptRecord {
     pub id: Uuid,
     pub org_id: OrgId,
     pub author_id: UserId,
     pub author_name: String,
-    pub title: String,
-    pub body: String,
+    pub fields: PromptFields,
+    pub version: i32,
+    pub view_count: i64,
+    pub use_count: i64,
+    pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Relevance when the list came from a search (higher is better).
+    pub score: f64,
+}
+
+/// One immutable version of a prompt.
+#[derive(Debug, Clone)]
+pub struct PromptVersionRecord {
+    pub number: i32,
+    pub title: String,
+    pub description: String,
+    pub body: String,
+    pub variables: Vec<VariableDef>,
+    pub model: ModelSettings,
+    pub author_name: String,
+    pub change_note: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LabelRecord {
+    pub label: String,
+    pub version: i32,
+    pub moved_by_name: String,
+    pub moved_at: DateTime<Utc>,
+}
+
+/// How a prompt list is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PromptSort {
+    /// Best match first (searches); most recently updated otherwise.
+    #[default]
+    Relevance,
+    Updated,
+    Created,
+    Popularity,
+}
+
+/// Which prompts a list shows. `query` is already parsed and widened for typos.
+#[derive(Debug, Clone, Default)]
+pub struct PromptFilter {
+    pub query: Option<Query>,
+    pub tags: Vec<String>,
+    /// Every tag (true) or any of them (false).
+    pub all_tags: bool,
+    pub category: Option<String>,
+    pub author: Option<UserId>,
+    pub status: Option<PromptStatus>,
+    pub updated_from: Option<DateTime<Utc>>,
+    pub updated_to: Option<DateTime<Utc>>,
+    /// Prompts a viewer may not see (others' private ones) are left out unless this is set.
+    pub viewer: Option<UserId>,
+    pub sort: PromptSort,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// A save: the new content, who made it and why.
+#[derive(Debug, Clone)]
+pub struct PromptSave<'a> {
+    pub org: OrgId,
+    pub id: Uuid,
+    pub author: UserId,
+    pub fields: &'a PromptFields,
+    pub change_note: &'a str,
+    pub at: DateTime<Utc>,
+    /// The version the editor started from; `None` creates the prompt. A stale one is a `Conflict`.
+    pub base_version: Option<i32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptCounter {
+    View,
+    Use,
+}
+
+/// An organization API key (never the key itself, only its hash).
+#[derive(Debug, Clone)]
+pub struct ApiKeyRecord {
+    pub id: Uuid,
+    pub org_id: OrgId,
+    pub name: String,
+    pub prefix: String,
+    pub key_hash: String,
+    pub can_write: bool,
+    pub rate_limit: i64,
+    pub created_by: UserId,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 /// One entry of the append-only audit log.
@@ -285,19 +382,42 @@ pub trait OrgStore: Send + Sync {
 
 #[async_trait]
 pub trait PromptStore: Send + Sync {
-    async fn prompts(&self, org: OrgId) -> StoreResult<Vec<PromptRecord>>;
+    async fn prompts(&self, org: OrgId, filter: &PromptFilter) -> StoreResult<Vec<PromptRecord>>;
     async fn prompt(&self, org: OrgId, id: Uuid) -> StoreResult<Option<PromptRecord>>;
-    async fn create_prompt(
+    /// Creates the prompt or saves its next version, in one transaction; returns the new version.
+    async fn save_prompt(&self, save: &PromptSave<'_>) -> StoreResult<i32>;
+    async fn delete_prompt(&self, org: OrgId, id: Uuid) -> StoreResult<()>;
+    /// Newest first.
+    async fn prompt_versions(&self, org: OrgId, id: Uuid) -> StoreResult<Vec<PromptVersionRecord>>;
+    async fn prompt_version(&self, org: OrgId, id: Uuid, number: i32) -> StoreResult<Option<PromptVersionRecord>>;
+    async fn prompt_labels(&self, org: OrgId, id: Uuid) -> StoreResult<Vec<LabelRecord>>;
+    /// Points `label` at `version` (creating the label); `NotFound` for a missing version.
+    async fn set_prompt_label(
         &self,
         org: OrgId,
         id: Uuid,
-        author: UserId,
-        title: &str,
-        body: &str,
+        label: &str,
+        version: i32,
+        by: UserId,
         at: DateTime<Utc>,
     ) -> StoreResult<()>;
-    async fn update_prompt(&self, org: OrgId, id: Uuid, title: &str, body: &str, at: DateTime<Utc>) -> StoreResult<()>;
-    async fn delete_prompt(&self, org: OrgId, id: Uuid) -> StoreResult<()>;
+    async fn remove_prompt_label(&self, org: OrgId, id: Uuid, label: &str) -> StoreResult<bool>;
+    async fn count_prompt(&self, org: OrgId, id: Uuid, counter: PromptCounter) -> StoreResult<()>;
+    /// Words of the organization's prompts that may be what `word` was meant to be.
+    async fn term_candidates(&self, org: OrgId, word: &str) -> StoreResult<Vec<String>>;
+    /// Whether the organization's prompts use `word` at all.
+    async fn has_term(&self, org: OrgId, word: &str) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait ApiKeyStore: Send + Sync {
+    async fn create_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()>;
+    async fn api_keys(&self, org: OrgId) -> StoreResult<Vec<ApiKeyRecord>>;
+    async fn api_key_by_hash(&self, key_hash: &str) -> StoreResult<Option<ApiKeyRecord>>;
+    async fn revoke_api_key(&self, org: OrgId, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Counts one request in the key's window starting at `window`, returns the window's count,
+    /// and records the key as used.
+    async fn count_api_request(&self, key: Uuid, window: DateTime<Utc>, at: DateTime<Utc>) -> StoreResult<i64>;
 }
 
 #[async_trait]
@@ -314,8 +434,8 @@ pub trait MailStore: Send + Sync {
 }
 
 /// Everything the application stores.
-pub trait Store: UserStore + SessionStore + OrgStore + PromptStore + AuditStore + MailStore {}
-impl<T: UserStore + SessionStore + OrgStore + PromptStore + AuditStore + MailStore> Store for T {}
+pub trait Store: UserStore + SessionStore + OrgStore + PromptStore + ApiKeyStore + AuditStore + MailStore {}
+impl<T: UserStore + SessionStore + OrgStore + PromptStore + ApiKeyStore + AuditStore + MailStore> Store for T {}
 
 /// Sends email: SMTP in production, the database outbox offline.
 #[async_trait]
@@ -352,6 +472,8 @@ pub struct Settings {
     pub dev_mode: bool,
     /// Configured OAuth providers as (id, label), e.g. ("google", "Google").
     pub oauth_providers: Vec<(String, String)>,
+    /// Requests per hour a new API key may make.
+    pub api_rate_limit: i64,
 }
 
 impl Settings {

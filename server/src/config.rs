@@ -19,6 +19,8 @@ pub struct Config {
     pub trust_proxy: bool,
     /// OAuth providers configured by `CAIRN_OAUTH_<PROVIDER>_*`.
     pub oauth: Vec<crate::oauth::OAuthProvider>,
+    /// Requests per hour for a new API key.
+    pub api_rate_limit: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +72,7 @@ impl Config {
             hash_concurrency: parsed("CAIRN_HASH_CONCURRENCY", cores)?,
             trust_proxy: flag("CAIRN_TRUST_PROXY", false)?,
             oauth: crate::oauth::providers_from_env(),
+            api_rate_limit: parsed("CAIRN_API_RATE_LIMIT", 1000)?,
         })
     }
 
@@ -90,6 +93,7 @@ impl Config {
             hash_concurrency: 2,
             trust_proxy: false,
             oauth: Vec::new(),
+            api_rate_limit: 1000,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! HTTP plumbing around the Leptos app: who is calling (session cookie), cross-site request
 //! rejection, security headers, metrics, health, and the plain routes (audit CSV).
 
+pub mod api_v1;
 pub mod metrics;
 
 use crate::AppState;

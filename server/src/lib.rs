@@ -72,6 +72,7 @@ pub async fn services(config: &Config) -> Result<(Services, Db), StartError> {
         sign_in_limit_per_ip: config.sign_in_limit_per_ip,
         dev_mode: config.demo,
         oauth_providers: config.oauth.iter().map(|p| (p.id.to_owned(), p.label.to_owned())).collect(),
+        api_rate_limit: config.api_rate_limit,
     };
     let services = Services {
         store,
@@ -94,6 +95,7 @@ pub fn router(state: AppState) -> Router {
             let options = options.clone();
             move || app::shell(options.clone())
         })
+        .nest("/api/v1", http::api_v1::routes(state.clone()))
         .route("/healthz", get(http::healthz))
         .route("/orgs/{org}/audit.csv", get(http::audit_csv))
         .route("/auth/oauth/{provider}", axum::routing::post(oauth::start))

@@ -1,8 +1,9 @@
 //! Demo data for an empty database: one account per role in a demo organization, so a newcomer
 //! can click around at once. Runs only when `CAIRN_DEMO` is on and there are no users.
 
+use app::domain::prompt::{PromptFields, PromptInput, PromptStatus};
 use app::domain::{CapabilityRole, Email, OrgId, OrgKind, OrgRole, PlatformRole, TeamId, UserId};
-use app::ports::{NewUser, OrgRecord, Services};
+use app::ports::{NewUser, OrgRecord, PromptSave, Services};
 
 pub const DEMO_PASSWORD: &str = "cairn-demo-2026";
 
@@ -80,25 +81,57 @@ pub async fn seed_if_empty(services: &Services) -> Result<bool, String> {
     e(store.grant_capability(ids[7], CapabilityRole::Concierge).await)?;
     e(store.grant_platform_role(ids[9], PlatformRole::SystemAdmin).await)?;
     e(store.grant_platform_role(ids[10], PlatformRole::Moderator).await)?;
-    e(store
-        .create_prompt(
-            org.id,
-            uuid::Uuid::now_v7(),
+    let prompts = [
+        (
             ids[2],
             "Weekly reflection",
-            "You are a warm leadership coach. Ask {{name}} three questions about their week, one at a time.",
-            now,
-        )
-        .await)?;
-    e(store
-        .create_prompt(
-            org.id,
-            uuid::Uuid::now_v7(),
+            "A Friday check-in that helps a leader look back on the week.",
+            "You are a warm leadership coach. Ask {{name}} three questions about their week, one at a time.\n\n\
+             Focus on **{{focus}}**.",
+            "Support",
+            "coaching, weekly",
+            PromptStatus::Published,
+        ),
+        (
             ids[1],
             "Goal check-in",
+            "Progress towards a goal and one next step.",
             "Summarise {{name}}'s progress towards {{goal}} and suggest one small next step.",
-            now,
-        )
-        .await)?;
+            "Sales",
+            "goals",
+            PromptStatus::Published,
+        ),
+        (
+            ids[2],
+            "Onboarding email",
+            "Welcome a new client to their program.",
+            "Write a friendly onboarding email to {{name}} who just joined {{program}}. Keep it under 150 words.",
+            "Marketing",
+            "onboarding, email",
+            PromptStatus::Draft,
+        ),
+    ];
+    for (author, title, description, body, category, tags, status) in prompts {
+        let input = PromptInput {
+            title: title.into(),
+            description: description.into(),
+            body: body.into(),
+            status: Some(status.as_str().into()),
+            category: category.into(),
+            tags: tags.into(),
+            ..Default::default()
+        };
+        let Ok(fields) = PromptFields::parse(&input) else { continue };
+        let save = PromptSave {
+            org: org.id,
+            id: uuid::Uuid::now_v7(),
+            author,
+            fields: &fields,
+            change_note: "First version",
+            at: now,
+            base_version: None,
+        };
+        e(store.save_prompt(&save).await.map(|_| ()))?;
+    }
     Ok(true)
 }

@@ -188,3 +188,52 @@ pub fn check_code(raw: &str) -> Result<(), String> {
 pub fn check_not_empty(raw: &str) -> Result<(), String> {
     if raw.trim().is_empty() { Err("This field is required.".into()) } else { Ok(()) }
 }
+
+/// A labelled input bound to a signal (for forms submitted by code rather than `ActionForm`),
+/// with its error message below it. `rows` > 0 makes it a textarea.
+#[component]
+pub fn BoundField(
+    label: &'static str,
+    id: String,
+    value: RwSignal<String>,
+    #[prop(into)] error: Signal<Option<String>>,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(default = 0)] rows: u32,
+    #[prop(optional)] hint: Option<&'static str>,
+) -> impl IntoView {
+    let error_id = format!("{id}-error");
+    let hint_id = format!("{id}-hint");
+    let described_by = if hint.is_some() { format!("{hint_id} {error_id}") } else { error_id.clone() };
+    let invalid = move || if error.get().is_some() { "true" } else { "false" };
+    let control = if rows > 0 {
+        view! {
+            <textarea id=id.clone() rows=rows bind:value=value aria-invalid=invalid aria-describedby=described_by.clone()></textarea>
+        }
+        .into_any()
+    } else {
+        view! {
+            <input id=id.clone() type=kind bind:value=value aria-invalid=invalid aria-describedby=described_by.clone()/>
+        }
+        .into_any()
+    };
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            {hint.map(|h| view! { <p class="hint" id=hint_id.clone()>{h}</p> })}
+            {control}
+            <p class="field-error" id=error_id aria-live="polite">{move || error.get()}</p>
+        </div>
+    }
+}
+
+/// The message for `field` from the last error (or, for "", any error not tied to a field).
+pub fn error_for(last: RwSignal<Option<AppError>>, field: &'static str) -> Signal<Option<String>> {
+    Signal::derive(move || {
+        last.get().and_then(|err| match &err {
+            AppError::Validation { field: f, message } if f == field => Some(message.clone()),
+            AppError::Validation { .. } => None,
+            _ if field.is_empty() => Some(err.to_string()),
+            _ => None,
+        })
+    })
+}

@@ -1,58 +1,447 @@
-//! Prompts of an organization (the first slice of the prompt library).
+//! The prompt library: prompts, their immutable versions, labels, tags and search.
+//!
+//! Search runs inside the database: SQLite FTS5 (bm25, title weighted highest) and PostgreSQL
+//! `tsvector` (`ts_rank_cd`, same weights). Typo tolerance looks up near words in `search_terms`
+//! (pg_trgm similarity on PostgreSQL, same first letter on SQLite) and the caller keeps those within
+//! the edit distance budget.
 
 use super::{Db, OrStore, StoreResult as Result, on_pool};
+use app::domain::prompt::{ModelSettings, PromptFields, PromptStatus, Visibility};
+use app::domain::search::words;
 use app::domain::{OrgId, UserId};
-use app::ports::{PromptRecord, PromptStore, StoreError};
+use app::ports::{
+    LabelRecord, PromptCounter, PromptFilter, PromptRecord, PromptSave, PromptSort, PromptStore, PromptVersionRecord,
+    StoreError,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sqlx::FromRow;
 use uuid::Uuid;
 
-type PromptRow = (Uuid, Uuid, Uuid, String, String, String, DateTime<Utc>);
+const PROMPT_COLUMNS: &str = "p.id, p.org_id, p.author_id, u.display_name AS author_name, p.title, p.description, \
+     p.body, p.status, p.visibility, p.category, p.tags, p.variables, p.model, p.temperature, p.max_tokens, \
+     p.version, p.view_count, p.use_count, p.created_at, p.updated_at";
 
-const PROMPT_SELECT: &str = "SELECT p.id, p.org_id, p.author_id, u.display_name, p.title, p.body, p.updated_at \
-     FROM prompts p JOIN users u ON u.id = p.author_id WHERE p.org_id = $1";
+#[derive(FromRow)]
+struct PromptRow {
+    id: Uuid,
+    org_id: Uuid,
+    author_id: Uuid,
+    author_name: String,
+    title: String,
+    description: String,
+    body: String,
+    status: String,
+    visibility: String,
+    category: String,
+    tags: String,
+    variables: String,
+    model: String,
+    temperature: Option<f64>,
+    max_tokens: Option<i32>,
+    version: i32,
+    view_count: i64,
+    use_count: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    #[sqlx(default)]
+    score: Option<f64>,
+}
 
-fn record((id, org, author, author_name, title, body, updated_at): PromptRow) -> PromptRecord {
-    PromptRecord { id, org_id: OrgId(org), author_id: UserId(author), author_name, title, body, updated_at }
+impl From<PromptRow> for PromptRecord {
+    fn from(r: PromptRow) -> Self {
+        PromptRecord {
+            id: r.id,
+            org_id: OrgId(r.org_id),
+            author_id: UserId(r.author_id),
+            author_name: r.author_name,
+            fields: PromptFields {
+                title: r.title,
+                description: r.description,
+                body: r.body,
+                status: PromptStatus::parse(&r.status).unwrap_or_default(),
+                visibility: Visibility::parse(&r.visibility).unwrap_or_default(),
+                category: r.category,
+                tags: r.tags.split_whitespace().map(str::to_owned).collect(),
+                variables: serde_json::from_str(&r.variables).unwrap_or_default(),
+                model: ModelSettings { model: r.model, temperature: r.temperature, max_tokens: r.max_tokens },
+            },
+            version: r.version,
+            view_count: r.view_count,
+            use_count: r.use_count,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            score: r.score.unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(FromRow)]
+struct VersionRow {
+    number: i32,
+    title: String,
+    description: String,
+    body: String,
+    variables: String,
+    model: String,
+    temperature: Option<f64>,
+    max_tokens: Option<i32>,
+    author_name: String,
+    change_note: String,
+    created_at: DateTime<Utc>,
+}
+
+impl From<VersionRow> for PromptVersionRecord {
+    fn from(r: VersionRow) -> Self {
+        PromptVersionRecord {
+            number: r.number,
+            title: r.title,
+            description: r.description,
+            body: r.body,
+            variables: serde_json::from_str(&r.variables).unwrap_or_default(),
+            model: ModelSettings { model: r.model, temperature: r.temperature, max_tokens: r.max_tokens },
+            author_name: r.author_name,
+            change_note: r.change_note,
+            created_at: r.created_at,
+        }
+    }
+}
+
+const VERSION_SELECT: &str = "SELECT v.number, v.title, v.description, v.body, v.variables, v.model, v.temperature, \
+     v.max_tokens, u.display_name AS author_name, v.change_note, v.created_at \
+     FROM prompt_versions v JOIN prompts p ON p.id = v.prompt_id JOIN users u ON u.id = v.author_id \
+     WHERE p.org_id = $1 AND v.prompt_id = $2";
+
+/// A value bound to a dynamically built statement.
+enum Arg {
+    Uuid(Uuid),
+    Text(String),
+    Int(i64),
+    Time(DateTime<Utc>),
+}
+
+/// Binds `$args` in order to `$query` (compiled once per backend inside `on_pool!`).
+macro_rules! bind_all {
+    ($query:expr, $args:expr) => {{
+        let mut query = $query;
+        for arg in $args {
+            query = match arg {
+                Arg::Uuid(v) => query.bind(*v),
+                Arg::Text(v) => query.bind(v.as_str()),
+                Arg::Int(v) => query.bind(*v),
+                Arg::Time(v) => query.bind(*v),
+            };
+        }
+        query
+    }};
+}
+
+/// A statement's text and arguments, numbered as they are added.
+#[derive(Default)]
+struct Sql {
+    text: String,
+    args: Vec<Arg>,
+}
+
+impl Sql {
+    fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    fn arg(&mut self, arg: Arg) -> &mut Self {
+        self.args.push(arg);
+        self.text.push_str(&format!("${}", self.args.len()));
+        self
+    }
+}
+
+/// The words worth remembering for typo tolerance: 3 to 40 characters, each once.
+fn vocabulary(fields: &PromptFields) -> Vec<String> {
+    let mut all: Vec<String> = [&fields.title, &fields.description, &fields.body]
+        .into_iter()
+        .flat_map(|t| words(t))
+        .chain(fields.tags.iter().flat_map(|t| words(t)))
+        .filter(|w| (3..=40).contains(&w.chars().count()) && !w.chars().all(|c| c.is_ascii_digit()))
+        .collect();
+    all.sort();
+    all.dedup();
+    all.truncate(4_000);
+    all
 }
 
 #[async_trait]
 impl PromptStore for Db {
-    async fn prompts(&self, org: OrgId) -> Result<Vec<PromptRecord>> {
-        let sql = format!("{PROMPT_SELECT} ORDER BY p.updated_at DESC LIMIT 200");
+    async fn prompts(&self, org: OrgId, filter: &PromptFilter) -> Result<Vec<PromptRecord>> {
+        let mut sql = Sql::default();
+        let searching = filter.query.as_ref().filter(|q| !q.is_empty());
+        match (self, searching) {
+            (Db::Sqlite(_), Some(query)) => {
+                sql.push("SELECT ")
+                    .push(PROMPT_COLUMNS)
+                    .push(", -bm25(prompts_fts, 10.0, 4.0, 1.0, 4.0) AS score FROM prompts_fts ")
+                    .push("JOIN prompt_docs d ON d.doc = prompts_fts.rowid JOIN prompts p ON p.id = d.prompt_id ")
+                    .push("JOIN users u ON u.id = p.author_id WHERE prompts_fts MATCH ")
+                    .arg(Arg::Text(query.to_fts5()))
+                    .push(" AND p.org_id = ")
+                    .arg(Arg::Uuid(org.0));
+            }
+            (Db::Postgres(_), Some(query)) => {
+                sql.push("SELECT ")
+                    .push(PROMPT_COLUMNS)
+                    .push(", ts_rank_cd(p.search, q)::float8 AS score FROM prompts p ")
+                    .push("CROSS JOIN to_tsquery('simple', ")
+                    .arg(Arg::Text(query.to_tsquery()))
+                    .push(") q JOIN users u ON u.id = p.author_id WHERE p.search @@ q AND p.org_id = ")
+                    .arg(Arg::Uuid(org.0));
+            }
+            (_, None) => {
+                sql.push("SELECT ")
+                    .push(PROMPT_COLUMNS)
+                    .push(" FROM prompts p JOIN users u ON u.id = p.author_id WHERE p.org_id = ")
+                    .arg(Arg::Uuid(org.0));
+            }
+        }
+        if let Some(viewer) = filter.viewer {
+            sql.push(" AND (p.visibility <> 'private' OR p.author_id = ").arg(Arg::Uuid(viewer.0)).push(")");
+        }
+        if !filter.tags.is_empty() {
+            sql.push(" AND (SELECT COUNT(*) FROM prompt_tags t WHERE t.prompt_id = p.id AND t.tag IN (");
+            for (i, tag) in filter.tags.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.arg(Arg::Text(tag.clone()));
+            }
+            let needed = if filter.all_tags { filter.tags.len() as i64 } else { 1 };
+            sql.push(")) >= ").arg(Arg::Int(needed));
+        }
+        if let Some(category) = &filter.category {
+            sql.push(" AND p.category = ").arg(Arg::Text(category.clone()));
+        }
+        if let Some(author) = filter.author {
+            sql.push(" AND p.author_id = ").arg(Arg::Uuid(author.0));
+        }
+        if let Some(status) = filter.status {
+            sql.push(" AND p.status = ").arg(Arg::Text(status.as_str().to_owned()));
+        }
+        if let Some(from) = filter.updated_from {
+            sql.push(" AND p.updated_at >= ").arg(Arg::Time(from));
+        }
+        if let Some(to) = filter.updated_to {
+            sql.push(" AND p.updated_at < ").arg(Arg::Time(to));
+        }
+        sql.push(match (filter.sort, searching.is_some()) {
+            (PromptSort::Relevance, true) => " ORDER BY score DESC, p.updated_at DESC, p.id DESC",
+            (PromptSort::Relevance | PromptSort::Updated, _) => " ORDER BY p.updated_at DESC, p.id DESC",
+            (PromptSort::Created, _) => " ORDER BY p.created_at DESC, p.id DESC",
+            (PromptSort::Popularity, _) => " ORDER BY p.use_count + p.view_count DESC, p.updated_at DESC, p.id DESC",
+        });
+        sql.push(" LIMIT ").arg(Arg::Int(filter.limit.clamp(1, 500)));
+        sql.push(" OFFSET ").arg(Arg::Int(filter.offset.max(0)));
         let rows: Vec<PromptRow> =
-            on_pool!(self, pool => sqlx::query_as(&sql).bind(org.0).fetch_all(pool).await.store()?);
-        Ok(rows.into_iter().map(record).collect())
+            on_pool!(self, pool => bind_all!(sqlx::query_as(&sql.text), &sql.args).fetch_all(pool).await.store()?);
+        Ok(rows.into_iter().map(PromptRecord::from).collect())
     }
 
     async fn prompt(&self, org: OrgId, id: Uuid) -> Result<Option<PromptRecord>> {
-        let sql = format!("{PROMPT_SELECT} AND p.id = $2");
+        let sql = format!(
+            "SELECT {PROMPT_COLUMNS} FROM prompts p JOIN users u ON u.id = p.author_id WHERE p.org_id = $1 AND p.id = $2"
+        );
         let row: Option<PromptRow> =
             on_pool!(self, pool => sqlx::query_as(&sql).bind(org.0).bind(id).fetch_optional(pool).await.store()?);
-        Ok(row.map(record))
+        Ok(row.map(PromptRecord::from))
     }
 
-    async fn create_prompt(
-        &self,
-        org: OrgId,
-        id: Uuid,
-        author: UserId,
-        title: &str,
-        body: &str,
-        at: DateTime<Utc>,
-    ) -> Result<()> {
-        on_pool!(self, pool => sqlx::query("INSERT INTO prompts (id, org_id, author_id, title, body, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)")
-            .bind(id).bind(org.0).bind(author.0).bind(title).bind(body).bind(at).execute(pool).await.store().map(|_| ()))
-    }
-
-    async fn update_prompt(&self, org: OrgId, id: Uuid, title: &str, body: &str, at: DateTime<Utc>) -> Result<()> {
-        let updated = on_pool!(self, pool => sqlx::query("UPDATE prompts SET title = $3, body = $4, updated_at = $5 WHERE org_id = $1 AND id = $2")
-            .bind(org.0).bind(id).bind(title).bind(body).bind(at).execute(pool).await.store()?.rows_affected());
-        if updated == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    async fn save_prompt(&self, save: &PromptSave<'_>) -> Result<i32> {
+        let f = save.fields;
+        let variables = serde_json::to_string(&f.variables).map_err(|e| StoreError::Other(e.to_string()))?;
+        let tags = f.tags.join(" ");
+        let terms = vocabulary(f);
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.store()?;
+            let version = match save.base_version {
+                None => {
+                    sqlx::query(
+                        "INSERT INTO prompts (id, org_id, author_id, title, description, body, status, visibility, \
+                         category, tags, variables, model, temperature, max_tokens, version, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $15)",
+                    )
+                    .bind(save.id).bind(save.org.0).bind(save.author.0).bind(&f.title).bind(&f.description)
+                    .bind(&f.body).bind(f.status.as_str()).bind(f.visibility.as_str()).bind(&f.category).bind(&tags)
+                    .bind(&variables).bind(&f.model.model).bind(f.model.temperature).bind(f.model.max_tokens)
+                    .bind(save.at)
+                    .execute(&mut *tx).await.store()?;
+                    1
+                }
+                Some(base) => {
+                    let updated = sqlx::query(
+                        "UPDATE prompts SET title = $4, description = $5, body = $6, status = $7, visibility = $8, \
+                         category = $9, tags = $10, variables = $11, model = $12, temperature = $13, max_tokens = $14, \
+                         version = version + 1, updated_at = $15 WHERE org_id = $1 AND id = $2 AND version = $3",
+                    )
+                    .bind(save.org.0).bind(save.id).bind(base).bind(&f.title).bind(&f.description).bind(&f.body)
+                    .bind(f.status.as_str()).bind(f.visibility.as_str()).bind(&f.category).bind(&tags)
+                    .bind(&variables).bind(&f.model.model).bind(f.model.temperature).bind(f.model.max_tokens)
+                    .bind(save.at)
+                    .execute(&mut *tx).await.store()?.rows_affected();
+                    if updated == 0 {
+                        let exists: Option<(i32,)> = sqlx::query_as("SELECT version FROM prompts WHERE org_id = $1 AND id = $2")
+                            .bind(save.org.0).bind(save.id).fetch_optional(&mut *tx).await.store()?;
+                        return Err(match exists {
+                            None => StoreError::NotFound,
+                            Some((current,)) => StoreError::Conflict(format!(
+                                "Someone saved version {current} while you were editing version {base}. Reload to see it."
+                            )),
+                        });
+                    }
+                    base + 1
+                }
+            };
+            sqlx::query(
+                "INSERT INTO prompt_versions (prompt_id, number, title, description, body, variables, model, \
+                 temperature, max_tokens, author_id, change_note, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(save.id).bind(version).bind(&f.title).bind(&f.description).bind(&f.body).bind(&variables)
+            .bind(&f.model.model).bind(f.model.temperature).bind(f.model.max_tokens).bind(save.author.0)
+            .bind(save.change_note).bind(save.at)
+            .execute(&mut *tx).await.store()?;
+            sqlx::query("DELETE FROM prompt_tags WHERE prompt_id = $1").bind(save.id).execute(&mut *tx).await.store()?;
+            for tag in &f.tags {
+                sqlx::query("INSERT INTO prompt_tags (prompt_id, org_id, tag) VALUES ($1, $2, $3)")
+                    .bind(save.id).bind(save.org.0).bind(tag).execute(&mut *tx).await.store()?;
+            }
+            for chunk in terms.chunks(500) {
+                let mut text = String::from("INSERT INTO search_terms (org_id, term) VALUES ");
+                for i in 0..chunk.len() {
+                    if i > 0 {
+                        text.push_str(", ");
+                    }
+                    text.push_str(&format!("($1, ${})", i + 2));
+                }
+                text.push_str(" ON CONFLICT DO NOTHING");
+                let mut query = sqlx::query(&text).bind(save.org.0);
+                for term in chunk {
+                    query = query.bind(term);
+                }
+                query.execute(&mut *tx).await.store()?;
+            }
+            tx.commit().await.store()?;
+            Ok(version)
+        })
     }
 
     async fn delete_prompt(&self, org: OrgId, id: Uuid) -> Result<()> {
-        on_pool!(self, pool => sqlx::query("DELETE FROM prompts WHERE org_id = $1 AND id = $2")
-            .bind(org.0).bind(id).execute(pool).await.store().map(|_| ()))
+        let deleted = on_pool!(self, pool => sqlx::query("DELETE FROM prompts WHERE org_id = $1 AND id = $2")
+            .bind(org.0).bind(id).execute(pool).await.store()?.rows_affected());
+        if deleted == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    async fn prompt_versions(&self, org: OrgId, id: Uuid) -> Result<Vec<PromptVersionRecord>> {
+        let sql = format!("{VERSION_SELECT} ORDER BY v.number DESC");
+        let rows: Vec<VersionRow> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(org.0).bind(id).fetch_all(pool).await.store()?);
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn prompt_version(&self, org: OrgId, id: Uuid, number: i32) -> Result<Option<PromptVersionRecord>> {
+        let sql = format!("{VERSION_SELECT} AND v.number = $3");
+        let row: Option<VersionRow> = on_pool!(self, pool => sqlx::query_as(&sql).bind(org.0).bind(id).bind(number)
+            .fetch_optional(pool).await.store()?);
+        Ok(row.map(Into::into))
+    }
+
+    async fn prompt_labels(&self, org: OrgId, id: Uuid) -> Result<Vec<LabelRecord>> {
+        let rows: Vec<(String, i32, String, DateTime<Utc>)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT l.label, l.version, u.display_name, l.moved_at FROM prompt_labels l \
+             JOIN prompts p ON p.id = l.prompt_id JOIN users u ON u.id = l.moved_by \
+             WHERE p.org_id = $1 AND l.prompt_id = $2 ORDER BY l.label")
+            .bind(org.0).bind(id).fetch_all(pool).await.store()?);
+        Ok(rows
+            .into_iter()
+            .map(|(label, version, moved_by_name, moved_at)| LabelRecord { label, version, moved_by_name, moved_at })
+            .collect())
+    }
+
+    async fn set_prompt_label(
+        &self,
+        org: OrgId,
+        id: Uuid,
+        label: &str,
+        version: i32,
+        by: UserId,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        // The version must exist and belong to a prompt of this organization.
+        let found: Option<(i32,)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT v.number FROM prompt_versions v JOIN prompts p ON p.id = v.prompt_id \
+             WHERE p.org_id = $1 AND v.prompt_id = $2 AND v.number = $3")
+            .bind(org.0).bind(id).bind(version).fetch_optional(pool).await.store()?);
+        if found.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO prompt_labels (prompt_id, label, version, moved_by, moved_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (prompt_id, label) DO UPDATE SET version = excluded.version, moved_by = excluded.moved_by, \
+             moved_at = excluded.moved_at")
+            .bind(id).bind(label).bind(version).bind(by.0).bind(at).execute(pool).await.store().map(|_| ()))
+    }
+
+    async fn remove_prompt_label(&self, org: OrgId, id: Uuid, label: &str) -> Result<bool> {
+        let removed = on_pool!(self, pool => sqlx::query(
+            "DELETE FROM prompt_labels WHERE prompt_id = $2 AND label = $3 \
+             AND prompt_id IN (SELECT id FROM prompts WHERE org_id = $1)")
+            .bind(org.0).bind(id).bind(label).execute(pool).await.store()?.rows_affected());
+        Ok(removed > 0)
+    }
+
+    async fn count_prompt(&self, org: OrgId, id: Uuid, counter: PromptCounter) -> Result<()> {
+        let sql = match counter {
+            PromptCounter::View => "UPDATE prompts SET view_count = view_count + 1 WHERE org_id = $1 AND id = $2",
+            PromptCounter::Use => "UPDATE prompts SET use_count = use_count + 1 WHERE org_id = $1 AND id = $2",
+        };
+        on_pool!(self, pool => sqlx::query(sql).bind(org.0).bind(id).execute(pool).await.store().map(|_| ()))
+    }
+
+    async fn term_candidates(&self, org: OrgId, word: &str) -> Result<Vec<String>> {
+        let len = word.chars().count() as i64;
+        let rows: Vec<(String,)> = match self {
+            Db::Sqlite(pool) => {
+                let first: String = word.chars().take(1).collect();
+                // Same first letter, similar length: the usual shape of a typo, and an index range scan.
+                sqlx::query_as(
+                    "SELECT term FROM search_terms WHERE org_id = $1 AND term >= $2 AND term < $3 \
+                     AND length(term) BETWEEN $4 AND $5 LIMIT 2000",
+                )
+                .bind(org.0)
+                .bind(&first)
+                .bind(format!("{first}\u{10FFFF}"))
+                .bind(len - 2)
+                .bind(len + 2)
+                .fetch_all(pool)
+                .await
+                .store()?
+            }
+            Db::Postgres(pool) => sqlx::query_as(
+                "SELECT term FROM search_terms WHERE org_id = $1 AND term % $2 \
+                 AND length(term) BETWEEN $3 AND $4 ORDER BY similarity(term, $2) DESC LIMIT 200",
+            )
+            .bind(org.0)
+            .bind(word)
+            .bind(len - 2)
+            .bind(len + 2)
+            .fetch_all(pool)
+            .await
+            .store()?,
+        };
+        Ok(rows.into_iter().map(|(t,)| t).collect())
+    }
+
+    async fn has_term(&self, org: OrgId, word: &str) -> Result<bool> {
+        let row: Option<(i32,)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT 1 FROM search_terms WHERE org_id = $1 AND term = $2")
+            .bind(org.0).bind(word).fetch_optional(pool).await.store()?);
+        Ok(row.is_some())
     }
 }

@@ -11,4 +11,6 @@ mod admin;
 mod oauth;
 mod orgs;
 mod platform;
+mod prompts;
+mod rest_api;
 mod storage;

@@ -2,18 +2,16 @@
 
 use crate::support::{Client, PASSWORD, TestApp, field_of};
 use app::domain::{OrgId, OrgRole};
-use app::dto::{
-    AuditEntryView, InvitationPreview, InvitationState, InvitationView, MemberView, OrgSummary, PromptView, TeamView,
-};
+use app::dto::{AuditEntryView, InvitationPreview, InvitationState, InvitationView, MemberView, OrgSummary, TeamView};
 use app::error::AppError;
 use chrono::Duration;
 
-async fn create_org(client: &Client, name: &str) -> OrgSummary {
+pub(crate) async fn create_org(client: &Client, name: &str) -> OrgSummary {
     client.call("create_org", &[("name", name)]).await.expect("create org")
 }
 
 /// Invites `email` as `role`, signs them up, accepts, and returns their client.
-async fn join(app: &TestApp, owner: &Client, org: OrgId, name: &str, email: &str, role: &str) -> Client {
+pub(crate) async fn join(app: &TestApp, owner: &Client, org: OrgId, name: &str, email: &str, role: &str) -> Client {
     owner
         .call::<InvitationView>("invite", &[("org_id", &org.to_string()), ("email", email), ("role", role)])
         .await
@@ -73,39 +71,23 @@ async fn invitation_by_mail_gives_the_role_and_the_viewer_cannot_write() {
     assert_eq!(role_of("victor@example.com"), Some(OrgRole::Viewer));
 
     // Accepting switched both into the organization; the Editor writes, the Viewer cannot.
-    let prompt: uuid::Uuid = editor
-        .call("create_prompt", &[("title", "Weekly reflection"), ("body", "Ask three questions.")])
-        .await
-        .expect("editor creates");
-    let denied = viewer.call::<uuid::Uuid>("create_prompt", &[("title", "Nope"), ("body", "Nope")]).await.unwrap_err();
+    let prompt = editor.create_prompt("Weekly reflection", "Ask three questions.").await.expect("editor creates");
+    let denied = viewer.create_prompt("Nope", "Nope").await.unwrap_err();
     assert_eq!((denied.status, &denied.error), (403, &AppError::Forbidden));
-    let edit = viewer
-        .call::<()>("update_prompt", &[("id", &prompt.to_string()), ("title", "Changed"), ("body", "x")])
-        .await
-        .unwrap_err();
+    let edit = viewer.update_prompt(prompt, 1, "Changed", "x").await.unwrap_err();
     assert_eq!(edit.status, 403);
-    let seen: Vec<PromptView> = viewer.call("prompts", &[]).await.expect("viewer reads");
+    let seen = viewer.prompts().await.expect("viewer reads");
     assert_eq!(seen.len(), 1);
     assert!(!seen[0].can_edit && !seen[0].can_delete);
-    let own: Vec<PromptView> = editor.call("prompts", &[]).await.expect("editor reads");
+    let own = editor.prompts().await.expect("editor reads");
     assert!(own[0].can_edit && own[0].can_delete);
     // The owner edits anyone's prompt; an editor cannot edit another's.
     owner.call::<()>("switch_org", &[("org_id", &org.id.to_string())]).await.expect("switch");
-    owner
-        .call::<()>(
-            "update_prompt",
-            &[("id", &prompt.to_string()), ("title", "Weekly reflection v2"), ("body", "Ask.")],
-        )
-        .await
-        .expect("owner edits");
-    let owners_prompt: uuid::Uuid =
-        owner.call("create_prompt", &[("title", "Owner's"), ("body", "Text")]).await.expect("create");
-    let editor_edit = editor
-        .call::<()>("update_prompt", &[("id", &owners_prompt.to_string()), ("title", "Mine now"), ("body", "x")])
-        .await
-        .unwrap_err();
+    owner.update_prompt(prompt, 1, "Weekly reflection v2", "Ask.").await.expect("owner edits");
+    let owners_prompt = owner.create_prompt("Owner's", "Text").await.expect("create");
+    let editor_edit = editor.update_prompt(owners_prompt, 1, "Mine now", "x").await.unwrap_err();
     assert_eq!(editor_edit.status, 403);
-    let editor_delete = editor.call::<()>("delete_prompt", &[("id", &owners_prompt.to_string())]).await.unwrap_err();
+    let editor_delete = editor.delete_prompt(owners_prompt).await.unwrap_err();
     assert_eq!(editor_delete.status, 403);
 
     // Viewers and editors cannot invite.
@@ -356,9 +338,7 @@ async fn no_route_reveals_or_changes_another_organization() {
         .await
         .expect("invite");
     let inv = invitation.id.to_string();
-    let prompt: uuid::Uuid =
-        bob.call("create_prompt", &[("title", "Secret"), ("body", "Beta's secret prompt")]).await.expect("prompt");
-    let prompt = prompt.to_string();
+    let prompt = bob.create_prompt("Secret", "Beta's secret prompt").await.expect("prompt");
 
     let attempts: Vec<(&str, Vec<(&str, &str)>)> = vec![
         ("switch_org", vec![("org_id", &b)]),
@@ -377,21 +357,35 @@ async fn no_route_reveals_or_changes_another_organization() {
         ("set_team_member", vec![("org_id", &b), ("team_id", &team), ("user_id", &bob_id)]),
         ("remove_team_member", vec![("org_id", &b), ("team_id", &team), ("user_id", &bob_id)]),
         ("audit_log", vec![("org_id", &b)]),
-        ("update_prompt", vec![("id", &prompt), ("title", "Pwned"), ("body", "x")]),
-        ("delete_prompt", vec![("id", &prompt)]),
     ];
     for (endpoint, args) in &attempts {
         let failure = alice.call::<serde_json::Value>(endpoint, args).await.expect_err(endpoint);
         assert_eq!((failure.status, &failure.error), (404, &AppError::NotFound), "{endpoint}");
     }
+    for (endpoint, args) in [
+        ("prompt", serde_json::json!({ "id": prompt })),
+        (
+            "update_prompt",
+            serde_json::json!({ "id": prompt, "base_version": 1, "input": { "title": "Pwned", "body": "x" } }),
+        ),
+        ("delete_prompt", serde_json::json!({ "id": prompt })),
+        ("prompt_versions", serde_json::json!({ "id": prompt })),
+        ("prompt_diff", serde_json::json!({ "id": prompt, "from": 1, "to": 1 })),
+        ("revert_prompt", serde_json::json!({ "id": prompt, "version": 1 })),
+        ("set_prompt_label", serde_json::json!({ "id": prompt, "label": "staging", "version": 1 })),
+        ("render_prompt", serde_json::json!({ "id": prompt, "version": null, "values": {} })),
+    ] {
+        let failure = alice.call_json::<serde_json::Value>(endpoint, args).await.expect_err(endpoint);
+        assert_eq!((failure.status, &failure.error), (404, &AppError::NotFound), "{endpoint}");
+    }
     assert_eq!(alice.get(&format!("/orgs/{b}/audit.csv")).await.status(), 404);
-    let listed: Vec<PromptView> = alice.call("prompts", &[]).await.expect("own prompts");
+    let listed = alice.prompts().await.expect("own prompts");
     assert!(listed.is_empty(), "Alice sees none of Beta's prompts");
 
     // Nothing changed in Beta.
     let members: Vec<MemberView> = bob.call("members", &[("org_id", &b)]).await.expect("members");
     assert_eq!(members.len(), 1);
     assert_eq!(bob.me().await.expect("me").orgs.iter().find(|o| o.id == beta.id).expect("beta").name, "Beta");
-    let prompts: Vec<PromptView> = bob.call("prompts", &[]).await.expect("prompts");
+    let prompts = bob.prompts().await.expect("prompts");
     assert_eq!(prompts[0].title, "Secret");
 }

@@ -167,14 +167,18 @@ pub struct Client {
 impl Client {
     /// Calls a server function by its endpoint with form-encoded arguments, as a browser form does.
     pub async fn call<T: DeserializeOwned>(&self, endpoint: &str, args: &[(&str, &str)]) -> Result<T, Failure> {
-        let response = self
-            .http
-            .post(format!("{}/api/{endpoint}", self.base))
-            .header("accept", "application/json")
-            .form(args)
-            .send()
-            .await
-            .expect("request");
+        let request = self.http.post(format!("{}/api/{endpoint}", self.base)).form(args);
+        Self::answer(endpoint, request).await
+    }
+
+    /// Calls a server function that takes JSON (`input = Json`).
+    pub async fn call_json<T: DeserializeOwned>(&self, endpoint: &str, args: serde_json::Value) -> Result<T, Failure> {
+        let request = self.http.post(format!("{}/api/{endpoint}", self.base)).json(&args);
+        Self::answer(endpoint, request).await
+    }
+
+    async fn answer<T: DeserializeOwned>(endpoint: &str, request: reqwest::RequestBuilder) -> Result<T, Failure> {
+        let response = request.header("accept", "application/json").send().await.expect("request");
         let status = response.status().as_u16();
         let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let body = response.text().await.expect("body");
@@ -185,6 +189,33 @@ impl Client {
                 .unwrap_or_else(|e| panic!("{endpoint} ({status}): cannot read error {body:?}: {e}"));
             Err(Failure { status, error, retry_after })
         }
+    }
+
+    pub async fn create_prompt(&self, title: &str, body: &str) -> Result<uuid::Uuid, Failure> {
+        self.call_json("create_prompt", serde_json::json!({ "input": { "title": title, "body": body } })).await
+    }
+
+    /// Saves the next version of a prompt, starting from `base_version`.
+    pub async fn update_prompt(
+        &self,
+        id: uuid::Uuid,
+        base_version: i32,
+        title: &str,
+        body: &str,
+    ) -> Result<i32, Failure> {
+        let args =
+            serde_json::json!({ "id": id, "base_version": base_version, "input": { "title": title, "body": body } });
+        self.call_json("update_prompt", args).await
+    }
+
+    pub async fn delete_prompt(&self, id: uuid::Uuid) -> Result<(), Failure> {
+        self.call_json("delete_prompt", serde_json::json!({ "id": id })).await
+    }
+
+    /// The first page of the active organization's prompts.
+    pub async fn prompts(&self) -> Result<Vec<app::dto::PromptSummary>, Failure> {
+        let page: app::dto::PromptPage = self.call_json("prompts", serde_json::json!({ "params": {} })).await?;
+        Ok(page.items)
     }
 
     pub async fn sign_up(&self, name: &str, email: &str, password: &str) -> Result<String, Failure> {

@@ -1,0 +1,203 @@
+//! The prompt library through its server functions: versions, diff, revert, labels, search,
+//! visibility, rendering, and the Owner/Admin/Editor/Viewer rules.
+
+use crate::orgs::{create_org, join};
+use crate::support::{Client, TestApp};
+use app::dto::{DiffKind, DiffView, PromptDetail, PromptPage, RenderOutcome, VersionView};
+use app::error::AppError;
+use serde_json::json;
+use uuid::Uuid;
+
+async fn save(client: &Client, id: Uuid, base: i32, title: &str, body: &str, note: &str) -> i32 {
+    let input = json!({ "title": title, "body": body, "change_note": note });
+    client.call_json("update_prompt", json!({ "id": id, "base_version": base, "input": input })).await.expect("save")
+}
+
+async fn detail(client: &Client, id: Uuid) -> PromptDetail {
+    client.call_json("prompt", json!({ "id": id })).await.expect("prompt")
+}
+
+async fn search(client: &Client, params: serde_json::Value) -> PromptPage {
+    client.call_json("prompts", json!({ "params": params })).await.expect("search")
+}
+
+#[tokio::test]
+async fn versions_diff_revert_and_labels() {
+    let app = TestApp::spawn().await;
+    let owner = app.signed_up("Olivia", "olivia@example.com").await;
+    let org = create_org(&owner, "Acme").await;
+    let editor = join(&app, &owner, org.id, "Edith", "edith@example.com", "editor").await;
+
+    let id = editor.create_prompt("Welcome", "Hello {{name}}.\nWelcome aboard.").await.expect("create");
+    assert_eq!(save(&editor, id, 1, "Welcome", "Hello {{name}}.\nWelcome aboard!\nSee you soon.", "Warmer").await, 2);
+    assert_eq!(save(&editor, id, 2, "Welcome", "Hi {{name}}.\nWelcome aboard!\nSee you soon.", "Shorter").await, 3);
+
+    // A save from a stale version is refused, not silently merged.
+    let stale = editor
+        .call_json::<i32>(
+            "update_prompt",
+            json!({ "id": id, "base_version": 2, "input": { "title": "T", "body": "B" } }),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(stale.status, 409);
+
+    let versions: Vec<VersionView> = editor.call_json("prompt_versions", json!({ "id": id })).await.expect("versions");
+    assert_eq!(versions.iter().map(|v| v.number).collect::<Vec<_>>(), [3, 2, 1]);
+    assert_eq!(versions[0].change_note, "Shorter");
+    assert_eq!(versions[2].body, "Hello {{name}}.\nWelcome aboard.", "old versions are kept as they were");
+
+    let diff: DiffView = editor.call_json("prompt_diff", json!({ "id": id, "from": 1, "to": 3 })).await.expect("diff");
+    assert_eq!((diff.added, diff.removed), (3, 2));
+    let added: Vec<String> = diff
+        .lines
+        .iter()
+        .filter(|l| l.kind == DiffKind::Added)
+        .flat_map(|l| l.parts.iter().filter(|(k, _)| *k == DiffKind::Added).map(|(_, t)| t.clone()))
+        .collect();
+    assert!(added.iter().any(|t| t.contains("Hi")), "word-level change inside the line: {added:?}");
+
+    // Revert makes a new version with the old content.
+    let reverted: i32 = editor.call_json("revert_prompt", json!({ "id": id, "version": 1 })).await.expect("revert");
+    assert_eq!(reverted, 4);
+    let now = detail(&editor, id).await;
+    assert_eq!((now.version, now.fields.body.as_str()), (4, "Hello {{name}}.\nWelcome aboard."));
+
+    // Labels: the editor may set staging but not production; the owner may.
+    editor
+        .call_json::<()>("set_prompt_label", json!({ "id": id, "label": "staging", "version": 3 }))
+        .await
+        .expect("staging");
+    let refused = editor
+        .call_json::<()>("set_prompt_label", json!({ "id": id, "label": "production", "version": 3 }))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.status, 422);
+    assert!(matches!(&refused.error, AppError::Validation { field, .. } if field == "label"));
+    owner.call::<()>("switch_org", &[("org_id", &org.id.to_string())]).await.expect("switch");
+    owner
+        .call_json::<()>("set_prompt_label", json!({ "id": id, "label": "Production", "version": 2 }))
+        .await
+        .expect("owner moves production");
+    let missing = owner
+        .call_json::<()>("set_prompt_label", json!({ "id": id, "label": "production", "version": 99 }))
+        .await
+        .unwrap_err();
+    assert!(matches!(&missing.error, AppError::Validation { field, .. } if field == "version"));
+    let labels = detail(&editor, id).await.labels;
+    let pairs: Vec<(&str, i32)> = labels.iter().map(|l| (l.label.as_str(), l.version)).collect();
+    assert_eq!(pairs, [("production", 2), ("staging", 3)]);
+
+    // Every change is in the audit log.
+    let log: Vec<app::dto::AuditEntryView> =
+        owner.call("audit_log", &[("org_id", &org.id.to_string())]).await.expect("audit");
+    for action in ["prompt.created", "prompt.updated", "prompt.reverted", "prompt.label_moved"] {
+        assert!(log.iter().any(|e| e.action == action), "{action} in the audit log");
+    }
+}
+
+#[tokio::test]
+async fn search_ranks_highlights_filters_and_forgives_typos() {
+    let app = TestApp::spawn().await;
+    let owner = app.signed_up("Olivia", "olivia@example.com").await;
+    for (title, body, tags) in [
+        ("Cold email opener", "Write a cold email to {{name}} about our product.", "sales, email"),
+        ("Support reply", "Reply kindly to a support ticket. Mention the email address we have on file.", "support"),
+        ("Release notes", "Summarise the release for engineers. No marketing words.", "engineering"),
+        ("Prompt engineering tips", "How to write a good prompt for any model.", "engineering"),
+    ] {
+        let input = json!({ "title": title, "body": body, "tags": tags, "status": "published" });
+        owner.call_json::<Uuid>("create_prompt", json!({ "input": input })).await.expect("create");
+    }
+
+    let page = search(&owner, json!({ "q": "email" })).await;
+    let titles: Vec<&str> = page.items.iter().map(|p| p.title.as_str()).collect();
+    assert_eq!(titles, ["Cold email opener", "Support reply"], "title matches rank first");
+    assert!(page.items[0].title_marks.iter().any(|m| m.hit && m.text == "email"));
+    assert!(page.items[1].snippet.iter().any(|m| m.hit && m.text == "email"), "{:?}", page.items[1].snippet);
+
+    let phrase = search(&owner, json!({ "q": "\"cold email\"" })).await;
+    assert_eq!(phrase.items.len(), 1);
+    let or = search(&owner, json!({ "q": "ticket OR release" })).await;
+    assert_eq!(or.items.len(), 2);
+    let not = search(&owner, json!({ "q": "email -cold" })).await;
+    assert_eq!(not.items.iter().map(|p| p.title.as_str()).collect::<Vec<_>>(), ["Support reply"]);
+
+    let typo = search(&owner, json!({ "q": "promt" })).await;
+    assert_eq!(typo.items.iter().map(|p| p.title.as_str()).collect::<Vec<_>>(), ["Prompt engineering tips"]);
+    assert_eq!(typo.widened, vec![("promt".to_owned(), vec!["prompt".to_owned()])]);
+
+    let tagged = search(&owner, json!({ "tags": "engineering" })).await;
+    assert_eq!(tagged.items.len(), 2);
+    let both = search(&owner, json!({ "tags": "sales, email", "all_tags": true })).await;
+    assert_eq!(both.items.len(), 1);
+    let paged = search(&owner, json!({ "limit": 3, "sort": "created" })).await;
+    assert_eq!(paged.items.len(), 3);
+    let rest =
+        search(&owner, json!({ "limit": 3, "sort": "created", "cursor": paged.next_cursor.expect("more") })).await;
+    assert_eq!((rest.items.len(), rest.next_cursor), (1, None));
+
+    let bad = owner.call_json::<PromptPage>("prompts", json!({ "params": { "sort": "random" } })).await.unwrap_err();
+    assert!(matches!(&bad.error, AppError::Validation { field, .. } if field == "sort"));
+    let only_not =
+        owner.call_json::<PromptPage>("prompts", json!({ "params": { "q": "NOT email" } })).await.unwrap_err();
+    assert!(matches!(&only_not.error, AppError::Validation { field, .. } if field == "q"));
+}
+
+#[tokio::test]
+async fn rendering_checks_every_variable_and_counts_uses() {
+    let app = TestApp::spawn().await;
+    let owner = app.signed_up("Olivia", "olivia@example.com").await;
+    let variables = json!([
+        { "name": "name", "kind": "text" },
+        { "name": "count", "kind": "number" },
+        { "name": "tone", "kind": "select", "options": ["formal", "casual"], "default": "casual" }
+    ]);
+    let input = json!({ "title": "Greeting", "body": "Dear {{name}}, here are {{count}} tips in a {{tone}} tone. \\{{literal}}", "variables": variables });
+    let id: Uuid = owner.call_json("create_prompt", json!({ "input": input })).await.expect("create");
+
+    let problems: RenderOutcome = owner
+        .call_json("render_prompt", json!({ "id": id, "version": null, "values": { "count": "many" } }))
+        .await
+        .expect("render");
+    let RenderOutcome::Problems(problems) = problems else { panic!("expected problems") };
+    assert_eq!(problems.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["name", "count"]);
+
+    let rendered: RenderOutcome = owner
+        .call_json("render_prompt", json!({ "id": id, "version": 1, "values": { "name": "Ada", "count": "3" } }))
+        .await
+        .expect("render");
+    assert_eq!(rendered, RenderOutcome::Rendered("Dear Ada, here are 3 tips in a casual tone. {{literal}}".into()));
+    assert_eq!(detail(&owner, id).await.use_count, 1);
+
+    // A select without options is refused next to the variables.
+    let bad = json!({ "title": "T", "body": "{{x}}", "variables": [{ "name": "x", "kind": "select" }] });
+    let failure = owner.call_json::<Uuid>("create_prompt", json!({ "input": bad })).await.unwrap_err();
+    assert!(matches!(&failure.error, AppError::Validation { field, .. } if field == "variables"));
+}
+
+#[tokio::test]
+async fn private_prompts_are_for_their_author_and_admins_and_markdown_is_sanitized() {
+    let app = TestApp::spawn().await;
+    let owner = app.signed_up("Olivia", "olivia@example.com").await;
+    let org = create_org(&owner, "Acme").await;
+    let editor = join(&app, &owner, org.id, "Edith", "edith@example.com", "editor").await;
+    let viewer = join(&app, &owner, org.id, "Victor", "victor@example.com", "viewer").await;
+    let input = json!({
+        "title": "Draft idea",
+        "body": "**Bold** <script>alert(1)</script> [x](javascript:alert(1)) <img src=x onerror=alert(1)>",
+        "visibility": "private"
+    });
+    let id: Uuid = editor.call_json("create_prompt", json!({ "input": input })).await.expect("create");
+
+    let mine = detail(&editor, id).await;
+    assert!(mine.html.contains("<strong>Bold</strong>"));
+    for unsafe_bit in ["<script", "javascript:", "onerror"] {
+        assert!(!mine.html.contains(unsafe_bit), "{unsafe_bit} removed from {}", mine.html);
+    }
+    assert!(viewer.prompts().await.expect("list").is_empty(), "hidden from a viewer");
+    let hidden = viewer.call_json::<PromptDetail>("prompt", json!({ "id": id })).await.unwrap_err();
+    assert_eq!(hidden.status, 404);
+    owner.call::<()>("switch_org", &[("org_id", &org.id.to_string())]).await.expect("switch");
+    assert_eq!(owner.prompts().await.expect("list").len(), 1, "admins see private prompts");
+}

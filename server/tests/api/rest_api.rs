@@ -1,0 +1,233 @@
+//! The REST API under /api/v1 with organization API keys: scopes, expiry, revocation, rate
+//! limits with their headers, stable JSON errors, and tenant isolation.
+
+use crate::orgs::{create_org, join};
+use crate::support::{Client, TestApp};
+use app::dto::NewApiKey;
+use chrono::Duration;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+async fn new_key(client: &Client, scope: &str, days: &str) -> String {
+    let key: NewApiKey = client
+        .call("create_api_key", &[("name", "CI"), ("scope", scope), ("expires_in_days", days)])
+        .await
+        .expect("create key");
+    assert!(key.secret.starts_with("cairn_"));
+    key.secret
+}
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    key: String,
+}
+
+impl Api {
+    fn new(app: &TestApp, key: &str) -> Self {
+        Self { http: reqwest::Client::new(), base: format!("{}/api/v1", app.address), key: key.to_owned() }
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value, reqwest::header::HeaderMap) {
+        let mut request = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.key);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {text:?}: {e}"))
+        };
+        (status, value, headers)
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let (s, v, _) = self.send(reqwest::Method::GET, path, None).await;
+        (s, v)
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let (s, v, _) = self.send(reqwest::Method::POST, path, Some(body)).await;
+        (s, v)
+    }
+
+    async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let (s, v, _) = self.send(reqwest::Method::PUT, path, Some(body)).await;
+        (s, v)
+    }
+
+    async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let (s, v, _) = self.send(reqwest::Method::PATCH, path, Some(body)).await;
+        (s, v)
+    }
+}
+
+#[tokio::test]
+async fn a_write_key_manages_prompts_end_to_end() {
+    let app = TestApp::spawn().await;
+    let owner = app.signed_up("Olivia", "olivia@example.com").await;
+    let api = Api::new(&app, &new_key(&owner, "write", "30").await);
+
+    let (status, created) = api
+        .post("/prompts", json!({ "title": "Summary", "content": "Summarise {{topic}} in {{words}} words.", "tags": ["docs", "summary"],
+            "variables": [{ "name": "words", "kind": "number", "default": "50" }] }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().expect("id").to_owned();
+    assert_eq!(created["version"], 1);
+    assert_eq!(created["fields"]["tags"], json!(["docs", "summary"]));
+
+    // PATCH changes only what it names: the variable definitions stay.
+    let (status, updated) = api
+        .patch(
+            &format!("/prompts/{id}"),
+            json!({ "body": "Summarise {{topic}} briefly in {{words}} words.", "base_version": 1 }),
+        )
+        .await;
+    assert_eq!(updated["fields"]["title"], "Summary", "{updated}");
+    assert_eq!((status, updated["version"].clone()), (StatusCode::OK, json!(2)), "{updated}");
+    let (status, conflict) =
+        api.put(&format!("/prompts/{id}"), json!({ "title": "x", "body": "y", "base_version": 1 })).await;
+    assert_eq!((status, conflict["code"].clone()), (StatusCode::CONFLICT, json!("conflict")));
+
+    let (_, versions) = api.get(&format!("/prompts/{id}/versions")).await;
+    assert_eq!(versions.as_array().map(Vec::len), Some(2));
+    let (status, v1) = api.get(&format!("/prompts/{id}/versions/1")).await;
+    assert_eq!((status, v1["body"].clone()), (StatusCode::OK, json!("Summarise {{topic}} in {{words}} words.")));
+
+    let (status, labelled) = api.put(&format!("/prompts/{id}/labels/production"), json!({ "version": 1 })).await;
+    assert_eq!((status, labelled["number"].clone()), (StatusCode::OK, json!(1)), "{labelled}");
+    let (_, by_label) = api.get(&format!("/prompts/{id}/labels/production")).await;
+    assert_eq!(by_label["number"], 1);
+
+    let (status, rendered) = api
+        .post(&format!("/prompts/{id}/render"), json!({ "label": "production", "values": { "topic": "tides" } }))
+        .await;
+    assert_eq!((status, rendered["text"].clone()), (StatusCode::OK, json!("Summarise tides in 50 words.")));
+    let (status, problems) = api.post(&format!("/prompts/{id}/render"), json!({ "values": { "words": "lots" } })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problems["code"], "validation");
+    let names: Vec<&str> =
+        problems["problems"].as_array().expect("problems").iter().filter_map(|p| p["name"].as_str()).collect();
+    assert_eq!(names, ["topic", "words"]);
+
+    let (status, list) = api.get("/prompts?q=summarise&limit=10").await;
+    assert_eq!((status, list["items"].as_array().map(Vec::len)), (StatusCode::OK, Some(1)));
+
+    // Stable JSON errors.
+    let (status, invalid) = api.post("/prompts", json!({ "title": "", "body": "x" })).await;
+    assert_eq!(
+        (status, invalid["code"].clone(), invalid["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("validation"), json!("title"))
+    );
+    let (status, bad_json) = api.post("/prompts", json!({ "title": 5 })).await;
+    assert_eq!((status, bad_json["code"].clone()), (StatusCode::BAD_REQUEST, json!("invalid_json")));
+    let (status, missing) = api.get("/prompts/not-a-uuid").await;
+    assert_eq!((status, missing["code"].clone()), (StatusCode::NOT_FOUND, json!("not_found")));
+    let (status, nowhere) = api.get("/nothing-here").await;
+    assert_eq!((status, nowhere["code"].clone()), (StatusCode::NOT_FOUND, json!("not_found")));
+    let (status, bad_limit) = api.get("/prompts?limit=1000").await;
+    assert_eq!((status, bad_limit["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("limit")));
+
+    let (status, _, _) = api.send(reqwest::Method::DELETE, &format!("/prompts/{id}"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = api.get(&format!("/prompts/{id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn keys_are_scoped_expire_and_can_be_revoked() {
+    let app = TestApp::spawn().await;
+    let owner = app.signed_up("Olivia", "olivia@example.com").await;
+    let org = create_org(&owner, "Acme").await;
+    let editor = join(&app, &owner, org.id, "Edith", "edith@example.com", "editor").await;
+    owner.call::<()>("switch_org", &[("org_id", &org.id.to_string())]).await.expect("switch");
+
+    // Only Owners and Admins manage keys.
+    let denied = editor
+        .call::<NewApiKey>("create_api_key", &[("name", "x"), ("scope", "read"), ("expires_in_days", "0")])
+        .await
+        .unwrap_err();
+    assert_eq!(denied.status, 403);
+    let bad_scope = owner
+        .call::<NewApiKey>("create_api_key", &[("name", "x"), ("scope", "admin"), ("expires_in_days", "0")])
+        .await
+        .unwrap_err();
+    assert_eq!(crate::support::field_of(&bad_scope), "scope");
+
+    let read = Api::new(&app, &new_key(&owner, "read", "0").await);
+    let (status, _) = read.get("/prompts").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, refused) = read.post("/prompts", json!({ "title": "t", "body": "b" })).await;
+    assert_eq!((status, refused["code"].clone()), (StatusCode::FORBIDDEN, json!("forbidden")));
+
+    // No key, a wrong key: 401 with a JSON error.
+    let anonymous = Api::new(&app, "cairn_wrong");
+    let (status, wrong) = anonymous.get("/prompts").await;
+    assert_eq!((status, wrong["code"].clone()), (StatusCode::UNAUTHORIZED, json!("unauthenticated")));
+    let plain = reqwest::get(format!("{}/api/v1/prompts", app.address)).await.expect("get");
+    assert_eq!(plain.status(), StatusCode::UNAUTHORIZED);
+
+    // Expiry.
+    let expiring = Api::new(&app, &new_key(&owner, "read", "1").await);
+    app.clock.advance(Duration::days(2));
+    let (status, expired) = expiring.get("/prompts").await;
+    assert_eq!((status, expired["message"].clone()), (StatusCode::UNAUTHORIZED, json!("That API key has expired.")));
+
+    // Revocation, effective at once; the list shows it. (The jump above ended the owner's session.)
+    owner.sign_in("olivia@example.com", crate::support::PASSWORD).await.expect("sign in again");
+    owner.call::<()>("switch_org", &[("org_id", &org.id.to_string())]).await.expect("switch");
+    let keys: Vec<app::dto::ApiKeyView> = owner.call("api_keys", &[]).await.expect("keys");
+    let read_key = keys.iter().find(|k| !k.can_write && k.expires_at.is_none()).expect("read key");
+    assert!(read_key.last_used_at.is_some(), "use is recorded");
+    owner.call::<()>("revoke_api_key", &[("id", &read_key.id.to_string())]).await.expect("revoke");
+    let (status, _) = read.get("/prompts").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_rate_limit_answers_429_with_headers() {
+    let app = TestApp::spawn_with(|c| c.api_rate_limit = 3).await;
+    let owner = app.signed_up("Olivia", "olivia@example.com").await;
+    let api = Api::new(&app, &new_key(&owner, "read", "0").await);
+    for remaining in ["2", "1", "0"] {
+        let (status, _, headers) = api.send(reqwest::Method::GET, "/prompts", None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers["ratelimit-limit"], "3");
+        assert_eq!(headers["ratelimit-remaining"], remaining);
+    }
+    let (status, body, headers) = api.send(reqwest::Method::GET, "/prompts", None).await;
+    assert_eq!((status, body["code"].clone()), (StatusCode::TOO_MANY_REQUESTS, json!("rate_limited")));
+    let retry: i64 = headers["retry-after"].to_str().expect("ascii").parse().expect("seconds");
+    assert!((1..=3600).contains(&retry));
+    // The next window starts fresh.
+    app.clock.advance(Duration::hours(1));
+    let (status, _) = api.get("/prompts").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_key_sees_only_its_own_organization() {
+    let app = TestApp::spawn().await;
+    let alice = app.signed_up("Alice", "alice@example.com").await;
+    let bob = app.signed_up("Bob", "bob@example.com").await;
+    let secret = bob.create_prompt("Bob's", "Private to Bob's org").await.expect("prompt");
+    let api = Api::new(&app, &new_key(&alice, "write", "0").await);
+    let (status, _) = api.get(&format!("/prompts/{secret}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = api.put(&format!("/prompts/{secret}"), json!({ "title": "x", "body": "y" })).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = api.send(reqwest::Method::DELETE, &format!("/prompts/{secret}"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, list) = api.get("/prompts").await;
+    assert_eq!(list["items"], json!([]));
+}

@@ -137,7 +137,21 @@ mod server {
         {
             return Ok(membership);
         }
-        services.store.memberships_of(caller.user.id).await?.into_iter().next().ok_or(AppError::NotFound)
+        // A new session opens where the person worked last; with no history, in a shared
+        // organization before their personal workspace.
+        let memberships = services.store.memberships_of(caller.user.id).await?;
+        let mut sessions = services.store.sessions_of(caller.user.id).await?;
+        sessions.sort_by_key(|s| std::cmp::Reverse(s.last_seen_at));
+        let last_used = sessions
+            .iter()
+            .filter(|s| s.id != caller.session.id)
+            .find_map(|s| s.active_org.and_then(|org| memberships.iter().position(|m| m.org.id == org)));
+        let shared = memberships.iter().position(|m| m.org.kind != crate::domain::OrgKind::Personal);
+        let index = last_used.or(shared).unwrap_or(0);
+        let chosen = memberships.into_iter().nth(index).ok_or(AppError::NotFound)?;
+        // Remembered, so the next request finds it at once.
+        services.store.set_session_org(caller.session.id, Some(chosen.org.id)).await?;
+        Ok(chosen)
     }
 
     /// Appends to the audit log, with who, from where and when.

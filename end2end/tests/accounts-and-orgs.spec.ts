@@ -70,22 +70,25 @@ test('sign up, verify, create an organization, invite, and roles decide who may 
   // The Editor writes a prompt and may edit it.
   await editor.goto('/prompts');
   await hydrated(editor);
-  await editor.getByText('New prompt').click();
+  await editor.getByRole('link', { name: 'New prompt' }).click();
+  await hydrated(editor);
   await editor.getByLabel('Title').fill('Weekly reflection');
   await editor.getByLabel('Prompt text').fill('Ask three questions about the week.');
   await editor.getByRole('button', { name: 'Create prompt' }).click();
-  const card = editor.getByRole('article', { name: 'Weekly reflection' });
-  await expect(card).toBeVisible();
-  await expect(card.getByText('Edit Weekly reflection')).toBeVisible();
+  await expect(editor.getByRole('heading', { name: 'Weekly reflection' })).toBeVisible();
+  await expect(editor.getByRole('button', { name: 'Edit' })).toBeVisible();
+  await expect(editor.getByRole('button', { name: 'Delete prompt' })).toBeVisible();
 
   // The Viewer reads it but cannot edit, delete or create.
   await viewer.goto('/prompts');
   await hydrated(viewer);
-  const seen = viewer.getByRole('article', { name: 'Weekly reflection' });
-  await expect(seen).toBeVisible();
-  await expect(seen.getByText('Edit Weekly reflection')).toHaveCount(0);
-  await expect(seen.getByRole('button', { name: 'Delete Weekly reflection' })).toHaveCount(0);
-  await expect(viewer.getByRole('button', { name: 'Create prompt' })).toHaveCount(0);
+  await expect(viewer.getByRole('link', { name: 'New prompt' })).toHaveCount(0);
+  await viewer.getByRole('article', { name: 'Weekly reflection' }).getByRole('link').click();
+  await expect(viewer.getByRole('heading', { name: 'Weekly reflection' })).toBeVisible();
+  await hydrated(viewer);
+  await expect(viewer.getByRole('button', { name: 'Edit' })).toHaveCount(0);
+  await expect(viewer.getByRole('button', { name: 'Delete prompt' })).toHaveCount(0);
+  await viewer.goto('/prompts/new');
   await expect(viewer.getByText('As a Viewer you can read prompts')).toBeVisible();
 
   // The owner sees all three members and the audit trail.

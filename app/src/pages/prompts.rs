@@ -11,7 +11,7 @@ use crate::domain::Action;
 use crate::domain::prompt::{CATEGORIES, PROTECTED_LABEL, PromptFields, PromptInput, PromptStatus, Visibility};
 use crate::domain::search::Mark;
 use crate::domain::template::{VariableDef, VariableKind, variables};
-use crate::dto::{DiffKind, DiffView, Me, PromptDetail, PromptSummary, RenderOutcome};
+use crate::dto::{DiffKind, DiffView, Me, PromptDetail, PromptSummary, RenderOutcome, VersionView};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -328,20 +328,22 @@ fn PromptView() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.get().get("id").and_then(|s| s.parse::<Uuid>().ok());
     let changed = RwSignal::new(0u32);
+    // The prompt and its versions in one resource: a nested resource inside a streamed Suspend
+    // would be swapped in by script before hydration and break it.
     let prompt = Resource::new(
         move || (id(), changed.get()),
         |(id, _)| async move {
-            match id {
-                Some(id) => get_prompt(id).await,
-                None => Err(AppError::NotFound),
-            }
+            let id = id.ok_or(AppError::NotFound)?;
+            let prompt = get_prompt(id).await?;
+            let versions = prompt_versions(id).await?;
+            Ok::<_, AppError>((prompt, versions))
         },
     );
     view! {
         <Transition fallback=|| view! { <p class="page">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match prompt.await {
-                    Ok(p) => view! { <PromptDetailView prompt=p changed=changed/> }.into_any(),
+                    Ok((p, versions)) => view! { <PromptDetailView prompt=p versions=versions changed=changed/> }.into_any(),
                     Err(err) => view! { <section class="page"><h1>"Prompt"</h1><p role="alert">{err.to_string()}</p></section> }.into_any(),
                 }
             })}
@@ -350,7 +352,7 @@ fn PromptView() -> impl IntoView {
 }
 
 #[component]
-fn PromptDetailView(prompt: PromptDetail, changed: RwSignal<u32>) -> impl IntoView {
+fn PromptDetailView(prompt: PromptDetail, versions: Vec<VersionView>, changed: RwSignal<u32>) -> impl IntoView {
     let id = prompt.id;
     let editing = RwSignal::new(false);
     let delete = ServerAction::<DeletePrompt>::new();
@@ -393,7 +395,7 @@ fn PromptDetailView(prompt: PromptDetail, changed: RwSignal<u32>) -> impl IntoVi
             </Show>
             <article class="card prompt-content" aria-label="Content" inner_html=prompt.html.clone()></article>
             <TestPanel id=id variables=prompt.fields.variables.clone()/>
-            <Versions id=id current=prompt.version can_edit=prompt.can_edit changed=changed/>
+            <Versions id=id list=versions current=prompt.version can_edit=prompt.can_edit changed=changed/>
             <Labels prompt=prompt.clone() changed=changed/>
         </section>
     }
@@ -467,8 +469,7 @@ fn TestPanel(id: Uuid, variables: Vec<VariableDef>) -> impl IntoView {
 }
 
 #[component]
-fn Versions(id: Uuid, current: i32, can_edit: bool, changed: RwSignal<u32>) -> impl IntoView {
-    let versions = Resource::new(move || changed.get(), move |_| prompt_versions(id));
+fn Versions(id: Uuid, list: Vec<VersionView>, current: i32, can_edit: bool, changed: RwSignal<u32>) -> impl IntoView {
     let revert = ServerAction::<RevertPrompt>::new();
     Effect::new(move |_| {
         if let Some(Ok(_)) = revert.value().get() {
@@ -484,52 +485,41 @@ fn Versions(id: Uuid, current: i32, can_edit: bool, changed: RwSignal<u32>) -> i
         let (Ok(a), Ok(b)) = (from.get_untracked().parse::<i32>(), to.get_untracked().parse::<i32>()) else { return };
         leptos::task::spawn_local(async move { diff.set(Some(prompt_diff(id, a, b).await)) });
     };
+    let numbers: Vec<i32> = list.iter().map(|v| v.number).collect();
     view! {
         <section class="card" aria-labelledby="versions-heading">
             <h2 id="versions-heading">"Versions"</h2>
-            <Transition fallback=|| view! { <p>"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match versions.await {
-                        Ok(list) => {
-                            let numbers: Vec<i32> = list.iter().map(|v| v.number).collect();
-                            view! {
-                                <ol class="versions" reversed=true>
-                                    {list.into_iter().map(|v| {
-                                        let n = v.number;
-                                        view! {
-                                            <li>
-                                                <strong>{format!("v{n}")}</strong> " · " {v.author_name} " · " <LocalTime at=v.created_at/>
-                                                {(!v.change_note.is_empty()).then(|| view! { " · " <em>{v.change_note.clone()}</em> })}
-                                                {(can_edit && n != current).then(|| view! {
-                                                    <button type="button" class="small" aria-label=format!("Revert to version {n}")
-                                                        on:click=move |_| { revert.dispatch(RevertPrompt { id, version: n }); }>"Revert"</button>
-                                                })}
-                                            </li>
-                                        }
-                                    }).collect_view()}
-                                </ol>
-                                <form class="row" on:submit=compare>
-                                    <div class="field">
-                                        <label for="diff-from">"Compare version"</label>
-                                        <select id="diff-from" bind:value=from>
-                                            {numbers.iter().map(|n| view! { <option value=n.to_string()>{format!("v{n}")}</option> }).collect_view()}
-                                        </select>
-                                    </div>
-                                    <div class="field">
-                                        <label for="diff-to">"with version"</label>
-                                        <select id="diff-to" bind:value=to>
-                                            {numbers.iter().map(|n| view! { <option value=n.to_string()>{format!("v{n}")}</option> }).collect_view()}
-                                        </select>
-                                    </div>
-                                    <label><input type="checkbox" bind:checked=inline/>" Inline"</label>
-                                    <button type="submit">"Compare"</button>
-                                </form>
-                            }.into_any()
-                        }
-                        Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
+            <ol class="versions" reversed=true>
+                {list.into_iter().map(|v| {
+                    let n = v.number;
+                    view! {
+                        <li>
+                            <strong>{format!("v{n}")}</strong> " · " {v.author_name} " · " <LocalTime at=v.created_at/>
+                            {(!v.change_note.is_empty()).then(|| view! { " · " <em>{v.change_note.clone()}</em> })}
+                            {(can_edit && n != current).then(|| view! {
+                                <button type="button" class="small" aria-label=format!("Revert to version {n}")
+                                    on:click=move |_| { revert.dispatch(RevertPrompt { id, version: n }); }>"Revert"</button>
+                            })}
+                        </li>
                     }
-                })}
-            </Transition>
+                }).collect_view()}
+            </ol>
+            <form class="row" on:submit=compare>
+                <div class="field">
+                    <label for="diff-from">"Compare version"</label>
+                    <select id="diff-from" bind:value=from>
+                        {numbers.iter().map(|n| view! { <option value=n.to_string()>{format!("v{n}")}</option> }).collect_view()}
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="diff-to">"with version"</label>
+                    <select id="diff-to" bind:value=to>
+                        {numbers.iter().map(|n| view! { <option value=n.to_string()>{format!("v{n}")}</option> }).collect_view()}
+                    </select>
+                </div>
+                <label><input type="checkbox" bind:checked=inline/>" Inline"</label>
+                <button type="submit">"Compare"</button>
+            </form>
             <p role="alert" class="form-error">{move || revert.value().get().and_then(|r| r.err()).map(|e| e.to_string())}</p>
             {move || diff.get().map(|d| match d {
                 Ok(d) => view! { <DiffTable diff=d inline=inline.get()/> }.into_any(),

@@ -389,3 +389,26 @@ async fn no_route_reveals_or_changes_another_organization() {
     let prompts = bob.prompts().await.expect("prompts");
     assert_eq!(prompts[0].title, "Secret");
 }
+
+#[tokio::test]
+async fn a_new_session_opens_where_the_person_worked_last() {
+    let app = TestApp::spawn().await;
+    let owner = app.signed_up("Olivia", "olivia@example.com").await;
+    let org = create_org(&owner, "Acme").await;
+    let member = join(&app, &owner, org.id, "Edith", "edith@example.com", "editor").await;
+    let personal = member.me().await.expect("me").orgs.into_iter().find(|o| o.id != org.id).expect("personal").id;
+
+    // With no history, a shared organization comes before the personal workspace.
+    member.call::<()>("sign_out", &[]).await.expect("sign out");
+    let laptop = app.client();
+    laptop.sign_in("edith@example.com", PASSWORD).await.expect("sign in");
+    assert_eq!(laptop.me().await.expect("me").active_org.expect("active").id, org.id);
+
+    // After working in the personal workspace, the next session opens there.
+    app.clock.advance(Duration::minutes(1));
+    laptop.call::<()>("switch_org", &[("org_id", &personal.to_string())]).await.expect("switch");
+    app.clock.advance(Duration::minutes(1));
+    let phone = app.client();
+    phone.sign_in("edith@example.com", PASSWORD).await.expect("sign in");
+    assert_eq!(phone.me().await.expect("me").active_org.expect("active").id, personal);
+}

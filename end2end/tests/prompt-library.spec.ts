@@ -1,0 +1,109 @@
+import { expect, Page } from '@playwright/test';
+import { hydrated, signInDemo, test } from './helpers';
+
+/** Opens the editor of the prompt on the page, replaces its text and saves a new version. */
+async function saveVersion(page: Page, text: string, note: string): Promise<void> {
+  await page.getByRole('button', { name: 'Edit' }).click();
+  await page.getByLabel('Prompt text').fill(text);
+  await page.getByLabel('Change note').fill(note);
+  await page.getByRole('button', { name: 'Save new version' }).click();
+  await expect(page.getByText(note, { exact: true })).toBeVisible();
+  await hydrated(page);
+}
+
+test('an editor versions, compares, reverts, labels, previews and finds a prompt', async ({ page }) => {
+  const title = `Onboarding call ${Date.now()}`;
+  await signInDemo(page, 'editor@demo.cairn.test', 'Edith Editor');
+  await page.goto('/prompts/new');
+  await hydrated(page);
+
+  // A bad field is reported next to it and nothing typed is lost.
+  await page.getByLabel('Prompt text').fill('Hello {{name}}, welcome to {{program}}.');
+  await page.getByRole('button', { name: 'Create prompt' }).click();
+  await expect(page.getByText('Give the prompt a title.')).toBeVisible();
+  await expect(page.getByLabel('Prompt text')).toHaveValue('Hello {{name}}, welcome to {{program}}.');
+
+  // Variables are found as they are typed and get definitions.
+  const program = page.getByRole('group', { name: 'Variable program' });
+  await expect(program).toBeVisible();
+  await expect(page.getByRole('group', { name: 'Variable name' })).toBeVisible();
+  await program.getByLabel('Default').fill('Cairn Basics');
+  await program.getByLabel('Default').blur();
+  await page.getByLabel('Title').fill(title);
+  await page.getByLabel('Tags').fill('onboarding, calls');
+  await page.getByRole('button', { name: 'Create prompt' }).click();
+  await expect(page.getByRole('heading', { name: title })).toBeVisible();
+  await hydrated(page);
+  await expect(page.getByText('Version 1')).toBeVisible();
+
+  await saveVersion(page, 'Hi {{name}}, welcome to {{program}}.\nWe start on Monday.', 'Friendlier');
+  await expect(page.getByText('Version 2')).toBeVisible();
+  await saveVersion(page, 'Hi {{name}}, welcome to {{program}}!\nWe start on Monday.\nBring a notebook.', 'Notebook');
+  await expect(page.getByText('Version 3')).toBeVisible();
+
+  // Compare version 1 with version 3, side by side and inline.
+  await page.getByLabel('Compare version').selectOption('1');
+  await page.getByLabel('with version').selectOption('3');
+  await page.getByRole('button', { name: 'Compare' }).click();
+  const diff = page.getByRole('table', { name: 'Differences' });
+  await expect(diff).toContainText('Bring a notebook.');
+  await expect(diff).toContainText('Hello');
+  await page.getByLabel('Inline').check();
+  await page.getByRole('button', { name: 'Compare' }).click();
+  await expect(page.getByRole('table', { name: 'Differences' })).toContainText('Bring a notebook.');
+
+  // Reverting makes a new version with the old text.
+  await page.getByRole('button', { name: 'Revert to version 1' }).click();
+  await expect(page.getByText('Version 4')).toBeVisible();
+  await expect(page.getByRole('article', { name: 'Content' })).toContainText('Hello {{name}}, welcome to {{program}}.');
+  await hydrated(page);
+
+  // Editors may move staging, but production is for Owners and Admins.
+  await page.getByLabel('Label', { exact: true }).fill('production');
+  await page.getByLabel('Version', { exact: true }).selectOption('3');
+  await page.getByRole('button', { name: 'Set label' }).click();
+  await expect(page.getByText('Only an Owner or Admin may move the production label.')).toBeVisible();
+  await page.getByLabel('Label', { exact: true }).fill('staging');
+  await page.getByRole('button', { name: 'Set label' }).click();
+  await expect(page.getByRole('list', { name: 'Labels' })).toContainText('staging → v3');
+
+  // The test panel: a missing variable is named, never left blank.
+  await page.getByRole('button', { name: 'Preview' }).click();
+  await expect(page.getByText('“name” is required.')).toBeVisible();
+  await page.getByLabel('name', { exact: true }).fill('Ada');
+  await page.getByRole('button', { name: 'Preview' }).click();
+  await expect(page.getByLabel('Rendered prompt')).toHaveText('Hello Ada, welcome to Cairn Basics.');
+
+  // Search forgives a typo and highlights the match.
+  await page.goto('/prompts');
+  await hydrated(page);
+  await page.getByLabel('Search prompts').fill('onbording');
+  await page.getByRole('button', { name: 'Search' }).click();
+  const hit = page.getByRole('article', { name: title });
+  await expect(hit).toBeVisible();
+  await expect(hit.locator('mark').first()).toHaveText('Onboarding');
+});
+
+test('an admin creates an API key and calls the REST API with it', async ({ page }) => {
+  await signInDemo(page, 'admin@demo.cairn.test', 'Adam Admin');
+  await page.goto('/org/api-keys');
+  await hydrated(page);
+  await page.getByLabel('Key name').fill(`Zapier ${Date.now()}`);
+  await page.getByLabel('Scope').selectOption('read');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  const secret = await page.getByLabel('New API key').inputValue();
+  expect(secret).toMatch(/^cairn_/);
+
+  const answer = await page.request.get('/api/v1/prompts?limit=5', { headers: { authorization: `Bearer ${secret}` } });
+  expect(answer.status()).toBe(200);
+  expect(answer.headers()['ratelimit-limit']).toBeTruthy();
+  const body = await answer.json();
+  expect(body.items.length).toBeGreaterThan(0);
+
+  const refused = await page.request.post('/api/v1/prompts', {
+    headers: { authorization: `Bearer ${secret}` },
+    data: { title: 'Nope', body: 'A read key cannot write.' },
+  });
+  expect(refused.status()).toBe(403);
+  expect((await refused.json()).code).toBe('forbidden');
+});

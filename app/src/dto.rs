@@ -40,6 +40,8 @@ pub struct MemberView {
     pub email: String,
     pub display_name: String,
     pub role: OrgRole,
+    /// Enterprise admin (enterprise organizations): sees every team's progress and reports.
+    pub enterprise_admin: bool,
     pub joined_at: DateTime<Utc>,
 }
 

@@ -108,6 +108,7 @@ pub struct MemberRecord {
     pub email: String,
     pub display_name: String,
     pub role: OrgRole,
+    pub enterprise_admin: bool,
     pub joined_at: DateTime<Utc>,
 }
 
@@ -356,6 +357,7 @@ pub trait OrgStore: Send + Sync {
     async fn add_member(&self, org: OrgId, user: UserId, role: OrgRole, at: DateTime<Utc>) -> StoreResult<()>;
     /// Changes a role; `Conflict` if it would leave the organization without an owner.
     async fn set_member_role(&self, org: OrgId, user: UserId, role: OrgRole) -> StoreResult<()>;
+    async fn set_enterprise_admin(&self, org: OrgId, user: UserId, on: bool) -> StoreResult<()>;
     /// Removes a member (and their team places); `Conflict` for the last owner.
     async fn remove_member(&self, org: OrgId, user: UserId) -> StoreResult<()>;
     async fn create_invitation(&self, invitation: &InvitationRecord, token_hash: &str) -> StoreResult<()>;

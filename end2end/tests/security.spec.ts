@@ -66,3 +66,16 @@ test('people without the platform role see no admin page', async ({ page }) => {
   await page.goto('/admin/users');
   await expect(page.getByRole('alert').filter({ hasText: 'You do not have permission' })).toBeVisible();
 });
+
+test('the owner of an enterprise organization names an enterprise admin', async ({ page }) => {
+  await signInDemo(page, 'owner@demo.cairn.test', 'Olivia Owner');
+  await page.goto('/org/members');
+  await hydrated(page);
+  const row = page.getByRole('row').filter({ hasText: 'editor@demo.cairn.test' });
+  await expect(row.getByRole('cell', { name: 'No', exact: false }).first()).toBeVisible();
+  await page.getByRole('button', { name: 'Make enterprise admin: Edith Editor' }).click();
+  await expect(page.getByRole('button', { name: 'Remove enterprise admin: Edith Editor' })).toBeVisible();
+  await expect(row).toContainText('Yes');
+  await page.getByRole('button', { name: 'Remove enterprise admin: Edith Editor' }).click();
+  await expect(page.getByRole('button', { name: 'Make enterprise admin: Edith Editor' })).toBeVisible();
+});

@@ -138,9 +138,41 @@ pub async fn list_members(org_id: OrgId) -> Result<Vec<MemberView>, AppError> {
                 email: m.email,
                 display_name: m.display_name,
                 role: m.role,
+                enterprise_admin: m.enterprise_admin,
                 joined_at: m.joined_at,
             })
             .collect())
+    })
+    .await
+}
+
+/// Makes a member an enterprise admin of an enterprise organization, or stops it. Needs: the
+/// Owner role there.
+#[server(endpoint = "set_enterprise_admin")]
+pub async fn set_enterprise_admin(org_id: OrgId, user_id: UserId, on: bool) -> Result<(), AppError> {
+    respond(async move {
+        let services = services()?;
+        let caller = caller()?;
+        let (_, me) = authorize(&services, &caller, org_id, Action::ManageMembers, &Resource::Org(org_id)).await?;
+        if me.role != OrgRole::Owner {
+            return Err(AppError::Forbidden);
+        }
+        if me.org.kind != OrgKind::Enterprise {
+            return Err(AppError::validation("on", "Only enterprise organizations have enterprise admins."));
+        }
+        let target = services.store.membership(org_id, user_id).await?.ok_or(AppError::NotFound)?;
+        services.store.set_enterprise_admin(org_id, user_id, on).await?;
+        audit(
+            &services,
+            Some(caller.user.id),
+            Some(org_id),
+            if on { "member.enterprise_admin_granted" } else { "member.enterprise_admin_revoked" },
+            format!("user:{user_id}"),
+            Some(serde_json::json!({ "enterprise_admin": target.enterprise_admin })),
+            Some(serde_json::json!({ "enterprise_admin": on })),
+        )
+        .await?;
+        Ok(())
     })
     .await
 }

@@ -5,7 +5,7 @@ use super::SignedIn;
 use crate::api::orgs::*;
 use crate::components::forms::*;
 use crate::components::layout::{LocalTime, can_in_active_org, reload_to, use_me};
-use crate::domain::{Action, OrgId, OrgRole};
+use crate::domain::{Action, OrgId, OrgKind, OrgRole};
 use crate::dto::{InvitationState, Me};
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -73,21 +73,26 @@ fn Members(me: Me) -> impl IntoView {
     let change = ServerAction::<ChangeMemberRole>::new();
     let remove = ServerAction::<RemoveMember>::new();
     let invite = ServerAction::<InviteMember>::new();
-    let members =
-        Resource::new(move || (change.version().get(), remove.version().get()), move |_| list_members(org_id));
+    let grant = ServerAction::<SetEnterpriseAdmin>::new();
+    let members = Resource::new(
+        move || (change.version().get(), remove.version().get(), grant.version().get()),
+        move |_| list_members(org_id),
+    );
+    let enterprise = org.kind == OrgKind::Enterprise;
+    let may_grant = enterprise && org.role == OrgRole::Owner;
     let iv = invite.value();
     let my_id = me.user_id;
     view! {
         <section class="page">
             <h1>{format!("Members of {}", org.name)}</h1>
-            <p role="alert" class="form-error">{move || field_error(change.value(), "").get().or_else(|| field_error(remove.value(), "").get())}</p>
+            <p role="alert" class="form-error">{move || field_error(change.value(), "").get().or_else(|| field_error(remove.value(), "").get()).or_else(|| field_error(grant.value(), "").get())}</p>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match members.await {
                         Ok(list) => view! {
                             <table class="members">
                                 <caption class="visually-hidden">"Members"</caption>
-                                <thead><tr><th scope="col">"Name"</th><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Joined"</th>{manage.then(|| view! { <th scope="col">"Actions"</th> })}</tr></thead>
+                                <thead><tr><th scope="col">"Name"</th><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Joined"</th>{enterprise.then(|| view! { <th scope="col">"Enterprise admin"</th> })}{manage.then(|| view! { <th scope="col">"Actions"</th> })}</tr></thead>
                                 <tbody>
                                     {list.into_iter().map(|m| {
                                         let name = m.display_name.clone();
@@ -97,6 +102,19 @@ fn Members(me: Me) -> impl IntoView {
                                                 <td>{m.email.clone()}</td>
                                                 <td>{m.role.label()}</td>
                                                 <td><LocalTime at=m.joined_at/></td>
+                                                {enterprise.then(|| { let label = format!("{} enterprise admin: {}", if m.enterprise_admin { "Remove" } else { "Make" }, m.display_name); view! {
+                                                    <td>
+                                                        {if m.enterprise_admin { "Yes" } else { "No" }}
+                                                        {may_grant.then(|| view! {
+                                                            <ActionForm action=grant>
+                                                                <input type="hidden" name="org_id" value=org_id.to_string()/>
+                                                                <input type="hidden" name="user_id" value=m.user_id.to_string()/>
+                                                                <input type="hidden" name="on" value=(!m.enterprise_admin).to_string()/>
+                                                                <button type="submit" class="small" aria-label=label>{if m.enterprise_admin { "Remove" } else { "Make admin" }}</button>
+                                                            </ActionForm>
+                                                        })}
+                                                    </td>
+                                                }})}
                                                 {(manage && m.user_id != my_id).then(move || { let role_label = format!("Role for {name}"); let change_label = format!("Change role of {name}"); let remove_label = format!("Remove {name}"); view! {
                                                     <td class="row-actions">
                                                         <ActionForm action=change>

@@ -137,20 +137,27 @@ impl OrgStore for Db {
     }
 
     async fn members(&self, org: OrgId) -> Result<Vec<MemberRecord>> {
-        let rows: Vec<(Uuid, String, String, String, DateTime<Utc>)> = on_pool!(self, pool => sqlx::query_as(
-            "SELECT u.id, u.email, u.display_name, m.role, m.created_at FROM memberships m JOIN users u ON u.id = m.user_id \
-             WHERE m.org_id = $1 ORDER BY m.created_at, u.email")
+        let rows: Vec<(Uuid, String, String, String, bool, DateTime<Utc>)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT u.id, u.email, u.display_name, m.role, m.enterprise_admin, m.created_at FROM memberships m \
+             JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 ORDER BY m.created_at, u.email")
             .bind(org.0).fetch_all(pool).await.store()?);
         Ok(rows
             .into_iter()
-            .map(|(id, email, display_name, role, joined_at)| MemberRecord {
+            .map(|(id, email, display_name, role, enterprise_admin, joined_at)| MemberRecord {
                 user_id: UserId(id),
                 email,
                 display_name,
                 role: org_role(&role),
+                enterprise_admin,
                 joined_at,
             })
             .collect())
+    }
+
+    async fn set_enterprise_admin(&self, org: OrgId, user: UserId, on: bool) -> Result<()> {
+        let done = on_pool!(self, pool => sqlx::query("UPDATE memberships SET enterprise_admin = $3 WHERE org_id = $1 AND user_id = $2")
+            .bind(org.0).bind(user.0).bind(on).execute(pool).await.store()?.rows_affected());
+        if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
     async fn add_member(&self, org: OrgId, user: UserId, role: OrgRole, at: DateTime<Utc>) -> Result<()> {

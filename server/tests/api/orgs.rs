@@ -412,3 +412,54 @@ async fn a_new_session_opens_where_the_person_worked_last() {
     phone.sign_in("edith@example.com", PASSWORD).await.expect("sign in");
     assert_eq!(phone.me().await.expect("me").active_org.expect("active").id, personal);
 }
+
+#[tokio::test]
+async fn owners_of_enterprise_organizations_name_enterprise_admins() {
+    use app::domain::OrgKind;
+    use app::ports::OrgRecord;
+    let app = TestApp::spawn().await;
+    let owner = app.signed_up("Olivia", "olivia@example.com").await;
+    let owner_id = owner.me().await.expect("me").user_id;
+    // Enterprise organizations come from the enterprise plan; here straight from the store.
+    let enterprise = OrgId::new();
+    let record =
+        OrgRecord { id: enterprise, name: "Globex".into(), kind: OrgKind::Enterprise, created_at: app.clock_now() };
+    app.state.services.store.create_org(&record, owner_id).await.expect("enterprise org");
+    let admin = join(&app, &owner, enterprise, "Adam", "adam@example.com", "admin").await;
+    let adam = admin.me().await.expect("me").user_id;
+    // Only the owner grants it, and only in an enterprise organization.
+    assert_eq!(grant(&admin, enterprise, adam, "true").await.unwrap_err().status, 403);
+    grant(&owner, enterprise, adam, "true").await.expect("grant");
+    let members: Vec<MemberView> =
+        owner.call("members", &[("org_id", &enterprise.to_string())]).await.expect("members");
+    assert!(members.iter().any(|m| m.user_id == adam && m.enterprise_admin));
+    let me = admin.me().await.expect("me");
+    assert!(
+        me.orgs.iter().any(|o| o.id == enterprise && o.enterprise_admin),
+        "the grant shows in the member's context"
+    );
+
+    let team = create_org(&owner, "Small team").await;
+    let not_enterprise = grant(&owner, team.id, adam, "true").await.unwrap_err();
+    assert_eq!(field_of(&not_enterprise), "on");
+
+    grant(&owner, enterprise, adam, "false").await.expect("revoke");
+    let members: Vec<MemberView> =
+        owner.call("members", &[("org_id", &enterprise.to_string())]).await.expect("members");
+    assert!(members.iter().any(|m| m.user_id == adam && !m.enterprise_admin));
+    let log: Vec<AuditEntryView> =
+        owner.call("audit_log", &[("org_id", &enterprise.to_string())]).await.expect("audit");
+    assert!(log.iter().any(|e| e.action == "member.enterprise_admin_granted"));
+    assert!(log.iter().any(|e| e.action == "member.enterprise_admin_revoked"));
+}
+
+async fn grant(
+    client: &Client,
+    org: OrgId,
+    user: app::domain::UserId,
+    on: &str,
+) -> Result<(), crate::support::Failure> {
+    client
+        .call("set_enterprise_admin", &[("org_id", &org.to_string()), ("user_id", &user.to_string()), ("on", on)])
+        .await
+}

@@ -128,8 +128,45 @@ pub struct PromptSummary {
     pub title_marks: Vec<Mark>,
     /// A piece of the text around the first match (searches); the start of the text otherwise.
     pub snippet: Vec<Mark>,
+    pub favorite_count: i64,
+    /// In the caller's favorites.
+    pub favorite: bool,
+    pub collection_id: Option<Uuid>,
     pub can_edit: bool,
     pub can_delete: bool,
+}
+
+/// A folder of prompts, with the path of names from the top.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CollectionView {
+    pub id: Uuid,
+    pub parent_id: Option<Uuid>,
+    pub name: String,
+    /// "Clients / Onboarding"
+    pub path: String,
+    pub depth: usize,
+    pub prompt_count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CategoryView {
+    pub name: String,
+    pub color: String,
+    pub icon: String,
+    /// Added by the organization (predefined ones cannot be removed).
+    pub custom: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TagCount {
+    pub tag: String,
+    pub prompts: i64,
+}
+
+/// What a bulk change did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BulkOutcome {
+    pub changed: u64,
 }
 
 /// One page of a prompt list.
@@ -156,6 +193,9 @@ pub struct PromptDetail {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub labels: Vec<LabelView>,
+    pub favorite_count: i64,
+    pub favorite: bool,
+    pub collection_id: Option<Uuid>,
     pub can_edit: bool,
     pub can_delete: bool,
     /// May move the protected `production` label (Owner, Admin).

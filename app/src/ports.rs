@@ -145,10 +145,35 @@ pub struct PromptRecord {
     pub version: i32,
     pub view_count: i64,
     pub use_count: i64,
+    pub favorite_count: i64,
+    pub collection_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Relevance when the list came from a search (higher is better).
     pub score: f64,
+    /// Whether the filter's `me` has it among their favorites (lists only).
+    pub favorite: bool,
+}
+
+/// A folder of prompts; `parent_id` nests it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CollectionRecord {
+    pub id: Uuid,
+    pub parent_id: Option<Uuid>,
+    pub name: String,
+    /// Prompts directly inside.
+    pub prompt_count: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An organization's own category.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CategoryRecord {
+    pub name: String,
+    /// `#rrggbb`
+    pub color: String,
+    pub icon: String,
+    pub created_at: DateTime<Utc>,
 }
 
 /// One immutable version of a prompt.
@@ -198,6 +223,12 @@ pub struct PromptFilter {
     pub updated_to: Option<DateTime<Utc>>,
     /// Prompts a viewer may not see (others' private ones) are left out unless this is set.
     pub viewer: Option<UserId>,
+    /// Only prompts directly in this collection.
+    pub collection: Option<Uuid>,
+    /// Only this person's favorites.
+    pub favorites_of: Option<UserId>,
+    /// Whose favorites mark `PromptRecord::favorite`.
+    pub me: Option<UserId>,
     pub sort: PromptSort,
     pub offset: i64,
     pub limit: i64,
@@ -409,6 +440,26 @@ pub trait PromptStore: Send + Sync {
     async fn term_candidates(&self, org: OrgId, word: &str) -> StoreResult<Vec<String>>;
     /// Whether the organization's prompts use `word` at all.
     async fn has_term(&self, org: OrgId, word: &str) -> StoreResult<bool>;
+
+    async fn collections(&self, org: OrgId) -> StoreResult<Vec<CollectionRecord>>;
+    async fn create_collection(&self, org: OrgId, collection: &CollectionRecord) -> StoreResult<()>;
+    /// Renames and/or moves a collection; `NotFound` outside the organization.
+    async fn update_collection(&self, org: OrgId, id: Uuid, name: &str, parent: Option<Uuid>) -> StoreResult<()>;
+    /// Deletes an empty collection; `Conflict` while prompts or collections are inside.
+    async fn delete_collection(&self, org: OrgId, id: Uuid) -> StoreResult<()>;
+    /// Moves prompts into a collection (or out of any); returns how many moved.
+    async fn move_prompts(&self, org: OrgId, ids: &[Uuid], collection: Option<Uuid>) -> StoreResult<u64>;
+    /// Replaces a prompt's tags without a new version (tags are not versioned content).
+    async fn set_prompt_tags(&self, org: OrgId, id: Uuid, tags: &[String]) -> StoreResult<()>;
+    async fn set_prompt_status(&self, org: OrgId, ids: &[Uuid], status: PromptStatus) -> StoreResult<u64>;
+    async fn set_favorite(&self, org: OrgId, id: Uuid, user: UserId, on: bool, at: DateTime<Utc>) -> StoreResult<()>;
+    async fn is_favorite(&self, id: Uuid, user: UserId) -> StoreResult<bool>;
+    /// Tags in use with how many prompts carry each, most used first.
+    async fn tag_counts(&self, org: OrgId) -> StoreResult<Vec<(String, i64)>>;
+    async fn categories(&self, org: OrgId) -> StoreResult<Vec<CategoryRecord>>;
+    /// Creates or updates (by name) a custom category.
+    async fn save_category(&self, org: OrgId, category: &CategoryRecord) -> StoreResult<()>;
+    async fn delete_category(&self, org: OrgId, name: &str) -> StoreResult<bool>;
 }
 
 #[async_trait]

@@ -31,6 +31,12 @@ pub struct ListParams {
     pub author: Option<Uuid>,
     #[serde(default)]
     pub status: String,
+    /// Only prompts directly in this collection.
+    #[serde(default)]
+    pub collection: Option<Uuid>,
+    /// Only the caller's favorites.
+    #[serde(default)]
+    pub favorites: bool,
     /// Updated on or after this day (YYYY-MM-DD, UTC).
     #[serde(default)]
     pub from: String,
@@ -78,24 +84,24 @@ pub mod library {
     }
 
     impl Principal {
-        fn may(&self, action: Action, resource: &Resource) -> bool {
+        pub(crate) fn may(&self, action: Action, resource: &Resource) -> bool {
             can(&self.actor, action, resource)
         }
 
-        fn may_on(&self, action: Action, prompt: &PromptRecord) -> bool {
+        pub(crate) fn may_on(&self, action: Action, prompt: &PromptRecord) -> bool {
             self.may(action, &Resource::Content { org: self.org, author: prompt.author_id })
         }
 
-        fn require(&self, action: Action, resource: &Resource) -> Result<(), AppError> {
+        pub(crate) fn require(&self, action: Action, resource: &Resource) -> Result<(), AppError> {
             if self.may(action, resource) { Ok(()) } else { Err(AppError::Forbidden) }
         }
 
         /// Sees everyone's private prompts (Owner, Admin).
-        fn sees_private(&self) -> bool {
+        pub(crate) fn sees_private(&self) -> bool {
             self.may(Action::EditPrompt, &Resource::Content { org: self.org, author: UserId(Uuid::nil()) })
         }
 
-        async fn audit(
+        pub(crate) async fn audit(
             &self,
             services: &Services,
             action: &str,
@@ -134,7 +140,7 @@ pub mod library {
     }
 
     /// Loads a prompt the principal may see; others' private prompts are `NotFound`.
-    async fn visible(services: &Services, p: &Principal, id: Uuid) -> Result<PromptRecord, AppError> {
+    pub(crate) async fn visible(services: &Services, p: &Principal, id: Uuid) -> Result<PromptRecord, AppError> {
         p.require(Action::ViewPrompts, &Resource::Org(p.org))?;
         let prompt = services.store.prompt(p.org, id).await?.ok_or(AppError::NotFound)?;
         if prompt.fields.visibility == Visibility::Private && prompt.author_id != p.user && !p.sees_private() {
@@ -198,6 +204,9 @@ pub mod library {
             updated_from: parse_day(&params.from, "from")?,
             updated_to: parse_day(&params.to, "to")?.map(|d| d + chrono::Duration::days(1)),
             viewer: (!p.sees_private()).then_some(p.user),
+            collection: params.collection,
+            favorites_of: params.favorites.then_some(p.user),
+            me: Some(p.user),
             sort,
             offset,
             limit: limit + 1,
@@ -234,6 +243,9 @@ pub mod library {
             version: r.version,
             view_count: r.view_count,
             use_count: r.use_count,
+            favorite_count: r.favorite_count,
+            favorite: r.favorite,
+            collection_id: r.collection_id,
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
@@ -258,7 +270,11 @@ pub mod library {
             services.store.count_prompt(p.org, id, PromptCounter::View).await?;
         }
         let labels = services.store.prompt_labels(p.org, id).await?;
+        let favorite = services.store.is_favorite(id, p.user).await?;
         Ok(PromptDetail {
+            favorite,
+            favorite_count: prompt.favorite_count,
+            collection_id: prompt.collection_id,
             can_edit: p.may_on(Action::EditPrompt, &prompt),
             can_delete: p.may_on(Action::DeletePrompt, &prompt),
             can_move_protected: p.may(Action::MoveProtectedLabel, &Resource::Org(p.org)),
@@ -574,7 +590,7 @@ pub mod library {
 }
 
 #[cfg(feature = "ssr")]
-async fn principal() -> Result<(crate::ports::Services, library::Principal), AppError> {
+pub(crate) async fn principal() -> Result<(crate::ports::Services, library::Principal), AppError> {
     use super::{active_org, actor, caller, request_meta, services};
     let services = services()?;
     let caller = caller()?;

@@ -67,6 +67,8 @@ pub enum Action {
     AccessApi,
     /// Create and revoke the organization's API keys.
     ManageApiKeys,
+    /// Add, restyle and remove the organization's own prompt categories.
+    ManageCategories,
     /// Move a protected deployment label (`production`).
     MoveProtectedLabel,
     ExportData,
@@ -275,6 +277,7 @@ pub fn org_matrix(action: Action) -> Option<[OrgGrant; 4]> {
         Action::ManageMembers
         | Action::ManageTeams
         | Action::ManageApiKeys
+        | Action::ManageCategories
         | Action::MoveProtectedLabel
         | Action::ExportData
         | Action::ViewAuditLog

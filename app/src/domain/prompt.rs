@@ -79,6 +79,55 @@ impl Visibility {
 /// The predefined categories; organizations may use others.
 pub const CATEGORIES: [&str; 4] = ["Marketing", "Engineering", "Sales", "Support"];
 
+/// Colour and icon of the predefined categories, in the order of [`CATEGORIES`].
+pub const CATEGORY_STYLES: [(&str, &str); 4] =
+    [("#c2410c", "📣"), ("#1d4ed8", "🛠"), ("#15803d", "💼"), ("#7e22ce", "🛟")];
+
+/// A collection's name: 1 to 80 characters, no slashes (paths are shown with them).
+pub fn parse_collection_name(raw: &str) -> Result<String, Invalid> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(Invalid("Give the collection a name.".into()));
+    }
+    if name.chars().count() > 80 {
+        return Err(Invalid("Keep the name under 80 characters.".into()));
+    }
+    if name.contains('/') {
+        return Err(Invalid("A collection name cannot contain “/”.".into()));
+    }
+    Ok(name.to_owned())
+}
+
+/// A custom category: name, `#rrggbb` colour and a short icon (an emoji or up to 2 characters).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CategoryStyle {
+    pub name: String,
+    pub color: String,
+    pub icon: String,
+}
+
+impl CategoryStyle {
+    pub fn parse(name: &str, color: &str, icon: &str) -> Result<Self, FieldProblem> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(("name", "Give the category a name.".into()));
+        }
+        if name.chars().count() > 60 {
+            return Err(("name", "Keep the category under 60 characters.".into()));
+        }
+        let color = color.trim().to_lowercase();
+        let hex = color.strip_prefix('#').unwrap_or("");
+        if hex.len() != 6 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(("color", "Use a colour like #1d4ed8.".into()));
+        }
+        let icon = icon.trim();
+        if icon.chars().count() > 4 || icon.len() > 16 {
+            return Err(("icon", "Use one emoji or up to two letters.".into()));
+        }
+        Ok(Self { name: name.to_owned(), color, icon: icon.to_owned() })
+    }
+}
+
 /// Model settings a prompt carries for the test panel and the API.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ModelSettings {
@@ -282,5 +331,17 @@ mod tests {
         assert_eq!(parse_label(" Staging ").unwrap(), "staging");
         assert!(parse_label("prod env").is_err());
         assert!(parse_label("").is_err());
+    }
+
+    #[test]
+    fn collection_names_and_category_styles_are_checked() {
+        assert_eq!(parse_collection_name("  Onboarding ").as_deref(), Ok("Onboarding"));
+        assert!(parse_collection_name(" ").is_err());
+        assert!(parse_collection_name("a/b").is_err());
+        let style = CategoryStyle::parse("Coaching", "#1D4ED8", "🧭").expect("valid");
+        assert_eq!(style.color, "#1d4ed8");
+        assert_eq!(CategoryStyle::parse("Coaching", "blue", "").unwrap_err().0, "color");
+        assert_eq!(CategoryStyle::parse("", "#000000", "").unwrap_err().0, "name");
+        assert_eq!(CategoryStyle::parse("X", "#000000", "toolong").unwrap_err().0, "icon");
     }
 }

@@ -10,8 +10,8 @@ use app::domain::prompt::{ModelSettings, PromptFields, PromptStatus, Visibility}
 use app::domain::search::words;
 use app::domain::{OrgId, UserId};
 use app::ports::{
-    LabelRecord, PromptCounter, PromptFilter, PromptRecord, PromptSave, PromptSort, PromptStore, PromptVersionRecord,
-    StoreError,
+    CategoryRecord, CollectionRecord, LabelRecord, PromptCounter, PromptFilter, PromptRecord, PromptSave, PromptSort,
+    PromptStore, PromptVersionRecord, StoreError,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 const PROMPT_COLUMNS: &str = "p.id, p.org_id, p.author_id, u.display_name AS author_name, p.title, p.description, \
      p.body, p.status, p.visibility, p.category, p.tags, p.variables, p.model, p.temperature, p.max_tokens, \
-     p.version, p.view_count, p.use_count, p.created_at, p.updated_at";
+     p.version, p.view_count, p.use_count, p.favorite_count, p.collection_id, p.created_at, p.updated_at";
 
 #[derive(FromRow)]
 struct PromptRow {
@@ -42,10 +42,14 @@ struct PromptRow {
     version: i32,
     view_count: i64,
     use_count: i64,
+    favorite_count: i64,
+    collection_id: Option<Uuid>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     #[sqlx(default)]
     score: Option<f64>,
+    #[sqlx(default)]
+    favorite: Option<bool>,
 }
 
 impl From<PromptRow> for PromptRecord {
@@ -69,9 +73,12 @@ impl From<PromptRow> for PromptRecord {
             version: r.version,
             view_count: r.view_count,
             use_count: r.use_count,
+            favorite_count: r.favorite_count,
+            collection_id: r.collection_id,
             created_at: r.created_at,
             updated_at: r.updated_at,
             score: r.score.unwrap_or_default(),
+            favorite: r.favorite.unwrap_or_default(),
         }
     }
 }
@@ -175,11 +182,17 @@ impl PromptStore for Db {
     async fn prompts(&self, org: OrgId, filter: &PromptFilter) -> Result<Vec<PromptRecord>> {
         let mut sql = Sql::default();
         let searching = filter.query.as_ref().filter(|q| !q.is_empty());
+        sql.push("SELECT ").push(PROMPT_COLUMNS);
+        match filter.me {
+            Some(me) => sql
+                .push(", EXISTS (SELECT 1 FROM prompt_favorites f WHERE f.prompt_id = p.id AND f.user_id = ")
+                .arg(Arg::Uuid(me.0))
+                .push(") AS favorite"),
+            None => sql.push(", FALSE AS favorite"),
+        };
         match (self, searching) {
             (Db::Sqlite(_), Some(query)) => {
-                sql.push("SELECT ")
-                    .push(PROMPT_COLUMNS)
-                    .push(", -bm25(prompts_fts, 10.0, 4.0, 1.0, 4.0) AS score FROM prompts_fts ")
+                sql.push(", -bm25(prompts_fts, 10.0, 4.0, 1.0, 4.0) AS score FROM prompts_fts ")
                     .push("JOIN prompt_docs d ON d.doc = prompts_fts.rowid JOIN prompts p ON p.id = d.prompt_id ")
                     .push("JOIN users u ON u.id = p.author_id WHERE prompts_fts MATCH ")
                     .arg(Arg::Text(query.to_fts5()))
@@ -187,19 +200,14 @@ impl PromptStore for Db {
                     .arg(Arg::Uuid(org.0));
             }
             (Db::Postgres(_), Some(query)) => {
-                sql.push("SELECT ")
-                    .push(PROMPT_COLUMNS)
-                    .push(", ts_rank_cd(p.search, q)::float8 AS score FROM prompts p ")
+                sql.push(", ts_rank_cd(p.search, q)::float8 AS score FROM prompts p ")
                     .push("CROSS JOIN to_tsquery('simple', ")
                     .arg(Arg::Text(query.to_tsquery()))
                     .push(") q JOIN users u ON u.id = p.author_id WHERE p.search @@ q AND p.org_id = ")
                     .arg(Arg::Uuid(org.0));
             }
             (_, None) => {
-                sql.push("SELECT ")
-                    .push(PROMPT_COLUMNS)
-                    .push(" FROM prompts p JOIN users u ON u.id = p.author_id WHERE p.org_id = ")
-                    .arg(Arg::Uuid(org.0));
+                sql.push(" FROM prompts p JOIN users u ON u.id = p.author_id WHERE p.org_id = ").arg(Arg::Uuid(org.0));
             }
         }
         if let Some(viewer) = filter.viewer {
@@ -222,6 +230,14 @@ impl PromptStore for Db {
         if let Some(author) = filter.author {
             sql.push(" AND p.author_id = ").arg(Arg::Uuid(author.0));
         }
+        if let Some(collection) = filter.collection {
+            sql.push(" AND p.collection_id = ").arg(Arg::Uuid(collection));
+        }
+        if let Some(user) = filter.favorites_of {
+            sql.push(" AND EXISTS (SELECT 1 FROM prompt_favorites f2 WHERE f2.prompt_id = p.id AND f2.user_id = ")
+                .arg(Arg::Uuid(user.0))
+                .push(")");
+        }
         if let Some(status) = filter.status {
             sql.push(" AND p.status = ").arg(Arg::Text(status.as_str().to_owned()));
         }
@@ -235,7 +251,9 @@ impl PromptStore for Db {
             (PromptSort::Relevance, true) => " ORDER BY score DESC, p.updated_at DESC, p.id DESC",
             (PromptSort::Relevance | PromptSort::Updated, _) => " ORDER BY p.updated_at DESC, p.id DESC",
             (PromptSort::Created, _) => " ORDER BY p.created_at DESC, p.id DESC",
-            (PromptSort::Popularity, _) => " ORDER BY p.use_count + p.view_count DESC, p.updated_at DESC, p.id DESC",
+            (PromptSort::Popularity, _) => {
+                " ORDER BY p.use_count + p.view_count + 5 * p.favorite_count DESC, p.updated_at DESC, p.id DESC"
+            }
         });
         sql.push(" LIMIT ").arg(Arg::Int(filter.limit.clamp(1, 500)));
         sql.push(" OFFSET ").arg(Arg::Int(filter.offset.max(0)));
@@ -443,5 +461,174 @@ impl PromptStore for Db {
             "SELECT 1 FROM search_terms WHERE org_id = $1 AND term = $2")
             .bind(org.0).bind(word).fetch_optional(pool).await.store()?);
         Ok(row.is_some())
+    }
+
+    async fn collections(&self, org: OrgId) -> Result<Vec<CollectionRecord>> {
+        let rows: Vec<(Uuid, Option<Uuid>, String, i64, DateTime<Utc>)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT c.id, c.parent_id, c.name, \
+             (SELECT COUNT(*) FROM prompts p WHERE p.collection_id = c.id) AS prompt_count, c.created_at \
+             FROM collections c WHERE c.org_id = $1 ORDER BY c.name, c.id")
+            .bind(org.0).fetch_all(pool).await.store()?);
+        Ok(rows
+            .into_iter()
+            .map(|(id, parent_id, name, prompt_count, created_at)| CollectionRecord {
+                id,
+                parent_id,
+                name,
+                prompt_count,
+                created_at,
+            })
+            .collect())
+    }
+
+    async fn create_collection(&self, org: OrgId, c: &CollectionRecord) -> Result<()> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO collections (id, org_id, parent_id, name, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(c.id).bind(org.0).bind(c.parent_id).bind(&c.name).bind(c.created_at)
+            .execute(pool).await.store().map(|_| ()))
+    }
+
+    async fn update_collection(&self, org: OrgId, id: Uuid, name: &str, parent: Option<Uuid>) -> Result<()> {
+        let changed = on_pool!(self, pool => sqlx::query(
+            "UPDATE collections SET name = $3, parent_id = $4 WHERE org_id = $1 AND id = $2")
+            .bind(org.0).bind(id).bind(name).bind(parent).execute(pool).await.store()?.rows_affected());
+        if changed == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    async fn delete_collection(&self, org: OrgId, id: Uuid) -> Result<()> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.store()?;
+            let (inside,): (i64,) = sqlx::query_as(
+                "SELECT (SELECT COUNT(*) FROM prompts WHERE collection_id = $1) \
+                 + (SELECT COUNT(*) FROM collections WHERE parent_id = $1)")
+                .bind(id).fetch_one(&mut *tx).await.store()?;
+            if inside > 0 {
+                return Err(StoreError::Conflict("Move or delete what is inside the collection first.".into()));
+            }
+            let deleted = sqlx::query("DELETE FROM collections WHERE org_id = $1 AND id = $2")
+                .bind(org.0).bind(id).execute(&mut *tx).await.store()?.rows_affected();
+            tx.commit().await.store()?;
+            if deleted == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        })
+    }
+
+    async fn move_prompts(&self, org: OrgId, ids: &[Uuid], collection: Option<Uuid>) -> Result<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut sql = Sql::default();
+        sql.push("UPDATE prompts SET collection_id = ");
+        match collection {
+            Some(c) => sql.arg(Arg::Uuid(c)),
+            None => sql.push("NULL"),
+        };
+        sql.push(" WHERE org_id = ").arg(Arg::Uuid(org.0)).push(" AND id IN (");
+        for (i, id) in ids.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.arg(Arg::Uuid(*id));
+        }
+        sql.push(")");
+        on_pool!(self, pool => bind_all!(sqlx::query(&sql.text), &sql.args).execute(pool).await.store().map(|r| r.rows_affected()))
+    }
+
+    async fn set_prompt_tags(&self, org: OrgId, id: Uuid, tags: &[String]) -> Result<()> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.store()?;
+            let changed = sqlx::query("UPDATE prompts SET tags = $3 WHERE org_id = $1 AND id = $2")
+                .bind(org.0).bind(id).bind(tags.join(" ")).execute(&mut *tx).await.store()?.rows_affected();
+            if changed == 0 {
+                return Err(StoreError::NotFound);
+            }
+            sqlx::query("DELETE FROM prompt_tags WHERE prompt_id = $1").bind(id).execute(&mut *tx).await.store()?;
+            for tag in tags {
+                sqlx::query("INSERT INTO prompt_tags (prompt_id, org_id, tag) VALUES ($1, $2, $3)")
+                    .bind(id).bind(org.0).bind(tag).execute(&mut *tx).await.store()?;
+                for word in words(tag).into_iter().filter(|w| (3..=40).contains(&w.chars().count())) {
+                    sqlx::query("INSERT INTO search_terms (org_id, term) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                        .bind(org.0).bind(word).execute(&mut *tx).await.store()?;
+                }
+            }
+            tx.commit().await.store()
+        })
+    }
+
+    async fn set_prompt_status(&self, org: OrgId, ids: &[Uuid], status: PromptStatus) -> Result<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut sql = Sql::default();
+        sql.push("UPDATE prompts SET status = ")
+            .arg(Arg::Text(status.as_str().to_owned()))
+            .push(" WHERE org_id = ")
+            .arg(Arg::Uuid(org.0))
+            .push(" AND id IN (");
+        for (i, id) in ids.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.arg(Arg::Uuid(*id));
+        }
+        sql.push(")");
+        on_pool!(self, pool => bind_all!(sqlx::query(&sql.text), &sql.args).execute(pool).await.store().map(|r| r.rows_affected()))
+    }
+
+    async fn set_favorite(&self, org: OrgId, id: Uuid, user: UserId, on: bool, at: DateTime<Utc>) -> Result<()> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.store()?;
+            let changed = if on {
+                sqlx::query(
+                    "INSERT INTO prompt_favorites (prompt_id, user_id, created_at) \
+                     SELECT id, $3, $4 FROM prompts WHERE org_id = $1 AND id = $2 ON CONFLICT DO NOTHING")
+                    .bind(org.0).bind(id).bind(user.0).bind(at).execute(&mut *tx).await.store()?.rows_affected()
+            } else {
+                sqlx::query("DELETE FROM prompt_favorites WHERE prompt_id = $1 AND user_id = $2")
+                    .bind(id).bind(user.0).execute(&mut *tx).await.store()?.rows_affected()
+            };
+            if changed > 0 {
+                sqlx::query(
+                    "UPDATE prompts SET favorite_count = (SELECT COUNT(*) FROM prompt_favorites WHERE prompt_id = $2) \
+                     WHERE org_id = $1 AND id = $2")
+                    .bind(org.0).bind(id).execute(&mut *tx).await.store()?;
+            }
+            tx.commit().await.store()
+        })
+    }
+
+    async fn is_favorite(&self, id: Uuid, user: UserId) -> Result<bool> {
+        let row: Option<(i32,)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT 1 FROM prompt_favorites WHERE prompt_id = $1 AND user_id = $2")
+            .bind(id).bind(user.0).fetch_optional(pool).await.store()?);
+        Ok(row.is_some())
+    }
+
+    async fn tag_counts(&self, org: OrgId) -> Result<Vec<(String, i64)>> {
+        on_pool!(self, pool => sqlx::query_as(
+            "SELECT tag, COUNT(*) AS n FROM prompt_tags WHERE org_id = $1 GROUP BY tag ORDER BY n DESC, tag LIMIT 500")
+            .bind(org.0).fetch_all(pool).await.store())
+    }
+
+    async fn categories(&self, org: OrgId) -> Result<Vec<CategoryRecord>> {
+        let rows: Vec<(String, String, String, DateTime<Utc>)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT name, color, icon, created_at FROM categories WHERE org_id = $1 ORDER BY name")
+            .bind(org.0).fetch_all(pool).await.store()?);
+        Ok(rows
+            .into_iter()
+            .map(|(name, color, icon, created_at)| CategoryRecord { name, color, icon, created_at })
+            .collect())
+    }
+
+    async fn save_category(&self, org: OrgId, c: &CategoryRecord) -> Result<()> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO categories (org_id, name, color, icon, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (org_id, name) DO UPDATE SET color = excluded.color, icon = excluded.icon")
+            .bind(org.0).bind(&c.name).bind(&c.color).bind(&c.icon).bind(c.created_at)
+            .execute(pool).await.store().map(|_| ()))
+    }
+
+    async fn delete_category(&self, org: OrgId, name: &str) -> Result<bool> {
+        on_pool!(self, pool => sqlx::query("DELETE FROM categories WHERE org_id = $1 AND name = $2")
+            .bind(org.0).bind(name).execute(pool).await.store().map(|r| r.rows_affected() > 0))
     }
 }

@@ -7,6 +7,7 @@
 
 use crate::AppState;
 use app::api::RequestMeta;
+use app::api::organize::rules;
 use app::api::prompts::{ListParams, library};
 use app::domain::prompt::{ModelSettings, PromptInput};
 use app::domain::template::VariableDef;
@@ -32,6 +33,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/prompts/{id}/versions/{number}", get(version))
         .route("/prompts/{id}/labels/{label}", get(by_label).put(set_label).delete(remove_label))
         .route("/prompts/{id}/render", post(render))
+        .route("/collections", get(collections).post(create_collection))
+        .route("/collections/{id}", axum::routing::patch(update_collection).delete(delete_collection))
+        .route("/tags", get(tags))
+        .route("/categories", get(categories))
         .fallback(|| async { ApiError::App(AppError::NotFound) })
         .layer(from_fn_with_state(state, authenticate))
 }
@@ -313,6 +318,7 @@ impl PatchBody {
     }
 }
 
+/// An id in the path; one that is not a UUID names nothing (404).
 fn prompt_id(raw: &str) -> Result<Uuid, ApiError> {
     raw.parse().map_err(|_| ApiError::App(AppError::NotFound))
 }
@@ -474,4 +480,51 @@ async fn render(
         )
             .into_response(),
     })
+}
+
+async fn collections(State(state): State<AppState>, Key(p): Key) -> ApiResult<Vec<app::dto::CollectionView>> {
+    Ok(Json(rules::collections(&state.services, &p).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CollectionBody {
+    name: String,
+    #[serde(default)]
+    parent_id: Option<Uuid>,
+}
+
+async fn create_collection(
+    State(state): State<AppState>,
+    Key(p): Key,
+    JsonBody(body): JsonBody<CollectionBody>,
+) -> Result<(StatusCode, Json<app::dto::CollectionView>), ApiError> {
+    Ok((StatusCode::CREATED, Json(rules::create_collection(&state.services, &p, &body.name, body.parent_id).await?)))
+}
+
+async fn update_collection(
+    State(state): State<AppState>,
+    Key(p): Key,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<CollectionBody>,
+) -> Result<StatusCode, ApiError> {
+    rules::update_collection(&state.services, &p, prompt_id(&id)?, &body.name, body.parent_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn delete_collection(
+    State(state): State<AppState>,
+    Key(p): Key,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    rules::delete_collection(&state.services, &p, prompt_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn tags(State(state): State<AppState>, Key(p): Key) -> ApiResult<Vec<app::dto::TagCount>> {
+    Ok(Json(rules::tags(&state.services, &p).await?))
+}
+
+async fn categories(State(state): State<AppState>, Key(p): Key) -> ApiResult<Vec<app::dto::CategoryView>> {
+    Ok(Json(rules::categories(&state.services, &p).await?))
 }

@@ -9,6 +9,7 @@ mod support;
 mod accounts;
 mod admin;
 mod oauth;
+mod organize;
 mod orgs;
 mod platform;
 mod prompts;

@@ -200,6 +200,8 @@ pub struct PromptDetail {
     pub can_delete: bool,
     /// May move the protected `production` label (Owner, Admin).
     pub can_move_protected: bool,
+    /// May duplicate it (create prompts at all).
+    pub can_duplicate: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -17,6 +17,7 @@ pub mod security;
 use components::layout::{Layout, provide_me};
 use leptos::prelude::*;
 use leptos_meta::{Link, Meta, MetaTags, Title, provide_meta_context};
+use leptos_router::SsrMode;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
@@ -84,9 +85,12 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/org/teams") view=pages::orgs::TeamsPage/>
                         <Route path=path!("/org/settings") view=pages::orgs::OrgSettingsPage/>
                         <Route path=path!("/org/audit") view=pages::orgs::AuditPage/>
-                        <Route path=path!("/prompts") view=pages::prompts::PromptsPage/>
+                        // The library pages are rendered whole before they are sent: streamed out of
+                        // order, a suspense that resolved after the WASM loaded was sometimes left
+                        // unhydrated (buttons without handlers).
+                        <Route path=path!("/prompts") view=pages::prompts::PromptsPage ssr=SsrMode::Async/>
                         <Route path=path!("/prompts/new") view=pages::prompts::NewPromptPage/>
-                        <Route path=path!("/prompts/:id") view=pages::prompts::PromptPage/>
+                        <Route path=path!("/prompts/:id") view=pages::prompts::PromptPage ssr=SsrMode::Async/>
                         <Route path=path!("/org/api-keys") view=pages::api_keys::ApiKeysPage/>
                         <Route path=path!("/admin/users") view=pages::admin::AdminUsersPage/>
                         <Route path=path!("/dev/mailbox") view=pages::dev::MailboxPage/>

@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod dev;
 pub mod home;
+pub mod library;
 pub mod orgs;
 pub mod prompts;
 pub mod settings;

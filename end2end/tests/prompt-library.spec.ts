@@ -3,7 +3,12 @@ import { hydrated, signInDemo, test } from './helpers';
 
 /** Opens the editor of the prompt on the page, replaces its text and saves a new version. */
 async function saveVersion(page: Page, text: string, note: string): Promise<void> {
-  await page.getByRole('button', { name: 'Edit' }).click();
+  // The app marks itself hydrated before suspended parts of the page are: retry until the click takes.
+  const edit = page.getByRole('button', { name: 'Edit' });
+  await expect(async () => {
+    if ((await edit.getAttribute('aria-expanded')) !== 'true') await edit.click();
+    await expect(page.getByLabel('Prompt text')).toBeVisible({ timeout: 1_000 });
+  }).toPass();
   await page.getByLabel('Prompt text').fill(text);
   await page.getByLabel('Change note').fill(note);
   await page.getByRole('button', { name: 'Save new version' }).click();
@@ -106,4 +111,78 @@ test('an admin creates an API key and calls the REST API with it', async ({ page
   });
   expect(refused.status()).toBe(403);
   expect((await refused.json()).code).toBe('forbidden');
+});
+
+/** Creates a prompt through its server function, as the signed-in page's user. */
+async function createPrompt(page: Page, title: string): Promise<string> {
+  const answer = await page.request.post('/api/create_prompt', { data: { input: { title, body: `Text of ${title}.` } } });
+  expect(answer.status(), await answer.text()).toBe(200);
+  return await answer.json();
+}
+
+test('an editor files prompts into collections by selection and by drag and drop, and favorites one', async ({ page }) => {
+  const stamp = Date.now();
+  await signInDemo(page, 'editor@demo.cairn.test', 'Edith Editor');
+  const [first, second, third] = [`Intro call ${stamp}`, `Follow-up ${stamp}`, `Wrap-up ${stamp}`];
+  for (const title of [first, second, third]) await createPrompt(page, title);
+
+  await page.goto('/prompts');
+  await hydrated(page);
+  // Only this test's prompts, so the list is short.
+  await page.getByLabel('Search prompts').fill(String(stamp));
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page.getByRole('list', { name: 'Prompts' }).getByRole('article')).toHaveCount(3);
+  const library = page.getByRole('navigation', { name: 'Library' });
+  await library.getByLabel('New collection').fill(`Calls ${stamp}`);
+  await library.getByRole('button', { name: 'Add collection' }).click();
+  const folder = library.getByRole('button', { name: new RegExp(`^Calls ${stamp}`) });
+  await expect(folder).toBeVisible();
+
+  // Select two and move them with the keyboard-friendly bulk bar.
+  await page.getByRole('checkbox', { name: `Select ${first}` }).check();
+  await page.getByRole('checkbox', { name: `Select ${second}` }).check();
+  const bulk = page.getByRole('region', { name: 'Selected prompts' });
+  await expect(bulk).toContainText('2 selected');
+  await bulk.getByLabel('Action').selectOption('move');
+  await bulk.getByLabel('Collection').selectOption({ label: `Calls ${stamp}` });
+  await bulk.getByRole('button', { name: 'Apply' }).click();
+  await expect(bulk.getByRole('status')).toHaveText('Changed 2 prompts.');
+
+  // Drag the third onto the collection.
+  await page.getByRole('article', { name: third }).dragTo(folder);
+  await expect(library.getByRole('status')).toHaveText('Moved 1 prompt.');
+
+  await folder.click();
+  await expect(folder).toHaveAttribute('aria-pressed', 'true');
+  const list = page.getByRole('list', { name: 'Prompts' });
+  await expect(list.getByRole('article')).toHaveCount(3);
+
+  // Favorites.
+  await page.getByRole('button', { name: `Favorite ${second}` }).click();
+  await expect(page.getByRole('button', { name: `Favorite ${second}` })).toHaveAttribute('aria-pressed', 'true');
+  await library.getByRole('button', { name: 'My favorites' }).click();
+  await expect(list.getByRole('article', { name: second })).toBeVisible();
+  await expect(list.getByRole('article', { name: first })).toHaveCount(0);
+
+  // Duplicate from the prompt's page lands on the copy, filed in the same collection.
+  await list.getByRole('article', { name: second }).getByRole('link').click();
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Duplicate' }).click();
+  await expect(page.getByRole('heading', { name: `Copy of ${second}` })).toBeVisible();
+  await hydrated(page);
+  await expect(page.getByLabel('Collection')).toHaveValue(/.+/);
+});
+
+test('an admin adds a custom category with a colour', async ({ page }) => {
+  await signInDemo(page, 'admin@demo.cairn.test', 'Adam Admin');
+  await page.goto('/prompts');
+  await hydrated(page);
+  const panel = page.getByRole('region', { name: 'Categories' });
+  const name = `Coaching ${Date.now()}`;
+  await panel.getByLabel('New category').fill(name);
+  await panel.getByLabel('Icon').fill('🧭');
+  await panel.getByRole('button', { name: 'Add category' }).click();
+  await expect(panel.getByRole('button', { name: `Remove category ${name}` })).toBeVisible();
+  await panel.getByRole('button', { name: `Remove category ${name}` }).click();
+  await expect(panel.getByText(name)).toHaveCount(0);
 });

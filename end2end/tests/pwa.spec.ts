@@ -1,5 +1,5 @@
 import { expect } from '@playwright/test';
-import { hydrated, test } from './helpers';
+import { hydrated, signInDemo, test } from './helpers';
 
 test('the manifest describes an installable app', async ({ request }) => {
   const response = await request.get('/manifest.webmanifest');
@@ -38,6 +38,21 @@ test('pages fit a 375 px wide screen', async ({ browser }) => {
   const page = await context.newPage();
   for (const path of ['/', '/sign-up', '/sign-in', '/forgot-password', '/magic-link']) {
     await page.goto(path);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow, `${path} scrolls sideways`).toBeLessThanOrEqual(0);
+  }
+  await context.close();
+});
+
+test('signed-in pages fit a 375 px wide screen', async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 375, height: 740 } });
+  const page = await context.newPage();
+  await signInDemo(page, 'owner@demo.cairn.test', 'Olivia Owner');
+  await page.goto('/prompts');
+  const first = await page.getByRole('list', { name: 'Prompts' }).getByRole('link').first().getAttribute('href');
+  for (const path of ['/prompts', first!, '/prompts/new', '/org/members', '/org/api-keys', '/org/audit', '/settings']) {
+    await page.goto(path);
+    await hydrated(page);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     expect(overflow, `${path} scrolls sideways`).toBeLessThanOrEqual(0);
   }

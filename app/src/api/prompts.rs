@@ -278,6 +278,7 @@ pub mod library {
             can_edit: p.may_on(Action::EditPrompt, &prompt),
             can_delete: p.may_on(Action::DeletePrompt, &prompt),
             can_move_protected: p.may(Action::MoveProtectedLabel, &Resource::Org(p.org)),
+            can_duplicate: p.may(Action::CreatePrompt, &Resource::Org(p.org)),
             id: prompt.id,
             html: markdown_html(&prompt.fields.body),
             fields: prompt.fields,

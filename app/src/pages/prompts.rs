@@ -1,6 +1,8 @@
 //! The prompt library: the searchable list, the editor (new and edit) and a prompt's page.
 
 use super::SignedIn;
+use super::library::{BulkBar, CategoriesPanel, LibraryNav, Shelf, drag_payload};
+use crate::api::organize::{BulkAction, DuplicatePrompt, bulk_prompts, categories, collections, set_favorite};
 use crate::api::prompts::{
     CreatePrompt, DeletePrompt, ListParams, RemovePromptLabel, RenderPrompt, RevertPrompt, SetPromptLabel,
     UpdatePrompt, get_prompt, list_prompts, prompt_diff, prompt_versions,
@@ -11,11 +13,13 @@ use crate::domain::Action;
 use crate::domain::prompt::{CATEGORIES, PROTECTED_LABEL, PromptFields, PromptInput, PromptStatus, Visibility};
 use crate::domain::search::Mark;
 use crate::domain::template::{VariableDef, VariableKind, variables};
-use crate::dto::{DiffKind, DiffView, Me, PromptDetail, PromptSummary, RenderOutcome, VersionView};
+use crate::dto::{
+    CollectionView, DiffKind, DiffView, Me, PromptDetail, PromptPage, PromptSummary, RenderOutcome, VersionView,
+};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
 #[component]
@@ -41,6 +45,14 @@ fn PromptList(me: Me) -> impl IntoView {
     let tags = RwSignal::new(get("tags"));
     let sort = RwSignal::new(get("sort"));
     let cursor = RwSignal::new(String::new());
+    let shelf = RwSignal::new(match (get("favorites").as_str(), get("collection").parse::<Uuid>()) {
+        (_, Ok(id)) => Shelf::Collection(id),
+        ("true", _) => Shelf::Favorites,
+        _ => Shelf::All,
+    });
+    let changed = RwSignal::new(0u32);
+    let selected = RwSignal::new(BTreeSet::<Uuid>::new());
+    let dropped = RwSignal::new(None::<Result<String, AppError>>);
     let params = move || ListParams {
         q: q.get(),
         status: status.get(),
@@ -50,93 +62,175 @@ fn PromptList(me: Me) -> impl IntoView {
         cursor: cursor.get(),
         ..Default::default()
     };
-    // Searches run as the person types, a moment after they stop.
     let submitted = RwSignal::new(params());
-    let page = Resource::new(move || submitted.get(), list_prompts);
+    let page = Resource::new(
+        move || (submitted.get(), shelf.get(), changed.get()),
+        |(params, shelf, _)| {
+            let params = match shelf {
+                Shelf::All => params,
+                Shelf::Favorites => ListParams { favorites: true, ..params },
+                Shelf::Collection(id) => ListParams { collection: Some(id), ..params },
+            };
+            list_prompts(params)
+        },
+    );
+    let library = Resource::new(
+        move || changed.get(),
+        |_| async move { Ok::<_, AppError>((collections().await?, categories().await?)) },
+    );
+    // For the bulk bar, which only shows once something is selected (after hydration).
+    let folders = Signal::derive(move || library.get().and_then(Result::ok).map(|(c, _)| c).unwrap_or_default());
     let search = move || {
         cursor.set(String::new());
         submitted.set(params());
     };
     let may_create = can_in_active_org(&me, Action::CreatePrompt);
+    let may_manage = can_in_active_org(&me, Action::ManageCategories);
     view! {
         <section class="page">
             <div class="page-head">
                 <h1>"Prompts"</h1>
                 {may_create.then(|| view! { <a class="button" href="/prompts/new">"New prompt"</a> })}
             </div>
-            <form role="search" class="search" on:submit=move |ev| { ev.prevent_default(); search(); }>
-                <div class="field grow">
-                    <label for="prompt-search">"Search prompts"</label>
-                    <input id="prompt-search" type="search" bind:value=q aria-describedby="prompt-search-hint prompt-search-error"
-                        placeholder="words, \"exact phrase\", OR, -exclude"/>
-                    <p class="hint" id="prompt-search-hint">"Use \"quotes\" for a phrase, OR for either word, - or NOT to exclude."</p>
-                    <p class="field-error" id="prompt-search-error" aria-live="polite">{move || page.get().and_then(|r| r.err()).and_then(|e| e.field_message("q"))}</p>
+            <div class="library-grid">
+                <aside class="library-side">
+                    <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                        {move || Suspend::new(async move {
+                            match library.await {
+                                Ok((collections, categories)) => view! {
+                                    <LibraryNav shelf=shelf collections=collections may_organize=may_create changed=changed dropped=dropped/>
+                                    <CategoriesPanel categories=categories may_manage=may_manage changed=changed/>
+                                }.into_any(),
+                                Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
+                            }
+                        })}
+                    </Transition>
+                </aside>
+                <div class="library-main">
+                    <SearchForm q=q status=status category=category tags=tags sort=sort page=page search=search/>
+                    <BulkBar selected=selected collections=folders changed=changed/>
+                    <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                        {move || Suspend::new(async move {
+                            match page.await {
+                                Ok(page) => {
+                                    let widened = page.widened.iter().map(|(typed, near)| format!("{} (for “{typed}”)", near.join(", "))).collect::<Vec<_>>();
+                                    let next = page.next_cursor.clone();
+                                    view! {
+                                        {(!widened.is_empty()).then(|| view! { <p class="notice" role="status">"Also showing matches for " {widened.join("; ")}</p> })}
+                                        {if page.items.is_empty() {
+                                            view! { <p>"No prompts match."</p> }.into_any()
+                                        } else {
+                                            view! {
+                                                <ul class="cards" aria-label="Prompts">
+                                                    {page.items.into_iter().map(|p| view! { <PromptRow prompt=p selected=selected changed=changed/> }).collect_view()}
+                                                </ul>
+                                            }.into_any()
+                                        }}
+                                        {next.map(|c| view! { <button type="button" on:click=move |_| { cursor.set(c.clone()); submitted.set(params()); }>"Next page"</button> })}
+                                    }.into_any()
+                                }
+                                Err(err) if err.field_message("q").is_some() => view! { <p>"Fix the search above."</p> }.into_any(),
+                                Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
+                            }
+                        })}
+                    </Transition>
                 </div>
-                <div class="field">
-                    <label for="filter-status">"Status"</label>
-                    <select id="filter-status" bind:value=status on:change=move |_| search()>
-                        <option value="">"Any"</option>
-                        {PromptStatus::ALL.into_iter().map(|s| view! { <option value=s.as_str()>{s.label()}</option> }).collect_view()}
-                    </select>
-                </div>
-                <div class="field">
-                    <label for="filter-category">"Category"</label>
-                    <input id="filter-category" list="categories" bind:value=category/>
-                </div>
-                <div class="field">
-                    <label for="filter-tags">"Tags"</label>
-                    <input id="filter-tags" bind:value=tags placeholder="onboarding, email"/>
-                </div>
-                <div class="field">
-                    <label for="filter-sort">"Sort by"</label>
-                    <select id="filter-sort" bind:value=sort on:change=move |_| search()>
-                        <option value="">"Relevance"</option>
-                        <option value="updated">"Recently updated"</option>
-                        <option value="created">"Newest"</option>
-                        <option value="popularity">"Most used"</option>
-                    </select>
-                </div>
-                <button type="submit">"Search"</button>
-            </form>
-            <datalist id="categories">{CATEGORIES.map(|c| view! { <option value=c/> }).collect_view()}</datalist>
-            <Transition fallback=|| view! { <p>"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match page.await {
-                        Ok(page) => {
-                            let widened = page.widened.iter().map(|(typed, near)| format!("{} (for “{typed}”)", near.join(", "))).collect::<Vec<_>>();
-                            let next = page.next_cursor.clone();
-                            view! {
-                                {(!widened.is_empty()).then(|| view! { <p class="notice" role="status">"Also showing matches for " {widened.join("; ")}</p> })}
-                                {if page.items.is_empty() {
-                                    view! { <p>"No prompts match."</p> }.into_any()
-                                } else {
-                                    view! { <ul class="cards" aria-label="Prompts">{page.items.into_iter().map(|p| view! { <PromptRow prompt=p/> }).collect_view()}</ul> }.into_any()
-                                }}
-                                {next.map(|c| view! { <button type="button" on:click=move |_| { cursor.set(c.clone()); submitted.set(params()); }>"Next page"</button> })}
-                            }.into_any()
-                        }
-                        Err(err) if err.field_message("q").is_some() => view! { <p>"Fix the search above."</p> }.into_any(),
-                        Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
-                    }
-                })}
-            </Transition>
+            </div>
         </section>
     }
 }
 
 #[component]
-fn PromptRow(prompt: PromptSummary) -> impl IntoView {
-    let href = format!("/prompts/{}", prompt.id);
+fn SearchForm(
+    q: RwSignal<String>,
+    status: RwSignal<String>,
+    category: RwSignal<String>,
+    tags: RwSignal<String>,
+    sort: RwSignal<String>,
+    page: Resource<Result<PromptPage, AppError>>,
+    search: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
     view! {
-        <li class="card">
+        <form role="search" class="search" on:submit=move |ev| { ev.prevent_default(); search(); }>
+            <div class="field grow">
+                <label for="prompt-search">"Search prompts"</label>
+                <input id="prompt-search" type="search" bind:value=q aria-describedby="prompt-search-hint prompt-search-error"
+                    placeholder="words, \"exact phrase\", OR, -exclude"/>
+                <p class="hint" id="prompt-search-hint">"Use \"quotes\" for a phrase, OR for either word, - or NOT to exclude."</p>
+                <p class="field-error" id="prompt-search-error" aria-live="polite">{move || page.get().and_then(|r| r.err()).and_then(|e| e.field_message("q"))}</p>
+            </div>
+            <div class="field">
+                <label for="filter-status">"Status"</label>
+                <select id="filter-status" bind:value=status on:change=move |_| search()>
+                    <option value="">"Any"</option>
+                    {PromptStatus::ALL.into_iter().map(|s| view! { <option value=s.as_str()>{s.label()}</option> }).collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label for="filter-category">"Category"</label>
+                <input id="filter-category" list="categories" bind:value=category/>
+            </div>
+            <div class="field">
+                <label for="filter-tags">"Tags"</label>
+                <input id="filter-tags" bind:value=tags placeholder="onboarding, email"/>
+            </div>
+            <div class="field">
+                <label for="filter-sort">"Sort by"</label>
+                <select id="filter-sort" bind:value=sort on:change=move |_| search()>
+                    <option value="">"Relevance"</option>
+                    <option value="updated">"Recently updated"</option>
+                    <option value="created">"Newest"</option>
+                    <option value="popularity">"Most used"</option>
+                </select>
+            </div>
+            <button type="submit">"Search"</button>
+        </form>
+        <datalist id="categories">{CATEGORIES.map(|c| view! { <option value=c/> }).collect_view()}</datalist>
+    }
+}
+
+#[component]
+fn PromptRow(prompt: PromptSummary, selected: RwSignal<BTreeSet<Uuid>>, changed: RwSignal<u32>) -> impl IntoView {
+    let href = format!("/prompts/{}", prompt.id);
+    let id = prompt.id;
+    let title = prompt.title.clone();
+    let favorite = prompt.favorite;
+    let toggle_favorite = move |_| {
+        leptos::task::spawn_local(async move {
+            if set_favorite(id, !favorite).await.is_ok() {
+                changed.update(|n| *n += 1);
+            }
+        });
+    };
+    view! {
+        <li class="card prompt-row" draggable=prompt.can_edit.then_some("true")
+            on:dragstart=move |ev| {
+                if let Some(data) = ev.data_transfer() {
+                    let _ = data.set_data("text/plain", &selected.with_untracked(|s| drag_payload(id, s)));
+                }
+            }>
             <article aria-label=prompt.title.clone()>
-                <h2><a href=href>{marks_view(prompt.title_marks)}</a></h2>
+                <div class="row-head">
+                    {prompt.can_edit.then(|| view! {
+                        <input type="checkbox" aria-label=format!("Select {title}")
+                            prop:checked=move || selected.with(|s| s.contains(&id))
+                            on:change=move |ev| {
+                                let on = event_target_checked(&ev);
+                                selected.update(|s| { if on { s.insert(id); } else { s.remove(&id); } });
+                            }/>
+                    })}
+                    <h2><a href=href>{marks_view(prompt.title_marks)}</a></h2>
+                    <button type="button" class="star" aria-pressed=favorite.to_string()
+                        aria-label=format!("Favorite {}", prompt.title) on:click=toggle_favorite>
+                        {if favorite { "★" } else { "☆" }}
+                    </button>
+                </div>
                 <p class="snippet">{marks_view(prompt.snippet)}</p>
                 <p class="muted">
                     <span class=format!("badge status-{}", prompt.status.as_str())>{prompt.status.label()}</span>
                     {(!prompt.category.is_empty()).then(|| view! { " · " {prompt.category.clone()} })}
                     " · v" {prompt.version} " · by " {prompt.author_name.clone()} " · updated " <LocalTime at=prompt.updated_at/>
-                    " · " {prompt.use_count} " uses"
+                    " · " {prompt.use_count} " uses · " {prompt.favorite_count} " ★"
                 </p>
                 {(!prompt.tags.is_empty()).then(|| view! {
                     <ul class="tags" aria-label="Tags">{prompt.tags.iter().map(|t| view! { <li>{format!("#{t}")}</li> }).collect_view()}</ul>
@@ -336,14 +430,15 @@ fn PromptView() -> impl IntoView {
             let id = id.ok_or(AppError::NotFound)?;
             let prompt = get_prompt(id).await?;
             let versions = prompt_versions(id).await?;
-            Ok::<_, AppError>((prompt, versions))
+            let folders = collections().await?;
+            Ok::<_, AppError>((prompt, versions, folders))
         },
     );
     view! {
         <Transition fallback=|| view! { <p class="page">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match prompt.await {
-                    Ok((p, versions)) => view! { <PromptDetailView prompt=p versions=versions changed=changed/> }.into_any(),
+                    Ok((p, versions, folders)) => view! { <PromptDetailView prompt=p versions=versions collections=folders changed=changed/> }.into_any(),
                     Err(err) => view! { <section class="page"><h1>"Prompt"</h1><p role="alert">{err.to_string()}</p></section> }.into_any(),
                 }
             })}
@@ -352,7 +447,12 @@ fn PromptView() -> impl IntoView {
 }
 
 #[component]
-fn PromptDetailView(prompt: PromptDetail, versions: Vec<VersionView>, changed: RwSignal<u32>) -> impl IntoView {
+fn PromptDetailView(
+    prompt: PromptDetail,
+    versions: Vec<VersionView>,
+    collections: Vec<CollectionView>,
+    changed: RwSignal<u32>,
+) -> impl IntoView {
     let id = prompt.id;
     let editing = RwSignal::new(false);
     let delete = ServerAction::<DeletePrompt>::new();
@@ -361,6 +461,14 @@ fn PromptDetailView(prompt: PromptDetail, versions: Vec<VersionView>, changed: R
             reload_to("/prompts");
         }
     });
+    let duplicate = ServerAction::<DuplicatePrompt>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(copy)) = duplicate.value().get() {
+            reload_to(&format!("/prompts/{copy}"));
+        }
+    });
+    let may_duplicate = prompt.can_duplicate;
+    let favorite = prompt.favorite;
     let fields = prompt.fields.clone();
     let version = prompt.version;
     view! {
@@ -378,6 +486,16 @@ fn PromptDetailView(prompt: PromptDetail, versions: Vec<VersionView>, changed: R
                 {prompt.labels.iter().map(|l| view! { <li class="label">{format!("{} → v{}", l.label, l.version)}</li> }).collect_view()}
             </ul>
             <div class="actions">
+                <button type="button" class="secondary" aria-pressed=prompt.favorite.to_string() on:click=move |_| {
+                    leptos::task::spawn_local(async move {
+                        if set_favorite(id, !favorite).await.is_ok() {
+                            changed.update(|n| *n += 1);
+                        }
+                    });
+                }>{if prompt.favorite { "★ In your favorites" } else { "☆ Add to favorites" }}</button>
+                {may_duplicate.then(|| view! {
+                    <button type="button" class="secondary" on:click=move |_| { duplicate.dispatch(DuplicatePrompt { id }); }>"Duplicate"</button>
+                })}
                 {prompt.can_edit.then(|| view! {
                     <button type="button" aria-expanded=move || editing.get().to_string() on:click=move |_| editing.update(|e| *e = !*e)>"Edit"</button>
                 })}
@@ -389,7 +507,11 @@ fn PromptDetailView(prompt: PromptDetail, versions: Vec<VersionView>, changed: R
                     }>"Delete prompt"</button>
                 })}
             </div>
-            <p role="alert" class="form-error">{move || delete.value().get().and_then(|r| r.err()).map(|e| e.to_string())}</p>
+            <p role="alert" class="form-error">
+                {move || delete.value().get().and_then(|r| r.err()).map(|e| e.to_string())}
+                {move || duplicate.value().get().and_then(|r| r.err()).map(|e| e.to_string())}
+            </p>
+            {prompt.can_edit.then(|| view! { <MoveToCollection id=id current=prompt.collection_id collections=collections.clone() changed=changed/> })}
             <Show when=move || editing.get()>
                 <PromptEditor initial=Some((id, version, fields.clone()))/>
             </Show>
@@ -650,5 +772,41 @@ fn Labels(prompt: PromptDetail, changed: RwSignal<u32>) -> impl IntoView {
                 <div role="alert" class="form-error">{error_for(last_error, "")}</div>
             })}
         </section>
+    }
+}
+
+/// The keyboard (and touch) way to file a prompt: pick a collection, press Move.
+#[component]
+fn MoveToCollection(
+    id: Uuid,
+    current: Option<Uuid>,
+    collections: Vec<CollectionView>,
+    changed: RwSignal<u32>,
+) -> impl IntoView {
+    let target = RwSignal::new(current.map(|c| c.to_string()).unwrap_or_default());
+    let outcome = RwSignal::new(None::<Result<(), AppError>>);
+    view! {
+        <form class="row" on:submit=move |ev| {
+            ev.prevent_default();
+            let value = target.get_untracked();
+            leptos::task::spawn_local(async move {
+                let result = bulk_prompts(vec![id], BulkAction::Move, value).await.map(|_| ());
+                let ok = result.is_ok();
+                outcome.set(Some(result));
+                if ok {
+                    changed.update(|n| *n += 1);
+                }
+            });
+        }>
+            <div class="field">
+                <label for="prompt-collection">"Collection"</label>
+                <select id="prompt-collection" bind:value=target>
+                    <option value="">"(no collection)"</option>
+                    {collections.into_iter().map(|c| view! { <option value=c.id.to_string() selected=Some(c.id) == current>{c.path}</option> }).collect_view()}
+                </select>
+            </div>
+            <button type="submit" class="secondary">"Move"</button>
+            <p role="alert" class="form-error">{move || outcome.get().and_then(|r| r.err()).map(|e| e.to_string())}</p>
+        </form>
     }
 }

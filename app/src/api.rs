@@ -7,6 +7,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod auth;
 pub mod dev;
+pub mod export;
 pub mod organize;
 pub mod orgs;
 pub mod prompts;

@@ -185,4 +185,10 @@ test('an admin adds a custom category with a colour', async ({ page }) => {
   await expect(panel.getByRole('button', { name: `Remove category ${name}` })).toBeVisible();
   await panel.getByRole('button', { name: `Remove category ${name}` }).click();
   await expect(panel.getByText(name)).toHaveCount(0);
+
+  // The export links download the library.
+  const href = await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href');
+  const csv = await page.request.get(href!);
+  expect(csv.status()).toBe(200);
+  expect(await csv.text()).toMatch(/^id,title,description,status/);
 });

@@ -147,6 +147,74 @@ pub async fn audit_csv(State(state): State<AppState>, Path(org): Path<String>, r
     }
 }
 
+/// The signed-in caller acting in the organization of a download URL.
+async fn download_principal(
+    state: &AppState,
+    org: &str,
+    parts: (Option<app::api::Caller>, RequestMeta),
+) -> Result<app::api::prompts::library::Principal, Response> {
+    let org = org.parse::<OrgId>().map_err(|_| StatusCode::NOT_FOUND.into_response())?;
+    let (caller, meta) = parts;
+    let caller = caller
+        .filter(|c| !c.session.mfa_pending)
+        .ok_or_else(|| (StatusCode::UNAUTHORIZED, "Please sign in.").into_response())?;
+    app::api::export::principal_for(&state.services, &caller, org, meta).await.map_err(|e| error_response(&e))
+}
+
+/// Who is asking and from where, taken out of the request before any await.
+fn caller_and_meta(req: &Request<Body>) -> (Option<app::api::Caller>, RequestMeta) {
+    let caller = req.extensions().get::<CallerSlot>().and_then(|s| s.0.clone());
+    (caller, req.extensions().get::<RequestMeta>().cloned().unwrap_or_default())
+}
+
+fn error_response(err: &app::error::AppError) -> Response {
+    (StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), Json(err.clone())).into_response()
+}
+
+fn download(content_type: &'static str, filename: &'static str, body: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CONTENT_DISPOSITION, HeaderValue::from_static(filename)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `GET /orgs/{id}/prompts.json`: the whole library, lossless. Owners and Admins.
+pub async fn prompts_json(State(state): State<AppState>, Path(org): Path<String>, req: Request<Body>) -> Response {
+    let parts = caller_and_meta(&req);
+    drop(req);
+    let p = match download_principal(&state, &org, parts).await {
+        Ok(p) => p,
+        Err(res) => return res,
+    };
+    match app::api::export::json(&state.services, &p).await {
+        Ok(value) => download(
+            "application/json",
+            "attachment; filename=\"prompts.json\"",
+            serde_json::to_string_pretty(&value).unwrap_or_default(),
+        ),
+        Err(err) => error_response(&err),
+    }
+}
+
+/// `GET /orgs/{id}/prompts.csv`: one row per prompt, its current version. Owners and Admins.
+pub async fn prompts_csv(State(state): State<AppState>, Path(org): Path<String>, req: Request<Body>) -> Response {
+    let parts = caller_and_meta(&req);
+    drop(req);
+    let p = match download_principal(&state, &org, parts).await {
+        Ok(p) => p,
+        Err(res) => return res,
+    };
+    match app::api::export::csv(&state.services, &p).await {
+        Ok(csv) => download("text/csv; charset=utf-8", "attachment; filename=\"prompts.csv\"", csv),
+        Err(err) => error_response(&err),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::cookie_value;

@@ -98,6 +98,8 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", http::api_v1::routes(state.clone()))
         .route("/healthz", get(http::healthz))
         .route("/orgs/{org}/audit.csv", get(http::audit_csv))
+        .route("/orgs/{org}/prompts.json", get(http::prompts_json))
+        .route("/orgs/{org}/prompts.csv", get(http::prompts_csv))
         .route("/auth/oauth/{provider}", axum::routing::post(oauth::start))
         .route("/auth/oauth/{provider}/callback", get(oauth::callback))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))

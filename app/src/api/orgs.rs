@@ -644,7 +644,7 @@ pub async fn audit_csv(services: &Services, caller: &Caller, org_id: OrgId) -> R
 
 /// Quotes a CSV field, and defuses spreadsheet formulas.
 #[cfg(feature = "ssr")]
-fn csv_field(value: &str) -> String {
+pub(crate) fn csv_field(value: &str) -> String {
     let value = if value.starts_with(['=', '+', '-', '@']) { format!("'{value}") } else { value.to_owned() };
     if value.contains([',', '"', '\n', '\r']) { format!("\"{}\"", value.replace('"', "\"\"")) } else { value }
 }

@@ -86,11 +86,20 @@ fn PromptList(me: Me) -> impl IntoView {
     };
     let may_create = can_in_active_org(&me, Action::CreatePrompt);
     let may_manage = can_in_active_org(&me, Action::ManageCategories);
+    let export_base = me
+        .active_org
+        .as_ref()
+        .filter(|_| can_in_active_org(&me, Action::ExportData))
+        .map(|org| format!("/orgs/{}/prompts", org.id));
     view! {
         <section class="page">
             <div class="page-head">
                 <h1>"Prompts"</h1>
                 {may_create.then(|| view! { <a class="button" href="/prompts/new">"New prompt"</a> })}
+                {export_base.map(|base| view! {
+                    <a href=format!("{base}.json") download="prompts.json">"Export JSON"</a>
+                    <a href=format!("{base}.csv") download="prompts.csv">"Export CSV"</a>
+                })}
             </div>
             <div class="library-grid">
                 <aside class="library-side">

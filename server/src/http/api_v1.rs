@@ -37,6 +37,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/collections/{id}", axum::routing::patch(update_collection).delete(delete_collection))
         .route("/tags", get(tags))
         .route("/categories", get(categories))
+        .route("/export", get(export))
         .fallback(|| async { ApiError::App(AppError::NotFound) })
         .layer(from_fn_with_state(state, authenticate))
 }
@@ -527,4 +528,28 @@ async fn tags(State(state): State<AppState>, Key(p): Key) -> ApiResult<Vec<app::
 
 async fn categories(State(state): State<AppState>, Key(p): Key) -> ApiResult<Vec<app::dto::CategoryView>> {
     Ok(Json(rules::categories(&state.services, &p).await?))
+}
+
+#[derive(Debug, Deserialize)]
+struct ExportParams {
+    #[serde(default)]
+    format: Option<String>,
+}
+
+/// `GET /export?format=json|csv`: the library (JSON: lossless; CSV: current versions). Needs a
+/// write key whose creator is an Owner or Admin (a read key acts as a Viewer).
+async fn export(
+    State(state): State<AppState>,
+    Key(p): Key,
+    Params(params): Params<ExportParams>,
+) -> Result<Response, ApiError> {
+    Ok(match params.format.as_deref().unwrap_or("json") {
+        "json" => Json(app::api::export::json(&state.services, &p).await?).into_response(),
+        "csv" => (
+            [(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"))],
+            app::api::export::csv(&state.services, &p).await?,
+        )
+            .into_response(),
+        _ => return Err(AppError::validation("format", "Export as json or csv.").into()),
+    })
 }

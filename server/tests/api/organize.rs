@@ -252,3 +252,73 @@ async fn the_rest_api_serves_collections_tags_and_categories() {
     let paths: Vec<&str> = collections.as_array().expect("list").iter().filter_map(|c| c["path"].as_str()).collect();
     assert_eq!(paths, ["Support", "Support / Refunds & returns"]);
 }
+
+#[tokio::test]
+async fn owners_export_the_library_as_json_and_csv() {
+    let app = TestApp::spawn().await;
+    let owner = app.signed_up("Olivia", "olivia@example.com").await;
+    let org = create_org(&owner, "Acme").await;
+    let editor = join(&app, &owner, org.id, "Edith", "edith@example.com", "editor").await;
+    owner.call::<()>("switch_org", &[("org_id", &org.id.to_string())]).await.expect("switch");
+    let folder = collection(&owner, "Sales", None).await;
+    let id = owner.create_prompt("Pitch, short", "Pitch {{product}}.").await.expect("create");
+    owner.update_prompt(id, 1, "Pitch, short", "Pitch {{product}} in one line.").await.expect("v2");
+    owner
+        .call_json::<()>("set_prompt_label", json!({ "id": id, "label": "production", "version": 1 }))
+        .await
+        .expect("label");
+    bulk(&owner, &[id], "move", &folder.id.to_string()).await.expect("move");
+    owner.create_prompt("=HYPERLINK(\"x\")", "Formula title.").await.expect("formula");
+
+    let answer = owner.get(&format!("/orgs/{}/prompts.json", org.id)).await;
+    assert_eq!(answer.status(), 200);
+    assert!(answer.headers()["content-disposition"].to_str().unwrap().contains("prompts.json"));
+    let export: Value = answer.json().await.expect("json");
+    assert_eq!(export["format"], "cairn.prompts/1");
+    assert_eq!(export["collections"][0]["name"], "Sales");
+    let pitch = export["prompts"].as_array().unwrap().iter().find(|p| p["id"] == json!(id)).expect("pitch");
+    assert_eq!(pitch["versions"].as_array().map(Vec::len), Some(2));
+    assert_eq!(pitch["versions"][0]["content"], "Pitch {{product}}.", "oldest version first, as it was");
+    assert_eq!(pitch["labels"], json!([{ "label": "production", "version": 1 }]));
+    assert_eq!(pitch["collection_id"], json!(folder.id));
+    assert_eq!(pitch["variables"][0]["name"], "product");
+
+    let csv = owner.get(&format!("/orgs/{}/prompts.csv", org.id)).await.text().await.expect("csv");
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("id,title,description,status,visibility,category,tags,collection,version,author,updated_at,content")
+    );
+    assert!(csv.contains("\"Pitch, short\""), "a comma is quoted: {csv}");
+    assert!(csv.contains(",Sales,2,Olivia,"), "collection path, version and author: {csv}");
+    assert!(csv.contains("'=HYPERLINK"), "formulas are defused: {csv}");
+
+    // Editors may not export; other organizations' members get nothing.
+    assert_eq!(editor.get(&format!("/orgs/{}/prompts.json", org.id)).await.status(), 403);
+    let stranger = app.signed_up("Mallory", "mallory@example.com").await;
+    assert_eq!(stranger.get(&format!("/orgs/{}/prompts.csv", org.id)).await.status(), 404);
+    assert_eq!(app.client().get(&format!("/orgs/{}/prompts.csv", org.id)).await.status(), 401);
+
+    // The REST API exports too.
+    let key: app::dto::NewApiKey = owner
+        .call("create_api_key", &[("name", "Backup"), ("scope", "write"), ("expires_in_days", "0")])
+        .await
+        .expect("key");
+    let http = reqwest::Client::new();
+    let rest: Value = http
+        .get(format!("{}/api/v1/export", app.address))
+        .bearer_auth(&key.secret)
+        .send()
+        .await
+        .expect("export")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(rest["prompts"].as_array().map(Vec::len), Some(2));
+    let bad =
+        http.get(format!("{}/api/v1/export?format=xml", app.address)).bearer_auth(&key.secret).send().await.expect("x");
+    assert_eq!(bad.status(), 422);
+    let log: Vec<app::dto::AuditEntryView> =
+        owner.call("audit_log", &[("org_id", &org.id.to_string())]).await.expect("audit");
+    assert!(log.iter().any(|e| e.action == "prompts.exported"));
+}

@@ -8,6 +8,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod dev;
 pub mod export;
+pub mod import;
 pub mod organize;
 pub mod orgs;
 pub mod prompts;

@@ -169,6 +169,51 @@ pub struct BulkOutcome {
     pub changed: u64,
 }
 
+/// What an import would do, or why it cannot: every row's problems, before anything is written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportPreview {
+    /// Problems with the file as a whole (not JSON, wrong format, missing columns).
+    pub file_problems: Vec<String>,
+    /// The prompts with problems, in file order.
+    pub rows: Vec<ImportRow>,
+    /// The titles of the first prompts, to show what is coming.
+    pub first_titles: Vec<String>,
+    pub prompts: usize,
+    pub versions: usize,
+    /// Collections the import creates (paths); existing ones with the same path are reused.
+    pub new_collections: Vec<String>,
+    /// Custom categories the import adds; existing names keep their style.
+    pub new_categories: Vec<String>,
+}
+
+impl ImportPreview {
+    pub fn problem_count(&self) -> usize {
+        self.file_problems.len() + self.rows.iter().map(|r| r.problems.len()).sum::<usize>()
+    }
+
+    pub fn is_clean(&self) -> bool {
+        self.problem_count() == 0
+    }
+}
+
+/// One prompt of an import file: where it is, what it is called, what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportRow {
+    /// "line 3" (CSV) or "prompt 2" (JSON).
+    pub place: String,
+    pub title: String,
+    pub problems: Vec<String>,
+}
+
+/// What an import wrote.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportOutcome {
+    pub prompts: usize,
+    pub versions: usize,
+    pub collections: usize,
+    pub categories: usize,
+}
+
 /// One page of a prompt list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PromptPage {

@@ -247,6 +247,33 @@ pub struct PromptSave<'a> {
     pub base_version: Option<i32>,
 }
 
+/// A checked import, written all at once by [`PromptStore::import_library`].
+#[derive(Debug, Clone)]
+pub struct LibraryImport {
+    pub org: OrgId,
+    /// Recorded as author of every version and mover of every label.
+    pub author: UserId,
+    pub at: DateTime<Utc>,
+    /// New collections only, parents before their children.
+    pub collections: Vec<CollectionRecord>,
+    /// New categories only.
+    pub categories: Vec<CategoryRecord>,
+    pub prompts: Vec<ImportedPrompt>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ImportedPrompt {
+    pub id: Uuid,
+    pub fields: PromptFields,
+    pub collection_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Oldest first, numbers ascending; the last is the current version. `author_name` is unused.
+    pub versions: Vec<PromptVersionRecord>,
+    /// (label, version number)
+    pub labels: Vec<(String, i32)>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PromptCounter {
     View,
@@ -460,6 +487,8 @@ pub trait PromptStore: Send + Sync {
     /// Creates or updates (by name) a custom category.
     async fn save_category(&self, org: OrgId, category: &CategoryRecord) -> StoreResult<()>;
     async fn delete_category(&self, org: OrgId, name: &str) -> StoreResult<bool>;
+    /// Writes an import in one transaction: all of it or, on any error, none of it.
+    async fn import_library(&self, import: &LibraryImport) -> StoreResult<()>;
 }
 
 #[async_trait]

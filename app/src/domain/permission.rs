@@ -72,6 +72,8 @@ pub enum Action {
     /// Move a protected deployment label (`production`).
     MoveProtectedLabel,
     ExportData,
+    /// Import prompts in bulk from a JSON or CSV file.
+    ImportData,
     ViewAuditLog,
     RenameOrg,
     DeleteOrg,
@@ -280,6 +282,7 @@ pub fn org_matrix(action: Action) -> Option<[OrgGrant; 4]> {
         | Action::ManageCategories
         | Action::MoveProtectedLabel
         | Action::ExportData
+        | Action::ImportData
         | Action::ViewAuditLog
         | Action::RenameOrg => [Yes, Yes, No, No],
         Action::ManageBilling | Action::DeleteOrg => [Yes, No, No, No],

@@ -181,52 +181,71 @@ pub struct PromptFields {
 pub type FieldProblem = (&'static str, String);
 
 impl PromptFields {
+    /// The fields, or the first rule broken.
     pub fn parse(input: &PromptInput) -> Result<Self, FieldProblem> {
+        Self::parse_all(input).map_err(|mut problems| problems.swap_remove(0))
+    }
+
+    /// The fields, or every rule broken (in field order), for imports that report them all.
+    pub fn parse_all(input: &PromptInput) -> Result<Self, Vec<FieldProblem>> {
+        let mut problems: Vec<FieldProblem> = Vec::new();
         let title = input.title.trim();
         if title.is_empty() {
-            return Err(("title", "Give the prompt a title.".into()));
-        }
-        if title.chars().count() > 200 {
-            return Err(("title", "Keep the title under 200 characters.".into()));
+            problems.push(("title", "Give the prompt a title.".into()));
+        } else if title.chars().count() > 200 {
+            problems.push(("title", "Keep the title under 200 characters.".into()));
         }
         let description = input.description.trim();
         if description.chars().count() > 2_000 {
-            return Err(("description", "Keep the description under 2,000 characters.".into()));
+            problems.push(("description", "Keep the description under 2,000 characters.".into()));
         }
         if input.body.trim().is_empty() {
-            return Err(("body", "Write the prompt's text.".into()));
-        }
-        if input.body.len() > 100_000 {
-            return Err(("body", "The prompt is too long (100,000 characters at most).".into()));
+            problems.push(("body", "Write the prompt's text.".into()));
+        } else if input.body.len() > 100_000 {
+            problems.push(("body", "The prompt is too long (100,000 characters at most).".into()));
         }
         let status = match &input.status {
-            Some(s) if !s.trim().is_empty() => PromptStatus::parse(s).map_err(|e| ("status", e.0))?,
+            Some(s) if !s.trim().is_empty() => PromptStatus::parse(s).unwrap_or_else(|e| {
+                problems.push(("status", e.0));
+                PromptStatus::Draft
+            }),
             _ => PromptStatus::Draft,
         };
         let visibility = match &input.visibility {
-            Some(v) if !v.trim().is_empty() => Visibility::parse(v).map_err(|e| ("visibility", e.0))?,
+            Some(v) if !v.trim().is_empty() => Visibility::parse(v).unwrap_or_else(|e| {
+                problems.push(("visibility", e.0));
+                Visibility::Organization
+            }),
             _ => Visibility::Organization,
         };
         let category = input.category.trim();
         if category.chars().count() > 60 {
-            return Err(("category", "Keep the category under 60 characters.".into()));
+            problems.push(("category", "Keep the category under 60 characters.".into()));
         }
-        let tags = parse_tags(&input.tags).map_err(|e| ("tags", e.0))?;
+        let tags = parse_tags(&input.tags).unwrap_or_else(|e| {
+            problems.push(("tags", e.0));
+            Vec::new()
+        });
         let variables = reconcile(&input.body, &input.variables);
-        check_definitions(&variables).map_err(|p| ("variables", format!("{}: {}", p.name, p.message)))?;
+        if let Err(p) = check_definitions(&variables) {
+            problems.push(("variables", format!("{}: {}", p.name, p.message)));
+        }
         let model = &input.model;
         if model.model.chars().count() > 100 {
-            return Err(("model", "Keep the model name under 100 characters.".into()));
+            problems.push(("model", "Keep the model name under 100 characters.".into()));
         }
         if let Some(t) = model.temperature
             && !(0.0..=2.0).contains(&t)
         {
-            return Err(("temperature", "Temperature goes from 0 to 2.".into()));
+            problems.push(("temperature", "Temperature goes from 0 to 2.".into()));
         }
         if let Some(m) = model.max_tokens
             && !(1..=1_000_000).contains(&m)
         {
-            return Err(("max_tokens", "Max tokens goes from 1 to 1,000,000.".into()));
+            problems.push(("max_tokens", "Max tokens goes from 1 to 1,000,000.".into()));
+        }
+        if !problems.is_empty() {
+            return Err(problems);
         }
         Ok(Self {
             title: title.to_owned(),
@@ -324,6 +343,13 @@ mod tests {
         let hot =
             PromptInput { model: ModelSettings { temperature: Some(3.0), ..Default::default() }, ..input("t", "b") };
         assert_eq!(PromptFields::parse(&hot).unwrap_err().0, "temperature");
+    }
+
+    #[test]
+    fn reports_every_broken_rule_at_once() {
+        let bad = PromptInput { status: Some("live".into()), tags: "not ok".into(), ..input(" ", " ") };
+        let fields: Vec<&str> = PromptFields::parse_all(&bad).unwrap_err().iter().map(|p| p.0).collect();
+        assert_eq!(fields, ["title", "body", "status", "tags"]);
     }
 
     #[test]

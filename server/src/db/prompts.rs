@@ -10,8 +10,8 @@ use app::domain::prompt::{ModelSettings, PromptFields, PromptStatus, Visibility}
 use app::domain::search::words;
 use app::domain::{OrgId, UserId};
 use app::ports::{
-    CategoryRecord, CollectionRecord, LabelRecord, PromptCounter, PromptFilter, PromptRecord, PromptSave, PromptSort,
-    PromptStore, PromptVersionRecord, StoreError,
+    CategoryRecord, CollectionRecord, LabelRecord, LibraryImport, PromptCounter, PromptFilter, PromptRecord,
+    PromptSave, PromptSort, PromptStore, PromptVersionRecord, StoreError,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -161,6 +161,18 @@ impl Sql {
         self.text.push_str(&format!("${}", self.args.len()));
         self
     }
+
+    /// `(…)`: one placeholder per id.
+    fn in_list(&mut self, ids: &[Uuid]) -> &mut Self {
+        self.push("(");
+        for (i, id) in ids.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.arg(Arg::Uuid(*id));
+        }
+        self.push(")")
+    }
 }
 
 /// The words worth remembering for typo tolerance: 3 to 40 characters, each once.
@@ -175,6 +187,84 @@ fn vocabulary(fields: &PromptFields) -> Vec<String> {
     all.dedup();
     all.truncate(4_000);
     all
+}
+
+fn json(variables: &[app::domain::template::VariableDef]) -> Result<String> {
+    serde_json::to_string(variables).map_err(|e| StoreError::Other(e.to_string()))
+}
+
+/// Inserts a prompt's row on `$tx`.
+macro_rules! insert_prompt {
+    ($tx:expr, $org:expr, $id:expr, $author:expr, $f:expr, $tags:expr, $variables:expr, $version:expr,
+     $collection:expr, $created:expr, $updated:expr) => {
+        sqlx::query(
+            "INSERT INTO prompts (id, org_id, author_id, title, description, body, status, visibility, \
+             category, tags, variables, model, temperature, max_tokens, version, collection_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+        )
+        .bind($id).bind($org).bind($author).bind(&$f.title).bind(&$f.description).bind(&$f.body)
+        .bind($f.status.as_str()).bind($f.visibility.as_str()).bind(&$f.category).bind($tags).bind($variables)
+        .bind(&$f.model.model).bind($f.model.temperature).bind($f.model.max_tokens).bind($version)
+        .bind($collection).bind($created).bind($updated)
+        .execute($tx).await.store()?
+    };
+}
+
+/// Inserts one immutable version on `$tx`.
+macro_rules! insert_version {
+    ($tx:expr, $prompt:expr, $number:expr, $title:expr, $description:expr, $body:expr, $variables:expr,
+     $model:expr, $author:expr, $note:expr, $at:expr) => {
+        sqlx::query(
+            "INSERT INTO prompt_versions (prompt_id, number, title, description, body, variables, model, \
+             temperature, max_tokens, author_id, change_note, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind($prompt)
+        .bind($number)
+        .bind(&$title)
+        .bind(&$description)
+        .bind(&$body)
+        .bind($variables)
+        .bind(&$model.model)
+        .bind($model.temperature)
+        .bind($model.max_tokens)
+        .bind($author)
+        .bind($note)
+        .bind($at)
+        .execute($tx)
+        .await
+        .store()?
+    };
+}
+
+/// Writes a prompt's filterable tags (after any old ones were removed) and its search words on `$tx`.
+macro_rules! index_prompt {
+    ($tx:expr, $org:expr, $id:expr, $tags:expr, $terms:expr) => {
+        for tag in $tags {
+            sqlx::query("INSERT INTO prompt_tags (prompt_id, org_id, tag) VALUES ($1, $2, $3)")
+                .bind($id)
+                .bind($org)
+                .bind(tag)
+                .execute(&mut *$tx)
+                .await
+                .store()?;
+        }
+        for chunk in $terms.chunks(500) {
+            let mut text = String::from("INSERT INTO search_terms (org_id, term) VALUES ");
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    text.push_str(", ");
+                }
+                text.push_str(&format!("($1, ${})", i + 2));
+            }
+            text.push_str(" ON CONFLICT DO NOTHING");
+            let mut query = sqlx::query(&text).bind($org);
+            for term in chunk {
+                query = query.bind(term);
+            }
+            query.execute(&mut *$tx).await.store()?;
+        }
+    };
 }
 
 #[async_trait]
@@ -273,23 +363,14 @@ impl PromptStore for Db {
 
     async fn save_prompt(&self, save: &PromptSave<'_>) -> Result<i32> {
         let f = save.fields;
-        let variables = serde_json::to_string(&f.variables).map_err(|e| StoreError::Other(e.to_string()))?;
+        let variables = json(&f.variables)?;
         let tags = f.tags.join(" ");
         let terms = vocabulary(f);
         on_pool!(self, pool => {
             let mut tx = pool.begin().await.store()?;
             let version = match save.base_version {
                 None => {
-                    sqlx::query(
-                        "INSERT INTO prompts (id, org_id, author_id, title, description, body, status, visibility, \
-                         category, tags, variables, model, temperature, max_tokens, version, created_at, updated_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $15)",
-                    )
-                    .bind(save.id).bind(save.org.0).bind(save.author.0).bind(&f.title).bind(&f.description)
-                    .bind(&f.body).bind(f.status.as_str()).bind(f.visibility.as_str()).bind(&f.category).bind(&tags)
-                    .bind(&variables).bind(&f.model.model).bind(f.model.temperature).bind(f.model.max_tokens)
-                    .bind(save.at)
-                    .execute(&mut *tx).await.store()?;
+                    insert_prompt!(&mut *tx, save.org.0, save.id, save.author.0, f, &tags, &variables, 1, None::<Uuid>, save.at, save.at);
                     1
                 }
                 Some(base) => {
@@ -316,37 +397,46 @@ impl PromptStore for Db {
                     base + 1
                 }
             };
-            sqlx::query(
-                "INSERT INTO prompt_versions (prompt_id, number, title, description, body, variables, model, \
-                 temperature, max_tokens, author_id, change_note, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            )
-            .bind(save.id).bind(version).bind(&f.title).bind(&f.description).bind(&f.body).bind(&variables)
-            .bind(&f.model.model).bind(f.model.temperature).bind(f.model.max_tokens).bind(save.author.0)
-            .bind(save.change_note).bind(save.at)
-            .execute(&mut *tx).await.store()?;
+            insert_version!(&mut *tx, save.id, version, f.title, f.description, f.body, &variables, f.model,
+                save.author.0, save.change_note, save.at);
             sqlx::query("DELETE FROM prompt_tags WHERE prompt_id = $1").bind(save.id).execute(&mut *tx).await.store()?;
-            for tag in &f.tags {
-                sqlx::query("INSERT INTO prompt_tags (prompt_id, org_id, tag) VALUES ($1, $2, $3)")
-                    .bind(save.id).bind(save.org.0).bind(tag).execute(&mut *tx).await.store()?;
-            }
-            for chunk in terms.chunks(500) {
-                let mut text = String::from("INSERT INTO search_terms (org_id, term) VALUES ");
-                for i in 0..chunk.len() {
-                    if i > 0 {
-                        text.push_str(", ");
-                    }
-                    text.push_str(&format!("($1, ${})", i + 2));
-                }
-                text.push_str(" ON CONFLICT DO NOTHING");
-                let mut query = sqlx::query(&text).bind(save.org.0);
-                for term in chunk {
-                    query = query.bind(term);
-                }
-                query.execute(&mut *tx).await.store()?;
-            }
+            index_prompt!(&mut *tx, save.org.0, save.id, &f.tags, &terms);
             tx.commit().await.store()?;
             Ok(version)
+        })
+    }
+
+    async fn import_library(&self, import: &LibraryImport) -> Result<()> {
+        let org = import.org.0;
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.store()?;
+            for c in &import.collections {
+                sqlx::query("INSERT INTO collections (id, org_id, parent_id, name, created_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(c.id).bind(org).bind(c.parent_id).bind(&c.name).bind(c.created_at)
+                    .execute(&mut *tx).await.store()?;
+            }
+            for c in &import.categories {
+                sqlx::query("INSERT INTO categories (org_id, name, color, icon, created_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(org).bind(&c.name).bind(&c.color).bind(&c.icon).bind(c.created_at)
+                    .execute(&mut *tx).await.store()?;
+            }
+            for p in &import.prompts {
+                let f = &p.fields;
+                let current = p.versions.last().map_or(1, |v| v.number);
+                insert_prompt!(&mut *tx, org, p.id, import.author.0, f, &f.tags.join(" "), &json(&f.variables)?, current,
+                    p.collection_id, p.created_at, p.updated_at);
+                for v in &p.versions {
+                    insert_version!(&mut *tx, p.id, v.number, v.title, v.description, v.body, &json(&v.variables)?,
+                        v.model, import.author.0, &v.change_note, v.created_at);
+                }
+                for (label, version) in &p.labels {
+                    sqlx::query("INSERT INTO prompt_labels (prompt_id, label, version, moved_by, moved_at) VALUES ($1, $2, $3, $4, $5)")
+                        .bind(p.id).bind(label).bind(version).bind(import.author.0).bind(import.at)
+                        .execute(&mut *tx).await.store()?;
+                }
+                index_prompt!(&mut *tx, org, p.id, &f.tags, &vocabulary(f));
+            }
+            tx.commit().await.store()
         })
     }
 
@@ -522,14 +612,7 @@ impl PromptStore for Db {
             Some(c) => sql.arg(Arg::Uuid(c)),
             None => sql.push("NULL"),
         };
-        sql.push(" WHERE org_id = ").arg(Arg::Uuid(org.0)).push(" AND id IN (");
-        for (i, id) in ids.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.arg(Arg::Uuid(*id));
-        }
-        sql.push(")");
+        sql.push(" WHERE org_id = ").arg(Arg::Uuid(org.0)).push(" AND id IN ").in_list(ids);
         on_pool!(self, pool => bind_all!(sqlx::query(&sql.text), &sql.args).execute(pool).await.store().map(|r| r.rows_affected()))
     }
 
@@ -563,14 +646,8 @@ impl PromptStore for Db {
             .arg(Arg::Text(status.as_str().to_owned()))
             .push(" WHERE org_id = ")
             .arg(Arg::Uuid(org.0))
-            .push(" AND id IN (");
-        for (i, id) in ids.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.arg(Arg::Uuid(*id));
-        }
-        sql.push(")");
+            .push(" AND id IN ")
+            .in_list(ids);
         on_pool!(self, pool => bind_all!(sqlx::query(&sql.text), &sql.args).execute(pool).await.store().map(|r| r.rows_affected()))
     }
 

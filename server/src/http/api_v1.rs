@@ -2,8 +2,8 @@
 //! (`Authorization: Bearer cairn_…`) and rate limited per key.
 //!
 //! Every error is JSON with a stable `code` (`not_found`, `unauthenticated`, `forbidden`,
-//! `validation`, `conflict`, `rate_limited`, `invalid_json`, `internal`), a `message`, and for
-//! validation errors the `field`. Handlers call the same `library` functions as the UI.
+//! `validation`, `conflict`, `rate_limited`, `invalid_json`, `import_invalid`, `internal`), a
+//! `message`, and for validation errors the `field`. Handlers call the same `library` functions as the UI.
 
 use crate::AppState;
 use app::api::RequestMeta;
@@ -38,6 +38,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/tags", get(tags))
         .route("/categories", get(categories))
         .route("/export", get(export))
+        .route(
+            "/import",
+            post(import).layer(axum::extract::DefaultBodyLimit::max(app::api::import::rules::MAX_BYTES + 1024)),
+        )
         .fallback(|| async { ApiError::App(AppError::NotFound) })
         .layer(from_fn_with_state(state, authenticate))
 }
@@ -552,4 +556,42 @@ async fn export(
             .into_response(),
         _ => return Err(AppError::validation("format", "Export as json or csv.").into()),
     })
+}
+
+#[derive(Debug, Deserialize)]
+struct ImportParams {
+    #[serde(default)]
+    format: Option<String>,
+    /// Only check the file and say what importing it would do.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// `POST /import?format=json|csv[&dry_run=true]` with the file as the body. A file with problems
+/// is refused whole (422, `import_invalid`, with the preview listing each one); a dry run returns
+/// the preview; an import returns what it wrote (201). Needs a write key of an Owner or Admin.
+async fn import(
+    State(state): State<AppState>,
+    Key(p): Key,
+    Params(params): Params<ImportParams>,
+    body: String,
+) -> Result<Response, ApiError> {
+    use app::api::import::{ImportFormat, rules};
+    let format = ImportFormat::parse(params.format.as_deref().unwrap_or("json"))
+        .ok_or_else(|| AppError::validation("format", "Import json or csv."))?;
+    let preview = rules::preview(&state.services, &p, format, &body).await?;
+    if !preview.is_clean() {
+        let body = serde_json::json!({
+            "code": "import_invalid",
+            "message": format!("The file has {} problem(s); nothing was imported.", preview.problem_count()),
+            "field": "file",
+            "preview": preview,
+        });
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response());
+    }
+    if params.dry_run {
+        return Ok(Json(preview).into_response());
+    }
+    let outcome = rules::import(&state.services, &p, format, &body).await?;
+    Ok((StatusCode::CREATED, Json(outcome)).into_response())
 }

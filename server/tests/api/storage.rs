@@ -117,3 +117,64 @@ async fn store_contract() {
     assert_eq!(next.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["test.2", "test.1", "test.0"]);
     assert_eq!(next[0].after.as_ref().and_then(|a| a["n"].as_i64()), Some(2));
 }
+
+#[tokio::test]
+async fn an_import_that_fails_half_way_leaves_nothing_behind() {
+    use app::domain::prompt::{PromptFields, PromptInput};
+    use app::ports::{CollectionRecord, ImportedPrompt, LibraryImport, PromptFilter, PromptVersionRecord};
+    let app = TestApp::spawn().await;
+    let store = &app.state.services.store;
+    let now = Utc::now();
+    let (ada, ada_org) = user("ada@example.com");
+    store.create_user(&ada, &ada_org).await.expect("create");
+    let prompt = |title: &str, label_version: i32| {
+        let fields =
+            PromptFields::parse(&PromptInput { title: title.into(), body: "Text.".into(), ..Default::default() })
+                .expect("fields");
+        ImportedPrompt {
+            id: uuid::Uuid::now_v7(),
+            collection_id: None,
+            created_at: now,
+            updated_at: now,
+            versions: vec![PromptVersionRecord {
+                number: 1,
+                title: fields.title.clone(),
+                description: String::new(),
+                body: fields.body.clone(),
+                variables: Vec::new(),
+                model: Default::default(),
+                author_name: String::new(),
+                change_note: "Imported".into(),
+                created_at: now,
+            }],
+            labels: vec![("production".into(), label_version)],
+            fields,
+        }
+    };
+    let folder = CollectionRecord {
+        id: uuid::Uuid::now_v7(),
+        parent_id: None,
+        name: "F".into(),
+        prompt_count: 0,
+        created_at: now,
+    };
+    // The second prompt's label points at a version that does not exist: the database refuses it
+    // after the collection and the first prompt were written, and the transaction takes them back.
+    let import = LibraryImport {
+        org: ada_org.id,
+        author: ada.id,
+        at: now,
+        collections: vec![folder],
+        categories: Vec::new(),
+        prompts: vec![prompt("First", 1), prompt("Second", 7)],
+    };
+    assert!(store.import_library(&import).await.is_err());
+    let filter = PromptFilter { limit: 10, ..Default::default() };
+    assert!(store.prompts(ada_org.id, &filter).await.expect("prompts").is_empty());
+    assert!(store.collections(ada_org.id).await.expect("collections").is_empty());
+
+    let import = LibraryImport { prompts: vec![prompt("First", 1)], ..import };
+    store.import_library(&import).await.expect("a sound import");
+    assert_eq!(store.prompts(ada_org.id, &filter).await.expect("prompts").len(), 1);
+    assert_eq!(store.collections(ada_org.id).await.expect("collections").len(), 1);
+}

@@ -8,11 +8,12 @@ export LEPTOS_SITE_ROOT ?= $(CARGO_TARGET_DIR)/site
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 CARGO_TEST_FLAGS ?=
 
-.PHONY: help setup build build-debug run test test-unit test-sqlite test-postgres test-e2e bench-size fmt lint clean
+.PHONY: help setup build build-debug run test test-unit test-sqlite test-postgres test-e2e bench bench-size fmt lint clean
 
 help:
 	@echo "make run     build and serve Cairn at http://127.0.0.1:3000 (SQLite, demo data)"
 	@echo "make test    run every test: unit, integration (SQLite + PostgreSQL), end-to-end"
+	@echo "make bench        load benchmark (100,000 prompts; SQLite and PostgreSQL) -> docs/benchmarks.md"
 	@echo "make bench-size   size of the hydrate wasm and JS glue (raw and brotli)"
 
 setup:
@@ -43,6 +44,9 @@ test-postgres:
 test-e2e: build
 	cd end2end && npx playwright test
 
+bench: setup
+	@scripts/bench.sh
+
 bench-size: build
 	@scripts/bench-size.sh
 
@@ -50,7 +54,7 @@ fmt:
 	cargo fmt --all
 
 lint:
-	cargo clippy -p app --features ssr -p server --all-targets -- -D warnings
+	cargo clippy -p app --features ssr -p server --features server/bench --all-targets -- -D warnings
 
 clean:
 	rm -rf "$(CARGO_TARGET_DIR)" data

@@ -6,6 +6,7 @@ pub mod account;
 pub mod admin;
 pub mod api_keys;
 pub mod auth;
+pub mod comments;
 pub mod dev;
 pub mod export;
 pub mod import;

@@ -22,6 +22,7 @@ pub struct Me {
     pub active_org: Option<OrgSummary>,
     /// Whether the server shows the development mailbox.
     pub dev_mode: bool,
+    pub unread_notifications: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -167,6 +168,34 @@ pub struct TagCount {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BulkOutcome {
     pub changed: u64,
+}
+
+/// A comment with its replies (replies have none of their own).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommentView {
+    pub id: Uuid,
+    pub author_name: String,
+    /// The Markdown, for editing; empty once deleted.
+    pub body: String,
+    /// Sanitized HTML of the Markdown.
+    pub html: String,
+    pub created_at: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+    pub deleted: bool,
+    pub can_edit: bool,
+    pub can_delete: bool,
+    pub replies: Vec<CommentView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NotificationView {
+    pub id: Uuid,
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub link: String,
+    pub created_at: DateTime<Utc>,
+    pub read: bool,
 }
 
 /// What an import would do, or why it cannot: every row's problems, before anything is written.

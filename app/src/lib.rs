@@ -90,8 +90,10 @@ pub fn App() -> impl IntoView {
                         // unhydrated (buttons without handlers).
                         <Route path=path!("/prompts") view=pages::prompts::PromptsPage ssr=SsrMode::Async/>
                         <Route path=path!("/prompts/new") view=pages::prompts::NewPromptPage/>
+                        <Route path=path!("/prompts/import") view=pages::import::ImportPage/>
                         <Route path=path!("/prompts/:id") view=pages::prompts::PromptPage ssr=SsrMode::Async/>
                         <Route path=path!("/org/api-keys") view=pages::api_keys::ApiKeysPage/>
+                        <Route path=path!("/notifications") view=pages::comments::NotificationsPage/>
                         <Route path=path!("/admin/users") view=pages::admin::AdminUsersPage/>
                         <Route path=path!("/dev/mailbox") view=pages::dev::MailboxPage/>
                         <Route path=path!("/offline") view=pages::OfflinePage/>

@@ -3,8 +3,10 @@
 pub mod admin;
 pub mod api_keys;
 pub mod auth;
+pub mod comments;
 pub mod dev;
 pub mod home;
+pub mod import;
 pub mod library;
 pub mod orgs;
 pub mod prompts;

@@ -247,6 +247,38 @@ pub struct PromptSave<'a> {
     pub base_version: Option<i32>,
 }
 
+/// A comment on a prompt; `parent_id` is the top-level comment of its thread.
+#[derive(Debug, Clone)]
+pub struct CommentRecord {
+    pub id: Uuid,
+    pub org_id: OrgId,
+    pub prompt_id: Uuid,
+    pub parent_id: Option<Uuid>,
+    pub author_id: UserId,
+    pub author_name: String,
+    /// Markdown; empty once deleted.
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// Something to tell one person in the app (the bell in the header).
+#[derive(Debug, Clone)]
+pub struct NotificationRecord {
+    pub id: Uuid,
+    pub user_id: UserId,
+    pub org_id: Option<OrgId>,
+    /// `mention`, `reply`, `comment`
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    /// A path inside the app.
+    pub link: String,
+    pub created_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
 /// A checked import, written all at once by [`PromptStore::import_library`].
 #[derive(Debug, Clone)]
 pub struct LibraryImport {
@@ -492,6 +524,27 @@ pub trait PromptStore: Send + Sync {
 }
 
 #[async_trait]
+pub trait CommentStore: Send + Sync {
+    /// A prompt's comments, oldest first.
+    async fn comments(&self, org: OrgId, prompt: Uuid) -> StoreResult<Vec<CommentRecord>>;
+    async fn comment(&self, org: OrgId, id: Uuid) -> StoreResult<Option<CommentRecord>>;
+    async fn add_comment(&self, comment: &CommentRecord) -> StoreResult<()>;
+    async fn edit_comment(&self, org: OrgId, id: Uuid, body: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Blanks the comment's text and marks it deleted; its replies stay.
+    async fn delete_comment(&self, org: OrgId, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait NotificationStore: Send + Sync {
+    async fn add_notifications(&self, notifications: &[NotificationRecord]) -> StoreResult<()>;
+    /// Newest first.
+    async fn notifications(&self, user: UserId, limit: i64) -> StoreResult<Vec<NotificationRecord>>;
+    async fn unread_notifications(&self, user: UserId) -> StoreResult<i64>;
+    /// Marks these (or, with `None`, all) of the person's notifications read.
+    async fn mark_notifications_read(&self, user: UserId, ids: Option<&[Uuid]>, at: DateTime<Utc>) -> StoreResult<u64>;
+}
+
+#[async_trait]
 pub trait ApiKeyStore: Send + Sync {
     async fn create_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()>;
     async fn api_keys(&self, org: OrgId) -> StoreResult<Vec<ApiKeyRecord>>;
@@ -516,8 +569,31 @@ pub trait MailStore: Send + Sync {
 }
 
 /// Everything the application stores.
-pub trait Store: UserStore + SessionStore + OrgStore + PromptStore + ApiKeyStore + AuditStore + MailStore {}
-impl<T: UserStore + SessionStore + OrgStore + PromptStore + ApiKeyStore + AuditStore + MailStore> Store for T {}
+pub trait Store:
+    UserStore
+    + SessionStore
+    + OrgStore
+    + PromptStore
+    + CommentStore
+    + NotificationStore
+    + ApiKeyStore
+    + AuditStore
+    + MailStore
+{
+}
+impl<
+    T: UserStore
+        + SessionStore
+        + OrgStore
+        + PromptStore
+        + CommentStore
+        + NotificationStore
+        + ApiKeyStore
+        + AuditStore
+        + MailStore,
+> Store for T
+{
+}
 
 /// Sends email: SMTP in production, the database outbox offline.
 #[async_trait]

@@ -1,5 +1,5 @@
 import { expect, Page } from '@playwright/test';
-import { hydrated, signInDemo, test } from './helpers';
+import { hydrated, signInDemo, signUp, test, uniqueEmail } from './helpers';
 
 /** Opens the editor of the prompt on the page, replaces its text and saves a new version. */
 async function saveVersion(page: Page, text: string, note: string): Promise<void> {
@@ -79,6 +79,16 @@ test('an editor versions, compares, reverts, labels, previews and finds a prompt
   await page.getByRole('button', { name: 'Preview' }).click();
   await expect(page.getByLabel('Rendered prompt')).toHaveText('Hello Ada, welcome to Cairn Basics.');
 
+  // Comments: an empty one is refused next to the field; a posted one renders its Markdown.
+  await page.getByRole('button', { name: 'Post comment' }).click();
+  await expect(page.getByText('Write something first.')).toBeVisible();
+  await page.getByLabel('Comment', { exact: true }).fill('Ready for review, @adam? The **notebook** line is new.');
+  await page.getByRole('button', { name: 'Post comment' }).click();
+  const posted = page.getByRole('article', { name: 'Comment by Edith Editor' });
+  await expect(posted.locator('.comment-body strong')).toHaveText('notebook');
+  await expect(page.getByLabel('Comment', { exact: true })).toHaveValue('');
+  const promptPath = new URL(page.url()).pathname;
+
   // Search forgives a typo and highlights the match.
   await page.goto('/prompts');
   await hydrated(page);
@@ -87,6 +97,23 @@ test('an editor versions, compares, reverts, labels, previews and finds a prompt
   const hit = page.getByRole('article', { name: title });
   await expect(hit).toBeVisible();
   await expect(hit.locator('mark').first()).toHaveText('Onboarding');
+
+  // The mentioned Admin sees the notification, follows it and replies in the thread.
+  await page.context().clearCookies();
+  await signInDemo(page, 'admin@demo.cairn.test', 'Adam Admin');
+  await page.getByRole('link', { name: /Notifications, \d+ unread/ }).click();
+  await page.getByRole('link', { name: `Edith Editor mentioned you on “${title}”` }).click();
+  await expect(page).toHaveURL(new RegExp(`${promptPath}#comment-`));
+  await hydrated(page);
+  const thread = page.getByRole('article', { name: 'Comment by Edith Editor' });
+  const replyButton = thread.getByRole('button', { name: 'Reply to Edith Editor' });
+  await expect(async () => {
+    if ((await replyButton.getAttribute('aria-expanded')) !== 'true') await replyButton.click();
+    await expect(page.getByLabel('Your reply to Edith Editor')).toBeVisible({ timeout: 1_000 });
+  }).toPass();
+  await page.getByLabel('Your reply to Edith Editor').fill('Looks good to me.');
+  await page.getByRole('button', { name: 'Post reply' }).click();
+  await expect(thread.getByRole('article', { name: 'Comment by Adam Admin' })).toContainText('Looks good to me.');
 });
 
 test('an admin creates an API key and calls the REST API with it', async ({ page }) => {
@@ -111,6 +138,16 @@ test('an admin creates an API key and calls the REST API with it', async ({ page
   });
   expect(refused.status()).toBe(403);
   expect((await refused.json()).code).toBe('forbidden');
+
+  // The end-to-end server allows 30 requests per key and hour: the next ones are refused.
+  let limited = answer;
+  for (let i = 0; i < 40 && limited.status() !== 429; i++) {
+    limited = await page.request.get('/api/v1/tags', { headers: { authorization: `Bearer ${secret}` } });
+  }
+  expect(limited.status()).toBe(429);
+  expect((await limited.json()).code).toBe('rate_limited');
+  expect(Number(limited.headers()['retry-after'])).toBeGreaterThan(0);
+  expect(limited.headers()['ratelimit-remaining']).toBe('0');
 });
 
 /** Creates a prompt through its server function, as the signed-in page's user. */
@@ -191,4 +228,54 @@ test('an admin adds a custom category with a colour', async ({ page }) => {
   const csv = await page.request.get(href!);
   expect(csv.status()).toBe(200);
   expect(await csv.text()).toMatch(/^id,title,description,status/);
+});
+
+test('an admin exports the library as JSON and imports it into a new organization', async ({ page }) => {
+  await signInDemo(page, 'admin@demo.cairn.test', 'Adam Admin');
+  await page.goto('/prompts');
+  await hydrated(page);
+  const href = await page.getByRole('link', { name: 'Export JSON' }).getAttribute('href');
+  const exported = await page.request.get(href!);
+  expect(exported.status()).toBe(200);
+  const library = await exported.json();
+  const titles: string[] = library.prompts.map((p: { title: string }) => p.title);
+  expect(titles.length).toBeGreaterThan(0);
+
+  // A newcomer with an organization of their own brings the library in.
+  await page.context().clearCookies();
+  await signUp(page, 'Ingrid Importer', uniqueEmail('importer'));
+  await page.goto('/orgs');
+  await hydrated(page);
+  await page.getByLabel('Organization name').fill(`Imported Coaching ${Date.now()}`);
+  await page.getByRole('button', { name: 'Create organization' }).click();
+  await expect(page.getByRole('heading', { name: /Members of Imported Coaching/ })).toBeVisible();
+
+  await page.goto('/prompts/import');
+  await hydrated(page);
+  // A CSV with a broken row is refused, each problem shown next to its line.
+  await page.getByLabel('File (JSON or CSV)').setInputFiles({
+    name: 'broken.csv',
+    mimeType: 'text/csv',
+    buffer: Buffer.from('title,content,status\nGood,Some text.,draft\n,No title,live\n'),
+  });
+  const problems = page.getByRole('table', { name: 'Prompts with problems' });
+  await expect(problems.getByRole('row', { name: /line 3/ })).toContainText('Give the prompt a title.');
+  await expect(problems.getByRole('row', { name: /line 3/ })).toContainText('status');
+  await expect(page.getByRole('button', { name: /^Import/ })).toHaveCount(0);
+
+  // The JSON export is clean and imports whole.
+  await page.getByLabel('File (JSON or CSV)').setInputFiles({
+    name: 'prompts.json',
+    mimeType: 'application/json',
+    buffer: Buffer.from(JSON.stringify(library)),
+  });
+  await expect(page.getByRole('heading', { name: 'Ready to import' })).toBeVisible();
+  await expect(page.getByLabel('Format')).toHaveValue('json');
+  const plural = titles.length === 1 ? 'prompt' : 'prompts';
+  await page.getByRole('button', { name: `Import ${titles.length} ${plural}` }).click();
+  await expect(page.getByRole('status').filter({ hasText: `Imported ${titles.length} ${plural}` })).toBeVisible();
+  await page.getByRole('link', { name: 'See the prompts' }).click();
+  // The list opens with the most recently updated, which kept its time through the import.
+  const newest = [...library.prompts].sort((a, b) => b.updated_at.localeCompare(a.updated_at))[0].title;
+  await expect(page.getByRole('link', { name: newest, exact: true }).first()).toBeVisible();
 });

@@ -6,10 +6,12 @@
 
 mod api_keys;
 mod audit;
+mod collab;
 mod mail;
 mod orgs;
 mod prompts;
 mod sessions;
+mod sql;
 mod users;
 
 use app::ports::StoreError;

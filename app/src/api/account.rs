@@ -49,6 +49,7 @@ pub async fn get_me() -> Result<Option<Me>, AppError> {
             orgs: memberships.iter().map(org_summary).collect(),
             active_org: active.as_ref().map(org_summary),
             dev_mode: services.settings.dev_mode,
+            unread_notifications: services.store.unread_notifications(user.id).await?,
         }))
     })
     .await

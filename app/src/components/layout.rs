@@ -106,6 +106,10 @@ fn SignedInNav(me: Me) -> impl IntoView {
             {dev_mode.then(|| view! { <A href="/dev/mailbox">"Mailbox"</A> })}
         </nav>
         <OrgSwitcher me=me.clone()/>
+        <A href="/notifications" attr:class="notifications-link"
+            attr:aria-label=match me.unread_notifications { 0 => "Notifications".to_owned(), n => format!("Notifications, {n} unread") }>
+            "🔔"{(me.unread_notifications > 0).then(|| view! { <span class="count">{me.unread_notifications}</span> })}
+        </A>
         <details class="account-menu">
             <summary aria-label=format!("Account menu for {}", me.display_name)>{me.display_name.clone()}</summary>
             <div class="menu">

@@ -58,6 +58,8 @@ pub enum Action {
     ViewOrg,
     ViewMembers,
     ViewPrompts,
+    /// Comment on prompts one may see (and edit or delete one's own comments).
+    CommentOnPrompts,
     CreatePrompt,
     EditPrompt,
     DeletePrompt,
@@ -272,7 +274,9 @@ pub enum OrgGrant {
 pub fn org_matrix(action: Action) -> Option<[OrgGrant; 4]> {
     use OrgGrant::*;
     Some(match action {
-        Action::ViewOrg | Action::ViewMembers | Action::ViewPrompts | Action::AccessApi => [Yes, Yes, Yes, Yes],
+        Action::ViewOrg | Action::ViewMembers | Action::ViewPrompts | Action::CommentOnPrompts | Action::AccessApi => {
+            [Yes, Yes, Yes, Yes]
+        }
         Action::CreatePrompt => [Yes, Yes, Yes, No],
         Action::EditPrompt => [Yes, Yes, Own, No],
         Action::DeletePrompt => [Yes, Yes, Own, No],

@@ -91,11 +91,13 @@ fn PromptList(me: Me) -> impl IntoView {
         .as_ref()
         .filter(|_| can_in_active_org(&me, Action::ExportData))
         .map(|org| format!("/orgs/{}/prompts", org.id));
+    let may_import = can_in_active_org(&me, Action::ImportData);
     view! {
         <section class="page">
             <div class="page-head">
                 <h1>"Prompts"</h1>
                 {may_create.then(|| view! { <a class="button" href="/prompts/new">"New prompt"</a> })}
+                {may_import.then(|| view! { <a href="/prompts/import">"Import"</a> })}
                 {export_base.map(|base| view! {
                     <a href=format!("{base}.json") download="prompts.json">"Export JSON"</a>
                     <a href=format!("{base}.csv") download="prompts.csv">"Export CSV"</a>
@@ -440,14 +442,17 @@ fn PromptView() -> impl IntoView {
             let prompt = get_prompt(id).await?;
             let versions = prompt_versions(id).await?;
             let folders = collections().await?;
-            Ok::<_, AppError>((prompt, versions, folders))
+            let comments = crate::api::comments::comments(id).await?;
+            Ok::<_, AppError>((prompt, versions, folders, comments))
         },
     );
     view! {
         <Transition fallback=|| view! { <p class="page">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match prompt.await {
-                    Ok((p, versions, folders)) => view! { <PromptDetailView prompt=p versions=versions collections=folders changed=changed/> }.into_any(),
+                    Ok((p, versions, folders, comments)) => view! {
+                        <PromptDetailView prompt=p versions=versions collections=folders comments=comments changed=changed/>
+                    }.into_any(),
                     Err(err) => view! { <section class="page"><h1>"Prompt"</h1><p role="alert">{err.to_string()}</p></section> }.into_any(),
                 }
             })}
@@ -460,6 +465,7 @@ fn PromptDetailView(
     prompt: PromptDetail,
     versions: Vec<VersionView>,
     collections: Vec<CollectionView>,
+    comments: Vec<crate::dto::CommentView>,
     changed: RwSignal<u32>,
 ) -> impl IntoView {
     let id = prompt.id;
@@ -528,6 +534,7 @@ fn PromptDetailView(
             <TestPanel id=id variables=prompt.fields.variables.clone()/>
             <Versions id=id list=versions current=prompt.version can_edit=prompt.can_edit changed=changed/>
             <Labels prompt=prompt.clone() changed=changed/>
+            <super::comments::Comments prompt_id=id initial=comments/>
         </section>
     }
 }

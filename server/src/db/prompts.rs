@@ -5,6 +5,7 @@
 //! (pg_trgm similarity on PostgreSQL, same first letter on SQLite) and the caller keeps those within
 //! the edit distance budget.
 
+use super::sql::{Arg, Sql, bind_all};
 use super::{Db, OrStore, StoreResult as Result, on_pool};
 use app::domain::prompt::{ModelSettings, PromptFields, PromptStatus, Visibility};
 use app::domain::search::words;
@@ -118,62 +119,6 @@ const VERSION_SELECT: &str = "SELECT v.number, v.title, v.description, v.body, v
      v.max_tokens, u.display_name AS author_name, v.change_note, v.created_at \
      FROM prompt_versions v JOIN prompts p ON p.id = v.prompt_id JOIN users u ON u.id = v.author_id \
      WHERE p.org_id = $1 AND v.prompt_id = $2";
-
-/// A value bound to a dynamically built statement.
-enum Arg {
-    Uuid(Uuid),
-    Text(String),
-    Int(i64),
-    Time(DateTime<Utc>),
-}
-
-/// Binds `$args` in order to `$query` (compiled once per backend inside `on_pool!`).
-macro_rules! bind_all {
-    ($query:expr, $args:expr) => {{
-        let mut query = $query;
-        for arg in $args {
-            query = match arg {
-                Arg::Uuid(v) => query.bind(*v),
-                Arg::Text(v) => query.bind(v.as_str()),
-                Arg::Int(v) => query.bind(*v),
-                Arg::Time(v) => query.bind(*v),
-            };
-        }
-        query
-    }};
-}
-
-/// A statement's text and arguments, numbered as they are added.
-#[derive(Default)]
-struct Sql {
-    text: String,
-    args: Vec<Arg>,
-}
-
-impl Sql {
-    fn push(&mut self, text: &str) -> &mut Self {
-        self.text.push_str(text);
-        self
-    }
-
-    fn arg(&mut self, arg: Arg) -> &mut Self {
-        self.args.push(arg);
-        self.text.push_str(&format!("${}", self.args.len()));
-        self
-    }
-
-    /// `(…)`: one placeholder per id.
-    fn in_list(&mut self, ids: &[Uuid]) -> &mut Self {
-        self.push("(");
-        for (i, id) in ids.iter().enumerate() {
-            if i > 0 {
-                self.push(", ");
-            }
-            self.arg(Arg::Uuid(*id));
-        }
-        self.push(")")
-    }
-}
 
 /// The words worth remembering for typo tolerance: 3 to 40 characters, each once.
 fn vocabulary(fields: &PromptFields) -> Vec<String> {

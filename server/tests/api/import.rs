@@ -19,7 +19,7 @@ async fn export(client: &Client, org: &OrgSummary) -> Value {
 fn essence(export: &Value) -> Value {
     let paths: std::collections::HashMap<String, String> = {
         let folders = export["collections"].as_array().unwrap();
-        let name = |id: &Value| folders.iter().find(|c| &c["id"] == id).map(|c| c.clone());
+        let name = |id: &Value| folders.iter().find(|c| &c["id"] == id).cloned();
         folders
             .iter()
             .map(|c| {

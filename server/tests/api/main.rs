@@ -8,6 +8,7 @@ mod support;
 
 mod accounts;
 mod admin;
+mod comments;
 mod import;
 mod oauth;
 mod organize;

@@ -1,0 +1,28 @@
+-- Collaboration on prompts: threaded comments and in-app notifications.
+CREATE TABLE prompt_comments (
+    id BLOB PRIMARY KEY,
+    org_id BLOB NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+    prompt_id BLOB NOT NULL REFERENCES prompts(id) ON DELETE CASCADE,
+    -- The top-level comment a reply belongs to (threads are one level deep).
+    parent_id BLOB REFERENCES prompt_comments(id) ON DELETE CASCADE,
+    author_id BLOB NOT NULL REFERENCES users(id),
+    body TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    edited_at TEXT,
+    -- A deleted comment keeps its place in the thread, without its text.
+    deleted_at TEXT
+);
+CREATE INDEX prompt_comments_prompt ON prompt_comments (prompt_id, created_at);
+
+CREATE TABLE notifications (
+    id BLOB PRIMARY KEY,
+    user_id BLOB NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    org_id BLOB REFERENCES organizations(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    title TEXT NOT NULL,
+    body TEXT NOT NULL,
+    link TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    read_at TEXT
+);
+CREATE INDEX notifications_user ON notifications (user_id, created_at);

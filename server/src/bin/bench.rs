@@ -1,0 +1,489 @@
+//! `cairn-bench`: seeds one organization with many prompts (two versions each) on a fresh
+//! database, serves Cairn in this process and measures, at a number of concurrent clients, the
+//! latency percentiles and throughput of the REST API (list, get, search) and of the server-rendered
+//! prompt list page. Prints a Markdown report.
+//!
+//! ```text
+//! cairn-bench [--backend sqlite|postgres] [--prompts 100000] [--clients 64] [--seconds 10]
+//! ```
+//! PostgreSQL: `CAIRN_BENCH_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`)
+//! is used to create and afterwards drop a scratch database.
+
+#![allow(clippy::unwrap_used)]
+
+use app::domain::prompt::{PromptFields, PromptInput};
+use app::domain::{Email, OrgId, OrgKind, OrgRole, UserId};
+use app::ports::{ApiKeyRecord, ImportedPrompt, LibraryImport, NewUser, OrgRecord, PromptVersionRecord};
+use chrono::Utc;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use server::config::Config;
+use server::{AppState, serve, services};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const WORDS: &[&str] = &[
+    "client",
+    "session",
+    "goal",
+    "habit",
+    "review",
+    "feedback",
+    "onboarding",
+    "email",
+    "follow",
+    "reflection",
+    "journal",
+    "coach",
+    "mentor",
+    "program",
+    "module",
+    "lesson",
+    "exercise",
+    "summary",
+    "question",
+    "answer",
+    "motivation",
+    "plan",
+    "weekly",
+    "daily",
+    "progress",
+    "milestone",
+    "check",
+    "support",
+    "customer",
+    "sales",
+    "marketing",
+    "engineering",
+    "release",
+    "incident",
+    "retrospective",
+    "interview",
+    "hiring",
+    "budget",
+    "report",
+    "strategy",
+    "vision",
+    "values",
+    "team",
+    "leader",
+    "conflict",
+    "delegation",
+    "priority",
+    "focus",
+    "energy",
+    "sleep",
+    "nutrition",
+    "exercise",
+    "mindset",
+    "gratitude",
+    "story",
+    "outline",
+    "draft",
+    "tone",
+    "friendly",
+    "formal",
+    "concise",
+    "detailed",
+    "bullet",
+    "list",
+    "table",
+    "translate",
+    "summarize",
+    "explain",
+    "rewrite",
+    "improve",
+    "critique",
+    "brainstorm",
+    "ideas",
+    "campaign",
+    "launch",
+    "pricing",
+    "proposal",
+    "contract",
+    "negotiation",
+    "pitch",
+    "investor",
+    "product",
+    "roadmap",
+    "feature",
+    "bug",
+    "test",
+    "deploy",
+    "monitor",
+    "latency",
+    "database",
+    "prompt",
+    "template",
+    "variable",
+    "persona",
+    "audience",
+    "context",
+    "example",
+];
+const TAGS: &[&str] = &[
+    "onboarding",
+    "email",
+    "sales",
+    "support",
+    "coaching",
+    "weekly",
+    "draft",
+    "review",
+    "ai",
+    "ops",
+    "hr",
+    "legal",
+    "finance",
+    "product",
+    "writing",
+    "research",
+    "meeting",
+    "social",
+    "docs",
+    "qa",
+];
+
+struct Args {
+    backend: String,
+    prompts: usize,
+    clients: usize,
+    seconds: u64,
+}
+
+fn args() -> Args {
+    let mut a = Args { backend: "sqlite".into(), prompts: 100_000, clients: 64, seconds: 10 };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().unwrap_or_default();
+        match flag.as_str() {
+            "--backend" => a.backend = value,
+            "--prompts" => a.prompts = value.parse().expect("--prompts N"),
+            "--clients" => a.clients = value.parse().expect("--clients N"),
+            "--seconds" => a.seconds = value.parse().expect("--seconds N"),
+            other => panic!("unknown flag {other}"),
+        }
+    }
+    a
+}
+
+fn sentence(rng: &mut StdRng, words: usize) -> String {
+    (0..words).map(|_| *WORDS.choose(rng).unwrap()).collect::<Vec<_>>().join(" ")
+}
+
+fn prompt(rng: &mut StdRng, n: usize) -> ImportedPrompt {
+    let (title_words, tag_count, body_words) = (rng.gen_range(2..5), rng.gen_range(1..4), rng.gen_range(30..90));
+    let title = format!("{} {n}", sentence(rng, title_words));
+    let tags: Vec<&str> = TAGS.choose_multiple(rng, tag_count).copied().collect();
+    let body = format!(
+        "You are a {} {}. Write a {} {} for {{{{name}}}} about {}.\n\n{}",
+        WORDS.choose(rng).unwrap(),
+        WORDS.choose(rng).unwrap(),
+        WORDS.choose(rng).unwrap(),
+        WORDS.choose(rng).unwrap(),
+        sentence(rng, 3),
+        sentence(rng, body_words),
+    );
+    let input = PromptInput {
+        title,
+        description: sentence(rng, 12),
+        body: body.clone(),
+        status: Some(["draft", "published", "published"].choose(rng).unwrap().to_string()),
+        category: ["Marketing", "Engineering", "Sales", "Support", ""].choose(rng).unwrap().to_string(),
+        tags: tags.join(","),
+        ..Default::default()
+    };
+    let fields = PromptFields::parse(&input).unwrap();
+    let at = Utc::now() - chrono::Duration::minutes((n as i64) % 500_000);
+    let version = |number: i32, body: &str| PromptVersionRecord {
+        number,
+        title: fields.title.clone(),
+        description: fields.description.clone(),
+        body: body.to_owned(),
+        variables: fields.variables.clone(),
+        model: fields.model.clone(),
+        author_name: String::new(),
+        change_note: format!("Version {number}"),
+        created_at: at,
+    };
+    let first = body.lines().next().unwrap_or_default().to_owned();
+    ImportedPrompt {
+        id: uuid::Uuid::now_v7(),
+        versions: vec![version(1, &first), version(2, &body)],
+        fields,
+        collection_id: None,
+        created_at: at,
+        updated_at: at,
+        labels: vec![("production".into(), 2)],
+    }
+}
+
+/// One measured scenario: every latency, in microseconds.
+struct Run {
+    name: &'static str,
+    micros: Vec<u64>,
+    errors: usize,
+    elapsed: Duration,
+}
+
+impl Run {
+    fn percentile(&self, p: f64) -> f64 {
+        if self.micros.is_empty() {
+            return f64::NAN;
+        }
+        let i = ((self.micros.len() as f64 - 1.0) * p).round() as usize;
+        self.micros[i] as f64 / 1000.0
+    }
+}
+
+/// Runs `make_request` from `clients` concurrent loops for `seconds` and collects latencies.
+async fn measure<F>(name: &'static str, clients: usize, seconds: u64, make_request: F) -> Run
+where
+    F: Fn(&mut StdRng) -> reqwest::RequestBuilder + Send + Sync + 'static,
+{
+    let make_request = Arc::new(make_request);
+    // Warm up for a second, then measure.
+    for phase in [1, seconds] {
+        let deadline = Instant::now() + Duration::from_secs(phase);
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for c in 0..clients {
+            let make_request = make_request.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut rng = StdRng::seed_from_u64(c as u64 + phase);
+                let (mut micros, mut errors) = (Vec::new(), 0usize);
+                while Instant::now() < deadline {
+                    let request = make_request(&mut rng);
+                    let t = Instant::now();
+                    match request.send().await {
+                        Ok(r) if r.status().is_success() => {
+                            let _ = r.bytes().await;
+                            micros.push(t.elapsed().as_micros() as u64);
+                        }
+                        _ => errors += 1,
+                    }
+                }
+                (micros, errors)
+            }));
+        }
+        let mut run = Run { name, micros: Vec::new(), errors: 0, elapsed: Duration::ZERO };
+        for t in tasks {
+            let (m, e) = t.await.unwrap();
+            run.micros.extend(m);
+            run.errors += e;
+        }
+        run.elapsed = started.elapsed();
+        if phase == seconds {
+            run.micros.sort_unstable();
+            return run;
+        }
+    }
+    unreachable!()
+}
+
+#[tokio::main]
+async fn main() {
+    let a = args();
+    let (url, scratch) = match a.backend.as_str() {
+        "postgres" => {
+            let admin = std::env::var("CAIRN_BENCH_POSTGRES_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+            let name = format!("cairn_bench_{}", std::process::id());
+            let pool = sqlx::PgPool::connect(&admin).await.expect("connect to PostgreSQL");
+            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.unwrap();
+            let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap();
+            (format!("{base}/{name}"), Some((pool, name)))
+        }
+        _ => {
+            let dir = std::env::temp_dir().join(format!("cairn-bench-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            (format!("sqlite://{}", dir.join("cairn.db").display()), None)
+        }
+    };
+    let mut config = Config::for_tests(url.clone());
+    config.api_rate_limit = i64::from(i32::MAX);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    config.public_url = base.clone();
+    let (services, db) = services(&config).await.expect("services");
+    let store = services.store.clone();
+
+    // An owner (with a password, for the page) and the organization.
+    let now = Utc::now();
+    let password = "bench-password-2026";
+    let owner = NewUser {
+        id: UserId::new(),
+        email: Email::parse("bench@example.com").unwrap(),
+        display_name: "Bench Owner".into(),
+        password_hash: Some(app::security::hash_password(&services.hashing, password).await.unwrap()),
+        timezone: "UTC".into(),
+        email_verified_at: Some(now),
+        created_at: now,
+    };
+    let personal = OrgRecord { id: OrgId::new(), name: "Personal".into(), kind: OrgKind::Personal, created_at: now };
+    store.create_user(&owner, &personal).await.unwrap();
+    let org = OrgRecord { id: OrgId::new(), name: "Bench".into(), kind: OrgKind::Team, created_at: now };
+    store.create_org(&org, owner.id).await.unwrap();
+    let _ = OrgRole::Owner;
+
+    let seeding = Instant::now();
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut ids = Vec::with_capacity(a.prompts);
+    let mut n = 0;
+    while n < a.prompts {
+        let batch: Vec<ImportedPrompt> = (n..(n + 1000).min(a.prompts)).map(|i| prompt(&mut rng, i)).collect();
+        ids.extend(batch.iter().map(|p| p.id));
+        n += batch.len();
+        let import = LibraryImport {
+            org: org.id,
+            author: owner.id,
+            at: now,
+            collections: Vec::new(),
+            categories: Vec::new(),
+            prompts: batch,
+        };
+        store.import_library(&import).await.unwrap();
+        if n % 20_000 == 0 {
+            eprintln!("seeded {n} prompts ({:.0} s)", seeding.elapsed().as_secs_f64());
+        }
+    }
+    let seeded_in = seeding.elapsed();
+    if let server::db::Db::Postgres(pool) = &db {
+        sqlx::query("ANALYZE").execute(pool).await.unwrap();
+    }
+    if let server::db::Db::Sqlite(pool) = &db {
+        sqlx::query("ANALYZE").execute(pool).await.unwrap();
+    }
+
+    let secret = app::security::random_token();
+    let secret = format!("cairn_{secret}");
+    store
+        .create_api_key(&ApiKeyRecord {
+            id: uuid::Uuid::now_v7(),
+            org_id: org.id,
+            name: "bench".into(),
+            prefix: secret.chars().take(12).collect(),
+            key_hash: app::security::hash_token(&secret),
+            can_write: false,
+            rate_limit: i64::from(i32::MAX),
+            created_by: owner.id,
+            created_at: now,
+            expires_at: None,
+            last_used_at: None,
+            revoked_at: None,
+        })
+        .await
+        .unwrap();
+
+    let state = AppState::new(config, services, db.clone());
+    tokio::spawn(async move {
+        let _ = serve(listener, state, std::future::pending()).await;
+    });
+
+    let http = reqwest::Client::builder().pool_max_idle_per_host(a.clients).build().unwrap();
+    let browser = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let signed_in = browser
+        .post(format!("{base}/api/sign_in"))
+        .header("accept", "application/json")
+        .form(&[("email", "bench@example.com"), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    assert!(signed_in.status().is_success(), "sign in: {}", signed_in.status());
+    let switched = browser
+        .post(format!("{base}/api/switch_org"))
+        .header("accept", "application/json")
+        .form(&[("org_id", org.id.0.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert!(switched.status().is_success(), "switch org: {}", switched.status());
+
+    let ids = Arc::new(ids);
+    let auth = format!("Bearer {secret}");
+    let mut runs = Vec::new();
+    {
+        let (http, base, auth) = (http.clone(), base.clone(), auth.clone());
+        let sorts = ["", "updated", "created", "popularity"];
+        runs.push(
+            measure("API list (20 per page)", a.clients, a.seconds, move |rng| {
+                let sort = sorts.choose(rng).unwrap();
+                let tag =
+                    if rng.gen_bool(0.3) { format!("&tags={}", TAGS.choose(rng).unwrap()) } else { String::new() };
+                http.get(format!("{base}/api/v1/prompts?limit=20&sort={sort}{tag}")).header("authorization", &auth)
+            })
+            .await,
+        );
+    }
+    {
+        let (http, base, auth, ids) = (http.clone(), base.clone(), auth.clone(), ids.clone());
+        runs.push(
+            measure("API get", a.clients, a.seconds, move |rng| {
+                let id = ids.choose(rng).unwrap();
+                http.get(format!("{base}/api/v1/prompts/{id}")).header("authorization", &auth)
+            })
+            .await,
+        );
+    }
+    {
+        let (http, base, auth) = (http.clone(), base.clone(), auth.clone());
+        runs.push(
+            measure("API search", a.clients, a.seconds, move |rng| {
+                let q = match rng.gen_range(0..4) {
+                    0 => WORDS.choose(rng).unwrap().to_string(),
+                    1 => format!("{} {}", WORDS.choose(rng).unwrap(), WORDS.choose(rng).unwrap()),
+                    2 => format!("\"{} {}\"", WORDS.choose(rng).unwrap(), WORDS.choose(rng).unwrap()),
+                    // A typo: one letter dropped.
+                    _ => {
+                        let w = WORDS.iter().filter(|w| w.len() > 5).collect::<Vec<_>>();
+                        let w = w.choose(rng).unwrap();
+                        let at = rng.gen_range(1..w.len() - 1);
+                        format!("{}{}", &w[..at], &w[at + 1..])
+                    }
+                };
+                http.get(format!("{base}/api/v1/prompts"))
+                    .query(&[("q", q.as_str()), ("limit", "20")])
+                    .header("authorization", &auth)
+            })
+            .await,
+        );
+    }
+    {
+        let (browser, base) = (browser.clone(), base.clone());
+        runs.push(
+            measure("Prompt list page (SSR)", a.clients, a.seconds, move |_| browser.get(format!("{base}/prompts")))
+                .await,
+        );
+    }
+
+    println!("### {} — {} prompts, {} clients, {} s per scenario\n", a.backend, a.prompts, a.clients, a.seconds);
+    println!("Seeded {} prompts with 2 versions each in {:.0} s.\n", a.prompts, seeded_in.as_secs_f64());
+    println!("| Scenario | Requests | Errors | Throughput (req/s) | p50 (ms) | p95 (ms) | p99 (ms) |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for run in &runs {
+        println!(
+            "| {} | {} | {} | {:.0} | {:.1} | {:.1} | {:.1} |",
+            run.name,
+            run.micros.len(),
+            run.errors,
+            run.micros.len() as f64 / run.elapsed.as_secs_f64(),
+            run.percentile(0.50),
+            run.percentile(0.95),
+            run.percentile(0.99),
+        );
+    }
+    println!();
+
+    db.close().await;
+    match scratch {
+        Some((pool, name)) => {
+            let _ = sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&pool).await;
+        }
+        None => {
+            if let Some(path) = url.strip_prefix("sqlite://") {
+                let _ = std::fs::remove_dir_all(std::path::Path::new(path).parent().unwrap());
+            }
+        }
+    }
+}

@@ -55,6 +55,18 @@ pub enum StartError {
     Mail(String),
 }
 
+/// The server's async runtime: `CAIRN_WORKER_THREADS` workers (default 1). Database work,
+/// password hashing and other blocking work run on their own threads beside them.
+///
+/// One worker by default because Leptos 0.8's reactive graph can deadlock when two workers touch
+/// one server-rendered page's graph at once (a lock-order inversion between an effect and an
+/// async resource under concurrent load; leptos-rs/leptos#4673, #4851). `cairn-bench` found it:
+/// with two workers the whole server hung within seconds of concurrent page loads.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let workers = std::env::var("CAIRN_WORKER_THREADS").ok().and_then(|v| v.parse::<usize>().ok()).unwrap_or(1);
+    tokio::runtime::Builder::new_multi_thread().worker_threads(workers.max(1)).enable_all().build()
+}
+
 /// Opens the database (running migrations) and wires the services.
 pub async fn services(config: &Config) -> Result<(Services, Db), StartError> {
     let db = Db::connect(&config.database_url).await?;

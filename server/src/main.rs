@@ -4,8 +4,18 @@ use server::config::Config;
 use server::{AppState, seed, serve, services};
 use tracing_subscriber::EnvFilter;
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
+    let runtime = match server::runtime() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("cairn: cannot start the async runtime: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(start())
+}
+
+async fn start() -> std::process::ExitCode {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     if std::env::var("CAIRN_LOG_FORMAT").as_deref() == Ok("json") {
         tracing_subscriber::fmt().with_env_filter(filter).json().init();

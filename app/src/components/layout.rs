@@ -9,17 +9,21 @@ use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-/// The signed-in person, loaded once per page and shared by every component.
+/// The signed-in person.
 pub type MeResource = Resource<Result<Option<Me>, AppError>>;
 
+/// A page-wide `me`, read only by effects in the browser (times in the person's timezone).
 pub fn provide_me() -> MeResource {
     let me = Resource::new(|| (), |_| get_me());
     provide_context(me);
     me
 }
 
+/// A `me` of its own for one Suspense boundary. One resource read by several boundaries can
+/// deadlock server rendering under concurrent load (a lock-order inversion in Leptos's reactive
+/// graph, leptos-rs/leptos#4673 and #4851), so each boundary loads its own.
 pub fn use_me() -> MeResource {
-    expect_context::<MeResource>()
+    Resource::new(|| (), |_| get_me())
 }
 
 /// What the signed-in person may do in their active organization.

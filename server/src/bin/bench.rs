@@ -275,6 +275,7 @@ where
         }
         run.elapsed = started.elapsed();
         if phase == seconds {
+            eprintln!("{name}: {} requests, {} errors", run.micros.len(), run.errors);
             run.micros.sort_unstable();
             return run;
         }
@@ -282,9 +283,29 @@ where
     unreachable!()
 }
 
-#[tokio::main]
-async fn main() {
+/// The server runs on its own runtime (as `cairn` does); the clients on another.
+fn main() {
+    let server = server::runtime().expect("server runtime");
+    let clients = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let a = args();
+    let setup = server.block_on(set_up(&a));
+    clients.block_on(run(a, setup));
+    drop(server);
+}
+
+/// What the load needs: where the server is, a key, a signed-in browser, the prompt ids.
+struct Setup {
+    base: String,
+    secret: String,
+    browser: reqwest::Client,
+    ids: Vec<uuid::Uuid>,
+    seeded_in: Duration,
+    db: server::db::Db,
+    url: String,
+    scratch: Option<(sqlx::PgPool, String)>,
+}
+
+async fn set_up(a: &Args) -> Setup {
     let (url, scratch) = match a.backend.as_str() {
         "postgres" => {
             let admin = std::env::var("CAIRN_BENCH_POSTGRES_URL")
@@ -381,8 +402,7 @@ async fn main() {
         let _ = serve(listener, state, std::future::pending()).await;
     });
 
-    let http = reqwest::Client::builder().pool_max_idle_per_host(a.clients).build().unwrap();
-    let browser = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let browser = reqwest::Client::builder().cookie_store(true).timeout(Duration::from_secs(30)).build().unwrap();
     let signed_in = browser
         .post(format!("{base}/api/sign_in"))
         .header("accept", "application/json")
@@ -399,7 +419,13 @@ async fn main() {
         .await
         .unwrap();
     assert!(switched.status().is_success(), "switch org: {}", switched.status());
+    Setup { base, secret, browser, ids, seeded_in, db, url, scratch }
+}
 
+async fn run(a: Args, setup: Setup) {
+    let Setup { base, secret, browser, ids, seeded_in, db, url, scratch } = setup;
+    let timeout = Duration::from_secs(30);
+    let http = reqwest::Client::builder().pool_max_idle_per_host(a.clients).timeout(timeout).build().unwrap();
     let ids = Arc::new(ids);
     let auth = format!("Bearer {secret}");
     let mut runs = Vec::new();

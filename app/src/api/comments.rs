@@ -254,15 +254,10 @@ pub mod rules {
     }
 }
 
-#[cfg(feature = "ssr")]
-async fn principal() -> Result<(crate::ports::Services, super::prompts::library::Principal), AppError> {
-    super::prompts::principal().await
-}
-
 #[server(endpoint = "comments", input = Json)]
 pub async fn comments(prompt_id: Uuid) -> Result<Vec<CommentView>, AppError> {
     super::respond(async move {
-        let (services, p) = principal().await?;
+        let (services, p) = super::prompts::principal().await?;
         rules::list(&services, &p, prompt_id).await
     })
     .await
@@ -271,7 +266,7 @@ pub async fn comments(prompt_id: Uuid) -> Result<Vec<CommentView>, AppError> {
 #[server(endpoint = "add_comment", input = Json)]
 pub async fn add_comment(prompt_id: Uuid, parent_id: Option<Uuid>, body: String) -> Result<CommentView, AppError> {
     super::respond(async move {
-        let (services, p) = principal().await?;
+        let (services, p) = super::prompts::principal().await?;
         rules::add(&services, &p, prompt_id, parent_id, &body).await
     })
     .await
@@ -280,7 +275,7 @@ pub async fn add_comment(prompt_id: Uuid, parent_id: Option<Uuid>, body: String)
 #[server(endpoint = "edit_comment", input = Json)]
 pub async fn edit_comment(id: Uuid, body: String) -> Result<CommentView, AppError> {
     super::respond(async move {
-        let (services, p) = principal().await?;
+        let (services, p) = super::prompts::principal().await?;
         rules::edit(&services, &p, id, &body).await
     })
     .await
@@ -289,7 +284,7 @@ pub async fn edit_comment(id: Uuid, body: String) -> Result<CommentView, AppErro
 #[server(endpoint = "delete_comment", input = Json)]
 pub async fn delete_comment(id: Uuid) -> Result<(), AppError> {
     super::respond(async move {
-        let (services, p) = principal().await?;
+        let (services, p) = super::prompts::principal().await?;
         rules::delete(&services, &p, id).await
     })
     .await

@@ -44,9 +44,7 @@ async fn all_prompts(services: &Services, p: &Principal) -> Result<Vec<PromptRec
 }
 
 pub async fn json(services: &Services, p: &Principal) -> Result<Value, AppError> {
-    if !crate::domain::can(&p.actor, Action::ExportData, &Resource::Org(p.org)) {
-        return Err(AppError::Forbidden);
-    }
+    p.require(Action::ExportData, &Resource::Org(p.org))?;
     let collections: Vec<Value> = services
         .store
         .collections(p.org)
@@ -114,9 +112,7 @@ pub async fn json(services: &Services, p: &Principal) -> Result<Value, AppError>
 }
 
 pub async fn csv(services: &Services, p: &Principal) -> Result<String, AppError> {
-    if !crate::domain::can(&p.actor, Action::ExportData, &Resource::Org(p.org)) {
-        return Err(AppError::Forbidden);
-    }
+    p.require(Action::ExportData, &Resource::Org(p.org))?;
     let paths: std::collections::HashMap<uuid::Uuid, String> =
         super::organize::rules::tree(services.store.collections(p.org).await?)
             .into_iter()

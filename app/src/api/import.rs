@@ -621,16 +621,11 @@ pub mod rules {
     }
 }
 
-#[cfg(feature = "ssr")]
-async fn principal() -> Result<(crate::ports::Services, super::prompts::library::Principal), AppError> {
-    super::prompts::principal().await
-}
-
 /// Checks a file and reports what importing it would do and every problem in it; writes nothing.
 #[server(endpoint = "preview_import", input = Json)]
 pub async fn preview_import(format: ImportFormat, text: String) -> Result<ImportPreview, AppError> {
     super::respond(async move {
-        let (services, p) = principal().await?;
+        let (services, p) = super::prompts::principal().await?;
         rules::preview(&services, &p, format, &text).await
     })
     .await
@@ -640,7 +635,7 @@ pub async fn preview_import(format: ImportFormat, text: String) -> Result<Import
 #[server(endpoint = "import_prompts", input = Json)]
 pub async fn import_prompts(format: ImportFormat, text: String) -> Result<ImportOutcome, AppError> {
     super::respond(async move {
-        let (services, p) = principal().await?;
+        let (services, p) = super::prompts::principal().await?;
         rules::import(&services, &p, format, &text).await
     })
     .await

@@ -12,7 +12,7 @@
 #![allow(clippy::unwrap_used)]
 
 use app::domain::prompt::{PromptFields, PromptInput};
-use app::domain::{Email, OrgId, OrgKind, OrgRole, UserId};
+use app::domain::{Email, OrgId, OrgKind, UserId};
 use app::ports::{ApiKeyRecord, ImportedPrompt, LibraryImport, NewUser, OrgRecord, PromptVersionRecord};
 use chrono::Utc;
 use rand::rngs::StdRng;
@@ -237,50 +237,55 @@ impl Run {
     }
 }
 
-/// Runs `make_request` from `clients` concurrent loops for `seconds` and collects latencies.
+/// Runs `make_request` from `clients` concurrent loops for `seconds` (after a second of warm-up)
+/// and collects latencies.
 async fn measure<F>(name: &'static str, clients: usize, seconds: u64, make_request: F) -> Run
 where
     F: Fn(&mut StdRng) -> reqwest::RequestBuilder + Send + Sync + 'static,
 {
     let make_request = Arc::new(make_request);
-    // Warm up for a second, then measure.
-    for phase in [1, seconds] {
-        let deadline = Instant::now() + Duration::from_secs(phase);
-        let started = Instant::now();
-        let mut tasks = Vec::new();
-        for c in 0..clients {
-            let make_request = make_request.clone();
-            tasks.push(tokio::spawn(async move {
-                let mut rng = StdRng::seed_from_u64(c as u64 + phase);
-                let (mut micros, mut errors) = (Vec::new(), 0usize);
-                while Instant::now() < deadline {
-                    let request = make_request(&mut rng);
-                    let t = Instant::now();
-                    match request.send().await {
-                        Ok(r) if r.status().is_success() => {
-                            let _ = r.bytes().await;
-                            micros.push(t.elapsed().as_micros() as u64);
-                        }
-                        _ => errors += 1,
+    load(name, clients, 1, 0, &make_request).await;
+    let mut run = load(name, clients, seconds, 1, &make_request).await;
+    eprintln!("{name}: {} requests, {} errors", run.micros.len(), run.errors);
+    run.micros.sort_unstable();
+    run
+}
+
+/// One closed-loop load phase; `seed` varies the requests between phases.
+async fn load<F>(name: &'static str, clients: usize, seconds: u64, seed: u64, make_request: &Arc<F>) -> Run
+where
+    F: Fn(&mut StdRng) -> reqwest::RequestBuilder + Send + Sync + 'static,
+{
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let make_request = make_request.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut rng = StdRng::seed_from_u64(c as u64 * 2 + seed);
+            let (mut micros, mut errors) = (Vec::new(), 0usize);
+            while Instant::now() < deadline {
+                let request = make_request(&mut rng);
+                let t = Instant::now();
+                match request.send().await {
+                    Ok(r) if r.status().is_success() => {
+                        let _ = r.bytes().await;
+                        micros.push(t.elapsed().as_micros() as u64);
                     }
+                    _ => errors += 1,
                 }
-                (micros, errors)
-            }));
-        }
-        let mut run = Run { name, micros: Vec::new(), errors: 0, elapsed: Duration::ZERO };
-        for t in tasks {
-            let (m, e) = t.await.unwrap();
-            run.micros.extend(m);
-            run.errors += e;
-        }
-        run.elapsed = started.elapsed();
-        if phase == seconds {
-            eprintln!("{name}: {} requests, {} errors", run.micros.len(), run.errors);
-            run.micros.sort_unstable();
-            return run;
-        }
+            }
+            (micros, errors)
+        }));
     }
-    unreachable!()
+    let mut run = Run { name, micros: Vec::new(), errors: 0, elapsed: Duration::ZERO };
+    for t in tasks {
+        let (m, e) = t.await.unwrap();
+        run.micros.extend(m);
+        run.errors += e;
+    }
+    run.elapsed = started.elapsed();
+    run
 }
 
 /// The server runs on its own runtime (as `cairn` does); the clients on another.
@@ -346,7 +351,6 @@ async fn set_up(a: &Args) -> Setup {
     store.create_user(&owner, &personal).await.unwrap();
     let org = OrgRecord { id: OrgId::new(), name: "Bench".into(), kind: OrgKind::Team, created_at: now };
     store.create_org(&org, owner.id).await.unwrap();
-    let _ = OrgRole::Owner;
 
     let seeding = Instant::now();
     let mut rng = StdRng::seed_from_u64(7);

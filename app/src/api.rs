@@ -13,6 +13,7 @@ pub mod import;
 pub mod organize;
 pub mod orgs;
 pub mod prompts;
+pub mod webhooks;
 
 #[cfg(feature = "ssr")]
 pub use server::*;

@@ -9,6 +9,7 @@ pub mod prompt;
 pub mod role;
 pub mod search;
 pub mod template;
+pub mod webhook;
 
 pub use ids::{OrgId, TeamId, UserId};
 pub use names::{DisplayName, Email, OrgName, Password, TeamName, TotpCode};

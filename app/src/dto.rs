@@ -387,3 +387,67 @@ pub struct AdminUserView {
     pub capabilities: Vec<CapabilityRole>,
     pub created_at: DateTime<Utc>,
 }
+
+/// What a webhook form sends.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WebhookInput {
+    pub url: String,
+    pub description: String,
+    /// Event names, e.g. `prompt.created`.
+    pub events: Vec<String>,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookView {
+    pub id: Uuid,
+    pub url: String,
+    pub description: String,
+    pub events: Vec<String>,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    /// The newest delivery's status and time, if any.
+    pub last_delivery: Option<(String, DateTime<Utc>)>,
+}
+
+/// A webhook just created (or its secret just rotated): the signing secret to copy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookSecret {
+    pub id: Uuid,
+    pub secret: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryView {
+    pub id: Uuid,
+    pub webhook_id: Uuid,
+    pub event_id: Uuid,
+    pub event_type: String,
+    /// `pending`, `delivered` or `failed`.
+    pub status: String,
+    pub attempts: i32,
+    pub last_status_code: Option<i32>,
+    pub last_error: Option<String>,
+    /// When the next attempt is due (pending deliveries).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttemptView {
+    pub number: i32,
+    pub at: DateTime<Utc>,
+    pub status_code: Option<i32>,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+    pub response_excerpt: String,
+}
+
+/// One delivery with the exact body sent and every attempt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryDetail {
+    pub delivery: DeliveryView,
+    pub payload: String,
+    pub attempts: Vec<AttemptView>,
+}

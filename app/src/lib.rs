@@ -93,6 +93,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/prompts/import") view=pages::import::ImportPage/>
                         <Route path=path!("/prompts/:id") view=pages::prompts::PromptPage ssr=SsrMode::Async/>
                         <Route path=path!("/org/api-keys") view=pages::api_keys::ApiKeysPage/>
+                        <Route path=path!("/org/webhooks") view=pages::webhooks::WebhooksPage/>
+                        <Route path=path!("/org/webhooks/:id") view=pages::webhooks::WebhookPage ssr=SsrMode::Async/>
                         <Route path=path!("/notifications") view=pages::comments::NotificationsPage/>
                         <Route path=path!("/admin/users") view=pages::admin::AdminUsersPage/>
                         <Route path=path!("/dev/mailbox") view=pages::dev::MailboxPage/>

@@ -11,6 +11,7 @@ pub mod library;
 pub mod orgs;
 pub mod prompts;
 pub mod settings;
+pub mod webhooks;
 
 use crate::components::layout::use_me;
 use crate::dto::Me;

@@ -5,6 +5,7 @@
 use crate::domain::prompt::{ModelSettings, PromptFields, PromptStatus};
 use crate::domain::search::Query;
 use crate::domain::template::VariableDef;
+use crate::domain::webhook::EventType;
 use crate::domain::{CapabilityRole, Email, OrgId, OrgKind, OrgRole, PlatformRole, TeamId, UserId};
 use crate::dto::AuditEntryView;
 use async_trait::async_trait;
@@ -306,6 +307,94 @@ pub struct ImportedPrompt {
     pub labels: Vec<(String, i32)>,
 }
 
+/// A receiving URL for an organization's events.
+#[derive(Debug, Clone)]
+pub struct WebhookRecord {
+    pub id: Uuid,
+    pub org_id: OrgId,
+    pub url: String,
+    pub description: String,
+    pub secret: String,
+    pub events: Vec<EventType>,
+    pub active: bool,
+    pub created_by: UserId,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Self {
+        match raw {
+            "delivered" => Self::Delivered,
+            "failed" => Self::Failed,
+            _ => Self::Pending,
+        }
+    }
+}
+
+/// One event on its way to one webhook.
+#[derive(Debug, Clone)]
+pub struct DeliveryRecord {
+    pub id: Uuid,
+    pub webhook_id: Uuid,
+    pub org_id: OrgId,
+    pub event_id: Uuid,
+    pub event_type: String,
+    /// The exact JSON body sent.
+    pub payload: String,
+    pub status: DeliveryStatus,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_status_code: Option<i32>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// A delivery a sender has leased, with where and how to send it.
+#[derive(Debug, Clone)]
+pub struct ClaimedDelivery {
+    pub delivery: DeliveryRecord,
+    pub url: String,
+    pub secret: String,
+}
+
+/// What one attempt got back.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub number: i32,
+    pub at: DateTime<Utc>,
+    pub status_code: Option<i32>,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+    pub response_excerpt: String,
+}
+
+/// An event to queue for every active webhook of `org` that listens to it.
+#[derive(Debug, Clone)]
+pub struct WebhookEvent {
+    pub org: OrgId,
+    pub id: Uuid,
+    pub event_type: EventType,
+    pub payload: String,
+    pub at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PromptCounter {
     View,
@@ -545,6 +634,48 @@ pub trait NotificationStore: Send + Sync {
 }
 
 #[async_trait]
+pub trait WebhookStore: Send + Sync {
+    async fn create_webhook(&self, webhook: &WebhookRecord) -> StoreResult<()>;
+    /// Oldest first.
+    async fn webhooks(&self, org: OrgId) -> StoreResult<Vec<WebhookRecord>>;
+    async fn webhook(&self, org: OrgId, id: Uuid) -> StoreResult<Option<WebhookRecord>>;
+    /// Saves url, description, events, active and secret.
+    async fn update_webhook(&self, webhook: &WebhookRecord) -> StoreResult<()>;
+    async fn delete_webhook(&self, org: OrgId, id: Uuid) -> StoreResult<()>;
+    /// Queues one delivery per active webhook of the organization that listens to the event;
+    /// returns how many.
+    async fn enqueue_event(&self, event: &WebhookEvent) -> StoreResult<u64>;
+    /// Queues one delivery of `payload` to one webhook, due now (test events, redeliveries).
+    async fn enqueue_delivery(&self, delivery: &DeliveryRecord) -> StoreResult<()>;
+    /// Leases up to `limit` pending deliveries due at `now` (and not leased by a live sender) to
+    /// `owner` until `lease_until`, oldest due first. On PostgreSQL several instances claim at
+    /// once without taking the same row (`FOR UPDATE SKIP LOCKED`).
+    async fn claim_deliveries(
+        &self,
+        owner: Uuid,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<ClaimedDelivery>>;
+    /// Records an attempt and the delivery's new state, if `owner` still holds its lease
+    /// (false otherwise: another sender took it over and nothing was written).
+    /// `next_attempt_at` is `Some` when it will be retried.
+    async fn record_attempt(
+        &self,
+        owner: Uuid,
+        delivery: Uuid,
+        attempt: &AttemptRecord,
+        status: DeliveryStatus,
+        next_attempt_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<bool>;
+    /// A webhook's deliveries, newest first.
+    async fn deliveries(&self, org: OrgId, webhook: Uuid, limit: i64) -> StoreResult<Vec<DeliveryRecord>>;
+    async fn delivery(&self, org: OrgId, id: Uuid) -> StoreResult<Option<DeliveryRecord>>;
+    /// Oldest first.
+    async fn delivery_attempts(&self, org: OrgId, delivery: Uuid) -> StoreResult<Vec<AttemptRecord>>;
+}
+
+#[async_trait]
 pub trait ApiKeyStore: Send + Sync {
     async fn create_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()>;
     async fn api_keys(&self, org: OrgId) -> StoreResult<Vec<ApiKeyRecord>>;
@@ -576,6 +707,7 @@ pub trait Store:
     + PromptStore
     + CommentStore
     + NotificationStore
+    + WebhookStore
     + ApiKeyStore
     + AuditStore
     + MailStore
@@ -588,6 +720,7 @@ impl<
         + PromptStore
         + CommentStore
         + NotificationStore
+        + WebhookStore
         + ApiKeyStore
         + AuditStore
         + MailStore,
@@ -632,6 +765,8 @@ pub struct Settings {
     pub oauth_providers: Vec<(String, String)>,
     /// Requests per hour a new API key may make.
     pub api_rate_limit: i64,
+    /// Webhooks may target loopback and private addresses (tests, intranets).
+    pub webhook_allow_private: bool,
 }
 
 impl Settings {
@@ -653,4 +788,6 @@ pub struct Services {
     pub settings: Arc<Settings>,
     /// Bounds concurrent argon2 hashing (each takes 19 MiB and a core for ~50 ms).
     pub hashing: Arc<tokio::sync::Semaphore>,
+    /// Wakes the background senders (webhooks) when work is queued.
+    pub jobs: Arc<tokio::sync::Notify>,
 }

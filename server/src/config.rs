@@ -21,6 +21,12 @@ pub struct Config {
     pub oauth: Vec<crate::oauth::OAuthProvider>,
     /// Requests per hour for a new API key.
     pub api_rate_limit: i64,
+    /// Webhooks may target loopback and private network addresses.
+    pub webhook_allow_private: bool,
+    /// Run the webhook sender in this process.
+    pub webhook_sender: bool,
+    /// How often the sender looks for due deliveries when nothing wakes it.
+    pub webhook_poll_ms: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +79,9 @@ impl Config {
             trust_proxy: flag("CAIRN_TRUST_PROXY", false)?,
             oauth: crate::oauth::providers_from_env(),
             api_rate_limit: parsed("CAIRN_API_RATE_LIMIT", 1000)?,
+            webhook_allow_private: flag("CAIRN_WEBHOOK_ALLOW_PRIVATE", false)?,
+            webhook_sender: flag("CAIRN_WEBHOOK_SENDER", true)?,
+            webhook_poll_ms: parsed("CAIRN_WEBHOOK_POLL_MS", 5000)?,
         })
     }
 
@@ -94,6 +103,9 @@ impl Config {
             trust_proxy: false,
             oauth: Vec::new(),
             api_rate_limit: 1000,
+            webhook_allow_private: true,
+            webhook_sender: true,
+            webhook_poll_ms: 200,
         }
     }
 }

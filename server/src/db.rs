@@ -13,6 +13,7 @@ mod prompts;
 mod sessions;
 mod sql;
 mod users;
+mod webhooks;
 
 use app::ports::StoreError;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

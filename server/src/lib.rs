@@ -7,6 +7,7 @@ pub mod http;
 pub mod mailer;
 pub mod oauth;
 pub mod seed;
+pub mod webhooks;
 
 use app::ports::{Clock, Mailer, Services, Settings, Store, SystemClock};
 use axum::Router;
@@ -85,6 +86,7 @@ pub async fn services(config: &Config) -> Result<(Services, Db), StartError> {
         dev_mode: config.demo,
         oauth_providers: config.oauth.iter().map(|p| (p.id.to_owned(), p.label.to_owned())).collect(),
         api_rate_limit: config.api_rate_limit,
+        webhook_allow_private: config.webhook_allow_private,
     };
     let services = Services {
         store,
@@ -92,6 +94,7 @@ pub async fn services(config: &Config) -> Result<(Services, Db), StartError> {
         clock,
         settings: Arc::new(settings),
         hashing: Arc::new(tokio::sync::Semaphore::new(config.hash_concurrency.max(1))),
+        jobs: Arc::new(tokio::sync::Notify::new()),
     };
     Ok((services, db))
 }
@@ -141,10 +144,24 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let db = state.db.clone();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let sender = state.config.webhook_sender.then(|| {
+        let sender = webhooks::Sender::new(state.services.clone(), state.config.webhook_allow_private);
+        tokio::spawn(sender.run(std::time::Duration::from_millis(state.config.webhook_poll_ms.max(10)), stopped))
+    });
     let app = router(state);
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+    let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
+    // The sender finishes the deliveries in flight (each bounded by its timeout); what it could
+    // not record is taken over by a sender once its lease runs out.
+    let _ = stop.send(true);
+    if let Some(sender) = sender {
+        let abort = sender.abort_handle();
+        if tokio::time::timeout(std::time::Duration::from_secs(10), sender).await.is_err() {
+            abort.abort();
+        }
+    }
     db.close().await;
-    Ok(())
+    served
 }

@@ -47,6 +47,7 @@ impl ImportFormat {
 pub mod rules {
     use super::ImportFormat;
     use crate::api::prompts::library::Principal;
+    use crate::api::webhooks::rules::{self as webhooks, PromptRef};
     use crate::domain::prompt::{
         CATEGORIES, CategoryStyle, ModelSettings, PromptFields, PromptInput, parse_collection_name, parse_label,
     };
@@ -122,6 +123,11 @@ pub mod rules {
             })),
         )
         .await?;
+        for prompt in &import.prompts {
+            let events = webhooks::save_events(true, prompt.fields.status);
+            let extra = serde_json::json!({ "imported": true });
+            webhooks::prompt_event(services, p.org, &events, PromptRef::Saved(prompt.id), extra).await;
+        }
         Ok(outcome)
     }
 

@@ -27,9 +27,11 @@ pub enum BulkAction {
 pub mod rules {
     use super::BulkAction;
     use crate::api::prompts::library::{Principal, visible};
+    use crate::api::webhooks::rules::{self as webhooks, PromptRef};
     use crate::domain::prompt::{
         CATEGORIES, CATEGORY_STYLES, CategoryStyle, PromptFields, PromptStatus, parse_collection_name, parse_tags,
     };
+    use crate::domain::webhook::EventType;
     use crate::domain::{Action, Resource};
     use crate::dto::{BulkOutcome, CategoryView, CollectionView, TagCount};
     use crate::error::AppError;
@@ -234,6 +236,10 @@ pub mod rules {
             Some(serde_json::json!({ "action": action, "value": value, "ids": ids })),
         )
         .await?;
+        for id in ids {
+            let extra = serde_json::json!({ "bulk": action });
+            webhooks::prompt_event(services, p.org, &[EventType::PromptUpdated], PromptRef::Saved(id), extra).await;
+        }
         Ok(BulkOutcome { changed })
     }
 
@@ -269,6 +275,8 @@ pub mod rules {
         }
         p.audit(services, "prompt.duplicated", format!("prompt:{copy}"), Some(serde_json::json!({ "from": id })), None)
             .await?;
+        let extra = serde_json::json!({ "duplicated_from": id });
+        webhooks::prompt_event(services, p.org, &[EventType::PromptCreated], PromptRef::Saved(copy), extra).await;
         Ok(copy)
     }
 

@@ -56,9 +56,11 @@ pub struct ListParams {
 pub mod library {
     use super::ListParams;
     use crate::api::RequestMeta;
+    use crate::api::webhooks::rules::{self as webhooks, PromptRef};
     use crate::domain::prompt::{PROTECTED_LABEL, PromptFields, PromptInput, PromptStatus, Visibility, parse_label};
     use crate::domain::search::{Mark, Query, highlight, near_words, typo_distance};
     use crate::domain::template::render;
+    use crate::domain::webhook::EventType;
     use crate::domain::{Action, Actor, OrgId, Resource, UserId, can};
     use crate::dto::{
         DiffKind, DiffLine, DiffView, LabelView, PromptDetail, PromptPage, PromptSummary, RenderOutcome, VersionView,
@@ -335,6 +337,8 @@ pub mod library {
             Some(serde_json::json!({ "title": fields.title, "version": 1 })),
         )
         .await?;
+        let events = webhooks::save_events(true, fields.status);
+        webhooks::prompt_event(services, p.org, &events, PromptRef::Saved(id), serde_json::json!({})).await;
         Ok(id)
     }
 
@@ -370,6 +374,8 @@ pub mod library {
             Some(serde_json::json!({ "title": fields.title, "version": version })),
         )
         .await?;
+        let events = webhooks::save_events(false, fields.status);
+        webhooks::prompt_event(services, p.org, &events, PromptRef::Saved(id), serde_json::json!({})).await;
         Ok(version)
     }
 
@@ -386,7 +392,10 @@ pub mod library {
             Some(serde_json::json!({ "title": prompt.fields.title })),
             None,
         )
-        .await
+        .await?;
+        let events = [EventType::PromptDeleted];
+        webhooks::prompt_event(services, p.org, &events, PromptRef::Gone(&prompt), serde_json::json!({})).await;
+        Ok(())
     }
 
     fn version_view(v: PromptVersionRecord) -> VersionView {
@@ -456,6 +465,9 @@ pub mod library {
             Some(serde_json::json!({ "version": version, "from_version": number })),
         )
         .await?;
+        let events = webhooks::save_events(false, fields.status);
+        let extra = serde_json::json!({ "reverted_to": number });
+        webhooks::prompt_event(services, p.org, &events, PromptRef::Saved(id), extra).await;
         Ok(version)
     }
 
@@ -488,10 +500,17 @@ pub mod library {
             services,
             "prompt.label_moved",
             format!("prompt:{id}"),
-            before.map(|l| serde_json::json!({ "label": l.label, "version": l.version })),
+            before.as_ref().map(|l| serde_json::json!({ "label": l.label, "version": l.version })),
             Some(serde_json::json!({ "label": label, "version": version })),
         )
-        .await
+        .await?;
+        let extra = serde_json::json!({
+            "label": label,
+            "version": version,
+            "previous_version": before.map(|l| l.version),
+        });
+        webhooks::prompt_event(services, p.org, &[EventType::LabelMoved], PromptRef::Saved(id), extra).await;
+        Ok(())
     }
 
     pub async fn remove_label(services: &Services, p: &Principal, id: Uuid, label: &str) -> Result<(), AppError> {
@@ -513,7 +532,10 @@ pub mod library {
             Some(serde_json::json!({ "label": label })),
             None,
         )
-        .await
+        .await?;
+        let extra = serde_json::json!({ "label": label, "version": null, "removed": true });
+        webhooks::prompt_event(services, p.org, &[EventType::LabelMoved], PromptRef::Saved(id), extra).await;
+        Ok(())
     }
 
     /// Line and word level differences between two versions.

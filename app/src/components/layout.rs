@@ -95,6 +95,7 @@ fn SignedInNav(me: Me) -> impl IntoView {
     let manage = can_in_active_org(&me, Action::ManageMembers);
     let audit = can_in_active_org(&me, Action::ViewAuditLog);
     let api_keys = can_in_active_org(&me, Action::ManageApiKeys);
+    let webhooks = can_in_active_org(&me, Action::ManageWebhooks);
     let dev_mode = me.dev_mode;
     let platform_admin = me.platform_roles.contains(&crate::domain::PlatformRole::SystemAdmin);
     view! {
@@ -106,6 +107,7 @@ fn SignedInNav(me: Me) -> impl IntoView {
             {manage.then(|| view! { <A href="/org/settings">"Organization"</A> })}
             {audit.then(|| view! { <A href="/org/audit">"Audit log"</A> })}
             {api_keys.then(|| view! { <A href="/org/api-keys">"API keys"</A> })}
+            {webhooks.then(|| view! { <A href="/org/webhooks">"Webhooks"</A> })}
             {platform_admin.then(|| view! { <A href="/admin/users">"Platform"</A> })}
             {dev_mode.then(|| view! { <A href="/dev/mailbox">"Mailbox"</A> })}
         </nav>

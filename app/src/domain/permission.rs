@@ -69,6 +69,8 @@ pub enum Action {
     AccessApi,
     /// Create and revoke the organization's API keys.
     ManageApiKeys,
+    /// Add, change and remove the organization's webhooks; see their deliveries.
+    ManageWebhooks,
     /// Add, restyle and remove the organization's own prompt categories.
     ManageCategories,
     /// Move a protected deployment label (`production`).
@@ -283,6 +285,7 @@ pub fn org_matrix(action: Action) -> Option<[OrgGrant; 4]> {
         Action::ManageMembers
         | Action::ManageTeams
         | Action::ManageApiKeys
+        | Action::ManageWebhooks
         | Action::ManageCategories
         | Action::MoveProtectedLabel
         | Action::ExportData

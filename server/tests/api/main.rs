@@ -17,3 +17,4 @@ mod platform;
 mod prompts;
 mod rest_api;
 mod storage;
+mod webhooks;

@@ -3,6 +3,7 @@
 //! query by organization. The bodies run on the server only; the browser gets a typed stub.
 
 pub mod account;
+pub mod activity;
 pub mod admin;
 pub mod api_keys;
 pub mod auth;

@@ -388,6 +388,24 @@ pub struct AdminUserView {
     pub created_at: DateTime<Utc>,
 }
 
+/// One thing that happened, as a feed shows it: "Edith Editor saved version 3 of “Welcome call”".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActivityView {
+    pub id: Uuid,
+    pub actor_name: String,
+    pub summary: String,
+    /// The prompt's page, while it exists.
+    pub link: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActivityPage {
+    pub items: Vec<ActivityView>,
+    /// Pass as `before` for older entries; `None` at the beginning of time.
+    pub next: Option<Uuid>,
+}
+
 /// What a webhook form sends.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WebhookInput {

@@ -96,6 +96,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/org/webhooks") view=pages::webhooks::WebhooksPage/>
                         <Route path=path!("/org/webhooks/:id") view=pages::webhooks::WebhookPage ssr=SsrMode::Async/>
                         <Route path=path!("/notifications") view=pages::comments::NotificationsPage/>
+                        <Route path=path!("/activity") view=pages::activity::ActivityPage/>
                         <Route path=path!("/admin/users") view=pages::admin::AdminUsersPage/>
                         <Route path=path!("/dev/mailbox") view=pages::dev::MailboxPage/>
                         <Route path=path!("/offline") view=pages::OfflinePage/>

@@ -1,5 +1,6 @@
 //! One module per area of the app.
 
+pub mod activity;
 pub mod admin;
 pub mod api_keys;
 pub mod auth;

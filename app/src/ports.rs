@@ -432,6 +432,19 @@ pub struct AuditEntry {
     pub at: DateTime<Utc>,
 }
 
+/// An audit entry as activity feeds read it.
+#[derive(Debug, Clone)]
+pub struct ActivityRecord {
+    pub id: Uuid,
+    pub actor_id: Option<UserId>,
+    pub actor_name: Option<String>,
+    pub action: String,
+    pub target: String,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+    pub at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone)]
 pub struct OutgoingMail {
     pub to: String,
@@ -691,6 +704,15 @@ pub trait AuditStore: Send + Sync {
     async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()>;
     /// Newest first; `before` pages backwards by id.
     async fn audit_log(&self, org: OrgId, before: Option<Uuid>, limit: i64) -> StoreResult<Vec<AuditEntryView>>;
+    /// Entries about prompts and comments (of one target, e.g. `prompt:<id>`, or all), newest
+    /// first; `before` pages backwards by id.
+    async fn activity(
+        &self,
+        org: OrgId,
+        target: Option<&str>,
+        before: Option<Uuid>,
+        limit: i64,
+    ) -> StoreResult<Vec<ActivityRecord>>;
 }
 
 #[async_trait]

@@ -6,10 +6,11 @@ pub mod metrics;
 
 use crate::AppState;
 use app::api::auth::resolve_session;
+use app::api::export::Selection;
 use app::api::{CallerSlot, RequestMeta};
 use app::domain::OrgId;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Json, Response};
@@ -171,7 +172,7 @@ fn error_response(err: &app::error::AppError) -> Response {
     (StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), Json(err.clone())).into_response()
 }
 
-fn download(content_type: &'static str, filename: &'static str, body: String) -> Response {
+fn download(content_type: &'static str, filename: &'static str, body: impl IntoResponse) -> Response {
     (
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
@@ -183,15 +184,39 @@ fn download(content_type: &'static str, filename: &'static str, body: String) ->
         .into_response()
 }
 
-/// `GET /orgs/{id}/prompts.json`: the whole library, lossless. Owners and Admins.
-pub async fn prompts_json(State(state): State<AppState>, Path(org): Path<String>, req: Request<Body>) -> Response {
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ExportQuery {
+    /// Comma-separated prompt ids; all prompts when absent.
+    #[serde(default)]
+    ids: Option<String>,
+}
+
+/// The principal and selection of an export download, or the response that refuses it.
+async fn export_request(
+    state: &AppState,
+    org: &str,
+    query: &ExportQuery,
+    req: Request<Body>,
+) -> Result<(app::api::prompts::library::Principal, Selection), Response> {
     let parts = caller_and_meta(&req);
     drop(req);
-    let p = match download_principal(&state, &org, parts).await {
-        Ok(p) => p,
+    let p = download_principal(state, org, parts).await?;
+    let selection = Selection::parse(query.ids.as_deref()).map_err(|e| error_response(&e))?;
+    Ok((p, selection))
+}
+
+/// `GET /orgs/{id}/prompts.json[?ids=…]`: the library or a selection, lossless. Owners and Admins.
+pub async fn prompts_json(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    Query(query): Query<ExportQuery>,
+    req: Request<Body>,
+) -> Response {
+    let (p, selection) = match export_request(&state, &org, &query, req).await {
+        Ok(found) => found,
         Err(res) => return res,
     };
-    match app::api::export::json(&state.services, &p).await {
+    match app::api::export::json(&state.services, &p, &selection).await {
         Ok(value) => download(
             "application/json",
             "attachment; filename=\"prompts.json\"",
@@ -201,18 +226,52 @@ pub async fn prompts_json(State(state): State<AppState>, Path(org): Path<String>
     }
 }
 
-/// `GET /orgs/{id}/prompts.csv`: one row per prompt, its current version. Owners and Admins.
-pub async fn prompts_csv(State(state): State<AppState>, Path(org): Path<String>, req: Request<Body>) -> Response {
-    let parts = caller_and_meta(&req);
-    drop(req);
-    let p = match download_principal(&state, &org, parts).await {
-        Ok(p) => p,
+/// `GET /orgs/{id}/prompts.csv[?ids=…]`: one row per prompt, its current version. Owners and Admins.
+pub async fn prompts_csv(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    Query(query): Query<ExportQuery>,
+    req: Request<Body>,
+) -> Response {
+    let (p, selection) = match export_request(&state, &org, &query, req).await {
+        Ok(found) => found,
         Err(res) => return res,
     };
-    match app::api::export::csv(&state.services, &p).await {
+    match app::api::export::csv(&state.services, &p, &selection).await {
         Ok(csv) => download("text/csv; charset=utf-8", "attachment; filename=\"prompts.csv\"", csv),
         Err(err) => error_response(&err),
     }
+}
+
+/// `GET /orgs/{id}/prompts.zip[?ids=…]`: one Markdown file per prompt, with front matter.
+pub async fn prompts_zip(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    Query(query): Query<ExportQuery>,
+    req: Request<Body>,
+) -> Response {
+    let (p, selection) = match export_request(&state, &org, &query, req).await {
+        Ok(found) => found,
+        Err(res) => return res,
+    };
+    match markdown_zip(&state, &p, &selection).await {
+        Ok(zip) => download("application/zip", "attachment; filename=\"prompts.zip\"", zip),
+        Err(err) => error_response(&err),
+    }
+}
+
+/// The Markdown export as a ZIP archive.
+pub async fn markdown_zip(
+    state: &AppState,
+    p: &app::api::prompts::library::Principal,
+    selection: &Selection,
+) -> Result<Vec<u8>, app::error::AppError> {
+    let files = app::api::export::markdown(&state.services, p, selection).await?;
+    let mut zip = crate::zip::ZipWriter::default();
+    for (name, text, modified) in files {
+        zip.add(&name, text.as_bytes(), modified).map_err(app::error::AppError::internal)?;
+    }
+    zip.finish().map_err(app::error::AppError::internal)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod mailer;
 pub mod oauth;
 pub mod seed;
 pub mod webhooks;
+pub mod zip;
 
 use app::ports::{Clock, Mailer, Services, Settings, Store, SystemClock};
 use axum::Router;
@@ -115,6 +116,7 @@ pub fn router(state: AppState) -> Router {
         .route("/orgs/{org}/audit.csv", get(http::audit_csv))
         .route("/orgs/{org}/prompts.json", get(http::prompts_json))
         .route("/orgs/{org}/prompts.csv", get(http::prompts_csv))
+        .route("/orgs/{org}/prompts.zip", get(http::prompts_zip))
         .route("/auth/oauth/{provider}", axum::routing::post(oauth::start))
         .route("/auth/oauth/{provider}/callback", get(oauth::callback))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))

@@ -1,7 +1,8 @@
-//! Exporting an organization's prompt library: JSON (everything: versions, labels, variables,
-//! tags, collections, categories) and CSV (one row per prompt, its current version). Needs
-//! ExportData (Owner, Admin). Served as downloads by the server (`/orgs/{id}/prompts.json|csv`)
-//! and by the REST API (`/api/v1/export`).
+//! Exporting an organization's prompt library, all of it or a selection: JSON (everything:
+//! versions, labels, variables, tags, collections, categories, comments), CSV (one row per prompt,
+//! its current version) and Markdown (one file per prompt with front matter, zipped by the
+//! server). Needs ExportData (Owner, Admin). Served as downloads by the server
+//! (`/orgs/{id}/prompts.json|csv|zip?ids=…`) and by the REST API (`/api/v1/export`).
 
 #![cfg(feature = "ssr")]
 
@@ -26,6 +27,47 @@ pub async fn principal_for(
     Ok(Principal { org, user: caller.user.id, actor: actor(&caller.user, Some(&membership)), meta, api_key: None })
 }
 
+/// Which prompts an export holds: every one (no ids) or these.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub ids: Vec<uuid::Uuid>,
+}
+
+impl Selection {
+    /// Comma-separated prompt ids, as the `ids` query parameter carries them.
+    pub fn parse(raw: Option<&str>) -> Result<Self, AppError> {
+        let mut ids = Vec::new();
+        for part in raw.unwrap_or("").split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let id = part.parse().map_err(|_| AppError::validation("ids", format!("“{part}” is not a prompt id.")))?;
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        if ids.len() > 10_000 {
+            return Err(AppError::validation("ids", "Export at most 10,000 selected prompts at once."));
+        }
+        Ok(Self { ids })
+    }
+}
+
+/// The selected prompts, oldest first; every selected id must exist.
+async fn selected(services: &Services, p: &Principal, selection: &Selection) -> Result<Vec<PromptRecord>, AppError> {
+    let all = all_prompts(services, p).await?;
+    if selection.ids.is_empty() {
+        return Ok(all);
+    }
+    let wanted: std::collections::HashSet<_> = selection.ids.iter().collect();
+    let found: Vec<PromptRecord> = all.into_iter().filter(|r| wanted.contains(&r.id)).collect();
+    if found.len() < wanted.len() {
+        let missing = wanted.len() - found.len();
+        return Err(AppError::validation(
+            "ids",
+            format!("{missing} of the selected prompts no longer exist; nothing was exported."),
+        ));
+    }
+    Ok(found)
+}
+
 /// Every prompt of the organization, oldest first.
 async fn all_prompts(services: &Services, p: &Principal) -> Result<Vec<PromptRecord>, AppError> {
     let mut out = Vec::new();
@@ -43,7 +85,7 @@ async fn all_prompts(services: &Services, p: &Principal) -> Result<Vec<PromptRec
     Ok(out)
 }
 
-pub async fn json(services: &Services, p: &Principal) -> Result<Value, AppError> {
+pub async fn json(services: &Services, p: &Principal, selection: &Selection) -> Result<Value, AppError> {
     p.require(Action::ExportData, &Resource::Org(p.org))?;
     let collections: Vec<Value> = services
         .store
@@ -60,10 +102,27 @@ pub async fn json(services: &Services, p: &Principal) -> Result<Value, AppError>
         .map(|c| json!({ "name": c.name, "color": c.color, "icon": c.icon }))
         .collect();
     let mut prompts = Vec::new();
-    for r in all_prompts(services, p).await? {
+    for r in selected(services, p, selection).await? {
         let mut versions = services.store.prompt_versions(p.org, r.id).await?;
         versions.reverse();
         let labels = services.store.prompt_labels(p.org, r.id).await?;
+        let comments: Vec<Value> = services
+            .store
+            .comments(p.org, r.id)
+            .await?
+            .into_iter()
+            .map(|c| {
+                json!({
+                    "id": c.id,
+                    "parent_id": c.parent_id,
+                    "author": c.author_name,
+                    "body": c.body,
+                    "created_at": c.created_at,
+                    "edited_at": c.edited_at,
+                    "deleted_at": c.deleted_at,
+                })
+            })
+            .collect();
         prompts.push(json!({
             "id": r.id,
             "title": r.fields.title,
@@ -92,6 +151,7 @@ pub async fn json(services: &Services, p: &Principal) -> Result<Value, AppError>
                 "change_note": v.change_note,
                 "created_at": v.created_at,
             })).collect::<Vec<_>>(),
+            "comments": comments,
         }));
     }
     p.audit(
@@ -99,7 +159,7 @@ pub async fn json(services: &Services, p: &Principal) -> Result<Value, AppError>
         "prompts.exported",
         format!("org:{}", p.org.0),
         None,
-        Some(json!({ "format": "json", "prompts": prompts.len() })),
+        Some(json!({ "format": "json", "prompts": prompts.len(), "selection": selection.ids.len() })),
     )
     .await?;
     Ok(json!({
@@ -111,7 +171,7 @@ pub async fn json(services: &Services, p: &Principal) -> Result<Value, AppError>
     }))
 }
 
-pub async fn csv(services: &Services, p: &Principal) -> Result<String, AppError> {
+pub async fn csv(services: &Services, p: &Principal, selection: &Selection) -> Result<String, AppError> {
     p.require(Action::ExportData, &Resource::Org(p.org))?;
     let paths: std::collections::HashMap<uuid::Uuid, String> =
         super::organize::rules::tree(services.store.collections(p.org).await?)
@@ -121,7 +181,7 @@ pub async fn csv(services: &Services, p: &Principal) -> Result<String, AppError>
     let mut out = String::from(
         "id,title,description,status,visibility,category,tags,collection,version,author,updated_at,content\n",
     );
-    let prompts = all_prompts(services, p).await?;
+    let prompts = selected(services, p, selection).await?;
     for r in &prompts {
         let fields = [
             r.id.to_string(),
@@ -146,8 +206,105 @@ pub async fn csv(services: &Services, p: &Principal) -> Result<String, AppError>
         "prompts.exported",
         format!("org:{}", p.org.0),
         None,
-        Some(json!({ "format": "csv", "prompts": prompts.len() })),
+        Some(json!({ "format": "csv", "prompts": prompts.len(), "selection": selection.ids.len() })),
     )
     .await?;
     Ok(out)
+}
+
+/// One Markdown file per prompt: YAML front matter (every field but the text; JSON scalars and
+/// lists, which YAML reads as they are) then the prompt's text. Paths follow the prompt's
+/// collection; names are the title's slug, made unique with the id's first characters.
+pub async fn markdown(
+    services: &Services,
+    p: &Principal,
+    selection: &Selection,
+) -> Result<Vec<(String, String, chrono::DateTime<chrono::Utc>)>, AppError> {
+    p.require(Action::ExportData, &Resource::Org(p.org))?;
+    let paths: std::collections::HashMap<uuid::Uuid, String> =
+        super::organize::rules::tree(services.store.collections(p.org).await?)
+            .into_iter()
+            .map(|c| (c.id, c.path))
+            .collect();
+    let prompts = selected(services, p, selection).await?;
+    let mut files = Vec::with_capacity(prompts.len());
+    let mut taken = std::collections::HashSet::new();
+    for r in &prompts {
+        let labels: serde_json::Map<String, Value> =
+            services.store.prompt_labels(p.org, r.id).await?.into_iter().map(|l| (l.label, json!(l.version))).collect();
+        let collection = r.collection_id.and_then(|c| paths.get(&c).cloned()).unwrap_or_default();
+        let front = [
+            ("id", json!(r.id)),
+            ("title", json!(r.fields.title)),
+            ("description", json!(r.fields.description)),
+            ("status", json!(r.fields.status)),
+            ("visibility", json!(r.fields.visibility)),
+            ("category", json!(r.fields.category)),
+            ("tags", json!(r.fields.tags)),
+            ("collection", json!(collection)),
+            ("version", json!(r.version)),
+            ("labels", Value::Object(labels)),
+            ("author", json!(r.author_name)),
+            ("created_at", json!(r.created_at)),
+            ("updated_at", json!(r.updated_at)),
+            ("variables", json!(r.fields.variables)),
+            ("model", json!(r.fields.model)),
+        ];
+        let mut text = String::from("---\n");
+        for (key, value) in front {
+            text.push_str(&format!("{key}: {value}\n"));
+        }
+        text.push_str("---\n\n");
+        text.push_str(&r.fields.body);
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        let folder: Vec<String> = collection.split(" / ").filter(|s| !s.is_empty()).map(file_safe).collect();
+        let mut name = folder.iter().map(|f| format!("{f}/")).collect::<String>();
+        name.push_str(&slug(&r.fields.title));
+        if !taken.insert(name.clone()) {
+            name.push_str(&format!("-{}", &r.id.simple().to_string()[..8]));
+            taken.insert(name.clone());
+        }
+        files.push((format!("{name}.md"), text, r.updated_at));
+    }
+    p.audit(
+        services,
+        "prompts.exported",
+        format!("org:{}", p.org.0),
+        None,
+        Some(json!({ "format": "markdown", "prompts": prompts.len(), "selection": selection.ids.len() })),
+    )
+    .await?;
+    Ok(files)
+}
+
+/// Lowercase words joined by `-`, letters of any script kept; `prompt` when nothing is left.
+fn slug(title: &str) -> String {
+    let mut out = String::new();
+    for c in title.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    let out: String = out.trim_end_matches('-').chars().take(80).collect();
+    if out.is_empty() { "prompt".into() } else { out }
+}
+
+/// A collection name usable as a folder: no separators, no leading dots.
+fn file_safe(name: &str) -> String {
+    let cleaned: String =
+        name.chars()
+            .map(|c| {
+                if matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|') || c.is_control() {
+                    '-'
+                } else {
+                    c
+                }
+            })
+            .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
+    if cleaned.is_empty() { "collection".into() } else { cleaned }
 }

@@ -389,7 +389,7 @@ pub mod library {
             services,
             "prompt.deleted",
             format!("prompt:{id}"),
-            Some(serde_json::json!({ "title": prompt.fields.title })),
+            Some(serde_json::json!({ "title": prompt.fields.title, "visibility": prompt.fields.visibility })),
             None,
         )
         .await?;

@@ -102,6 +102,7 @@ fn SignedInNav(me: Me) -> impl IntoView {
         <nav aria-label="Main" class="nav">
             <A href="/">"Dashboard"</A>
             <A href="/prompts">"Prompts"</A>
+            <A href="/activity">"Activity"</A>
             <A href="/org/members">"Members"</A>
             <A href="/org/teams">"Teams"</A>
             {manage.then(|| view! { <A href="/org/settings">"Organization"</A> })}

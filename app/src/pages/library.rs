@@ -167,6 +167,8 @@ pub fn BulkBar(
     selected: RwSignal<BTreeSet<Uuid>>,
     #[prop(into)] collections: Signal<Vec<CollectionView>>,
     changed: RwSignal<u32>,
+    /// `/orgs/{id}/prompts` for those who may export.
+    export_base: Option<String>,
 ) -> impl IntoView {
     let action = RwSignal::new("tag".to_owned());
     let tag = RwSignal::new(String::new());
@@ -230,6 +232,20 @@ pub fn BulkBar(
                     <button type="button" class="secondary" on:click=move |_| selected.set(BTreeSet::new())>"Clear selection"</button>
                 </form>
                 <p role="alert" class="form-error">{error_for(last_error, "ids")}{move || error_for(last_error, "").get()}</p>
+                {export_base.clone().map(|base| {
+                    let ids = move || selected.with(|s| s.iter().map(Uuid::to_string).collect::<Vec<_>>().join(","));
+                    let link = move |ext: &'static str| {
+                        let base = base.clone();
+                        move || format!("{base}.{ext}?ids={}", ids())
+                    };
+                    view! {
+                        <p class="row">"Export the selection: "
+                            <a href=link("json") download="prompts.json">"JSON"</a>
+                            <a href=link("csv") download="prompts.csv">"CSV"</a>
+                            <a href=link("zip") download="prompts.zip">"Markdown"</a>
+                        </p>
+                    }
+                })}
             </Show>
         </div>
     }

@@ -98,9 +98,10 @@ fn PromptList(me: Me) -> impl IntoView {
                 <h1>"Prompts"</h1>
                 {may_create.then(|| view! { <a class="button" href="/prompts/new">"New prompt"</a> })}
                 {may_import.then(|| view! { <a href="/prompts/import">"Import"</a> })}
-                {export_base.map(|base| view! {
+                {export_base.clone().map(|base| view! {
                     <a href=format!("{base}.json") download="prompts.json">"Export JSON"</a>
                     <a href=format!("{base}.csv") download="prompts.csv">"Export CSV"</a>
+                    <a href=format!("{base}.zip") download="prompts.zip">"Export Markdown"</a>
                 })}
             </div>
             <div class="library-grid">
@@ -119,7 +120,7 @@ fn PromptList(me: Me) -> impl IntoView {
                 </aside>
                 <div class="library-main">
                     <SearchForm q=q status=status category=category tags=tags sort=sort page=page search=search/>
-                    <BulkBar selected=selected collections=folders changed=changed/>
+                    <BulkBar selected=selected collections=folders changed=changed export_base=export_base.clone()/>
                     <Transition fallback=|| view! { <p>"Loading…"</p> }>
                         {move || Suspend::new(async move {
                             match page.await {
@@ -483,6 +484,8 @@ fn PromptDetailView(
         }
     });
     let may_duplicate = prompt.can_duplicate;
+    let sharing = RwSignal::new(false);
+    let share_visibility = prompt.fields.visibility;
     let favorite = prompt.favorite;
     let fields = prompt.fields.clone();
     let version = prompt.version;
@@ -508,6 +511,8 @@ fn PromptDetailView(
                         }
                     });
                 }>{if prompt.favorite { "★ In your favorites" } else { "☆ Add to favorites" }}</button>
+                <button type="button" class="secondary" aria-expanded=move || sharing.get().to_string()
+                    on:click=move |_| sharing.update(|s| *s = !*s)>"Share"</button>
                 {may_duplicate.then(|| view! {
                     <button type="button" class="secondary" on:click=move |_| { duplicate.dispatch(DuplicatePrompt { id }); }>"Duplicate"</button>
                 })}
@@ -526,6 +531,9 @@ fn PromptDetailView(
                 {move || delete.value().get().and_then(|r| r.err()).map(|e| e.to_string())}
                 {move || duplicate.value().get().and_then(|r| r.err()).map(|e| e.to_string())}
             </p>
+            <Show when=move || sharing.get()>
+                <ShareLink id=id visibility=share_visibility/>
+            </Show>
             {prompt.can_edit.then(|| view! { <MoveToCollection id=id current=prompt.collection_id collections=collections.clone() changed=changed/> })}
             <Show when=move || editing.get()>
                 <PromptEditor initial=Some((id, version, fields.clone()))/>
@@ -535,7 +543,51 @@ fn PromptDetailView(
             <Versions id=id list=versions current=prompt.version can_edit=prompt.can_edit changed=changed/>
             <Labels prompt=prompt.clone() changed=changed/>
             <super::comments::Comments prompt_id=id initial=comments/>
+            <details class="card activity-card">
+                <summary>"Activity"</summary>
+                <super::activity::ActivityFeed prompt=Some(id)/>
+            </details>
         </section>
+    }
+}
+
+/// The prompt's address to pass on, with who can open it. The link itself grants nothing: the
+/// page checks the reader's permission like any other.
+#[component]
+fn ShareLink(id: Uuid, visibility: crate::domain::prompt::Visibility) -> impl IntoView {
+    use crate::domain::prompt::Visibility;
+    let url = RwSignal::new(format!("/prompts/{id}"));
+    let copied = RwSignal::new(None::<&'static str>);
+    Effect::new(move |_| {
+        if let Ok(origin) = window().location().origin() {
+            url.set(format!("{origin}/prompts/{id}"));
+        }
+    });
+    let copy = move |_| {
+        let text = url.get_untracked();
+        leptos::task::spawn_local(async move {
+            let done = wasm_bindgen_futures::JsFuture::from(window().navigator().clipboard().write_text(&text)).await;
+            copied.set(Some(if done.is_ok() {
+                "Link copied."
+            } else {
+                "Copying is not allowed here: select the link and copy it."
+            }));
+        });
+    };
+    let who = match visibility {
+        Visibility::Private => {
+            "Only you and the organization's Owners and Admins can open it; anyone else is told it does not exist."
+        }
+        _ => "Members of this organization can open it once signed in; anyone else is told it does not exist.",
+    };
+    view! {
+        <div class="card share">
+            <label for="share-link">"Link to this prompt"</label>
+            <input id="share-link" readonly=true prop:value=move || url.get()/>
+            <p class="muted">{who}</p>
+            <button type="button" on:click=copy>"Copy link"</button>
+            <p role="status">{move || copied.get()}</p>
+        </div>
     }
 }
 

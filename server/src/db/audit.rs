@@ -1,9 +1,9 @@
 //! The append-only audit log: rows are inserted, never updated or deleted.
 
 use super::{Db, OrStore, StoreResult as Result, on_pool};
-use app::domain::OrgId;
+use app::domain::{OrgId, UserId};
 use app::dto::AuditEntryView;
-use app::ports::{AuditEntry, AuditStore};
+use app::ports::{ActivityRecord, AuditEntry, AuditStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
@@ -52,4 +52,44 @@ impl AuditStore for Db {
             })
             .collect())
     }
+
+    async fn activity(
+        &self,
+        org: OrgId,
+        target: Option<&str>,
+        before: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<ActivityRecord>> {
+        let rows: Vec<ActivityRow> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT a.id, a.actor_id, u.display_name, a.action, a.target, a.before_state, a.after_state, a.at \
+             FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id \
+             WHERE a.org_id = $1 AND ($2 IS NULL OR a.target = $2) AND ($3 IS NULL OR a.id < $3) \
+             AND (a.action LIKE 'prompt.%' OR a.action LIKE 'comment.%' OR a.action = 'prompts.imported') \
+             ORDER BY a.id DESC LIMIT $4")
+            .bind(org.0).bind(target).bind(before).bind(limit).fetch_all(pool).await.store()?);
+        Ok(rows
+            .into_iter()
+            .map(|(id, actor_id, actor_name, action, target, before, after, at)| ActivityRecord {
+                id,
+                actor_id: actor_id.map(UserId),
+                actor_name,
+                action,
+                target,
+                before: before.map(|j| j.0),
+                after: after.map(|j| j.0),
+                at,
+            })
+            .collect())
+    }
 }
+
+type ActivityRow = (
+    Uuid,
+    Option<Uuid>,
+    Option<String>,
+    String,
+    String,
+    Option<Json<serde_json::Value>>,
+    Option<Json<serde_json::Value>>,
+    DateTime<Utc>,
+);

@@ -538,23 +538,33 @@ async fn categories(State(state): State<AppState>, Key(p): Key) -> ApiResult<Vec
 struct ExportParams {
     #[serde(default)]
     format: Option<String>,
+    /// Comma-separated prompt ids; every prompt when absent.
+    #[serde(default)]
+    ids: Option<String>,
 }
 
-/// `GET /export?format=json|csv`: the library (JSON: lossless; CSV: current versions). Needs a
-/// write key whose creator is an Owner or Admin (a read key acts as a Viewer).
+/// `GET /export?format=json|csv|markdown[&ids=…]`: the library or a selection (JSON: lossless;
+/// CSV: current versions; Markdown: a ZIP of one file per prompt). Needs a write key whose
+/// creator is an Owner or Admin (a read key acts as a Viewer).
 async fn export(
     State(state): State<AppState>,
     Key(p): Key,
     Params(params): Params<ExportParams>,
 ) -> Result<Response, ApiError> {
+    let selection = app::api::export::Selection::parse(params.ids.as_deref())?;
     Ok(match params.format.as_deref().unwrap_or("json") {
-        "json" => Json(app::api::export::json(&state.services, &p).await?).into_response(),
+        "json" => Json(app::api::export::json(&state.services, &p, &selection).await?).into_response(),
         "csv" => (
             [(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"))],
-            app::api::export::csv(&state.services, &p).await?,
+            app::api::export::csv(&state.services, &p, &selection).await?,
         )
             .into_response(),
-        _ => return Err(AppError::validation("format", "Export as json or csv.").into()),
+        "markdown" => (
+            [(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"))],
+            crate::http::markdown_zip(&state, &p, &selection).await?,
+        )
+            .into_response(),
+        _ => return Err(AppError::validation("format", "Export as json, csv or markdown.").into()),
     })
 }
 

@@ -7,8 +7,10 @@
 mod support;
 
 mod accounts;
+mod activity;
 mod admin;
 mod comments;
+mod export;
 mod import;
 mod oauth;
 mod organize;

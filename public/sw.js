@@ -21,7 +21,11 @@ self.addEventListener('fetch', (event) => {
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
   if (request.mode === 'navigate') {
-    event.respondWith(fetch(request).catch(() => caches.match('/offline')));
+    // Offline, a page is sent to /offline itself (rather than shown at its own address) so the
+    // app hydrates the page it is given.
+    event.respondWith(fetch(request).catch(() => (
+      url.pathname === '/offline' ? caches.match('/offline') : Response.redirect('/offline', 302)
+    )));
     return;
   }
   if (url.pathname.startsWith('/pkg/') || url.pathname.startsWith('/icons/')) {

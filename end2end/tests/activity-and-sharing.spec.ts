@@ -28,7 +28,7 @@ test('the organization feed and a prompt feed show what happened; the share link
   await expect(page.getByLabel('Link to this prompt')).toHaveValue(new RegExp(`^http://127\\.0\\.0\\.1:\\d+/prompts/${id}$`));
   await expect(page.getByText('Members of this organization can open it once signed in')).toBeVisible();
 
-  await page.getByText('Activity', { exact: true }).click();
+  await page.locator('#main').getByText('Activity', { exact: true }).click();
   await expect(page.getByRole('list', { name: 'Activity' })).toContainText(`created “${title}”`);
 });
 

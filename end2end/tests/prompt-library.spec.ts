@@ -39,12 +39,12 @@ test('an editor versions, compares, reverts, labels, previews and finds a prompt
   await page.getByRole('button', { name: 'Create prompt' }).click();
   await expect(page.getByRole('heading', { name: title })).toBeVisible();
   await hydrated(page);
-  await expect(page.getByText('Version 1')).toBeVisible();
+  await expect(page.getByText(/^Version 1 ·/)).toBeVisible();
 
   await saveVersion(page, 'Hi {{name}}, welcome to {{program}}.\nWe start on Monday.', 'Friendlier');
-  await expect(page.getByText('Version 2')).toBeVisible();
+  await expect(page.getByText(/^Version 2 ·/)).toBeVisible();
   await saveVersion(page, 'Hi {{name}}, welcome to {{program}}!\nWe start on Monday.\nBring a notebook.', 'Notebook');
-  await expect(page.getByText('Version 3')).toBeVisible();
+  await expect(page.getByText(/^Version 3 ·/)).toBeVisible();
 
   // Compare version 1 with version 3, side by side and inline.
   await page.getByLabel('Compare version').selectOption('1');
@@ -59,7 +59,7 @@ test('an editor versions, compares, reverts, labels, previews and finds a prompt
 
   // Reverting makes a new version with the old text.
   await page.getByRole('button', { name: 'Revert to version 1' }).click();
-  await expect(page.getByText('Version 4')).toBeVisible();
+  await expect(page.getByText(/^Version 4 ·/)).toBeVisible();
   await expect(page.getByRole('article', { name: 'Content' })).toContainText('Hello {{name}}, welcome to {{program}}.');
   await hydrated(page);
 

@@ -15,6 +15,7 @@ mod import;
 mod oauth;
 mod organize;
 mod orgs;
+mod permissions;
 mod platform;
 mod prompts;
 mod rest_api;

@@ -385,16 +385,6 @@ pub struct AttemptRecord {
     pub response_excerpt: String,
 }
 
-/// An event to queue for every active webhook of `org` that listens to it.
-#[derive(Debug, Clone)]
-pub struct WebhookEvent {
-    pub org: OrgId,
-    pub id: Uuid,
-    pub event_type: EventType,
-    pub payload: String,
-    pub at: DateTime<Utc>,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PromptCounter {
     View,
@@ -655,11 +645,8 @@ pub trait WebhookStore: Send + Sync {
     /// Saves url, description, events, active and secret.
     async fn update_webhook(&self, webhook: &WebhookRecord) -> StoreResult<()>;
     async fn delete_webhook(&self, org: OrgId, id: Uuid) -> StoreResult<()>;
-    /// Queues one delivery per active webhook of the organization that listens to the event;
-    /// returns how many.
-    async fn enqueue_event(&self, event: &WebhookEvent) -> StoreResult<u64>;
-    /// Queues one delivery of `payload` to one webhook, due now (test events, redeliveries).
-    async fn enqueue_delivery(&self, delivery: &DeliveryRecord) -> StoreResult<()>;
+    /// Queues deliveries (each due at its `next_attempt_at`) in one transaction.
+    async fn enqueue_deliveries(&self, deliveries: &[DeliveryRecord]) -> StoreResult<()>;
     /// Leases up to `limit` pending deliveries due at `now` (and not leased by a live sender) to
     /// `owner` until `lease_until`, oldest due first. On PostgreSQL several instances claim at
     /// once without taking the same row (`FOR UPDATE SKIP LOCKED`).

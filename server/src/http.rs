@@ -6,7 +6,7 @@ pub mod metrics;
 
 use crate::AppState;
 use app::api::auth::resolve_session;
-use app::api::export::Selection;
+use app::api::export::{Format, Selection};
 use app::api::{CallerSlot, RequestMeta};
 use app::domain::OrgId;
 use axum::body::Body;
@@ -207,71 +207,72 @@ async fn export_request(
 
 /// `GET /orgs/{id}/prompts.json[?ids=…]`: the library or a selection, lossless. Owners and Admins.
 pub async fn prompts_json(
-    State(state): State<AppState>,
-    Path(org): Path<String>,
-    Query(query): Query<ExportQuery>,
+    state: State<AppState>,
+    org: Path<String>,
+    query: Query<ExportQuery>,
     req: Request<Body>,
 ) -> Response {
-    let (p, selection) = match export_request(&state, &org, &query, req).await {
-        Ok(found) => found,
-        Err(res) => return res,
-    };
-    match app::api::export::json(&state.services, &p, &selection).await {
-        Ok(value) => download(
-            "application/json",
-            "attachment; filename=\"prompts.json\"",
-            serde_json::to_string_pretty(&value).unwrap_or_default(),
-        ),
-        Err(err) => error_response(&err),
-    }
+    prompts_download(state, org, query, req, Format::Json).await
 }
 
 /// `GET /orgs/{id}/prompts.csv[?ids=…]`: one row per prompt, its current version. Owners and Admins.
 pub async fn prompts_csv(
-    State(state): State<AppState>,
-    Path(org): Path<String>,
-    Query(query): Query<ExportQuery>,
+    state: State<AppState>,
+    org: Path<String>,
+    query: Query<ExportQuery>,
     req: Request<Body>,
 ) -> Response {
-    let (p, selection) = match export_request(&state, &org, &query, req).await {
-        Ok(found) => found,
-        Err(res) => return res,
-    };
-    match app::api::export::csv(&state.services, &p, &selection).await {
-        Ok(csv) => download("text/csv; charset=utf-8", "attachment; filename=\"prompts.csv\"", csv),
-        Err(err) => error_response(&err),
-    }
+    prompts_download(state, org, query, req, Format::Csv).await
 }
 
 /// `GET /orgs/{id}/prompts.zip[?ids=…]`: one Markdown file per prompt, with front matter.
 pub async fn prompts_zip(
+    state: State<AppState>,
+    org: Path<String>,
+    query: Query<ExportQuery>,
+    req: Request<Body>,
+) -> Response {
+    prompts_download(state, org, query, req, Format::Markdown).await
+}
+
+async fn prompts_download(
     State(state): State<AppState>,
     Path(org): Path<String>,
     Query(query): Query<ExportQuery>,
     req: Request<Body>,
+    format: Format,
 ) -> Response {
     let (p, selection) = match export_request(&state, &org, &query, req).await {
         Ok(found) => found,
         Err(res) => return res,
     };
-    match markdown_zip(&state, &p, &selection).await {
-        Ok(zip) => download("application/zip", "attachment; filename=\"prompts.zip\"", zip),
+    match export_file(&state, &p, &selection, format).await {
+        Ok(file) => download(format.content_type(), format.disposition(), file),
         Err(err) => error_response(&err),
     }
 }
 
-/// The Markdown export as a ZIP archive.
-pub async fn markdown_zip(
+/// An export as the bytes of its file (JSON pretty-printed; Markdown zipped).
+pub async fn export_file(
     state: &AppState,
     p: &app::api::prompts::library::Principal,
     selection: &Selection,
+    format: Format,
 ) -> Result<Vec<u8>, app::error::AppError> {
-    let files = app::api::export::markdown(&state.services, p, selection).await?;
-    let mut zip = crate::zip::ZipWriter::default();
-    for (name, text, modified) in files {
-        zip.add(&name, text.as_bytes(), modified).map_err(app::error::AppError::internal)?;
-    }
-    zip.finish().map_err(app::error::AppError::internal)
+    use app::api::export;
+    use app::error::AppError;
+    Ok(match format {
+        Format::Json => serde_json::to_vec_pretty(&export::json(&state.services, p, selection).await?)
+            .map_err(AppError::internal)?,
+        Format::Csv => export::csv(&state.services, p, selection).await?.into_bytes(),
+        Format::Markdown => {
+            let mut zip = crate::zip::ZipWriter::default();
+            for (name, text, modified) in export::markdown(&state.services, p, selection).await? {
+                zip.add(&name, text.as_bytes(), modified).map_err(AppError::internal)?;
+            }
+            zip.finish().map_err(AppError::internal)?
+        }
+    })
 }
 
 #[cfg(test)]

@@ -12,9 +12,55 @@ use crate::domain::{Action, OrgId, Resource};
 use crate::error::AppError;
 use crate::ports::{PromptFilter, PromptRecord, PromptSort, Services};
 use serde_json::{Value, json};
+use std::collections::HashMap;
 
 /// The version of the JSON layout, for importers.
 pub const JSON_FORMAT: &str = "cairn.prompts/1";
+
+/// What an export is written as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Csv,
+    /// A ZIP of one Markdown file per prompt (zipped by the server).
+    Markdown,
+}
+
+impl Format {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "json" => Some(Self::Json),
+            "csv" => Some(Self::Csv),
+            "markdown" => Some(Self::Markdown),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Json => "json",
+            Self::Csv => "csv",
+            Self::Markdown => "markdown",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Json => "application/json",
+            Self::Csv => "text/csv; charset=utf-8",
+            Self::Markdown => "application/zip",
+        }
+    }
+
+    /// The `Content-Disposition` of a download.
+    pub fn disposition(self) -> &'static str {
+        match self {
+            Self::Json => "attachment; filename=\"prompts.json\"",
+            Self::Csv => "attachment; filename=\"prompts.csv\"",
+            Self::Markdown => "attachment; filename=\"prompts.zip\"",
+        }
+    }
+}
 
 /// A signed-in member acting in `org` (from a download URL rather than the active organization).
 pub async fn principal_for(
@@ -66,6 +112,23 @@ async fn selected(services: &Services, p: &Principal, selection: &Selection) -> 
         ));
     }
     Ok(found)
+}
+
+/// Each collection's path of names from the top, e.g. `Sales / Onboarding`.
+async fn collection_paths(services: &Services, p: &Principal) -> Result<HashMap<uuid::Uuid, String>, AppError> {
+    let tree = super::organize::rules::tree(services.store.collections(p.org).await?);
+    Ok(tree.into_iter().map(|c| (c.id, c.path)).collect())
+}
+
+async fn audit_export(
+    services: &Services,
+    p: &Principal,
+    format: Format,
+    prompts: usize,
+    selection: &Selection,
+) -> Result<(), AppError> {
+    let after = json!({ "format": format.as_str(), "prompts": prompts, "selection": selection.ids.len() });
+    p.audit(services, "prompts.exported", format!("org:{}", p.org.0), None, Some(after)).await
 }
 
 /// Every prompt of the organization, oldest first.
@@ -154,14 +217,7 @@ pub async fn json(services: &Services, p: &Principal, selection: &Selection) -> 
             "comments": comments,
         }));
     }
-    p.audit(
-        services,
-        "prompts.exported",
-        format!("org:{}", p.org.0),
-        None,
-        Some(json!({ "format": "json", "prompts": prompts.len(), "selection": selection.ids.len() })),
-    )
-    .await?;
+    audit_export(services, p, Format::Json, prompts.len(), selection).await?;
     Ok(json!({
         "format": JSON_FORMAT,
         "exported_at": services.clock.now(),
@@ -173,11 +229,7 @@ pub async fn json(services: &Services, p: &Principal, selection: &Selection) -> 
 
 pub async fn csv(services: &Services, p: &Principal, selection: &Selection) -> Result<String, AppError> {
     p.require(Action::ExportData, &Resource::Org(p.org))?;
-    let paths: std::collections::HashMap<uuid::Uuid, String> =
-        super::organize::rules::tree(services.store.collections(p.org).await?)
-            .into_iter()
-            .map(|c| (c.id, c.path))
-            .collect();
+    let paths = collection_paths(services, p).await?;
     let mut out = String::from(
         "id,title,description,status,visibility,category,tags,collection,version,author,updated_at,content\n",
     );
@@ -201,14 +253,7 @@ pub async fn csv(services: &Services, p: &Principal, selection: &Selection) -> R
         out.push_str(&row.join(","));
         out.push('\n');
     }
-    p.audit(
-        services,
-        "prompts.exported",
-        format!("org:{}", p.org.0),
-        None,
-        Some(json!({ "format": "csv", "prompts": prompts.len(), "selection": selection.ids.len() })),
-    )
-    .await?;
+    audit_export(services, p, Format::Csv, prompts.len(), selection).await?;
     Ok(out)
 }
 
@@ -221,11 +266,7 @@ pub async fn markdown(
     selection: &Selection,
 ) -> Result<Vec<(String, String, chrono::DateTime<chrono::Utc>)>, AppError> {
     p.require(Action::ExportData, &Resource::Org(p.org))?;
-    let paths: std::collections::HashMap<uuid::Uuid, String> =
-        super::organize::rules::tree(services.store.collections(p.org).await?)
-            .into_iter()
-            .map(|c| (c.id, c.path))
-            .collect();
+    let paths = collection_paths(services, p).await?;
     let prompts = selected(services, p, selection).await?;
     let mut files = Vec::with_capacity(prompts.len());
     let mut taken = std::collections::HashSet::new();
@@ -268,14 +309,7 @@ pub async fn markdown(
         }
         files.push((format!("{name}.md"), text, r.updated_at));
     }
-    p.audit(
-        services,
-        "prompts.exported",
-        format!("org:{}", p.org.0),
-        None,
-        Some(json!({ "format": "markdown", "prompts": prompts.len(), "selection": selection.ids.len() })),
-    )
-    .await?;
+    audit_export(services, p, Format::Markdown, prompts.len(), selection).await?;
     Ok(files)
 }
 

@@ -123,11 +123,12 @@ pub mod rules {
             })),
         )
         .await?;
-        for prompt in &import.prompts {
-            let events = webhooks::save_events(true, prompt.fields.status);
-            let extra = serde_json::json!({ "imported": true });
-            webhooks::prompt_event(services, p.org, &events, PromptRef::Saved(prompt.id), extra).await;
-        }
+        let events = import.prompts.iter().map(|prompt| webhooks::PromptEvents {
+            prompt: PromptRef::Saved(prompt.id),
+            events: webhooks::save_events(true, prompt.fields.status),
+            extra: serde_json::json!({ "imported": true }),
+        });
+        webhooks::prompt_events(services, p.org, events.collect()).await;
         Ok(outcome)
     }
 

@@ -236,10 +236,12 @@ pub mod rules {
             Some(serde_json::json!({ "action": action, "value": value, "ids": ids })),
         )
         .await?;
-        for id in ids {
-            let extra = serde_json::json!({ "bulk": action });
-            webhooks::prompt_event(services, p.org, &[EventType::PromptUpdated], PromptRef::Saved(id), extra).await;
-        }
+        let events = ids.iter().map(|&id| webhooks::PromptEvents {
+            prompt: PromptRef::Saved(id),
+            events: vec![EventType::PromptUpdated],
+            extra: serde_json::json!({ "bulk": action }),
+        });
+        webhooks::prompt_events(services, p.org, events.collect()).await;
         Ok(BulkOutcome { changed })
     }
 

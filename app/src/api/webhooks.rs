@@ -22,7 +22,7 @@ pub mod rules {
     use crate::domain::{Action, OrgId, Resource};
     use crate::dto::{AttemptView, DeliveryDetail, DeliveryView, WebhookInput, WebhookSecret, WebhookView};
     use crate::error::AppError;
-    use crate::ports::{DeliveryRecord, DeliveryStatus, PromptRecord, Services, WebhookEvent, WebhookRecord};
+    use crate::ports::{DeliveryRecord, DeliveryStatus, PromptRecord, Services, WebhookRecord};
     use uuid::Uuid;
 
     /// Webhooks an organization may have.
@@ -231,7 +231,7 @@ pub mod rules {
             serde_json::json!({ "webhook_id": w.id, "message": "A test event sent from Cairn." }),
         );
         let delivery = fresh_delivery(services, &w, event_id, EventType::Ping.as_str(), payload);
-        services.store.enqueue_delivery(&delivery).await?;
+        services.store.enqueue_deliveries(std::slice::from_ref(&delivery)).await?;
         services.jobs.notify_one();
         Ok(delivery_view(delivery))
     }
@@ -242,7 +242,7 @@ pub mod rules {
         let old = services.store.delivery(p.org, delivery).await?.ok_or(AppError::NotFound)?;
         let w = owned(services, p, old.webhook_id).await?;
         let again = fresh_delivery(services, &w, old.event_id, &old.event_type, old.payload);
-        services.store.enqueue_delivery(&again).await?;
+        services.store.enqueue_deliveries(std::slice::from_ref(&again)).await?;
         services.jobs.notify_one();
         p.audit(
             services,
@@ -293,8 +293,20 @@ pub mod rules {
         })
     }
 
-    /// Queues `events` about a prompt for the webhooks that listen. `extra` keys are added next to
-    /// `prompt` in `data`. `prompt` is loaded only when some webhook listens.
+    /// The prompt an event is about: saved (loaded when needed) or a copy taken before deleting.
+    pub enum PromptRef<'a> {
+        Saved(Uuid),
+        Gone(&'a PromptRecord),
+    }
+
+    /// Events about one prompt; `extra` keys are added next to `prompt` in `data`.
+    pub struct PromptEvents<'a> {
+        pub prompt: PromptRef<'a>,
+        pub events: Vec<EventType>,
+        pub extra: serde_json::Value,
+    }
+
+    /// Queues `events` about a prompt for the webhooks that listen.
     pub async fn prompt_event(
         services: &Services,
         org: OrgId,
@@ -302,47 +314,50 @@ pub mod rules {
         prompt: PromptRef<'_>,
         extra: serde_json::Value,
     ) {
-        if let Err(err) = queue(services, org, events, prompt, extra).await {
+        prompt_events(services, org, vec![PromptEvents { prompt, events: events.to_vec(), extra }]).await;
+    }
+
+    /// Queues events about many prompts (bulk changes, imports) with one look at the webhooks and
+    /// one write. A prompt is loaded only when some webhook listens to one of its events.
+    pub async fn prompt_events(services: &Services, org: OrgId, items: Vec<PromptEvents<'_>>) {
+        if let Err(err) = queue(services, org, items).await {
             tracing::error!(%err, org = %org.0, "could not queue webhook events");
         }
     }
 
-    /// The prompt an event is about: saved (loaded when needed) or a copy taken before deleting.
-    pub enum PromptRef<'a> {
-        Saved(Uuid),
-        Gone(&'a PromptRecord),
-    }
-
-    async fn queue(
-        services: &Services,
-        org: OrgId,
-        events: &[EventType],
-        prompt: PromptRef<'_>,
-        extra: serde_json::Value,
-    ) -> Result<(), AppError> {
-        let hooks = services.store.webhooks(org).await?;
-        if !hooks.iter().any(|w| w.active && events.iter().any(|e| w.events.contains(e))) {
-            return Ok(());
-        }
-        let loaded;
-        let record = match prompt {
-            PromptRef::Gone(record) => record,
-            PromptRef::Saved(id) => {
-                loaded = services.store.prompt(org, id).await?.ok_or(AppError::NotFound)?;
-                &loaded
-            }
-        };
-        let mut data = serde_json::json!({ "prompt": prompt_data(services, record) });
-        if let (Some(data), serde_json::Value::Object(extra)) = (data.as_object_mut(), extra) {
-            data.extend(extra);
-        }
+    async fn queue(services: &Services, org: OrgId, items: Vec<PromptEvents<'_>>) -> Result<(), AppError> {
+        let hooks: Vec<WebhookRecord> = services.store.webhooks(org).await?.into_iter().filter(|w| w.active).collect();
+        let listening = |event: EventType| hooks.iter().filter(move |w| w.events.contains(&event));
         let at = services.clock.now();
-        for &event_type in events {
-            let id = Uuid::now_v7();
-            let payload = envelope(id, event_type, org, at, data.clone());
-            services.store.enqueue_event(&WebhookEvent { org, id, event_type, payload, at }).await?;
+        let mut deliveries = Vec::new();
+        for item in items {
+            if !item.events.iter().any(|&e| listening(e).next().is_some()) {
+                continue;
+            }
+            let loaded;
+            let record = match item.prompt {
+                PromptRef::Gone(record) => record,
+                PromptRef::Saved(id) => {
+                    loaded = services.store.prompt(org, id).await?.ok_or(AppError::NotFound)?;
+                    &loaded
+                }
+            };
+            let mut data = serde_json::json!({ "prompt": prompt_data(services, record) });
+            if let (Some(data), serde_json::Value::Object(extra)) = (data.as_object_mut(), item.extra) {
+                data.extend(extra);
+            }
+            for event in &item.events {
+                let id = Uuid::now_v7();
+                let payload = envelope(id, *event, org, at, data.clone());
+                deliveries.extend(
+                    listening(*event).map(|w| fresh_delivery(services, w, id, event.as_str(), payload.clone())),
+                );
+            }
         }
-        services.jobs.notify_one();
+        if !deliveries.is_empty() {
+            services.store.enqueue_deliveries(&deliveries).await?;
+            services.jobs.notify_one();
+        }
         Ok(())
     }
 

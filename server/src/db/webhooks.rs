@@ -8,8 +8,7 @@ use super::{Db, OrStore, StoreResult as Result, on_pool};
 use app::domain::webhook::{events_from_string, events_to_string};
 use app::domain::{OrgId, UserId};
 use app::ports::{
-    AttemptRecord, ClaimedDelivery, DeliveryRecord, DeliveryStatus, StoreError, WebhookEvent, WebhookRecord,
-    WebhookStore,
+    AttemptRecord, ClaimedDelivery, DeliveryRecord, DeliveryStatus, StoreError, WebhookRecord, WebhookStore,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -168,47 +167,14 @@ impl WebhookStore for Db {
         if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
-    async fn enqueue_event(&self, event: &WebhookEvent) -> Result<u64> {
-        let listening: Vec<Uuid> = self
-            .webhooks(event.org)
-            .await?
-            .into_iter()
-            .filter(|w| w.active && w.events.contains(&event.event_type))
-            .map(|w| w.id)
-            .collect();
-        if listening.is_empty() {
-            return Ok(0);
-        }
-        let deliveries: Vec<DeliveryRecord> = listening
-            .iter()
-            .map(|&webhook_id| DeliveryRecord {
-                id: Uuid::now_v7(),
-                webhook_id,
-                org_id: event.org,
-                event_id: event.id,
-                event_type: event.event_type.as_str().to_owned(),
-                payload: event.payload.clone(),
-                status: DeliveryStatus::Pending,
-                attempts: 0,
-                next_attempt_at: event.at,
-                last_status_code: None,
-                last_error: None,
-                created_at: event.at,
-                completed_at: None,
-            })
-            .collect();
+    async fn enqueue_deliveries(&self, deliveries: &[DeliveryRecord]) -> Result<()> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await.store()?;
-            for d in &deliveries {
+            for d in deliveries {
                 insert_delivery!(&mut *tx, d)?;
             }
-            tx.commit().await.store()?;
-        });
-        Ok(deliveries.len() as u64)
-    }
-
-    async fn enqueue_delivery(&self, d: &DeliveryRecord) -> Result<()> {
-        on_pool!(self, pool => insert_delivery!(pool, d).map(|_| ()))
+            tx.commit().await.store()
+        })
     }
 
     async fn claim_deliveries(

@@ -552,20 +552,10 @@ async fn export(
     Params(params): Params<ExportParams>,
 ) -> Result<Response, ApiError> {
     let selection = app::api::export::Selection::parse(params.ids.as_deref())?;
-    Ok(match params.format.as_deref().unwrap_or("json") {
-        "json" => Json(app::api::export::json(&state.services, &p, &selection).await?).into_response(),
-        "csv" => (
-            [(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"))],
-            app::api::export::csv(&state.services, &p, &selection).await?,
-        )
-            .into_response(),
-        "markdown" => (
-            [(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"))],
-            crate::http::markdown_zip(&state, &p, &selection).await?,
-        )
-            .into_response(),
-        _ => return Err(AppError::validation("format", "Export as json, csv or markdown.").into()),
-    })
+    let format = app::api::export::Format::parse(params.format.as_deref().unwrap_or("json"))
+        .ok_or_else(|| AppError::validation("format", "Export as json, csv or markdown."))?;
+    let file = crate::http::export_file(&state, &p, &selection, format).await?;
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()))], file).into_response())
 }
 
 #[derive(Debug, Deserialize)]

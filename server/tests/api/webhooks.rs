@@ -325,3 +325,56 @@ async fn deliveries_are_durable_and_an_expired_lease_is_taken_over() {
     assert_eq!((received.len(), ids.len()), (12, 12), "each delivery sent exactly once");
     assert!(deliveries(&owner, hook.id).await.iter().all(|d| d.status == "delivered" && d.attempts == 1));
 }
+
+#[tokio::test]
+async fn bulk_changes_and_imports_send_an_event_per_prompt() {
+    let app = TestApp::spawn().await;
+    let sink = HookSink::start().await;
+    let owner = app.signed_up("Olivia Owner", "olivia@example.com").await;
+    create_org(&owner, "Acme").await;
+    let a = owner.create_prompt("Alpha", "A").await.expect("prompt");
+    let b = owner.create_prompt("Beta", "B").await.expect("prompt");
+    add_webhook(&owner, &sink.url, &ALL_EVENTS).await;
+
+    owner
+        .call_json::<serde_json::Value>("bulk_prompts", json!({ "ids": [a, b], "action": "tag", "value": "q3" }))
+        .await
+        .expect("bulk");
+    let received = sink.wait_for(2).await;
+    let mut updated: Vec<(String, Vec<String>)> = received
+        .iter()
+        .map(|r| r.json())
+        .map(|b| {
+            (
+                b["type"].as_str().unwrap().to_owned(),
+                serde_json::from_value(b["data"]["prompt"]["tags"].clone()).unwrap(),
+            )
+        })
+        .collect();
+    updated.sort();
+    assert_eq!(updated, vec![("prompt.updated".to_owned(), vec!["q3".to_owned()]); 2]);
+
+    // An import: each prompt is created; the published one also publishes a version.
+    let csv = "title,content,status\nGamma,G,published\nDelta,D,draft\n";
+    owner
+        .call_json::<serde_json::Value>("import_prompts", json!({ "format": "csv", "text": csv }))
+        .await
+        .expect("import");
+    let received = sink.wait_for(5).await;
+    let mut imported: Vec<(String, String)> = received[2..]
+        .iter()
+        .map(|r| r.json())
+        .map(|b| (b["type"].as_str().unwrap().to_owned(), b["data"]["prompt"]["title"].as_str().unwrap().to_owned()))
+        .collect();
+    imported.sort();
+    assert_eq!(
+        imported,
+        [
+            ("prompt.created".to_owned(), "Delta".to_owned()),
+            ("prompt.created".to_owned(), "Gamma".to_owned()),
+            ("prompt.version_published".to_owned(), "Gamma".to_owned()),
+        ]
+    );
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    assert_eq!(sink.received().len(), 5, "nothing else was sent");
+}

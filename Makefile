@@ -8,7 +8,7 @@ export LEPTOS_SITE_ROOT ?= $(CARGO_TARGET_DIR)/site
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 CARGO_TEST_FLAGS ?=
 
-.PHONY: help setup build build-debug run test test-unit test-sqlite test-postgres test-e2e bench bench-size fmt lint clean
+.PHONY: help setup build build-debug run test test-unit test-sqlite test-postgres test-api-schema test-e2e bench bench-size fmt lint clean
 
 help:
 	@echo "make run     build and serve Cairn at http://127.0.0.1:3000 (SQLite, demo data)"
@@ -28,7 +28,7 @@ build-debug: setup
 run: build
 	DATABASE_URL="$${DATABASE_URL:-sqlite://data/cairn.db}" "$(CARGO_TARGET_DIR)/release/cairn"
 
-test: setup test-unit test-sqlite test-postgres test-e2e
+test: setup test-unit test-sqlite test-postgres test-api-schema test-e2e
 	@echo "All test suites passed."
 
 test-unit:
@@ -40,6 +40,10 @@ test-sqlite:
 
 test-postgres:
 	CAIRN_TEST_DATABASE=postgres cargo test $(CARGO_TEST_FLAGS) -p server --test '*'
+
+# schemathesis against the OpenAPI document, on SQLite and PostgreSQL (scripts/api-schema-test.sh).
+test-api-schema: build
+	scripts/api-schema-test.sh
 
 test-e2e: build
 	cd end2end && npx playwright test

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building and testing Cairn needs, when it is missing. Idempotent; downloads only
-# from crates.io, rustup's dist server, Debian's archive and the npm registry.
+# from crates.io, rustup's dist server, Debian's archive, PyPI and the npm registry.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,6 +34,15 @@ if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ ! -d end2end/node_modules/@p
    || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
   say "installing the end-to-end npm packages"
   npm ci --prefix end2end --no-audit --no-fund
+fi
+
+# schemathesis (PyPI), which checks the REST API against its OpenAPI document.
+venv=${CAIRN_VENV:-$HOME/.cache/cairn/venv}
+if [ ! -x "$venv/bin/schemathesis" ] || [ scripts/requirements-test.txt -nt "$venv/.installed" ]; then
+  say "installing the Python test tools into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
+  touch "$venv/.installed"
 fi
 
 # PostgreSQL for the integration tests on PostgreSQL.

@@ -51,6 +51,7 @@ mod server {
             match err {
                 StoreError::NotFound => AppError::NotFound,
                 StoreError::Conflict(message) => AppError::Conflict { message },
+                StoreError::Invalid(message) => AppError::validation("text", message),
                 StoreError::Other(cause) => AppError::internal(cause),
             }
         }

@@ -112,6 +112,7 @@ pub struct AuditEntryView {
 
 /// A prompt in a list or search result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PromptSummary {
     pub id: Uuid,
     pub title: String,
@@ -139,6 +140,7 @@ pub struct PromptSummary {
 
 /// A folder of prompts, with the path of names from the top.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CollectionView {
     pub id: Uuid,
     pub parent_id: Option<Uuid>,
@@ -150,6 +152,7 @@ pub struct CollectionView {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CategoryView {
     pub name: String,
     pub color: String,
@@ -159,6 +162,7 @@ pub struct CategoryView {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TagCount {
     pub tag: String,
     pub prompts: i64,
@@ -200,6 +204,7 @@ pub struct NotificationView {
 
 /// What an import would do, or why it cannot: every row's problems, before anything is written.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ImportPreview {
     /// Problems with the file as a whole (not JSON, wrong format, missing columns).
     pub file_problems: Vec<String>,
@@ -227,6 +232,7 @@ impl ImportPreview {
 
 /// One prompt of an import file: where it is, what it is called, what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ImportRow {
     /// "line 3" (CSV) or "prompt 2" (JSON).
     pub place: String,
@@ -236,6 +242,7 @@ pub struct ImportRow {
 
 /// What an import wrote.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ImportOutcome {
     pub prompts: usize,
     pub versions: usize,
@@ -245,6 +252,7 @@ pub struct ImportOutcome {
 
 /// One page of a prompt list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PromptPage {
     pub items: Vec<PromptSummary>,
     /// Pass back to get the next page; `None` on the last.
@@ -255,6 +263,7 @@ pub struct PromptPage {
 
 /// A prompt with everything its page shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PromptDetail {
     pub id: Uuid,
     pub fields: PromptFields,
@@ -279,6 +288,7 @@ pub struct PromptDetail {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LabelView {
     pub label: String,
     pub version: i32,
@@ -287,6 +297,7 @@ pub struct LabelView {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct VersionView {
     pub number: i32,
     pub title: String,

@@ -20,6 +20,9 @@ pub enum StoreError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// Input the database cannot store (text with a NUL character on PostgreSQL).
+    #[error("invalid input: {0}")]
+    Invalid(String),
     #[error("storage failure: {0}")]
     Other(String),
 }

@@ -115,6 +115,10 @@ pub(crate) fn store_err(err: sqlx::Error) -> StoreError {
         sqlx::Error::RowNotFound => StoreError::NotFound,
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict("already exists".into()),
         sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
+        // PostgreSQL's text cannot hold NUL (SQLSTATE 22021); callers check text first, this is the backstop.
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("22021") => {
+            StoreError::Invalid("Text may not contain NUL characters.".into())
+        }
         _ => StoreError::Other(err.to_string()),
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod api_v1;
 pub mod metrics;
+pub mod openapi;
 
 use crate::AppState;
 use app::api::auth::resolve_session;

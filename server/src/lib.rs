@@ -119,7 +119,13 @@ pub fn router(state: AppState) -> Router {
         .route("/orgs/{org}/prompts.zip", get(http::prompts_zip))
         .route("/auth/oauth/{provider}", axum::routing::post(oauth::start))
         .route("/auth/oauth/{provider}/callback", get(oauth::callback))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            {
+                let services = state.services.clone();
+                move || provide_context(services.clone())
+            },
+            app::shell,
+        ))
         .layer(from_fn_with_state(state.clone(), http::identify))
         .layer(from_fn_with_state(state.clone(), http::reject_cross_site))
         .layer(from_fn_with_state(state.clone(), http::security_headers))

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 /// Filters, search and paging of a prompt list, as the UI and the API send them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct ListParams {
     /// Search text: words, "phrases", OR, NOT / -word.
     #[serde(default)]

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum PromptStatus {
     #[default]
     Draft,
@@ -42,6 +43,7 @@ impl PromptStatus {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum Visibility {
     Private,
     #[default]
@@ -130,6 +132,7 @@ impl CategoryStyle {
 
 /// Model settings a prompt carries for the test panel and the API.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ModelSettings {
     #[serde(default)]
     pub model: String,
@@ -165,6 +168,7 @@ pub struct PromptInput {
 
 /// A prompt's content, checked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PromptFields {
     pub title: String,
     pub description: String,
@@ -229,6 +233,19 @@ impl PromptFields {
         let variables = reconcile(&input.body, &input.variables);
         if let Err(p) = check_definitions(&variables) {
             problems.push(("variables", format!("{}: {}", p.name, p.message)));
+        }
+        for (field, text) in [
+            ("title", input.title.as_str()),
+            ("description", input.description.as_str()),
+            ("body", input.body.as_str()),
+            ("category", input.category.as_str()),
+            ("tags", input.tags.as_str()),
+            ("model", input.model.model.as_str()),
+            ("change_note", input.change_note.as_str()),
+        ] {
+            if text.contains('\0') {
+                problems.push((field, "Text may not contain NUL characters.".into()));
+            }
         }
         let model = &input.model;
         if model.model.chars().count() > 100 {
@@ -336,6 +353,7 @@ mod tests {
     fn names_the_field_at_fault() {
         assert_eq!(PromptFields::parse(&input(" ", "x")).unwrap_err().0, "title");
         assert_eq!(PromptFields::parse(&input("t", " ")).unwrap_err().0, "body");
+        assert_eq!(PromptFields::parse(&input("t", "a\0b")).unwrap_err().0, "body");
         let bad_status = PromptInput { status: Some("live".into()), ..input("t", "b") };
         assert_eq!(PromptFields::parse(&bad_status).unwrap_err().0, "status");
         let bad_tag = PromptInput { tags: "ok, not ok".into(), ..input("t", "b") };

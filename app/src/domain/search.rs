@@ -239,6 +239,7 @@ pub fn near_words<'a>(word: &str, vocabulary: impl IntoIterator<Item = &'a str>)
 
 /// A piece of highlighted text: `hit` marks a matching word.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Mark {
     pub text: String,
     pub hit: bool,

@@ -66,6 +66,7 @@ pub fn variables(template: &str) -> Vec<String> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum VariableKind {
     #[default]
     Text,
@@ -93,6 +94,7 @@ impl VariableKind {
 
 /// What a variable accepts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct VariableDef {
     pub name: String,
     #[serde(default)]
@@ -180,6 +182,7 @@ pub fn check_definitions(defs: &[VariableDef]) -> Result<(), VariableProblem> {
 
 /// A variable that could not be filled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct VariableProblem {
     pub name: String,
     pub message: String,

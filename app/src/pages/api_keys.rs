@@ -29,7 +29,9 @@ fn ApiKeys(me: Me) -> impl IntoView {
         <section class="page">
             <h1>"API keys"</h1>
             <p>"Keys let programs use the REST API at " <code>"/api/v1"</code> " for this organization. "
-               "Send one as " <code>"Authorization: Bearer cairn_…"</code> ". A write key acts with your role; a read key as a Viewer."</p>
+               "Send one as " <code>"Authorization: Bearer cairn_…"</code> ". A write key acts with your role; a read key as a Viewer. "
+               <a href="/api/v1/docs" rel="external">"API reference"</a> " · "
+               <a href="/api/v1/openapi.json" rel="external">"OpenAPI document"</a></p>
             <div class="card">
                 <h2>"New key"</h2>
                 <ActionForm action=create>

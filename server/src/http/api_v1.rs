@@ -2,7 +2,7 @@
 //! (`Authorization: Bearer cairn_…`) and rate limited per key.
 //!
 //! Every error is JSON with a stable `code` (`not_found`, `unauthenticated`, `forbidden`,
-//! `validation`, `conflict`, `rate_limited`, `invalid_json`, `import_invalid`, `internal`), a
+//! `validation`, `conflict`, `rate_limited`, `invalid_json`, `invalid_query`, `invalid_body`, `too_large`, `import_invalid`, `internal`), a
 //! `message`, and for validation errors the `field`. Handlers call the same `library` functions as the UI.
 
 use crate::AppState;
@@ -26,7 +26,9 @@ use std::collections::BTreeMap;
 use uuid::Uuid;
 
 pub fn routes(state: AppState) -> Router<AppState> {
-    Router::new()
+    let public =
+        Router::new().route("/openapi.json", get(super::openapi::document)).route("/docs", get(super::openapi::docs));
+    let keyed = Router::new()
         .route("/prompts", get(list).post(create))
         .route("/prompts/{id}", get(fetch).put(update).patch(patch).delete(remove))
         .route("/prompts/{id}/versions", get(versions))
@@ -43,7 +45,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
             post(import).layer(axum::extract::DefaultBodyLimit::max(app::api::import::rules::MAX_BYTES + 1024)),
         )
         .fallback(|| async { ApiError::App(AppError::NotFound) })
-        .layer(from_fn_with_state(state, authenticate))
+        .layer(from_fn_with_state(state, authenticate));
+    public.merge(keyed)
 }
 
 /// An `AppError` answered as JSON.
@@ -53,6 +56,11 @@ pub enum ApiError {
     /// A body or query string that is not what the endpoint takes (400).
     Malformed {
         code: &'static str,
+        message: String,
+    },
+    /// A body refused before it was read: too large (413, `too_large`) or not text (400, `invalid_body`).
+    BodyRejected {
+        status: StatusCode,
         message: String,
     },
 }
@@ -69,6 +77,10 @@ impl IntoResponse for ApiError {
             Self::App(err) => json_error(&err),
             Self::Malformed { code, message } => {
                 (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "code": code, "message": message }))).into_response()
+            }
+            Self::BodyRejected { status, message } => {
+                let code = if status == StatusCode::PAYLOAD_TOO_LARGE { "too_large" } else { "invalid_body" };
+                (status, Json(serde_json::json!({ "code": code, "message": message }))).into_response()
             }
         }
     }
@@ -101,10 +113,51 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(value)) => Ok(Self(value)),
-            Err(e) => Err(ApiError::Malformed { code: "invalid_json", message: e.body_text() }),
+        let value = match Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(Json(value)) => value,
+            Err(e) => return Err(ApiError::Malformed { code: "invalid_json", message: e.body_text() }),
+        };
+        if let Some(field) = nul_in(&value) {
+            return Err(AppError::validation(&field, "Text may not contain NUL characters (\\u0000).").into());
         }
+        serde_json::from_value(value).map(Self).map_err(|e| ApiError::Malformed {
+            code: "invalid_json",
+            message: format!("Failed to deserialize the JSON body: {e}"),
+        })
+    }
+}
+
+/// The path (`title`, `tags.2`, `values.name`) of the first string or key holding a NUL character,
+/// which no text field accepts (PostgreSQL cannot store it).
+fn nul_in(value: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => s.contains('\0').then(String::new),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| {
+            nul_in(v).map(|rest| if rest.is_empty() { i.to_string() } else { format!("{i}.{rest}") })
+        }),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let key = k.replace('\0', "\u{fffd}");
+            if k.contains('\0') {
+                return Some(key);
+            }
+            nul_in(v).map(|rest| if rest.is_empty() { key } else { format!("{key}.{rest}") })
+        }),
+        _ => None,
+    }
+}
+
+/// A text body; one too large or not UTF-8 is answered as JSON like every other error.
+struct TextBody(String);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for TextBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        String::from_request(req, state)
+            .await
+            .map(Self)
+            .map_err(|e| ApiError::BodyRejected { status: e.status(), message: e.body_text() })
     }
 }
 
@@ -216,6 +269,42 @@ fn unauthenticated(message: &str) -> Response {
     res
 }
 
+/// The body of every error answer.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Stable: `not_found`, `unauthenticated`, `forbidden`, `plan_limit`, `validation`, `conflict`,
+    /// `rate_limited`, `invalid_json`, `invalid_query`, `invalid_body`, `too_large`, `import_invalid`
+    /// or `internal`.
+    code: String,
+    /// For people: what went wrong and what to do.
+    message: String,
+    /// The field at fault, for `validation` (e.g. `title`, `values.name`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
+}
+
+/// A 422 answer of `render`: every variable that could not be filled (`problems`), or a bad
+/// `label` or `version` (`field` names it).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct RenderProblems {
+    /// `validation`.
+    code: String,
+    message: String,
+    /// `values.` and the first variable at fault, or `label` / `version`.
+    field: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(required = false)]
+    problems: Vec<app::domain::template::VariableProblem>,
+}
+
+/// A rendered prompt.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Rendered {
+    text: String,
+    /// The version rendered, when one was asked for (by number or label); `null` for the current one.
+    version: Option<i32>,
+}
+
 /// The principal the middleware resolved.
 struct Key(library::Principal);
 
@@ -228,16 +317,20 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Key {
 }
 
 /// A prompt as the API takes it: tags as a list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct PromptBody {
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     title: String,
     #[serde(default)]
     description: String,
     #[serde(alias = "content")]
+    #[schema(min_length = 1, pattern = "\\S")]
     body: String,
     #[serde(default)]
+    #[schema(value_type = Option<app::domain::prompt::PromptStatus>)]
     status: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<app::domain::prompt::Visibility>)]
     visibility: Option<String>,
     #[serde(default)]
     category: String,
@@ -285,14 +378,18 @@ impl PromptBody {
 }
 
 /// A partial update: the fields sent replace the prompt's, the rest stay as they are.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PatchBody {
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     title: Option<String>,
     description: Option<String>,
     #[serde(alias = "content")]
+    #[schema(min_length = 1, pattern = "\\S")]
     body: Option<String>,
+    #[schema(value_type = Option<app::domain::prompt::PromptStatus>)]
     status: Option<String>,
+    #[schema(value_type = Option<app::domain::prompt::Visibility>)]
     visibility: Option<String>,
     category: Option<String>,
     tags: Option<Vec<String>>,
@@ -328,6 +425,14 @@ fn prompt_id(raw: &str) -> Result<Uuid, ApiError> {
     raw.parse().map_err(|_| ApiError::App(AppError::NotFound))
 }
 
+/// List and search prompts.
+///
+/// Without `q`, prompts come newest-updated first (or by `sort`); with `q`, by relevance, with
+/// matches marked in `title_marks` and `snippet`. Pass `next_cursor` back as `cursor` for the next page.
+#[utoipa::path(get, path = "/api/v1/prompts", tag = "prompts", params(ListParams),
+    responses((status = 200, description = "One page of prompts.", body = app::dto::PromptPage),
+        (status = 400, description = "A malformed query string.", body = ErrorBody),
+        (status = 422, description = "A filter with a bad value (e.g. a date).", body = ErrorBody)))]
 async fn list(
     State(state): State<AppState>,
     Key(p): Key,
@@ -336,6 +441,12 @@ async fn list(
     Ok(Json(library::list(&state.services, &p, &params).await?))
 }
 
+/// Create a prompt (its version 1). Needs a write key.
+#[utoipa::path(post, path = "/api/v1/prompts", tag = "prompts", request_body = PromptBody,
+    responses((status = 201, description = "The new prompt.", body = app::dto::PromptDetail),
+        (status = 400, description = "The body is not JSON of this shape.", body = ErrorBody),
+        (status = 403, description = "The key may not create prompts.", body = ErrorBody),
+        (status = 422, description = "A field breaks a rule; `field` names it.", body = ErrorBody)))]
 async fn create(
     State(state): State<AppState>,
     Key(p): Key,
@@ -346,6 +457,10 @@ async fn create(
     Ok((StatusCode::CREATED, Json(library::detail(&state.services, &p, id, false).await?)))
 }
 
+/// Get a prompt with its current version and labels (counts a view).
+#[utoipa::path(get, path = "/api/v1/prompts/{id}", tag = "prompts", params(("id" = Uuid, Path, description = "The prompt's id.")),
+    responses((status = 200, description = "The prompt.", body = app::dto::PromptDetail),
+        (status = 404, description = "No such prompt, or not one this key may see.", body = ErrorBody)))]
 async fn fetch(
     State(state): State<AppState>,
     Key(p): Key,
@@ -354,7 +469,14 @@ async fn fetch(
     Ok(Json(library::detail(&state.services, &p, prompt_id(&id)?, true).await?))
 }
 
-/// PUT replaces the prompt: what is left out takes its default.
+/// Replace a prompt: saves a new version; fields left out take their defaults.
+#[utoipa::path(put, path = "/api/v1/prompts/{id}", tag = "prompts", params(("id" = Uuid, Path, description = "The prompt's id.")), request_body = PromptBody,
+    responses((status = 200, description = "The prompt after the change.", body = app::dto::PromptDetail),
+        (status = 400, description = "The body is not JSON of this shape.", body = ErrorBody),
+        (status = 403, description = "The key may not edit this prompt.", body = ErrorBody),
+        (status = 404, description = "No such prompt.", body = ErrorBody),
+        (status = 409, description = "`base_version` is not the current version.", body = ErrorBody),
+        (status = 422, description = "A field breaks a rule; `field` names it.", body = ErrorBody)))]
 async fn update(
     State(state): State<AppState>,
     Key(p): Key,
@@ -367,7 +489,14 @@ async fn update(
     Ok(Json(library::detail(&state.services, &p, id, false).await?))
 }
 
-/// PATCH changes only the fields it names.
+/// Change some fields of a prompt: saves a new version.
+#[utoipa::path(patch, path = "/api/v1/prompts/{id}", tag = "prompts", params(("id" = Uuid, Path, description = "The prompt's id.")), request_body = PatchBody,
+    responses((status = 200, description = "The prompt after the change.", body = app::dto::PromptDetail),
+        (status = 400, description = "The body is not JSON of this shape.", body = ErrorBody),
+        (status = 403, description = "The key may not edit this prompt.", body = ErrorBody),
+        (status = 404, description = "No such prompt.", body = ErrorBody),
+        (status = 409, description = "`base_version` is not the current version.", body = ErrorBody),
+        (status = 422, description = "A field breaks a rule; `field` names it.", body = ErrorBody)))]
 async fn patch(
     State(state): State<AppState>,
     Key(p): Key,
@@ -381,11 +510,20 @@ async fn patch(
     Ok(Json(library::detail(&state.services, &p, id, false).await?))
 }
 
+/// Delete a prompt with its versions.
+#[utoipa::path(delete, path = "/api/v1/prompts/{id}", tag = "prompts", params(("id" = Uuid, Path, description = "The prompt's id.")),
+    responses((status = 204, description = "Deleted."),
+        (status = 403, description = "The key may not delete this prompt.", body = ErrorBody),
+        (status = 404, description = "No such prompt.", body = ErrorBody)))]
 async fn remove(State(state): State<AppState>, Key(p): Key, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     library::delete(&state.services, &p, prompt_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Every version of a prompt, newest first.
+#[utoipa::path(get, path = "/api/v1/prompts/{id}/versions", tag = "versions", params(("id" = Uuid, Path, description = "The prompt's id.")),
+    responses((status = 200, description = "The versions.", body = Vec<app::dto::VersionView>),
+        (status = 404, description = "No such prompt.", body = ErrorBody)))]
 async fn versions(
     State(state): State<AppState>,
     Key(p): Key,
@@ -394,6 +532,11 @@ async fn versions(
     Ok(Json(library::versions(&state.services, &p, prompt_id(&id)?).await?))
 }
 
+/// One version of a prompt by its number.
+#[utoipa::path(get, path = "/api/v1/prompts/{id}/versions/{number}", tag = "versions",
+    params(("id" = Uuid, Path, description = "The prompt's id."), ("number" = i32, Path, description = "The version number, from 1.")),
+    responses((status = 200, description = "The version.", body = app::dto::VersionView),
+        (status = 404, description = "No such prompt or version.", body = ErrorBody)))]
 async fn version(
     State(state): State<AppState>,
     Key(p): Key,
@@ -403,6 +546,12 @@ async fn version(
     Ok(Json(library::version(&state.services, &p, prompt_id(&id)?, number).await?))
 }
 
+/// The version a deployment label (e.g. `production`) points at.
+#[utoipa::path(get, path = "/api/v1/prompts/{id}/labels/{label}", tag = "versions",
+    params(("id" = Uuid, Path, description = "The prompt's id."), ("label" = String, Path, description = "The label, e.g. production or staging.")),
+    responses((status = 200, description = "The labelled version.", body = app::dto::VersionView),
+        (status = 404, description = "No such prompt or label.", body = ErrorBody),
+        (status = 422, description = "Not a valid label name.", body = ErrorBody)))]
 async fn by_label(
     State(state): State<AppState>,
     Key(p): Key,
@@ -411,11 +560,21 @@ async fn by_label(
     Ok(Json(library::by_label(&state.services, &p, prompt_id(&id)?, &label).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct LabelBody {
+    #[schema(minimum = 1)]
     version: i32,
 }
 
+/// Point a label at a version. Moving `production` needs an Owner's or Admin's key.
+#[utoipa::path(put, path = "/api/v1/prompts/{id}/labels/{label}", tag = "versions",
+    params(("id" = Uuid, Path, description = "The prompt's id."), ("label" = String, Path, pattern = "^[a-z0-9_-]{1,32}$", description = "The label: lower-case letters, digits, - and _.")),
+    request_body = LabelBody,
+    responses((status = 200, description = "The version the label now points at.", body = app::dto::VersionView),
+        (status = 400, description = "The body is not JSON of this shape.", body = ErrorBody),
+        (status = 403, description = "The key may not move this label.", body = ErrorBody),
+        (status = 404, description = "No such prompt or version.", body = ErrorBody),
+        (status = 422, description = "Not a valid label name or version.", body = ErrorBody)))]
 async fn set_label(
     State(state): State<AppState>,
     Key(p): Key,
@@ -427,6 +586,13 @@ async fn set_label(
     Ok(Json(library::by_label(&state.services, &p, id, &label).await?))
 }
 
+/// Remove a label from a prompt.
+#[utoipa::path(delete, path = "/api/v1/prompts/{id}/labels/{label}", tag = "versions",
+    params(("id" = Uuid, Path, description = "The prompt's id."), ("label" = String, Path, description = "The label.")),
+    responses((status = 204, description = "Removed."),
+        (status = 403, description = "The key may not move this label.", body = ErrorBody),
+        (status = 404, description = "No such prompt or label.", body = ErrorBody),
+        (status = 422, description = "Not a valid label name.", body = ErrorBody)))]
 async fn remove_label(
     State(state): State<AppState>,
     Key(p): Key,
@@ -436,7 +602,7 @@ async fn remove_label(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct RenderBody {
     #[serde(default)]
     values: BTreeMap<String, serde_json::Value>,
@@ -446,7 +612,12 @@ struct RenderBody {
     label: Option<String>,
 }
 
-/// Renders with values: 200 with `text`, or 422 `validation` with every variable's problem.
+/// Fill a prompt's variables (counts a use). Every missing or invalid variable is reported by name.
+#[utoipa::path(post, path = "/api/v1/prompts/{id}/render", tag = "prompts", params(("id" = Uuid, Path, description = "The prompt's id.")), request_body = RenderBody,
+    responses((status = 200, description = "The rendered text.", body = Rendered),
+        (status = 400, description = "The body is not JSON of this shape.", body = ErrorBody),
+        (status = 404, description = "No such prompt, version or label.", body = ErrorBody),
+        (status = 422, description = "Variables missing or invalid: one entry each in `problems`.", body = RenderProblems)))]
 async fn render(
     State(state): State<AppState>,
     Key(p): Key,
@@ -471,27 +642,28 @@ async fn render(
         })
         .collect();
     Ok(match library::render_prompt(&state.services, &p, id, version, &values).await? {
-        app::dto::RenderOutcome::Rendered(text) => {
-            Json(serde_json::json!({ "text": text, "version": version })).into_response()
-        }
+        app::dto::RenderOutcome::Rendered(text) => Json(Rendered { text, version }).into_response(),
         app::dto::RenderOutcome::Problems(problems) => (
             StatusCode::UNPROCESSABLE_ENTITY,
-            Json(serde_json::json!({
-                "code": "validation",
-                "message": problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join(" "),
-                "field": problems.first().map(|p| format!("values.{}", p.name)),
-                "problems": problems,
-            })),
+            Json(RenderProblems {
+                code: "validation".into(),
+                message: problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join(" "),
+                field: problems.first().map(|p| format!("values.{}", p.name)),
+                problems,
+            }),
         )
             .into_response(),
     })
 }
 
+/// Every collection (folder) of the organization, as a flat list with paths.
+#[utoipa::path(get, path = "/api/v1/collections", tag = "organizing",
+    responses((status = 200, description = "The collections.", body = Vec<app::dto::CollectionView>)))]
 async fn collections(State(state): State<AppState>, Key(p): Key) -> ApiResult<Vec<app::dto::CollectionView>> {
     Ok(Json(rules::collections(&state.services, &p).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CollectionBody {
     name: String,
@@ -499,6 +671,14 @@ struct CollectionBody {
     parent_id: Option<Uuid>,
 }
 
+/// Create a collection, at the top or inside `parent_id`.
+#[utoipa::path(post, path = "/api/v1/collections", tag = "organizing", request_body = CollectionBody,
+    responses((status = 201, description = "The new collection.", body = app::dto::CollectionView),
+        (status = 400, description = "The body is not JSON of this shape.", body = ErrorBody),
+        (status = 403, description = "The key may not organize.", body = ErrorBody),
+        (status = 404, description = "No such parent.", body = ErrorBody),
+        (status = 409, description = "A sibling has that name.", body = ErrorBody),
+        (status = 422, description = "Not a valid name.", body = ErrorBody)))]
 async fn create_collection(
     State(state): State<AppState>,
     Key(p): Key,
@@ -507,6 +687,15 @@ async fn create_collection(
     Ok((StatusCode::CREATED, Json(rules::create_collection(&state.services, &p, &body.name, body.parent_id).await?)))
 }
 
+/// Rename or move a collection.
+#[utoipa::path(patch, path = "/api/v1/collections/{id}", tag = "organizing",
+    params(("id" = Uuid, Path, description = "The collection's id.")), request_body = CollectionBody,
+    responses((status = 204, description = "Changed."),
+        (status = 400, description = "The body is not JSON of this shape.", body = ErrorBody),
+        (status = 403, description = "The key may not organize.", body = ErrorBody),
+        (status = 404, description = "No such collection or parent.", body = ErrorBody),
+        (status = 409, description = "A sibling has that name.", body = ErrorBody),
+        (status = 422, description = "Not a valid name, or a move into itself.", body = ErrorBody)))]
 async fn update_collection(
     State(state): State<AppState>,
     Key(p): Key,
@@ -517,6 +706,13 @@ async fn update_collection(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Delete an empty collection.
+#[utoipa::path(delete, path = "/api/v1/collections/{id}", tag = "organizing",
+    params(("id" = Uuid, Path, description = "The collection's id.")),
+    responses((status = 204, description = "Deleted."),
+        (status = 403, description = "The key may not organize.", body = ErrorBody),
+        (status = 404, description = "No such collection.", body = ErrorBody),
+        (status = 409, description = "The collection still holds prompts or collections.", body = ErrorBody)))]
 async fn delete_collection(
     State(state): State<AppState>,
     Key(p): Key,
@@ -526,15 +722,22 @@ async fn delete_collection(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Every tag in use, with how many prompts carry it.
+#[utoipa::path(get, path = "/api/v1/tags", tag = "organizing",
+    responses((status = 200, description = "The tags.", body = Vec<app::dto::TagCount>)))]
 async fn tags(State(state): State<AppState>, Key(p): Key) -> ApiResult<Vec<app::dto::TagCount>> {
     Ok(Json(rules::tags(&state.services, &p).await?))
 }
 
+/// The predefined and custom categories.
+#[utoipa::path(get, path = "/api/v1/categories", tag = "organizing",
+    responses((status = 200, description = "The categories.", body = Vec<app::dto::CategoryView>)))]
 async fn categories(State(state): State<AppState>, Key(p): Key) -> ApiResult<Vec<app::dto::CategoryView>> {
     Ok(Json(rules::categories(&state.services, &p).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ExportParams {
     #[serde(default)]
     format: Option<String>,
@@ -546,6 +749,12 @@ struct ExportParams {
 /// `GET /export?format=json|csv|markdown[&ids=…]`: the library or a selection (JSON: lossless;
 /// CSV: current versions; Markdown: a ZIP of one file per prompt). Needs a write key whose
 /// creator is an Owner or Admin (a read key acts as a Viewer).
+#[utoipa::path(get, path = "/api/v1/export", tag = "import and export", params(ExportParams),
+    responses((status = 200, description = "The file.",
+            content((Object = "application/json"), (String = "text/csv"), (Vec<u8> = "application/zip"))),
+        (status = 400, description = "A malformed query string.", body = ErrorBody),
+        (status = 403, description = "Exporting needs an Owner's or Admin's write key.", body = ErrorBody),
+        (status = 422, description = "An unknown format or a bad id in `ids`.", body = ErrorBody)))]
 async fn export(
     State(state): State<AppState>,
     Key(p): Key,
@@ -558,7 +767,8 @@ async fn export(
     Ok(([(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()))], file).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ImportParams {
     #[serde(default)]
     format: Option<String>,
@@ -570,11 +780,20 @@ struct ImportParams {
 /// `POST /import?format=json|csv[&dry_run=true]` with the file as the body. A file with problems
 /// is refused whole (422, `import_invalid`, with the preview listing each one); a dry run returns
 /// the preview; an import returns what it wrote (201). Needs a write key of an Owner or Admin.
+#[utoipa::path(post, path = "/api/v1/import", tag = "import and export", params(ImportParams),
+    request_body(content((Object = "application/json"), (String = "text/csv")),
+        description = "A JSON export of Cairn, or CSV with a header row."),
+    responses((status = 200, description = "Dry run: what importing would do.", body = app::dto::ImportPreview),
+        (status = 201, description = "Imported.", body = app::dto::ImportOutcome),
+        (status = 400, description = "A malformed query string, or a body that is not UTF-8 text.", body = ErrorBody),
+        (status = 403, description = "Importing needs an Owner's or Admin's write key.", body = ErrorBody),
+        (status = 413, description = "The file is too large.", body = ErrorBody),
+        (status = 422, description = "The file has problems (`preview` lists them); nothing was written.", body = ErrorBody)))]
 async fn import(
     State(state): State<AppState>,
     Key(p): Key,
     Params(params): Params<ImportParams>,
-    body: String,
+    TextBody(body): TextBody,
 ) -> Result<Response, ApiError> {
     use app::api::import::{ImportFormat, rules};
     let format = ImportFormat::parse(params.format.as_deref().unwrap_or("json"))

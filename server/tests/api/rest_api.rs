@@ -231,3 +231,46 @@ async fn a_key_sees_only_its_own_organization() {
     let (_, list) = api.get("/prompts").await;
     assert_eq!(list["items"], json!([]));
 }
+
+#[tokio::test]
+async fn the_openapi_document_and_reference_need_no_key_and_bad_bodies_get_json_errors() {
+    let app = TestApp::spawn().await;
+    let http = reqwest::Client::new();
+    let doc: Value = http
+        .get(format!("{}/api/v1/openapi.json", app.address))
+        .send()
+        .await
+        .expect("openapi")
+        .json()
+        .await
+        .expect("json");
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")), "{}", doc["openapi"]);
+    assert_eq!(doc["components"]["securitySchemes"]["api_key"]["scheme"], "bearer");
+    let page = http.get(format!("{}/api/v1/docs", app.address)).send().await.expect("docs");
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.expect("html");
+    assert!(html.contains("<code>POST /api/v1/prompts/{id}/render</code>"), "{html}");
+
+    let owner = app.signed_up("Olivia", "olivia@example.com").await;
+    let api = Api::new(&app, &new_key(&owner, "write", "0").await);
+    // NUL characters are refused with the field named, on SQLite as on PostgreSQL (which cannot store them).
+    let (status, nul) =
+        api.post("/prompts", json!({ "title": "Nul", "body": "a\u{0}b", "tags": ["ok", "x\u{0}"] })).await;
+    assert_eq!((status, nul["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("body")), "{nul}");
+    let (status, nul) = api.post("/prompts", json!({ "title": "Nul", "body": "ab", "tags": ["ok", "x\u{0}"] })).await;
+    assert_eq!((status, nul["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("tags.1")), "{nul}");
+    let (status, search) = api.get("/prompts?q=a%00b").await;
+    assert!(status == StatusCode::OK || status == StatusCode::UNPROCESSABLE_ENTITY, "{status}: {search}");
+    // A body that is not UTF-8 text is a JSON error, not plain text.
+    let response = api
+        .http
+        .post(format!("{}/import?format=csv", api.base))
+        .bearer_auth(&api.key)
+        .body(vec![0xff_u8, 0xfe, 0x00])
+        .send()
+        .await
+        .expect("import");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.expect("json error");
+    assert_eq!(body["code"], "invalid_body");
+}

@@ -14,6 +14,7 @@ pub mod import;
 pub mod organize;
 pub mod orgs;
 pub mod prompts;
+pub mod test_panel;
 pub mod webhooks;
 
 #[cfg(feature = "ssr")]

@@ -3,6 +3,7 @@
 
 pub mod comment;
 pub mod ids;
+pub mod model;
 pub mod names;
 pub mod permission;
 pub mod prompt;

@@ -480,3 +480,42 @@ pub struct DeliveryDetail {
     pub payload: String,
     pub attempts: Vec<AttemptView>,
 }
+
+/// Where the organization's AI model comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelSource {
+    /// Set by the organization's Owners or Admins.
+    Organization,
+    /// The instance's default (`CAIRN_AI_*`).
+    Instance,
+    /// None: "Run" is unavailable.
+    None,
+}
+
+/// The AI model the test panel runs prompts with. The key itself never leaves the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AiModelView {
+    pub source: ModelSource,
+    /// The model prompts run with when they name none.
+    pub model: String,
+    /// Only for those who may change it.
+    pub base_url: String,
+    pub has_key: bool,
+    pub can_manage: bool,
+}
+
+impl AiModelView {
+    pub fn configured(&self) -> bool {
+        self.source != ModelSource::None
+    }
+}
+
+/// Variable values saved under a name on a prompt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestCaseView {
+    pub id: Uuid,
+    pub name: String,
+    pub values: std::collections::BTreeMap<String, String>,
+    pub updated_at: DateTime<Utc>,
+}

@@ -12,6 +12,7 @@ pub mod library;
 pub mod orgs;
 pub mod prompts;
 pub mod settings;
+pub mod test_panel;
 pub mod webhooks;
 
 use crate::components::layout::use_me;

@@ -310,6 +310,50 @@ pub struct ImportedPrompt {
     pub labels: Vec<(String, i32)>,
 }
 
+/// An OpenAI-compatible chat-completions endpoint: `base_url` is the part before
+/// `/chat/completions` (e.g. `https://api.openai.com/v1`, `http://127.0.0.1:11434/v1`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelEndpoint {
+    pub base_url: String,
+    pub model: String,
+    pub api_key: Option<String>,
+}
+
+/// The AI model an organization set for itself.
+#[derive(Debug, Clone)]
+pub struct OrgModelRecord {
+    pub org_id: OrgId,
+    pub endpoint: ModelEndpoint,
+    pub updated_by: UserId,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Named variable values saved on a prompt for its test panel.
+#[derive(Debug, Clone)]
+pub struct TestCaseRecord {
+    pub id: Uuid,
+    pub org_id: OrgId,
+    pub prompt_id: Uuid,
+    pub name: String,
+    pub values: std::collections::BTreeMap<String, String>,
+    pub created_by: UserId,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The test panel's storage: the organization's model and the prompts' test cases.
+#[async_trait]
+pub trait TestPanelStore: Send + Sync {
+    async fn org_model(&self, org: OrgId) -> StoreResult<Option<OrgModelRecord>>;
+    async fn set_org_model(&self, record: &OrgModelRecord) -> StoreResult<()>;
+    async fn clear_org_model(&self, org: OrgId) -> StoreResult<()>;
+    /// A prompt's test cases by name.
+    async fn test_cases(&self, org: OrgId, prompt: Uuid) -> StoreResult<Vec<TestCaseRecord>>;
+    /// Saves the case, replacing the prompt's case of the same name (keeping its id); returns it.
+    async fn save_test_case(&self, case: &TestCaseRecord) -> StoreResult<TestCaseRecord>;
+    async fn delete_test_case(&self, org: OrgId, prompt: Uuid, id: Uuid) -> StoreResult<()>;
+}
+
 /// A receiving URL for an organization's events.
 #[derive(Debug, Clone)]
 pub struct WebhookRecord {
@@ -720,6 +764,7 @@ pub trait Store:
     + CommentStore
     + NotificationStore
     + WebhookStore
+    + TestPanelStore
     + ApiKeyStore
     + AuditStore
     + MailStore
@@ -733,6 +778,7 @@ impl<
         + CommentStore
         + NotificationStore
         + WebhookStore
+        + TestPanelStore
         + ApiKeyStore
         + AuditStore
         + MailStore,
@@ -777,8 +823,11 @@ pub struct Settings {
     pub oauth_providers: Vec<(String, String)>,
     /// Requests per hour a new API key may make.
     pub api_rate_limit: i64,
-    /// Webhooks may target loopback and private addresses (tests, intranets).
+    /// Webhooks and organizations' AI model endpoints may be loopback and private addresses
+    /// (tests, intranets, a local Ollama).
     pub webhook_allow_private: bool,
+    /// The instance's AI model, used by organizations that set none of their own.
+    pub default_model: Option<ModelEndpoint>,
 }
 
 impl Settings {

@@ -27,6 +27,11 @@ pub struct Config {
     pub webhook_sender: bool,
     /// How often the sender looks for due deliveries when nothing wakes it.
     pub webhook_poll_ms: u64,
+    /// The instance's AI model (`CAIRN_AI_BASE_URL`, `CAIRN_AI_MODEL`, `CAIRN_AI_API_KEY`), for
+    /// organizations that set none of their own.
+    pub default_model: Option<app::ports::ModelEndpoint>,
+    /// Longest wait for the model's next piece of an answer, in seconds.
+    pub model_timeout_secs: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +87,8 @@ impl Config {
             webhook_allow_private: flag("CAIRN_WEBHOOK_ALLOW_PRIVATE", false)?,
             webhook_sender: flag("CAIRN_WEBHOOK_SENDER", true)?,
             webhook_poll_ms: parsed("CAIRN_WEBHOOK_POLL_MS", 5000)?,
+            default_model: default_model()?,
+            model_timeout_secs: parsed("CAIRN_AI_TIMEOUT_SECS", 60)?,
         })
     }
 
@@ -106,6 +113,19 @@ impl Config {
             webhook_allow_private: true,
             webhook_sender: true,
             webhook_poll_ms: 200,
+            default_model: None,
+            model_timeout_secs: 10,
         }
     }
+}
+
+fn default_model() -> Result<Option<app::ports::ModelEndpoint>, ConfigError> {
+    let Some(base_url) = var("CAIRN_AI_BASE_URL") else { return Ok(None) };
+    let base_url = app::domain::model::parse_base_url(&base_url)
+        .map_err(|e| ConfigError { name: "CAIRN_AI_BASE_URL", message: e.0 })?;
+    let model = var("CAIRN_AI_MODEL").ok_or_else(|| ConfigError {
+        name: "CAIRN_AI_MODEL",
+        message: "name the model to use with CAIRN_AI_BASE_URL".into(),
+    })?;
+    Ok(Some(app::ports::ModelEndpoint { base_url, model: model.trim().to_owned(), api_key: var("CAIRN_AI_API_KEY") }))
 }

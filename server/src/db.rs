@@ -12,6 +12,7 @@ mod orgs;
 mod prompts;
 mod sessions;
 mod sql;
+mod test_panel;
 mod users;
 mod webhooks;
 

@@ -4,6 +4,7 @@
 pub mod api_v1;
 pub mod metrics;
 pub mod openapi;
+pub mod run;
 
 use crate::AppState;
 use app::api::auth::resolve_session;

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod llm;
 pub mod mailer;
 pub mod oauth;
 pub mod seed;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// Outgoing HTTP (OAuth providers), one connection pool for the process.
     pub http: reqwest::Client,
+    /// The AI model client (test panel runs).
+    pub chat: llm::ChatClient,
 }
 
 impl AppState {
@@ -39,7 +42,8 @@ impl AppState {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
-        Self { leptos_options: leptos_options(&config), services, db, config: Arc::new(config), http }
+        let chat = llm::ChatClient::new(std::time::Duration::from_secs(config.model_timeout_secs.max(1)));
+        Self { leptos_options: leptos_options(&config), services, db, config: Arc::new(config), http, chat }
     }
 }
 
@@ -88,6 +92,7 @@ pub async fn services(config: &Config) -> Result<(Services, Db), StartError> {
         oauth_providers: config.oauth.iter().map(|p| (p.id.to_owned(), p.label.to_owned())).collect(),
         api_rate_limit: config.api_rate_limit,
         webhook_allow_private: config.webhook_allow_private,
+        default_model: config.default_model.clone(),
     };
     let services = Services {
         store,
@@ -117,6 +122,7 @@ pub fn router(state: AppState) -> Router {
         .route("/orgs/{org}/prompts.json", get(http::prompts_json))
         .route("/orgs/{org}/prompts.csv", get(http::prompts_csv))
         .route("/orgs/{org}/prompts.zip", get(http::prompts_zip))
+        .route("/prompts/{id}/run", axum::routing::post(http::run::run))
         .route("/auth/oauth/{provider}", axum::routing::post(oauth::start))
         .route("/auth/oauth/{provider}/callback", get(oauth::callback))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
@@ -133,7 +139,11 @@ pub fn router(state: AppState) -> Router {
     leptos
         .route("/metrics", get(http::metrics::render).with_state(metrics.clone()))
         .layer(from_fn_with_state(metrics, http::metrics::track))
-        .layer(tower_http::compression::CompressionLayer::new())
+        .layer(tower_http::compression::CompressionLayer::new().compress_when({
+            use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
+            // Streamed test runs go out piece by piece, not held back by the compressor.
+            DefaultPredicate::new().and(NotForContentType::const_new("application/x-ndjson"))
+        }))
 }
 
 pub fn leptos_options(config: &Config) -> LeptosOptions {

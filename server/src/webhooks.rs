@@ -149,7 +149,7 @@ impl Sender {
 }
 
 /// Refuses hosts that resolve to loopback, private or otherwise internal addresses.
-async fn check_public(url: &str) -> Result<(), String> {
+pub(crate) async fn check_public(url: &str) -> Result<(), String> {
     let host = url_host(url);
     let port = if url.starts_with("https://") { 443 } else { 80 };
     let addrs = tokio::net::lookup_host((host, port)).await.map_err(|e| format!("Could not resolve {host}: {e}"))?;

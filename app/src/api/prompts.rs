@@ -104,7 +104,7 @@ pub mod library {
             self.may(Action::EditPrompt, &Resource::Content { org: self.org, author: UserId(Uuid::nil()) })
         }
 
-        pub(crate) async fn audit(
+        pub async fn audit(
             &self,
             services: &Services,
             action: &str,
@@ -615,18 +615,27 @@ pub mod library {
 
 #[cfg(feature = "ssr")]
 pub(crate) async fn principal() -> Result<(crate::ports::Services, library::Principal), AppError> {
-    use super::{active_org, actor, caller, request_meta, services};
+    use super::{caller, request_meta, services};
     let services = services()?;
-    let caller = caller()?;
-    let membership = active_org(&services, &caller).await?;
-    let principal = library::Principal {
+    let principal = session_principal(&services, &caller()?, request_meta()).await?;
+    Ok((services, principal))
+}
+
+/// A signed-in member acting in their active organization (for the server's own routes).
+#[cfg(feature = "ssr")]
+pub async fn session_principal(
+    services: &crate::ports::Services,
+    caller: &super::Caller,
+    meta: super::RequestMeta,
+) -> Result<library::Principal, AppError> {
+    let membership = super::active_org(services, caller).await?;
+    Ok(library::Principal {
         org: membership.org.id,
         user: caller.user.id,
-        actor: actor(&caller.user, Some(&membership)),
-        meta: request_meta(),
+        actor: super::actor(&caller.user, Some(&membership)),
+        meta,
         api_key: None,
-    };
-    Ok((services, principal))
+    })
 }
 
 /// The active organization's prompts, filtered and searched. Needs: ViewPrompts (any member);

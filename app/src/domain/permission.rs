@@ -73,6 +73,8 @@ pub enum Action {
     ManageWebhooks,
     /// Add, restyle and remove the organization's own prompt categories.
     ManageCategories,
+    /// Set the organization's AI model (endpoint, model, key) for the test panel.
+    ManageAiModel,
     /// Move a protected deployment label (`production`).
     MoveProtectedLabel,
     ExportData,
@@ -287,6 +289,7 @@ pub fn org_matrix(action: Action) -> Option<[OrgGrant; 4]> {
         | Action::ManageApiKeys
         | Action::ManageWebhooks
         | Action::ManageCategories
+        | Action::ManageAiModel
         | Action::MoveProtectedLabel
         | Action::ExportData
         | Action::ImportData

@@ -397,6 +397,7 @@ fn OrgSettings(me: Me) -> impl IntoView {
                     </Checked>
                 </ActionForm>
             </section>
+            {can_in_active_org(&me, Action::ManageAiModel).then(|| view! { <AiModelCard/> })}
             {is_owner.then(|| view! {
                 <section class="card danger-zone" aria-labelledby="delete-h">
                     <h2 id="delete-h">"Delete organization"</h2>
@@ -460,4 +461,69 @@ fn Audit(me: Me) -> impl IntoView {
         </section>
     }
     .into_any()
+}
+
+/// The organization's AI model for the test panel's "Run": an OpenAI-compatible endpoint.
+#[component]
+fn AiModelCard() -> impl IntoView {
+    use crate::api::test_panel::{ClearAiModel, SaveAiModel, ai_model};
+    use crate::dto::{AiModelView, ModelSource};
+    let save = ServerAction::<SaveAiModel>::new();
+    let clear = ServerAction::<ClearAiModel>::new();
+    let sv = save.value();
+    let current = Resource::new(move || (save.version().get(), clear.version().get()), |_| ai_model());
+    let status = |m: &AiModelView| match m.source {
+        ModelSource::Organization => {
+            format!("Runs use {} at {}{}.", m.model, m.base_url, if m.has_key { ", with the stored key" } else { "" })
+        }
+        ModelSource::Instance => {
+            format!("Runs use this server's default model, {}. Set your own below to replace it.", m.model)
+        }
+        ModelSource::None => "No model is set: “Run” in the test panel is unavailable until you set one.".to_owned(),
+    };
+    view! {
+        <section class="card" aria-labelledby="ai-h">
+            <h2 id="ai-h">"AI model"</h2>
+            <p>"The test panel's “Run” sends a rendered prompt to an OpenAI-compatible chat-completions endpoint: "
+               "OpenAI, Ollama, vLLM, llama.cpp's server and others."</p>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || current.get().map(|r| match r {
+                    Ok(m) => {
+                        let own = m.source == ModelSource::Organization;
+                        let has_key = m.has_key && own;
+                        view! {
+                            <p role="status">{status(&m)}</p>
+                            <ActionForm action=save>
+                                <Checked>
+                                    <Field label="Base URL" name="base_url" kind="url" value=m.base_url.clone()
+                                        hint="The part before /chat/completions, e.g. https://api.openai.com/v1 or http://127.0.0.1:11434/v1"
+                                        check=check_not_empty server_error=field_error(sv, "base_url")/>
+                                    <Field label="Model" name="model" value=if own { m.model.clone() } else { String::new() }
+                                        hint="e.g. gpt-4o-mini or llama3.1; a prompt's own model setting takes precedence"
+                                        check=check_not_empty server_error=field_error(sv, "model")/>
+                                    <Field label="API key" name="api_key" kind="password" required=false
+                                        hint=if has_key { "A key is stored and never shown; leave empty to keep it." } else { "Leave empty for servers without keys (Ollama)." }
+                                        server_error=field_error(sv, "api_key")/>
+                                    {has_key.then(|| view! {
+                                        <div class="field checkbox">
+                                            <input type="checkbox" id="remove-key" name="remove_key" value="on"/>
+                                            <label for="remove-key">"Remove the stored key"</label>
+                                        </div>
+                                    })}
+                                    <FormMessage error=field_error(sv, "") success=Signal::derive(move || matches!(sv.get(), Some(Ok(_))).then(|| "Saved.".to_string()))/>
+                                    <Submit label="Save AI model" pending=save.pending()/>
+                                </Checked>
+                            </ActionForm>
+                            {own.then(|| view! {
+                                <button type="button" class="secondary" on:click=move |_| { clear.dispatch(ClearAiModel {}); }>
+                                    "Remove this organization's model"
+                                </button>
+                            })}
+                        }.into_any()
+                    }
+                    Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
 }

@@ -4,8 +4,8 @@ use super::SignedIn;
 use super::library::{BulkBar, CategoriesPanel, LibraryNav, Shelf, drag_payload};
 use crate::api::organize::{BulkAction, DuplicatePrompt, bulk_prompts, categories, collections, set_favorite};
 use crate::api::prompts::{
-    CreatePrompt, DeletePrompt, ListParams, RemovePromptLabel, RenderPrompt, RevertPrompt, SetPromptLabel,
-    UpdatePrompt, get_prompt, list_prompts, prompt_diff, prompt_versions,
+    CreatePrompt, DeletePrompt, ListParams, RemovePromptLabel, RevertPrompt, SetPromptLabel, UpdatePrompt, get_prompt,
+    list_prompts, prompt_diff, prompt_versions,
 };
 use crate::components::forms::{BoundField, error_for};
 use crate::components::layout::{LocalTime, can_in_active_org, reload_to};
@@ -13,13 +13,11 @@ use crate::domain::Action;
 use crate::domain::prompt::{CATEGORIES, PROTECTED_LABEL, PromptFields, PromptInput, PromptStatus, Visibility};
 use crate::domain::search::Mark;
 use crate::domain::template::{VariableDef, VariableKind, variables};
-use crate::dto::{
-    CollectionView, DiffKind, DiffView, Me, PromptDetail, PromptPage, PromptSummary, RenderOutcome, VersionView,
-};
+use crate::dto::{CollectionView, DiffKind, DiffView, Me, PromptDetail, PromptPage, PromptSummary, VersionView};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use uuid::Uuid;
 
 #[component]
@@ -539,7 +537,8 @@ fn PromptDetailView(
                 <PromptEditor initial=Some((id, version, fields.clone()))/>
             </Show>
             <article class="card prompt-content" aria-label="Content" inner_html=prompt.html.clone()></article>
-            <TestPanel id=id variables=prompt.fields.variables.clone()/>
+            <super::test_panel::TestPanel id=id variables=prompt.fields.variables.clone()
+                versions=versions.iter().map(|v| v.number).collect() can_edit=prompt.can_edit/>
             <Versions id=id list=versions current=prompt.version can_edit=prompt.can_edit changed=changed/>
             <Labels prompt=prompt.clone() changed=changed/>
             <super::comments::Comments prompt_id=id initial=comments/>
@@ -588,73 +587,6 @@ fn ShareLink(id: Uuid, visibility: crate::domain::prompt::Visibility) -> impl In
             <button type="button" on:click=copy>"Copy link"</button>
             <p role="status">{move || copied.get()}</p>
         </div>
-    }
-}
-
-#[component]
-fn TestPanel(id: Uuid, variables: Vec<VariableDef>) -> impl IntoView {
-    let values: Vec<(VariableDef, RwSignal<String>)> = variables
-        .into_iter()
-        .map(|d| {
-            let v = RwSignal::new(d.default.clone().unwrap_or_default());
-            (d, v)
-        })
-        .collect();
-    let render = ServerAction::<RenderPrompt>::new();
-    let collected = values.clone();
-    let problems = move |name: String| {
-        Signal::derive(move || match render.value().get() {
-            Some(Ok(RenderOutcome::Problems(ps))) => ps.into_iter().find(|p| p.name == name).map(|p| p.message),
-            _ => None,
-        })
-    };
-    view! {
-        <section class="card" aria-labelledby="test-heading">
-            <h2 id="test-heading">"Test"</h2>
-            <form on:submit=move |ev| {
-                ev.prevent_default();
-                let values: BTreeMap<String, String> = collected.iter().map(|(d, v)| (d.name.clone(), v.get_untracked())).collect();
-                render.dispatch(RenderPrompt { id, version: None, values });
-            }>
-                {values.into_iter().map(|(def, value)| {
-                    let field_id = format!("test-{}", def.name);
-                    let error = problems(def.name.clone());
-                    let label = format!("{}{}", def.name, if def.required { "" } else { " (optional)" });
-                    let control = match def.kind {
-                        VariableKind::Select => view! {
-                            <select id=field_id.clone() bind:value=value>
-                                <option value="">"Choose…"</option>
-                                {def.options.iter().map(|o| view! { <option value=o.clone()>{o.clone()}</option> }).collect_view()}
-                            </select>
-                        }.into_any(),
-                        VariableKind::Boolean => view! {
-                            <select id=field_id.clone() bind:value=value>
-                                <option value="">"Choose…"</option>
-                                <option value="true">"true"</option>
-                                <option value="false">"false"</option>
-                            </select>
-                        }.into_any(),
-                        VariableKind::Number => view! { <input id=field_id.clone() type="number" step="any" bind:value=value/> }.into_any(),
-                        VariableKind::Text => view! { <textarea id=field_id.clone() rows="2" bind:value=value></textarea> }.into_any(),
-                    };
-                    view! {
-                        <div class="field">
-                            <label for=field_id.clone()>{label}</label>
-                            {(!def.description.is_empty()).then(|| view! { <p class="hint">{def.description.clone()}</p> })}
-                            {control}
-                            <p class="field-error" aria-live="polite">{move || error.get()}</p>
-                        </div>
-                    }
-                }).collect_view()}
-                <button type="submit">"Preview"</button>
-            </form>
-            <p class="muted">"Running against a model comes with the model settings; the preview shows exactly what would be sent."</p>
-            {move || match render.value().get() {
-                Some(Ok(RenderOutcome::Rendered(text))) => view! { <pre class="prompt-body" aria-label="Rendered prompt">{text}</pre> }.into_any(),
-                Some(Err(err)) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
-                _ => ().into_any(),
-            }}
-        </section>
     }
 }
 

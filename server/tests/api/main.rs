@@ -20,4 +20,5 @@ mod platform;
 mod prompts;
 mod rest_api;
 mod storage;
+mod test_panel;
 mod webhooks;

@@ -18,6 +18,7 @@ enum Attempt {
     ManageCategories,
     ManageApiKeys,
     ManageWebhooks,
+    ManageAiModel,
     Export,
     Import,
     ViewAuditLog,
@@ -26,7 +27,7 @@ enum Attempt {
 use Attempt::*;
 
 /// Who may: Owner, Admin, Editor, Viewer (Prompt Vault, 4.2).
-const MATRIX: [(Attempt, [bool; 4]); 13] = [
+const MATRIX: [(Attempt, [bool; 4]); 14] = [
     (ReadPrompts, [true, true, true, true]),
     (Render, [true, true, true, true]),
     (Comment, [true, true, true, true]),
@@ -37,6 +38,7 @@ const MATRIX: [(Attempt, [bool; 4]); 13] = [
     (ManageCategories, [true, true, false, false]),
     (ManageApiKeys, [true, true, false, false]),
     (ManageWebhooks, [true, true, false, false]),
+    (ManageAiModel, [true, true, false, false]),
     (Export, [true, true, false, false]),
     (Import, [true, true, false, false]),
     (ViewAuditLog, [true, true, false, false]),
@@ -71,6 +73,11 @@ async fn allowed(client: &Client, attempt: Attempt, org: Uuid, others: Uuid, vic
         }
         ManageApiKeys => client.call("api_keys", &[]).await,
         ManageWebhooks => client.call_json("webhooks", json!({})).await,
+        ManageAiModel => {
+            client
+                .call("save_ai_model", &[("base_url", "http://127.0.0.1:9/v1"), ("model", "m"), ("api_key", "")])
+                .await
+        }
         Export => {
             let status = client.get(&format!("/orgs/{org}/prompts.json")).await.status().as_u16();
             assert!(status == 200 || status == 403, "export answered {status}");

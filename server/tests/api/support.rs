@@ -1,5 +1,6 @@
 //! The test harness: `TestApp::spawn()` and an HTTP client that calls server functions.
 
+pub mod fake_llm;
 pub mod hook_sink;
 pub mod smtp_sink;
 

@@ -1,0 +1,22 @@
+-- The test panel: an organization's AI model (an OpenAI-compatible chat-completions endpoint)
+-- and named test cases (variable values) saved on prompts.
+CREATE TABLE org_models (
+    org_id UUID PRIMARY KEY REFERENCES organizations(id) ON DELETE CASCADE,
+    base_url TEXT NOT NULL,
+    model TEXT NOT NULL,
+    api_key TEXT,
+    updated_by UUID NOT NULL REFERENCES users(id),
+    updated_at TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE prompt_test_cases (
+    id UUID PRIMARY KEY,
+    org_id UUID NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+    prompt_id UUID NOT NULL REFERENCES prompts(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    values_json TEXT NOT NULL,
+    created_by UUID NOT NULL REFERENCES users(id),
+    created_at TIMESTAMPTZ NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL,
+    UNIQUE (prompt_id, name)
+);

@@ -14,6 +14,7 @@ pub mod import;
 pub mod organize;
 pub mod orgs;
 pub mod prompts;
+pub mod searches;
 pub mod test_panel;
 pub mod webhooks;
 

@@ -519,3 +519,19 @@ pub struct TestCaseView {
     pub values: std::collections::BTreeMap<String, String>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// A search of the prompt list: saved (with an id) or recent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchView {
+    pub id: Option<Uuid>,
+    pub name: String,
+    /// The search in words.
+    pub description: String,
+    /// The list's query string: open `/prompts?{query}`.
+    pub query: String,
+    pub shared: bool,
+    pub mine: bool,
+    pub can_delete: bool,
+    /// Saved, or last run.
+    pub at: DateTime<Utc>,
+}

@@ -11,6 +11,7 @@ pub mod import;
 pub mod library;
 pub mod orgs;
 pub mod prompts;
+pub mod searches;
 pub mod settings;
 pub mod test_panel;
 pub mod webhooks;

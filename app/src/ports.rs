@@ -354,6 +354,41 @@ pub trait TestPanelStore: Send + Sync {
     async fn delete_test_case(&self, org: OrgId, prompt: Uuid, id: Uuid) -> StoreResult<()>;
 }
 
+/// A search saved under a name, the member's own or shared with the organization.
+#[derive(Debug, Clone)]
+pub struct SavedSearchRecord {
+    pub id: Uuid,
+    pub org_id: OrgId,
+    pub user_id: UserId,
+    pub name: String,
+    /// The prompt list's query string.
+    pub query: String,
+    pub shared: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Recent and saved searches of the prompt list.
+#[async_trait]
+pub trait SearchStore: Send + Sync {
+    /// Remembers a search (again, if it was run before) and keeps the member's last `keep`.
+    async fn record_search(
+        &self,
+        org: OrgId,
+        user: UserId,
+        query: &str,
+        at: DateTime<Utc>,
+        keep: i64,
+    ) -> StoreResult<()>;
+    /// Newest first, with when each was last run.
+    async fn recent_searches(&self, org: OrgId, user: UserId, limit: i64) -> StoreResult<Vec<(String, DateTime<Utc>)>>;
+    /// The member's own and the organization's shared saved searches, by name.
+    async fn saved_searches(&self, org: OrgId, user: UserId) -> StoreResult<Vec<SavedSearchRecord>>;
+    async fn saved_search(&self, org: OrgId, id: Uuid) -> StoreResult<Option<SavedSearchRecord>>;
+    /// `Conflict` when the member has one of that name.
+    async fn save_search(&self, search: &SavedSearchRecord) -> StoreResult<()>;
+    async fn delete_saved_search(&self, org: OrgId, id: Uuid) -> StoreResult<()>;
+}
+
 /// A receiving URL for an organization's events.
 #[derive(Debug, Clone)]
 pub struct WebhookRecord {
@@ -765,6 +800,7 @@ pub trait Store:
     + NotificationStore
     + WebhookStore
     + TestPanelStore
+    + SearchStore
     + ApiKeyStore
     + AuditStore
     + MailStore
@@ -779,6 +815,7 @@ impl<
         + NotificationStore
         + WebhookStore
         + TestPanelStore
+        + SearchStore
         + ApiKeyStore
         + AuditStore
         + MailStore,

@@ -10,6 +10,7 @@ mod collab;
 mod mail;
 mod orgs;
 mod prompts;
+mod searches;
 mod sessions;
 mod sql;
 mod test_panel;

@@ -644,7 +644,9 @@ pub async fn session_principal(
 pub async fn list_prompts(params: ListParams) -> Result<PromptPage, AppError> {
     super::respond(async move {
         let (services, p) = principal().await?;
-        library::list(&services, &p, &params).await
+        let page = library::list(&services, &p, &params).await?;
+        super::searches::rules::remember(&services, &p, &params).await;
+        Ok(page)
     })
     .await
 }

@@ -78,10 +78,25 @@ fn PromptList(me: Me) -> impl IntoView {
     );
     // For the bulk bar, which only shows once something is selected (after hydration).
     let folders = Signal::derive(move || library.get().and_then(Result::ok).map(|(c, _)| c).unwrap_or_default());
+    let searched = RwSignal::new(0u32);
+    let with_shelf = move |params: ListParams, shelf: Shelf| match shelf {
+        Shelf::All => params,
+        Shelf::Favorites => ListParams { favorites: true, ..params },
+        Shelf::Collection(id) => ListParams { collection: Some(id), ..params },
+    };
+    let current_query =
+        Signal::derive(move || crate::api::searches::query_string(&with_shelf(submitted.get(), shelf.get())));
     let search = move || {
         cursor.set(String::new());
         submitted.set(params());
+        super::searches::show_in_address_bar(&current_query.get_untracked());
     };
+    // Recent searches refresh once a search has run (and so been remembered).
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = page.get() {
+            searched.update(|n| *n += 1);
+        }
+    });
     let may_create = can_in_active_org(&me, Action::CreatePrompt);
     let may_manage = can_in_active_org(&me, Action::ManageCategories);
     let export_base = me
@@ -110,6 +125,7 @@ fn PromptList(me: Me) -> impl IntoView {
                                 Ok((collections, categories)) => view! {
                                     <LibraryNav shelf=shelf collections=collections may_organize=may_create changed=changed dropped=dropped/>
                                     <CategoriesPanel categories=categories may_manage=may_manage changed=changed/>
+                                    <super::searches::Searches current=current_query searched=searched/>
                                 }.into_any(),
                                 Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
                             }

@@ -19,6 +19,7 @@ mod permissions;
 mod platform;
 mod prompts;
 mod rest_api;
+mod searches;
 mod storage;
 mod test_panel;
 mod webhooks;

@@ -5,6 +5,7 @@
 pub mod account;
 pub mod activity;
 pub mod admin;
+pub mod analytics;
 pub mod api_keys;
 pub mod auth;
 pub mod comments;

@@ -535,3 +535,54 @@ pub struct SearchView {
     /// Saved, or last run.
     pub at: DateTime<Utc>,
 }
+
+/// Views and uses on one day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DayUsage {
+    pub day: String,
+    pub views: i64,
+    pub uses: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopPrompt {
+    pub id: Uuid,
+    pub title: String,
+    pub category: String,
+    pub views: i64,
+    pub uses: i64,
+}
+
+/// What one member did in the period.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MemberActivity {
+    pub name: String,
+    pub created: i64,
+    pub edited: i64,
+    pub comments: i64,
+    pub runs: i64,
+    /// Every audited action, these and the rest.
+    pub total: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CategoryUsage {
+    pub category: String,
+    pub prompts: i64,
+    pub uses: i64,
+    pub views: i64,
+}
+
+/// The analytics page over `days` ending today (`from`..=`to`, UTC days).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnalyticsView {
+    pub days: i64,
+    pub from: String,
+    pub to: String,
+    /// One entry per day of the period, oldest first.
+    pub series: Vec<DayUsage>,
+    pub most_used: Vec<TopPrompt>,
+    pub most_viewed: Vec<TopPrompt>,
+    pub members: Vec<MemberActivity>,
+    pub categories: Vec<CategoryUsage>,
+}

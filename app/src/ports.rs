@@ -354,6 +354,58 @@ pub trait TestPanelStore: Send + Sync {
     async fn delete_test_case(&self, org: OrgId, prompt: Uuid, id: Uuid) -> StoreResult<()>;
 }
 
+/// Views and uses of the organization's prompts on one day (`YYYY-MM-DD`, UTC).
+#[derive(Debug, Clone)]
+pub struct DayUsageRow {
+    pub day: String,
+    pub views: i64,
+    pub uses: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct TopPromptRow {
+    pub id: Uuid,
+    pub title: String,
+    pub category: String,
+    pub views: i64,
+    pub uses: i64,
+}
+
+/// How often a member did one audited action.
+#[derive(Debug, Clone)]
+pub struct MemberActionRow {
+    pub user: Uuid,
+    pub name: String,
+    pub action: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct CategoryUsageRow {
+    pub category: String,
+    pub prompts: i64,
+    pub uses: i64,
+    pub views: i64,
+}
+
+/// The numbers behind the analytics page.
+#[async_trait]
+pub trait AnalyticsStore: Send + Sync {
+    /// Days with views or uses between `from` and `to` (inclusive, `YYYY-MM-DD`).
+    async fn usage_by_day(&self, org: OrgId, from: &str, to: &str) -> StoreResult<Vec<DayUsageRow>>;
+    /// Prompts by uses, then views, in the days given.
+    async fn top_prompts(&self, org: OrgId, from: &str, to: &str, limit: i64) -> StoreResult<Vec<TopPromptRow>>;
+    /// Audited actions per member and action in `[from, to)`.
+    async fn member_actions(
+        &self,
+        org: OrgId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<MemberActionRow>>;
+    /// Prompts, uses and views per category (all time).
+    async fn category_usage(&self, org: OrgId) -> StoreResult<Vec<CategoryUsageRow>>;
+}
+
 /// A search saved under a name, the member's own or shared with the organization.
 #[derive(Debug, Clone)]
 pub struct SavedSearchRecord {
@@ -668,7 +720,8 @@ pub trait PromptStore: Send + Sync {
         at: DateTime<Utc>,
     ) -> StoreResult<()>;
     async fn remove_prompt_label(&self, org: OrgId, id: Uuid, label: &str) -> StoreResult<bool>;
-    async fn count_prompt(&self, org: OrgId, id: Uuid, counter: PromptCounter) -> StoreResult<()>;
+    /// Counts a view or use, in the prompt's totals and in its day's (for analytics).
+    async fn count_prompt(&self, org: OrgId, id: Uuid, counter: PromptCounter, at: DateTime<Utc>) -> StoreResult<()>;
     /// Words of the organization's prompts that may be what `word` was meant to be.
     async fn term_candidates(&self, org: OrgId, word: &str) -> StoreResult<Vec<String>>;
     /// Whether the organization's prompts use `word` at all.
@@ -801,6 +854,7 @@ pub trait Store:
     + WebhookStore
     + TestPanelStore
     + SearchStore
+    + AnalyticsStore
     + ApiKeyStore
     + AuditStore
     + MailStore
@@ -816,6 +870,7 @@ impl<
         + WebhookStore
         + TestPanelStore
         + SearchStore
+        + AnalyticsStore
         + ApiKeyStore
         + AuditStore
         + MailStore,

@@ -50,7 +50,7 @@ test('signed-in pages fit a 375 px wide screen', async ({ browser }) => {
   await signInDemo(page, 'owner@demo.cairn.test', 'Olivia Owner');
   await page.goto('/prompts');
   const first = await page.getByRole('list', { name: 'Prompts' }).getByRole('link').first().getAttribute('href');
-  for (const path of ['/prompts', first!, '/prompts/new', '/org/members', '/org/api-keys', '/org/webhooks', '/org/audit', '/settings', '/prompts/import', '/notifications', '/activity']) {
+  for (const path of ['/prompts', first!, '/prompts/new', '/org/members', '/org/api-keys', '/org/webhooks', '/org/audit', '/settings', '/prompts/import', '/notifications', '/activity', '/analytics', '/org/settings']) {
     await page.goto(path);
     await hydrated(page);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);

@@ -4,6 +4,7 @@
 //! whichever pool is open through `on_pool!`; the few statements whose dialects differ branch
 //! explicitly. Each submodule implements one of the ports of `app::ports` for `Db`.
 
+mod analytics;
 mod api_keys;
 mod audit;
 mod collab;

@@ -254,6 +254,39 @@ async fn prompts_download(
     }
 }
 
+#[derive(Debug, serde::Deserialize)]
+pub struct AnalyticsQuery {
+    #[serde(default = "thirty")]
+    days: i64,
+}
+
+fn thirty() -> i64 {
+    30
+}
+
+/// `GET /orgs/{id}/analytics.csv?days=7|30|90`: the analytics page's tables. Owners and Admins.
+pub async fn analytics_csv(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    Query(query): Query<AnalyticsQuery>,
+    req: Request<Body>,
+) -> Response {
+    let parts = caller_and_meta(&req);
+    drop(req);
+    let p = match download_principal(&state, &org, parts).await {
+        Ok(p) => p,
+        Err(res) => return res,
+    };
+    match app::api::analytics::rules::analytics(&state.services, &p, query.days).await {
+        Ok(view) => download(
+            "text/csv; charset=utf-8",
+            "attachment; filename=\"analytics.csv\"",
+            app::api::analytics::rules::csv(&view),
+        ),
+        Err(err) => error_response(&err),
+    }
+}
+
 /// An export as the bytes of its file (JSON pretty-printed; Markdown zipped).
 pub async fn export_file(
     state: &AppState,

@@ -122,6 +122,7 @@ pub fn router(state: AppState) -> Router {
         .route("/orgs/{org}/prompts.json", get(http::prompts_json))
         .route("/orgs/{org}/prompts.csv", get(http::prompts_csv))
         .route("/orgs/{org}/prompts.zip", get(http::prompts_zip))
+        .route("/orgs/{org}/analytics.csv", get(http::analytics_csv))
         .route("/prompts/{id}/run", axum::routing::post(http::run::run))
         .route("/auth/oauth/{provider}", axum::routing::post(oauth::start))
         .route("/auth/oauth/{provider}/callback", get(oauth::callback))

@@ -270,7 +270,7 @@ pub mod library {
     ) -> Result<PromptDetail, AppError> {
         let prompt = visible(services, p, id).await?;
         if count_view {
-            services.store.count_prompt(p.org, id, PromptCounter::View).await?;
+            services.store.count_prompt(p.org, id, PromptCounter::View, services.clock.now()).await?;
         }
         let labels = services.store.prompt_labels(p.org, id).await?;
         let favorite = services.store.is_favorite(id, p.user).await?;
@@ -600,7 +600,7 @@ pub mod library {
         };
         match render(&body, &defs, values) {
             Ok(text) => {
-                services.store.count_prompt(p.org, id, PromptCounter::Use).await?;
+                services.store.count_prompt(p.org, id, PromptCounter::Use, services.clock.now()).await?;
                 Ok(RenderOutcome::Rendered(text))
             }
             Err(problems) => Ok(RenderOutcome::Problems(problems)),

@@ -96,6 +96,7 @@ fn SignedInNav(me: Me) -> impl IntoView {
     let audit = can_in_active_org(&me, Action::ViewAuditLog);
     let api_keys = can_in_active_org(&me, Action::ManageApiKeys);
     let webhooks = can_in_active_org(&me, Action::ManageWebhooks);
+    let analytics = can_in_active_org(&me, Action::ViewAnalytics);
     let dev_mode = me.dev_mode;
     let platform_admin = me.platform_roles.contains(&crate::domain::PlatformRole::SystemAdmin);
     view! {
@@ -103,6 +104,7 @@ fn SignedInNav(me: Me) -> impl IntoView {
             <A href="/">"Dashboard"</A>
             <A href="/prompts">"Prompts"</A>
             <A href="/activity">"Activity"</A>
+            {analytics.then(|| view! { <A href="/analytics">"Analytics"</A> })}
             <A href="/org/members">"Members"</A>
             <A href="/org/teams">"Teams"</A>
             {manage.then(|| view! { <A href="/org/settings">"Organization"</A> })}

@@ -75,6 +75,8 @@ pub enum Action {
     ManageCategories,
     /// Set the organization's AI model (endpoint, model, key) for the test panel.
     ManageAiModel,
+    /// See the organization's prompt analytics and download them.
+    ViewAnalytics,
     /// Move a protected deployment label (`production`).
     MoveProtectedLabel,
     ExportData,
@@ -290,6 +292,7 @@ pub fn org_matrix(action: Action) -> Option<[OrgGrant; 4]> {
         | Action::ManageWebhooks
         | Action::ManageCategories
         | Action::ManageAiModel
+        | Action::ViewAnalytics
         | Action::MoveProtectedLabel
         | Action::ExportData
         | Action::ImportData

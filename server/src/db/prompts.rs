@@ -449,12 +449,28 @@ impl PromptStore for Db {
         Ok(removed > 0)
     }
 
-    async fn count_prompt(&self, org: OrgId, id: Uuid, counter: PromptCounter) -> Result<()> {
-        let sql = match counter {
-            PromptCounter::View => "UPDATE prompts SET view_count = view_count + 1 WHERE org_id = $1 AND id = $2",
-            PromptCounter::Use => "UPDATE prompts SET use_count = use_count + 1 WHERE org_id = $1 AND id = $2",
+    async fn count_prompt(&self, org: OrgId, id: Uuid, counter: PromptCounter, at: DateTime<Utc>) -> Result<()> {
+        let (total, daily) = match counter {
+            PromptCounter::View => (
+                "UPDATE prompts SET view_count = view_count + 1 WHERE org_id = $1 AND id = $2",
+                "INSERT INTO prompt_usage_daily (org_id, prompt_id, day, views, uses) VALUES ($1, $2, $3, 1, 0) \
+                 ON CONFLICT (org_id, prompt_id, day) DO UPDATE SET views = prompt_usage_daily.views + 1",
+            ),
+            PromptCounter::Use => (
+                "UPDATE prompts SET use_count = use_count + 1 WHERE org_id = $1 AND id = $2",
+                "INSERT INTO prompt_usage_daily (org_id, prompt_id, day, views, uses) VALUES ($1, $2, $3, 0, 1) \
+                 ON CONFLICT (org_id, prompt_id, day) DO UPDATE SET uses = prompt_usage_daily.uses + 1",
+            ),
         };
-        on_pool!(self, pool => sqlx::query(sql).bind(org.0).bind(id).execute(pool).await.store().map(|_| ()))
+        let day = at.format("%Y-%m-%d").to_string();
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.store()?;
+            let done = sqlx::query(total).bind(org.0).bind(id).execute(&mut *tx).await.store()?;
+            if done.rows_affected() > 0 {
+                sqlx::query(daily).bind(org.0).bind(id).bind(&day).execute(&mut *tx).await.store()?;
+            }
+            tx.commit().await.store()
+        })
     }
 
     async fn term_candidates(&self, org: OrgId, word: &str) -> Result<Vec<String>> {

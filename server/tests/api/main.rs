@@ -9,6 +9,7 @@ mod support;
 mod accounts;
 mod activity;
 mod admin;
+mod analytics;
 mod comments;
 mod export;
 mod import;

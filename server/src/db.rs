@@ -128,6 +128,34 @@ pub(crate) fn store_err(err: sqlx::Error) -> StoreError {
 
 pub(crate) type StoreResult<T> = std::result::Result<T, StoreError>;
 
+/// Starts a transaction that writes. On SQLite it takes the write lock at once (`BEGIN
+/// IMMEDIATE`): a deferred transaction that reads first and writes later fails with
+/// `SQLITE_BUSY_SNAPSHOT` when another connection wrote in between, which waiting cannot cure.
+pub(crate) trait BeginWrite {
+    type Database: sqlx::Database;
+    fn begin_write(
+        &self,
+    ) -> impl Future<Output = std::result::Result<sqlx::Transaction<'static, Self::Database>, sqlx::Error>> + Send;
+}
+
+impl BeginWrite for SqlitePool {
+    type Database = sqlx::Sqlite;
+    fn begin_write(
+        &self,
+    ) -> impl Future<Output = std::result::Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error>> + Send {
+        self.begin_with("BEGIN IMMEDIATE")
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Database = sqlx::Postgres;
+    fn begin_write(
+        &self,
+    ) -> impl Future<Output = std::result::Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error>> + Send {
+        self.begin()
+    }
+}
+
 /// `?` on sqlx results inside store methods.
 pub(crate) trait OrStore<T> {
     fn store(self) -> StoreResult<T>;

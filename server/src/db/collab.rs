@@ -1,7 +1,7 @@
 //! Comments on prompts and in-app notifications.
 
 use super::sql::{Arg, Sql, bind_all};
-use super::{Db, OrStore, StoreResult as Result, on_pool};
+use super::{BeginWrite, Db, OrStore, StoreResult as Result, on_pool};
 use app::domain::{OrgId, UserId};
 use app::ports::{CommentRecord, CommentStore, NotificationRecord, NotificationStore, StoreError};
 use async_trait::async_trait;
@@ -101,7 +101,7 @@ struct NotificationRow {
 impl NotificationStore for Db {
     async fn add_notifications(&self, notifications: &[NotificationRecord]) -> Result<()> {
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await.store()?;
+            let mut tx = pool.begin_write().await.store()?;
             for n in notifications {
                 sqlx::query(
                     "INSERT INTO notifications (id, user_id, org_id, kind, title, body, link, created_at) \

@@ -1,6 +1,6 @@
 //! Organizations, memberships, invitations and teams.
 
-use super::{Db, OrStore, StoreResult as Result, on_pool};
+use super::{BeginWrite, Db, OrStore, StoreResult as Result, on_pool};
 use app::domain::{OrgId, OrgKind, OrgRole, TeamId, UserId};
 use app::ports::{InvitationRecord, MemberRecord, MembershipRecord, OrgRecord, OrgStore, StoreError, TeamRecord};
 use async_trait::async_trait;
@@ -107,7 +107,7 @@ impl Db {
 impl OrgStore for Db {
     async fn create_org(&self, org: &OrgRecord, owner: UserId) -> Result<()> {
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await.store()?;
+            let mut tx = pool.begin_write().await.store()?;
             sqlx::query("INSERT INTO organizations (id, name, kind, created_at) VALUES ($1, $2, $3, $4)")
                 .bind(org.id.0).bind(&org.name).bind(org.kind.as_str()).bind(org.created_at)
                 .execute(&mut *tx).await.store()?;
@@ -179,7 +179,7 @@ impl OrgStore for Db {
             return Err(StoreError::Conflict("An organization needs at least one owner.".into()));
         }
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await.store()?;
+            let mut tx = pool.begin_write().await.store()?;
             sqlx::query("DELETE FROM team_members WHERE org_id = $1 AND user_id = $2")
                 .bind(org.0).bind(user.0).execute(&mut *tx).await.store()?;
             sqlx::query("UPDATE sessions SET active_org_id = NULL WHERE user_id = $2 AND active_org_id = $1")
@@ -231,7 +231,7 @@ impl OrgStore for Db {
 
     async fn accept_invitation(&self, id: Uuid, user: UserId, at: DateTime<Utc>) -> Result<()> {
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await.store()?;
+            let mut tx = pool.begin_write().await.store()?;
             let row: Option<(Uuid, String)> = sqlx::query_as(
                 "UPDATE invitations SET accepted_at = $2 WHERE id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2 RETURNING org_id, role")
                 .bind(id).bind(at).fetch_optional(&mut *tx).await.store()?;

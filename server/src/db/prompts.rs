@@ -6,7 +6,7 @@
 //! the edit distance budget.
 
 use super::sql::{Arg, Sql, bind_all};
-use super::{Db, OrStore, StoreResult as Result, on_pool};
+use super::{BeginWrite, Db, OrStore, StoreResult as Result, on_pool};
 use app::domain::prompt::{ModelSettings, PromptFields, PromptStatus, Visibility};
 use app::domain::search::words;
 use app::domain::{OrgId, UserId};
@@ -306,13 +306,30 @@ impl PromptStore for Db {
         Ok(row.map(PromptRecord::from))
     }
 
+    async fn public_prompt(&self, id: Uuid) -> Result<Option<(PromptRecord, String)>> {
+        #[derive(FromRow)]
+        struct PublicRow {
+            #[sqlx(flatten)]
+            prompt: PromptRow,
+            org_name: String,
+        }
+        let sql = format!(
+            "SELECT {PROMPT_COLUMNS}, o.name AS org_name FROM prompts p JOIN users u ON u.id = p.author_id \
+             JOIN organizations o ON o.id = p.org_id \
+             WHERE p.id = $1 AND p.visibility = 'public' AND p.status = 'published'"
+        );
+        let row: Option<PublicRow> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await.store()?);
+        Ok(row.map(|r| (PromptRecord::from(r.prompt), r.org_name)))
+    }
+
     async fn save_prompt(&self, save: &PromptSave<'_>) -> Result<i32> {
         let f = save.fields;
         let variables = json(&f.variables)?;
         let tags = f.tags.join(" ");
         let terms = vocabulary(f);
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await.store()?;
+            let mut tx = pool.begin_write().await.store()?;
             let version = match save.base_version {
                 None => {
                     insert_prompt!(&mut *tx, save.org.0, save.id, save.author.0, f, &tags, &variables, 1, None::<Uuid>, save.at, save.at);
@@ -354,7 +371,7 @@ impl PromptStore for Db {
     async fn import_library(&self, import: &LibraryImport) -> Result<()> {
         let org = import.org.0;
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await.store()?;
+            let mut tx = pool.begin_write().await.store()?;
             for c in &import.collections {
                 sqlx::query("INSERT INTO collections (id, org_id, parent_id, name, created_at) VALUES ($1, $2, $3, $4, $5)")
                     .bind(c.id).bind(org).bind(c.parent_id).bind(&c.name).bind(c.created_at)
@@ -464,7 +481,7 @@ impl PromptStore for Db {
         };
         let day = at.format("%Y-%m-%d").to_string();
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await.store()?;
+            let mut tx = pool.begin_write().await.store()?;
             let done = sqlx::query(total).bind(org.0).bind(id).execute(&mut *tx).await.store()?;
             if done.rows_affected() > 0 {
                 sqlx::query(daily).bind(org.0).bind(id).bind(&day).execute(&mut *tx).await.store()?;
@@ -548,7 +565,7 @@ impl PromptStore for Db {
 
     async fn delete_collection(&self, org: OrgId, id: Uuid) -> Result<()> {
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await.store()?;
+            let mut tx = pool.begin_write().await.store()?;
             let (inside,): (i64,) = sqlx::query_as(
                 "SELECT (SELECT COUNT(*) FROM prompts WHERE collection_id = $1) \
                  + (SELECT COUNT(*) FROM collections WHERE parent_id = $1)")
@@ -579,7 +596,7 @@ impl PromptStore for Db {
 
     async fn set_prompt_tags(&self, org: OrgId, id: Uuid, tags: &[String]) -> Result<()> {
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await.store()?;
+            let mut tx = pool.begin_write().await.store()?;
             let changed = sqlx::query("UPDATE prompts SET tags = $3 WHERE org_id = $1 AND id = $2")
                 .bind(org.0).bind(id).bind(tags.join(" ")).execute(&mut *tx).await.store()?.rows_affected();
             if changed == 0 {
@@ -614,7 +631,7 @@ impl PromptStore for Db {
 
     async fn set_favorite(&self, org: OrgId, id: Uuid, user: UserId, on: bool, at: DateTime<Utc>) -> Result<()> {
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await.store()?;
+            let mut tx = pool.begin_write().await.store()?;
             let changed = if on {
                 sqlx::query(
                     "INSERT INTO prompt_favorites (prompt_id, user_id, created_at) \

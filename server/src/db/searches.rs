@@ -1,6 +1,6 @@
 //! Recent and saved searches of the prompt list.
 
-use super::{Db, OrStore, StoreResult as Result, on_pool};
+use super::{BeginWrite, Db, OrStore, StoreResult as Result, on_pool};
 use app::domain::{OrgId, UserId};
 use app::ports::{SavedSearchRecord, SearchStore, StoreError};
 use async_trait::async_trait;
@@ -39,7 +39,7 @@ const SAVED_SELECT: &str = "SELECT id, org_id, user_id, name, query, shared, cre
 impl SearchStore for Db {
     async fn record_search(&self, org: OrgId, user: UserId, query: &str, at: DateTime<Utc>, keep: i64) -> Result<()> {
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await.store()?;
+            let mut tx = pool.begin_write().await.store()?;
             sqlx::query(
                 "INSERT INTO recent_searches (org_id, user_id, query, searched_at) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (org_id, user_id, query) DO UPDATE SET searched_at = excluded.searched_at")

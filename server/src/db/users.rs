@@ -1,6 +1,6 @@
 //! Users, their platform roles, capabilities, two-factor secrets and recovery codes.
 
-use super::{Db, OrStore, StoreResult as Result, on_pool};
+use super::{BeginWrite, Db, OrStore, StoreResult as Result, on_pool};
 use app::domain::{CapabilityRole, Email, PlatformRole, UserId};
 use app::ports::{NewUser, OrgRecord, UserRecord, UserStore};
 use async_trait::async_trait;
@@ -61,7 +61,7 @@ fn user_record(row: UserRow, platform_roles: Vec<PlatformRole>, capabilities: Ve
 impl UserStore for Db {
     async fn create_user(&self, user: &NewUser, org: &OrgRecord) -> Result<()> {
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await.store()?;
+            let mut tx = pool.begin_write().await.store()?;
             sqlx::query("INSERT INTO users (id, email, display_name, password_hash, email_verified_at, timezone, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                 .bind(user.id.0).bind(user.email.as_str()).bind(&user.display_name).bind(&user.password_hash)
                 .bind(user.email_verified_at).bind(&user.timezone).bind(user.created_at)
@@ -112,7 +112,7 @@ impl UserStore for Db {
 
     async fn replace_recovery_codes(&self, id: UserId, code_hashes: &[String]) -> Result<()> {
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await.store()?;
+            let mut tx = pool.begin_write().await.store()?;
             sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(id.0).execute(&mut *tx).await.store()?;
             for hash in code_hashes {
                 sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")

@@ -4,7 +4,7 @@
 //! (`lease_owner`, `lease_until`); a lease that runs out (a crashed sender) makes the row due
 //! again for anyone. On PostgreSQL the claim skips rows another instance is claiming right now.
 
-use super::{Db, OrStore, StoreResult as Result, on_pool};
+use super::{BeginWrite, Db, OrStore, StoreResult as Result, on_pool};
 use app::domain::webhook::{events_from_string, events_to_string};
 use app::domain::{OrgId, UserId};
 use app::ports::{
@@ -169,7 +169,7 @@ impl WebhookStore for Db {
 
     async fn enqueue_deliveries(&self, deliveries: &[DeliveryRecord]) -> Result<()> {
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await.store()?;
+            let mut tx = pool.begin_write().await.store()?;
             for d in deliveries {
                 insert_delivery!(&mut *tx, d)?;
             }
@@ -218,7 +218,7 @@ impl WebhookStore for Db {
     ) -> Result<bool> {
         let completed_at = (status != DeliveryStatus::Pending).then_some(a.at);
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await.store()?;
+            let mut tx = pool.begin_write().await.store()?;
             let held = sqlx::query(
                 "UPDATE webhook_deliveries SET status = $3, attempts = $4, next_attempt_at = COALESCE($5, next_attempt_at), \
                  last_status_code = $6, last_error = $7, completed_at = $8, lease_owner = NULL, lease_until = NULL \

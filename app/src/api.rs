@@ -15,6 +15,7 @@ pub mod import;
 pub mod organize;
 pub mod orgs;
 pub mod prompts;
+pub mod public;
 pub mod searches;
 pub mod test_panel;
 pub mod webhooks;

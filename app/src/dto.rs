@@ -586,3 +586,22 @@ pub struct AnalyticsView {
     pub members: Vec<MemberActivity>,
     pub categories: Vec<CategoryUsage>,
 }
+
+/// A public prompt as anyone with its link sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PublicPromptView {
+    pub id: Uuid,
+    pub title: String,
+    pub description: String,
+    /// The Markdown source.
+    pub body: String,
+    /// Sanitized HTML of the Markdown.
+    pub html: String,
+    pub category: String,
+    pub tags: Vec<String>,
+    pub variables: Vec<crate::domain::template::VariableDef>,
+    pub author_name: String,
+    pub org_name: String,
+    pub version: i32,
+    pub updated_at: DateTime<Utc>,
+}

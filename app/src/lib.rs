@@ -94,6 +94,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/prompts/:id") view=pages::prompts::PromptPage ssr=SsrMode::Async/>
                         <Route path=path!("/org/api-keys") view=pages::api_keys::ApiKeysPage/>
                         <Route path=path!("/org/webhooks") view=pages::webhooks::WebhooksPage/>
+                        <Route path=path!("/p/:id") view=pages::public::PublicPromptPage ssr=SsrMode::Async/>
                         <Route path=path!("/analytics") view=pages::analytics::AnalyticsPage ssr=SsrMode::Async/>
                         <Route path=path!("/org/webhooks/:id") view=pages::webhooks::WebhookPage ssr=SsrMode::Async/>
                         <Route path=path!("/notifications") view=pages::comments::NotificationsPage/>

@@ -12,6 +12,7 @@ pub mod import;
 pub mod library;
 pub mod orgs;
 pub mod prompts;
+pub mod public;
 pub mod searches;
 pub mod settings;
 pub mod test_panel;

@@ -720,6 +720,8 @@ pub trait PromptStore: Send + Sync {
         at: DateTime<Utc>,
     ) -> StoreResult<()>;
     async fn remove_prompt_label(&self, org: OrgId, id: Uuid, label: &str) -> StoreResult<bool>;
+    /// A prompt anyone may read: public and published, with its organization's name.
+    async fn public_prompt(&self, id: Uuid) -> StoreResult<Option<(PromptRecord, String)>>;
     /// Counts a view or use, in the prompt's totals and in its day's (for analytics).
     async fn count_prompt(&self, org: OrgId, id: Uuid, counter: PromptCounter, at: DateTime<Utc>) -> StoreResult<()>;
     /// Words of the organization's prompts that may be what `word` was meant to be.

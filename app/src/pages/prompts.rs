@@ -589,11 +589,22 @@ fn ShareLink(id: Uuid, visibility: crate::domain::prompt::Visibility) -> impl In
             }));
         });
     };
+    let public_url = RwSignal::new(format!("/p/{id}"));
+    Effect::new(move |_| {
+        if let Ok(origin) = window().location().origin() {
+            public_url.set(format!("{origin}/p/{id}"));
+        }
+    });
     let who = match visibility {
         Visibility::Private => {
             "Only you and the organization's Owners and Admins can open it; anyone else is told it does not exist."
         }
-        _ => "Members of this organization can open it once signed in; anyone else is told it does not exist.",
+        Visibility::Public => {
+            "Members of this organization can open it here once signed in; anyone can read it at the public link while it is published."
+        }
+        Visibility::Organization => {
+            "Members of this organization can open it once signed in; anyone else is told it does not exist."
+        }
     };
     view! {
         <div class="card share">
@@ -602,6 +613,11 @@ fn ShareLink(id: Uuid, visibility: crate::domain::prompt::Visibility) -> impl In
             <p class="muted">{who}</p>
             <button type="button" on:click=copy>"Copy link"</button>
             <p role="status">{move || copied.get()}</p>
+            {(visibility == Visibility::Public).then(|| view! {
+                <label for="public-link">"Public link"</label>
+                <input id="public-link" readonly=true prop:value=move || public_url.get()/>
+                <p class="muted">"Anyone with this link can read the prompt, without signing in, while it is published."</p>
+            })}
         </div>
     }
 }

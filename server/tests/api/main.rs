@@ -19,6 +19,7 @@ mod orgs;
 mod permissions;
 mod platform;
 mod prompts;
+mod public;
 mod rest_api;
 mod searches;
 mod storage;

@@ -1,0 +1,37 @@
+//! Public prompts: readable by anyone with the link while public and published; nothing else is.
+
+use crate::support::TestApp;
+use app::dto::PublicPromptView;
+use serde_json::json;
+
+// Multi-threaded like the server: it fetches a server-rendered page (see searches.rs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_public_published_prompts_open_for_anyone() {
+    let app = TestApp::spawn().await;
+    let owner = app.signed_up("Olivia", "olivia@example.com").await;
+    let create = |visibility: &'static str, status: &'static str| {
+        let input = json!({ "title": format!("{visibility} {status}"), "body": "Ask **{{name}}** one question.",
+            "visibility": visibility, "status": status, "tags": "coaching" });
+        owner.call_json::<uuid::Uuid>("create_prompt", json!({ "input": input }))
+    };
+    let public = create("public", "published").await.expect("prompt");
+    let draft = create("public", "draft").await.expect("prompt");
+    let members_only = create("organization", "published").await.expect("prompt");
+    let private = create("private", "published").await.expect("prompt");
+
+    let guest = app.client();
+    let seen: PublicPromptView = guest.call_json("public_prompt", json!({ "id": public })).await.expect("public");
+    assert_eq!((seen.title.as_str(), seen.author_name.as_str()), ("public published", "Olivia"));
+    assert!(seen.html.contains("<strong>{{name}}</strong>"), "{}", seen.html);
+    assert_eq!(seen.variables[0].name, "name");
+    for hidden in [draft, members_only, private, uuid::Uuid::now_v7()] {
+        let refused = guest.call_json::<PublicPromptView>("public_prompt", json!({ "id": hidden })).await;
+        assert_eq!(refused.unwrap_err().status, 404, "{hidden}");
+    }
+    // Reading it counts a view.
+    let detail: app::dto::PromptDetail = owner.call_json("prompt", json!({ "id": public })).await.expect("detail");
+    assert_eq!(detail.view_count, 2);
+    // The page renders for a guest.
+    let page = guest.get(&format!("/p/{public}")).await;
+    assert_eq!(page.status(), 200);
+}

@@ -49,12 +49,12 @@ test('an editor versions, compares, reverts, labels, previews and finds a prompt
   // Compare version 1 with version 3, side by side and inline.
   await page.getByLabel('Compare version').selectOption('1');
   await page.getByLabel('with version').selectOption('3');
-  await page.getByRole('button', { name: 'Compare' }).click();
+  await page.getByRole('button', { name: 'Compare', exact: true }).click();
   const diff = page.getByRole('table', { name: 'Differences' });
   await expect(diff).toContainText('Bring a notebook.');
   await expect(diff).toContainText('Hello');
   await page.getByLabel('Inline').check();
-  await page.getByRole('button', { name: 'Compare' }).click();
+  await page.getByRole('button', { name: 'Compare', exact: true }).click();
   await expect(page.getByRole('table', { name: 'Differences' })).toContainText('Bring a notebook.');
 
   // Reverting makes a new version with the old text.
@@ -93,7 +93,7 @@ test('an editor versions, compares, reverts, labels, previews and finds a prompt
   await page.goto('/prompts');
   await hydrated(page);
   await page.getByLabel('Search prompts').fill('onbording');
-  await page.getByRole('button', { name: 'Search' }).click();
+  await page.getByRole('button', { name: 'Search', exact: true }).click();
   const hit = page.getByRole('article', { name: title });
   await expect(hit).toBeVisible();
   await expect(hit.locator('mark').first()).toHaveText('Onboarding');
@@ -167,7 +167,7 @@ test('an editor files prompts into collections by selection and by drag and drop
   await hydrated(page);
   // Only this test's prompts, so the list is short.
   await page.getByLabel('Search prompts').fill(String(stamp));
-  await page.getByRole('button', { name: 'Search' }).click();
+  await page.getByRole('button', { name: 'Search', exact: true }).click();
   await expect(page.getByRole('list', { name: 'Prompts' }).getByRole('article')).toHaveCount(3);
   const library = page.getByRole('navigation', { name: 'Library' });
   await library.getByLabel('New collection').fill(`Calls ${stamp}`);

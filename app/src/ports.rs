@@ -308,6 +308,21 @@ pub struct ImportedPrompt {
     pub versions: Vec<PromptVersionRecord>,
     /// (label, version number)
     pub labels: Vec<(String, i32)>,
+    /// Top-level comments before their replies.
+    pub comments: Vec<ImportedComment>,
+}
+
+/// A comment from an import file: written by the importing member on behalf of `author_name`.
+#[derive(Debug, Clone)]
+pub struct ImportedComment {
+    pub id: Uuid,
+    pub parent_id: Option<Uuid>,
+    pub author_name: String,
+    /// Empty for a deleted comment.
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+    pub deleted_at: Option<DateTime<Utc>>,
 }
 
 /// An OpenAI-compatible chat-completions endpoint: `base_url` is the part before

@@ -56,7 +56,7 @@ pub mod rules {
     use crate::dto::{ImportOutcome, ImportPreview, ImportRow};
     use crate::error::AppError;
     use crate::ports::{
-        CategoryRecord, CollectionRecord, ImportedPrompt, LibraryImport, PromptVersionRecord, Services,
+        CategoryRecord, CollectionRecord, ImportedComment, ImportedPrompt, LibraryImport, PromptVersionRecord, Services,
     };
     use chrono::{DateTime, Utc};
     use serde::Deserialize;
@@ -427,8 +427,17 @@ pub mod rules {
             if prompt.versions.is_empty() {
                 versions.push(first_version(&fields, "Imported", created_at));
             }
-            let planned =
-                ImportedPrompt { id: Uuid::now_v7(), fields, collection_id, created_at, updated_at, versions, labels };
+            let comments = json_comments(&prompt.comments, created_at, &mut problems);
+            let planned = ImportedPrompt {
+                id: Uuid::now_v7(),
+                fields,
+                collection_id,
+                created_at,
+                updated_at,
+                versions,
+                labels,
+                comments,
+            };
             (problems, Some(planned))
         }
 
@@ -507,6 +516,7 @@ pub mod rules {
                         updated_at: self.at,
                         versions: vec![first_version(&fields, "Imported from CSV", self.at)],
                         labels: Vec::new(),
+                        comments: Vec::new(),
                         fields,
                     }),
                     _ => None,
@@ -600,6 +610,88 @@ pub mod rules {
         labels: Vec<JsonLabel>,
         #[serde(default)]
         versions: Vec<JsonVersion>,
+        #[serde(default)]
+        comments: Vec<JsonComment>,
+    }
+
+    #[derive(Deserialize)]
+    struct JsonComment {
+        #[serde(default)]
+        id: Option<Uuid>,
+        #[serde(default)]
+        parent_id: Option<Uuid>,
+        #[serde(default)]
+        author: String,
+        #[serde(default)]
+        body: String,
+        #[serde(default)]
+        created_at: Option<DateTime<Utc>>,
+        #[serde(default)]
+        edited_at: Option<DateTime<Utc>>,
+        #[serde(default)]
+        deleted_at: Option<DateTime<Utc>>,
+    }
+
+    /// A prompt's comments from the file, with new ids; replies must answer a top-level comment
+    /// of the same prompt. Problems go to `problems`.
+    fn json_comments(
+        comments: &[JsonComment],
+        prompt_created: DateTime<Utc>,
+        problems: &mut Vec<String>,
+    ) -> Vec<ImportedComment> {
+        use crate::domain::comment::parse_comment;
+        // New ids in file order, so comments of the same moment keep their order.
+        let new_ids: Vec<Uuid> = comments.iter().map(|_| Uuid::now_v7()).collect();
+        let ids: HashMap<Uuid, Uuid> =
+            comments.iter().zip(&new_ids).filter_map(|(c, new)| c.id.map(|old| (old, *new))).collect();
+        let top: HashSet<Uuid> = comments.iter().filter(|c| c.parent_id.is_none()).filter_map(|c| c.id).collect();
+        let mut planned = Vec::new();
+        // Top-level comments first, so a reply's parent is written before it.
+        let ordered = comments
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.parent_id.is_none())
+            .chain(comments.iter().enumerate().filter(|(_, c)| c.parent_id.is_some()));
+        for (i, c) in ordered {
+            let place = format!("comment {}", i + 1);
+            let deleted = c.deleted_at.is_some();
+            let body = if deleted {
+                String::new()
+            } else {
+                match parse_comment(&c.body) {
+                    Ok(body) if !body.contains('\0') => body,
+                    Ok(_) => {
+                        problems.push(format!("{place}: text may not contain NUL characters."));
+                        continue;
+                    }
+                    Err(e) => {
+                        problems.push(format!("{place}: {}", e.0));
+                        continue;
+                    }
+                }
+            };
+            let parent_id = match c.parent_id {
+                None => None,
+                Some(parent) if top.contains(&parent) => ids.get(&parent).copied(),
+                Some(_) => {
+                    problems
+                        .push(format!("{place}: it answers a comment that is not a top-level comment of this prompt."));
+                    continue;
+                }
+            };
+            let id = new_ids[i];
+            let author = c.author.trim();
+            planned.push(ImportedComment {
+                id,
+                parent_id,
+                author_name: if author.is_empty() { "Unknown".into() } else { author.chars().take(200).collect() },
+                body,
+                created_at: c.created_at.unwrap_or(prompt_created),
+                edited_at: c.edited_at,
+                deleted_at: c.deleted_at,
+            });
+        }
+        planned
     }
 
     #[derive(Deserialize)]

@@ -216,6 +216,7 @@ fn prompt(rng: &mut StdRng, n: usize) -> ImportedPrompt {
         created_at: at,
         updated_at: at,
         labels: vec![("production".into(), 2)],
+        comments: Vec::new(),
     }
 }
 

@@ -41,7 +41,7 @@ impl From<CommentRow> for CommentRecord {
 }
 
 const COMMENT_SELECT: &str = "SELECT c.id, c.org_id, c.prompt_id, c.parent_id, c.author_id, \
-     u.display_name AS author_name, c.body, c.created_at, c.edited_at, c.deleted_at \
+     COALESCE(c.imported_author, u.display_name) AS author_name, c.body, c.created_at, c.edited_at, c.deleted_at \
      FROM prompt_comments c JOIN users u ON u.id = c.author_id";
 
 #[async_trait]

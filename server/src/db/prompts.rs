@@ -397,6 +397,14 @@ impl PromptStore for Db {
                         .execute(&mut *tx).await.store()?;
                 }
                 index_prompt!(&mut *tx, org, p.id, &f.tags, &vocabulary(f));
+                for c in &p.comments {
+                    sqlx::query(
+                        "INSERT INTO prompt_comments (id, org_id, prompt_id, parent_id, author_id, body, created_at, \
+                         edited_at, deleted_at, imported_author) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                        .bind(c.id).bind(org).bind(p.id).bind(c.parent_id).bind(import.author.0).bind(&c.body)
+                        .bind(c.created_at).bind(c.edited_at).bind(c.deleted_at).bind(&c.author_name)
+                        .execute(&mut *tx).await.store()?;
+                }
             }
             tx.commit().await.store()
         })

@@ -48,6 +48,7 @@ fn essence(export: &Value) -> Value {
                     "number": v["number"], "title": v["title"], "content": v["content"],
                     "variables": v["variables"], "change_note": v["change_note"], "created_at": v["created_at"],
                 })).collect::<Vec<_>>(),
+                "comments": comment_essence(p),
             })
         })
         .collect();
@@ -55,6 +56,21 @@ fn essence(export: &Value) -> Value {
     let mut collections: Vec<&String> = paths.values().collect();
     collections.sort();
     json!({ "prompts": prompts, "collections": collections, "categories": export["categories"] })
+}
+
+/// A prompt's comments without ids: who, what, when, deleted or not, and which one a reply answers.
+fn comment_essence(prompt: &Value) -> Vec<Value> {
+    let comments = prompt["comments"].as_array().unwrap();
+    comments
+        .iter()
+        .map(|c| {
+            json!({
+                "author": c["author"], "body": c["body"], "created_at": c["created_at"],
+                "edited_at": c["edited_at"], "deleted": !c["deleted_at"].is_null(),
+                "reply_to": comments.iter().position(|o| o["id"] == c["parent_id"]),
+            })
+        })
+        .collect()
 }
 
 #[tokio::test]
@@ -94,7 +110,25 @@ async fn a_json_export_imported_into_an_empty_organization_reproduces_it() {
         .await
         .expect("move");
     owner.create_prompt("Plain", "No variables here.").await.expect("plain");
+    let editor = crate::orgs::join(&app, &owner, acme.id, "Edith", "edith@example.com", "editor").await;
+    let question: app::dto::CommentView = editor
+        .call_json("add_comment", json!({ "prompt_id": pitch, "parent_id": null, "body": "Which **product**?" }))
+        .await
+        .expect("comment");
+    let _: app::dto::CommentView = owner
+        .call_json("add_comment", json!({ "prompt_id": pitch, "parent_id": question.id, "body": "Any of them." }))
+        .await
+        .expect("reply");
+    let gone: app::dto::CommentView = owner
+        .call_json("add_comment", json!({ "prompt_id": pitch, "parent_id": null, "body": "Never mind." }))
+        .await
+        .expect("comment");
+    owner.call_json::<()>("delete_comment", json!({ "id": gone.id })).await.expect("delete");
     let original = export(&owner, &acme).await;
+    assert_eq!(
+        original["prompts"].as_array().unwrap().iter().map(|p| p["comments"].as_array().unwrap().len()).sum::<usize>(),
+        3
+    );
 
     let copy = create_org(&owner, "Acme copy").await;
     let text = original.to_string();

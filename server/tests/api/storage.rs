@@ -148,6 +148,7 @@ async fn an_import_that_fails_half_way_leaves_nothing_behind() {
                 created_at: now,
             }],
             labels: vec![("production".into(), label_version)],
+            comments: Vec::new(),
             fields,
         }
     };

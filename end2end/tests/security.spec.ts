@@ -31,7 +31,9 @@ test('a demo account signs in and sees its role', async ({ page }) => {
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByRole('heading', { name: 'Welcome, Victor Viewer' })).toBeVisible();
   await page.getByRole('combobox', { name: 'Organization' }).selectOption({ label: 'Acme Coaching (Viewer)' });
-  await page.getByRole('button', { name: 'Switch' }).click();
+  // Switching reloads the page; wait for that, or it cuts the next navigation short.
+  await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: 'Switch' }).click()]);
+  await hydrated(page);
   await expect(page.getByText('Your role:')).toContainText('Viewer');
   // Times are shown in the person's timezone (the demo accounts use Europe/Berlin), not UTC.
   await page.goto('/org/members');

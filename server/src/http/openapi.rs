@@ -16,7 +16,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
     info(
         title = "Cairn API",
         description = "The prompt library of one organization, for scripts and other services.\n\n\
-            Authenticate with an organization API key (Settings → API keys): \
+            Authenticate with an organization API key (API keys, in the main menu of Owners and Admins): \
             `Authorization: Bearer cairn_…`. A key acts with its creator's role; a read key as a Viewer.\n\n\
             Each key may make a number of requests per hour (1,000 unless the operator sets another); every \
             answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`, and a request over \

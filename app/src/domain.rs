@@ -10,6 +10,7 @@ pub mod prompt;
 pub mod role;
 pub mod search;
 pub mod template;
+pub mod url;
 pub mod webhook;
 
 pub use ids::{OrgId, TeamId, UserId};

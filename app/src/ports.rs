@@ -408,8 +408,15 @@ pub struct CategoryUsageRow {
 pub trait AnalyticsStore: Send + Sync {
     /// Days with views or uses between `from` and `to` (inclusive, `YYYY-MM-DD`).
     async fn usage_by_day(&self, org: OrgId, from: &str, to: &str) -> StoreResult<Vec<DayUsageRow>>;
-    /// Prompts by uses, then views, in the days given.
-    async fn top_prompts(&self, org: OrgId, from: &str, to: &str, limit: i64) -> StoreResult<Vec<TopPromptRow>>;
+    /// The prompts most used (or, `by_views`, most viewed) in the days given; none with zero.
+    async fn top_prompts(
+        &self,
+        org: OrgId,
+        from: &str,
+        to: &str,
+        by_views: bool,
+        limit: i64,
+    ) -> StoreResult<Vec<TopPromptRow>>;
     /// Audited actions per member and action in `[from, to)`.
     async fn member_actions(
         &self,

@@ -113,7 +113,7 @@ impl ChatClient {
         let state = SseState {
             bytes: Box::pin(response.bytes_stream()),
             buffer: Vec::new(),
-            pending: Vec::new(),
+            pending: Default::default(),
             done: false,
             idle,
         };
@@ -140,15 +140,14 @@ struct SseState {
     bytes: ByteStream,
     buffer: Vec<u8>,
     /// Chunks parsed but not handed out yet.
-    pending: Vec<ChatChunk>,
+    pending: std::collections::VecDeque<ChatChunk>,
     done: bool,
     idle: Duration,
 }
 
 async fn next_chunk(mut s: SseState) -> Option<(Result<ChatChunk, ChatError>, SseState)> {
     loop {
-        if !s.pending.is_empty() {
-            let chunk = s.pending.remove(0);
+        if let Some(chunk) = s.pending.pop_front() {
             return Some((Ok(chunk), s));
         }
         if s.done {

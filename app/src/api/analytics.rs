@@ -59,18 +59,13 @@ pub mod rules {
             })
             .collect();
 
-        let mut top: Vec<TopPrompt> = store
-            .top_prompts(p.org, &from, &to, 200)
-            .await?
-            .into_iter()
-            .map(|r| TopPrompt { id: r.id, title: r.title, category: r.category, views: r.views, uses: r.uses })
-            .collect();
-        let mut most_viewed = top.clone();
-        most_viewed.sort_by(|a, b| b.views.cmp(&a.views).then(b.uses.cmp(&a.uses)).then(a.title.cmp(&b.title)));
-        most_viewed.retain(|t| t.views > 0);
-        most_viewed.truncate(10);
-        top.retain(|t| t.uses > 0);
-        top.truncate(10);
+        let top = |rows: Vec<crate::ports::TopPromptRow>| -> Vec<TopPrompt> {
+            rows.into_iter()
+                .map(|r| TopPrompt { id: r.id, title: r.title, category: r.category, views: r.views, uses: r.uses })
+                .collect()
+        };
+        let most_used = top(store.top_prompts(p.org, &from, &to, false, 10).await?);
+        let most_viewed = top(store.top_prompts(p.org, &from, &to, true, 10).await?);
 
         let start = first.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(now);
         let mut members: BTreeMap<uuid::Uuid, MemberActivity> = BTreeMap::new();
@@ -101,7 +96,7 @@ pub mod rules {
                 views: r.views,
             })
             .collect();
-        Ok(AnalyticsView { days, from, to, series, most_used: top, most_viewed, members, categories })
+        Ok(AnalyticsView { days, from, to, series, most_used, most_viewed, members, categories })
     }
 
     fn csv_field(s: &str) -> String {

@@ -58,9 +58,11 @@ pub mod library {
     use super::ListParams;
     use crate::api::RequestMeta;
     use crate::api::webhooks::rules::{self as webhooks, PromptRef};
-    use crate::domain::prompt::{PROTECTED_LABEL, PromptFields, PromptInput, PromptStatus, Visibility, parse_label};
+    use crate::domain::prompt::{
+        ModelSettings, PROTECTED_LABEL, PromptFields, PromptInput, PromptStatus, Visibility, parse_label,
+    };
     use crate::domain::search::{Mark, Query, highlight, near_words, typo_distance};
-    use crate::domain::template::render;
+    use crate::domain::template::{VariableProblem, render};
     use crate::domain::webhook::EventType;
     use crate::domain::{Action, Actor, OrgId, Resource, UserId, can};
     use crate::dto::{
@@ -590,21 +592,34 @@ pub mod library {
         version: Option<i32>,
         values: &BTreeMap<String, String>,
     ) -> Result<RenderOutcome, AppError> {
+        Ok(match render_version(services, p, id, version, values).await?.0 {
+            Ok(text) => RenderOutcome::Rendered(text),
+            Err(problems) => RenderOutcome::Problems(problems),
+        })
+    }
+
+    /// Renders the current version (or `version`) with `values`, counting a use when it
+    /// succeeds; with the version's model settings (for a run).
+    pub async fn render_version(
+        services: &Services,
+        p: &Principal,
+        id: Uuid,
+        version: Option<i32>,
+        values: &BTreeMap<String, String>,
+    ) -> Result<(Result<String, Vec<VariableProblem>>, ModelSettings), AppError> {
         let prompt = visible(services, p, id).await?;
-        let (body, defs) = match version {
-            None => (prompt.fields.body, prompt.fields.variables),
+        let (body, defs, model) = match version {
+            None => (prompt.fields.body, prompt.fields.variables, prompt.fields.model),
             Some(n) => {
                 let v = services.store.prompt_version(p.org, id, n).await?.ok_or(AppError::NotFound)?;
-                (v.body, v.variables)
+                (v.body, v.variables, v.model)
             }
         };
-        match render(&body, &defs, values) {
-            Ok(text) => {
-                services.store.count_prompt(p.org, id, PromptCounter::Use, services.clock.now()).await?;
-                Ok(RenderOutcome::Rendered(text))
-            }
-            Err(problems) => Ok(RenderOutcome::Problems(problems)),
+        let rendered = render(&body, &defs, values);
+        if rendered.is_ok() {
+            services.store.count_prompt(p.org, id, PromptCounter::Use, services.clock.now()).await?;
         }
+        Ok((rendered, model))
     }
 
     /// Plain marks for text without a search.

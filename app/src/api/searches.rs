@@ -4,6 +4,7 @@
 //! kept; saved ones are the member's own, or shared with the organization.
 
 use super::prompts::ListParams;
+use crate::domain::url::{decode, encode};
 use crate::dto::SearchView;
 use crate::error::AppError;
 use leptos::server;
@@ -14,37 +15,6 @@ use uuid::Uuid;
 pub const RECENT: i64 = 10;
 /// Saved searches a member may have in one organization.
 pub const MAX_SAVED: usize = 50;
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = (bytes[i] == b'%' && i + 2 < bytes.len())
-            .then(|| std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()))
-            .flatten();
-        match (bytes[i], escaped) {
-            (_, Some(b)) => {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-            (b'+', None) => out.push(b' '),
-            (b, None) => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
 
 /// The list page's filters as a query string, in a fixed order, without empty ones.
 pub fn query_string(params: &ListParams) -> String {
@@ -131,7 +101,7 @@ pub mod rules {
             return;
         }
         let query = query_string(params);
-        if query.is_empty() || query.len() > 2_000 || query.contains('\0') {
+        if query.is_empty() || query.len() > 2_000 {
             return;
         }
         if let Err(err) = services.store.record_search(p.org, p.user, &query, services.clock.now(), RECENT).await {

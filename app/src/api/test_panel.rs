@@ -16,13 +16,14 @@ pub const MAX_CASES: usize = 50;
 #[cfg(feature = "ssr")]
 pub mod rules {
     use super::MAX_CASES;
-    use crate::api::prompts::library::{Principal, render_prompt, visible};
+    use crate::api::prompts::library::{Principal, render_version, visible};
     use crate::domain::model::{
         ChatMessage, check_case_values, parse_api_key, parse_base_url, parse_case_name, parse_model_name,
     };
+    use crate::domain::template::VariableProblem;
     use crate::domain::webhook::is_obviously_private;
     use crate::domain::{Action, Resource};
-    use crate::dto::{AiModelView, ModelSource, RenderOutcome, TestCaseView};
+    use crate::dto::{AiModelView, ModelSource, TestCaseView};
     use crate::error::{AppError, FieldResult};
     use crate::ports::{ModelEndpoint, OrgModelRecord, Services, TestCaseRecord};
     use std::collections::BTreeMap;
@@ -179,29 +180,26 @@ pub mod rules {
     }
 
     /// Checks the principal may see the prompt, renders it (a use) and picks the model: the
-    /// prompt's own model name if it has one, on the organization's endpoint. Variable problems
-    /// come back as `Err(Ok(problems))`-like `RenderOutcome::Problems`.
+    /// prompt's own model name if it has one, on the organization's endpoint. Variables that
+    /// could not be filled come back as `Ok(Err(problems))`.
     pub async fn prepare_run(
         services: &Services,
         p: &Principal,
         prompt: Uuid,
         version: Option<i32>,
         values: &BTreeMap<String, String>,
-    ) -> Result<Result<RunPlan, RenderOutcome>, AppError> {
-        let record = visible(services, p, prompt).await?;
+    ) -> Result<Result<RunPlan, Vec<VariableProblem>>, AppError> {
         let Some((mut endpoint, source)) = resolve(services, p).await? else {
+            // Seeing the prompt comes first: a stranger learns nothing about the organization.
+            visible(services, p, prompt).await?;
             return Err(AppError::validation(
                 "model",
                 "No AI model is configured: an Owner or Admin sets one in Organization settings → AI model.",
             ));
         };
-        let settings = match version {
-            None => record.fields.model.clone(),
-            Some(n) => services.store.prompt_version(p.org, prompt, n).await?.ok_or(AppError::NotFound)?.model,
-        };
-        let text = match render_prompt(services, p, prompt, version, values).await? {
-            RenderOutcome::Rendered(text) => text,
-            problems => return Ok(Err(problems)),
+        let (text, settings) = match render_version(services, p, prompt, version, values).await? {
+            (Ok(text), settings) => (text, settings),
+            (Err(problems), _) => return Ok(Err(problems)),
         };
         if !settings.model.trim().is_empty() {
             endpoint.model = settings.model.trim().to_owned();

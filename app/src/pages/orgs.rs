@@ -241,8 +241,8 @@ pub fn InvitePage() -> impl IntoView {
                                 InvitationState::Pending => view! {
                                     <p>"Sign in or create an account with that address to accept."</p>
                                     <p class="actions">
-                                        <A href=format!("/sign-in?next={}", urlencode(&here)) attr:class="button">"Sign in to accept"</A>
-                                        <A href=format!("/sign-up?next={}", urlencode(&here))>"Create an account"</A>
+                                        <A href=format!("/sign-in?next={}", crate::domain::url::encode(&here)) attr:class="button">"Sign in to accept"</A>
+                                        <A href=format!("/sign-up?next={}", crate::domain::url::encode(&here))>"Create an account"</A>
                                     </p>
                                 }.into_any(),
                                 InvitationState::Expired => view! { <p role="alert">"This invitation has expired. Ask for a new one."</p> }.into_any(),
@@ -257,15 +257,6 @@ pub fn InvitePage() -> impl IntoView {
             </Transition>
         </section>
     }
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[component]

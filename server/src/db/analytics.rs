@@ -17,12 +17,23 @@ impl AnalyticsStore for Db {
         Ok(rows.into_iter().map(|(day, views, uses)| DayUsageRow { day, views, uses }).collect())
     }
 
-    async fn top_prompts(&self, org: OrgId, from: &str, to: &str, limit: i64) -> Result<Vec<TopPromptRow>> {
-        let rows: Vec<(Uuid, String, String, i64, i64)> = on_pool!(self, pool => sqlx::query_as(
+    async fn top_prompts(
+        &self,
+        org: OrgId,
+        from: &str,
+        to: &str,
+        by_views: bool,
+        limit: i64,
+    ) -> Result<Vec<TopPromptRow>> {
+        let order = if by_views { "v DESC, n DESC" } else { "n DESC, v DESC" };
+        let having = if by_views { "SUM(u.views) > 0" } else { "SUM(u.uses) > 0" };
+        let sql = format!(
             "SELECT p.id, p.title, p.category, CAST(SUM(u.views) AS BIGINT) AS v, CAST(SUM(u.uses) AS BIGINT) AS n \
              FROM prompt_usage_daily u JOIN prompts p ON p.id = u.prompt_id \
              WHERE u.org_id = $1 AND u.day >= $2 AND u.day <= $3 \
-             GROUP BY p.id, p.title, p.category ORDER BY n DESC, v DESC, p.title LIMIT $4")
+             GROUP BY p.id, p.title, p.category HAVING {having} ORDER BY {order}, p.title LIMIT $4"
+        );
+        let rows: Vec<(Uuid, String, String, i64, i64)> = on_pool!(self, pool => sqlx::query_as(&sql)
             .bind(org.0).bind(from).bind(to).bind(limit).fetch_all(pool).await.store())?;
         Ok(rows
             .into_iter()

@@ -297,6 +297,19 @@ pub struct RenderProblems {
     problems: Vec<app::domain::template::VariableProblem>,
 }
 
+impl RenderProblems {
+    /// The 422 answer for variables that could not be filled (also the test panel's run).
+    pub fn response(problems: Vec<app::domain::template::VariableProblem>) -> Response {
+        let body = Self {
+            code: "validation".into(),
+            message: problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join(" "),
+            field: problems.first().map(|p| format!("values.{}", p.name)),
+            problems,
+        };
+        (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
+    }
+}
+
 /// A rendered prompt.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Rendered {
@@ -643,16 +656,7 @@ async fn render(
         .collect();
     Ok(match library::render_prompt(&state.services, &p, id, version, &values).await? {
         app::dto::RenderOutcome::Rendered(text) => Json(Rendered { text, version }).into_response(),
-        app::dto::RenderOutcome::Problems(problems) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Json(RenderProblems {
-                code: "validation".into(),
-                message: problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join(" "),
-                field: problems.first().map(|p| format!("values.{}", p.name)),
-                problems,
-            }),
-        )
-            .into_response(),
+        app::dto::RenderOutcome::Problems(problems) => RenderProblems::response(problems),
     })
 }
 

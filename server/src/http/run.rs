@@ -9,12 +9,10 @@ use crate::AppState;
 use crate::llm::{ChatCall, ChatChunk};
 use app::api::test_panel::rules::{RunPlan, prepare_run};
 use app::domain::model::{RunEvent, TokenUsage};
-use app::dto::RenderOutcome;
 use app::error::AppError;
-use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use std::collections::BTreeMap;
@@ -47,18 +45,7 @@ pub async fn run(State(state): State<AppState>, Path(id): Path<String>, req: Req
     };
     let plan = match prepare_run(services, &p, id, body.version, &body.values).await {
         Ok(Ok(plan)) => plan,
-        Ok(Err(RenderOutcome::Problems(problems))) => {
-            let first = problems.first().map(|p| format!("values.{}", p.name)).unwrap_or_default();
-            let message = problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join(" ");
-            return (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Json(serde_json::json!({ "code": "validation", "field": first, "message": message, "problems": problems })),
-            )
-                .into_response();
-        }
-        Ok(Err(RenderOutcome::Rendered(_))) => {
-            return error_response(&AppError::internal("unreachable render outcome"));
-        }
+        Ok(Err(problems)) => return super::api_v1::RenderProblems::response(problems),
         Err(err) => return error_response(&err),
     };
     stream_answer(state.clone(), p, id, plan).await

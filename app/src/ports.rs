@@ -838,11 +838,23 @@ pub trait WebhookStore: Send + Sync {
 pub trait ApiKeyStore: Send + Sync {
     async fn create_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()>;
     async fn api_keys(&self, org: OrgId) -> StoreResult<Vec<ApiKeyRecord>>;
-    async fn api_key_by_hash(&self, key_hash: &str) -> StoreResult<Option<ApiKeyRecord>>;
+    /// The key with the given hash and its creator's standing in the key's organization, in one
+    /// read: every API request asks.
+    async fn api_key_access(&self, key_hash: &str) -> StoreResult<Option<ApiKeyAccess>>;
     async fn revoke_api_key(&self, org: OrgId, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
-    /// Counts one request in the key's window starting at `window`, returns the window's count,
-    /// and records the key as used.
-    async fn count_api_request(&self, key: Uuid, window: DateTime<Utc>, at: DateTime<Utc>) -> StoreResult<i64>;
+    /// Adds `requests` to the key's window starting at `window`, returns the window's count, and
+    /// records the key as used at `at`.
+    async fn add_api_requests(&self, key: Uuid, window: DateTime<Utc>, requests: i64, at: DateTime<Utc>)
+    -> StoreResult<i64>;
+}
+
+/// An API key as a request sees it: the key, and the role its creator holds in the key's
+/// organization today (`None` once they have left it).
+#[derive(Debug, Clone)]
+pub struct ApiKeyAccess {
+    pub key: ApiKeyRecord,
+    pub org_kind: OrgKind,
+    pub creator_role: Option<OrgRole>,
 }
 
 #[async_trait]

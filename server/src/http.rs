@@ -4,6 +4,7 @@
 pub mod api_v1;
 pub mod metrics;
 pub mod openapi;
+pub mod rate;
 pub mod run;
 
 use crate::AppState;

@@ -33,6 +33,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// The AI model client (test panel runs).
     pub chat: llm::ChatClient,
+    /// API requests per key, counted in memory and written about once a second.
+    pub api_requests: Arc<http::rate::RequestCounter>,
 }
 
 impl AppState {
@@ -43,7 +45,15 @@ impl AppState {
             .build()
             .unwrap_or_default();
         let chat = llm::ChatClient::new(std::time::Duration::from_secs(config.model_timeout_secs.max(1)));
-        Self { leptos_options: leptos_options(&config), services, db, config: Arc::new(config), http, chat }
+        Self {
+            leptos_options: leptos_options(&config),
+            services,
+            db,
+            config: Arc::new(config),
+            http,
+            chat,
+            api_requests: Arc::default(),
+        }
     }
 }
 
@@ -163,6 +173,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let db = state.db.clone();
+    let (services, api_requests) = (state.services.clone(), state.api_requests.clone());
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let sender = state.config.webhook_sender.then(|| {
         let sender = webhooks::Sender::new(state.services.clone(), state.config.webhook_allow_private);
@@ -181,6 +192,7 @@ pub async fn serve(
             abort.abort();
         }
     }
+    api_requests.flush(services.store.as_ref(), services.clock.now()).await;
     db.close().await;
     served
 }

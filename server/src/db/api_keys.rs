@@ -2,7 +2,9 @@
 
 use super::{Db, OrStore, StoreResult as Result, on_pool};
 use app::domain::{OrgId, UserId};
-use app::ports::{ApiKeyRecord, ApiKeyStore, StoreError};
+use super::orgs::org_role;
+use app::domain::OrgKind;
+use app::ports::{ApiKeyAccess, ApiKeyRecord, ApiKeyStore, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
@@ -63,11 +65,26 @@ impl ApiKeyStore for Db {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKeyRecord>> {
-        let sql = format!("{KEY_SELECT} WHERE key_hash = $1");
-        let row: Option<KeyRow> =
-            on_pool!(self, pool => sqlx::query_as(&sql).bind(key_hash).fetch_optional(pool).await.store()?);
-        Ok(row.map(Into::into))
+    async fn api_key_access(&self, key_hash: &str) -> Result<Option<ApiKeyAccess>> {
+        #[derive(FromRow)]
+        struct AccessRow {
+            #[sqlx(flatten)]
+            key: KeyRow,
+            org_kind: String,
+            creator_role: Option<String>,
+        }
+        let row: Option<AccessRow> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT k.id, k.org_id, k.name, k.prefix, k.key_hash, k.can_write, CAST(k.rate_limit AS BIGINT) AS rate_limit, \
+             k.created_by, k.created_at, k.expires_at, k.last_used_at, k.revoked_at, o.kind AS org_kind, m.role AS creator_role \
+             FROM api_keys k JOIN organizations o ON o.id = k.org_id \
+             LEFT JOIN memberships m ON m.org_id = k.org_id AND m.user_id = k.created_by \
+             WHERE k.key_hash = $1")
+            .bind(key_hash).fetch_optional(pool).await.store()?);
+        Ok(row.map(|r| ApiKeyAccess {
+            key: r.key.into(),
+            org_kind: OrgKind::parse(&r.org_kind).unwrap_or(OrgKind::Team),
+            creator_role: r.creator_role.as_deref().map(org_role),
+        }))
     }
 
     async fn revoke_api_key(&self, org: OrgId, id: Uuid, at: DateTime<Utc>) -> Result<()> {
@@ -77,12 +94,12 @@ impl ApiKeyStore for Db {
         if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
-    async fn count_api_request(&self, key: Uuid, window: DateTime<Utc>, at: DateTime<Utc>) -> Result<i64> {
+    async fn add_api_requests(&self, key: Uuid, window: DateTime<Utc>, requests: i64, at: DateTime<Utc>) -> Result<i64> {
         let (count,): (i64,) = on_pool!(self, pool => sqlx::query_as(
-            "INSERT INTO api_key_usage (key_id, window_start, requests) VALUES ($1, $2, 1) \
-             ON CONFLICT (key_id, window_start) DO UPDATE SET requests = api_key_usage.requests + 1 \
+            "INSERT INTO api_key_usage (key_id, window_start, requests) VALUES ($1, $2, $3) \
+             ON CONFLICT (key_id, window_start) DO UPDATE SET requests = api_key_usage.requests + $3 \
              RETURNING CAST(requests AS BIGINT)")
-            .bind(key).bind(window).fetch_one(pool).await.store()?);
+            .bind(key).bind(window).bind(i32::try_from(requests).unwrap_or(i32::MAX)).fetch_one(pool).await.store()?);
         // Last-used is advisory: at most one write a minute per key.
         on_pool!(self, pool => sqlx::query(
             "UPDATE api_keys SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)")

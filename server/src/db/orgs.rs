@@ -55,7 +55,7 @@ const MEMBERSHIP_SELECT: &str = "SELECT o.id, o.name, o.kind, o.created_at, m.ro
 const INVITATION_SELECT: &str = "SELECT i.id, i.org_id, o.name AS org_name, i.email, i.role, i.invited_by, \
      i.created_at, i.expires_at, i.accepted_at, i.revoked_at FROM invitations i JOIN organizations o ON o.id = i.org_id";
 
-fn org_role(raw: &str) -> OrgRole {
+pub(super) fn org_role(raw: &str) -> OrgRole {
     OrgRole::parse(raw).unwrap_or(OrgRole::Viewer)
 }
 

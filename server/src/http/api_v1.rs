@@ -190,11 +190,13 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
     else {
         return unauthenticated("Send an API key: Authorization: Bearer cairn_…");
     };
-    let key = match services.store.api_key_by_hash(&hash_token(secret)).await {
-        Ok(Some(key)) => key,
-        Ok(None) => return unauthenticated("That API key is not valid."),
+    let Some(access) = (match services.store.api_key_access(&hash_token(secret)).await {
+        Ok(access) => access,
         Err(err) => return json_error(&err.into()),
+    }) else {
+        return unauthenticated("That API key is not valid.");
     };
+    let key = access.key;
     let now = services.clock.now();
     if key.revoked_at.is_some() {
         return unauthenticated("That API key was revoked.");
@@ -204,7 +206,7 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
     }
     let window = now.duration_trunc(TimeDelta::hours(1)).unwrap_or(now);
     let reset = (window + TimeDelta::hours(1) - now).num_seconds().max(1) as u64;
-    let used = match services.store.count_api_request(key.id, window, now).await {
+    let used = match state.api_requests.count(services.store.as_ref(), key.id, window, now).await {
         Ok(n) => n,
         Err(err) => return json_error(&err.into()),
     };
@@ -224,28 +226,21 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
         return res;
     }
     // The key acts with its creator's role, never more; a read key as a Viewer.
-    let membership = match services.store.membership(key.org_id, key.created_by).await {
-        Ok(Some(m)) => m,
-        Ok(None) => return unauthenticated("The person who created this key has left the organization."),
-        Err(err) => return json_error(&err.into()),
+    let Some(creator_role) = access.creator_role else {
+        return unauthenticated("The person who created this key has left the organization.");
     };
-    let user = match services.store.user_by_id(key.created_by).await {
-        Ok(Some(u)) => u,
-        Ok(None) => return unauthenticated("That API key is not valid."),
-        Err(err) => return json_error(&err.into()),
-    };
-    let role = if key.can_write { membership.role } else { OrgRole::Viewer };
+    let role = if key.can_write { creator_role } else { OrgRole::Viewer };
     let meta = req.extensions().get::<RequestMeta>().cloned().unwrap_or_default();
     let principal = library::Principal {
         org: key.org_id,
-        user: user.id,
+        user: key.created_by,
         actor: Actor {
-            user: Some(user.id),
+            user: Some(key.created_by),
             platform_roles: vec![],
             capabilities: vec![],
             membership: Some(Membership {
-                org: membership.org.id,
-                org_kind: membership.org.kind,
+                org: key.org_id,
+                org_kind: access.org_kind,
                 role,
                 enterprise_admin: false,
                 teams: vec![],

@@ -215,6 +215,36 @@ async fn the_rate_limit_answers_429_with_headers() {
     assert_eq!(status, StatusCode::OK);
 }
 
+/// Instances count in memory and add their counts to the shared row about once a second: one
+/// instance limits exactly, several see each other's requests within a second.
+#[tokio::test]
+async fn instances_share_a_key_s_limit() {
+    let app = TestApp::spawn_with(|c| c.api_rate_limit = 4).await;
+    let owner = app.signed_up("Olivia", "olivia@example.com").await;
+    let secret = new_key(&owner, "read", "0").await;
+    let second = server::AppState { api_requests: Default::default(), ..app.state.clone() };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("addr");
+    tokio::spawn(server::serve(listener, second, std::future::pending()));
+    let first = Api::new(&app, &secret);
+    let second = Api { http: reqwest::Client::new(), base: format!("http://{address}/api/v1"), key: secret };
+    let remaining = |headers: &reqwest::header::HeaderMap| headers["ratelimit-remaining"].to_str().map(str::to_owned);
+
+    for expected in ["3", "2"] {
+        let (status, _, headers) = first.send(reqwest::Method::GET, "/prompts", None).await;
+        assert_eq!((status, remaining(&headers).expect("header")), (StatusCode::OK, expected.into()));
+    }
+    // The second instance's first request reads the shared count: the first instance has written
+    // its first request, the second is still in its memory.
+    let (status, _, headers) = second.send(reqwest::Method::GET, "/prompts", None).await;
+    assert_eq!((status, remaining(&headers).expect("header")), (StatusCode::OK, "2".into()));
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (status, _, headers) = first.send(reqwest::Method::GET, "/prompts", None).await;
+    assert_eq!((status, remaining(&headers).expect("header")), (StatusCode::OK, "0".into()));
+    let (status, body, _) = second.send(reqwest::Method::GET, "/prompts", None).await;
+    assert_eq!((status, body["code"].clone()), (StatusCode::TOO_MANY_REQUESTS, json!("rate_limited")));
+}
+
 #[tokio::test]
 async fn a_key_sees_only_its_own_organization() {
     let app = TestApp::spawn().await;

@@ -10,6 +10,8 @@ pub mod api_keys;
 pub mod auth;
 pub mod comments;
 pub mod dev;
+#[cfg(feature = "ssr")]
+pub mod engine;
 pub mod export;
 pub mod import;
 pub mod organize;

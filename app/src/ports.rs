@@ -2,8 +2,11 @@
 //! on SQLite and PostgreSQL, plus the mailer and the clock. Records here may carry secrets
 //! (password hashes, token hashes) and so never derive `Serialize`.
 
+use crate::domain::model::TokenUsage;
 use crate::domain::prompt::{ModelSettings, PromptFields, PromptStatus};
+use crate::domain::schedule::Preferences;
 use crate::domain::search::Query;
+use crate::domain::sequence::{AnswerKind, Decider, JobKind, Run, Sender, SequenceMeta, Step, SubscriptionStatus};
 use crate::domain::template::VariableDef;
 use crate::domain::webhook::EventType;
 use crate::domain::{CapabilityRole, Email, OrgId, OrgKind, OrgRole, PlatformRole, TeamId, UserId};
@@ -844,8 +847,13 @@ pub trait ApiKeyStore: Send + Sync {
     async fn revoke_api_key(&self, org: OrgId, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
     /// Adds `requests` to the key's window starting at `window`, returns the window's count, and
     /// records the key as used at `at`.
-    async fn add_api_requests(&self, key: Uuid, window: DateTime<Utc>, requests: i64, at: DateTime<Utc>)
-    -> StoreResult<i64>;
+    async fn add_api_requests(
+        &self,
+        key: Uuid,
+        window: DateTime<Utc>,
+        requests: i64,
+        at: DateTime<Utc>,
+    ) -> StoreResult<i64>;
 }
 
 /// An API key as a request sees it: the key, and the role its creator holds in the key's
@@ -879,6 +887,154 @@ pub trait MailStore: Send + Sync {
     async fn recent_mail(&self, limit: i64) -> StoreResult<Vec<StoredMail>>;
 }
 
+// ---- Sequences -------------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub struct SequenceRecord {
+    pub id: Uuid,
+    pub org_id: OrgId,
+    pub creator_id: UserId,
+    pub meta: SequenceMeta,
+    /// The builder's working copy.
+    pub draft: Vec<Step>,
+    /// The draft differs from the latest version.
+    pub draft_changed: bool,
+    pub published_version: Option<i32>,
+    pub is_template: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SubscriptionRecord {
+    pub id: Uuid,
+    pub org_id: OrgId,
+    pub sequence_id: Uuid,
+    pub version: i32,
+    pub user_id: UserId,
+    pub status: SubscriptionStatus,
+    pub run: Run,
+    pub preferences: Preferences,
+    pub assigned_by: Option<UserId>,
+    pub mandatory: bool,
+    /// Bumped by every change: a change computed from an older read is refused.
+    pub revision: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MessageRecord {
+    pub id: Uuid,
+    pub subscription_id: Uuid,
+    pub sender: Sender,
+    pub author_id: Option<UserId>,
+    pub body: String,
+    pub step_id: Option<String>,
+    pub asks: Option<AnswerKind>,
+    pub idempotency_key: String,
+    pub tokens: Option<TokenUsage>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct JobRecord {
+    pub id: Uuid,
+    pub subscription_id: Uuid,
+    pub kind: JobKind,
+    pub step_id: String,
+    pub visit: i32,
+    pub due_at: DateTime<Utc>,
+    pub attempts: i32,
+}
+
+#[derive(Debug, Clone)]
+pub struct DecisionRecord {
+    pub id: Uuid,
+    pub subscription_id: Uuid,
+    pub org_id: OrgId,
+    pub step_id: String,
+    pub visit: i32,
+    pub decider: Decider,
+    pub decider_id: Option<UserId>,
+    pub question: String,
+    pub options: Vec<String>,
+    pub deadline: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Everything one step of the engine changes, written in one transaction: the run, what the
+/// subscriber is told, what is scheduled, who must decide. Pending jobs of the subscription
+/// other than for its current step's visit are canceled with it.
+#[derive(Debug, Clone)]
+pub struct RunChange {
+    pub subscription: Uuid,
+    /// The revision the change was computed from.
+    pub revision: i64,
+    pub run: Run,
+    pub status: SubscriptionStatus,
+    /// Inserted unless a message with the same idempotency key exists.
+    pub messages: Vec<MessageRecord>,
+    /// Inserted unless the same (kind, step, visit) exists.
+    pub jobs: Vec<JobRecord>,
+    pub decisions: Vec<DecisionRecord>,
+    /// Closes the open decision of this step visit: (decision, note, decided by).
+    pub decided: Option<(String, Option<String>, Option<UserId>)>,
+    /// Analytics events: (kind, step, detail).
+    pub events: Vec<(&'static str, Option<String>, Option<String>)>,
+    /// The job this change completes (held by `owner`).
+    pub done_job: Option<(Uuid, Uuid)>,
+    pub at: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait SequenceStore: Send + Sync {
+    async fn create_sequence(&self, sequence: &SequenceRecord) -> StoreResult<()>;
+    async fn sequence(&self, org: OrgId, id: Uuid) -> StoreResult<Option<SequenceRecord>>;
+    async fn sequences(&self, org: OrgId) -> StoreResult<Vec<SequenceRecord>>;
+    async fn save_draft(
+        &self,
+        org: OrgId,
+        id: Uuid,
+        meta: &SequenceMeta,
+        draft: &[Step],
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Freezes the draft as the next version; returns its number.
+    async fn publish_sequence(&self, org: OrgId, id: Uuid, by: UserId, at: DateTime<Utc>) -> StoreResult<i32>;
+    async fn sequence_version(&self, sequence: Uuid, version: i32) -> StoreResult<Option<Vec<Step>>>;
+    /// Inserts the subscription and applies its first change in one transaction.
+    async fn create_subscription(&self, subscription: &SubscriptionRecord, first: &RunChange) -> StoreResult<()>;
+    async fn subscription(&self, id: Uuid) -> StoreResult<Option<SubscriptionRecord>>;
+    async fn subscriptions_of(&self, user: UserId) -> StoreResult<Vec<SubscriptionRecord>>;
+    /// Applies a change; `false` when the subscription moved on since it was read (nothing written).
+    async fn apply_run(&self, change: &RunChange) -> StoreResult<bool>;
+    async fn messages(&self, subscription: Uuid) -> StoreResult<Vec<MessageRecord>>;
+    /// Leases up to `limit` pending jobs due by `now` to `owner` (SKIP LOCKED on PostgreSQL).
+    async fn claim_jobs(
+        &self,
+        owner: Uuid,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<JobRecord>>;
+    /// Gives a held job back for another attempt at `next_at`, or marks it failed (`next_at` None).
+    async fn retry_job(&self, owner: Uuid, job: Uuid, next_at: Option<DateTime<Utc>>, error: &str) -> StoreResult<()>;
+    /// Closes a held job without a run change (its subscription is gone or stopped).
+    async fn close_job(
+        &self,
+        owner: Uuid,
+        job: Uuid,
+        status: &str,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn open_decisions(&self, org: OrgId) -> StoreResult<Vec<DecisionRecord>>;
+    /// Jobs that failed for good, newest first, for creators and admins.
+    async fn failed_jobs(&self, org: OrgId, limit: i64) -> StoreResult<Vec<(JobRecord, String)>>;
+}
+
 /// Everything the application stores.
 pub trait Store:
     UserStore
@@ -892,6 +1048,7 @@ pub trait Store:
     + SearchStore
     + AnalyticsStore
     + ApiKeyStore
+    + SequenceStore
     + AuditStore
     + MailStore
 {
@@ -908,6 +1065,7 @@ impl<
         + SearchStore
         + AnalyticsStore
         + ApiKeyStore
+        + SequenceStore
         + AuditStore
         + MailStore,
 > Store for T

@@ -27,6 +27,10 @@ pub struct Config {
     pub webhook_sender: bool,
     /// How often the sender looks for due deliveries when nothing wakes it.
     pub webhook_poll_ms: u64,
+    /// Run the sequence scheduler in this process (`CAIRN_SCHEDULER`, default on).
+    pub scheduler: bool,
+    /// A step firing later than this many hours is skipped instead of delivered (`CAIRN_LATE_WINDOW_HOURS`, 24).
+    pub late_window_hours: i64,
     /// The instance's AI model (`CAIRN_AI_BASE_URL`, `CAIRN_AI_MODEL`, `CAIRN_AI_API_KEY`), for
     /// organizations that set none of their own.
     pub default_model: Option<app::ports::ModelEndpoint>,
@@ -87,6 +91,8 @@ impl Config {
             webhook_allow_private: flag("CAIRN_WEBHOOK_ALLOW_PRIVATE", false)?,
             webhook_sender: flag("CAIRN_WEBHOOK_SENDER", true)?,
             webhook_poll_ms: parsed("CAIRN_WEBHOOK_POLL_MS", 5000)?,
+            scheduler: flag("CAIRN_SCHEDULER", true)?,
+            late_window_hours: parsed("CAIRN_LATE_WINDOW_HOURS", 24)?,
             default_model: default_model()?,
             model_timeout_secs: parsed("CAIRN_AI_TIMEOUT_SECS", 60)?,
         })
@@ -113,6 +119,8 @@ impl Config {
             webhook_allow_private: true,
             webhook_sender: true,
             webhook_poll_ms: 200,
+            scheduler: false,
+            late_window_hours: 24,
             default_model: None,
             model_timeout_secs: 10,
         }

@@ -12,6 +12,7 @@ mod mail;
 mod orgs;
 mod prompts;
 mod searches;
+mod sequences;
 mod sessions;
 mod sql;
 mod test_panel;

@@ -7,6 +7,7 @@ pub mod http;
 pub mod llm;
 pub mod mailer;
 pub mod oauth;
+pub mod scheduler;
 pub mod seed;
 pub mod webhooks;
 pub mod zip;
@@ -177,7 +178,17 @@ pub async fn serve(
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let sender = state.config.webhook_sender.then(|| {
         let sender = webhooks::Sender::new(state.services.clone(), state.config.webhook_allow_private);
-        tokio::spawn(sender.run(std::time::Duration::from_millis(state.config.webhook_poll_ms.max(10)), stopped))
+        tokio::spawn(
+            sender.run(std::time::Duration::from_millis(state.config.webhook_poll_ms.max(10)), stopped.clone()),
+        )
+    });
+    let scheduler = state.config.scheduler.then(|| {
+        let config = scheduler::SchedulerConfig {
+            late_window: chrono::Duration::hours(state.config.late_window_hours.max(1)),
+            ..Default::default()
+        };
+        let worker = scheduler::Scheduler::new(state.services.clone(), config, state.chat.clone());
+        tokio::spawn(worker.run(stopped.clone()))
     });
     let app = router(state);
     let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
@@ -186,9 +197,11 @@ pub async fn serve(
     // The sender finishes the deliveries in flight (each bounded by its timeout); what it could
     // not record is taken over by a sender once its lease runs out.
     let _ = stop.send(true);
-    if let Some(sender) = sender {
-        let abort = sender.abort_handle();
-        if tokio::time::timeout(std::time::Duration::from_secs(10), sender).await.is_err() {
+    // Both finish the work in hand within 10 s; what they could not record is taken over by
+    // another worker once its lease runs out.
+    for task in [sender, scheduler].into_iter().flatten() {
+        let abort = task.abort_handle();
+        if tokio::time::timeout(std::time::Duration::from_secs(10), task).await.is_err() {
             abort.abort();
         }
     }

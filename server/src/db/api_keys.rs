@@ -1,9 +1,9 @@
 //! Organization API keys and their request counts.
 
-use super::{Db, OrStore, StoreResult as Result, on_pool};
-use app::domain::{OrgId, UserId};
 use super::orgs::org_role;
+use super::{Db, OrStore, StoreResult as Result, on_pool};
 use app::domain::OrgKind;
+use app::domain::{OrgId, UserId};
 use app::ports::{ApiKeyAccess, ApiKeyRecord, ApiKeyStore, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -94,7 +94,13 @@ impl ApiKeyStore for Db {
         if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
-    async fn add_api_requests(&self, key: Uuid, window: DateTime<Utc>, requests: i64, at: DateTime<Utc>) -> Result<i64> {
+    async fn add_api_requests(
+        &self,
+        key: Uuid,
+        window: DateTime<Utc>,
+        requests: i64,
+        at: DateTime<Utc>,
+    ) -> Result<i64> {
         let (count,): (i64,) = on_pool!(self, pool => sqlx::query_as(
             "INSERT INTO api_key_usage (key_id, window_start, requests) VALUES ($1, $2, $3) \
              ON CONFLICT (key_id, window_start) DO UPDATE SET requests = api_key_usage.requests + $3 \

@@ -45,7 +45,13 @@ impl Default for RequestCounter {
 impl RequestCounter {
     /// Counts one request of `key` in the window starting at `window`; returns the window's count
     /// including it.
-    pub async fn count(&self, store: &dyn Store, key: Uuid, window: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<i64> {
+    pub async fn count(
+        &self,
+        store: &dyn Store,
+        key: Uuid,
+        window: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
         let (stale, write) = {
             let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
             let slot = keys.entry(key).or_insert_with(|| Slot::new(window));

@@ -21,6 +21,7 @@ mod platform;
 mod prompts;
 mod public;
 mod rest_api;
+mod scheduler;
 mod searches;
 mod storage;
 mod test_panel;

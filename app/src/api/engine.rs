@@ -1,0 +1,146 @@
+//! Turning the sequence engine's effects into one stored change, and the inputs every path shares:
+//! the scheduler firing a step, a subscriber answering, a person deciding.
+
+use crate::domain::UserId;
+use crate::domain::schedule::Preferences;
+use crate::domain::sequence::{Effect, Graph, Input, Run, RunError, Step};
+use crate::domain::sequence::{JobKind, Sender, SubscriptionStatus};
+use crate::ports::{DecisionRecord, JobRecord, MessageRecord, RunChange, SubscriptionRecord};
+use chrono::{DateTime, Duration, Utc};
+use uuid::Uuid;
+
+/// The idempotency key of the `n`th message a step's visit says: the same on every retry.
+pub fn message_key(subscription: Uuid, step: &str, visit: u32, n: usize) -> String {
+    format!("{subscription}:{step}:{visit}:{n}")
+}
+
+/// Applies `input` to the subscription's run and returns the change to store (not yet stored).
+pub fn step(sub: &SubscriptionRecord, steps: &[Step], input: Input, now: DateTime<Utc>) -> Result<RunChange, RunError> {
+    let mut run = sub.run.clone();
+    let effects = Graph::new(steps).advance(&mut run, input, now)?;
+    Ok(plan(sub, run, effects, now))
+}
+
+/// The change that records `run` and carries out `effects`.
+pub fn plan(sub: &SubscriptionRecord, run: Run, effects: Vec<Effect>, now: DateTime<Utc>) -> RunChange {
+    let mut change = RunChange {
+        subscription: sub.id,
+        revision: sub.revision,
+        status: sub.status,
+        run,
+        messages: vec![],
+        jobs: vec![],
+        decisions: vec![],
+        decided: None,
+        events: vec![],
+        done_job: None,
+        at: now,
+    };
+    let mut said_per_visit = std::collections::BTreeMap::<(String, u32), usize>::new();
+    for effect in effects {
+        match effect {
+            Effect::Say { step, visit, text, asks } => {
+                let n = said_per_visit.entry((step.clone(), visit)).or_default();
+                *n += 1;
+                change.messages.push(MessageRecord {
+                    id: Uuid::now_v7(),
+                    subscription_id: sub.id,
+                    sender: Sender::Step,
+                    author_id: None,
+                    body: text,
+                    idempotency_key: message_key(sub.id, &step, visit, *n),
+                    step_id: Some(step.clone()),
+                    asks,
+                    tokens: None,
+                    created_at: now,
+                });
+                change.events.push(("step_fired", Some(step), None));
+            }
+            Effect::Schedule { step, visit, due } => {
+                if let Some(at) = sub.preferences.resolve(&due) {
+                    change.jobs.push(job(sub.id, JobKind::Fire, &step, visit, at));
+                }
+            }
+            Effect::Deadline { step, visit, at } => {
+                change.jobs.push(job(sub.id, JobKind::Timeout, &step, visit, at));
+            }
+            Effect::AiTurn { step, visit } => {
+                // Turns are counted: each reply gets its own job.
+                let turn = change.run.turns;
+                change.jobs.push(job(sub.id, JobKind::AiTurn, &format!("{step}#{turn}"), visit, now));
+            }
+            Effect::Decide { step, visit, decider, question, options, deadline } => {
+                change.decisions.push(DecisionRecord {
+                    id: Uuid::now_v7(),
+                    subscription_id: sub.id,
+                    org_id: sub.org_id,
+                    step_id: step,
+                    visit: visit as i32,
+                    decider,
+                    decider_id: match decider {
+                        crate::domain::sequence::Decider::Subscriber => Some(sub.user_id),
+                        _ => None,
+                    },
+                    question,
+                    options,
+                    deadline,
+                    created_at: now,
+                });
+            }
+            Effect::Escalate { step, reason } => change.events.push(("escalated", Some(step), Some(reason))),
+            Effect::Finish { outcome } => {
+                change.status = SubscriptionStatus::Completed;
+                change.events.push(("completed", None, Some(outcome)));
+            }
+        }
+    }
+    change
+}
+
+fn job(subscription: Uuid, kind: JobKind, step: &str, visit: u32, due_at: DateTime<Utc>) -> JobRecord {
+    JobRecord {
+        id: Uuid::now_v7(),
+        subscription_id: subscription,
+        kind,
+        step_id: step.to_owned(),
+        visit: visit as i32,
+        due_at,
+        attempts: 0,
+    }
+}
+
+/// A new subscription's first change: the run starts and its first step is scheduled.
+pub fn start(sub: &SubscriptionRecord, steps: &[Step], now: DateTime<Utc>) -> Result<RunChange, RunError> {
+    let mut run = Run { answers: sub.run.answers.clone(), ..Run::default() };
+    let effects = Graph::new(steps).start(&mut run, now)?;
+    let mut change = plan(sub, run, effects, now);
+    change.events.insert(0, ("subscribed", None, None));
+    Ok(change)
+}
+
+/// A message the subscriber wrote, stored with the change their answer makes.
+pub fn reply_message(sub: &SubscriptionRecord, author: UserId, text: &str, now: DateTime<Utc>) -> MessageRecord {
+    let id = Uuid::now_v7();
+    MessageRecord {
+        id,
+        subscription_id: sub.id,
+        sender: Sender::Subscriber,
+        author_id: Some(author),
+        body: text.trim().to_owned(),
+        step_id: sub.run.step.clone(),
+        asks: None,
+        idempotency_key: format!("reply:{id}"),
+        tokens: None,
+        created_at: now,
+    }
+}
+
+/// How late a step may fire before it is skipped instead of delivered.
+pub fn too_late(due_at: DateTime<Utc>, now: DateTime<Utc>, window: Duration) -> bool {
+    now - due_at > window
+}
+
+/// Default preferences for a new subscriber.
+pub fn preferences(timezone: &str) -> Preferences {
+    Preferences { timezone: timezone.to_owned(), ..Preferences::default() }
+}

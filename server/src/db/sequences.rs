@@ -1,0 +1,562 @@
+//! Sequences, their versions, subscriptions, conversations, decisions and the scheduler's jobs.
+
+use super::{BeginWrite, Db, OrStore, StoreResult as Result, on_pool};
+use app::domain::model::TokenUsage;
+use app::domain::schedule::Preferences;
+use app::domain::sequence::{
+    Decider, Difficulty, JobKind, Run, Sender, SequenceMeta, Step, SubscriptionStatus, Visibility,
+};
+use app::domain::{OrgId, UserId};
+use app::ports::{
+    DecisionRecord, JobRecord, MessageRecord, RunChange, SequenceRecord, SequenceStore, StoreError, SubscriptionRecord,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::FromRow;
+use uuid::Uuid;
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+fn parse<T: serde::de::DeserializeOwned + Default>(raw: &str) -> T {
+    serde_json::from_str(raw).unwrap_or_default()
+}
+
+#[derive(FromRow)]
+struct SequenceRow {
+    id: Uuid,
+    org_id: Uuid,
+    creator_id: Uuid,
+    title: String,
+    description: String,
+    category: String,
+    tags: String,
+    difficulty: String,
+    estimated_minutes: i32,
+    visibility: String,
+    cover_url: Option<String>,
+    draft_steps: String,
+    draft_changed: bool,
+    published_version: Option<i32>,
+    is_template: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<SequenceRow> for SequenceRecord {
+    fn from(r: SequenceRow) -> Self {
+        SequenceRecord {
+            id: r.id,
+            org_id: OrgId(r.org_id),
+            creator_id: UserId(r.creator_id),
+            meta: SequenceMeta {
+                title: r.title,
+                description: r.description,
+                category: r.category,
+                tags: parse(&r.tags),
+                difficulty: Difficulty::parse(&r.difficulty).unwrap_or(Difficulty::Beginner),
+                estimated_minutes: r.estimated_minutes,
+                visibility: Visibility::parse(&r.visibility).unwrap_or(Visibility::Private),
+                cover_url: r.cover_url,
+            },
+            draft: parse(&r.draft_steps),
+            draft_changed: r.draft_changed,
+            published_version: r.published_version,
+            is_template: r.is_template,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+const SEQUENCE_SELECT: &str = "SELECT id, org_id, creator_id, title, description, category, tags, difficulty, \
+     CAST(estimated_minutes AS INTEGER) AS estimated_minutes, visibility, cover_url, draft_steps, draft_changed, \
+     CAST(published_version AS INTEGER) AS published_version, is_template, created_at, updated_at FROM sequences";
+
+#[derive(FromRow)]
+struct SubscriptionRow {
+    id: Uuid,
+    org_id: Uuid,
+    sequence_id: Uuid,
+    version: i32,
+    user_id: Uuid,
+    status: String,
+    run: String,
+    preferences: String,
+    assigned_by: Option<Uuid>,
+    mandatory: bool,
+    revision: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    completed_at: Option<DateTime<Utc>>,
+}
+
+impl From<SubscriptionRow> for SubscriptionRecord {
+    fn from(r: SubscriptionRow) -> Self {
+        SubscriptionRecord {
+            id: r.id,
+            org_id: OrgId(r.org_id),
+            sequence_id: r.sequence_id,
+            version: r.version,
+            user_id: UserId(r.user_id),
+            status: SubscriptionStatus::parse(&r.status).unwrap_or(SubscriptionStatus::Canceled),
+            run: parse::<Run>(&r.run),
+            preferences: parse::<Preferences>(&r.preferences),
+            assigned_by: r.assigned_by.map(UserId),
+            mandatory: r.mandatory,
+            revision: r.revision,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            completed_at: r.completed_at,
+        }
+    }
+}
+
+const SUBSCRIPTION_SELECT: &str = "SELECT id, org_id, sequence_id, CAST(version AS INTEGER) AS version, user_id, status, run, \
+     preferences, assigned_by, mandatory, CAST(revision AS BIGINT) AS revision, created_at, updated_at, completed_at \
+     FROM subscriptions";
+
+#[derive(FromRow)]
+struct MessageRow {
+    id: Uuid,
+    subscription_id: Uuid,
+    sender: String,
+    author_id: Option<Uuid>,
+    body: String,
+    step_id: Option<String>,
+    asks: Option<String>,
+    idempotency_key: String,
+    tokens_in: Option<i32>,
+    tokens_out: Option<i32>,
+    created_at: DateTime<Utc>,
+}
+
+impl From<MessageRow> for MessageRecord {
+    fn from(r: MessageRow) -> Self {
+        MessageRecord {
+            id: r.id,
+            subscription_id: r.subscription_id,
+            sender: Sender::parse(&r.sender).unwrap_or(Sender::Step),
+            author_id: r.author_id.map(UserId),
+            body: r.body,
+            step_id: r.step_id,
+            asks: r.asks.and_then(|a| serde_json::from_str(&a).ok()),
+            idempotency_key: r.idempotency_key,
+            tokens: match (r.tokens_in, r.tokens_out) {
+                (Some(prompt), Some(completion)) => {
+                    Some(TokenUsage { prompt_tokens: i64::from(prompt), completion_tokens: i64::from(completion) })
+                }
+                _ => None,
+            },
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(FromRow)]
+struct JobRow {
+    id: Uuid,
+    subscription_id: Uuid,
+    kind: String,
+    step_id: String,
+    visit: i32,
+    due_at: DateTime<Utc>,
+    attempts: i32,
+}
+
+impl From<JobRow> for JobRecord {
+    fn from(r: JobRow) -> Self {
+        JobRecord {
+            id: r.id,
+            subscription_id: r.subscription_id,
+            kind: JobKind::parse(&r.kind).unwrap_or(JobKind::Fire),
+            step_id: r.step_id,
+            visit: r.visit,
+            due_at: r.due_at,
+            attempts: r.attempts,
+        }
+    }
+}
+
+const JOB_COLUMNS: &str = "id, subscription_id, kind, step_id, CAST(visit AS INTEGER) AS visit, due_at, \
+     CAST(attempts AS INTEGER) AS attempts";
+
+#[derive(FromRow)]
+struct DecisionRow {
+    id: Uuid,
+    subscription_id: Uuid,
+    org_id: Uuid,
+    step_id: String,
+    visit: i32,
+    decider: String,
+    decider_id: Option<Uuid>,
+    question: String,
+    options: String,
+    deadline: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+}
+
+impl From<DecisionRow> for DecisionRecord {
+    fn from(r: DecisionRow) -> Self {
+        DecisionRecord {
+            id: r.id,
+            subscription_id: r.subscription_id,
+            org_id: OrgId(r.org_id),
+            step_id: r.step_id,
+            visit: r.visit,
+            decider: Decider::parse(&r.decider).unwrap_or(Decider::Creator),
+            decider_id: r.decider_id.map(UserId),
+            question: r.question,
+            options: parse(&r.options),
+            deadline: r.deadline,
+            created_at: r.created_at,
+        }
+    }
+}
+
+/// Writes a run change inside an open transaction `$tx`; evaluates to `bool` (applied or stale).
+macro_rules! write_change {
+    ($tx:ident, $c:expr) => {{
+        let c: &RunChange = $c;
+        let current = c.run.step.clone().unwrap_or_default();
+        let visit = c.run.visits.get(&current).copied().unwrap_or(0) as i32;
+        let completed_at = (c.status == SubscriptionStatus::Completed).then_some(c.at);
+        let updated = sqlx::query(
+            "UPDATE subscriptions SET run = $3, status = $4, revision = revision + 1, updated_at = $5, \
+             completed_at = COALESCE(completed_at, $6) WHERE id = $1 AND revision = $2",
+        )
+        .bind(c.subscription)
+        .bind(c.revision)
+        .bind(json(&c.run))
+        .bind(c.status.as_str())
+        .bind(c.at)
+        .bind(completed_at)
+        .execute(&mut *$tx)
+        .await
+        .store()?
+        .rows_affected();
+        if updated == 0 {
+            false
+        } else {
+            for m in &c.messages {
+                sqlx::query(
+                    "INSERT INTO messages (id, subscription_id, org_id, sender, author_id, body, step_id, asks, \
+                     idempotency_key, tokens_in, tokens_out, created_at) \
+                     SELECT $1, $2, org_id, $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM subscriptions WHERE id = $2 \
+                     ON CONFLICT (idempotency_key) DO NOTHING",
+                )
+                .bind(m.id)
+                .bind(m.subscription_id)
+                .bind(m.sender.as_str())
+                .bind(m.author_id.map(|u| u.0))
+                .bind(&m.body)
+                .bind(&m.step_id)
+                .bind(m.asks.as_ref().map(json))
+                .bind(&m.idempotency_key)
+                .bind(m.tokens.map(|t| t.prompt_tokens as i32))
+                .bind(m.tokens.map(|t| t.completion_tokens as i32))
+                .bind(m.created_at)
+                .execute(&mut *$tx)
+                .await
+                .store()?;
+            }
+            if let Some((job, owner)) = c.done_job {
+                sqlx::query(
+                    "UPDATE sequence_jobs SET status = 'done', completed_at = $3, lease_owner = NULL, lease_until = NULL \
+                     WHERE id = $1 AND lease_owner = $2",
+                )
+                .bind(job)
+                .bind(owner)
+                .bind(c.at)
+                .execute(&mut *$tx)
+                .await
+                .store()?;
+            }
+            // Only the current step's visit can have work pending.
+            sqlx::query(
+                "UPDATE sequence_jobs SET status = 'canceled', completed_at = $5 WHERE subscription_id = $1 \
+                 AND status = 'pending' AND NOT ((step_id = $2 OR step_id LIKE $3) AND visit = $4)",
+            )
+            .bind(c.subscription)
+            .bind(&current)
+            .bind(format!("{current}#%"))
+            .bind(visit)
+            .bind(c.at)
+            .execute(&mut *$tx)
+            .await
+            .store()?;
+            for j in &c.jobs {
+                sqlx::query(
+                    "INSERT INTO sequence_jobs (id, subscription_id, kind, step_id, visit, due_at, status, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7) \
+                     ON CONFLICT (subscription_id, kind, step_id, visit) DO NOTHING",
+                )
+                .bind(j.id)
+                .bind(j.subscription_id)
+                .bind(j.kind.as_str())
+                .bind(&j.step_id)
+                .bind(j.visit)
+                .bind(j.due_at)
+                .bind(c.at)
+                .execute(&mut *$tx)
+                .await
+                .store()?;
+            }
+            if let Some((decision, note, by)) = &c.decided {
+                // The run has left the checkpoint: its open decision is closed.
+                sqlx::query(
+                    "UPDATE decisions SET decision = COALESCE(decision, $2), note = COALESCE(note, $3), \
+                     decided_by = COALESCE(decided_by, $4), decided_at = $5 WHERE subscription_id = $1 AND decided_at IS NULL",
+                )
+                .bind(c.subscription)
+                .bind(decision)
+                .bind(note)
+                .bind(by.map(|u| u.0))
+                .bind(c.at)
+                .execute(&mut *$tx)
+                .await
+                .store()?;
+            }
+            for d in &c.decisions {
+                sqlx::query(
+                    "INSERT INTO decisions (id, subscription_id, org_id, step_id, visit, decider, decider_id, question, \
+                     options, deadline, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                     ON CONFLICT (subscription_id, step_id, visit) DO NOTHING",
+                )
+                .bind(d.id)
+                .bind(d.subscription_id)
+                .bind(d.org_id.0)
+                .bind(&d.step_id)
+                .bind(d.visit)
+                .bind(d.decider.as_str())
+                .bind(d.decider_id.map(|u| u.0))
+                .bind(&d.question)
+                .bind(json(&d.options))
+                .bind(d.deadline)
+                .bind(d.created_at)
+                .execute(&mut *$tx)
+                .await
+                .store()?;
+            }
+            for (kind, step, detail) in &c.events {
+                sqlx::query(
+                    "INSERT INTO sequence_events (id, sequence_id, subscription_id, kind, step_id, detail, at) \
+                     SELECT $1, sequence_id, id, $3, $4, $6, $5 FROM subscriptions WHERE id = $2",
+                )
+                .bind(Uuid::now_v7())
+                .bind(c.subscription)
+                .bind(*kind)
+                .bind(step)
+                .bind(c.at)
+                .bind(detail)
+                .execute(&mut *$tx)
+                .await
+                .store()?;
+            }
+            true
+        }
+    }};
+}
+
+#[async_trait]
+impl SequenceStore for Db {
+    async fn create_sequence(&self, s: &SequenceRecord) -> Result<()> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO sequences (id, org_id, creator_id, title, description, category, tags, difficulty, \
+             estimated_minutes, visibility, cover_url, draft_steps, draft_changed, published_version, is_template, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)")
+            .bind(s.id).bind(s.org_id.0).bind(s.creator_id.0).bind(&s.meta.title).bind(&s.meta.description)
+            .bind(&s.meta.category).bind(json(&s.meta.tags)).bind(s.meta.difficulty.as_str()).bind(s.meta.estimated_minutes)
+            .bind(s.meta.visibility.as_str()).bind(&s.meta.cover_url).bind(json(&s.draft)).bind(s.draft_changed)
+            .bind(s.published_version).bind(s.is_template).bind(s.created_at).bind(s.updated_at)
+            .execute(pool).await.store().map(|_| ()))
+    }
+
+    async fn sequence(&self, org: OrgId, id: Uuid) -> Result<Option<SequenceRecord>> {
+        let sql = format!("{SEQUENCE_SELECT} WHERE org_id = $1 AND id = $2");
+        let row: Option<SequenceRow> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(org.0).bind(id).fetch_optional(pool).await.store()?);
+        Ok(row.map(Into::into))
+    }
+
+    async fn sequences(&self, org: OrgId) -> Result<Vec<SequenceRecord>> {
+        let sql = format!("{SEQUENCE_SELECT} WHERE org_id = $1 ORDER BY updated_at DESC, id");
+        let rows: Vec<SequenceRow> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(org.0).fetch_all(pool).await.store()?);
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn save_draft(
+        &self,
+        org: OrgId,
+        id: Uuid,
+        meta: &SequenceMeta,
+        draft: &[Step],
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let n = on_pool!(self, pool => sqlx::query(
+            "UPDATE sequences SET title = $3, description = $4, category = $5, tags = $6, difficulty = $7, \
+             estimated_minutes = $8, visibility = $9, cover_url = $10, \
+             draft_changed = (draft_changed OR draft_steps <> $11), draft_steps = $11, updated_at = $12 \
+             WHERE org_id = $1 AND id = $2")
+            .bind(org.0).bind(id).bind(&meta.title).bind(&meta.description).bind(&meta.category).bind(json(&meta.tags))
+            .bind(meta.difficulty.as_str()).bind(meta.estimated_minutes).bind(meta.visibility.as_str()).bind(&meta.cover_url)
+            .bind(json(&draft)).bind(at)
+            .execute(pool).await.store()?.rows_affected());
+        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    async fn publish_sequence(&self, org: OrgId, id: Uuid, by: UserId, at: DateTime<Utc>) -> Result<i32> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await.store()?;
+            let row: Option<(String, Option<i32>)> = sqlx::query_as(
+                "SELECT draft_steps, CAST(published_version AS INTEGER) FROM sequences WHERE org_id = $1 AND id = $2")
+                .bind(org.0).bind(id).fetch_optional(&mut *tx).await.store()?;
+            let (steps, latest) = row.ok_or(StoreError::NotFound)?;
+            let version = latest.unwrap_or(0) + 1;
+            sqlx::query("INSERT INTO sequence_versions (sequence_id, version, steps, published_by, published_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(id).bind(version).bind(&steps).bind(by.0).bind(at).execute(&mut *tx).await.store()?;
+            sqlx::query("UPDATE sequences SET published_version = $2, draft_changed = FALSE, updated_at = $3 WHERE id = $1")
+                .bind(id).bind(version).bind(at).execute(&mut *tx).await.store()?;
+            tx.commit().await.store()?;
+            Ok(version)
+        })
+    }
+
+    async fn sequence_version(&self, sequence: Uuid, version: i32) -> Result<Option<Vec<Step>>> {
+        let row: Option<(String,)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT steps FROM sequence_versions WHERE sequence_id = $1 AND version = $2")
+            .bind(sequence).bind(version).fetch_optional(pool).await.store()?);
+        Ok(row.map(|(steps,)| parse(&steps)))
+    }
+
+    async fn create_subscription(&self, s: &SubscriptionRecord, first: &RunChange) -> Result<()> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await.store()?;
+            sqlx::query(
+                "INSERT INTO subscriptions (id, org_id, sequence_id, version, user_id, status, run, preferences, \
+                 assigned_by, mandatory, revision, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
+                .bind(s.id).bind(s.org_id.0).bind(s.sequence_id).bind(s.version).bind(s.user_id.0)
+                .bind(s.status.as_str()).bind(json(&s.run)).bind(json(&s.preferences)).bind(s.assigned_by.map(|u| u.0))
+                .bind(s.mandatory).bind(s.revision).bind(s.created_at).bind(s.updated_at)
+                .execute(&mut *tx).await.store()?;
+            let applied = write_change!(tx, first);
+            if !applied {
+                return Err(StoreError::Conflict("The subscription changed while it was created.".into()));
+            }
+            tx.commit().await.store()
+        })
+    }
+
+    async fn subscription(&self, id: Uuid) -> Result<Option<SubscriptionRecord>> {
+        let sql = format!("{SUBSCRIPTION_SELECT} WHERE id = $1");
+        let row: Option<SubscriptionRow> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await.store()?);
+        Ok(row.map(Into::into))
+    }
+
+    async fn subscriptions_of(&self, user: UserId) -> Result<Vec<SubscriptionRecord>> {
+        let sql = format!("{SUBSCRIPTION_SELECT} WHERE user_id = $1 ORDER BY updated_at DESC, id");
+        let rows: Vec<SubscriptionRow> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(user.0).fetch_all(pool).await.store()?);
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn apply_run(&self, change: &RunChange) -> Result<bool> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await.store()?;
+            let applied = write_change!(tx, change);
+            if applied {
+                tx.commit().await.store()?;
+            }
+            Ok(applied)
+        })
+    }
+
+    async fn messages(&self, subscription: Uuid) -> Result<Vec<MessageRecord>> {
+        let rows: Vec<MessageRow> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT id, subscription_id, sender, author_id, body, step_id, asks, idempotency_key, \
+             CAST(tokens_in AS INTEGER) AS tokens_in, CAST(tokens_out AS INTEGER) AS tokens_out, created_at \
+             FROM messages WHERE subscription_id = $1 ORDER BY created_at, idempotency_key")
+            .bind(subscription).fetch_all(pool).await.store()?);
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn claim_jobs(
+        &self,
+        owner: Uuid,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<JobRecord>> {
+        let skip_locked = match self {
+            Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+            Db::Sqlite(_) => "",
+        };
+        // Jobs in due order; a lease that ran out (a crashed worker) is taken over.
+        let sql = format!(
+            "UPDATE sequence_jobs SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 WHERE id IN (\
+             SELECT id FROM sequence_jobs WHERE status = 'pending' AND due_at <= $3 \
+             AND (lease_until IS NULL OR lease_until < $3) ORDER BY due_at, id LIMIT $4{skip_locked}) \
+             RETURNING {JOB_COLUMNS}"
+        );
+        let mut rows: Vec<JobRow> = on_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(owner).bind(lease_until).bind(now).bind(limit).fetch_all(pool).await.store()?);
+        rows.sort_by_key(|r| (r.due_at, r.id));
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn retry_job(&self, owner: Uuid, job: Uuid, next_at: Option<DateTime<Utc>>, error: &str) -> Result<()> {
+        let error: String = error.chars().take(2000).collect();
+        on_pool!(self, pool => match next_at {
+            Some(at) => sqlx::query(
+                "UPDATE sequence_jobs SET due_at = $3, last_error = $4, lease_owner = NULL, lease_until = NULL \
+                 WHERE id = $1 AND lease_owner = $2")
+                .bind(job).bind(owner).bind(at).bind(&error).execute(pool).await.store().map(|_| ()),
+            None => sqlx::query(
+                "UPDATE sequence_jobs SET status = 'failed', last_error = $3, lease_owner = NULL, lease_until = NULL, \
+                 completed_at = due_at WHERE id = $1 AND lease_owner = $2")
+                .bind(job).bind(owner).bind(&error).execute(pool).await.store().map(|_| ()),
+        })
+    }
+
+    async fn close_job(
+        &self,
+        owner: Uuid,
+        job: Uuid,
+        status: &str,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        on_pool!(self, pool => sqlx::query(
+            "UPDATE sequence_jobs SET status = $3, last_error = $4, completed_at = $5, lease_owner = NULL, lease_until = NULL \
+             WHERE id = $1 AND lease_owner = $2")
+            .bind(job).bind(owner).bind(status).bind(reason).bind(at).execute(pool).await.store().map(|_| ()))
+    }
+
+    async fn open_decisions(&self, org: OrgId) -> Result<Vec<DecisionRecord>> {
+        let rows: Vec<DecisionRow> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT id, subscription_id, org_id, step_id, CAST(visit AS INTEGER) AS visit, decider, decider_id, question, \
+             options, deadline, created_at FROM decisions WHERE org_id = $1 AND decided_at IS NULL ORDER BY deadline, id")
+            .bind(org.0).fetch_all(pool).await.store()?);
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn failed_jobs(&self, org: OrgId, limit: i64) -> Result<Vec<(JobRecord, String)>> {
+        #[derive(FromRow)]
+        struct FailedRow {
+            #[sqlx(flatten)]
+            job: JobRow,
+            last_error: Option<String>,
+        }
+        let sql = "SELECT j.id, j.subscription_id, j.kind, j.step_id, CAST(j.visit AS INTEGER) AS visit, j.due_at, \
+             CAST(j.attempts AS INTEGER) AS attempts, j.last_error FROM sequence_jobs j \
+             JOIN subscriptions s ON s.id = j.subscription_id WHERE s.org_id = $1 AND j.status = 'failed' \
+             ORDER BY j.completed_at DESC, j.id LIMIT $2";
+        let rows: Vec<FailedRow> =
+            on_pool!(self, pool => sqlx::query_as(sql).bind(org.0).bind(limit).fetch_all(pool).await.store()?);
+        Ok(rows.into_iter().map(|r| (r.job.into(), r.last_error.unwrap_or_default())).collect())
+    }
+}

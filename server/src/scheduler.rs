@@ -1,0 +1,251 @@
+//! The sequence scheduler: due jobs (step firings, timeouts, AI turns) are claimed with a lease,
+//! run through the engine, and each result is stored in one transaction that also marks the job
+//! done. See docs/scheduler.md for the guarantees.
+
+use crate::llm::{ChatCall, ChatClient};
+use app::api::engine;
+use app::domain::model::ChatMessage;
+use app::domain::sequence::{Input, JobKind, RunError, Sender, Step, StepKind, SubscriptionStatus};
+use app::ports::{JobRecord, ModelEndpoint, Services, SubscriptionRecord};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use uuid::Uuid;
+
+type Steps = Arc<Vec<Step>>;
+
+/// Tries per job before it is marked failed.
+pub const MAX_ATTEMPTS: i32 = 6;
+
+#[derive(Debug, Clone)]
+pub struct SchedulerConfig {
+    /// How long a claimed job is held before another worker may take it over.
+    pub lease: Duration,
+    /// A firing later than this is skipped (with a reason) instead of delivered.
+    pub late_window: chrono::Duration,
+    pub batch: i64,
+    pub poll: Duration,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        Self {
+            lease: Duration::from_secs(30),
+            late_window: chrono::Duration::hours(24),
+            batch: 200,
+            poll: Duration::from_millis(500),
+        }
+    }
+}
+
+pub struct Scheduler {
+    services: Services,
+    config: SchedulerConfig,
+    /// Identifies this worker's leases.
+    owner: Uuid,
+    chat: ChatClient,
+    /// Published versions never change: cached by (sequence, version).
+    versions: Mutex<HashMap<(Uuid, i32), Steps>>,
+}
+
+impl Scheduler {
+    pub fn new(services: Services, config: SchedulerConfig, chat: ChatClient) -> Self {
+        Self { services, config, owner: Uuid::now_v7(), chat, versions: Mutex::default() }
+    }
+
+    /// Works until `stop` turns true, then returns after the batch in hand (each job is bounded by
+    /// the model timeout; what is not finished is taken over when its lease runs out).
+    pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let worked = match self.tick().await {
+                Ok(n) => n,
+                Err(err) => {
+                    tracing::warn!(%err, "scheduler: could not claim jobs");
+                    0
+                }
+            };
+            if worked == 0 {
+                tokio::select! {
+                    _ = tokio::time::sleep(self.config.poll) => {}
+                    _ = self.services.jobs.notified() => {}
+                    _ = stop.changed() => {}
+                }
+            }
+        }
+    }
+
+    /// Claims one batch of due jobs and processes them in due order; returns how many.
+    pub async fn tick(&self) -> Result<usize, app::ports::StoreError> {
+        let jobs = self.claim().await?;
+        for job in &jobs {
+            self.process(job).await;
+        }
+        Ok(jobs.len())
+    }
+
+    /// Leases a batch of due jobs to this worker, in due order.
+    pub async fn claim(&self) -> Result<Vec<JobRecord>, app::ports::StoreError> {
+        let now = self.services.clock.now();
+        let lease_until = now + chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::seconds(30));
+        self.services.store.claim_jobs(self.owner, now, lease_until, self.config.batch).await
+    }
+
+    /// Runs one claimed job: its change is stored with the job marked done, or the job is
+    /// retried with backoff, or closed.
+    pub async fn process(&self, job: &JobRecord) {
+        let store = &self.services.store;
+        match self.try_process(job).await {
+            Ok(()) => {}
+            Err(Outcome::Close { status, reason }) => {
+                let now = self.services.clock.now();
+                if let Err(err) = store.close_job(self.owner, job.id, status, reason.as_deref(), now).await {
+                    tracing::warn!(%err, job = %job.id, "scheduler: could not close a job");
+                }
+            }
+            Err(Outcome::Retry(error)) => {
+                let now = self.services.clock.now();
+                let next = (job.attempts < MAX_ATTEMPTS).then(|| now + backoff(job.attempts));
+                if next.is_none() {
+                    tracing::warn!(job = %job.id, %error, "scheduler: a job failed for good");
+                }
+                if let Err(err) = store.retry_job(self.owner, job.id, next, &error).await {
+                    tracing::warn!(%err, job = %job.id, "scheduler: could not record a failed attempt");
+                }
+            }
+        }
+    }
+
+    async fn try_process(&self, job: &JobRecord) -> Result<(), Outcome> {
+        let store = &self.services.store;
+        let sub = store.subscription(job.subscription_id).await.map_err(retry)?;
+        let Some(sub) = sub else {
+            return Err(Outcome::close("canceled", "The subscription is gone."));
+        };
+        match sub.status {
+            SubscriptionStatus::Active => {}
+            SubscriptionStatus::Paused => return Err(Outcome::close("held", "Paused.")),
+            SubscriptionStatus::Completed | SubscriptionStatus::Canceled => {
+                return Err(Outcome::close("canceled", "The subscription has ended."));
+            }
+        }
+        // A job is for one visit of one step: if the run is elsewhere, the job is stale (another
+        // worker finished it, or the subscriber moved on).
+        let step_of_job = job.step_id.split('#').next().unwrap_or_default();
+        let visit = sub.run.visits.get(step_of_job).copied().unwrap_or(0) as i32;
+        if sub.run.step.as_deref() != Some(step_of_job) || visit != job.visit {
+            return Err(Outcome::close("canceled", "The run had moved on."));
+        }
+        let steps = self.version(sub.sequence_id, sub.version).await?;
+        let now = self.services.clock.now();
+        let input = match job.kind {
+            JobKind::Fire => Input::Fire,
+            JobKind::Timeout => Input::Timeout,
+            JobKind::AiTurn => self.ai_turn(&sub, &steps).await?,
+        };
+        let mut change = match engine::step(&sub, &steps, input, now) {
+            Ok(change) => change,
+            // The run has moved past what this job was for.
+            Err(RunError::Unexpected) => return Err(Outcome::close("canceled", "The run had moved on.")),
+            Err(err) => return Err(Outcome::Retry(err.to_string())),
+        };
+        let late = job.kind == JobKind::Fire && engine::too_late(job.due_at, now, self.config.late_window);
+        let is_message = steps.iter().any(|s| s.id == job.step_id && matches!(s.kind, StepKind::Message { .. }));
+        if late && is_message {
+            let prefix = engine::message_key(sub.id, &job.step_id, job.visit as u32, 0);
+            let prefix = prefix.trim_end_matches('0');
+            change.messages.retain(|m| !m.idempotency_key.starts_with(prefix));
+            let hours = (now - job.due_at).num_hours();
+            let window = self.config.late_window.num_hours();
+            change.events.push((
+                "skipped",
+                Some(job.step_id.clone()),
+                Some(format!("{hours} h late; the window is {window} h")),
+            ));
+        }
+        change.done_job = Some((job.id, self.owner));
+        match store.apply_run(&change).await.map_err(retry)? {
+            true => Ok(()),
+            false => Err(Outcome::Retry("The subscription changed meanwhile; trying again.".into())),
+        }
+    }
+
+    /// The model's reply in a conversation step (or the scripted one without a model).
+    async fn ai_turn(&self, sub: &SubscriptionRecord, steps: &[Step]) -> Result<Input, Outcome> {
+        let step = sub.run.step.as_deref().and_then(|id| steps.iter().find(|s| s.id == id));
+        let Some(StepKind::Conversation { goal, persona, max_turns, .. }) = step.map(|s| &s.kind) else {
+            return Err(Outcome::close("canceled", "Not in a conversation."));
+        };
+        let endpoint = self.model(sub).await.map_err(retry)?;
+        let Some(endpoint) = endpoint else {
+            // Scripted mode: the creator's text only; the conversation ends after the answer.
+            return Ok(Input::AiReply { text: "Thank you, noted.".into(), goal_met: true });
+        };
+        let history = self.services.store.messages(sub.id).await.map_err(retry)?;
+        let mut messages = vec![ChatMessage {
+            role: "system".into(),
+            content: format!(
+                "{persona}\n\nGoal of this conversation: {goal}\nYou have at most {max_turns} replies. When the goal is \
+                 met, end your reply with the line [GOAL MET]."
+            ),
+        }];
+        let current = sub.run.step.clone();
+        messages.extend(history.iter().filter(|m| m.step_id == current).map(|m| ChatMessage {
+            role: if m.sender == Sender::Subscriber { "user" } else { "assistant" }.into(),
+            content: m.body.clone(),
+        }));
+        let call = ChatCall {
+            endpoint: &endpoint,
+            messages: &messages,
+            temperature: None,
+            max_tokens: Some(800),
+            public_only: false,
+        };
+        let (text, _usage) = self.chat.complete(call).await.map_err(|e| Outcome::Retry(e.to_string()))?;
+        let goal_met = text.contains("[GOAL MET]");
+        Ok(Input::AiReply { text: text.replace("[GOAL MET]", "").trim().to_owned(), goal_met })
+    }
+
+    async fn model(&self, sub: &SubscriptionRecord) -> Result<Option<ModelEndpoint>, app::ports::StoreError> {
+        if let Some(own) = self.services.store.org_model(sub.org_id).await? {
+            return Ok(Some(own.endpoint));
+        }
+        Ok(self.services.settings.default_model.clone())
+    }
+
+    async fn version(&self, sequence: Uuid, version: i32) -> Result<Arc<Vec<Step>>, Outcome> {
+        if let Some(steps) = self.versions.lock().unwrap_or_else(|e| e.into_inner()).get(&(sequence, version)) {
+            return Ok(steps.clone());
+        }
+        let steps = self.services.store.sequence_version(sequence, version).await.map_err(retry)?;
+        let steps = Arc::new(steps.ok_or_else(|| Outcome::close("failed", "The sequence version is missing."))?);
+        self.versions.lock().unwrap_or_else(|e| e.into_inner()).insert((sequence, version), steps.clone());
+        Ok(steps)
+    }
+}
+
+enum Outcome {
+    /// Try again later (counts as an attempt).
+    Retry(String),
+    /// Nothing more to do for this job.
+    Close { status: &'static str, reason: Option<String> },
+}
+
+impl Outcome {
+    fn close(status: &'static str, reason: &str) -> Self {
+        Outcome::Close { status, reason: Some(reason.to_owned()) }
+    }
+}
+
+fn retry(err: app::ports::StoreError) -> Outcome {
+    Outcome::Retry(err.to_string())
+}
+
+/// 2^attempt seconds (capped at an hour), ±25% jitter so retries of many jobs spread out.
+pub fn backoff(attempt: i32) -> chrono::Duration {
+    let base = 2f64.powi(attempt.clamp(0, 12)).min(3600.0);
+    let jitter = 0.75 + rand::random::<f64>() * 0.5;
+    chrono::Duration::milliseconds((base * jitter * 1000.0) as i64)
+}

@@ -1,0 +1,258 @@
+//! The scheduler's guarantees against a real database with a fake clock: a step's visit is
+//! delivered once however often its job runs, a crashed worker's lease is taken over, overdue
+//! firings are caught up in due order and very late ones skipped with a reason, failures are
+//! retried with backoff and then recorded.
+
+use crate::support::TestApp;
+use app::api::engine;
+use app::domain::schedule::Preferences;
+use app::domain::sequence::{JobKind, Run, SequenceMeta, Step, StepKind, SubscriptionStatus, Trigger};
+use app::domain::{OrgId, UserId};
+use app::ports::{SequenceRecord, SubscriptionRecord};
+use chrono::{Duration, NaiveTime};
+use server::scheduler::{Scheduler, SchedulerConfig};
+use std::time::Duration as StdDuration;
+use uuid::Uuid;
+
+pub fn message(id: &str, text: &str, trigger: Trigger) -> Step {
+    Step { id: id.into(), title: id.into(), trigger, kind: StepKind::Message { text: text.into() }, next: None }
+}
+
+/// A published sequence with `steps` in the person's organization.
+pub async fn published(app: &TestApp, org: OrgId, creator: UserId, steps: Vec<Step>) -> Uuid {
+    let store = &app.state.services.store;
+    let now = app.clock_now();
+    let id = Uuid::now_v7();
+    let record = SequenceRecord {
+        id,
+        org_id: org,
+        creator_id: creator,
+        meta: SequenceMeta::titled("Test sequence"),
+        draft: steps,
+        draft_changed: true,
+        published_version: None,
+        is_template: false,
+        created_at: now,
+        updated_at: now,
+    };
+    store.create_sequence(&record).await.expect("create");
+    assert_eq!(store.publish_sequence(org, id, creator, now).await.expect("publish"), 1);
+    id
+}
+
+/// Subscribes `user` with `preferences`; returns the subscription id.
+pub async fn subscribe(app: &TestApp, org: OrgId, sequence: Uuid, user: UserId, preferences: Preferences) -> Uuid {
+    let store = &app.state.services.store;
+    let now = app.clock_now();
+    let steps = store.sequence_version(sequence, 1).await.expect("version").expect("published");
+    let sub = SubscriptionRecord {
+        id: Uuid::now_v7(),
+        org_id: org,
+        sequence_id: sequence,
+        version: 1,
+        user_id: user,
+        status: SubscriptionStatus::Active,
+        run: Run::default(),
+        preferences,
+        assigned_by: None,
+        mandatory: false,
+        revision: 0,
+        created_at: now,
+        updated_at: now,
+        completed_at: None,
+    };
+    let first = engine::start(&sub, &steps, now).expect("start");
+    store.create_subscription(&sub, &first).await.expect("subscribe");
+    sub.id
+}
+
+pub fn worker(app: &TestApp) -> Scheduler {
+    let config = SchedulerConfig { lease: StdDuration::from_secs(30), ..SchedulerConfig::default() };
+    Scheduler::new(app.state.services.clone(), config, app.state.chat.clone())
+}
+
+async fn person(app: &TestApp, name: &str) -> (OrgId, UserId) {
+    let client = app.signed_up(name, &format!("{}@example.com", name.to_lowercase())).await;
+    let me = client.me().await.expect("me");
+    (me.active_org.expect("org").id, me.user_id)
+}
+
+async fn bodies(app: &TestApp, sub: Uuid) -> Vec<String> {
+    app.state.services.store.messages(sub).await.expect("messages").into_iter().map(|m| m.body).collect()
+}
+
+#[tokio::test]
+async fn a_step_is_delivered_once_even_when_two_workers_run_its_job() {
+    let app = TestApp::spawn().await;
+    let (org, user) = person(&app, "Ada").await;
+    let steps = vec![
+        message("hello", "Welcome aboard", Trigger::Completion),
+        message("later", "A day later", Trigger::After { hours: 24 }),
+    ];
+    let sequence = published(&app, org, user, steps).await;
+    let sub = subscribe(&app, org, sequence, user, Preferences::default()).await;
+
+    // Worker A claims the first firing and "crashes" before finishing it.
+    let (a, b) = (worker(&app), worker(&app));
+    let held = a.claim().await.expect("claim");
+    assert_eq!(held.len(), 1);
+    assert!(b.claim().await.expect("claim").is_empty(), "a held lease is not taken");
+    // Its lease runs out: B takes the job over within the lease (30 s) and delivers it.
+    app.clock.advance(Duration::seconds(31));
+    let taken = b.claim().await.expect("claim");
+    assert_eq!(taken.iter().map(|j| j.id).collect::<Vec<_>>(), held.iter().map(|j| j.id).collect::<Vec<_>>());
+    b.process(&taken[0]).await;
+    // A wakes up and finishes its copy: nothing shows twice.
+    a.process(&held[0]).await;
+    assert_eq!(bodies(&app, sub).await, ["Welcome aboard"]);
+
+    // The next step fires a day later, once, and the run completes.
+    app.clock.advance(Duration::hours(23));
+    assert_eq!(a.tick().await.expect("tick"), 0, "not due yet");
+    app.clock.advance(Duration::hours(1));
+    assert_eq!(a.tick().await.expect("tick"), 1);
+    assert_eq!(b.tick().await.expect("tick"), 0);
+    assert_eq!(bodies(&app, sub).await, ["Welcome aboard", "A day later"]);
+    let done = app.state.services.store.subscription(sub).await.expect("load").expect("subscription");
+    assert_eq!(done.status, SubscriptionStatus::Completed);
+    assert!(done.completed_at.is_some());
+}
+
+#[tokio::test]
+async fn overdue_firings_catch_up_in_due_order_and_very_late_ones_are_skipped() {
+    let app = TestApp::spawn().await;
+    let (org, user) = person(&app, "Bea").await;
+    let steps = vec![
+        message("first", "Due at the start", Trigger::Completion),
+        message("second", "An hour after the first", Trigger::After { hours: 1 }),
+    ];
+    let sequence = published(&app, org, user, steps).await;
+    let late = subscribe(&app, org, sequence, user, Preferences::default()).await;
+    app.clock.advance(Duration::hours(20));
+    let recent = subscribe(&app, org, sequence, user, Preferences::default()).await;
+
+    // Thirty hours of downtime later: both first steps are overdue, the older one claimed first.
+    app.clock.advance(Duration::hours(10));
+    let w = worker(&app);
+    let jobs = w.claim().await.expect("claim");
+    assert_eq!(jobs.iter().map(|j| j.subscription_id).collect::<Vec<_>>(), [late, recent]);
+    for job in &jobs {
+        w.process(job).await;
+    }
+    // 30 h late is past the 24 h window: skipped, with the reason recorded; 10 h late is delivered.
+    assert_eq!(bodies(&app, late).await, Vec::<String>::new());
+    assert_eq!(bodies(&app, recent).await, ["Due at the start"]);
+    let pool = match &app.state.db {
+        server::db::Db::Postgres(pool) => {
+            sqlx::query_scalar::<_, String>(
+                "SELECT detail FROM sequence_events WHERE subscription_id = $1 AND kind = 'skipped'",
+            )
+            .bind(late)
+            .fetch_all(pool)
+            .await
+        }
+        server::db::Db::Sqlite(pool) => {
+            sqlx::query_scalar::<_, String>(
+                "SELECT detail FROM sequence_events WHERE subscription_id = $1 AND kind = 'skipped'",
+            )
+            .bind(late)
+            .fetch_all(pool)
+            .await
+        }
+    };
+    assert_eq!(pool.expect("events"), ["30 h late; the window is 24 h"]);
+    // The skipped run goes on from now, not from when it should have been.
+    app.clock.advance(Duration::hours(1));
+    w.tick().await.expect("tick");
+    assert_eq!(bodies(&app, late).await, ["An hour after the first"]);
+}
+
+#[tokio::test]
+async fn time_of_day_steps_respect_timezone_quiet_hours_and_days() {
+    let app = TestApp::spawn().await;
+    let (org, user) = person(&app, "Cy").await;
+    let nine = NaiveTime::from_hms_opt(9, 0, 0).expect("time");
+    let steps =
+        vec![message("morning", "Good morning", Trigger::TimeOfDay { time: nine, days: vec![0, 1, 2, 3, 4, 5, 6] })];
+    let sequence = published(&app, org, user, steps).await;
+    let prefs = Preferences {
+        timezone: "Asia/Tokyo".into(),
+        preferred_time: Some(NaiveTime::from_hms_opt(6, 30, 0).expect("time")),
+        quiet: Some((
+            NaiveTime::from_hms_opt(22, 0, 0).expect("time"),
+            NaiveTime::from_hms_opt(7, 0, 0).expect("time"),
+        )),
+        ..Preferences::default()
+    };
+    subscribe(&app, org, sequence, user, prefs).await;
+    let now = app.clock_now();
+    let w = worker(&app);
+    // Preferred 06:30 falls in quiet hours until 07:00 Tokyo time (UTC+9): due at 22:00 UTC.
+    app.clock.advance(Duration::days(2));
+    let jobs = w.claim().await.expect("claim");
+    assert_eq!(jobs.len(), 1);
+    let due = jobs[0].due_at;
+    assert_eq!(due.format("%H:%M").to_string(), "22:00");
+    assert!(due > now && due - now <= Duration::days(1), "{now} → {due}");
+    assert_eq!(jobs[0].kind, JobKind::Fire);
+}
+
+#[tokio::test]
+async fn a_failing_job_is_retried_with_backoff_then_marked_failed_with_its_error() {
+    let app = TestApp::spawn_with(|c| {
+        c.default_model = Some(app::ports::ModelEndpoint {
+            // Nothing listens here: every call fails.
+            base_url: "http://127.0.0.1:9/v1".into(),
+            model: "none".into(),
+            api_key: None,
+        })
+    })
+    .await;
+    let (org, user) = person(&app, "Dee").await;
+    let steps = vec![Step {
+        id: "talk".into(),
+        title: "Talk".into(),
+        trigger: Trigger::Completion,
+        kind: StepKind::Conversation {
+            goal: "Find one goal".into(),
+            persona: "A coach".into(),
+            opening: "What would you like to work on?".into(),
+            max_turns: 3,
+            variable: None,
+        },
+        next: None,
+    }];
+    let sequence = published(&app, org, user, steps).await;
+    let sub = subscribe(&app, org, sequence, user, Preferences::default()).await;
+    let w = worker(&app);
+    w.tick().await.expect("tick");
+    assert_eq!(bodies(&app, sub).await, ["What would you like to work on?"]);
+    // The subscriber answers (as the reply server function does): an AI turn is queued.
+    let store = &app.state.services.store;
+    let current = store.subscription(sub).await.expect("load").expect("sub");
+    let mut change = engine::step(
+        &current,
+        &store.sequence_version(sequence, 1).await.unwrap().unwrap(),
+        app::domain::sequence::Input::Answer("Sleep better".into()),
+        app.clock_now(),
+    )
+    .expect("answer");
+    change.messages.insert(0, engine::reply_message(&current, user, "Sleep better", app.clock_now()));
+    assert!(store.apply_run(&change).await.expect("apply"));
+    let mut waits = vec![];
+    for _ in 0..server::scheduler::MAX_ATTEMPTS {
+        let jobs = w.claim().await.expect("claim");
+        assert_eq!(jobs.len(), 1, "the AI turn is due again");
+        let before = app.clock_now();
+        w.process(&jobs[0]).await;
+        // Not due again right away: the next attempt waits, longer each time.
+        assert!(w.claim().await.expect("claim").is_empty());
+        app.clock.advance(Duration::hours(2));
+        waits.push(before);
+    }
+    assert!(w.claim().await.expect("claim").is_empty(), "failed for good");
+    let failed = store.failed_jobs(org, 10).await.expect("failed");
+    assert_eq!(failed.len(), 1);
+    assert!(!failed[0].1.is_empty(), "the error is recorded");
+    assert_eq!(bodies(&app, sub).await, ["What would you like to work on?", "Sleep better"]);
+}

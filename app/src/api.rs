@@ -19,6 +19,7 @@ pub mod orgs;
 pub mod prompts;
 pub mod public;
 pub mod searches;
+pub mod sequences;
 pub mod test_panel;
 pub mod webhooks;
 

@@ -12,6 +12,7 @@ pub mod schedule;
 pub mod search;
 pub mod sequence;
 pub mod template;
+pub mod templates;
 pub mod url;
 pub mod webhook;
 

@@ -97,6 +97,11 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/p/:id") view=pages::public::PublicPromptPage ssr=SsrMode::Async/>
                         <Route path=path!("/analytics") view=pages::analytics::AnalyticsPage ssr=SsrMode::Async/>
                         <Route path=path!("/org/webhooks/:id") view=pages::webhooks::WebhookPage ssr=SsrMode::Async/>
+                        <Route path=path!("/sequences") view=pages::sequences::SequencesPage ssr=SsrMode::Async/>
+                        <Route path=path!("/sequences/:id") view=pages::sequences::SequencePage ssr=SsrMode::Async/>
+                        <Route path=path!("/inbox") view=pages::inbox::InboxPage ssr=SsrMode::Async/>
+                        <Route path=path!("/inbox/:id") view=pages::inbox::ConversationPage ssr=SsrMode::Async/>
+                        <Route path=path!("/decisions") view=pages::inbox::DecisionsPage ssr=SsrMode::Async/>
                         <Route path=path!("/notifications") view=pages::comments::NotificationsPage/>
                         <Route path=path!("/activity") view=pages::activity::ActivityPage/>
                         <Route path=path!("/admin/users") view=pages::admin::AdminUsersPage/>

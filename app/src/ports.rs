@@ -1010,6 +1010,7 @@ pub trait SequenceStore: Send + Sync {
     async fn subscriptions_of(&self, user: UserId) -> StoreResult<Vec<SubscriptionRecord>>;
     /// Applies a change; `false` when the subscription moved on since it was read (nothing written).
     async fn apply_run(&self, change: &RunChange) -> StoreResult<bool>;
+    /// In the order they were written (ids are time-ordered UUIDv7).
     async fn messages(&self, subscription: Uuid) -> StoreResult<Vec<MessageRecord>>;
     /// Leases up to `limit` pending jobs due by `now` to `owner` (SKIP LOCKED on PostgreSQL).
     async fn claim_jobs(
@@ -1033,6 +1034,17 @@ pub trait SequenceStore: Send + Sync {
     async fn open_decisions(&self, org: OrgId) -> StoreResult<Vec<DecisionRecord>>;
     /// Jobs that failed for good, newest first, for creators and admins.
     async fn failed_jobs(&self, org: OrgId, limit: i64) -> StoreResult<Vec<(JobRecord, String)>>;
+    /// Pauses, resumes, cancels or changes the preferences of a subscription, with its jobs:
+    /// paused ones are held, resumed ones are due again (from now at the earliest), canceled
+    /// ones dropped; a pause until a moment moves pending jobs after it.
+    async fn set_subscription_state(
+        &self,
+        id: Uuid,
+        status: SubscriptionStatus,
+        preferences: &Preferences,
+        event: &'static str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
 }
 
 /// Everything the application stores.

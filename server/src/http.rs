@@ -2,6 +2,7 @@
 //! rejection, security headers, metrics, health, and the plain routes (audit CSV).
 
 pub mod api_v1;
+pub mod live;
 pub mod metrics;
 pub mod openapi;
 pub mod rate;

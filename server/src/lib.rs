@@ -135,6 +135,7 @@ pub fn router(state: AppState) -> Router {
         .route("/orgs/{org}/prompts.zip", get(http::prompts_zip))
         .route("/orgs/{org}/analytics.csv", get(http::analytics_csv))
         .route("/prompts/{id}/run", axum::routing::post(http::run::run))
+        .route("/events/conversations/{id}", get(http::live::conversation_events))
         .route("/auth/oauth/{provider}", axum::routing::post(oauth::start))
         .route("/auth/oauth/{provider}/callback", get(oauth::callback))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(

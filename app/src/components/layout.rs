@@ -103,6 +103,9 @@ fn SignedInNav(me: Me) -> impl IntoView {
         <nav aria-label="Main" class="nav">
             <A href="/">"Dashboard"</A>
             <A href="/prompts">"Prompts"</A>
+            <A href="/sequences">"Sequences"</A>
+            <A href="/inbox">"Inbox"</A>
+            <A href="/decisions">"Decisions"</A>
             <A href="/activity">"Activity"</A>
             {analytics.then(|| view! { <A href="/analytics">"Analytics"</A> })}
             <A href="/org/members">"Members"</A>

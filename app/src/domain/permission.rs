@@ -42,7 +42,7 @@ impl Actor {
         self.platform_roles.contains(&role)
     }
 
-    fn membership_in(&self, org: OrgId) -> Option<&Membership> {
+    pub fn membership_in(&self, org: OrgId) -> Option<&Membership> {
         self.membership.as_ref().filter(|m| m.org == org)
     }
 

@@ -479,7 +479,7 @@ impl SequenceStore for Db {
         let rows: Vec<MessageRow> = on_pool!(self, pool => sqlx::query_as(
             "SELECT id, subscription_id, sender, author_id, body, step_id, asks, idempotency_key, \
              CAST(tokens_in AS INTEGER) AS tokens_in, CAST(tokens_out AS INTEGER) AS tokens_out, created_at \
-             FROM messages WHERE subscription_id = $1 ORDER BY created_at, idempotency_key")
+             FROM messages WHERE subscription_id = $1 ORDER BY id")
             .bind(subscription).fetch_all(pool).await.store()?);
         Ok(rows.into_iter().map(Into::into).collect())
     }
@@ -542,6 +542,53 @@ impl SequenceStore for Db {
              options, deadline, created_at FROM decisions WHERE org_id = $1 AND decided_at IS NULL ORDER BY deadline, id")
             .bind(org.0).fetch_all(pool).await.store()?);
         Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn set_subscription_state(
+        &self,
+        id: Uuid,
+        status: SubscriptionStatus,
+        preferences: &Preferences,
+        event: &'static str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await.store()?;
+            let n = sqlx::query(
+                "UPDATE subscriptions SET status = $2, preferences = $3, revision = revision + 1, updated_at = $4 \
+                 WHERE id = $1 AND status IN ('active', 'paused')")
+                .bind(id).bind(status.as_str()).bind(json(preferences)).bind(at)
+                .execute(&mut *tx).await.store()?.rows_affected();
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            match status {
+                SubscriptionStatus::Active => {
+                    sqlx::query(
+                        "UPDATE sequence_jobs SET status = 'pending', completed_at = NULL, last_error = NULL, \
+                         due_at = CASE WHEN due_at < $2 THEN $2 ELSE due_at END \
+                         WHERE subscription_id = $1 AND status = 'held'")
+                        .bind(id).bind(at).execute(&mut *tx).await.store()?;
+                }
+                SubscriptionStatus::Paused => {
+                    sqlx::query("UPDATE sequence_jobs SET status = 'held' WHERE subscription_id = $1 AND status = 'pending' AND lease_owner IS NULL")
+                        .bind(id).execute(&mut *tx).await.store()?;
+                }
+                SubscriptionStatus::Canceled | SubscriptionStatus::Completed => {
+                    sqlx::query("UPDATE sequence_jobs SET status = 'canceled', completed_at = $2 WHERE subscription_id = $1 AND status IN ('pending', 'held')")
+                        .bind(id).bind(at).execute(&mut *tx).await.store()?;
+                }
+            }
+            if let Some(until) = preferences.paused_until {
+                sqlx::query("UPDATE sequence_jobs SET due_at = $2 WHERE subscription_id = $1 AND status = 'pending' AND due_at < $2")
+                    .bind(id).bind(until).execute(&mut *tx).await.store()?;
+            }
+            sqlx::query(
+                "INSERT INTO sequence_events (id, sequence_id, subscription_id, kind, at) \
+                 SELECT $1, sequence_id, id, $3, $4 FROM subscriptions WHERE id = $2")
+                .bind(Uuid::now_v7()).bind(id).bind(event).bind(at).execute(&mut *tx).await.store()?;
+            tx.commit().await.store()
+        })
     }
 
     async fn failed_jobs(&self, org: OrgId, limit: i64) -> Result<Vec<(JobRecord, String)>> {

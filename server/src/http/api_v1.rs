@@ -39,6 +39,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/collections/{id}", axum::routing::patch(update_collection).delete(delete_collection))
         .route("/tags", get(tags))
         .route("/categories", get(categories))
+        .route("/events", post(event))
         .route("/export", get(export))
         .route(
             "/import",
@@ -447,6 +448,37 @@ async fn list(
     Params(params): Params<ListParams>,
 ) -> ApiResult<app::dto::PromptPage> {
     Ok(Json(library::list(&state.services, &p, &params).await?))
+}
+
+/// A named event for one member of the organization.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct EventBody {
+    /// The event's name, as sequences wait for it (`Event` triggers and waits).
+    event: String,
+    /// The member's email address.
+    user: String,
+}
+
+/// What an event did.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct EventOutcome {
+    /// Subscriptions that were waiting for the event and moved on.
+    moved: usize,
+}
+
+/// Post an event for a member: their subscriptions waiting for it move on. Needs a write key.
+#[utoipa::path(post, path = "/api/v1/events", tag = "sequences", request_body = EventBody,
+    responses((status = 202, description = "Accepted; how many subscriptions moved on.", body = EventOutcome),
+        (status = 400, description = "The body is not JSON of this shape.", body = ErrorBody),
+        (status = 403, description = "A read key.", body = ErrorBody),
+        (status = 422, description = "No such member, or a bad event name; `field` says which.", body = ErrorBody)))]
+async fn event(
+    State(state): State<AppState>,
+    Key(p): Key,
+    JsonBody(body): JsonBody<EventBody>,
+) -> Result<(StatusCode, Json<EventOutcome>), ApiError> {
+    let moved = app::api::sequences::rules::record_event(&state.services, &p, &body.user, &body.event).await?;
+    Ok((StatusCode::ACCEPTED, Json(EventOutcome { moved })))
 }
 
 /// Create a prompt (its version 1). Needs a write key.

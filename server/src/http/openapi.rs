@@ -28,6 +28,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         api_v1::render, api_v1::versions, api_v1::version, api_v1::by_label, api_v1::set_label,
         api_v1::remove_label, api_v1::collections, api_v1::create_collection, api_v1::update_collection,
         api_v1::delete_collection, api_v1::tags, api_v1::categories, api_v1::export, api_v1::import,
+        api_v1::event,
     ),
     modifiers(&Security),
     security(("api_key" = [])),
@@ -36,6 +37,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         (name = "versions", description = "Immutable versions and the deployment labels pointing at them."),
         (name = "organizing", description = "Collections, tags and categories."),
         (name = "import and export", description = "The library as JSON, CSV or Markdown files."),
+        (name = "sequences", description = "Events that running sequences wait for."),
     )
 )]
 pub struct ApiDoc;

@@ -23,6 +23,7 @@ mod public;
 mod rest_api;
 mod scheduler;
 mod searches;
+mod sequences;
 mod storage;
 mod test_panel;
 mod webhooks;

@@ -1,0 +1,864 @@
+//! Sequences as people use them: creators build, validate and publish; members subscribe with
+//! their delivery preferences, read and answer their conversations, pause, resume and cancel;
+//! whoever must decide at a checkpoint does so from the decision queue.
+//!
+//! Who may do what follows the PowerPrompts matrix through `can` (creating a personal sequence,
+//! subscribing, pausing one's own). Who sees a sequence follows its visibility: private (its
+//! creator), team (people sharing a team with the creator), organization (every member);
+//! premium sequences need the billing entitlement, which until it exists means their creator only.
+
+use crate::domain::schedule::Preferences;
+use crate::domain::sequence::{
+    AnswerKind, Decider, Sender, SequenceMeta, Step, StepProblem, SubscriptionStatus, Visibility,
+};
+use crate::error::AppError;
+use chrono::{DateTime, Utc};
+use leptos::server;
+use serde::{Deserialize, Serialize};
+use server_fn::codec::Json;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SequenceSummary {
+    pub id: Uuid,
+    pub title: String,
+    pub description: String,
+    pub category: String,
+    pub visibility: Visibility,
+    pub published_version: Option<i32>,
+    pub draft_changed: bool,
+    pub steps: usize,
+    pub is_mine: bool,
+    /// The caller's running subscription to it.
+    pub subscription: Option<Uuid>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SequenceDetail {
+    pub id: Uuid,
+    pub meta: SequenceMeta,
+    pub steps: Vec<Step>,
+    /// What keeps the draft from being published, by step.
+    pub problems: Vec<StepProblem>,
+    pub published_version: Option<i32>,
+    pub draft_changed: bool,
+    pub can_edit: bool,
+    pub subscription: Option<Uuid>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubscriptionView {
+    pub id: Uuid,
+    pub sequence_id: Uuid,
+    pub sequence_title: String,
+    pub version: i32,
+    pub status: SubscriptionStatus,
+    pub current_step: Option<String>,
+    pub completed_steps: u32,
+    pub total_steps: u32,
+    pub percent: u8,
+    /// "answer", "decision" or "event" when the conversation waits for something.
+    pub waiting_for: Option<String>,
+    pub last_message: Option<String>,
+    pub last_at: Option<DateTime<Utc>>,
+    pub preferences: Preferences,
+    pub outcome: Option<String>,
+    pub started_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageView {
+    pub id: Uuid,
+    pub sender: Sender,
+    pub body: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationView {
+    pub subscription: SubscriptionView,
+    pub messages: Vec<MessageView>,
+    /// What the current question expects, when it waits for an answer.
+    pub asks: Option<AnswerKind>,
+    /// No AI model is configured: conversations run on the creator's text alone.
+    pub scripted: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionView {
+    pub id: Uuid,
+    pub subscription_id: Uuid,
+    pub sequence_title: String,
+    pub subscriber: String,
+    pub question: String,
+    pub options: Vec<String>,
+    pub decider: Decider,
+    pub deadline: DateTime<Utc>,
+    /// The last messages of the conversation, for context.
+    pub context: Vec<MessageView>,
+}
+
+/// Delivery preferences as a form sends them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct PreferencesInput {
+    pub timezone: String,
+    /// `HH:MM`, or empty.
+    pub preferred_time: String,
+    pub days: Vec<u8>,
+    /// `HH:MM` to `HH:MM`, both or neither.
+    pub quiet_start: String,
+    pub quiet_end: String,
+}
+
+impl PreferencesInput {
+    pub fn parse(&self) -> Result<Preferences, AppError> {
+        let tz =
+            crate::domain::schedule::parse_timezone(&self.timezone).map_err(|e| AppError::validation("timezone", e))?;
+        let time = |field: &str, raw: &str| -> Result<Option<chrono::NaiveTime>, AppError> {
+            let raw = raw.trim();
+            if raw.is_empty() {
+                return Ok(None);
+            }
+            chrono::NaiveTime::parse_from_str(raw, "%H:%M")
+                .map(Some)
+                .map_err(|_| AppError::validation(field, "Use a time like 07:30."))
+        };
+        let preferred_time = time("preferred_time", &self.preferred_time)?;
+        let quiet = match (time("quiet_start", &self.quiet_start)?, time("quiet_end", &self.quiet_end)?) {
+            (Some(start), Some(end)) if start != end => Some((start, end)),
+            (Some(_), Some(_)) => {
+                return Err(AppError::validation("quiet_end", "Quiet hours need to end at another time."));
+            }
+            (None, None) => None,
+            (Some(_), None) => return Err(AppError::validation("quiet_end", "Say when quiet hours end.")),
+            (None, Some(_)) => return Err(AppError::validation("quiet_start", "Say when quiet hours start.")),
+        };
+        if self.days.iter().any(|d| *d > 6) {
+            return Err(AppError::validation("days", "Weekdays are 0 (Monday) to 6 (Sunday)."));
+        }
+        let mut days = self.days.clone();
+        days.sort_unstable();
+        days.dedup();
+        if days.len() == 7 {
+            days.clear();
+        }
+        Ok(Preferences { timezone: tz.name().to_owned(), preferred_time, days, quiet, paused_until: None })
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub mod rules {
+    use super::*;
+    use crate::api::engine;
+    use crate::api::prompts::library::Principal;
+    use crate::domain::permission::SequenceFacts;
+    use crate::domain::sequence::Run;
+    use crate::domain::sequence::{Input, Phase, RunError, StepKind, Trigger, WaitUntil, validate};
+    use crate::domain::{Action, Resource, UserId};
+    use crate::ports::{MessageRecord, SequenceRecord, Services, SubscriptionRecord};
+
+    /// Steps a draft may hold, and its size.
+    const MAX_DRAFT_BYTES: usize = 512 * 1024;
+
+    fn facts(p: &Principal, s: &SequenceRecord) -> SequenceFacts {
+        SequenceFacts { org: Some(p.org), creator: Some(s.creator_id), subject: Some(p.user), ..Default::default() }
+    }
+
+    fn is_creator(p: &Principal, s: &SequenceRecord) -> bool {
+        s.creator_id == p.user
+    }
+
+    /// Whether the caller sees the sequence at all.
+    async fn sees(services: &Services, p: &Principal, s: &SequenceRecord) -> Result<bool, AppError> {
+        if is_creator(p, s) {
+            return Ok(true);
+        }
+        if s.published_version.is_none() {
+            return Ok(false);
+        }
+        Ok(match s.meta.visibility {
+            Visibility::Private => false,
+            Visibility::Organization | Visibility::Public => {
+                p.may(Action::AccessFreeSequence, &Resource::Sequence(facts(p, s)))
+            }
+            Visibility::Team => {
+                let mine = p.actor.membership_in(p.org).map(|m| m.teams.clone()).unwrap_or_default();
+                let theirs = services.store.membership(p.org, s.creator_id).await?.map(|m| m.teams).unwrap_or_default();
+                mine.iter().any(|t| theirs.contains(t))
+            }
+            // The billing entitlement (`can_access`) is not there yet: premium is the creator's.
+            Visibility::Premium => false,
+        })
+    }
+
+    async fn visible(services: &Services, p: &Principal, id: Uuid) -> Result<SequenceRecord, AppError> {
+        let s = services.store.sequence(p.org, id).await?.ok_or(AppError::NotFound)?;
+        if sees(services, p, &s).await? { Ok(s) } else { Err(AppError::NotFound) }
+    }
+
+    async fn editable(services: &Services, p: &Principal, id: Uuid) -> Result<SequenceRecord, AppError> {
+        let s = visible(services, p, id).await?;
+        if is_creator(p, &s) { Ok(s) } else { Err(AppError::Forbidden) }
+    }
+
+    async fn running(services: &Services, user: UserId) -> Result<Vec<SubscriptionRecord>, AppError> {
+        Ok(services
+            .store
+            .subscriptions_of(user)
+            .await?
+            .into_iter()
+            .filter(|s| matches!(s.status, SubscriptionStatus::Active | SubscriptionStatus::Paused))
+            .collect())
+    }
+
+    pub async fn list(services: &Services, p: &Principal) -> Result<Vec<SequenceSummary>, AppError> {
+        p.require(Action::ViewOrg, &Resource::Org(p.org))?;
+        let mine = running(services, p.user).await?;
+        let mut out = Vec::new();
+        for s in services.store.sequences(p.org).await? {
+            if s.is_template || !sees(services, p, &s).await? {
+                continue;
+            }
+            out.push(SequenceSummary {
+                id: s.id,
+                title: s.meta.title.clone(),
+                description: s.meta.description.clone(),
+                category: s.meta.category.clone(),
+                visibility: s.meta.visibility,
+                published_version: s.published_version,
+                draft_changed: s.draft_changed,
+                steps: s.draft.len(),
+                is_mine: is_creator(p, &s),
+                subscription: mine.iter().find(|m| m.sequence_id == s.id).map(|m| m.id),
+                updated_at: s.updated_at,
+            });
+        }
+        Ok(out)
+    }
+
+    pub async fn detail(services: &Services, p: &Principal, id: Uuid) -> Result<SequenceDetail, AppError> {
+        let s = visible(services, p, id).await?;
+        let can_edit = is_creator(p, &s);
+        let steps = if can_edit {
+            s.draft.clone()
+        } else {
+            let version = s.published_version.ok_or(AppError::NotFound)?;
+            services.store.sequence_version(s.id, version).await?.unwrap_or_default()
+        };
+        let subscription = running(services, p.user).await?.into_iter().find(|m| m.sequence_id == s.id).map(|m| m.id);
+        Ok(SequenceDetail {
+            id: s.id,
+            problems: if can_edit { validate(&steps) } else { vec![] },
+            meta: s.meta,
+            steps,
+            published_version: s.published_version,
+            draft_changed: s.draft_changed,
+            can_edit,
+            subscription,
+            updated_at: s.updated_at,
+        })
+    }
+
+    pub async fn create(
+        services: &Services,
+        p: &Principal,
+        title: &str,
+        template: Option<&str>,
+    ) -> Result<Uuid, AppError> {
+        p.require(Action::CreatePersonalSequence, &Resource::Org(p.org))?;
+        let (mut meta, steps) = match template {
+            Some(name) if !name.is_empty() => {
+                let t = crate::domain::templates::by_id(name)
+                    .ok_or_else(|| AppError::validation("template", "There is no such template."))?;
+                (t.meta(), t.steps())
+            }
+            _ => (SequenceMeta::titled(title), crate::domain::templates::starter()),
+        };
+        if !title.trim().is_empty() {
+            meta.title = title.trim().to_owned();
+        }
+        if let Some((field, message)) = meta.problems().into_iter().next() {
+            return Err(AppError::validation(field, message));
+        }
+        let now = services.clock.now();
+        let record = SequenceRecord {
+            id: Uuid::now_v7(),
+            org_id: p.org,
+            creator_id: p.user,
+            meta,
+            draft: steps,
+            draft_changed: true,
+            published_version: None,
+            is_template: false,
+            created_at: now,
+            updated_at: now,
+        };
+        services.store.create_sequence(&record).await?;
+        p.audit(
+            services,
+            "sequence.created",
+            format!("sequence:{}", record.id),
+            None,
+            Some(serde_json::json!({ "title": record.meta.title })),
+        )
+        .await?;
+        Ok(record.id)
+    }
+
+    /// Saves the draft (invalid drafts too: publishing is what needs them valid) and returns its problems.
+    pub async fn save(
+        services: &Services,
+        p: &Principal,
+        id: Uuid,
+        meta: &SequenceMeta,
+        steps: &[Step],
+    ) -> Result<Vec<StepProblem>, AppError> {
+        editable(services, p, id).await?;
+        if let Some((field, message)) = meta.problems().into_iter().next() {
+            return Err(AppError::validation(field, message));
+        }
+        if steps.len() > crate::domain::sequence::MAX_STEPS
+            || serde_json::to_vec(steps).map(|v| v.len()).unwrap_or(0) > MAX_DRAFT_BYTES
+        {
+            return Err(AppError::validation("steps", "That is more than a sequence can hold."));
+        }
+        let mut meta = meta.clone();
+        meta.title = meta.title.trim().to_owned();
+        services.store.save_draft(p.org, id, &meta, steps, services.clock.now()).await?;
+        Ok(validate(steps))
+    }
+
+    pub async fn publish(services: &Services, p: &Principal, id: Uuid) -> Result<i32, AppError> {
+        let s = editable(services, p, id).await?;
+        if let Some(problem) = validate(&s.draft).into_iter().next() {
+            let field = problem.step.map(|s| format!("step:{s}")).unwrap_or_else(|| "steps".into());
+            return Err(AppError::validation(&field, problem.message));
+        }
+        if !s.draft_changed && s.published_version.is_some() {
+            return Err(AppError::validation("steps", "Nothing has changed since the last version."));
+        }
+        let version = services.store.publish_sequence(p.org, id, p.user, services.clock.now()).await?;
+        p.audit(
+            services,
+            "sequence.published",
+            format!("sequence:{id}"),
+            None,
+            Some(serde_json::json!({ "version": version })),
+        )
+        .await?;
+        Ok(version)
+    }
+
+    fn first_name(name: &str) -> String {
+        name.split_whitespace().next().unwrap_or(name).to_owned()
+    }
+
+    pub async fn subscribe(
+        services: &Services,
+        p: &Principal,
+        id: Uuid,
+        prefs: &PreferencesInput,
+    ) -> Result<Uuid, AppError> {
+        let s = visible(services, p, id).await?;
+        p.require(Action::Subscribe, &Resource::Sequence(facts(p, &s)))?;
+        let version = s
+            .published_version
+            .ok_or_else(|| AppError::validation("sequence", "This sequence is not published yet."))?;
+        let preferences = prefs.parse()?;
+        if running(services, p.user).await?.iter().any(|m| m.sequence_id == id) {
+            return Err(AppError::Conflict { message: "You are already subscribed to this sequence.".into() });
+        }
+        let steps = services.store.sequence_version(id, version).await?.ok_or(AppError::NotFound)?;
+        let user = services.store.user_by_id(p.user).await?.ok_or(AppError::Unauthenticated)?;
+        let now = services.clock.now();
+        let mut answers = std::collections::BTreeMap::new();
+        answers.insert("name".to_owned(), user.display_name.clone());
+        answers.insert("first_name".to_owned(), first_name(&user.display_name));
+        answers.insert("goal".to_owned(), s.meta.title.clone());
+        let sub = SubscriptionRecord {
+            id: Uuid::now_v7(),
+            org_id: p.org,
+            sequence_id: id,
+            version,
+            user_id: p.user,
+            status: SubscriptionStatus::Active,
+            run: Run { answers, ..Run::default() },
+            preferences,
+            assigned_by: None,
+            mandatory: false,
+            revision: 0,
+            created_at: now,
+            updated_at: now,
+            completed_at: None,
+        };
+        let first = engine::start(&sub, &steps, now).map_err(|e| AppError::validation("sequence", e.to_string()))?;
+        services.store.create_subscription(&sub, &first).await?;
+        services.jobs.notify_waiters();
+        Ok(sub.id)
+    }
+
+    /// A subscription the caller may read and answer: their own.
+    async fn own(services: &Services, p: &Principal, id: Uuid) -> Result<SubscriptionRecord, AppError> {
+        let sub = services.store.subscription(id).await?.ok_or(AppError::NotFound)?;
+        if sub.user_id != p.user {
+            return Err(AppError::NotFound);
+        }
+        Ok(sub)
+    }
+
+    async fn steps_of(services: &Services, sub: &SubscriptionRecord) -> Result<Vec<Step>, AppError> {
+        services.store.sequence_version(sub.sequence_id, sub.version).await?.ok_or(AppError::NotFound)
+    }
+
+    fn message_view(m: MessageRecord) -> MessageView {
+        MessageView { id: m.id, sender: m.sender, body: m.body, at: m.created_at }
+    }
+
+    fn subscription_view(
+        sub: &SubscriptionRecord,
+        title: &str,
+        steps: &[Step],
+        last: Option<&MessageRecord>,
+    ) -> SubscriptionView {
+        let current = sub.run.step.as_deref().and_then(|id| steps.iter().find(|s| s.id == id));
+        let total = steps.len().max(1) as u32;
+        let completed = sub.run.completed.min(total);
+        let percent =
+            if sub.status == SubscriptionStatus::Completed { 100 } else { (completed * 100 / total).min(99) as u8 };
+        let waiting_for = match sub.run.phase {
+            Phase::AwaitingAnswer | Phase::InConversation => Some("answer".to_owned()),
+            Phase::AwaitingDecision => Some("decision".to_owned()),
+            Phase::Waiting
+                if matches!(current.map(|s| &s.kind), Some(StepKind::Wait { until: WaitUntil::Event { .. }, .. })) =>
+            {
+                Some("event".to_owned())
+            }
+            Phase::Scheduled if matches!(current.map(|s| &s.trigger), Some(Trigger::Event { .. })) => {
+                Some("event".to_owned())
+            }
+            _ => None,
+        };
+        SubscriptionView {
+            id: sub.id,
+            sequence_id: sub.sequence_id,
+            sequence_title: title.to_owned(),
+            version: sub.version,
+            status: sub.status,
+            current_step: current.map(|s| s.title.clone()),
+            completed_steps: completed,
+            total_steps: total,
+            percent,
+            waiting_for,
+            last_message: last.map(|m| m.body.chars().take(140).collect()),
+            last_at: last.map(|m| m.created_at),
+            preferences: sub.preferences.clone(),
+            outcome: sub.run.outcome.clone(),
+            started_at: sub.created_at,
+        }
+    }
+
+    async fn title(services: &Services, sub: &SubscriptionRecord) -> Result<String, AppError> {
+        Ok(services.store.sequence(sub.org_id, sub.sequence_id).await?.map(|s| s.meta.title).unwrap_or_default())
+    }
+
+    pub async fn inbox(services: &Services, p: &Principal) -> Result<Vec<SubscriptionView>, AppError> {
+        let mut out = Vec::new();
+        for sub in services.store.subscriptions_of(p.user).await? {
+            if sub.status == SubscriptionStatus::Canceled {
+                continue;
+            }
+            let steps = steps_of(services, &sub).await?;
+            let messages = services.store.messages(sub.id).await?;
+            out.push(subscription_view(&sub, &title(services, &sub).await?, &steps, messages.last()));
+        }
+        out.sort_by_key(|s| std::cmp::Reverse(s.last_at));
+        Ok(out)
+    }
+
+    pub async fn conversation(services: &Services, p: &Principal, id: Uuid) -> Result<ConversationView, AppError> {
+        let sub = own(services, p, id).await?;
+        let steps = steps_of(services, &sub).await?;
+        let messages = services.store.messages(sub.id).await?;
+        let asks = match (sub.run.phase, sub.run.step.as_deref().and_then(|id| steps.iter().find(|s| s.id == id))) {
+            (Phase::AwaitingAnswer, Some(Step { kind: StepKind::Question { answer, .. }, .. })) => Some(answer.clone()),
+            (Phase::InConversation, _) => Some(AnswerKind::Text),
+            _ => None,
+        };
+        let scripted =
+            services.store.org_model(sub.org_id).await?.is_none() && services.settings.default_model.is_none();
+        Ok(ConversationView {
+            subscription: subscription_view(&sub, &title(services, &sub).await?, &steps, messages.last()),
+            messages: messages.into_iter().map(message_view).collect(),
+            asks,
+            scripted,
+        })
+    }
+
+    /// Applies an input to a subscription, reading it again when another change got there first.
+    async fn apply(
+        services: &Services,
+        id: Uuid,
+        input: impl Fn(&SubscriptionRecord) -> Result<(Input, Option<MessageRecord>), AppError>,
+    ) -> Result<(), AppError> {
+        for _ in 0..5 {
+            let sub = services.store.subscription(id).await?.ok_or(AppError::NotFound)?;
+            if sub.status != SubscriptionStatus::Active {
+                return Err(AppError::validation("text", "This conversation is not running (paused or ended)."));
+            }
+            let steps = steps_of(services, &sub).await?;
+            let (input, message) = input(&sub)?;
+            let mut change = engine::step(&sub, &steps, input, services.clock.now()).map_err(|e| match e {
+                RunError::BadAnswer(message) => AppError::validation("text", message),
+                RunError::Unexpected => AppError::validation("text", "Nothing is waiting for an answer right now."),
+                other => AppError::internal(other.to_string()),
+            })?;
+            if let Some(message) = message {
+                change.messages.insert(0, message);
+            }
+            if services.store.apply_run(&change).await? {
+                services.jobs.notify_waiters();
+                return Ok(());
+            }
+        }
+        Err(AppError::Conflict { message: "The conversation kept changing; please try again.".into() })
+    }
+
+    pub async fn reply(services: &Services, p: &Principal, id: Uuid, text: &str) -> Result<(), AppError> {
+        own(services, p, id).await?;
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(AppError::validation("text", "Write something before sending."));
+        }
+        if text.chars().count() > 4000 {
+            return Err(AppError::validation("text", "At most 4,000 characters."));
+        }
+        let now = services.clock.now();
+        let user = p.user;
+        apply(services, id, |sub| {
+            Ok((Input::Answer(text.to_owned()), Some(engine::reply_message(sub, user, text, now))))
+        })
+        .await
+    }
+
+    /// Decisions waiting for the caller: checkpoints of their own subscriptions that they decide,
+    /// and of sequences they created (creator and coach decisions).
+    pub async fn queue(services: &Services, p: &Principal) -> Result<Vec<DecisionView>, AppError> {
+        let mut out = Vec::new();
+        for d in services.store.open_decisions(p.org).await? {
+            let Some(sub) = services.store.subscription(d.subscription_id).await? else { continue };
+            let Some(seq) = services.store.sequence(sub.org_id, sub.sequence_id).await? else { continue };
+            let mine = match d.decider {
+                Decider::Subscriber => sub.user_id == p.user,
+                Decider::Creator | Decider::Coach => seq.creator_id == p.user,
+            };
+            if !mine {
+                continue;
+            }
+            let subscriber = services.store.user_by_id(sub.user_id).await?.map(|u| u.display_name).unwrap_or_default();
+            let messages = services.store.messages(sub.id).await?;
+            let skip = messages.len().saturating_sub(5);
+            out.push(DecisionView {
+                id: d.id,
+                subscription_id: sub.id,
+                sequence_title: seq.meta.title,
+                subscriber,
+                question: d.question,
+                options: d.options,
+                decider: d.decider,
+                deadline: d.deadline,
+                context: messages.into_iter().skip(skip).map(message_view).collect(),
+            });
+        }
+        Ok(out)
+    }
+
+    pub async fn decide(
+        services: &Services,
+        p: &Principal,
+        decision: Uuid,
+        choice: &str,
+        note: &str,
+    ) -> Result<(), AppError> {
+        let view = queue(services, p).await?.into_iter().find(|d| d.id == decision).ok_or(AppError::NotFound)?;
+        if !view.options.iter().any(|o| o.eq_ignore_ascii_case(choice.trim())) {
+            return Err(AppError::validation("choice", "Choose one of the options."));
+        }
+        let note = note.trim();
+        let note = (!note.is_empty()).then(|| note.chars().take(2000).collect::<String>());
+        let by = p.user;
+        let choice = choice.trim().to_owned();
+        let sub_id = view.subscription_id;
+        for _ in 0..5 {
+            let sub = services.store.subscription(sub_id).await?.ok_or(AppError::NotFound)?;
+            let steps = steps_of(services, &sub).await?;
+            let mut change = engine::step(&sub, &steps, Input::Decision(choice.clone()), services.clock.now())
+                .map_err(|e| AppError::validation("choice", e.to_string()))?;
+            change.decided = Some((choice.clone(), note.clone(), Some(by)));
+            if services.store.apply_run(&change).await? {
+                p.audit(
+                    services,
+                    "sequence.decided",
+                    format!("decision:{decision}"),
+                    None,
+                    Some(serde_json::json!({ "choice": choice })),
+                )
+                .await?;
+                services.jobs.notify_waiters();
+                return Ok(());
+            }
+        }
+        Err(AppError::Conflict { message: "The conversation kept changing; please try again.".into() })
+    }
+
+    /// Pause (optionally until a moment), resume or cancel one's own subscription.
+    pub async fn set_status(
+        services: &Services,
+        p: &Principal,
+        id: Uuid,
+        status: SubscriptionStatus,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<(), AppError> {
+        let sub = own(services, p, id).await?;
+        let s = services.store.sequence(sub.org_id, sub.sequence_id).await?.ok_or(AppError::NotFound)?;
+        p.require(
+            Action::PauseResume,
+            &Resource::Sequence(SequenceFacts {
+                org: Some(sub.org_id),
+                creator: Some(s.creator_id),
+                subject: Some(sub.user_id),
+                ..Default::default()
+            }),
+        )?;
+        let now = services.clock.now();
+        if matches!(sub.status, SubscriptionStatus::Completed | SubscriptionStatus::Canceled) {
+            return Err(AppError::validation("status", "This subscription has ended."));
+        }
+        let mut preferences = sub.preferences.clone();
+        let (status, event) = match status {
+            SubscriptionStatus::Paused => match until {
+                Some(until) if until <= now => {
+                    return Err(AppError::validation("until", "Choose a moment in the future."));
+                }
+                // Paused until a moment: nothing is delivered before it, then it goes on by itself.
+                Some(until) => {
+                    preferences.paused_until = Some(until);
+                    (SubscriptionStatus::Active, "paused")
+                }
+                None => (SubscriptionStatus::Paused, "paused"),
+            },
+            SubscriptionStatus::Active => {
+                preferences.paused_until = None;
+                (SubscriptionStatus::Active, "resumed")
+            }
+            SubscriptionStatus::Canceled => (SubscriptionStatus::Canceled, "abandoned"),
+            SubscriptionStatus::Completed => {
+                return Err(AppError::validation("status", "A subscription completes by itself."));
+            }
+        };
+        services.store.set_subscription_state(sub.id, status, &preferences, event, now).await?;
+        services.jobs.notify_waiters();
+        Ok(())
+    }
+
+    pub async fn update_preferences(
+        services: &Services,
+        p: &Principal,
+        id: Uuid,
+        input: &PreferencesInput,
+    ) -> Result<(), AppError> {
+        let sub = own(services, p, id).await?;
+        p.require(Action::CustomizeSchedule, &Resource::Org(sub.org_id))?;
+        let mut preferences = input.parse()?;
+        preferences.paused_until = sub.preferences.paused_until;
+        services
+            .store
+            .set_subscription_state(sub.id, sub.status, &preferences, "preferences", services.clock.now())
+            .await?;
+        Ok(())
+    }
+
+    /// A named event for one member (`POST /api/v1/events`): every running subscription of theirs
+    /// in the organization that waits for it moves on. Returns how many did. Needs a write key.
+    pub async fn record_event(services: &Services, p: &Principal, email: &str, name: &str) -> Result<usize, AppError> {
+        let writer = p.actor.membership_in(p.org).is_some_and(|m| m.role != crate::domain::OrgRole::Viewer);
+        if !writer {
+            return Err(AppError::Forbidden);
+        }
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(AppError::validation("event", "Name the event (at most 100 characters)."));
+        }
+        let email = crate::domain::Email::parse(email).map_err(|e| AppError::validation("user", e.0))?;
+        let user = services.store.user_by_email(&email).await?;
+        let member = match &user {
+            Some(u) => services.store.membership(p.org, u.id).await?.is_some(),
+            None => false,
+        };
+        let Some(user) = user.filter(|_| member) else {
+            return Err(AppError::validation("user", "No member of this organization has that email address."));
+        };
+        let mut moved = 0;
+        for sub in running(services, user.id).await? {
+            if sub.org_id != p.org || sub.status != SubscriptionStatus::Active {
+                continue;
+            }
+            let steps = steps_of(services, &sub).await?;
+            let waits = sub.run.step.as_deref().and_then(|id| steps.iter().find(|s| s.id == id)).is_some_and(|step| {
+                match (sub.run.phase, &step.trigger, &step.kind) {
+                    (Phase::Scheduled, Trigger::Event { name: n }, _) => n == name,
+                    (Phase::Waiting, _, StepKind::Wait { until: WaitUntil::Event { name: n }, .. }) => n == name,
+                    _ => false,
+                }
+            });
+            if waits && apply(services, sub.id, |_| Ok((Input::Event(name.to_owned()), None))).await.is_ok() {
+                moved += 1;
+            }
+        }
+        p.audit(
+            services,
+            "sequence.event",
+            format!("user:{}", user.id.0),
+            None,
+            Some(serde_json::json!({ "event": name, "moved": moved })),
+        )
+        .await?;
+        Ok(moved)
+    }
+
+    pub async fn total_unanswered(services: &Services, p: &Principal) -> Result<i64, AppError> {
+        let subs = running(services, p.user).await?;
+        Ok(subs.iter().filter(|s| matches!(s.run.phase, Phase::AwaitingAnswer | Phase::InConversation)).count() as i64)
+    }
+}
+
+#[server(endpoint = "sequences", input = Json)]
+pub async fn sequences() -> Result<Vec<SequenceSummary>, AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::list(&services, &p).await
+    })
+    .await
+}
+
+#[server(endpoint = "sequence", input = Json)]
+pub async fn sequence(id: Uuid) -> Result<SequenceDetail, AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::detail(&services, &p, id).await
+    })
+    .await
+}
+
+#[server(endpoint = "create_sequence", input = Json)]
+pub async fn create_sequence(title: String, template: Option<String>) -> Result<Uuid, AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::create(&services, &p, &title, template.as_deref()).await
+    })
+    .await
+}
+
+#[server(endpoint = "save_sequence", input = Json)]
+pub async fn save_sequence(id: Uuid, meta: SequenceMeta, steps: Vec<Step>) -> Result<Vec<StepProblem>, AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::save(&services, &p, id, &meta, &steps).await
+    })
+    .await
+}
+
+#[server(endpoint = "publish_sequence", input = Json)]
+pub async fn publish_sequence(id: Uuid) -> Result<i32, AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::publish(&services, &p, id).await
+    })
+    .await
+}
+
+#[server(endpoint = "subscribe", input = Json)]
+pub async fn subscribe(id: Uuid, preferences: PreferencesInput) -> Result<Uuid, AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::subscribe(&services, &p, id, &preferences).await
+    })
+    .await
+}
+
+#[server(endpoint = "inbox", input = Json)]
+pub async fn inbox() -> Result<Vec<SubscriptionView>, AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::inbox(&services, &p).await
+    })
+    .await
+}
+
+#[server(endpoint = "conversation", input = Json)]
+pub async fn conversation(id: Uuid) -> Result<ConversationView, AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::conversation(&services, &p, id).await
+    })
+    .await
+}
+
+#[server(endpoint = "reply", input = Json)]
+pub async fn reply(id: Uuid, text: String) -> Result<(), AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::reply(&services, &p, id, &text).await
+    })
+    .await
+}
+
+#[server(endpoint = "decision_queue", input = Json)]
+pub async fn decision_queue() -> Result<Vec<DecisionView>, AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::queue(&services, &p).await
+    })
+    .await
+}
+
+#[server(endpoint = "decide", input = Json)]
+pub async fn decide(id: Uuid, choice: String, note: String) -> Result<(), AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::decide(&services, &p, id, &choice, &note).await
+    })
+    .await
+}
+
+#[server(endpoint = "set_subscription_status", input = Json)]
+pub async fn set_subscription_status(
+    id: Uuid,
+    status: SubscriptionStatus,
+    until: Option<DateTime<Utc>>,
+) -> Result<(), AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::set_status(&services, &p, id, status, until).await
+    })
+    .await
+}
+
+#[server(endpoint = "subscription_preferences", input = Json)]
+pub async fn subscription_preferences(id: Uuid, preferences: PreferencesInput) -> Result<(), AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::update_preferences(&services, &p, id, &preferences).await
+    })
+    .await
+}
+
+#[server(endpoint = "unanswered", input = Json)]
+pub async fn unanswered() -> Result<i64, AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::total_unanswered(&services, &p).await
+    })
+    .await
+}

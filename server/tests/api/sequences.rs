@@ -1,0 +1,348 @@
+//! Sequences through their server functions: a creator builds, validates and publishes; a member
+//! subscribes, the scheduler fires the steps, the member answers, the creator decides at a
+//! checkpoint; pause, resume and leave; events posted to the REST API.
+
+use crate::orgs::{create_org, join};
+use crate::scheduler::worker;
+use crate::support::{Client, PASSWORD, TestApp, field_of};
+use app::api::sequences::{ConversationView, DecisionView, PreferencesInput, SequenceDetail, SequenceSummary};
+use app::domain::sequence::*;
+use app::dto::NewApiKey;
+use chrono::Duration;
+use serde_json::json;
+use uuid::Uuid;
+
+fn step(id: &str, kind: StepKind) -> Step {
+    Step { id: id.into(), title: format!("Step {id}"), trigger: Trigger::Completion, kind, next: None }
+}
+
+fn say(id: &str, text: &str) -> Step {
+    step(id, StepKind::Message { text: text.into() })
+}
+
+fn prefs(timezone: &str) -> PreferencesInput {
+    PreferencesInput { timezone: timezone.into(), ..PreferencesInput::default() }
+}
+
+/// A three-step sequence with a branch and a checkpoint.
+fn coaching() -> Vec<Step> {
+    vec![
+        say("hello", "Hi {{first_name}}, ready?"),
+        step(
+            "ask",
+            StepKind::Question {
+                text: "Did you sleep well?".into(),
+                answer: AnswerKind::YesNo,
+                variable: "slept".into(),
+                remind_after_hours: None,
+            },
+        ),
+        step(
+            "route",
+            StepKind::Branch {
+                rules: vec![BranchRule {
+                    all: true,
+                    conditions: vec![Condition {
+                        variable: "slept".into(),
+                        test: Test::Equals { value: "yes".into() },
+                    }],
+                    next: "good".into(),
+                }],
+                otherwise: Some("coach".into()),
+            },
+        ),
+        Step { next: Some("done".into()), ..say("good", "Great, keep it up.") },
+        step(
+            "coach",
+            StepKind::Checkpoint {
+                question: "{{first_name}} slept badly. Offer a session?".into(),
+                decider: Decider::Creator,
+                options: vec![],
+                reject_next: Some("done".into()),
+                deadline_hours: 24,
+                default_option: None,
+            },
+        ),
+        say("offer", "Your coach will call you this week."),
+        step("done", StepKind::End { outcome: "completed".into() }),
+    ]
+}
+
+async fn setup() -> (TestApp, Client, Client, Uuid) {
+    let app = TestApp::spawn().await;
+    let owner = app.signed_up("Olivia Owner", "olivia@example.com").await;
+    let org = create_org(&owner, "Acme").await;
+    owner.call::<()>("switch_org", &[("org_id", &org.id.to_string())]).await.expect("switch");
+    let member = join(&app, &owner, org.id, "Mia Member", "mia@example.com", "viewer").await;
+    let id: Uuid =
+        owner.call_json("create_sequence", json!({ "title": "Sleep better", "template": null })).await.expect("create");
+    (app, owner, member, id)
+}
+
+async fn save(
+    client: &Client,
+    id: Uuid,
+    steps: &[Step],
+    visibility: Visibility,
+) -> Result<Vec<StepProblem>, crate::support::Failure> {
+    let meta = SequenceMeta { visibility, ..SequenceMeta::titled("Sleep better") };
+    client.call_json("save_sequence", json!({ "id": id, "meta": meta, "steps": steps })).await
+}
+
+async fn conversation(client: &Client, id: Uuid) -> ConversationView {
+    client.call_json("conversation", json!({ "id": id })).await.expect("conversation")
+}
+
+/// Moves the clock on; the member's session has expired by then, so they sign in again.
+async fn later(app: &TestApp, member: &Client, by: Duration) {
+    app.clock.advance(by);
+    member.sign_in("mia@example.com", PASSWORD).await.expect("sign in");
+}
+
+fn bodies(c: &ConversationView) -> Vec<&str> {
+    c.messages.iter().map(|m| m.body.as_str()).collect()
+}
+
+#[tokio::test]
+async fn a_sequence_is_built_published_and_run_to_the_end_with_a_branch_and_a_checkpoint() {
+    let (app, owner, member, id) = setup().await;
+    // A new sequence starts from a valid starter; a broken draft saves but says what is wrong.
+    let detail: SequenceDetail = owner.call_json("sequence", json!({ "id": id })).await.expect("detail");
+    assert!(detail.can_edit && detail.problems.is_empty() && !detail.steps.is_empty());
+    let mut broken = coaching();
+    broken[3].next = Some("nowhere".into());
+    let problems = save(&owner, id, &broken, Visibility::Organization).await.expect("save");
+    assert_eq!(
+        problems,
+        vec![StepProblem {
+            step: Some("good".into()),
+            message: "Goes to a step that does not exist: “nowhere”.".into()
+        }]
+    );
+    let refused = owner.call_json::<i32>("publish_sequence", json!({ "id": id })).await.expect_err("invalid");
+    assert_eq!((refused.status, field_of(&refused)), (422, "step:good"));
+    // Members do not see drafts.
+    let seen: Vec<SequenceSummary> = member.call_json("sequences", json!({})).await.expect("list");
+    assert!(seen.is_empty());
+
+    assert_eq!(save(&owner, id, &coaching(), Visibility::Organization).await.expect("save"), vec![]);
+    let version: i32 = owner.call_json("publish_sequence", json!({ "id": id })).await.expect("publish");
+    assert_eq!(version, 1);
+    let again = owner.call_json::<i32>("publish_sequence", json!({ "id": id })).await.expect_err("unchanged");
+    assert_eq!(again.status, 422);
+
+    // The member sees it, may not edit it, and subscribes.
+    let seen: Vec<SequenceSummary> = member.call_json("sequences", json!({})).await.expect("list");
+    assert_eq!(seen.iter().map(|s| s.id).collect::<Vec<_>>(), [id]);
+    let denied = save(&member, id, &coaching(), Visibility::Organization).await.expect_err("not the creator");
+    assert_eq!(denied.status, 403);
+    let bad = member
+        .call_json::<Uuid>("subscribe", json!({ "id": id, "preferences": prefs("Mars/Base") }))
+        .await
+        .expect_err("timezone");
+    assert_eq!((bad.status, field_of(&bad)), (422, "timezone"));
+    let sub: Uuid = member
+        .call_json("subscribe", json!({ "id": id, "preferences": prefs("Europe/Berlin") }))
+        .await
+        .expect("subscribe");
+    let twice = member
+        .call_json::<Uuid>("subscribe", json!({ "id": id, "preferences": prefs("Europe/Berlin") }))
+        .await
+        .expect_err("twice");
+    assert_eq!(twice.status, 409);
+
+    // The scheduler fires the first steps: the greeting and the question.
+    worker(&app).tick().await.expect("tick");
+    let c = conversation(&member, sub).await;
+    assert_eq!(bodies(&c), ["Hi Mia, ready?", "Did you sleep well?"]);
+    assert_eq!(c.asks, Some(AnswerKind::YesNo));
+    assert!(c.scripted);
+    // Someone else cannot read or answer it.
+    let other =
+        owner.call_json::<ConversationView>("conversation", json!({ "id": sub })).await.expect_err("not theirs");
+    assert_eq!(other.status, 404);
+
+    // A bad answer is refused next to the field and changes nothing; "no" takes the checkpoint path.
+    let wrong = member.call_json::<()>("reply", json!({ "id": sub, "text": "maybe" })).await.expect_err("not yes/no");
+    assert_eq!((wrong.status, field_of(&wrong)), (422, "text"));
+    member.call_json::<()>("reply", json!({ "id": sub, "text": "No" })).await.expect("reply");
+    let c = conversation(&member, sub).await;
+    assert_eq!(bodies(&c), ["Hi Mia, ready?", "Did you sleep well?", "No"]);
+    assert_eq!(c.subscription.waiting_for.as_deref(), Some("decision"));
+    assert!(c.asks.is_none());
+
+    // The creator decides from the queue; the member does not see the creator's decision.
+    let none: Vec<DecisionView> = member.call_json("decision_queue", json!({})).await.expect("queue");
+    assert!(none.is_empty());
+    let queue: Vec<DecisionView> = owner.call_json("decision_queue", json!({})).await.expect("queue");
+    assert_eq!(queue.len(), 1);
+    assert_eq!(queue[0].question, "Mia slept badly. Offer a session?");
+    assert_eq!(queue[0].options, ["Approve", "Reject"]);
+    let stolen = member
+        .call_json::<()>("decide", json!({ "id": queue[0].id, "choice": "Approve", "note": "" }))
+        .await
+        .expect_err("not theirs");
+    assert_eq!(stolen.status, 404);
+    owner
+        .call_json::<()>("decide", json!({ "id": queue[0].id, "choice": "Approve", "note": "Call on Tuesday" }))
+        .await
+        .expect("decide");
+    let c = conversation(&member, sub).await;
+    assert_eq!(bodies(&c).last(), Some(&"Your coach will call you this week."));
+    assert_eq!(c.subscription.status, SubscriptionStatus::Completed);
+    assert_eq!(c.subscription.percent, 100);
+    let empty: Vec<DecisionView> = owner.call_json("decision_queue", json!({})).await.expect("queue");
+    assert!(empty.is_empty());
+}
+
+#[tokio::test]
+async fn pausing_holds_the_next_step_and_resuming_delivers_it_leaving_stops_everything() {
+    let (app, owner, member, id) = setup().await;
+    let steps = vec![
+        say("one", "Day one"),
+        Step { trigger: Trigger::After { hours: 24 }, ..say("two", "Day two") },
+        Step { trigger: Trigger::After { hours: 24 }, ..say("three", "Day three") },
+    ];
+    save(&owner, id, &steps, Visibility::Organization).await.expect("save");
+    owner.call_json::<i32>("publish_sequence", json!({ "id": id })).await.expect("publish");
+    let sub: Uuid =
+        member.call_json("subscribe", json!({ "id": id, "preferences": prefs("UTC") })).await.expect("subscribe");
+    let w = worker(&app);
+    w.tick().await.expect("tick");
+    member
+        .call_json::<()>("set_subscription_status", json!({ "id": sub, "status": "paused", "until": null }))
+        .await
+        .expect("pause");
+    later(&app, &member, Duration::hours(30)).await;
+    w.tick().await.expect("tick");
+    let c = conversation(&member, sub).await;
+    assert_eq!(bodies(&c), ["Day one"]);
+    assert_eq!(c.subscription.status, SubscriptionStatus::Paused);
+    // Resumed after the step was due: delivered now (not skipped as late).
+    member
+        .call_json::<()>("set_subscription_status", json!({ "id": sub, "status": "active", "until": null }))
+        .await
+        .expect("resume");
+    w.tick().await.expect("tick");
+    assert_eq!(bodies(&conversation(&member, sub).await), ["Day one", "Day two"]);
+    // Leaving ends it: nothing more arrives.
+    member
+        .call_json::<()>("set_subscription_status", json!({ "id": sub, "status": "canceled", "until": null }))
+        .await
+        .expect("leave");
+    later(&app, &member, Duration::hours(30)).await;
+    w.tick().await.expect("tick");
+    assert_eq!(bodies(&conversation(&member, sub).await), ["Day one", "Day two"]);
+    let ended = member
+        .call_json::<()>("set_subscription_status", json!({ "id": sub, "status": "active", "until": null }))
+        .await
+        .expect_err("ended");
+    assert_eq!(ended.status, 422);
+}
+
+#[tokio::test]
+async fn pausing_until_a_date_moves_the_next_step_after_it() {
+    let (app, owner, member, id) = setup().await;
+    let steps = vec![say("one", "Day one"), Step { trigger: Trigger::After { hours: 24 }, ..say("two", "Day two") }];
+    save(&owner, id, &steps, Visibility::Organization).await.expect("save");
+    owner.call_json::<i32>("publish_sequence", json!({ "id": id })).await.expect("publish");
+    let sub: Uuid =
+        member.call_json("subscribe", json!({ "id": id, "preferences": prefs("UTC") })).await.expect("subscribe");
+    let w = worker(&app);
+    w.tick().await.expect("tick");
+    let until = app.clock_now() + Duration::days(3);
+    member
+        .call_json::<()>("set_subscription_status", json!({ "id": sub, "status": "paused", "until": until }))
+        .await
+        .expect("pause");
+    later(&app, &member, Duration::days(2)).await;
+    w.tick().await.expect("tick");
+    assert_eq!(bodies(&conversation(&member, sub).await), ["Day one"]);
+    later(&app, &member, Duration::days(1) + Duration::minutes(1)).await;
+    w.tick().await.expect("tick");
+    assert_eq!(bodies(&conversation(&member, sub).await), ["Day one", "Day two"]);
+}
+
+#[tokio::test]
+async fn events_posted_to_the_api_move_waiting_subscriptions_on() {
+    let (app, owner, member, id) = setup().await;
+    let steps = vec![
+        say("start", "Log a workout when you have done one."),
+        step(
+            "wait",
+            StepKind::Wait {
+                until: WaitUntil::Event { name: "workout_logged".into() },
+                timeout_hours: Some(48),
+                nudge: Some("Still on it?".into()),
+                timeout_next: None,
+            },
+        ),
+        say("praise", "Nice work!"),
+    ];
+    save(&owner, id, &steps, Visibility::Organization).await.expect("save");
+    owner.call_json::<i32>("publish_sequence", json!({ "id": id })).await.expect("publish");
+    let sub: Uuid =
+        member.call_json("subscribe", json!({ "id": id, "preferences": prefs("UTC") })).await.expect("subscribe");
+    worker(&app).tick().await.expect("tick");
+    assert_eq!(conversation(&member, sub).await.subscription.waiting_for.as_deref(), Some("event"));
+
+    let key = |scope: &'static str| {
+        let owner = &owner;
+        async move {
+            let key: NewApiKey = owner
+                .call("create_api_key", &[("name", "events"), ("scope", scope), ("expires_in_days", "0")])
+                .await
+                .expect("key");
+            key.secret
+        }
+    };
+    let http = reqwest::Client::new();
+    let post = |secret: String, body: serde_json::Value| {
+        let http = http.clone();
+        let url = format!("{}/api/v1/events", app.address);
+        async move {
+            let response = http.post(url).bearer_auth(secret).json(&body).send().await.expect("post");
+            let status = response.status().as_u16();
+            (status, response.json::<serde_json::Value>().await.expect("json"))
+        }
+    };
+    let (status, body) = post(key("read").await, json!({ "event": "workout_logged", "user": "mia@example.com" })).await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")));
+    let write = key("write").await;
+    let (status, body) = post(write.clone(), json!({ "event": "workout_logged", "user": "nobody@example.com" })).await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("user")));
+    let (status, body) = post(write.clone(), json!({ "event": "something_else", "user": "mia@example.com" })).await;
+    assert_eq!((status, body["moved"].as_i64()), (202, Some(0)));
+    let (status, body) = post(write, json!({ "event": "workout_logged", "user": "MIA@example.com" })).await;
+    assert_eq!((status, body["moved"].as_i64()), (202, Some(1)));
+    let c = conversation(&member, sub).await;
+    assert_eq!(bodies(&c), ["Log a workout when you have done one.", "Nice work!"]);
+    assert_eq!(c.subscription.status, SubscriptionStatus::Completed);
+}
+
+#[tokio::test]
+async fn templates_start_valid_sequences_and_private_ones_stay_private() {
+    let (_app, owner, member, _) = setup().await;
+    for template in app::domain::templates::TEMPLATES.iter() {
+        let id: Uuid =
+            owner.call_json("create_sequence", json!({ "title": "", "template": template.id })).await.expect("create");
+        let detail: SequenceDetail = owner.call_json("sequence", json!({ "id": id })).await.expect("detail");
+        assert_eq!(detail.meta.title, template.title);
+        assert!(detail.problems.is_empty(), "{}: {:?}", template.id, detail.problems);
+        let version: i32 = owner.call_json("publish_sequence", json!({ "id": id })).await.expect("publish");
+        assert_eq!(version, 1);
+        // Private by default: the member does not see it.
+        let hidden = member.call_json::<SequenceDetail>("sequence", json!({ "id": id })).await.expect_err("private");
+        assert_eq!(hidden.status, 404);
+    }
+    let unknown = owner
+        .call_json::<Uuid>("create_sequence", json!({ "title": "", "template": "nope" }))
+        .await
+        .expect_err("template");
+    assert_eq!((unknown.status, field_of(&unknown)), (422, "template"));
+    let untitled = owner
+        .call_json::<Uuid>("create_sequence", json!({ "title": "  ", "template": null }))
+        .await
+        .expect_err("title");
+    assert_eq!((untitled.status, field_of(&untitled)), (422, "title"));
+}

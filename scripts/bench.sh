@@ -21,7 +21,11 @@ tmp=$(mktemp)
   echo
   echo "- API list: \`GET /api/v1/prompts?limit=20\` with a random sort, 30% also filtered by a tag."
   echo "- API get: \`GET /api/v1/prompts/{id}\` of a random prompt (also counts a view: a write)."
-  echo "- API search: \`GET /api/v1/prompts?q=…\`: a word, two words, a phrase, or a word with a typo."
+  echo "- API search: \`GET /api/v1/prompts?q=…\`: a content word, a content and a common word, a"
+  echo "  phrase of both, or a content word with a typo. The prompts' words follow Zipf's law (a few"
+  echo "  dozen common words in most prompts, 5,000 rarer ones); content words are drawn evenly from the"
+  echo "  rarer ones."
+  echo "- API search, a word in most prompts: one common word, every prompt a match to rank."
   echo "- Prompt list page: \`GET /prompts\` signed in, the whole server-rendered HTML."
   echo
   echo "Every API request also checks the key and counts it against the rate limit (a write)."

@@ -50,7 +50,10 @@ test('signed-in pages fit a 375 px wide screen', async ({ browser }) => {
   await signInDemo(page, 'owner@demo.cairn.test', 'Olivia Owner');
   await page.goto('/prompts');
   const first = await page.getByRole('list', { name: 'Prompts' }).getByRole('link').first().getAttribute('href');
-  for (const path of ['/prompts', first!, '/prompts/new', '/org/members', '/org/api-keys', '/org/webhooks', '/org/audit', '/settings', '/prompts/import', '/notifications', '/activity', '/analytics', '/org/settings']) {
+  const created = await page.request.post('/api/create_sequence', { data: { title: 'Narrow builder', template: 'habit-30' } });
+  expect(created.ok()).toBeTruthy();
+  const builder = `/sequences/${await created.json()}`;
+  for (const path of ['/prompts', first!, '/prompts/new', '/org/members', '/org/api-keys', '/org/webhooks', '/org/audit', '/settings', '/prompts/import', '/notifications', '/activity', '/analytics', '/org/settings', '/sequences', builder, '/inbox', '/decisions']) {
     await page.goto(path);
     await hydrated(page);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);

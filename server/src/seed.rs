@@ -133,5 +133,27 @@ pub async fn seed_if_empty(services: &Services) -> Result<bool, String> {
         };
         e(store.save_prompt(&save).await.map(|_| ()))?;
     }
+    // Two published sequences from the templates, by the creator, shared with the organization.
+    for template in ["leadership-weekly", "new-manager"] {
+        let Some(t) = app::domain::templates::by_id(template) else { continue };
+        let meta = app::domain::sequence::SequenceMeta {
+            visibility: app::domain::sequence::Visibility::Organization,
+            ..t.meta()
+        };
+        let record = app::ports::SequenceRecord {
+            id: uuid::Uuid::now_v7(),
+            org_id: org.id,
+            creator_id: ids[5],
+            meta,
+            draft: t.steps(),
+            draft_changed: true,
+            published_version: None,
+            is_template: false,
+            created_at: now,
+            updated_at: now,
+        };
+        e(store.create_sequence(&record).await)?;
+        e(store.publish_sequence(org.id, record.id, ids[5], now).await.map(|_| ()))?;
+    }
     Ok(true)
 }

@@ -168,8 +168,62 @@ fn args() -> Args {
     a
 }
 
+/// The corpus's words, drawn with Zipf's law as in natural text: the `WORDS` above are the most
+/// frequent (each in most prompts, like "the" in English), then 5,000 generated words, rarer and
+/// rarer.
+struct Vocabulary {
+    words: Vec<String>,
+    cumulative: Vec<f64>,
+}
+
+impl Vocabulary {
+    fn new() -> Self {
+        const SYLLABLES: [&str; 24] = [
+            "ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "be", "da", "fi", "go", "ha", "jo", "ke", "la", "mo", "ni",
+            "pe", "ri", "so", "tu", "ve", "zo",
+        ];
+        let mut rng = StdRng::seed_from_u64(7);
+        let mut words: Vec<String> = WORDS.iter().map(|w| w.to_string()).collect();
+        let mut seen: std::collections::HashSet<String> = words.iter().cloned().collect();
+        while words.len() < WORDS.len() + 5_000 {
+            let n = rng.gen_range(2..5);
+            let word: String = (0..n).map(|_| *SYLLABLES.choose(&mut rng).unwrap()).collect();
+            if seen.insert(word.clone()) {
+                words.push(word);
+            }
+        }
+        let mut total = 0.0;
+        let cumulative = (1..=words.len())
+            .map(|rank| {
+                total += 1.0 / rank as f64;
+                total
+            })
+            .collect();
+        Self { words, cumulative }
+    }
+
+    /// A word with its corpus frequency.
+    fn draw(&self, rng: &mut StdRng) -> &str {
+        let x = rng.r#gen::<f64>() * self.cumulative.last().unwrap();
+        let i = self.cumulative.partition_point(|c| *c < x).min(self.words.len() - 1);
+        &self.words[i]
+    }
+
+    /// A content word to search for: any word but the common ones, all equally likely.
+    fn content_word(&self, rng: &mut StdRng) -> &str {
+        &self.words[rng.gen_range(WORDS.len()..self.words.len())]
+    }
+
+    /// One of the common words (in most prompts).
+    fn common_word(rng: &mut StdRng) -> &'static str {
+        WORDS.choose(rng).unwrap()
+    }
+}
+
+static VOCABULARY: std::sync::LazyLock<Vocabulary> = std::sync::LazyLock::new(Vocabulary::new);
+
 fn sentence(rng: &mut StdRng, words: usize) -> String {
-    (0..words).map(|_| *WORDS.choose(rng).unwrap()).collect::<Vec<_>>().join(" ")
+    (0..words).map(|_| VOCABULARY.draw(rng).to_owned()).collect::<Vec<_>>().join(" ")
 }
 
 fn prompt(rng: &mut StdRng, n: usize) -> ImportedPrompt {
@@ -178,10 +232,10 @@ fn prompt(rng: &mut StdRng, n: usize) -> ImportedPrompt {
     let tags: Vec<&str> = TAGS.choose_multiple(rng, tag_count).copied().collect();
     let body = format!(
         "You are a {} {}. Write a {} {} for {{{{name}}}} about {}.\n\n{}",
-        WORDS.choose(rng).unwrap(),
-        WORDS.choose(rng).unwrap(),
-        WORDS.choose(rng).unwrap(),
-        WORDS.choose(rng).unwrap(),
+        VOCABULARY.draw(rng).to_owned(),
+        VOCABULARY.draw(rng).to_owned(),
+        VOCABULARY.draw(rng).to_owned(),
+        VOCABULARY.draw(rng).to_owned(),
         sentence(rng, 3),
         sentence(rng, body_words),
     );
@@ -461,20 +515,33 @@ async fn run(a: Args, setup: Setup) {
         let (http, base, auth) = (http.clone(), base.clone(), auth.clone());
         runs.push(
             measure("API search", a.clients, a.seconds, move |rng| {
+                let v = &*VOCABULARY;
                 let q = match rng.gen_range(0..4) {
-                    0 => WORDS.choose(rng).unwrap().to_string(),
-                    1 => format!("{} {}", WORDS.choose(rng).unwrap(), WORDS.choose(rng).unwrap()),
-                    2 => format!("\"{} {}\"", WORDS.choose(rng).unwrap(), WORDS.choose(rng).unwrap()),
+                    0 => v.content_word(rng).to_owned(),
+                    1 => format!("{} {}", v.content_word(rng), Vocabulary::common_word(rng)),
+                    2 => format!("\"{} {}\"", Vocabulary::common_word(rng), v.content_word(rng)),
                     // A typo: one letter dropped.
-                    _ => {
-                        let w = WORDS.iter().filter(|w| w.len() > 5).collect::<Vec<_>>();
-                        let w = w.choose(rng).unwrap();
-                        let at = rng.gen_range(1..w.len() - 1);
-                        format!("{}{}", &w[..at], &w[at + 1..])
-                    }
+                    _ => loop {
+                        let w = v.content_word(rng);
+                        if w.len() > 5 {
+                            let at = rng.gen_range(1..w.len() - 1);
+                            break format!("{}{}", &w[..at], &w[at + 1..]);
+                        }
+                    },
                 };
                 http.get(format!("{base}/api/v1/prompts"))
                     .query(&[("q", q.as_str()), ("limit", "20")])
+                    .header("authorization", &auth)
+            })
+            .await,
+        );
+    }
+    {
+        let (http, base, auth) = (http.clone(), base.clone(), auth.clone());
+        runs.push(
+            measure("API search, a word in most prompts", a.clients, a.seconds, move |rng| {
+                http.get(format!("{base}/api/v1/prompts"))
+                    .query(&[("q", Vocabulary::common_word(rng)), ("limit", "20")])
                     .header("authorization", &auth)
             })
             .await,

@@ -28,7 +28,7 @@ build-debug: setup
 run: build
 	DATABASE_URL="$${DATABASE_URL:-sqlite://data/cairn.db}" "$(CARGO_TARGET_DIR)/release/cairn"
 
-test: setup test-unit test-sqlite test-postgres test-api-schema test-e2e
+test: setup test-unit test-sqlite test-postgres test-api-schema test-e2e test-kill
 	@echo "All test suites passed."
 
 test-unit:
@@ -48,7 +48,11 @@ test-api-schema: build
 test-e2e: build
 	cd end2end && npx playwright test
 
-bench: setup
+# The scheduler's crash test: SIGKILL at random moments, every step delivered exactly once.
+test-kill: build
+	scripts/kill-test.sh
+
+bench: build
 	@scripts/bench.sh
 
 bench-size: build

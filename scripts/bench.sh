@@ -37,6 +37,13 @@ tmp=$(mktemp)
   for backend in sqlite postgres; do
     "$bench" --backend "$backend" --prompts "$prompts" --clients "$clients" --seconds "$seconds"
   done
+  echo
+  echo "### Scheduler crash test"
+  echo
+  echo "\`scripts/kill-test.sh\` with ${KILL_SUBSCRIPTIONS:=10000} subscriptions and ${KILL_KILLS:=20} SIGKILLs at random"
+  echo "moments (SQLite, one instance; PostgreSQL, two instances):"
+  echo
+  KILL_SUBSCRIPTIONS=$KILL_SUBSCRIPTIONS KILL_KILLS=$KILL_KILLS scripts/kill-test.sh | sed 's/^/- /'
 } > "$tmp"
 mv "$tmp" "$out"
 cat "$out"

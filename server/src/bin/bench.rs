@@ -574,6 +574,11 @@ async fn run(a: Args, setup: Setup) {
     println!();
 
     db.close().await;
+    // `CAIRN_BENCH_KEEP=1` keeps the database for a look at query plans.
+    if std::env::var("CAIRN_BENCH_KEEP").is_ok() {
+        eprintln!("kept the database: {url}");
+        return;
+    }
     match scratch {
         Some((pool, name)) => {
             let _ = sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&pool).await;

@@ -212,6 +212,52 @@ macro_rules! index_prompt {
     };
 }
 
+/// The list's filters, after its `WHERE` (on `p`, the prompts).
+fn push_filters(sql: &mut Sql, filter: &PromptFilter) {
+    if let Some(viewer) = filter.viewer {
+        sql.push(" AND (p.visibility <> 'private' OR p.author_id = ").arg(Arg::Uuid(viewer.0)).push(")");
+    }
+    if !filter.tags.is_empty() {
+        sql.push(" AND (SELECT COUNT(*) FROM prompt_tags t WHERE t.prompt_id = p.id AND t.tag IN (");
+        for (i, tag) in filter.tags.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.arg(Arg::Text(tag.clone()));
+        }
+        let needed = if filter.all_tags { filter.tags.len() as i64 } else { 1 };
+        sql.push(")) >= ").arg(Arg::Int(needed));
+    }
+    if let Some(category) = &filter.category {
+        sql.push(" AND p.category = ").arg(Arg::Text(category.clone()));
+    }
+    if let Some(author) = filter.author {
+        sql.push(" AND p.author_id = ").arg(Arg::Uuid(author.0));
+    }
+    if let Some(collection) = filter.collection {
+        sql.push(" AND p.collection_id = ").arg(Arg::Uuid(collection));
+    }
+    if let Some(user) = filter.favorites_of {
+        sql.push(" AND EXISTS (SELECT 1 FROM prompt_favorites f2 WHERE f2.prompt_id = p.id AND f2.user_id = ")
+            .arg(Arg::Uuid(user.0))
+            .push(")");
+    }
+    if let Some(status) = filter.status {
+        sql.push(" AND p.status = ").arg(Arg::Text(status.as_str().to_owned()));
+    }
+    if let Some(from) = filter.updated_from {
+        sql.push(" AND p.updated_at >= ").arg(Arg::Time(from));
+    }
+    if let Some(to) = filter.updated_to {
+        sql.push(" AND p.updated_at < ").arg(Arg::Time(to));
+    }
+}
+
+fn push_page(sql: &mut Sql, filter: &PromptFilter) {
+    sql.push(" LIMIT ").arg(Arg::Int(filter.limit.clamp(1, 500)));
+    sql.push(" OFFSET ").arg(Arg::Int(filter.offset.max(0)));
+}
+
 #[async_trait]
 impl PromptStore for Db {
     async fn prompts(&self, org: OrgId, filter: &PromptFilter) -> Result<Vec<PromptRecord>> {
@@ -225,73 +271,48 @@ impl PromptStore for Db {
                 .push(") AS favorite"),
             None => sql.push(", FALSE AS favorite"),
         };
-        match (self, searching) {
-            (Db::Sqlite(_), Some(query)) => {
-                sql.push(", -bm25(prompts_fts, 10.0, 4.0, 1.0, 4.0) AS score FROM prompts_fts ")
-                    .push("JOIN prompt_docs d ON d.doc = prompts_fts.rowid JOIN prompts p ON p.id = d.prompt_id ")
-                    .push("JOIN users u ON u.id = p.author_id WHERE prompts_fts MATCH ")
-                    .arg(Arg::Text(query.to_fts5()))
-                    .push(" AND p.org_id = ")
-                    .arg(Arg::Uuid(org.0));
-            }
-            (Db::Postgres(_), Some(query)) => {
-                sql.push(", ts_rank_cd(p.search, q)::float8 AS score FROM prompts p ")
-                    .push("CROSS JOIN to_tsquery('simple', ")
-                    .arg(Arg::Text(query.to_tsquery()))
-                    .push(") q JOIN users u ON u.id = p.author_id WHERE p.search @@ q AND p.org_id = ")
-                    .arg(Arg::Uuid(org.0));
-            }
-            (_, None) => {
-                sql.push(" FROM prompts p JOIN users u ON u.id = p.author_id WHERE p.org_id = ").arg(Arg::Uuid(org.0));
-            }
-        }
-        if let Some(viewer) = filter.viewer {
-            sql.push(" AND (p.visibility <> 'private' OR p.author_id = ").arg(Arg::Uuid(viewer.0)).push(")");
-        }
-        if !filter.tags.is_empty() {
-            sql.push(" AND (SELECT COUNT(*) FROM prompt_tags t WHERE t.prompt_id = p.id AND t.tag IN (");
-            for (i, tag) in filter.tags.iter().enumerate() {
-                if i > 0 {
-                    sql.push(", ");
-                }
-                sql.arg(Arg::Text(tag.clone()));
-            }
-            let needed = if filter.all_tags { filter.tags.len() as i64 } else { 1 };
-            sql.push(")) >= ").arg(Arg::Int(needed));
-        }
-        if let Some(category) = &filter.category {
-            sql.push(" AND p.category = ").arg(Arg::Text(category.clone()));
-        }
-        if let Some(author) = filter.author {
-            sql.push(" AND p.author_id = ").arg(Arg::Uuid(author.0));
-        }
-        if let Some(collection) = filter.collection {
-            sql.push(" AND p.collection_id = ").arg(Arg::Uuid(collection));
-        }
-        if let Some(user) = filter.favorites_of {
-            sql.push(" AND EXISTS (SELECT 1 FROM prompt_favorites f2 WHERE f2.prompt_id = p.id AND f2.user_id = ")
-                .arg(Arg::Uuid(user.0))
-                .push(")");
-        }
-        if let Some(status) = filter.status {
-            sql.push(" AND p.status = ").arg(Arg::Text(status.as_str().to_owned()));
-        }
-        if let Some(from) = filter.updated_from {
-            sql.push(" AND p.updated_at >= ").arg(Arg::Time(from));
-        }
-        if let Some(to) = filter.updated_to {
-            sql.push(" AND p.updated_at < ").arg(Arg::Time(to));
-        }
-        sql.push(match (filter.sort, searching.is_some()) {
-            (PromptSort::Relevance, true) => " ORDER BY score DESC, p.updated_at DESC, p.id DESC",
-            (PromptSort::Relevance | PromptSort::Updated, _) => " ORDER BY p.updated_at DESC, p.id DESC",
-            (PromptSort::Created, _) => " ORDER BY p.created_at DESC, p.id DESC",
+        let order = |score: &str| match (filter.sort, searching.is_some()) {
+            (PromptSort::Relevance, true) => format!(" ORDER BY {score} DESC, p.updated_at DESC, p.id DESC"),
+            (PromptSort::Relevance | PromptSort::Updated, _) => " ORDER BY p.updated_at DESC, p.id DESC".to_owned(),
+            (PromptSort::Created, _) => " ORDER BY p.created_at DESC, p.id DESC".to_owned(),
             (PromptSort::Popularity, _) => {
                 " ORDER BY p.use_count + p.view_count + 5 * p.favorite_count DESC, p.updated_at DESC, p.id DESC"
+                    .to_owned()
             }
-        });
-        sql.push(" LIMIT ").arg(Arg::Int(filter.limit.clamp(1, 500)));
-        sql.push(" OFFSET ").arg(Arg::Int(filter.offset.max(0)));
+        };
+        match searching {
+            // Ranked in two steps: the matches' ids and scores are sorted and cut to the page, then
+            // the page's rows are read. Sorting thousands of matches then moves ids, not whole
+            // prompts, and per-row work (the favorite flag) is done for the page only.
+            Some(query) => {
+                sql.push(", top.score AS score FROM (SELECT p.id AS hit, ");
+                match self {
+                    Db::Sqlite(_) => sql
+                        .push("-bm25(prompts_fts, 10.0, 4.0, 1.0, 4.0) AS score FROM prompts_fts ")
+                        .push("JOIN prompt_docs d ON d.doc = prompts_fts.rowid JOIN prompts p ON p.id = d.prompt_id ")
+                        .push("WHERE prompts_fts MATCH ")
+                        .arg(Arg::Text(query.to_fts5())),
+                    Db::Postgres(_) => sql
+                        .push(
+                            "ts_rank_cd(p.search, q)::float8 AS score FROM prompts p CROSS JOIN to_tsquery('simple', ",
+                        )
+                        .arg(Arg::Text(query.to_tsquery()))
+                        .push(") q WHERE p.search @@ q"),
+                };
+                sql.push(" AND p.org_id = ").arg(Arg::Uuid(org.0));
+                push_filters(&mut sql, filter);
+                sql.push(&order("score"));
+                push_page(&mut sql, filter);
+                sql.push(") top JOIN prompts p ON p.id = top.hit JOIN users u ON u.id = p.author_id");
+                sql.push(&order("top.score"));
+            }
+            None => {
+                sql.push(" FROM prompts p JOIN users u ON u.id = p.author_id WHERE p.org_id = ").arg(Arg::Uuid(org.0));
+                push_filters(&mut sql, filter);
+                sql.push(&order("score"));
+                push_page(&mut sql, filter);
+            }
+        }
         let rows: Vec<PromptRow> =
             on_pool!(self, pool => bind_all!(sqlx::query_as(&sql.text), &sql.args).fetch_all(pool).await.store()?);
         Ok(rows.into_iter().map(PromptRecord::from).collect())

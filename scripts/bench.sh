@@ -33,6 +33,7 @@ tmp=$(mktemp)
   echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')),"
   echo "$(free -g | awk '/Mem:/ {print $2}') GiB RAM; $(date -u +%Y-%m-%d); commit $(git rev-parse --short HEAD)."
   echo "Targets: list and get p95 ≤ 10 ms, search p95 ≤ 20 ms."
+  echo "History and what the numbers show: [performance.md](performance.md)."
   echo
   for backend in sqlite postgres; do
     "$bench" --backend "$backend" --prompts "$prompts" --clients "$clients" --seconds "$seconds"

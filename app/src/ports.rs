@@ -924,6 +924,36 @@ pub struct SubscriptionRecord {
     pub completed_at: Option<DateTime<Utc>>,
 }
 
+impl SubscriptionRecord {
+    /// A new, active subscription at the start of `version`, with what the run knows from the start.
+    pub fn new(
+        org_id: OrgId,
+        sequence_id: Uuid,
+        version: i32,
+        user_id: UserId,
+        preferences: Preferences,
+        answers: std::collections::BTreeMap<String, String>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            org_id,
+            sequence_id,
+            version,
+            user_id,
+            status: SubscriptionStatus::Active,
+            run: Run { answers, ..Run::default() },
+            preferences,
+            assigned_by: None,
+            mandatory: false,
+            revision: 0,
+            created_at: now,
+            updated_at: now,
+            completed_at: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct MessageRecord {
     pub id: Uuid,

@@ -154,7 +154,6 @@ pub mod rules {
     use crate::api::engine;
     use crate::api::prompts::library::Principal;
     use crate::domain::permission::SequenceFacts;
-    use crate::domain::sequence::Run;
     use crate::domain::sequence::{Input, Phase, RunError, StepKind, Trigger, WaitUntil, validate};
     use crate::domain::{Action, Resource, UserId};
     use crate::ports::{MessageRecord, SequenceRecord, Services, SubscriptionRecord};
@@ -377,22 +376,7 @@ pub mod rules {
         answers.insert("name".to_owned(), user.display_name.clone());
         answers.insert("first_name".to_owned(), first_name(&user.display_name));
         answers.insert("goal".to_owned(), s.meta.title.clone());
-        let sub = SubscriptionRecord {
-            id: Uuid::now_v7(),
-            org_id: p.org,
-            sequence_id: id,
-            version,
-            user_id: p.user,
-            status: SubscriptionStatus::Active,
-            run: Run { answers, ..Run::default() },
-            preferences,
-            assigned_by: None,
-            mandatory: false,
-            revision: 0,
-            created_at: now,
-            updated_at: now,
-            completed_at: None,
-        };
+        let sub = SubscriptionRecord::new(p.org, id, version, p.user, preferences, answers, now);
         let first = engine::start(&sub, &steps, now).map_err(|e| AppError::validation("sequence", e.to_string()))?;
         services.store.create_subscription(&sub, &first).await?;
         services.jobs.notify_waiters();

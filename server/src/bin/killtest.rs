@@ -14,7 +14,7 @@
 
 use app::api::engine;
 use app::domain::schedule::Preferences;
-use app::domain::sequence::{Run, SequenceMeta, Step, StepKind, SubscriptionStatus, Trigger};
+use app::domain::sequence::{SequenceMeta, Step, StepKind, Trigger};
 use app::domain::{Email, OrgId, OrgKind, UserId};
 use app::ports::{NewUser, OrgRecord, SequenceRecord, SubscriptionRecord};
 use chrono::Utc;
@@ -132,22 +132,15 @@ async fn run(a: &Args, url: &str) -> Result<String, String> {
     store.publish_sequence(personal.id, sequence.id, owner.id, now).await.map_err(|e| e.to_string())?;
     let mut ids = Vec::with_capacity(a.subscriptions);
     for _ in 0..a.subscriptions {
-        let sub = SubscriptionRecord {
-            id: Uuid::now_v7(),
-            org_id: personal.id,
-            sequence_id: sequence.id,
-            version: 1,
-            user_id: owner.id,
-            status: SubscriptionStatus::Active,
-            run: Run::default(),
-            preferences: Preferences::default(),
-            assigned_by: None,
-            mandatory: false,
-            revision: 0,
-            created_at: now,
-            updated_at: now,
-            completed_at: None,
-        };
+        let sub = SubscriptionRecord::new(
+            personal.id,
+            sequence.id,
+            1,
+            owner.id,
+            Preferences::default(),
+            Default::default(),
+            now,
+        );
         let first = engine::start(&sub, &steps(), now).map_err(|e| e.to_string())?;
         store.create_subscription(&sub, &first).await.map_err(|e| e.to_string())?;
         ids.push(sub.id);

@@ -6,7 +6,7 @@
 use crate::support::TestApp;
 use app::api::engine;
 use app::domain::schedule::Preferences;
-use app::domain::sequence::{JobKind, Run, SequenceMeta, Step, StepKind, SubscriptionStatus, Trigger};
+use app::domain::sequence::{JobKind, SequenceMeta, Step, StepKind, SubscriptionStatus, Trigger};
 use app::domain::{OrgId, UserId};
 use app::ports::{SequenceRecord, SubscriptionRecord};
 use chrono::{Duration, NaiveTime};
@@ -45,22 +45,7 @@ pub async fn subscribe(app: &TestApp, org: OrgId, sequence: Uuid, user: UserId, 
     let store = &app.state.services.store;
     let now = app.clock_now();
     let steps = store.sequence_version(sequence, 1).await.expect("version").expect("published");
-    let sub = SubscriptionRecord {
-        id: Uuid::now_v7(),
-        org_id: org,
-        sequence_id: sequence,
-        version: 1,
-        user_id: user,
-        status: SubscriptionStatus::Active,
-        run: Run::default(),
-        preferences,
-        assigned_by: None,
-        mandatory: false,
-        revision: 0,
-        created_at: now,
-        updated_at: now,
-        completed_at: None,
-    };
+    let sub = SubscriptionRecord::new(org, sequence, 1, user, preferences, Default::default(), now);
     let first = engine::start(&sub, &steps, now).expect("start");
     store.create_subscription(&sub, &first).await.expect("subscribe");
     sub.id

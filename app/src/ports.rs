@@ -1038,6 +1038,11 @@ pub trait SequenceStore: Send + Sync {
     async fn create_subscription(&self, subscription: &SubscriptionRecord, first: &RunChange) -> StoreResult<()>;
     async fn subscription(&self, id: Uuid) -> StoreResult<Option<SubscriptionRecord>>;
     async fn subscriptions_of(&self, user: UserId) -> StoreResult<Vec<SubscriptionRecord>>;
+    /// The active and paused subscriptions of a sequence, oldest first.
+    async fn running_subscriptions(&self, sequence: Uuid) -> StoreResult<Vec<SubscriptionRecord>>;
+    /// Moves a subscription to another version of its sequence (its run and jobs stay); `false`
+    /// when it changed since `revision` was read.
+    async fn move_subscription(&self, id: Uuid, revision: i64, version: i32, at: DateTime<Utc>) -> StoreResult<bool>;
     /// Applies a change; `false` when the subscription moved on since it was read (nothing written).
     async fn apply_run(&self, change: &RunChange) -> StoreResult<bool>;
     /// In the order they were written (ids are time-ordered UUIDv7).

@@ -100,6 +100,21 @@ pub struct DecisionView {
     pub context: Vec<MessageView>,
 }
 
+/// What moving a sequence's subscribers to its latest version did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MigrationReport {
+    pub version: i32,
+    pub moved: usize,
+    /// Who stays on their version, and why.
+    pub not_moved: Vec<NotMoved>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NotMoved {
+    pub subscriber: String,
+    pub reason: String,
+}
+
 /// Delivery preferences as a form sends them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct PreferencesInput {
@@ -711,6 +726,58 @@ pub mod rules {
         Ok(moved)
     }
 
+    /// Why a subscription cannot move from `old` steps to `new` ones: its current step must be
+    /// in the new version (by id) and be the same kind of step there.
+    fn unmovable(sub: &SubscriptionRecord, old: &[Step], new: &[Step]) -> Option<String> {
+        let Some(current) = sub.run.step.as_deref() else { return Some("Its run has ended.".into()) };
+        let title = old.iter().find(|s| s.id == current).map_or(current, |s| s.title.as_str());
+        let Some(there) = new.iter().find(|s| s.id == current) else {
+            return Some(format!("It is at “{title}”, which the new version does not have."));
+        };
+        let here = old.iter().find(|s| s.id == current).map(|s| std::mem::discriminant(&s.kind));
+        if here != Some(std::mem::discriminant(&there.kind)) {
+            return Some(format!("It is at “{title}”, which is another kind of step in the new version."));
+        }
+        None
+    }
+
+    /// "Move everyone to the new version": each running subscription on an older version moves
+    /// to the latest one at the same step (by step id), keeping its answers and schedule.
+    pub async fn migrate(services: &Services, p: &Principal, id: Uuid) -> Result<MigrationReport, AppError> {
+        let s = editable(services, p, id).await?;
+        let version =
+            s.published_version.ok_or_else(|| AppError::validation("sequence", "Publish a version first."))?;
+        let latest = services.store.sequence_version(id, version).await?.ok_or(AppError::NotFound)?;
+        let mut report = MigrationReport { version, moved: 0, not_moved: vec![] };
+        let now = services.clock.now();
+        for sub in services.store.running_subscriptions(id).await? {
+            if sub.version == version {
+                continue;
+            }
+            let old = steps_of(services, &sub).await?;
+            let reason = match unmovable(&sub, &old, &latest) {
+                None if services.store.move_subscription(sub.id, sub.revision, version, now).await? => {
+                    report.moved += 1;
+                    continue;
+                }
+                None => "It changed while moving; try again.".to_owned(),
+                Some(reason) => reason,
+            };
+            let subscriber = services.store.user_by_id(sub.user_id).await?.map(|u| u.display_name).unwrap_or_default();
+            report.not_moved.push(NotMoved { subscriber, reason });
+        }
+        p.audit(
+            services,
+            "sequence.migrated",
+            format!("sequence:{id}"),
+            None,
+            Some(serde_json::json!({ "version": version, "moved": report.moved, "not_moved": report.not_moved.len() })),
+        )
+        .await?;
+        services.jobs.notify_waiters();
+        Ok(report)
+    }
+
     pub async fn total_unanswered(services: &Services, p: &Principal) -> Result<i64, AppError> {
         let subs = running(services, p.user).await?;
         Ok(subs.iter().filter(|s| matches!(s.run.phase, Phase::AwaitingAnswer | Phase::InConversation)).count() as i64)
@@ -758,6 +825,15 @@ pub async fn publish_sequence(id: Uuid) -> Result<i32, AppError> {
     super::respond(async move {
         let (services, p) = super::prompts::principal().await?;
         rules::publish(&services, &p, id).await
+    })
+    .await
+}
+
+#[server(endpoint = "migrate_subscribers", input = Json)]
+pub async fn migrate_subscribers(id: Uuid) -> Result<MigrationReport, AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::migrate(&services, &p, id).await
     })
     .await
 }

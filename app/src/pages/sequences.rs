@@ -5,7 +5,8 @@
 
 use super::SignedIn;
 use crate::api::sequences::{
-    PreferencesInput, SequenceDetail, create_sequence, publish_sequence, save_sequence, sequence, sequences, subscribe,
+    PreferencesInput, SequenceDetail, create_sequence, migrate_subscribers, publish_sequence, save_sequence, sequence,
+    sequences, subscribe,
 };
 use crate::domain::sequence::{
     AnswerKind, BranchRule, CATEGORIES, Condition, Decider, Difficulty, Due, Effect as RunEffect, Graph, Input, Phase,
@@ -371,6 +372,7 @@ fn Builder(detail: SequenceDetail) -> impl IntoView {
         None => {}
     });
 
+    let migrate = Action::new(move |_: &()| async move { migrate_subscribers(id).await });
     let move_step = move |from: usize, to: usize| {
         steps.update(|s| {
             if from < s.len() && to < s.len() {
@@ -517,6 +519,27 @@ fn Builder(detail: SequenceDetail) -> impl IntoView {
                     disabled=move || save.pending().get() || !problems.with(Vec::is_empty)>"Publish"</button>
                 {move || (!problems.with(Vec::is_empty)).then(|| view! { <span class="hint">"Fix the problems shown on the steps to publish."</span> })}
             </div>
+            {move || version.get().filter(|v| *v > 1).map(|v| view! {
+                <div class="card">
+                    <h2>"Subscribers"</h2>
+                    <p>{format!("Running subscriptions stay on the version they started. Move them to version {v} at the step they are at (by step id).")}</p>
+                    <button type="button" on:click=move |_| { migrate.dispatch(()); } disabled=move || migrate.pending().get()>
+                        {format!("Move everyone to version {v}")}
+                    </button>
+                    {move || migrate.value().get().map(|result| match result {
+                        Ok(report) => view! {
+                            <div role="status">
+                                <p>{format!("Moved {} to version {}.", report.moved, report.version)}</p>
+                                {(!report.not_moved.is_empty()).then(|| view! {
+                                    <p>"Not moved:"</p>
+                                    <ul>{report.not_moved.into_iter().map(|n| view! { <li>{format!("{}: {}", n.subscriber, n.reason)}</li> }).collect_view()}</ul>
+                                })}
+                            </div>
+                        }.into_any(),
+                        Err(e) => view! { <p role="alert" class="form-error">{e.to_string()}</p> }.into_any(),
+                    })}
+                </div>
+            })}
             <Simulator steps=steps/>
         </section>
     }

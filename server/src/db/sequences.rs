@@ -464,6 +464,33 @@ impl SequenceStore for Db {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
+    async fn running_subscriptions(&self, sequence: Uuid) -> Result<Vec<SubscriptionRecord>> {
+        let sql = format!(
+            "{SUBSCRIPTION_SELECT} WHERE sequence_id = $1 AND status IN ('active', 'paused') ORDER BY created_at, id"
+        );
+        let rows: Vec<SubscriptionRow> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(sequence).fetch_all(pool).await.store()?);
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn move_subscription(&self, id: Uuid, revision: i64, version: i32, at: DateTime<Utc>) -> Result<bool> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await.store()?;
+            let moved = sqlx::query(
+                "UPDATE subscriptions SET version = $3, revision = revision + 1, updated_at = $4 WHERE id = $1 AND revision = $2")
+                .bind(id).bind(revision).bind(version).bind(at).execute(&mut *tx).await.store()?.rows_affected() == 1;
+            if moved {
+                sqlx::query(
+                    "INSERT INTO sequence_events (id, sequence_id, subscription_id, kind, detail, at) \
+                     SELECT $1, sequence_id, id, 'migrated', $3, $4 FROM subscriptions WHERE id = $2")
+                    .bind(Uuid::now_v7()).bind(id).bind(format!("to version {version}")).bind(at)
+                    .execute(&mut *tx).await.store()?;
+                tx.commit().await.store()?;
+            }
+            Ok(moved)
+        })
+    }
+
     async fn apply_run(&self, change: &RunChange) -> Result<bool> {
         on_pool!(self, pool => {
             let mut tx = pool.begin_write().await.store()?;

@@ -5,7 +5,9 @@
 use crate::orgs::{create_org, join};
 use crate::scheduler::worker;
 use crate::support::{Client, PASSWORD, TestApp, field_of};
-use app::api::sequences::{ConversationView, DecisionView, PreferencesInput, SequenceDetail, SequenceSummary};
+use app::api::sequences::{
+    ConversationView, DecisionView, MigrationReport, PreferencesInput, SequenceDetail, SequenceSummary,
+};
 use app::domain::sequence::*;
 use app::dto::NewApiKey;
 use chrono::Duration;
@@ -345,4 +347,61 @@ async fn templates_start_valid_sequences_and_private_ones_stay_private() {
         .await
         .expect_err("title");
     assert_eq!((untitled.status, field_of(&untitled)), (422, "title"));
+}
+
+#[tokio::test]
+async fn subscribers_move_to_a_new_version_by_step_id_and_those_who_cannot_are_reported() {
+    let (app, owner, member, id) = setup().await;
+    let question = |id: &str, text: &str, variable: &str| {
+        step(
+            id,
+            StepKind::Question {
+                text: text.into(),
+                answer: AnswerKind::Text,
+                variable: variable.into(),
+                remind_after_hours: None,
+            },
+        )
+    };
+    let v1 = vec![
+        question("q1", "First question?", "a"),
+        question("q2", "Second question?", "b"),
+        say("bye", "Thanks, {{a}}."),
+    ];
+    save(&owner, id, &v1, Visibility::Organization).await.expect("save");
+    owner.call_json::<i32>("publish_sequence", json!({ "id": id })).await.expect("publish");
+    // The member waits at the first question, the owner at the second.
+    let mine: Uuid =
+        member.call_json("subscribe", json!({ "id": id, "preferences": prefs("UTC") })).await.expect("subscribe");
+    let theirs: Uuid =
+        owner.call_json("subscribe", json!({ "id": id, "preferences": prefs("UTC") })).await.expect("subscribe");
+    worker(&app).tick().await.expect("tick");
+    owner.call_json::<()>("reply", json!({ "id": theirs, "text": "one" })).await.expect("reply");
+    assert_eq!(bodies(&conversation(&owner, theirs).await).last(), Some(&"Second question?"));
+
+    // Version 2 drops the second question; nothing moves until the creator says so.
+    let v2 = vec![question("q1", "First question?", "a"), say("bye", "Thanks, {{a}}, see you.")];
+    save(&owner, id, &v2, Visibility::Organization).await.expect("save");
+    assert_eq!(owner.call_json::<i32>("publish_sequence", json!({ "id": id })).await.expect("publish"), 2);
+    assert_eq!(conversation(&member, mine).await.subscription.version, 1);
+    let refused = member
+        .call_json::<MigrationReport>("migrate_subscribers", json!({ "id": id }))
+        .await
+        .expect_err("not the creator");
+    assert_eq!(refused.status, 403);
+    let report: MigrationReport = owner.call_json("migrate_subscribers", json!({ "id": id })).await.expect("migrate");
+    assert_eq!(report.version, 2);
+    assert_eq!(report.moved, 1);
+    assert_eq!(report.not_moved.len(), 1);
+    assert_eq!(report.not_moved[0].subscriber, "Olivia Owner");
+    assert_eq!(report.not_moved[0].reason, "It is at “Step q2”, which the new version does not have.");
+
+    // The moved run goes on with version 2's steps; the other stays on version 1.
+    member.call_json::<()>("reply", json!({ "id": mine, "text": "ready" })).await.expect("reply");
+    let c = conversation(&member, mine).await;
+    assert_eq!(c.subscription.version, 2);
+    assert_eq!(bodies(&c).last(), Some(&"Thanks, ready, see you."));
+    assert_eq!(c.subscription.status, SubscriptionStatus::Completed);
+    owner.call_json::<()>("reply", json!({ "id": theirs, "text": "two" })).await.expect("reply");
+    assert_eq!(bodies(&conversation(&owner, theirs).await).last(), Some(&"Thanks, one."));
 }

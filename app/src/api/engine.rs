@@ -2,7 +2,6 @@
 //! the scheduler firing a step, a subscriber answering, a person deciding.
 
 use crate::domain::UserId;
-use crate::domain::schedule::Preferences;
 use crate::domain::sequence::{Effect, Graph, Input, Run, RunError, Step};
 use crate::domain::sequence::{JobKind, Sender, SubscriptionStatus};
 use crate::ports::{DecisionRecord, JobRecord, MessageRecord, RunChange, SubscriptionRecord};
@@ -118,9 +117,15 @@ pub fn start(sub: &SubscriptionRecord, steps: &[Step], now: DateTime<Utc>) -> Re
     Ok(change)
 }
 
-/// A message the subscriber wrote, stored with the change their answer makes.
-pub fn reply_message(sub: &SubscriptionRecord, author: UserId, text: &str, now: DateTime<Utc>) -> MessageRecord {
-    let id = Uuid::now_v7();
+/// A message the subscriber wrote, stored with the change their answer makes. Conversations read
+/// in id order, so `id` is taken before the answer's effects are planned.
+pub fn reply_message(
+    sub: &SubscriptionRecord,
+    id: Uuid,
+    author: UserId,
+    text: &str,
+    now: DateTime<Utc>,
+) -> MessageRecord {
     MessageRecord {
         id,
         subscription_id: sub.id,
@@ -138,9 +143,4 @@ pub fn reply_message(sub: &SubscriptionRecord, author: UserId, text: &str, now: 
 /// How late a step may fire before it is skipped instead of delivered.
 pub fn too_late(due_at: DateTime<Utc>, now: DateTime<Utc>, window: Duration) -> bool {
     now - due_at > window
-}
-
-/// Default preferences for a new subscriber.
-pub fn preferences(timezone: &str) -> Preferences {
-    Preferences { timezone: timezone.to_owned(), ..Preferences::default() }
 }

@@ -171,7 +171,7 @@ pub mod rules {
     use crate::domain::permission::SequenceFacts;
     use crate::domain::sequence::{Input, Phase, RunError, StepKind, Trigger, WaitUntil, validate};
     use crate::domain::{Action, Resource, UserId};
-    use crate::ports::{MessageRecord, SequenceRecord, Services, SubscriptionRecord};
+    use crate::ports::{DecisionRecord, MessageRecord, RunChange, SequenceRecord, Services, SubscriptionRecord};
 
     /// Steps a draft may hold, and its size.
     const MAX_DRAFT_BYTES: usize = 512 * 1024;
@@ -495,27 +495,27 @@ pub mod rules {
         })
     }
 
-    /// Applies an input to a subscription, reading it again when another change got there first.
+    /// Applies `input` to a running subscription (and `amend`s the change: the reply, the
+    /// decision), reading it again when another change got there first. Refusals name `field`.
     async fn apply(
         services: &Services,
         id: Uuid,
-        input: impl Fn(&SubscriptionRecord) -> Result<(Input, Option<MessageRecord>), AppError>,
+        field: &'static str,
+        input: Input,
+        amend: impl Fn(&SubscriptionRecord, &mut RunChange),
     ) -> Result<(), AppError> {
         for _ in 0..5 {
             let sub = services.store.subscription(id).await?.ok_or(AppError::NotFound)?;
             if sub.status != SubscriptionStatus::Active {
-                return Err(AppError::validation("text", "This conversation is not running (paused or ended)."));
+                return Err(AppError::validation(field, "This conversation is not running (paused or ended)."));
             }
             let steps = steps_of(services, &sub).await?;
-            let (input, message) = input(&sub)?;
-            let mut change = engine::step(&sub, &steps, input, services.clock.now()).map_err(|e| match e {
-                RunError::BadAnswer(message) => AppError::validation("text", message),
-                RunError::Unexpected => AppError::validation("text", "Nothing is waiting for an answer right now."),
+            let mut change = engine::step(&sub, &steps, input.clone(), services.clock.now()).map_err(|e| match e {
+                RunError::BadAnswer(message) => AppError::validation(field, message),
+                RunError::Unexpected => AppError::validation(field, "Nothing is waiting for that right now."),
                 other => AppError::internal(other.to_string()),
             })?;
-            if let Some(message) = message {
-                change.messages.insert(0, message);
-            }
+            amend(&sub, &mut change);
             if services.store.apply_run(&change).await? {
                 services.jobs.notify_waiters();
                 return Ok(());
@@ -533,26 +533,29 @@ pub mod rules {
         if text.chars().count() > 4000 {
             return Err(AppError::validation("text", "At most 4,000 characters."));
         }
-        let now = services.clock.now();
-        let user = p.user;
-        apply(services, id, |sub| {
-            Ok((Input::Answer(text.to_owned()), Some(engine::reply_message(sub, user, text, now))))
+        let (now, message) = (services.clock.now(), Uuid::now_v7());
+        apply(services, id, "text", Input::Answer(text.to_owned()), |sub, change| {
+            change.messages.insert(0, engine::reply_message(sub, message, p.user, text, now));
         })
         .await
     }
 
-    /// Decisions waiting for the caller: checkpoints of their own subscriptions that they decide,
-    /// and of sequences they created (creator and coach decisions).
+    /// Whether the caller decides this checkpoint: the subscriber for their own, the sequence's
+    /// creator for creator and coach decisions.
+    fn decides(p: &Principal, d: &DecisionRecord, sub: &SubscriptionRecord, seq: &SequenceRecord) -> bool {
+        match d.decider {
+            Decider::Subscriber => sub.user_id == p.user,
+            Decider::Creator | Decider::Coach => seq.creator_id == p.user,
+        }
+    }
+
+    /// Decisions waiting for the caller, with the end of each conversation for context.
     pub async fn queue(services: &Services, p: &Principal) -> Result<Vec<DecisionView>, AppError> {
         let mut out = Vec::new();
         for d in services.store.open_decisions(p.org).await? {
             let Some(sub) = services.store.subscription(d.subscription_id).await? else { continue };
             let Some(seq) = services.store.sequence(sub.org_id, sub.sequence_id).await? else { continue };
-            let mine = match d.decider {
-                Decider::Subscriber => sub.user_id == p.user,
-                Decider::Creator | Decider::Coach => seq.creator_id == p.user,
-            };
-            if !mine {
+            if !decides(p, &d, &sub, &seq) {
                 continue;
             }
             let subscriber = services.store.user_by_id(sub.user_id).await?.map(|u| u.display_name).unwrap_or_default();
@@ -580,35 +583,25 @@ pub mod rules {
         choice: &str,
         note: &str,
     ) -> Result<(), AppError> {
-        let view = queue(services, p).await?.into_iter().find(|d| d.id == decision).ok_or(AppError::NotFound)?;
-        if !view.options.iter().any(|o| o.eq_ignore_ascii_case(choice.trim())) {
+        let d = services.store.open_decisions(p.org).await?.into_iter().find(|d| d.id == decision);
+        let d = d.ok_or(AppError::NotFound)?;
+        let sub = services.store.subscription(d.subscription_id).await?.ok_or(AppError::NotFound)?;
+        let seq = services.store.sequence(sub.org_id, sub.sequence_id).await?.ok_or(AppError::NotFound)?;
+        if !decides(p, &d, &sub, &seq) {
+            return Err(AppError::NotFound);
+        }
+        let choice = choice.trim();
+        if !d.options.iter().any(|o| o.eq_ignore_ascii_case(choice)) {
             return Err(AppError::validation("choice", "Choose one of the options."));
         }
         let note = note.trim();
         let note = (!note.is_empty()).then(|| note.chars().take(2000).collect::<String>());
-        let by = p.user;
-        let choice = choice.trim().to_owned();
-        let sub_id = view.subscription_id;
-        for _ in 0..5 {
-            let sub = services.store.subscription(sub_id).await?.ok_or(AppError::NotFound)?;
-            let steps = steps_of(services, &sub).await?;
-            let mut change = engine::step(&sub, &steps, Input::Decision(choice.clone()), services.clock.now())
-                .map_err(|e| AppError::validation("choice", e.to_string()))?;
-            change.decided = Some((choice.clone(), note.clone(), Some(by)));
-            if services.store.apply_run(&change).await? {
-                p.audit(
-                    services,
-                    "sequence.decided",
-                    format!("decision:{decision}"),
-                    None,
-                    Some(serde_json::json!({ "choice": choice })),
-                )
-                .await?;
-                services.jobs.notify_waiters();
-                return Ok(());
-            }
-        }
-        Err(AppError::Conflict { message: "The conversation kept changing; please try again.".into() })
+        apply(services, sub.id, "choice", Input::Decision(choice.to_owned()), |_, change| {
+            change.decided = Some((choice.to_owned(), note.clone(), Some(p.user)));
+        })
+        .await?;
+        let after = Some(serde_json::json!({ "choice": choice }));
+        p.audit(services, "sequence.decided", format!("decision:{decision}"), None, after).await
     }
 
     /// Pause (optionally until a moment), resume or cancel one's own subscription.
@@ -711,7 +704,7 @@ pub mod rules {
                     _ => false,
                 }
             });
-            if waits && apply(services, sub.id, |_| Ok((Input::Event(name.to_owned()), None))).await.is_ok() {
+            if waits && apply(services, sub.id, "event", Input::Event(name.to_owned()), |_, _| {}).await.is_ok() {
                 moved += 1;
             }
         }
@@ -776,11 +769,6 @@ pub mod rules {
         .await?;
         services.jobs.notify_waiters();
         Ok(report)
-    }
-
-    pub async fn total_unanswered(services: &Services, p: &Principal) -> Result<i64, AppError> {
-        let subs = running(services, p.user).await?;
-        Ok(subs.iter().filter(|s| matches!(s.run.phase, Phase::AwaitingAnswer | Phase::InConversation)).count() as i64)
     }
 }
 
@@ -910,15 +898,6 @@ pub async fn subscription_preferences(id: Uuid, preferences: PreferencesInput) -
     super::respond(async move {
         let (services, p) = super::prompts::principal().await?;
         rules::update_preferences(&services, &p, id, &preferences).await
-    })
-    .await
-}
-
-#[server(endpoint = "unanswered", input = Json)]
-pub async fn unanswered() -> Result<i64, AppError> {
-    super::respond(async move {
-        let (services, p) = super::prompts::principal().await?;
-        rules::total_unanswered(&services, &p).await
     })
     .await
 }

@@ -273,14 +273,15 @@ macro_rules! write_change {
                 .await
                 .store()?;
             }
-            // Only the current step's visit can have work pending.
+            // Only the current step's visit can have work pending (its AI turns are `step#turn`;
+            // compared as a prefix, not with LIKE, where a `_` in a step id would be a wildcard).
             sqlx::query(
                 "UPDATE sequence_jobs SET status = 'canceled', completed_at = $5 WHERE subscription_id = $1 \
-                 AND status = 'pending' AND NOT ((step_id = $2 OR step_id LIKE $3) AND visit = $4)",
+                 AND status = 'pending' AND NOT ((step_id = $2 OR substr(step_id, 1, length($3)) = $3) AND visit = $4)",
             )
             .bind(c.subscription)
             .bind(&current)
-            .bind(format!("{current}#%"))
+            .bind(format!("{current}#"))
             .bind(visit)
             .bind(c.at)
             .execute(&mut *$tx)

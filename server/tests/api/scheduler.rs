@@ -215,6 +215,7 @@ async fn a_failing_job_is_retried_with_backoff_then_marked_failed_with_its_error
     // The subscriber answers (as the reply server function does): an AI turn is queued.
     let store = &app.state.services.store;
     let current = store.subscription(sub).await.expect("load").expect("sub");
+    let reply = Uuid::now_v7();
     let mut change = engine::step(
         &current,
         &store.sequence_version(sequence, 1).await.unwrap().unwrap(),
@@ -222,7 +223,7 @@ async fn a_failing_job_is_retried_with_backoff_then_marked_failed_with_its_error
         app.clock_now(),
     )
     .expect("answer");
-    change.messages.insert(0, engine::reply_message(&current, user, "Sleep better", app.clock_now()));
+    change.messages.insert(0, engine::reply_message(&current, reply, user, "Sleep better", app.clock_now()));
     assert!(store.apply_run(&change).await.expect("apply"));
     let mut waits = vec![];
     for _ in 0..server::scheduler::MAX_ATTEMPTS {

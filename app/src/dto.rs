@@ -23,6 +23,8 @@ pub struct Me {
     /// Whether the server shows the development mailbox.
     pub dev_mode: bool,
     pub unread_notifications: i64,
+    /// Unseen messages in the user's sequence conversations (the inbox badge).
+    pub unread_messages: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

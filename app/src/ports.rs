@@ -1067,6 +1067,12 @@ pub trait SequenceStore: Send + Sync {
         at: DateTime<Utc>,
     ) -> StoreResult<()>;
     async fn open_decisions(&self, org: OrgId) -> StoreResult<Vec<DecisionRecord>>;
+    /// Unread messages (sent to the user, not yet shown to them) per subscription.
+    async fn unread_counts(&self, user: UserId) -> StoreResult<Vec<(Uuid, i64)>>;
+    /// Marks a conversation's messages to the subscriber as read.
+    async fn mark_read(&self, subscription: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
+    /// When the earliest pending job of the user's subscriptions is due.
+    async fn next_due_for(&self, user: UserId) -> StoreResult<Option<DateTime<Utc>>>;
     /// Jobs that failed for good, newest first, for creators and admins.
     async fn failed_jobs(&self, org: OrgId, limit: i64) -> StoreResult<Vec<(JobRecord, String)>>;
     /// Pauses, resumes, cancels or changes the preferences of a subscription, with its jobs:
@@ -1127,6 +1133,11 @@ pub trait Mailer: Send + Sync {
 
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
+
+    /// Moves the clock forward. Only test clocks can; the system clock answers `false`.
+    fn advance(&self, _by: chrono::Duration) -> bool {
+        false
+    }
 }
 
 pub struct SystemClock;
@@ -1161,6 +1172,8 @@ pub struct Settings {
     pub webhook_allow_private: bool,
     /// The instance's AI model, used by organizations that set none of their own.
     pub default_model: Option<ModelEndpoint>,
+    /// Started with a test clock (`CAIRN_TEST_CLOCK`): signed-in users may move it forward.
+    pub test_clock: bool,
 }
 
 impl Settings {

@@ -26,6 +26,9 @@ test('a creator builds, simulates and publishes a sequence; a member runs it liv
   await expect(page.getByRole('heading', { name: title })).toBeVisible();
   await hydrated(page);
 
+  // The greeting goes out at a time of day (the subscriber's preferred time replaces it).
+  await page.getByRole('button', { name: 'Message Welcome' }).click();
+  await choose(page, 'When', 'At a time of day');
   // The question: asked right after the greeting, answered yes or no.
   await page.getByRole('button', { name: 'Question Your goal' }).click();
   await choose(page, 'When', 'Right after the previous step');
@@ -69,7 +72,7 @@ test('a creator builds, simulates and publishes a sequence; a member runs it liv
   await page.getByRole('button', { name: 'Publish' }).click();
   await expect(page.getByRole('status').filter({ hasText: 'Published version 1.' })).toBeVisible();
 
-  // A member subscribes; the first messages arrive by themselves.
+  // A member subscribes with a preferred time; nothing is sent before it.
   const member = await newPage(browser, pageErrors);
   await signInDemo(member, 'viewer@demo.cairn.test', 'Victor Viewer');
   await member.goto('/sequences');
@@ -81,6 +84,12 @@ test('a creator builds, simulates and publishes a sequence; a member runs it liv
   await member.getByRole('button', { name: 'Subscribe' }).click();
   await expect(member).toHaveURL(/\/inbox\/[0-9a-f-]+$/);
   const messages = member.getByRole('log', { name: 'Messages' });
+  await hydrated(member);
+  await expect(messages).not.toContainText('Hi Victor, welcome!');
+
+  // The server's test clock moves to the preferred time: the first messages arrive live.
+  const moved = await member.request.post('/api/advance_clock', { data: { to_next_due: true } });
+  expect(moved.status()).toBe(200);
   await expect(messages).toContainText('Hi Victor, welcome!', { timeout: 15_000 });
   await expect(messages).toContainText('What would you like to achieve?');
   await hydrated(member);

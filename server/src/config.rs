@@ -36,6 +36,8 @@ pub struct Config {
     pub default_model: Option<app::ports::ModelEndpoint>,
     /// Longest wait for the model's next piece of an answer, in seconds.
     pub model_timeout_secs: u64,
+    /// A clock signed-in users can move forward, for end-to-end tests (`CAIRN_TEST_CLOCK`, off).
+    pub test_clock: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +97,7 @@ impl Config {
             late_window_hours: parsed("CAIRN_LATE_WINDOW_HOURS", 24)?,
             default_model: default_model()?,
             model_timeout_secs: parsed("CAIRN_AI_TIMEOUT_SECS", 60)?,
+            test_clock: flag("CAIRN_TEST_CLOCK", false)?,
         })
     }
 
@@ -123,6 +126,7 @@ impl Config {
             late_window_hours: 24,
             default_model: None,
             model_timeout_secs: 10,
+            test_clock: false,
         }
     }
 }

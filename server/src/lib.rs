@@ -1,6 +1,7 @@
 //! The Cairn server: configuration, storage, mail, HTTP middleware and the Leptos app, put
 //! together by `build`. `main.rs` only parses the environment and serves.
 
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod http;
@@ -88,7 +89,8 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 pub async fn services(config: &Config) -> Result<(Services, Db), StartError> {
     let db = Db::connect(&config.database_url).await?;
     let store: Arc<dyn Store> = Arc::new(db.clone());
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let clock: Arc<dyn Clock> =
+        if config.test_clock { Arc::new(clock::ShiftedClock::default()) } else { Arc::new(SystemClock) };
     let mailer: Arc<dyn Mailer> = match &config.smtp_url {
         Some(url) => Arc::new(mailer::SmtpMailer::new(url, &config.smtp_from).map_err(StartError::Mail)?),
         None => Arc::new(mailer::OutboxMailer { store: Arc::new(db.clone()), clock: clock.clone() }),
@@ -104,6 +106,7 @@ pub async fn services(config: &Config) -> Result<(Services, Db), StartError> {
         api_rate_limit: config.api_rate_limit,
         webhook_allow_private: config.webhook_allow_private,
         default_model: config.default_model.clone(),
+        test_clock: config.test_clock,
     };
     let services = Services {
         store,

@@ -50,6 +50,7 @@ pub async fn get_me() -> Result<Option<Me>, AppError> {
             active_org: active.as_ref().map(org_summary),
             dev_mode: services.settings.dev_mode,
             unread_notifications: services.store.unread_notifications(user.id).await?,
+            unread_messages: services.store.unread_counts(user.id).await?.into_iter().map(|(_, n)| n).sum(),
         }))
     })
     .await

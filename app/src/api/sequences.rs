@@ -66,6 +66,10 @@ pub struct SubscriptionView {
     pub preferences: Preferences,
     pub outcome: Option<String>,
     pub started_at: DateTime<Utc>,
+    /// Messages to the subscriber they have not seen yet.
+    pub unread: i64,
+    /// Days in a row with an answer (see `Preferences::streak`).
+    pub streak: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -419,8 +423,12 @@ pub mod rules {
         sub: &SubscriptionRecord,
         title: &str,
         steps: &[Step],
-        last: Option<&MessageRecord>,
+        messages: &[MessageRecord],
+        unread: i64,
+        now: DateTime<Utc>,
     ) -> SubscriptionView {
+        let last = messages.last();
+        let answered = messages.iter().filter(|m| m.sender == Sender::Subscriber).map(|m| m.created_at);
         let current = sub.run.step.as_deref().and_then(|id| steps.iter().find(|s| s.id == id));
         let total = steps.len().max(1) as u32;
         let completed = sub.run.completed.min(total);
@@ -455,6 +463,8 @@ pub mod rules {
             preferences: sub.preferences.clone(),
             outcome: sub.run.outcome.clone(),
             started_at: sub.created_at,
+            unread,
+            streak: sub.preferences.streak(answered, now),
         }
     }
 
@@ -462,15 +472,23 @@ pub mod rules {
         Ok(services.store.sequence(sub.org_id, sub.sequence_id).await?.map(|s| s.meta.title).unwrap_or_default())
     }
 
+    pub async fn unread(services: &Services, p: &Principal) -> Result<i64, AppError> {
+        Ok(services.store.unread_counts(p.user).await?.into_iter().map(|(_, n)| n).sum())
+    }
+
     pub async fn inbox(services: &Services, p: &Principal) -> Result<Vec<SubscriptionView>, AppError> {
         let mut out = Vec::new();
+        let unread: std::collections::HashMap<Uuid, i64> =
+            services.store.unread_counts(p.user).await?.into_iter().collect();
+        let now = services.clock.now();
         for sub in services.store.subscriptions_of(p.user).await? {
             if sub.status == SubscriptionStatus::Canceled {
                 continue;
             }
             let steps = steps_of(services, &sub).await?;
             let messages = services.store.messages(sub.id).await?;
-            out.push(subscription_view(&sub, &title(services, &sub).await?, &steps, messages.last()));
+            let unread = unread.get(&sub.id).copied().unwrap_or(0);
+            out.push(subscription_view(&sub, &title(services, &sub).await?, &steps, &messages, unread, now));
         }
         out.sort_by_key(|s| std::cmp::Reverse(s.last_at));
         Ok(out)
@@ -480,6 +498,9 @@ pub mod rules {
         let sub = own(services, p, id).await?;
         let steps = steps_of(services, &sub).await?;
         let messages = services.store.messages(sub.id).await?;
+        let now = services.clock.now();
+        // Shown now: read.
+        services.store.mark_read(sub.id, now).await?;
         let asks = match (sub.run.phase, sub.run.step.as_deref().and_then(|id| steps.iter().find(|s| s.id == id))) {
             (Phase::AwaitingAnswer, Some(Step { kind: StepKind::Question { answer, .. }, .. })) => Some(answer.clone()),
             (Phase::InConversation, _) => Some(AnswerKind::Text),
@@ -488,7 +509,7 @@ pub mod rules {
         let scripted =
             services.store.org_model(sub.org_id).await?.is_none() && services.settings.default_model.is_none();
         Ok(ConversationView {
-            subscription: subscription_view(&sub, &title(services, &sub).await?, &steps, messages.last()),
+            subscription: subscription_view(&sub, &title(services, &sub).await?, &steps, &messages, 0, now),
             messages: messages.into_iter().map(message_view).collect(),
             asks,
             scripted,
@@ -840,6 +861,16 @@ pub async fn inbox() -> Result<Vec<SubscriptionView>, AppError> {
     super::respond(async move {
         let (services, p) = super::prompts::principal().await?;
         rules::inbox(&services, &p).await
+    })
+    .await
+}
+
+/// How many messages in the caller's conversations they have not seen (the inbox badge).
+#[server(endpoint = "unread_count", input = Json)]
+pub async fn unread_count() -> Result<i64, AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::unread(&services, &p).await
     })
     .await
 }

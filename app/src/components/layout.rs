@@ -104,7 +104,7 @@ fn SignedInNav(me: Me) -> impl IntoView {
             <A href="/">"Dashboard"</A>
             <A href="/prompts">"Prompts"</A>
             <A href="/sequences">"Sequences"</A>
-            <A href="/inbox">"Inbox"</A>
+            <InboxLink initial=me.unread_messages/>
             <A href="/decisions">"Decisions"</A>
             <A href="/activity">"Activity"</A>
             {analytics.then(|| view! { <A href="/analytics">"Analytics"</A> })}
@@ -133,6 +133,22 @@ fn SignedInNav(me: Me) -> impl IntoView {
                 </ActionForm>
             </div>
         </details>
+    }
+}
+
+/// The inbox link with its unread badge, counted again on every navigation.
+#[component]
+fn InboxLink(initial: i64) -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let count = LocalResource::new(move || {
+        location.pathname.track();
+        crate::api::sequences::unread_count()
+    });
+    let unread = move || count.get().and_then(Result::ok).unwrap_or(initial);
+    view! {
+        <A href="/inbox" attr:aria-label=move || match unread() { 0 => "Inbox".to_owned(), n => format!("Inbox, {n} unread") }>
+            "Inbox"{move || (unread() > 0).then(|| view! { <span class="badge" aria-hidden="true">{unread()}</span> })}
+        </A>
     }
 }
 

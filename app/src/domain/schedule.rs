@@ -53,6 +53,25 @@ impl Preferences {
         inside.then_some(end)
     }
 
+    /// Days in a row, in the subscriber's timezone, on which they answered: counted back from
+    /// today, or from yesterday while today has no answer yet.
+    pub fn streak(&self, answered: impl IntoIterator<Item = DateTime<Utc>>, now: DateTime<Utc>) -> u32 {
+        let tz = self.tz();
+        let days: std::collections::BTreeSet<NaiveDate> =
+            answered.into_iter().map(|at| at.with_timezone(&tz).date_naive()).collect();
+        let today = now.with_timezone(&tz).date_naive();
+        let mut day = if days.contains(&today) { today } else { today.pred_opt().unwrap_or(today) };
+        let mut streak = 0;
+        while days.contains(&day) {
+            streak += 1;
+            match day.pred_opt() {
+                Some(before) => day = before,
+                None => break,
+            }
+        }
+        streak
+    }
+
     /// The moment a step due as `due` is delivered; `None` for an event (it waits).
     pub fn resolve(&self, due: &Due) -> Option<DateTime<Utc>> {
         let at = match due {
@@ -133,6 +152,19 @@ mod tests {
 
     fn nine() -> NaiveTime {
         NaiveTime::from_hms_opt(9, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn a_streak_counts_answered_days_in_the_subscribers_timezone() {
+        let prefs = berlin();
+        // 23:30 UTC on the 1st is already the 2nd in Berlin.
+        let answered = ["2026-03-01T23:30:00Z", "2026-03-03T08:00:00Z", "2026-03-03T20:00:00Z", "2026-03-04T07:00:00Z"];
+        let answered: Vec<_> = answered.iter().map(|s| utc(s)).collect();
+        assert_eq!(prefs.streak(answered.clone(), utc("2026-03-04T12:00:00Z")), 3, "2nd, 3rd, 4th");
+        assert_eq!(prefs.streak(answered.clone(), utc("2026-03-05T12:00:00Z")), 3, "today is still open");
+        assert_eq!(prefs.streak(answered.clone(), utc("2026-03-06T12:00:00Z")), 0, "a day was missed");
+        assert_eq!(Preferences::default().streak(answered, utc("2026-03-04T12:00:00Z")), 2, "in UTC the 2nd is empty");
+        assert_eq!(prefs.streak(Vec::new(), utc("2026-03-04T12:00:00Z")), 0);
     }
 
     fn berlin() -> Preferences {

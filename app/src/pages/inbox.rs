@@ -34,6 +34,11 @@ fn status_label(s: &SubscriptionView) -> String {
     }
 }
 
+/// " · 3-day streak", or nothing before the second day.
+fn streak(days: u32) -> String {
+    if days >= 2 { format!(" · {days}-day streak") } else { String::new() }
+}
+
 #[component]
 fn Inbox() -> impl IntoView {
     let list = Resource::new(|| (), |_| inbox());
@@ -48,10 +53,12 @@ fn Inbox() -> impl IntoView {
                         Ok(items) => view! {
                             <ul class="conversation-list">
                                 {items.into_iter().map(|s| {
-                                    let meta = format!("{} · {}% · ", status_label(&s), s.percent);
+                                    let meta = format!("{} · {}%{} · ", status_label(&s), s.percent, streak(s.streak));
+                                    let is_unread = s.unread > 0;
+                                    let unread = is_unread.then(|| view! { " " <span class="badge">{format!("{} new", s.unread)}</span> });
                                     view! {
-                                        <li class="card">
-                                            <h2><A href=format!("/inbox/{}", s.id)>{s.sequence_title}</A></h2>
+                                        <li class="card" class:unread=is_unread>
+                                            <h2><A href=format!("/inbox/{}", s.id)>{s.sequence_title}</A>{unread}</h2>
                                             <p class="meta">{meta}{s.last_at.map(|at| view! { <LocalTime at=at/> })}</p>
                                             <p>{s.last_message}</p>
                                         </li>
@@ -172,7 +179,7 @@ fn ConversationBody(c: ConversationView, refresh: RwSignal<u32>) -> impl IntoVie
     view! {
         <section class="page narrow conversation">
             <h1>{sub.sequence_title.clone()}</h1>
-            <p class="meta">{format!("{} · step {} of {} · {}%", status_label(&sub), sub.completed_steps.min(sub.total_steps), sub.total_steps, sub.percent)}</p>
+            <p class="meta">{format!("{} · step {} of {} · {}%{}", status_label(&sub), sub.completed_steps.min(sub.total_steps), sub.total_steps, sub.percent, streak(sub.streak))}</p>
             <div class="progress" role="progressbar" aria-label="Progress" aria-valuemin="0" aria-valuemax="100" aria-valuenow=sub.percent>
                 <span class=format!("bar w{}", sub.percent / 5 * 5)></span>
             </div>

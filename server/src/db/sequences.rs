@@ -572,6 +572,32 @@ impl SequenceStore for Db {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
+    async fn unread_counts(&self, user: UserId) -> Result<Vec<(Uuid, i64)>> {
+        let rows: Vec<(Uuid, i64)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT m.subscription_id, COUNT(*) FROM messages m JOIN subscriptions s ON s.id = m.subscription_id \
+             WHERE s.user_id = $1 AND s.status <> 'canceled' AND m.sender <> 'subscriber' AND m.read_at IS NULL \
+             GROUP BY m.subscription_id")
+            .bind(user.0).fetch_all(pool).await.store()?);
+        Ok(rows)
+    }
+
+    async fn mark_read(&self, subscription: Uuid, at: DateTime<Utc>) -> Result<()> {
+        on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE messages SET read_at = $2 WHERE subscription_id = $1 AND read_at IS NULL AND sender <> 'subscriber'")
+                .bind(subscription).bind(at).execute(pool).await.store()?;
+        });
+        Ok(())
+    }
+
+    async fn next_due_for(&self, user: UserId) -> Result<Option<DateTime<Utc>>> {
+        let due: Option<(DateTime<Utc>,)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT j.due_at FROM sequence_jobs j JOIN subscriptions s ON s.id = j.subscription_id \
+             WHERE s.user_id = $1 AND s.status = 'active' AND j.status = 'pending' ORDER BY j.due_at LIMIT 1")
+            .bind(user.0).fetch_optional(pool).await.store()?);
+        Ok(due.map(|(at,)| at))
+    }
+
     async fn set_subscription_state(
         &self,
         id: Uuid,

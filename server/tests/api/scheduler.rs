@@ -242,3 +242,69 @@ async fn a_failing_job_is_retried_with_backoff_then_marked_failed_with_its_error
     assert!(!failed[0].1.is_empty(), "the error is recorded");
     assert_eq!(bodies(&app, sub).await, ["What would you like to work on?", "Sleep better"]);
 }
+
+#[tokio::test]
+async fn the_test_clock_moves_only_on_a_server_started_with_it() {
+    // A normal server has no clock control.
+    let app = TestApp::spawn().await;
+    let client = app.signed_up("Cleo", "cleo@example.com").await;
+    let refused = client.call_json::<serde_json::Value>("advance_clock", serde_json::json!({ "minutes": 60 })).await;
+    assert_eq!(refused.expect_err("refused").status, 404);
+
+    // With the test clock: the caller's next due step is reached, and bad moves are refused by field.
+    let app = TestApp::spawn_with(|config| config.test_clock = true).await;
+    let client = app.signed_up("Dora", "dora@example.com").await;
+    let me = client.me().await.expect("me");
+    let (org, user) = (me.active_org.expect("org").id, me.user_id);
+    let anonymous = app.client();
+    let anonymous = anonymous.call_json::<serde_json::Value>("advance_clock", serde_json::json!({ "minutes": 5 })).await;
+    assert_eq!(anonymous.expect_err("signed in only").status, 401);
+    let nothing = client.call_json::<serde_json::Value>("advance_clock", serde_json::json!({ "to_next_due": true }));
+    assert_eq!(crate::support::field_of(&nothing.await.expect_err("nothing due")), "to_next_due");
+    let backwards = client.call_json::<serde_json::Value>("advance_clock", serde_json::json!({ "minutes": -5 }));
+    assert_eq!(crate::support::field_of(&backwards.await.expect_err("forward only")), "minutes");
+
+    let steps = vec![
+        message("hello", "Hello", Trigger::Completion),
+        message("tomorrow", "A day later", Trigger::After { hours: 24 }),
+    ];
+    let sequence = published(&app, org, user, steps).await;
+    let sub = subscribe(&app, org, sequence, user, Preferences::default()).await;
+    let scheduler = worker(&app);
+    assert_eq!(scheduler.tick().await.expect("tick"), 1);
+    let before = app.clock_now();
+    let moved: serde_json::Value =
+        client.call_json("advance_clock", serde_json::json!({ "to_next_due": true })).await.expect("advance");
+    let now: chrono::DateTime<chrono::Utc> = serde_json::from_value(moved["now"].clone()).expect("now");
+    assert_eq!(now, app.clock_now());
+    assert!(now - before >= Duration::hours(24) - Duration::seconds(1), "moved to the due step: {before} → {now}");
+    assert_eq!(scheduler.tick().await.expect("tick"), 1);
+    assert_eq!(bodies(&app, sub).await, ["Hello", "A day later"]);
+}
+
+#[tokio::test]
+async fn delivered_messages_count_as_unread_until_the_conversation_is_shown() {
+    let app = TestApp::spawn().await;
+    let client = app.signed_up("Esme", "esme@example.com").await;
+    let me = client.me().await.expect("me");
+    let (org, user) = (me.active_org.expect("org").id, me.user_id);
+    let steps = vec![message("one", "First", Trigger::Completion), message("two", "Second", Trigger::Completion)];
+    let sequence = published(&app, org, user, steps).await;
+    let sub = subscribe(&app, org, sequence, user, Preferences::default()).await;
+    assert_eq!(client.call_json::<i64>("unread_count", serde_json::json!({})).await.expect("count"), 0);
+    let scheduler = worker(&app);
+    while scheduler.tick().await.expect("tick") > 0 {}
+
+    assert_eq!(client.call_json::<i64>("unread_count", serde_json::json!({})).await.expect("count"), 2);
+    assert_eq!(client.me().await.expect("me").unread_messages, 2, "the badge comes with the page");
+    let inbox: serde_json::Value = client.call_json("inbox", serde_json::json!({})).await.expect("inbox");
+    assert_eq!(inbox[0]["unread"], 2);
+    // Someone else's count is their own.
+    let other = app.signed_up("Finn", "finn@example.com").await;
+    assert_eq!(other.call_json::<i64>("unread_count", serde_json::json!({})).await.expect("count"), 0);
+
+    let _: serde_json::Value = client.call_json("conversation", serde_json::json!({ "id": sub })).await.expect("open");
+    assert_eq!(client.call_json::<i64>("unread_count", serde_json::json!({})).await.expect("count"), 0);
+    let inbox: serde_json::Value = client.call_json("inbox", serde_json::json!({})).await.expect("inbox");
+    assert_eq!(inbox[0]["unread"], 0);
+}

@@ -29,6 +29,11 @@ impl Clock for TestClock {
     fn now(&self) -> DateTime<Utc> {
         self.0.lock().map(|n| *n).unwrap_or_else(|_| Utc::now())
     }
+
+    fn advance(&self, by: Duration) -> bool {
+        TestClock::advance(self, by);
+        true
+    }
 }
 
 pub struct TestApp {

@@ -7,6 +7,7 @@ pub mod activity;
 pub mod admin;
 pub mod analytics;
 pub mod api_keys;
+pub mod assignments;
 pub mod auth;
 pub mod comments;
 pub mod dev;

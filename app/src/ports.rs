@@ -917,6 +917,8 @@ pub struct SubscriptionRecord {
     pub preferences: Preferences,
     pub assigned_by: Option<UserId>,
     pub mandatory: bool,
+    /// The day an assignment should be finished by.
+    pub due_on: Option<chrono::NaiveDate>,
     /// Bumped by every change: a change computed from an older read is refused.
     pub revision: i64,
     pub created_at: DateTime<Utc>,
@@ -946,6 +948,7 @@ impl SubscriptionRecord {
             preferences,
             assigned_by: None,
             mandatory: false,
+            due_on: None,
             revision: 0,
             created_at: now,
             updated_at: now,
@@ -1038,6 +1041,8 @@ pub trait SequenceStore: Send + Sync {
     async fn create_subscription(&self, subscription: &SubscriptionRecord, first: &RunChange) -> StoreResult<()>;
     async fn subscription(&self, id: Uuid) -> StoreResult<Option<SubscriptionRecord>>;
     async fn subscriptions_of(&self, user: UserId) -> StoreResult<Vec<SubscriptionRecord>>;
+    /// Every subscription someone assigned for a sequence, oldest first.
+    async fn assigned_subscriptions(&self, sequence: Uuid) -> StoreResult<Vec<SubscriptionRecord>>;
     /// The active and paused subscriptions of a sequence, oldest first.
     async fn running_subscriptions(&self, sequence: Uuid) -> StoreResult<Vec<SubscriptionRecord>>;
     /// Moves a subscription to another version of its sequence (its run and jobs stay); `false`

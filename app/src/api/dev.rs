@@ -43,7 +43,8 @@ pub async fn advance_clock(minutes: Option<i64>, to_next_due: Option<bool>) -> R
         let now = services.clock.now();
         let by = if to_next_due == Some(true) {
             let due = services.store.next_due_for(caller.user.id).await?;
-            let due = due.ok_or_else(|| AppError::validation("to_next_due", "Nothing of yours is waiting to be sent."))?;
+            let due =
+                due.ok_or_else(|| AppError::validation("to_next_due", "Nothing of yours is waiting to be sent."))?;
             (due - now).max(chrono::Duration::zero())
         } else {
             match minutes {

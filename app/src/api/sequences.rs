@@ -70,6 +70,9 @@ pub struct SubscriptionView {
     pub unread: i64,
     /// Days in a row with an answer (see `Preferences::streak`).
     pub streak: u32,
+    /// Assigned as mandatory: the subscriber cannot leave.
+    pub mandatory: bool,
+    pub due_on: Option<chrono::NaiveDate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -211,7 +214,7 @@ pub mod rules {
         })
     }
 
-    async fn visible(services: &Services, p: &Principal, id: Uuid) -> Result<SequenceRecord, AppError> {
+    pub(crate) async fn visible(services: &Services, p: &Principal, id: Uuid) -> Result<SequenceRecord, AppError> {
         let s = services.store.sequence(p.org, id).await?.ok_or(AppError::NotFound)?;
         if sees(services, p, &s).await? { Ok(s) } else { Err(AppError::NotFound) }
     }
@@ -369,7 +372,7 @@ pub mod rules {
         Ok(version)
     }
 
-    fn first_name(name: &str) -> String {
+    pub(crate) fn first_name(name: &str) -> String {
         name.split_whitespace().next().unwrap_or(name).to_owned()
     }
 
@@ -419,7 +422,7 @@ pub mod rules {
         MessageView { id: m.id, sender: m.sender, body: m.body, at: m.created_at }
     }
 
-    fn subscription_view(
+    pub(crate) fn subscription_view(
         sub: &SubscriptionRecord,
         title: &str,
         steps: &[Step],
@@ -465,6 +468,8 @@ pub mod rules {
             started_at: sub.created_at,
             unread,
             streak: sub.preferences.streak(answered, now),
+            mandatory: sub.mandatory,
+            due_on: sub.due_on,
         }
     }
 
@@ -664,6 +669,12 @@ pub mod rules {
             SubscriptionStatus::Active => {
                 preferences.paused_until = None;
                 (SubscriptionStatus::Active, "resumed")
+            }
+            SubscriptionStatus::Canceled if sub.mandatory => {
+                return Err(AppError::validation(
+                    "status",
+                    "This sequence was assigned to you as mandatory: pause it if you need to, but it cannot be left.",
+                ));
             }
             SubscriptionStatus::Canceled => (SubscriptionStatus::Canceled, "abandoned"),
             SubscriptionStatus::Completed => {

@@ -183,6 +183,10 @@ fn ConversationBody(c: ConversationView, refresh: RwSignal<u32>) -> impl IntoVie
             <div class="progress" role="progressbar" aria-label="Progress" aria-valuemin="0" aria-valuemax="100" aria-valuenow=sub.percent>
                 <span class=format!("bar w{}", sub.percent / 5 * 5)></span>
             </div>
+            {(sub.mandatory || sub.due_on.is_some()).then(|| {
+                let due = sub.due_on.map(|d| format!("Due {}.", d.format("%-d %B %Y"))).unwrap_or_default();
+                view! { <p class="notice">{if sub.mandatory { "Assigned to you as mandatory. " } else { "Assigned to you. " }}{due}</p> }
+            })}
             {c.scripted.then(|| view! { <p class="notice">"Scripted mode: no AI model is configured, so conversations use the creator's own text."</p> })}
             <ol class="messages" role="log" aria-label="Messages" aria-live="polite">
                 {c.messages.iter().map(|m| {
@@ -214,7 +218,9 @@ fn ConversationBody(c: ConversationView, refresh: RwSignal<u32>) -> impl IntoVie
                     } else {
                         view! { <button type="button" on:click=move |_| { status.dispatch(SubscriptionStatus::Paused); }>"Pause"</button> }.into_any()
                     }}
-                    <button type="button" class="danger" on:click=move |_| { status.dispatch(SubscriptionStatus::Canceled); }>"Leave sequence"</button>
+                    {(!sub.mandatory).then(|| view! {
+                        <button type="button" class="danger" on:click=move |_| { status.dispatch(SubscriptionStatus::Canceled); }>"Leave sequence"</button>
+                    })}
                 </div>
                 <details class="card">
                     <summary>"Delivery preferences"</summary>

@@ -139,8 +139,14 @@ fn SequenceView(me: Me) -> impl IntoView {
                 let timezone = timezone.clone();
                 Suspend::new(async move {
                     match detail.await {
-                        Ok(d) if d.can_edit => view! { <Builder detail=d/> }.into_any(),
-                        Ok(d) => view! { <Overview detail=d timezone=timezone/> }.into_any(),
+                        Ok(d) if d.can_edit => {
+                            let id = d.id;
+                            view! { <Builder detail=d/><div class="page"><super::assignments::Assignments id=id/></div> }.into_any()
+                        }
+                        Ok(d) => {
+                            let id = d.id;
+                            view! { <Overview detail=d timezone=timezone/><div class="page narrow"><super::assignments::Assignments id=id/></div> }.into_any()
+                        }
                         Err(err) => view! { <section class="page"><h1>"Sequence"</h1><p role="alert">{err.to_string()}</p></section> }.into_any(),
                     }
                 })

@@ -86,6 +86,7 @@ struct SubscriptionRow {
     preferences: String,
     assigned_by: Option<Uuid>,
     mandatory: bool,
+    due_on: Option<DateTime<Utc>>,
     revision: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -105,6 +106,7 @@ impl From<SubscriptionRow> for SubscriptionRecord {
             preferences: parse::<Preferences>(&r.preferences),
             assigned_by: r.assigned_by.map(UserId),
             mandatory: r.mandatory,
+            due_on: r.due_on.map(|d| d.date_naive()),
             revision: r.revision,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -114,7 +116,7 @@ impl From<SubscriptionRow> for SubscriptionRecord {
 }
 
 const SUBSCRIPTION_SELECT: &str = "SELECT id, org_id, sequence_id, CAST(version AS INTEGER) AS version, user_id, status, run, \
-     preferences, assigned_by, mandatory, CAST(revision AS BIGINT) AS revision, created_at, updated_at, completed_at \
+     preferences, assigned_by, mandatory, due_on, CAST(revision AS BIGINT) AS revision, created_at, updated_at, completed_at \
      FROM subscriptions";
 
 #[derive(FromRow)]
@@ -437,11 +439,12 @@ impl SequenceStore for Db {
             let mut tx = pool.begin_write().await.store()?;
             sqlx::query(
                 "INSERT INTO subscriptions (id, org_id, sequence_id, version, user_id, status, run, preferences, \
-                 assigned_by, mandatory, revision, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
+                 assigned_by, mandatory, due_on, revision, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
                 .bind(s.id).bind(s.org_id.0).bind(s.sequence_id).bind(s.version).bind(s.user_id.0)
                 .bind(s.status.as_str()).bind(json(&s.run)).bind(json(&s.preferences)).bind(s.assigned_by.map(|u| u.0))
-                .bind(s.mandatory).bind(s.revision).bind(s.created_at).bind(s.updated_at)
+                .bind(s.mandatory).bind(s.due_on.map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc()))
+                .bind(s.revision).bind(s.created_at).bind(s.updated_at)
                 .execute(&mut *tx).await.store()?;
             let applied = write_change!(tx, first);
             if !applied {
@@ -462,6 +465,14 @@ impl SequenceStore for Db {
         let sql = format!("{SUBSCRIPTION_SELECT} WHERE user_id = $1 ORDER BY updated_at DESC, id");
         let rows: Vec<SubscriptionRow> =
             on_pool!(self, pool => sqlx::query_as(&sql).bind(user.0).fetch_all(pool).await.store()?);
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn assigned_subscriptions(&self, sequence: Uuid) -> Result<Vec<SubscriptionRecord>> {
+        let sql =
+            format!("{SUBSCRIPTION_SELECT} WHERE sequence_id = $1 AND assigned_by IS NOT NULL ORDER BY created_at, id");
+        let rows: Vec<SubscriptionRow> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(sequence).fetch_all(pool).await.store()?);
         Ok(rows.into_iter().map(Into::into).collect())
     }
 

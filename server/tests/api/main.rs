@@ -10,6 +10,7 @@ mod accounts;
 mod activity;
 mod admin;
 mod analytics;
+mod assignments;
 mod comments;
 mod export;
 mod import;

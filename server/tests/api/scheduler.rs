@@ -257,7 +257,8 @@ async fn the_test_clock_moves_only_on_a_server_started_with_it() {
     let me = client.me().await.expect("me");
     let (org, user) = (me.active_org.expect("org").id, me.user_id);
     let anonymous = app.client();
-    let anonymous = anonymous.call_json::<serde_json::Value>("advance_clock", serde_json::json!({ "minutes": 5 })).await;
+    let anonymous =
+        anonymous.call_json::<serde_json::Value>("advance_clock", serde_json::json!({ "minutes": 5 })).await;
     assert_eq!(anonymous.expect_err("signed in only").status, 401);
     let nothing = client.call_json::<serde_json::Value>("advance_clock", serde_json::json!({ "to_next_due": true }));
     assert_eq!(crate::support::field_of(&nothing.await.expect_err("nothing due")), "to_next_due");

@@ -1041,6 +1041,10 @@ pub trait SequenceStore: Send + Sync {
     async fn create_subscription(&self, subscription: &SubscriptionRecord, first: &RunChange) -> StoreResult<()>;
     async fn subscription(&self, id: Uuid) -> StoreResult<Option<SubscriptionRecord>>;
     async fn subscriptions_of(&self, user: UserId) -> StoreResult<Vec<SubscriptionRecord>>;
+    /// Every subscription of a sequence, oldest first.
+    async fn sequence_subscriptions(&self, sequence: Uuid) -> StoreResult<Vec<SubscriptionRecord>>;
+    /// How many subscriptions had each (event kind, step) of a sequence: `step_fired`, `step_completed`.
+    async fn step_event_counts(&self, sequence: Uuid) -> StoreResult<Vec<(String, String, i64)>>;
     /// Every subscription someone assigned for a sequence, oldest first.
     async fn assigned_subscriptions(&self, sequence: Uuid) -> StoreResult<Vec<SubscriptionRecord>>;
     /// The active and paused subscriptions of a sequence, oldest first.

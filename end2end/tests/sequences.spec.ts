@@ -109,4 +109,17 @@ test('a creator builds, simulates and publishes a sequence; a member runs it liv
   await decision.getByRole('button', { name: 'Approve' }).click();
   await expect(decision).toHaveCount(0);
   await expect(member.getByText(/completed · step \d of \d · 100%/)).toBeVisible({ timeout: 15_000 });
+
+  // The creator sees how it went, step by step, and keeps the sequence as a template.
+  await page.getByRole('link', { name: 'Sequences' }).click();
+  await page.getByRole('link', { name: title }).click();
+  await hydrated(page);
+  const stats = page.getByRole('region', { name: 'How it is going' });
+  await expect(stats).toContainText('1 subscriber: 0 running, 1 completed, 0 left.');
+  await expect(stats.getByRole('row', { name: /^Your goal\s+1\s+1\s+100%\s+0\s+0$/ })).toBeVisible();
+  await page.getByRole('button', { name: 'Save as template' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Saved as a template' })).toBeVisible();
+  await page.goto('/sequences');
+  await hydrated(page);
+  await page.getByLabel('Start from').selectOption({ label: `Your organization's template: ${title}` });
 });

@@ -35,6 +35,12 @@ pub fn plan(sub: &SubscriptionRecord, run: Run, effects: Vec<Effect>, now: DateT
         done_job: None,
         at: now,
     };
+    // The step the run was at is done when the count of done steps grew (for per-step analytics).
+    if change.run.completed > sub.run.completed
+        && let Some(done) = &sub.run.step
+    {
+        change.events.push(("step_completed", Some(done.clone()), None));
+    }
     let mut said_per_visit = std::collections::BTreeMap::<(String, u32), usize>::new();
     for effect in effects {
         match effect {

@@ -45,6 +45,8 @@ pub struct SequenceDetail {
     pub draft_changed: bool,
     pub can_edit: bool,
     pub subscription: Option<Uuid>,
+    /// A template of the organization: edited like a sequence, never published.
+    pub is_template: bool,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -73,6 +75,35 @@ pub struct SubscriptionView {
     /// Assigned as mandatory: the subscriber cannot leave.
     pub mandatory: bool,
     pub due_on: Option<chrono::NaiveDate>,
+}
+
+/// How a sequence is going, for its creator: subscribers by state, and per step how many
+/// reached it, finished it, are at it now, and left there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SequenceFunnel {
+    pub subscribers: usize,
+    pub active: usize,
+    pub completed: usize,
+    pub left: usize,
+    pub steps: Vec<StepStats>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepStats {
+    pub id: String,
+    pub title: String,
+    pub reached: i64,
+    pub completed: i64,
+    pub here_now: usize,
+    pub left_here: usize,
+}
+
+/// A template to start a sequence from: built in, or saved in the organization (`org:<id>`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemplateChoice {
+    pub id: String,
+    pub title: String,
+    pub builtin: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -278,8 +309,105 @@ pub mod rules {
             draft_changed: s.draft_changed,
             can_edit,
             subscription,
+            is_template: s.is_template,
             updated_at: s.updated_at,
         })
+    }
+
+    /// Per-step completion and drop-off, for the creator and organization analysts.
+    pub async fn stats(services: &Services, p: &Principal, id: Uuid) -> Result<SequenceFunnel, AppError> {
+        let s = visible(services, p, id).await?;
+        if !is_creator(p, &s) && !p.may(Action::OrgAnalytics, &Resource::Org(p.org)) {
+            return Err(AppError::Forbidden);
+        }
+        let steps = match s.published_version {
+            Some(v) => services.store.sequence_version(s.id, v).await?.unwrap_or_default(),
+            None => s.draft.clone(),
+        };
+        let subs = services.store.sequence_subscriptions(s.id).await?;
+        let counts = services.store.step_event_counts(s.id).await?;
+        let count = |kind: &str, step: &str| {
+            counts.iter().find(|(k, st, _)| k == kind && st == step).map(|(_, _, n)| *n).unwrap_or(0)
+        };
+        let at = |step: &str, statuses: &[SubscriptionStatus]| {
+            subs.iter().filter(|sub| statuses.contains(&sub.status) && sub.run.step.as_deref() == Some(step)).count()
+        };
+        let with = |status: SubscriptionStatus| subs.iter().filter(|sub| sub.status == status).count();
+        Ok(SequenceFunnel {
+            subscribers: subs.len(),
+            active: with(SubscriptionStatus::Active) + with(SubscriptionStatus::Paused),
+            completed: with(SubscriptionStatus::Completed),
+            left: with(SubscriptionStatus::Canceled),
+            steps: steps
+                .iter()
+                .filter(|step| !matches!(step.kind, StepKind::Branch { .. }))
+                .map(|step| StepStats {
+                    id: step.id.clone(),
+                    title: step.title.clone(),
+                    reached: count("step_fired", &step.id),
+                    completed: count("step_completed", &step.id),
+                    here_now: at(&step.id, &[SubscriptionStatus::Active, SubscriptionStatus::Paused]),
+                    left_here: at(&step.id, &[SubscriptionStatus::Canceled]),
+                })
+                .collect(),
+        })
+    }
+
+    /// Templates saved in the organization are offered as `org:<id>`.
+    const ORG_TEMPLATE: &str = "org:";
+
+    /// A template saved in the caller's organization that they may start from: their own, or one
+    /// not private.
+    async fn org_template(services: &Services, p: &Principal, name: &str) -> Result<Option<SequenceRecord>, AppError> {
+        let Some(id) = name.strip_prefix(ORG_TEMPLATE).and_then(|id| id.parse::<Uuid>().ok()) else {
+            return Ok(None);
+        };
+        let t = services.store.sequence(p.org, id).await?;
+        Ok(t.filter(|t| t.is_template && (is_creator(p, t) || t.meta.visibility != Visibility::Private)))
+    }
+
+    /// The built-in templates, then the organization's.
+    pub async fn templates(services: &Services, p: &Principal) -> Result<Vec<TemplateChoice>, AppError> {
+        p.require(Action::ViewOrg, &Resource::Org(p.org))?;
+        let mut out: Vec<TemplateChoice> = crate::domain::templates::TEMPLATES
+            .iter()
+            .map(|t| TemplateChoice { id: t.id.to_owned(), title: t.title.to_owned(), builtin: true })
+            .collect();
+        for s in services.store.sequences(p.org).await? {
+            if s.is_template && (is_creator(p, &s) || s.meta.visibility != Visibility::Private) {
+                out.push(TemplateChoice { id: format!("{ORG_TEMPLATE}{}", s.id), title: s.meta.title, builtin: false });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Copies the sequence's current draft and details into a new template of the organization
+    /// (shared as the sequence is: a private sequence makes a template only its creator sees).
+    pub async fn save_as_template(services: &Services, p: &Principal, id: Uuid) -> Result<Uuid, AppError> {
+        let s = editable(services, p, id).await?;
+        let now = services.clock.now();
+        let record = SequenceRecord {
+            id: Uuid::now_v7(),
+            org_id: p.org,
+            creator_id: p.user,
+            meta: s.meta.clone(),
+            draft: s.draft.clone(),
+            draft_changed: true,
+            published_version: None,
+            is_template: true,
+            created_at: now,
+            updated_at: now,
+        };
+        services.store.create_sequence(&record).await?;
+        p.audit(
+            services,
+            "sequence.saved_as_template",
+            format!("sequence:{}", s.id),
+            None,
+            Some(serde_json::json!({ "template": record.id, "title": record.meta.title })),
+        )
+        .await?;
+        Ok(record.id)
     }
 
     pub async fn create(
@@ -290,6 +418,12 @@ pub mod rules {
     ) -> Result<Uuid, AppError> {
         p.require(Action::CreatePersonalSequence, &Resource::Org(p.org))?;
         let (mut meta, steps) = match template {
+            Some(name) if name.starts_with(ORG_TEMPLATE) => {
+                let t = org_template(services, p, name)
+                    .await?
+                    .ok_or_else(|| AppError::validation("template", "There is no such template."))?;
+                (SequenceMeta { visibility: Visibility::Private, ..t.meta }, t.draft)
+            }
             Some(name) if !name.is_empty() => {
                 let t = crate::domain::templates::by_id(name)
                     .ok_or_else(|| AppError::validation("template", "There is no such template."))?;
@@ -353,6 +487,9 @@ pub mod rules {
 
     pub async fn publish(services: &Services, p: &Principal, id: Uuid) -> Result<i32, AppError> {
         let s = editable(services, p, id).await?;
+        if s.is_template {
+            return Err(AppError::validation("steps", "A template is not published: start a new sequence from it."));
+        }
         if let Some(problem) = validate(&s.draft).into_iter().next() {
             let field = problem.step.map(|s| format!("step:{s}")).unwrap_or_else(|| "steps".into());
             return Err(AppError::validation(&field, problem.message));
@@ -863,6 +1000,36 @@ pub async fn subscribe(id: Uuid, preferences: PreferencesInput) -> Result<Uuid, 
     super::respond(async move {
         let (services, p) = super::prompts::principal().await?;
         rules::subscribe(&services, &p, id, &preferences).await
+    })
+    .await
+}
+
+/// Per-step completion and drop-off of a sequence, for its creator.
+#[server(endpoint = "sequence_stats", input = Json)]
+pub async fn sequence_stats(id: Uuid) -> Result<SequenceFunnel, AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::stats(&services, &p, id).await
+    })
+    .await
+}
+
+/// The templates a new sequence may start from.
+#[server(endpoint = "sequence_templates", input = Json)]
+pub async fn sequence_templates() -> Result<Vec<TemplateChoice>, AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::templates(&services, &p).await
+    })
+    .await
+}
+
+/// Saves the sequence's draft as a template of the organization; returns the template's id.
+#[server(endpoint = "save_as_template", input = Json)]
+pub async fn save_as_template(id: Uuid) -> Result<Uuid, AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::save_as_template(&services, &p, id).await
     })
     .await
 }

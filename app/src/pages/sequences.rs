@@ -5,14 +5,13 @@
 
 use super::SignedIn;
 use crate::api::sequences::{
-    PreferencesInput, SequenceDetail, create_sequence, migrate_subscribers, publish_sequence, save_sequence, sequence,
-    sequences, subscribe,
+    PreferencesInput, SequenceDetail, create_sequence, migrate_subscribers, publish_sequence, save_as_template,
+    save_sequence, sequence, sequence_templates, sequences, subscribe,
 };
 use crate::domain::sequence::{
     AnswerKind, BranchRule, CATEGORIES, Condition, Decider, Difficulty, Due, Effect as RunEffect, Graph, Input, Phase,
     Run, Step, StepKind, StepProblem, Test, Trigger as StepTrigger, Visibility, WaitUntil, validate,
 };
-use crate::domain::templates::TEMPLATES;
 use crate::dto::Me;
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -28,6 +27,7 @@ pub fn SequencesPage() -> impl IntoView {
 #[component]
 fn SequenceList() -> impl IntoView {
     let list = Resource::new(|| (), |_| sequences());
+    let templates = Resource::new(|| (), |_| sequence_templates());
     let title = RwSignal::new(String::new());
     let template = RwSignal::new(String::new());
     let error = RwSignal::new(None::<AppError>);
@@ -71,10 +71,20 @@ fn SequenceList() -> impl IntoView {
                     </div>
                     <div class="field">
                         <label for="new-sequence-template">"Start from"</label>
-                        <select id="new-sequence-template" bind:value=template>
-                            <option value="">"A blank sequence"</option>
-                            {TEMPLATES.iter().map(|t| view! { <option value=t.id>{format!("Template: {}", t.title)}</option> }).collect_view()}
-                        </select>
+                        <Transition fallback=|| view! { <select id="new-sequence-template" disabled=true><option>"Loading templates…"</option></select> }>
+                            {move || Suspend::new(async move {
+                                let choices = templates.await.unwrap_or_default();
+                                view! {
+                                    <select id="new-sequence-template" bind:value=template>
+                                        <option value="">"A blank sequence"</option>
+                                        {choices.into_iter().map(|t| {
+                                            let label = if t.builtin { format!("Template: {}", t.title) } else { format!("Your organization's template: {}", t.title) };
+                                            view! { <option value=t.id>{label}</option> }
+                                        }).collect_view()}
+                                    </select>
+                                }
+                            })}
+                        </Transition>
                         <p class="field-error" aria-live="polite">{field_error("template")}</p>
                     </div>
                     <p role="alert" class="form-error">{field_error("")}</p>
@@ -141,7 +151,14 @@ fn SequenceView(me: Me) -> impl IntoView {
                     match detail.await {
                         Ok(d) if d.can_edit => {
                             let id = d.id;
-                            view! { <Builder detail=d/><div class="page"><super::assignments::Assignments id=id/></div> }.into_any()
+                            let published = d.published_version.is_some();
+                            view! {
+                                <Builder detail=d/>
+                                <div class="page">
+                                    {published.then(|| view! { <Stats id=id/> })}
+                                    <super::assignments::Assignments id=id/>
+                                </div>
+                            }.into_any()
                         }
                         Ok(d) => {
                             let id = d.id;
@@ -151,6 +168,49 @@ fn SequenceView(me: Me) -> impl IntoView {
                     }
                 })
             }}
+        </Transition>
+    }
+}
+
+/// Per-step completion and drop-off, for the creator of a published sequence.
+#[component]
+fn Stats(id: Uuid) -> impl IntoView {
+    let stats = Resource::new(move || id, crate::api::sequences::sequence_stats);
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let Ok(s) = stats.await else { return ().into_any() };
+                if s.subscribers == 0 {
+                    return view! { <section class="card"><h2>"How it is going"</h2><p>"Nobody has subscribed yet."</p></section> }.into_any();
+                }
+                view! {
+                    <section class="card" aria-labelledby="stats-heading">
+                        <h2 id="stats-heading">"How it is going"</h2>
+                        <p>{format!("{} {}: {} running, {} completed, {} left.", s.subscribers, if s.subscribers == 1 { "subscriber" } else { "subscribers" }, s.active, s.completed, s.left)}</p>
+                        <div class="table-scroll">
+                            <table>
+                                <caption class="visually-hidden">"Per step"</caption>
+                                <thead><tr><th scope="col">"Step"</th><th scope="col">"Reached"</th><th scope="col">"Completed"</th><th scope="col">"Completion"</th><th scope="col">"Here now"</th><th scope="col">"Left here"</th></tr></thead>
+                                <tbody>
+                                    {s.steps.into_iter().map(|st| {
+                                        let rate = if st.reached > 0 { format!("{}%", st.completed * 100 / st.reached) } else { "—".into() };
+                                        view! {
+                                            <tr>
+                                                <th scope="row">{st.title}</th>
+                                                <td>{st.reached}</td>
+                                                <td>{st.completed}</td>
+                                                <td>{rate}</td>
+                                                <td>{st.here_now}</td>
+                                                <td>{st.left_here}</td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                    </section>
+                }.into_any()
+            })}
         </Transition>
     }
 }
@@ -379,6 +439,22 @@ fn Builder(detail: SequenceDetail) -> impl IntoView {
     });
 
     let migrate = Action::new(move |_: &()| async move { migrate_subscribers(id).await });
+    let is_template = detail.is_template;
+    let as_template = Action::new(move |_: &()| async move {
+        save_sequence(id, meta.get_untracked(), steps.get_untracked()).await?;
+        save_as_template(id).await
+    });
+    Effect::new(move |_| match as_template.value().get() {
+        Some(Ok(_)) => {
+            error.set(None);
+            status.set("Saved as a template: new sequences can start from it.".into());
+        }
+        Some(Err(e)) => {
+            status.set(String::new());
+            error.set(Some(e));
+        }
+        None => {}
+    });
     let move_step = move |from: usize, to: usize| {
         steps.update(|s| {
             if from < s.len() && to < s.len() {
@@ -402,6 +478,7 @@ fn Builder(detail: SequenceDetail) -> impl IntoView {
     view! {
         <section class="page builder">
             <h1>{move || meta.with(|m| m.title.clone())}</h1>
+            {is_template.then(|| view! { <p class="notice">"A template: new sequences in your organization can start from it. It is never published itself."</p> })}
             <p class="meta">{move || match version.get() { Some(v) => format!("Published version {v}. Editing the draft of the next."), None => "Draft, not published yet.".into() }}</p>
             <details class="card">
                 <summary>"Details"</summary>
@@ -521,9 +598,12 @@ fn Builder(detail: SequenceDetail) -> impl IntoView {
             <p role="status">{move || status.get()}</p>
             <div class="actions">
                 <button type="button" on:click=move |_| { save.dispatch(false); } disabled=move || save.pending().get()>"Save draft"</button>
-                <button type="button" class="primary" on:click=move |_| { save.dispatch(true); }
-                    disabled=move || save.pending().get() || !problems.with(Vec::is_empty)>"Publish"</button>
-                {move || (!problems.with(Vec::is_empty)).then(|| view! { <span class="hint">"Fix the problems shown on the steps to publish."</span> })}
+                {(!is_template).then(|| view! {
+                    <button type="button" class="primary" on:click=move |_| { save.dispatch(true); }
+                        disabled=move || save.pending().get() || !problems.with(Vec::is_empty)>"Publish"</button>
+                    {move || (!problems.with(Vec::is_empty)).then(|| view! { <span class="hint">"Fix the problems shown on the steps to publish."</span> })}
+                    <button type="button" on:click=move |_| { as_template.dispatch(()); } disabled=move || as_template.pending().get()>"Save as template"</button>
+                })}
             </div>
             {move || version.get().filter(|v| *v > 1).map(|v| view! {
                 <div class="card">

@@ -468,6 +468,22 @@ impl SequenceStore for Db {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
+    async fn sequence_subscriptions(&self, sequence: Uuid) -> Result<Vec<SubscriptionRecord>> {
+        let sql = format!("{SUBSCRIPTION_SELECT} WHERE sequence_id = $1 ORDER BY created_at, id");
+        let rows: Vec<SubscriptionRow> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(sequence).fetch_all(pool).await.store()?);
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn step_event_counts(&self, sequence: Uuid) -> Result<Vec<(String, String, i64)>> {
+        let rows: Vec<(String, String, i64)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT kind, step_id, COUNT(DISTINCT subscription_id) FROM sequence_events \
+             WHERE sequence_id = $1 AND step_id IS NOT NULL AND kind IN ('step_fired', 'step_completed') \
+             GROUP BY kind, step_id")
+            .bind(sequence).fetch_all(pool).await.store()?);
+        Ok(rows)
+    }
+
     async fn assigned_subscriptions(&self, sequence: Uuid) -> Result<Vec<SubscriptionRecord>> {
         let sql =
             format!("{SUBSCRIPTION_SELECT} WHERE sequence_id = $1 AND assigned_by IS NOT NULL ORDER BY created_at, id");

@@ -405,3 +405,83 @@ async fn subscribers_move_to_a_new_version_by_step_id_and_those_who_cannot_are_r
     owner.call_json::<()>("reply", json!({ "id": theirs, "text": "two" })).await.expect("reply");
     assert_eq!(bodies(&conversation(&owner, theirs).await).last(), Some(&"Thanks, one."));
 }
+
+#[tokio::test]
+async fn a_sequence_saved_as_a_template_starts_new_ones_and_shared_templates_reach_the_organization() {
+    let (_app, owner, member, id) = setup().await;
+    assert_eq!(save(&owner, id, &coaching(), Visibility::Organization).await.expect("save"), vec![]);
+    // Only the creator saves a sequence as a template.
+    let denied = member.call_json::<Uuid>("save_as_template", json!({ "id": id })).await.expect_err("not theirs");
+    assert_eq!(denied.status, 404);
+    let template: Uuid = owner.call_json("save_as_template", json!({ "id": id })).await.expect("template");
+    let choices: Vec<app::api::sequences::TemplateChoice> =
+        member.call_json("sequence_templates", json!({})).await.expect("templates");
+    let ours = choices.iter().find(|c| !c.builtin).expect("the organization's template");
+    assert_eq!((ours.id.clone(), ours.title.as_str()), (format!("org:{template}"), "Sleep better"));
+    assert_eq!(choices.iter().filter(|c| c.builtin).count(), app::domain::templates::TEMPLATES.len());
+    // Templates are not sequences: not listed, never published.
+    let listed: Vec<SequenceSummary> = owner.call_json("sequences", json!({})).await.expect("list");
+    assert!(listed.iter().all(|s| s.id != template));
+    let publish = owner.call_json::<i32>("publish_sequence", json!({ "id": template })).await.expect_err("template");
+    assert_eq!(field_of(&publish), "steps");
+
+    // A member starts their own (private) sequence from it, with its steps.
+    let copy: Uuid = member
+        .call_json("create_sequence", json!({ "title": "My sleep plan", "template": ours.id }))
+        .await
+        .expect("from template");
+    let detail: SequenceDetail = member.call_json("sequence", json!({ "id": copy })).await.expect("detail");
+    assert_eq!(detail.meta.title, "My sleep plan");
+    assert_eq!(detail.meta.visibility, Visibility::Private);
+    assert_eq!(detail.steps, coaching());
+    assert!(detail.can_edit && !detail.is_template);
+
+    // A private sequence's template is its creator's alone.
+    let private: Uuid =
+        member.call_json("create_sequence", json!({ "title": "Secret", "template": null })).await.expect("create");
+    let hidden: Uuid = member.call_json("save_as_template", json!({ "id": private })).await.expect("template");
+    let owners: Vec<app::api::sequences::TemplateChoice> =
+        owner.call_json("sequence_templates", json!({})).await.expect("templates");
+    assert!(owners.iter().all(|c| c.id != format!("org:{hidden}")));
+    let refused = owner
+        .call_json::<Uuid>("create_sequence", json!({ "title": "", "template": format!("org:{hidden}") }))
+        .await
+        .expect_err("private template");
+    assert_eq!(field_of(&refused), "template");
+}
+
+#[tokio::test]
+async fn the_creator_sees_per_step_completion_and_drop_off() {
+    let (app, owner, member, id) = setup().await;
+    let starter = app::domain::templates::starter();
+    assert_eq!(save(&owner, id, &starter, Visibility::Organization).await.expect("save"), vec![]);
+    let _: i32 = owner.call_json("publish_sequence", json!({ "id": id })).await.expect("publish");
+    let mine: Uuid =
+        owner.call_json("subscribe", json!({ "id": id, "preferences": prefs("UTC") })).await.expect("owner");
+    let theirs: Uuid =
+        member.call_json("subscribe", json!({ "id": id, "preferences": prefs("UTC") })).await.expect("member");
+    let scheduler = worker(&app);
+    while scheduler.tick().await.expect("tick") > 0 {}
+    // The owner leaves before the question; the member answers it and completes.
+    owner
+        .call_json::<()>("set_subscription_status", json!({ "id": mine, "status": "canceled", "until": null }))
+        .await
+        .expect("leave");
+    app.clock.advance(Duration::minutes(2));
+    while scheduler.tick().await.expect("tick") > 0 {}
+    member.call_json::<()>("reply", json!({ "id": theirs, "text": "Sleep eight hours" })).await.expect("answer");
+    while scheduler.tick().await.expect("tick") > 0 {}
+
+    let denied =
+        member.call_json::<serde_json::Value>("sequence_stats", json!({ "id": id })).await.expect_err("creator");
+    assert_eq!(denied.status, 403);
+    let stats: app::api::sequences::SequenceFunnel =
+        owner.call_json("sequence_stats", json!({ "id": id })).await.expect("stats");
+    assert_eq!((stats.subscribers, stats.active, stats.completed, stats.left), (2, 0, 1, 1));
+    let row = |step: &str| {
+        let s = stats.steps.iter().find(|s| s.id == step).expect("step");
+        (s.reached, s.completed, s.here_now, s.left_here)
+    };
+    assert_eq!(row("welcome"), (2, 2, 0, 0));
+    assert_eq!(row("goal"), (1, 1, 0, 1), "one answered, one left before it");
+}

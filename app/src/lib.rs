@@ -101,6 +101,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/sequences/:id") view=pages::sequences::SequencePage ssr=SsrMode::Async/>
                         <Route path=path!("/inbox") view=pages::inbox::InboxPage ssr=SsrMode::Async/>
                         <Route path=path!("/inbox/:id") view=pages::inbox::ConversationPage ssr=SsrMode::Async/>
+                        <Route path=path!("/sequences/:id/people/:sub") view=pages::coach::CoachPage ssr=SsrMode::Async/>
                         <Route path=path!("/decisions") view=pages::inbox::DecisionsPage ssr=SsrMode::Async/>
                         <Route path=path!("/notifications") view=pages::comments::NotificationsPage/>
                         <Route path=path!("/activity") view=pages::activity::ActivityPage/>

@@ -919,6 +919,8 @@ pub struct SubscriptionRecord {
     pub mandatory: bool,
     /// The day an assignment should be finished by.
     pub due_on: Option<chrono::NaiveDate>,
+    /// The person speaking in this conversation instead of the AI (the creator taking over).
+    pub taken_over_by: Option<UserId>,
     /// Bumped by every change: a change computed from an older read is refused.
     pub revision: i64,
     pub created_at: DateTime<Utc>,
@@ -949,6 +951,7 @@ impl SubscriptionRecord {
             assigned_by: None,
             mandatory: false,
             due_on: None,
+            taken_over_by: None,
             revision: 0,
             created_at: now,
             updated_at: now,
@@ -1076,6 +1079,10 @@ pub trait SequenceStore: Send + Sync {
         at: DateTime<Utc>,
     ) -> StoreResult<()>;
     async fn open_decisions(&self, org: OrgId) -> StoreResult<Vec<DecisionRecord>>;
+    /// A person takes the conversation over (`Some`) or hands it back (`None`): AI turns held
+    /// meanwhile are due again when it is handed back. `false` when the subscription changed
+    /// since `revision` was read.
+    async fn set_takeover(&self, id: Uuid, revision: i64, by: Option<UserId>, at: DateTime<Utc>) -> StoreResult<bool>;
     /// Unread messages (sent to the user, not yet shown to them) per subscription.
     async fn unread_counts(&self, user: UserId) -> StoreResult<Vec<(Uuid, i64)>>;
     /// Marks a conversation's messages to the subscriber as read.

@@ -5,14 +5,16 @@
 use crate::llm::{ChatCall, ChatClient};
 use app::api::engine;
 use app::domain::model::ChatMessage;
-use app::domain::sequence::{Input, JobKind, RunError, Sender, Step, StepKind, SubscriptionStatus};
-use app::ports::{JobRecord, ModelEndpoint, Services, SubscriptionRecord};
+use app::domain::sequence::{Decider, Input, JobKind, RunError, Sender, Step, StepKind, SubscriptionStatus};
+use app::ports::{JobRecord, ModelEndpoint, NotificationRecord, Services, SubscriptionRecord};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use uuid::Uuid;
 
 type Steps = Arc<Vec<Step>>;
+/// An analytics event of a run change: (kind, step, detail).
+type RunEvent = (&'static str, Option<String>, Option<String>);
 
 /// Tries per job before it is marked failed.
 pub const MAX_ATTEMPTS: i32 = 6;
@@ -138,6 +140,10 @@ impl Scheduler {
         if sub.run.step.as_deref() != Some(step_of_job) || visit != job.visit {
             return Err(Outcome::close("canceled", "The run had moved on."));
         }
+        if job.kind == JobKind::AiTurn && sub.taken_over_by.is_some() {
+            // A person speaks for the AI until they hand the conversation back.
+            return Err(Outcome::close("held", "A person has taken the conversation over."));
+        }
         let steps = self.version(sub.sequence_id, sub.version).await?;
         let now = self.services.clock.now();
         let input = match job.kind {
@@ -154,9 +160,8 @@ impl Scheduler {
         let late = job.kind == JobKind::Fire && engine::too_late(job.due_at, now, self.config.late_window);
         let is_message = steps.iter().any(|s| s.id == job.step_id && matches!(s.kind, StepKind::Message { .. }));
         if late && is_message {
-            let prefix = engine::message_key(sub.id, &job.step_id, job.visit as u32, 0);
-            let prefix = prefix.trim_end_matches('0');
-            change.messages.retain(|m| !m.idempotency_key.starts_with(prefix));
+            let prefix = engine::message_prefix(sub.id, &job.step_id, job.visit as u32);
+            change.messages.retain(|m| !m.idempotency_key.starts_with(&prefix));
             let hours = (now - job.due_at).num_hours();
             let window = self.config.late_window.num_hours();
             change.events.push((
@@ -167,8 +172,55 @@ impl Scheduler {
         }
         change.done_job = Some((job.id, self.owner));
         match store.apply_run(&change).await.map_err(retry)? {
-            true => Ok(()),
+            true => {
+                self.tell(&sub, &steps, &change.events).await;
+                Ok(())
+            }
             false => Err(Outcome::Retry("The subscription changed meanwhile; trying again.".into())),
+        }
+    }
+
+    /// Escalations go to the sequence's creator, reminders to whoever decides, as notifications,
+    /// once the change is stored. At most once: a crash right here loses the notice, not the step.
+    async fn tell(&self, sub: &SubscriptionRecord, steps: &[Step], events: &[RunEvent]) {
+        let notices: Vec<&RunEvent> =
+            events.iter().filter(|(kind, ..)| matches!(*kind, "escalated" | "reminded")).collect();
+        if notices.is_empty() {
+            return;
+        }
+        let store = &self.services.store;
+        let Ok(Some(sequence)) = store.sequence(sub.org_id, sub.sequence_id).await else { return };
+        let subscriber = store.user_by_id(sub.user_id).await.ok().flatten().map(|u| u.display_name).unwrap_or_default();
+        let now = self.services.clock.now();
+        let notes: Vec<NotificationRecord> = notices
+            .into_iter()
+            .map(|(kind, step, detail)| {
+                let step = step.as_deref().and_then(|id| steps.iter().find(|s| s.id == id));
+                let decider = match step.map(|s| &s.kind) {
+                    Some(StepKind::Checkpoint { decider, .. }) => Some(*decider),
+                    _ => None,
+                };
+                let (to, link) = match (*kind, decider) {
+                    ("reminded", Some(Decider::Subscriber)) => (sub.user_id, format!("/inbox/{}", sub.id)),
+                    (_, Some(_)) => (sequence.creator_id, "/decisions".to_owned()),
+                    _ => (sequence.creator_id, format!("/sequences/{}/people/{}", sequence.id, sub.id)),
+                };
+                let what = if *kind == "reminded" { "Reminder" } else { "Needs you" };
+                NotificationRecord {
+                    id: Uuid::now_v7(),
+                    user_id: to,
+                    org_id: Some(sub.org_id),
+                    kind: "sequence".into(),
+                    title: format!("{what}: {}", sequence.meta.title),
+                    body: format!("{subscriber}: {}", detail.as_deref().unwrap_or_default()),
+                    link,
+                    created_at: now,
+                    read_at: None,
+                }
+            })
+            .collect();
+        if let Err(err) = store.add_notifications(&notes).await {
+            tracing::warn!(%err, subscription = %sub.id, "scheduler: could not notify");
         }
     }
 

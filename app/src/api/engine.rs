@@ -8,9 +8,16 @@ use crate::ports::{DecisionRecord, JobRecord, MessageRecord, RunChange, Subscrip
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
-/// The idempotency key of the `n`th message a step's visit says: the same on every retry.
-pub fn message_key(subscription: Uuid, step: &str, visit: u32, n: usize) -> String {
-    format!("{subscription}:{step}:{visit}:{n}")
+/// The idempotency key of the `n`th message a change says for a step's visit. A change is made
+/// from one revision of the subscription, so a retried job says the same keys, while each later
+/// change in the same visit (a reminder, the AI's next turn) has keys of its own.
+pub fn message_key(subscription: Uuid, step: &str, visit: u32, revision: i64, n: usize) -> String {
+    format!("{}{revision}:{n}", message_prefix(subscription, step, visit))
+}
+
+/// What the keys of every message of a step's visit start with.
+pub fn message_prefix(subscription: Uuid, step: &str, visit: u32) -> String {
+    format!("{subscription}:{step}:{visit}:")
 }
 
 /// Applies `input` to the subscription's run and returns the change to store (not yet stored).
@@ -53,7 +60,7 @@ pub fn plan(sub: &SubscriptionRecord, run: Run, effects: Vec<Effect>, now: DateT
                     sender: Sender::Step,
                     author_id: None,
                     body: text,
-                    idempotency_key: message_key(sub.id, &step, visit, *n),
+                    idempotency_key: message_key(sub.id, &step, visit, sub.revision, *n),
                     step_id: Some(step.clone()),
                     asks,
                     tokens: None,
@@ -66,9 +73,12 @@ pub fn plan(sub: &SubscriptionRecord, run: Run, effects: Vec<Effect>, now: DateT
                     change.jobs.push(job(sub.id, JobKind::Fire, &step, visit, at));
                 }
             }
-            Effect::Deadline { step, visit, at } => {
-                change.jobs.push(job(sub.id, JobKind::Timeout, &step, visit, at));
+            Effect::Deadline { step, visit, at, round } => {
+                // A visit's later timeouts are jobs of their own (`step#2`).
+                let id = if round > 1 { format!("{step}#{round}") } else { step };
+                change.jobs.push(job(sub.id, JobKind::Timeout, &id, visit, at));
             }
+            Effect::Remind { step, text } => change.events.push(("reminded", Some(step), Some(text))),
             Effect::AiTurn { step, visit } => {
                 // Turns are counted: each reply gets its own job.
                 let turn = change.run.turns;

@@ -86,6 +86,16 @@ pub struct SequenceFunnel {
     pub completed: usize,
     pub left: usize,
     pub steps: Vec<StepStats>,
+    /// Everyone subscribed, newest first, for the creator to open their conversation.
+    pub people: Vec<Subscriber>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Subscriber {
+    pub subscription_id: Uuid,
+    pub name: String,
+    pub status: SubscriptionStatus,
+    pub current_step: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -122,6 +132,8 @@ pub struct ConversationView {
     pub asks: Option<AnswerKind>,
     /// No AI model is configured: conversations run on the creator's text alone.
     pub scripted: bool,
+    /// The person who took the conversation over from the AI, if anyone.
+    pub coach: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -333,6 +345,23 @@ pub mod rules {
             subs.iter().filter(|sub| statuses.contains(&sub.status) && sub.run.step.as_deref() == Some(step)).count()
         };
         let with = |status: SubscriptionStatus| subs.iter().filter(|sub| sub.status == status).count();
+        let names: std::collections::HashMap<UserId, String> =
+            services.store.members(p.org).await?.into_iter().map(|m| (m.user_id, m.display_name)).collect();
+        let people = subs
+            .iter()
+            .rev()
+            .map(|sub| Subscriber {
+                subscription_id: sub.id,
+                name: names.get(&sub.user_id).cloned().unwrap_or_else(|| "a former member".into()),
+                status: sub.status,
+                current_step: sub
+                    .run
+                    .step
+                    .as_deref()
+                    .and_then(|id| steps.iter().find(|s| s.id == id))
+                    .map(|s| s.title.clone()),
+            })
+            .collect();
         Ok(SequenceFunnel {
             subscribers: subs.len(),
             active: with(SubscriptionStatus::Active) + with(SubscriptionStatus::Paused),
@@ -350,6 +379,7 @@ pub mod rules {
                     left_here: at(&step.id, &[SubscriptionStatus::Canceled]),
                 })
                 .collect(),
+            people,
         })
     }
 
@@ -555,7 +585,7 @@ pub mod rules {
         services.store.sequence_version(sub.sequence_id, sub.version).await?.ok_or(AppError::NotFound)
     }
 
-    fn message_view(m: MessageRecord) -> MessageView {
+    pub(crate) fn message_view(m: MessageRecord) -> MessageView {
         MessageView { id: m.id, sender: m.sender, body: m.body, at: m.created_at }
     }
 
@@ -655,6 +685,10 @@ pub mod rules {
             messages: messages.into_iter().map(message_view).collect(),
             asks,
             scripted,
+            coach: match sub.taken_over_by {
+                Some(user) => services.store.user_by_id(user).await?.map(|u| u.display_name),
+                None => None,
+            },
         })
     }
 

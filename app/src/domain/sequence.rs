@@ -400,6 +400,9 @@ pub struct Run {
     pub turns: u32,
     /// Steps done, for progress.
     pub completed: u32,
+    /// Timeouts already passed at the current step (reminder, nudge): the next one escalates.
+    #[serde(default)]
+    pub timeouts: u32,
     pub outcome: Option<String>,
 }
 
@@ -455,6 +458,13 @@ pub enum Effect {
         step: String,
         visit: u32,
         at: DateTime<Utc>,
+        /// 1 for a step's first timeout, 2 for the one after a reminder or nudge.
+        round: u32,
+    },
+    /// Someone must be reminded: the decider of a checkpoint whose deadline nears.
+    Remind {
+        step: String,
+        text: String,
     },
     /// Ask the AI model for the next turn.
     AiTurn {
@@ -470,7 +480,7 @@ pub enum Effect {
         options: Vec<String>,
         deadline: DateTime<Utc>,
     },
-    /// The decision's deadline passed with no default: the creator must look.
+    /// Nobody answered or decided in time: the creator must look (their inbox is told).
     Escalate {
         step: String,
         reason: String,
@@ -591,14 +601,22 @@ impl<'a> Graph<'a> {
                 run.answers.insert(variable.clone(), value);
                 self.finish_step(run, self.following(step), now, &mut effects)?;
             }
-            (Phase::AwaitingAnswer, Input::Timeout, StepKind::Question { text, .. }) => {
-                // The reminder: the question again, once.
-                effects.push(Effect::Say {
-                    step: current.clone(),
-                    visit,
-                    text: format!("A gentle reminder: {text}"),
-                    asks: None,
-                });
+            (Phase::AwaitingAnswer, Input::Timeout, StepKind::Question { text, remind_after_hours, .. }) => {
+                run.timeouts += 1;
+                if run.timeouts == 1 {
+                    // The reminder: the question again, once; still no answer after as long again escalates.
+                    effects.push(Effect::Say {
+                        step: current.clone(),
+                        visit,
+                        text: format!("A gentle reminder: {text}"),
+                        asks: None,
+                    });
+                    let hours = i64::from(remind_after_hours.unwrap_or(24));
+                    effects.push(Effect::Deadline { step: current, visit, at: now + Duration::hours(hours), round: 2 });
+                } else {
+                    effects
+                        .push(Effect::Escalate { step: current, reason: "No answer, even after a reminder.".into() });
+                }
             }
             (Phase::InConversation, Input::Answer(raw), StepKind::Conversation { .. }) => {
                 let raw = raw.trim();
@@ -629,12 +647,34 @@ impl<'a> Graph<'a> {
             {
                 self.finish_step(run, self.following(step), now, &mut effects)?
             }
-            (Phase::Waiting, Input::Timeout, StepKind::Wait { nudge, timeout_next, .. }) => {
-                if let Some(nudge) = nudge {
-                    effects.push(Effect::Say { step: current.clone(), visit, text: nudge.clone(), asks: None });
+            (Phase::Waiting, Input::Timeout, StepKind::Wait { nudge, timeout_next, timeout_hours, .. }) => {
+                run.timeouts += 1;
+                match nudge {
+                    // "No reply in X": a nudge, and waiting as long again.
+                    Some(nudge) if run.timeouts == 1 => {
+                        effects.push(Effect::Say { step: current.clone(), visit, text: nudge.clone(), asks: None });
+                        let hours = i64::from(timeout_hours.unwrap_or(24));
+                        effects.push(Effect::Deadline {
+                            step: current,
+                            visit,
+                            at: now + Duration::hours(hours),
+                            round: 2,
+                        });
+                    }
+                    // Still nothing after the nudge: the creator hears of it, and the timeout path is taken.
+                    Some(_) => {
+                        effects.push(Effect::Escalate {
+                            step: current.clone(),
+                            reason: "No reply, even after a nudge.".into(),
+                        });
+                        let next = timeout_next.as_deref().or(self.following(step));
+                        self.finish_step(run, next, now, &mut effects)?;
+                    }
+                    None => {
+                        let next = timeout_next.as_deref().or(self.following(step));
+                        self.finish_step(run, next, now, &mut effects)?;
+                    }
                 }
-                let next = timeout_next.as_deref().or(self.following(step));
-                self.finish_step(run, next, now, &mut effects)?;
             }
             (Phase::AwaitingDecision, Input::Decision(choice), StepKind::Checkpoint { options, reject_next, .. }) => {
                 let next = if options.is_empty() {
@@ -651,6 +691,19 @@ impl<'a> Graph<'a> {
                     Some(option.next.as_str())
                 };
                 self.finish_step(run, next, now, &mut effects)?;
+            }
+            (Phase::AwaitingDecision, Input::Timeout, StepKind::Checkpoint { question, deadline_hours, .. })
+                if run.timeouts == 0 =>
+            {
+                // Half the time is gone: the decider is reminded; the deadline itself comes next.
+                run.timeouts = 1;
+                let hours = i64::from((*deadline_hours).max(1));
+                effects.push(Effect::Remind {
+                    step: current.clone(),
+                    text: format!("A decision is waiting: {}", fill(question, run)),
+                });
+                let deadline = now + Duration::minutes(hours * 30);
+                effects.push(Effect::Deadline { step: current, visit, at: deadline, round: 2 });
             }
             (
                 Phase::AwaitingDecision,
@@ -681,6 +734,7 @@ impl<'a> Graph<'a> {
         run.step = Some(id.to_owned());
         run.phase = Phase::Scheduled;
         run.turns = 0;
+        run.timeouts = 0;
         let due = match &step.trigger {
             Trigger::Completion => Due::At(now),
             Trigger::CompletionGap { min_gap_minutes } => Due::At(now + Duration::minutes(i64::from(*min_gap_minutes))),
@@ -717,7 +771,8 @@ impl<'a> Graph<'a> {
                 });
                 run.phase = Phase::AwaitingAnswer;
                 if let Some(hours) = remind_after_hours {
-                    effects.push(Effect::Deadline { step: id, visit, at: now + Duration::hours(i64::from(*hours)) });
+                    let at = now + Duration::hours(i64::from(*hours));
+                    effects.push(Effect::Deadline { step: id, visit, at, round: 1 });
                 }
             }
             StepKind::Conversation { opening, .. } => {
@@ -742,6 +797,7 @@ impl<'a> Graph<'a> {
                                 step: id,
                                 visit,
                                 at: now + Duration::hours(i64::from(*hours)),
+                                round: 1,
                             });
                         }
                     }
@@ -778,7 +834,9 @@ impl<'a> Graph<'a> {
                     options,
                     deadline,
                 });
-                effects.push(Effect::Deadline { step: id, visit, at: deadline });
+                // The first timeout at half time reminds the decider; the second is the deadline.
+                let hours = i64::from((*deadline_hours).max(1));
+                effects.push(Effect::Deadline { step: id, visit, at: now + Duration::minutes(hours * 30), round: 1 });
             }
             StepKind::End { outcome } => {
                 run.completed += 1;
@@ -1210,10 +1268,23 @@ mod tests {
         graph.start(&mut run, now()).unwrap();
         let effects = graph.advance(&mut run, Input::Fire, now()).unwrap();
         assert!(matches!(&effects[0], Effect::Decide { options, .. } if options == &["Approve", "Reject"]));
-        assert_eq!(effects[1], Effect::Deadline { step: "gate".into(), visit: 1, at: now() + Duration::hours(48) });
+        // Half way to the deadline the decider is reminded; at the deadline, with no default, it escalates.
+        assert_eq!(
+            effects[1],
+            Effect::Deadline { step: "gate".into(), visit: 1, at: now() + Duration::hours(24), round: 1 }
+        );
         let mut timed_out = run.clone();
         let effects = graph.advance(&mut timed_out, Input::Timeout, now()).unwrap();
+        assert!(
+            matches!(&effects[0], Effect::Remind { text, .. } if text == "A decision is waiting: Ready for week two?")
+        );
+        assert_eq!(
+            effects[1],
+            Effect::Deadline { step: "gate".into(), visit: 1, at: now() + Duration::hours(24), round: 2 }
+        );
+        let effects = graph.advance(&mut timed_out, Input::Timeout, now()).unwrap();
         assert!(matches!(&effects[0], Effect::Escalate { .. }));
+        assert_eq!(timed_out.phase, Phase::AwaitingDecision, "still waiting for the decision");
         let effects = graph.advance(&mut run, Input::Decision("reject".into()), now()).unwrap();
         assert_eq!(effects, vec![Effect::Finish { outcome: "rejected".into() }]);
     }
@@ -1243,12 +1314,24 @@ mod tests {
         let mut other = run.clone();
         let effects = graph.advance(&mut other, Input::Event("workout_logged".into()), now()).unwrap();
         assert!(matches!(&effects[0], Effect::Say { text, .. } if text == "Nice work"));
+        let said = |effects: &[Effect]| -> Vec<String> {
+            effects
+                .iter()
+                .filter_map(|e| if let Effect::Say { text, .. } = e { Some(text.clone()) } else { None })
+                .collect()
+        };
+        // No reply in 48 h: a nudge, and 48 h more.
         let effects = graph.advance(&mut run, Input::Timeout, now()).unwrap();
-        let said: Vec<&str> = effects
-            .iter()
-            .filter_map(|e| if let Effect::Say { text, .. } = e { Some(text.as_str()) } else { None })
-            .collect();
-        assert_eq!(said, ["Still there?", "Let's try again tomorrow"]);
+        assert_eq!(said(&effects), ["Still there?"]);
+        assert_eq!(
+            effects[1],
+            Effect::Deadline { step: "wait".into(), visit: 1, at: now() + Duration::hours(48), round: 2 }
+        );
+        assert_eq!(run.phase, Phase::Waiting);
+        // Still nothing: the creator is told and the timeout path is taken.
+        let effects = graph.advance(&mut run, Input::Timeout, now()).unwrap();
+        assert!(matches!(&effects[0], Effect::Escalate { reason, .. } if reason == "No reply, even after a nudge."));
+        assert_eq!(said(&effects), ["Let's try again tomorrow"]);
         assert_eq!(effects.last(), Some(&Effect::Finish { outcome: "completed".into() }));
     }
 

@@ -5,8 +5,8 @@
 use super::SignedIn;
 use super::sequences::{PreferencesFields, PreferencesForm};
 use crate::api::sequences::{
-    ConversationView, SubscriptionView, conversation, decide, decision_queue, inbox, reply, set_subscription_status,
-    subscription_preferences,
+    ConversationView, MessageView, SubscriptionView, conversation, decide, decision_queue, inbox, reply,
+    set_subscription_status, subscription_preferences,
 };
 use crate::components::layout::LocalTime;
 use crate::domain::sequence::{AnswerKind, Sender, SubscriptionStatus};
@@ -74,21 +74,9 @@ fn Inbox() -> impl IntoView {
     }
 }
 
-#[component]
-pub fn ConversationPage() -> impl IntoView {
-    view! { <SignedIn content=|_me: Me| view! { <Conversation/> }/> }
-}
-
-#[component]
-fn Conversation() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.get().get("id").and_then(|s| s.parse::<Uuid>().ok());
-    let refresh = RwSignal::new(0u32);
-    let view_data = Resource::new(
-        move || (id(), refresh.get()),
-        |(id, _)| async move { conversation(id.ok_or(AppError::NotFound)?).await },
-    );
-    // New messages arrive live: the server's event stream says when this conversation changed.
+/// Bumps `refresh` whenever the conversation changes on the server (its event stream), so new
+/// messages arrive live.
+pub fn live_refresh(id: impl Fn() -> Option<Uuid> + Send + Sync + 'static, refresh: RwSignal<u32>) {
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::JsCast;
@@ -103,6 +91,45 @@ fn Conversation() -> impl IntoView {
             on_cleanup(move || source.with_value(web_sys::EventSource::close));
         });
     }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (id, refresh);
+}
+
+/// A conversation's messages, labelled by who said them; `coach`: seen by the sequence's creator.
+#[component]
+pub fn MessageLog(messages: Vec<MessageView>, #[prop(optional)] coach: bool) -> impl IntoView {
+    view! {
+        <ol class="messages" role="log" aria-label="Messages" aria-live="polite">
+            {messages.into_iter().map(|m| {
+                let (class, who) = match (m.sender, coach) {
+                    (Sender::Subscriber, false) => ("message mine", "You"),
+                    (Sender::Subscriber, true) => ("message theirs", "Subscriber"),
+                    (Sender::Ai, _) => ("message theirs", "AI coach"),
+                    (Sender::Creator, false) => ("message theirs", "Coach"),
+                    (Sender::Creator, true) => ("message mine", "You"),
+                    (Sender::Step, _) => ("message theirs", "Cairn"),
+                };
+                view! { <li class=class><span class="who">{who}</span><p>{m.body}</p><LocalTime at=m.at/></li> }
+            }).collect_view()}
+        </ol>
+    }
+}
+
+#[component]
+pub fn ConversationPage() -> impl IntoView {
+    view! { <SignedIn content=|_me: Me| view! { <Conversation/> }/> }
+}
+
+#[component]
+fn Conversation() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.get().get("id").and_then(|s| s.parse::<Uuid>().ok());
+    let refresh = RwSignal::new(0u32);
+    let view_data = Resource::new(
+        move || (id(), refresh.get()),
+        |(id, _)| async move { conversation(id.ok_or(AppError::NotFound)?).await },
+    );
+    live_refresh(id, refresh);
     view! {
         <Transition fallback=|| view! { <p class="page">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -188,17 +215,8 @@ fn ConversationBody(c: ConversationView, refresh: RwSignal<u32>) -> impl IntoVie
                 view! { <p class="notice">{if sub.mandatory { "Assigned to you as mandatory. " } else { "Assigned to you. " }}{due}</p> }
             })}
             {c.scripted.then(|| view! { <p class="notice">"Scripted mode: no AI model is configured, so conversations use the creator's own text."</p> })}
-            <ol class="messages" role="log" aria-label="Messages" aria-live="polite">
-                {c.messages.iter().map(|m| {
-                    let (class, who) = match m.sender {
-                        Sender::Subscriber => ("message mine", "You"),
-                        Sender::Ai => ("message theirs", "AI coach"),
-                        Sender::Creator => ("message theirs", "Coach"),
-                        Sender::Step => ("message theirs", "Cairn"),
-                    };
-                    view! { <li class=class><span class="who">{who}</span><p>{m.body.clone()}</p><LocalTime at=m.at/></li> }
-                }).collect_view()}
-            </ol>
+            {c.coach.clone().map(|who| view! { <p class="notice">{format!("{who} has joined the conversation.")}</p> })}
+            <MessageLog messages=c.messages.clone()/>
             {(sub.status == SubscriptionStatus::Active && c.asks.is_some()).then(|| view! {
                 <form class="reply" on:submit=move |ev| { ev.prevent_default(); send.dispatch(text.get_untracked()); }>
                     <div class="field">

@@ -208,6 +208,15 @@ fn Stats(id: Uuid) -> impl IntoView {
                                 </tbody>
                             </table>
                         </div>
+                        <h3>"People"</h3>
+                        <ul class="people">
+                            {s.people.into_iter().map(|person| view! {
+                                <li>
+                                    <A href=format!("/sequences/{id}/people/{}", person.subscription_id)>{person.name}</A>
+                                    {format!(" · {}{}", person.status.as_str(), person.current_step.map(|s| format!(" · at {s}")).unwrap_or_default())}
+                                </li>
+                            }).collect_view()}
+                        </ul>
                     </section>
                 }.into_any()
             })}
@@ -1002,6 +1011,7 @@ fn Simulator(steps: RwSignal<Vec<Step>>) -> impl IntoView {
                 RunEffect::Decide { question, options, .. } => transcript
                     .update(|t| t.push((now, "Checkpoint".into(), format!("{question} ({})", options.join(" / "))))),
                 RunEffect::Escalate { reason, .. } => transcript.update(|t| t.push((now, "Escalated".into(), reason))),
+                RunEffect::Remind { text, .. } => transcript.update(|t| t.push((now, "Reminder".into(), text))),
                 RunEffect::Finish { outcome } => {
                     pending.update(Vec::clear);
                     transcript.update(|t| t.push((now, "End".into(), outcome)));

@@ -87,6 +87,7 @@ struct SubscriptionRow {
     assigned_by: Option<Uuid>,
     mandatory: bool,
     due_on: Option<DateTime<Utc>>,
+    taken_over_by: Option<Uuid>,
     revision: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -107,6 +108,7 @@ impl From<SubscriptionRow> for SubscriptionRecord {
             assigned_by: r.assigned_by.map(UserId),
             mandatory: r.mandatory,
             due_on: r.due_on.map(|d| d.date_naive()),
+            taken_over_by: r.taken_over_by.map(UserId),
             revision: r.revision,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -116,7 +118,7 @@ impl From<SubscriptionRow> for SubscriptionRecord {
 }
 
 const SUBSCRIPTION_SELECT: &str = "SELECT id, org_id, sequence_id, CAST(version AS INTEGER) AS version, user_id, status, run, \
-     preferences, assigned_by, mandatory, due_on, CAST(revision AS BIGINT) AS revision, created_at, updated_at, completed_at \
+     preferences, assigned_by, mandatory, due_on, taken_over_by, CAST(revision AS BIGINT) AS revision, created_at, updated_at, completed_at \
      FROM subscriptions";
 
 #[derive(FromRow)]
@@ -597,6 +599,36 @@ impl SequenceStore for Db {
              options, deadline, created_at FROM decisions WHERE org_id = $1 AND decided_at IS NULL ORDER BY deadline, id")
             .bind(org.0).fetch_all(pool).await.store()?);
         Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn set_takeover(&self, id: Uuid, revision: i64, by: Option<UserId>, at: DateTime<Utc>) -> Result<bool> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await.store()?;
+            let changed = sqlx::query(
+                "UPDATE subscriptions SET taken_over_by = $3, revision = revision + 1, updated_at = $4 \
+                 WHERE id = $1 AND revision = $2")
+                .bind(id).bind(revision).bind(by.map(|u| u.0)).bind(at)
+                .execute(&mut *tx).await.store()?.rows_affected() == 1;
+            if !changed {
+                return Ok(false);
+            }
+            if by.is_none() {
+                // The AI's turns held while a person spoke are due again (unless the subscription is paused).
+                sqlx::query(
+                    "UPDATE sequence_jobs SET status = 'pending', completed_at = NULL, last_error = NULL, \
+                     due_at = CASE WHEN due_at < $2 THEN $2 ELSE due_at END \
+                     WHERE subscription_id = $1 AND status = 'held' AND kind = 'ai_turn' \
+                     AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.id = $1 AND s.status = 'active')")
+                    .bind(id).bind(at).execute(&mut *tx).await.store()?;
+            }
+            sqlx::query(
+                "INSERT INTO sequence_events (id, sequence_id, subscription_id, kind, at) \
+                 SELECT $1, sequence_id, id, $3, $4 FROM subscriptions WHERE id = $2")
+                .bind(Uuid::now_v7()).bind(id).bind(if by.is_some() { "taken_over" } else { "handed_back" }).bind(at)
+                .execute(&mut *tx).await.store()?;
+            tx.commit().await.store()?;
+            Ok(true)
+        })
     }
 
     async fn unread_counts(&self, user: UserId) -> Result<Vec<(Uuid, i64)>> {

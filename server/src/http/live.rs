@@ -25,11 +25,20 @@ pub async fn conversation_events(State(state): State<AppState>, Path(id): Path<U
         return (StatusCode::UNAUTHORIZED, "Please sign in.").into_response();
     };
     let store = state.services.store.clone();
-    let revision = match store.subscription(id).await {
-        Ok(Some(sub)) if sub.user_id == caller.user.id => sub.revision,
-        Ok(_) => return StatusCode::NOT_FOUND.into_response(),
+    // The subscriber, and the sequence's creator (who may take the conversation over).
+    let sub = match store.subscription(id).await {
+        Ok(Some(sub)) => sub,
+        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
         Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
     };
+    let creator = match store.sequence(sub.org_id, sub.sequence_id).await {
+        Ok(sequence) => sequence.map(|s| s.creator_id),
+        Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    };
+    if sub.user_id != caller.user.id && creator != Some(caller.user.id) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let revision = sub.revision;
     let events = stream::unfold((store, revision), move |(store, seen)| async move {
         loop {
             tokio::time::sleep(POLL).await;

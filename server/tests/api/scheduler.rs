@@ -309,3 +309,102 @@ async fn delivered_messages_count_as_unread_until_the_conversation_is_shown() {
     let inbox: serde_json::Value = client.call_json("inbox", serde_json::json!({})).await.expect("inbox");
     assert_eq!(inbox[0]["unread"], 0);
 }
+
+#[tokio::test]
+async fn no_answer_after_a_reminder_and_an_undecided_checkpoint_reach_the_creator() {
+    let app = TestApp::spawn().await;
+    let (org, creator) = person(&app, "Cora").await;
+    let (_, member) = person(&app, "Milo").await;
+    app.state
+        .services
+        .store
+        .add_member(org, member, app::domain::OrgRole::Viewer, app.clock_now())
+        .await
+        .expect("join");
+    let ask = Step {
+        id: "ask".into(),
+        title: "Ask".into(),
+        trigger: Trigger::Completion,
+        kind: StepKind::Question {
+            text: "How did it go?".into(),
+            answer: app::domain::sequence::AnswerKind::Text,
+            variable: "how".into(),
+            remind_after_hours: Some(24),
+        },
+        next: None,
+    };
+    let sequence = published(&app, org, creator, vec![ask, message("bye", "Thanks", Trigger::Completion)]).await;
+    let sub = subscribe(&app, org, sequence, member, Preferences::default()).await;
+    let scheduler = worker(&app);
+    let notices = |user| {
+        let store = app.state.services.store.clone();
+        async move {
+            let list = store.notifications(user, 10).await.expect("notifications");
+            list.into_iter().map(|n| (n.title, n.body, n.link)).collect::<Vec<_>>()
+        }
+    };
+    while scheduler.tick().await.expect("tick") > 0 {}
+    // A day without an answer: the reminder, to the member, in the conversation.
+    app.clock.advance(Duration::hours(24));
+    while scheduler.tick().await.expect("tick") > 0 {}
+    assert_eq!(bodies(&app, sub).await, ["How did it go?", "A gentle reminder: How did it go?"]);
+    assert!(notices(creator).await.is_empty());
+    // Another day: the creator is told, with a link to the conversation; the question stays open.
+    app.clock.advance(Duration::hours(24));
+    while scheduler.tick().await.expect("tick") > 0 {}
+    assert_eq!(
+        notices(creator).await,
+        [(
+            "Needs you: Test sequence".to_owned(),
+            "Milo: No answer, even after a reminder.".to_owned(),
+            format!("/sequences/{sequence}/people/{sub}")
+        )]
+    );
+    let run = app.state.services.store.subscription(sub).await.expect("load").expect("subscription");
+    assert_eq!(run.status, SubscriptionStatus::Active);
+    assert_eq!(bodies(&app, sub).await.len(), 2, "nothing more is said to the member");
+    app.clock.advance(Duration::days(7));
+    assert_eq!(scheduler.tick().await.expect("tick"), 0, "escalated once");
+
+    // A checkpoint for the creator: reminded half way to the deadline, told at the deadline.
+    let gate = Step {
+        id: "gate".into(),
+        title: "Gate".into(),
+        trigger: Trigger::Completion,
+        kind: StepKind::Checkpoint {
+            question: "Go on?".into(),
+            decider: app::domain::sequence::Decider::Creator,
+            options: vec![],
+            reject_next: None,
+            deadline_hours: 2,
+            default_option: None,
+        },
+        next: None,
+    };
+    let sequence = published(&app, org, creator, vec![gate, message("after", "On we go", Trigger::Completion)]).await;
+    subscribe(&app, org, sequence, member, Preferences::default()).await;
+    while scheduler.tick().await.expect("tick") > 0 {}
+    app.clock.advance(Duration::hours(1));
+    while scheduler.tick().await.expect("tick") > 0 {}
+    let latest = notices(creator).await;
+    assert_eq!(
+        latest[0],
+        (
+            "Reminder: Test sequence".to_owned(),
+            "Milo: A decision is waiting: Go on?".to_owned(),
+            "/decisions".to_owned()
+        )
+    );
+    app.clock.advance(Duration::hours(1));
+    while scheduler.tick().await.expect("tick") > 0 {}
+    let latest = notices(creator).await;
+    assert_eq!(latest.len(), 3);
+    assert_eq!(
+        latest[0],
+        (
+            "Needs you: Test sequence".to_owned(),
+            "Milo: The decision's deadline passed.".to_owned(),
+            "/decisions".to_owned()
+        )
+    );
+}

@@ -485,3 +485,55 @@ async fn the_creator_sees_per_step_completion_and_drop_off() {
     assert_eq!(row("welcome"), (2, 2, 0, 0));
     assert_eq!(row("goal"), (1, 1, 0, 1), "one answered, one left before it");
 }
+
+#[tokio::test]
+async fn the_creator_takes_a_conversation_over_replies_as_themselves_and_hands_it_back() {
+    let (app, owner, member, id) = setup().await;
+    let steps = vec![
+        step(
+            "chat",
+            StepKind::Conversation {
+                goal: "Find one habit to change".into(),
+                persona: "A warm coach".into(),
+                opening: "What would you like to change?".into(),
+                max_turns: 3,
+                variable: None,
+            },
+        ),
+        step("done", StepKind::End { outcome: "completed".into() }),
+    ];
+    assert_eq!(save(&owner, id, &steps, Visibility::Organization).await.expect("save"), vec![]);
+    let _: i32 = owner.call_json("publish_sequence", json!({ "id": id })).await.expect("publish");
+    let sub: Uuid =
+        member.call_json("subscribe", json!({ "id": id, "preferences": prefs("UTC") })).await.expect("subscribe");
+    let scheduler = worker(&app);
+    while scheduler.tick().await.expect("tick") > 0 {}
+
+    // Only the creator reads it; replying needs taking it over first.
+    let denied = member.call_json::<serde_json::Value>("coach_conversation", json!({ "id": sub })).await;
+    assert_eq!(denied.expect_err("not the creator").status, 404);
+    let early = owner.call_json::<()>("coach_reply", json!({ "id": sub, "text": "Hi" })).await.expect_err("not yet");
+    assert_eq!(field_of(&early), "text");
+    owner.call_json::<()>("take_over", json!({ "id": sub, "take": true })).await.expect("take over");
+
+    // The member writes; the AI waits while the creator answers as themselves.
+    member.call_json::<()>("reply", json!({ "id": sub, "text": "Sleep earlier" })).await.expect("reply");
+    while scheduler.tick().await.expect("tick") > 0 {}
+    owner.call_json::<()>("coach_reply", json!({ "id": sub, "text": "Good choice. What time?" })).await.expect("coach");
+    let c = conversation(&member, sub).await;
+    assert_eq!(bodies(&c), ["What would you like to change?", "Sleep earlier", "Good choice. What time?"]);
+    assert_eq!(c.coach.as_deref(), Some("Olivia Owner"));
+    assert_eq!(c.messages[2].sender, Sender::Creator);
+    let view: app::api::coach::CoachView =
+        owner.call_json("coach_conversation", json!({ "id": sub })).await.expect("view");
+    assert!(view.by_me);
+    assert_eq!(view.subscriber, "Mia Member");
+
+    // Handed back: the AI's held turn runs (scripted here: it thanks and the goal is met).
+    owner.call_json::<()>("take_over", json!({ "id": sub, "take": false })).await.expect("hand back");
+    while scheduler.tick().await.expect("tick") > 0 {}
+    let c = conversation(&member, sub).await;
+    assert_eq!(c.coach, None);
+    assert_eq!(bodies(&c).last(), Some(&"Thank you, noted."));
+    assert_eq!(c.subscription.status, SubscriptionStatus::Completed);
+}

@@ -1,0 +1,103 @@
+//! `/sequences/:id/people/:sub`: a subscriber's conversation as the sequence's creator sees it,
+//! live; the creator can take it over from the AI, reply as themselves and hand it back.
+
+use super::SignedIn;
+use super::inbox::{MessageLog, live_refresh};
+use crate::api::coach::{CoachView, coach_conversation, coach_reply, take_over};
+use crate::dto::Me;
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+use uuid::Uuid;
+
+#[component]
+pub fn CoachPage() -> impl IntoView {
+    view! { <SignedIn content=|_me: Me| view! { <Coach/> }/> }
+}
+
+#[component]
+fn Coach() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.get().get("sub").and_then(|s| s.parse::<Uuid>().ok());
+    let refresh = RwSignal::new(0u32);
+    let data = Resource::new(
+        move || (id(), refresh.get()),
+        |(id, _)| async move { coach_conversation(id.ok_or(AppError::NotFound)?).await },
+    );
+    live_refresh(id, refresh);
+    view! {
+        <Transition fallback=|| view! { <p class="page">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(c) => view! { <CoachBody c=c refresh=refresh/> }.into_any(),
+                    Err(err) => view! { <section class="page"><h1>"Conversation"</h1><p role="alert">{err.to_string()}</p></section> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn CoachBody(c: CoachView, refresh: RwSignal<u32>) -> impl IntoView {
+    let id = c.subscription.id;
+    let text = RwSignal::new(String::new());
+    let take = Action::new(move |take: &bool| {
+        let take = *take;
+        async move { take_over(id, take).await }
+    });
+    let send = Action::new(move |text: &String| {
+        let text = text.clone();
+        async move { coach_reply(id, text).await }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = take.value().get() {
+            refresh.update(|n| *n += 1);
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = send.value().get() {
+            text.set(String::new());
+            refresh.update(|n| *n += 1);
+        }
+    });
+    let error = move || match (take.value().get(), send.value().get()) {
+        (Some(Err(e)), _) | (_, Some(Err(e))) => Some(match e {
+            AppError::Validation { message, .. } => message,
+            other => other.to_string(),
+        }),
+        _ => None,
+    };
+    let sub = c.subscription.clone();
+    let title = format!("{} · {}", c.subscriber, sub.sequence_title);
+    view! {
+        <section class="page narrow conversation">
+            <p><A href=format!("/sequences/{}", c.sequence_id)>"Back to the sequence"</A></p>
+            <h1>{title}</h1>
+            <p class="meta">{format!("{} · step {} of {} · {}%", sub.current_step.clone().unwrap_or_else(|| "—".into()), sub.completed_steps.min(sub.total_steps), sub.total_steps, sub.percent)}</p>
+            {match (&c.taken_over_by, c.by_me) {
+                (Some(_), true) => view! { <p class="notice">"You have taken this conversation over: the AI waits until you hand it back."</p> }.into_any(),
+                (Some(who), false) => view! { <p class="notice">{format!("{who} has taken this conversation over.")}</p> }.into_any(),
+                (None, _) => ().into_any(),
+            }}
+            <MessageLog messages=c.messages.clone() coach=true/>
+            {c.by_me.then(|| view! {
+                <form class="reply" on:submit=move |ev| { ev.prevent_default(); send.dispatch(text.get_untracked()); }>
+                    <div class="field">
+                        <label for="coach-text">"Reply as yourself"</label>
+                        <textarea id="coach-text" rows="2" bind:value=text aria-describedby="coach-error"></textarea>
+                    </div>
+                    <button type="submit" disabled=move || send.pending().get()>"Send"</button>
+                </form>
+            })}
+            <p class="field-error" id="coach-error" role="alert">{error}</p>
+            <div class="actions">
+                {if c.by_me {
+                    view! { <button type="button" on:click=move |_| { take.dispatch(false); } disabled=move || take.pending().get()>"Hand back to the AI"</button> }.into_any()
+                } else {
+                    view! { <button type="button" on:click=move |_| { take.dispatch(true); } disabled=move || take.pending().get()>"Take over"</button> }.into_any()
+                }}
+            </div>
+        </section>
+    }
+}

@@ -1,0 +1,41 @@
+import { expect } from '@playwright/test';
+import { hydrated, newPage, signInDemo, test } from './helpers';
+
+test('the creator opens a subscriber\'s conversation, takes it over, replies live, and hands it back', async ({ page, browser, pageErrors }) => {
+  // Edith subscribes to one of Chris's sequences; its first message arrives by itself.
+  await signInDemo(page, 'editor@demo.cairn.test', 'Edith Editor');
+  await page.goto('/sequences');
+  await hydrated(page);
+  await page.getByRole('link', { name: 'New-manager onboarding' }).click();
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Subscribe' }).click();
+  await expect(page).toHaveURL(/\/inbox\/[0-9a-f-]+$/);
+  const messages = page.getByRole('log', { name: 'Messages' });
+  await expect(messages).toContainText('Congratulations on your new role, Edith!', { timeout: 15_000 });
+  await hydrated(page);
+
+  // Chris finds her among the sequence's people and takes the conversation over.
+  const chris = await newPage(browser, pageErrors);
+  await signInDemo(chris, 'creator@demo.cairn.test', 'Chris Creator');
+  await chris.goto('/sequences');
+  await hydrated(chris);
+  await chris.getByRole('link', { name: 'New-manager onboarding' }).click();
+  await hydrated(chris);
+  await chris.getByRole('region', { name: 'How it is going' }).getByRole('link', { name: 'Edith Editor' }).click();
+  await expect(chris.getByRole('heading', { name: 'Edith Editor · New-manager onboarding' })).toBeVisible();
+  await hydrated(chris);
+  await expect(chris.getByRole('log', { name: 'Messages' })).toContainText('Congratulations on your new role, Edith!');
+  await chris.getByRole('button', { name: 'Take over' }).click();
+  await expect(chris.getByText('You have taken this conversation over')).toBeVisible();
+  await chris.getByLabel('Reply as yourself').fill('Hi Edith, Chris here. How is your first week going?');
+  await chris.getByRole('button', { name: 'Send' }).click();
+  await expect(chris.getByRole('log', { name: 'Messages' })).toContainText('Chris here');
+
+  // Edith's open conversation shows him joining and his message, live.
+  await expect(page.getByText('Chris Creator has joined the conversation.')).toBeVisible({ timeout: 15_000 });
+  await expect(messages).toContainText('Hi Edith, Chris here. How is your first week going?');
+
+  await chris.getByRole('button', { name: 'Hand back to the AI' }).click();
+  await expect(chris.getByRole('button', { name: 'Take over' })).toBeVisible();
+  await expect(page.getByText('Chris Creator has joined the conversation.')).toHaveCount(0, { timeout: 15_000 });
+});

@@ -1087,6 +1087,9 @@ pub trait SequenceStore: Send + Sync {
     async fn unread_counts(&self, user: UserId) -> StoreResult<Vec<(Uuid, i64)>>;
     /// Marks a conversation's messages to the subscriber as read.
     async fn mark_read(&self, subscription: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Whether a published version in the organization mentions the event `name`: a cheap check
+    /// before looking for subscriptions waiting for it (false positives are fine).
+    async fn event_in_use(&self, org: OrgId, name: &str) -> StoreResult<bool>;
     /// When the earliest pending job of the user's subscriptions is due.
     async fn next_due_for(&self, user: UserId) -> StoreResult<Option<DateTime<Utc>>>;
     /// Jobs that failed for good, newest first, for creators and admins.

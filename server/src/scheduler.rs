@@ -3,13 +3,14 @@
 //! done. See docs/scheduler.md for the guarantees.
 
 use crate::llm::{ChatCall, ChatClient};
-use app::api::engine;
+use app::api::{engine, sequences};
+use app::domain::OrgId;
 use app::domain::model::ChatMessage;
 use app::domain::sequence::{Decider, Input, JobKind, RunError, Sender, Step, StepKind, SubscriptionStatus};
 use app::ports::{JobRecord, ModelEndpoint, NotificationRecord, Services, SubscriptionRecord};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 type Steps = Arc<Vec<Step>>;
@@ -48,11 +49,20 @@ pub struct Scheduler {
     chat: ChatClient,
     /// Published versions never change: cached by (sequence, version).
     versions: Mutex<HashMap<(Uuid, i32), Steps>>,
+    /// Whether an organization's sequences wait for one of Cairn's events, and since when known.
+    events_in_use: Mutex<HashMap<(OrgId, &'static str), (bool, Instant)>>,
 }
 
 impl Scheduler {
     pub fn new(services: Services, config: SchedulerConfig, chat: ChatClient) -> Self {
-        Self { services, config, owner: Uuid::now_v7(), chat, versions: Mutex::default() }
+        Self {
+            services,
+            config,
+            owner: Uuid::now_v7(),
+            chat,
+            versions: Mutex::default(),
+            events_in_use: Mutex::default(),
+        }
     }
 
     /// Works until `stop` turns true, then returns after the batch in hand (each job is bounded by
@@ -174,6 +184,7 @@ impl Scheduler {
         match store.apply_run(&change).await.map_err(retry)? {
             true => {
                 self.tell(&sub, &steps, &change.events).await;
+                self.pass_on(&sub, &change.events).await;
                 Ok(())
             }
             false => Err(Outcome::Retry("The subscription changed meanwhile; trying again.".into())),
@@ -221,6 +232,28 @@ impl Scheduler {
             .collect();
         if let Err(err) = store.add_notifications(&notes).await {
             tracing::warn!(%err, subscription = %sub.id, "scheduler: could not notify");
+        }
+    }
+
+    /// Steps completed and sequences finished here are Cairn events for the subscriber's other
+    /// sequences. Whether an organization's sequences use such an event at all is remembered for
+    /// 30 s, so a busy scheduler does not look for waiting subscriptions after every step.
+    async fn pass_on(&self, sub: &SubscriptionRecord, events: &[RunEvent]) {
+        for (kind, ..) in events {
+            let Some((_, name)) = sequences::rules::OWN_EVENTS.iter().find(|(k, _)| k == kind) else { continue };
+            let key = (sub.org_id, *name);
+            let known = self.events_in_use.lock().unwrap_or_else(|e| e.into_inner()).get(&key).copied();
+            let in_use = match known {
+                Some((in_use, at)) if at.elapsed() < Duration::from_secs(30) => in_use,
+                _ => {
+                    let in_use = self.services.store.event_in_use(sub.org_id, name).await.unwrap_or(true);
+                    self.events_in_use.lock().unwrap_or_else(|e| e.into_inner()).insert(key, (in_use, Instant::now()));
+                    in_use
+                }
+            };
+            if in_use && let Err(err) = sequences::rules::emit_for(&self.services, sub, kind).await {
+                tracing::warn!(%err, subscription = %sub.id, "scheduler: could not pass an event on");
+            }
         }
     }
 

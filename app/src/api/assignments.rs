@@ -231,6 +231,7 @@ pub mod rules {
             let first =
                 engine::start(&sub, &steps, now).map_err(|e| AppError::validation("sequence", e.to_string()))?;
             services.store.create_subscription(&sub, &first).await?;
+            crate::api::sequences::rules::emit_for(services, &sub, "subscribed").await?;
             let due = due_on.map(|d| format!(", due {}", d.format("%-d %B %Y"))).unwrap_or_default();
             notes.push(NotificationRecord {
                 id: Uuid::now_v7(),

@@ -569,6 +569,7 @@ pub mod rules {
         let first = engine::start(&sub, &steps, now).map_err(|e| AppError::validation("sequence", e.to_string()))?;
         services.store.create_subscription(&sub, &first).await?;
         services.jobs.notify_waiters();
+        emit_for(services, &sub, "subscribed").await?;
         Ok(sub.id)
     }
 
@@ -701,6 +702,22 @@ pub mod rules {
         input: Input,
         amend: impl Fn(&SubscriptionRecord, &mut RunChange),
     ) -> Result<(), AppError> {
+        let (sub, kinds) = apply_quietly(services, id, field, input, amend).await?;
+        for kind in kinds {
+            emit_for(services, &sub, kind).await?;
+        }
+        Ok(())
+    }
+
+    /// Like `apply`, without announcing what happened to the subscriber's other sequences; returns
+    /// the subscription as read and the kinds of the change's analytics events.
+    async fn apply_quietly(
+        services: &Services,
+        id: Uuid,
+        field: &'static str,
+        input: Input,
+        amend: impl Fn(&SubscriptionRecord, &mut RunChange),
+    ) -> Result<(SubscriptionRecord, Vec<&'static str>), AppError> {
         for _ in 0..5 {
             let sub = services.store.subscription(id).await?.ok_or(AppError::NotFound)?;
             if sub.status != SubscriptionStatus::Active {
@@ -715,7 +732,7 @@ pub mod rules {
             amend(&sub, &mut change);
             if services.store.apply_run(&change).await? {
                 services.jobs.notify_waiters();
-                return Ok(());
+                return Ok((sub, change.events.iter().map(|(kind, ..)| *kind).collect()));
             }
         }
         Err(AppError::Conflict { message: "The conversation kept changing; please try again.".into() })
@@ -874,6 +891,55 @@ pub mod rules {
         Ok(())
     }
 
+    /// Cairn's own events, named after what happened in one of the subscriber's sequences.
+    pub const OWN_EVENTS: [(&str, &str); 3] = [
+        ("subscribed", "cairn.subscribed"),
+        ("step_completed", "cairn.step_completed"),
+        ("completed", "cairn.sequence_completed"),
+    ];
+
+    /// Tells the subscriber's other sequences what happened in `sub` (a change's event `kind`):
+    /// those waiting for Cairn's event of that name move on. One level only: what the moved
+    /// sequences do in turn is not announced again, so two sequences waiting for each other
+    /// cannot loop.
+    pub async fn emit_for(services: &Services, sub: &SubscriptionRecord, kind: &str) -> Result<usize, AppError> {
+        let Some((_, name)) = OWN_EVENTS.iter().find(|(k, _)| *k == kind) else { return Ok(0) };
+        emit(services, sub.org_id, sub.user_id, name, Some(sub.id)).await
+    }
+
+    /// Moves the user's running subscriptions in `org` that wait for the event `name` (as a trigger
+    /// or an event wait), except `except`; returns how many moved.
+    async fn emit(
+        services: &Services,
+        org: crate::domain::OrgId,
+        user: UserId,
+        name: &str,
+        except: Option<Uuid>,
+    ) -> Result<usize, AppError> {
+        if !services.store.event_in_use(org, name).await? {
+            return Ok(0);
+        }
+        let mut moved = 0;
+        for sub in running(services, user).await? {
+            if sub.org_id != org || sub.status != SubscriptionStatus::Active || Some(sub.id) == except {
+                continue;
+            }
+            let steps = steps_of(services, &sub).await?;
+            let waits = sub.run.step.as_deref().and_then(|id| steps.iter().find(|s| s.id == id)).is_some_and(|step| {
+                match (sub.run.phase, &step.trigger, &step.kind) {
+                    (Phase::Scheduled, Trigger::Event { name: n }, _) => n == name,
+                    (Phase::Waiting, _, StepKind::Wait { until: WaitUntil::Event { name: n }, .. }) => n == name,
+                    _ => false,
+                }
+            });
+            let event = Input::Event(name.to_owned());
+            if waits && apply_quietly(services, sub.id, "event", event, |_, _| {}).await.is_ok() {
+                moved += 1;
+            }
+        }
+        Ok(moved)
+    }
+
     /// A named event for one member (`POST /api/v1/events`): every running subscription of theirs
     /// in the organization that waits for it moves on. Returns how many did. Needs a write key.
     pub async fn record_event(services: &Services, p: &Principal, email: &str, name: &str) -> Result<usize, AppError> {
@@ -885,6 +951,9 @@ pub mod rules {
         if name.is_empty() || name.chars().count() > 100 {
             return Err(AppError::validation("event", "Name the event (at most 100 characters)."));
         }
+        if name.starts_with("cairn.") {
+            return Err(AppError::validation("event", "Names starting with “cairn.” are Cairn's own events."));
+        }
         let email = crate::domain::Email::parse(email).map_err(|e| AppError::validation("user", e.0))?;
         let user = services.store.user_by_email(&email).await?;
         let member = match &user {
@@ -894,23 +963,7 @@ pub mod rules {
         let Some(user) = user.filter(|_| member) else {
             return Err(AppError::validation("user", "No member of this organization has that email address."));
         };
-        let mut moved = 0;
-        for sub in running(services, user.id).await? {
-            if sub.org_id != p.org || sub.status != SubscriptionStatus::Active {
-                continue;
-            }
-            let steps = steps_of(services, &sub).await?;
-            let waits = sub.run.step.as_deref().and_then(|id| steps.iter().find(|s| s.id == id)).is_some_and(|step| {
-                match (sub.run.phase, &step.trigger, &step.kind) {
-                    (Phase::Scheduled, Trigger::Event { name: n }, _) => n == name,
-                    (Phase::Waiting, _, StepKind::Wait { until: WaitUntil::Event { name: n }, .. }) => n == name,
-                    _ => false,
-                }
-            });
-            if waits && apply(services, sub.id, "event", Input::Event(name.to_owned()), |_, _| {}).await.is_ok() {
-                moved += 1;
-            }
-        }
+        let moved = emit(services, p.org, user.id, name, None).await?;
         p.audit(
             services,
             "sequence.event",

@@ -649,6 +649,15 @@ impl SequenceStore for Db {
         Ok(())
     }
 
+    async fn event_in_use(&self, org: OrgId, name: &str) -> Result<bool> {
+        let pattern = format!("%\"{name}\"%");
+        let found: Option<(i32,)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT 1 FROM sequence_versions v JOIN sequences s ON s.id = v.sequence_id \
+             WHERE s.org_id = $1 AND v.steps LIKE $2 LIMIT 1")
+            .bind(org.0).bind(pattern).fetch_optional(pool).await.store()?);
+        Ok(found.is_some())
+    }
+
     async fn next_due_for(&self, user: UserId) -> Result<Option<DateTime<Utc>>> {
         let due: Option<(DateTime<Utc>,)> = on_pool!(self, pool => sqlx::query_as(
             "SELECT j.due_at FROM sequence_jobs j JOIN subscriptions s ON s.id = j.subscription_id \

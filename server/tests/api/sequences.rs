@@ -537,3 +537,75 @@ async fn the_creator_takes_a_conversation_over_replies_as_themselves_and_hands_i
     assert_eq!(bodies(&c).last(), Some(&"Thank you, noted."));
     assert_eq!(c.subscription.status, SubscriptionStatus::Completed);
 }
+
+#[tokio::test]
+async fn what_a_member_does_in_one_sequence_moves_their_other_sequences_waiting_for_cairns_events() {
+    let (app, owner, member, first) = setup().await;
+    let waiting_for = |event: &str, text: &str| {
+        vec![
+            Step { trigger: Trigger::Event { name: event.into() }, ..say("hello", text) },
+            step("done", StepKind::End { outcome: "completed".into() }),
+        ]
+    };
+    let publish = |steps: Vec<Step>| {
+        let owner = &owner;
+        async move {
+            let id: Uuid =
+                owner.call_json("create_sequence", json!({ "title": "Follow-up", "template": null })).await.expect("create");
+            assert_eq!(save(owner, id, &steps, Visibility::Organization).await.expect("save"), vec![]);
+            let _: i32 = owner.call_json("publish_sequence", json!({ "id": id })).await.expect("publish");
+            id
+        }
+    };
+    let on_subscribed = publish(waiting_for("cairn.subscribed", "Welcome to another program!")).await;
+    let on_step = publish(waiting_for("cairn.step_completed", "You finished a step elsewhere.")).await;
+    let on_done = publish(waiting_for("cairn.sequence_completed", "You completed a sequence!")).await;
+    let main = vec![
+        step(
+            "ask",
+            StepKind::Question {
+                text: "Ready?".into(),
+                answer: AnswerKind::YesNo,
+                variable: "ready".into(),
+                remind_after_hours: None,
+            },
+        ),
+        step("end", StepKind::End { outcome: "completed".into() }),
+    ];
+    assert_eq!(save(&owner, first, &main, Visibility::Organization).await.expect("save"), vec![]);
+    let _: i32 = owner.call_json("publish_sequence", json!({ "id": first })).await.expect("publish");
+
+    let subscribe = |id: Uuid| {
+        let member = &member;
+        async move {
+            member.call_json::<Uuid>("subscribe", json!({ "id": id, "preferences": prefs("UTC") })).await.expect("subscribe")
+        }
+    };
+    // Subscribing to one sequence moves another waiting for "cairn.subscribed".
+    let a = subscribe(on_subscribed).await;
+    let main = subscribe(first).await;
+    assert_eq!(bodies(&conversation(&member, a).await), ["Welcome to another program!"]);
+    while worker(&app).tick().await.expect("tick") > 0 {}
+    let (b, c) = (subscribe(on_step).await, subscribe(on_done).await);
+    assert!(bodies(&conversation(&member, b).await).is_empty(), "asking is not completing");
+    // Answering completes a step; the sequence completes when its end fires.
+    member.call_json::<()>("reply", json!({ "id": main, "text": "yes" })).await.expect("answer");
+    assert_eq!(bodies(&conversation(&member, b).await), ["You finished a step elsewhere."]);
+    assert!(bodies(&conversation(&member, c).await).is_empty(), "a step is not the whole sequence");
+    while worker(&app).tick().await.expect("tick") > 0 {}
+    assert_eq!(bodies(&conversation(&member, c).await), ["You completed a sequence!"]);
+
+    // Cairn's own names cannot be posted through the API.
+    let key: NewApiKey = owner
+        .call("create_api_key", &[("name", "events"), ("scope", "write"), ("expires_in_days", "0")])
+        .await
+        .expect("key");
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v1/events", app.address))
+        .bearer_auth(key.secret)
+        .json(&json!({ "event": "cairn.subscribed", "user": "mia@example.com" }))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status().as_u16(), 422);
+}

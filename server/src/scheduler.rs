@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 type Steps = Arc<Vec<Step>>;
+/// Whether something was so, and when that was found out.
+type Known = (bool, Instant);
 /// An analytics event of a run change: (kind, step, detail).
 type RunEvent = (&'static str, Option<String>, Option<String>);
 
@@ -50,7 +52,7 @@ pub struct Scheduler {
     /// Published versions never change: cached by (sequence, version).
     versions: Mutex<HashMap<(Uuid, i32), Steps>>,
     /// Whether an organization's sequences wait for one of Cairn's events, and since when known.
-    events_in_use: Mutex<HashMap<(OrgId, &'static str), (bool, Instant)>>,
+    events_in_use: Mutex<HashMap<(OrgId, &'static str), Known>>,
 }
 
 impl Scheduler {

@@ -550,8 +550,10 @@ async fn what_a_member_does_in_one_sequence_moves_their_other_sequences_waiting_
     let publish = |steps: Vec<Step>| {
         let owner = &owner;
         async move {
-            let id: Uuid =
-                owner.call_json("create_sequence", json!({ "title": "Follow-up", "template": null })).await.expect("create");
+            let id: Uuid = owner
+                .call_json("create_sequence", json!({ "title": "Follow-up", "template": null }))
+                .await
+                .expect("create");
             assert_eq!(save(owner, id, &steps, Visibility::Organization).await.expect("save"), vec![]);
             let _: i32 = owner.call_json("publish_sequence", json!({ "id": id })).await.expect("publish");
             id
@@ -570,7 +572,11 @@ async fn what_a_member_does_in_one_sequence_moves_their_other_sequences_waiting_
                 remind_after_hours: None,
             },
         ),
-        step("end", StepKind::End { outcome: "completed".into() }),
+        // A minute later: the end fires in the scheduler.
+        Step {
+            trigger: Trigger::CompletionGap { min_gap_minutes: 1 },
+            ..step("end", StepKind::End { outcome: "completed".into() })
+        },
     ];
     assert_eq!(save(&owner, first, &main, Visibility::Organization).await.expect("save"), vec![]);
     let _: i32 = owner.call_json("publish_sequence", json!({ "id": first })).await.expect("publish");
@@ -578,7 +584,10 @@ async fn what_a_member_does_in_one_sequence_moves_their_other_sequences_waiting_
     let subscribe = |id: Uuid| {
         let member = &member;
         async move {
-            member.call_json::<Uuid>("subscribe", json!({ "id": id, "preferences": prefs("UTC") })).await.expect("subscribe")
+            member
+                .call_json::<Uuid>("subscribe", json!({ "id": id, "preferences": prefs("UTC") }))
+                .await
+                .expect("subscribe")
         }
     };
     // Subscribing to one sequence moves another waiting for "cairn.subscribed".
@@ -592,6 +601,7 @@ async fn what_a_member_does_in_one_sequence_moves_their_other_sequences_waiting_
     member.call_json::<()>("reply", json!({ "id": main, "text": "yes" })).await.expect("answer");
     assert_eq!(bodies(&conversation(&member, b).await), ["You finished a step elsewhere."]);
     assert!(bodies(&conversation(&member, c).await).is_empty(), "a step is not the whole sequence");
+    app.clock.advance(Duration::minutes(2));
     while worker(&app).tick().await.expect("tick") > 0 {}
     assert_eq!(bodies(&conversation(&member, c).await), ["You completed a sequence!"]);
 

@@ -166,6 +166,11 @@ pub struct Failure {
     pub retry_after: Option<String>,
 }
 
+/// Server-rendered pages, one at a time across every test in the process. Leptos 0.8's reactive
+/// graph can deadlock when two threads render pages at once (see `server::runtime`, which runs
+/// the real server on one worker for this reason); here every test has a runtime of its own.
+static PAGE_RENDER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 pub struct Client {
     pub http: reqwest::Client,
     pub base: String,
@@ -241,8 +246,16 @@ impl Client {
         self.call("me", &[]).await.expect("me")
     }
 
+    /// GETs a page, read whole while holding [`PAGE_RENDER`].
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.http.get(format!("{}{path}", self.base)).send().await.expect("GET")
+        let _one_at_a_time = PAGE_RENDER.lock().await;
+        let response = self.http.get(format!("{}{path}", self.base)).send().await.expect("GET");
+        let mut whole = axum::http::Response::builder().status(response.status());
+        for (name, value) in response.headers() {
+            whole = whole.header(name, value);
+        }
+        let body = response.bytes().await.expect("body");
+        reqwest::Response::from(whole.body(body).expect("response"))
     }
 }
 

@@ -607,3 +607,12 @@ pub struct PublicPromptView {
     pub version: i32,
     pub updated_at: DateTime<Utc>,
 }
+
+/// Where a person hears of new messages in their sequence conversations besides the app.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MessageChannels {
+    /// An email for each new message, with a link to reply.
+    pub email: bool,
+    /// A Slack/Teams-compatible incoming webhook (`{"text": …}`).
+    pub webhook_url: Option<String>,
+}

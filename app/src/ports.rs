@@ -889,6 +889,8 @@ pub trait MailStore: Send + Sync {
 
 // ---- Sequences -------------------------------------------------------------------------------
 
+pub use crate::dto::MessageChannels;
+
 #[derive(Debug, Clone)]
 pub struct SequenceRecord {
     pub id: Uuid,
@@ -1090,6 +1092,9 @@ pub trait SequenceStore: Send + Sync {
     /// Whether a published version in the organization mentions the event `name`: a cheap check
     /// before looking for subscriptions waiting for it (false positives are fine).
     async fn event_in_use(&self, org: OrgId, name: &str) -> StoreResult<bool>;
+    /// Where the person hears of new messages besides the app (`None`: nowhere else yet).
+    async fn message_channels(&self, user: UserId) -> StoreResult<Option<MessageChannels>>;
+    async fn set_message_channels(&self, user: UserId, channels: &MessageChannels, at: DateTime<Utc>) -> StoreResult<()>;
     /// When the earliest pending job of the user's subscriptions is due.
     async fn next_due_for(&self, user: UserId) -> StoreResult<Option<DateTime<Utc>>>;
     /// Jobs that failed for good, newest first, for creators and admins.

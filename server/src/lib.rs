@@ -1,6 +1,7 @@
 //! The Cairn server: configuration, storage, mail, HTTP middleware and the Leptos app, put
 //! together by `build`. `main.rs` only parses the environment and serves.
 
+pub mod channels;
 pub mod clock;
 pub mod config;
 pub mod db;

@@ -2,6 +2,7 @@
 //! run through the engine, and each result is stored in one transaction that also marks the job
 //! done. See docs/scheduler.md for the guarantees.
 
+use crate::channels::Channels;
 use crate::llm::{ChatCall, ChatClient};
 use app::api::{engine, sequences};
 use app::domain::OrgId;
@@ -51,6 +52,8 @@ pub struct Scheduler {
     chat: ChatClient,
     /// Published versions never change: cached by (sequence, version).
     versions: Mutex<HashMap<(Uuid, i32), Steps>>,
+    /// Email and chat webhooks for new messages, as subscribers chose.
+    channels: Channels,
     /// Whether an organization's sequences wait for one of Cairn's events, and since when known.
     events_in_use: Mutex<HashMap<(OrgId, &'static str), Known>>,
 }
@@ -58,6 +61,7 @@ pub struct Scheduler {
 impl Scheduler {
     pub fn new(services: Services, config: SchedulerConfig, chat: ChatClient) -> Self {
         Self {
+            channels: Channels::new(services.clone()),
             services,
             config,
             owner: Uuid::now_v7(),
@@ -185,6 +189,7 @@ impl Scheduler {
         change.done_job = Some((job.id, self.owner));
         match store.apply_run(&change).await.map_err(retry)? {
             true => {
+                self.channels.deliver(&sub, &change.messages).await;
                 self.tell(&sub, &steps, &change.events).await;
                 self.pass_on(&sub, &change.events).await;
                 Ok(())

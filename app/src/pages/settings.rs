@@ -46,6 +46,7 @@ fn Settings(me: Me) -> impl IntoView {
                 </ActionForm>
             </section>
             <TwoFactor enabled=me.totp_enabled/>
+            <MessageChannelsCard/>
             <Sessions/>
         </section>
     }
@@ -134,6 +135,47 @@ fn Sessions() -> impl IntoView {
                             </ul>
                         }.into_any(),
                         Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// Where new messages from sequences reach the person besides the app.
+#[component]
+fn MessageChannelsCard() -> impl IntoView {
+    use crate::api::channels::{message_channels, save_message_channels};
+    let current = Resource::new(|| (), |_| message_channels());
+    view! {
+        <section aria-labelledby="channels-h" class="card">
+            <h2 id="channels-h">"Sequence messages"</h2>
+            <p>"New messages always appear in your inbox. You can also hear of them here:"</p>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let channels = current.await.unwrap_or_default();
+                    let email = RwSignal::new(channels.email);
+                    let webhook = RwSignal::new(channels.webhook_url.unwrap_or_default());
+                    let save = Action::new(move |(email, url): &(bool, String)| {
+                        let (email, url) = (*email, url.clone());
+                        async move { save_message_channels(email, url).await }
+                    });
+                    let result = save.value();
+                    view! {
+                        <form on:submit=move |ev| { ev.prevent_default(); save.dispatch((email.get_untracked(), webhook.get_untracked())); }>
+                            <label class="check">
+                                <input type="checkbox" bind:checked=email/>
+                                "Email me each new message, with a link to reply"
+                            </label>
+                            <div class="field">
+                                <label for="channels-webhook">"Slack or Teams webhook URL"</label>
+                                <input id="channels-webhook" inputmode="url" bind:value=webhook aria-describedby="channels-webhook-hint channels-webhook-error"/>
+                                <p class="hint" id="channels-webhook-hint">"An incoming-webhook address; leave it empty for none."</p>
+                                <p class="field-error" id="channels-webhook-error" aria-live="polite">{field_error(result, "webhook_url")}</p>
+                            </div>
+                            <FormMessage error=field_error(result, "") success=Signal::derive(move || matches!(result.get(), Some(Ok(()))).then(|| "Saved.".to_string()))/>
+                            <button type="submit" disabled=move || save.pending().get()>"Save message settings"</button>
+                        </form>
                     }
                 })}
             </Transition>

@@ -8,7 +8,7 @@ use app::domain::sequence::{
 };
 use app::domain::{OrgId, UserId};
 use app::ports::{
-    DecisionRecord, JobRecord, MessageRecord, RunChange, SequenceRecord, SequenceStore, StoreError, SubscriptionRecord,
+    DecisionRecord, JobRecord, MessageChannels, MessageRecord, RunChange, SequenceRecord, SequenceStore, StoreError, SubscriptionRecord,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -656,6 +656,24 @@ impl SequenceStore for Db {
              WHERE s.org_id = $1 AND v.steps LIKE $2 LIMIT 1")
             .bind(org.0).bind(pattern).fetch_optional(pool).await.store()?);
         Ok(found.is_some())
+    }
+
+    async fn message_channels(&self, user: UserId) -> Result<Option<MessageChannels>> {
+        let row: Option<(bool, Option<String>)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT email, webhook_url FROM message_channels WHERE user_id = $1")
+            .bind(user.0).fetch_optional(pool).await.store()?);
+        Ok(row.map(|(email, webhook_url)| MessageChannels { email, webhook_url }))
+    }
+
+    async fn set_message_channels(&self, user: UserId, channels: &MessageChannels, at: DateTime<Utc>) -> Result<()> {
+        on_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO message_channels (user_id, email, webhook_url, updated_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (user_id) DO UPDATE SET email = $2, webhook_url = $3, updated_at = $4")
+                .bind(user.0).bind(channels.email).bind(channels.webhook_url.as_deref()).bind(at)
+                .execute(pool).await.store()?;
+        });
+        Ok(())
     }
 
     async fn next_due_for(&self, user: UserId) -> Result<Option<DateTime<Utc>>> {

@@ -619,3 +619,38 @@ async fn what_a_member_does_in_one_sequence_moves_their_other_sequences_waiting_
         .expect("post");
     assert_eq!(response.status().as_u16(), 422);
 }
+
+#[tokio::test]
+async fn new_messages_reach_the_email_and_chat_webhook_the_member_chose() {
+    let (app, owner, member, id) = setup().await;
+    let steps = vec![say("hello", "Time for your evening check-in."), step("end", StepKind::End { outcome: "completed".into() })];
+    assert_eq!(save(&owner, id, &steps, Visibility::Organization).await.expect("save"), vec![]);
+    let _: i32 = owner.call_json("publish_sequence", json!({ "id": id })).await.expect("publish");
+
+    let nothing: app::dto::MessageChannels = member.call_json("message_channels", json!({})).await.expect("channels");
+    assert_eq!(nothing, app::dto::MessageChannels::default());
+    let bad = member
+        .call_json::<()>("save_message_channels", json!({ "email": true, "webhook_url": "hooks.slack.com/x" }))
+        .await
+        .expect_err("not a URL");
+    assert_eq!(field_of(&bad), "webhook_url");
+    let slack = crate::support::hook_sink::HookSink::start().await;
+    member
+        .call_json::<()>("save_message_channels", json!({ "email": true, "webhook_url": slack.url }))
+        .await
+        .expect("save");
+    let saved: app::dto::MessageChannels = member.call_json("message_channels", json!({})).await.expect("channels");
+    assert_eq!((saved.email, saved.webhook_url.as_deref()), (true, Some(slack.url.as_str())));
+
+    let sub: Uuid =
+        member.call_json("subscribe", json!({ "id": id, "preferences": prefs("UTC") })).await.expect("subscribe");
+    while worker(&app).tick().await.expect("tick") > 0 {}
+    let mail = app.mail.wait_for("mia@example.com", "Time for your evening check-in.").await;
+    assert!(mail.data.contains("Sleep better: a new message"), "{}", mail.data);
+    assert!(mail.data.contains(&format!("/inbox/{sub}")), "a reply link: {}", mail.data);
+    let posted = slack.wait_for(1).await;
+    let text = posted[0].json()["text"].as_str().expect("text").to_owned();
+    assert!(text.contains("Time for your evening check-in.") && text.contains(&format!("/inbox/{sub}")), "{text}");
+    // The owner chose nothing: no mail for them.
+    assert!(app.mail.to("olivia@example.com").iter().all(|m| !m.data.contains("evening check-in")));
+}

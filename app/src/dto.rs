@@ -611,8 +611,11 @@ pub struct PublicPromptView {
 /// Where a person hears of new messages in their sequence conversations besides the app.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MessageChannels {
-    /// An email for each new message, with a link to reply.
+    /// Email about new messages, with a link to reply: one for each, or …
     pub email: bool,
+    /// … one daily digest of them instead.
+    #[serde(default)]
+    pub digest: bool,
     /// A Slack/Teams-compatible incoming webhook (`{"text": …}`).
     pub webhook_url: Option<String>,
 }

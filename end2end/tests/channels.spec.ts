@@ -6,7 +6,7 @@ test('a member asks for new sequence messages by email and in Slack; a bad webho
   await page.goto('/settings');
   await hydrated(page);
   const card = page.getByRole('region', { name: 'Sequence messages' });
-  await card.getByLabel('Email me each new message, with a link to reply').check();
+  await card.getByLabel('Email me new messages, with a link to reply').check();
   const url = card.getByLabel('Slack or Teams webhook URL');
   await url.fill('hooks.slack.com/services/T000');
   await card.getByRole('button', { name: 'Save message settings' }).click();
@@ -18,6 +18,6 @@ test('a member asks for new sequence messages by email and in Slack; a bad webho
   await expect(card.getByText('Saved.')).toBeVisible();
   await page.reload();
   await hydrated(page);
-  await expect(card.getByLabel('Email me each new message, with a link to reply')).toBeChecked();
+  await expect(card.getByLabel('Email me new messages, with a link to reply')).toBeChecked();
   await expect(card.getByLabel('Slack or Teams webhook URL')).toHaveValue('https://hooks.slack.com/services/T000/B000/XXXX');
 });

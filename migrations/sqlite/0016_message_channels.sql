@@ -1,8 +1,12 @@
 -- Where a person hears of new messages in their sequence conversations besides the app: an
--- email each, and a Slack/Teams-compatible incoming webhook.
+-- email each or one daily digest, and a Slack/Teams-compatible incoming webhook.
 CREATE TABLE message_channels (
     user_id BLOB PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
     email BOOLEAN NOT NULL DEFAULT 0,
+    digest BOOLEAN NOT NULL DEFAULT 0,
     webhook_url TEXT,
+    -- When the last digest went out (claimed before sending, so one instance sends it).
+    last_digest_at TEXT,
     updated_at TEXT NOT NULL
 );
+CREATE INDEX message_channels_digest ON message_channels (last_digest_at) WHERE digest;

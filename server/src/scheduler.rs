@@ -74,9 +74,15 @@ impl Scheduler {
     /// Works until `stop` turns true, then returns after the batch in hand (each job is bounded by
     /// the model timeout; what is not finished is taken over when its lease runs out).
     pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let mut digests_checked: Option<Instant> = None;
         loop {
             if *stop.borrow() {
                 return;
+            }
+            // Daily digests are looked for once a minute.
+            if digests_checked.is_none_or(|at| at.elapsed() >= Duration::from_secs(60)) {
+                self.digests().await;
+                digests_checked = Some(Instant::now());
             }
             let worked = match self.tick().await {
                 Ok(n) => n,
@@ -93,6 +99,11 @@ impl Scheduler {
                 }
             }
         }
+    }
+
+    /// Sends the daily digests that are due; returns how many went out.
+    pub async fn digests(&self) -> usize {
+        self.channels.send_digests().await
     }
 
     /// Claims one batch of due jobs and processes them in due order; returns how many.

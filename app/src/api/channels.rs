@@ -20,7 +20,7 @@ pub async fn message_channels() -> Result<MessageChannels, AppError> {
 
 /// Saves the caller's channels; an empty webhook URL turns the webhook off.
 #[server(endpoint = "save_message_channels", input = Json)]
-pub async fn save_message_channels(email: bool, webhook_url: String) -> Result<(), AppError> {
+pub async fn save_message_channels(email: bool, digest: bool, webhook_url: String) -> Result<(), AppError> {
     super::respond(async move {
         use crate::domain::webhook::{is_obviously_private, parse_url};
         let services = super::services()?;
@@ -38,7 +38,7 @@ pub async fn save_message_channels(email: bool, webhook_url: String) -> Result<(
                 Some(url)
             }
         };
-        let channels = MessageChannels { email, webhook_url };
+        let channels = MessageChannels { email, digest: email && digest, webhook_url };
         services.store.set_message_channels(caller.user.id, &channels, services.clock.now()).await?;
         Ok(())
     })

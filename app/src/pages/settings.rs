@@ -155,17 +155,22 @@ fn MessageChannelsCard() -> impl IntoView {
                 {move || Suspend::new(async move {
                     let channels = current.await.unwrap_or_default();
                     let email = RwSignal::new(channels.email);
+                    let digest = RwSignal::new(channels.digest);
                     let webhook = RwSignal::new(channels.webhook_url.unwrap_or_default());
-                    let save = Action::new(move |(email, url): &(bool, String)| {
-                        let (email, url) = (*email, url.clone());
-                        async move { save_message_channels(email, url).await }
+                    let save = Action::new(move |(email, digest, url): &(bool, bool, String)| {
+                        let (email, digest, url) = (*email, *digest, url.clone());
+                        async move { save_message_channels(email, digest, url).await }
                     });
                     let result = save.value();
                     view! {
-                        <form on:submit=move |ev| { ev.prevent_default(); save.dispatch((email.get_untracked(), webhook.get_untracked())); }>
+                        <form on:submit=move |ev| { ev.prevent_default(); save.dispatch((email.get_untracked(), digest.get_untracked(), webhook.get_untracked())); }>
                             <label class="check">
                                 <input type="checkbox" bind:checked=email/>
-                                "Email me each new message, with a link to reply"
+                                "Email me new messages, with a link to reply"
+                            </label>
+                            <label class="check">
+                                <input type="checkbox" bind:checked=digest disabled=move || !email.get()/>
+                                "As one daily digest instead of an email each"
                             </label>
                             <div class="field">
                                 <label for="channels-webhook">"Slack or Teams webhook URL"</label>

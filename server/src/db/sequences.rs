@@ -8,7 +8,7 @@ use app::domain::sequence::{
 };
 use app::domain::{OrgId, UserId};
 use app::ports::{
-    DecisionRecord, JobRecord, MessageChannels, MessageRecord, RunChange, SequenceRecord, SequenceStore, StoreError, SubscriptionRecord,
+    DecisionRecord, DueDigest, JobRecord, MessageChannels, MessageRecord, RunChange, SequenceRecord, SequenceStore, StoreError, SubscriptionRecord,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -659,21 +659,51 @@ impl SequenceStore for Db {
     }
 
     async fn message_channels(&self, user: UserId) -> Result<Option<MessageChannels>> {
-        let row: Option<(bool, Option<String>)> = on_pool!(self, pool => sqlx::query_as(
-            "SELECT email, webhook_url FROM message_channels WHERE user_id = $1")
+        let row: Option<(bool, bool, Option<String>)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT email, digest, webhook_url FROM message_channels WHERE user_id = $1")
             .bind(user.0).fetch_optional(pool).await.store()?);
-        Ok(row.map(|(email, webhook_url)| MessageChannels { email, webhook_url }))
+        Ok(row.map(|(email, digest, webhook_url)| MessageChannels { email, digest, webhook_url }))
     }
 
     async fn set_message_channels(&self, user: UserId, channels: &MessageChannels, at: DateTime<Utc>) -> Result<()> {
         on_pool!(self, pool => {
             sqlx::query(
-                "INSERT INTO message_channels (user_id, email, webhook_url, updated_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (user_id) DO UPDATE SET email = $2, webhook_url = $3, updated_at = $4")
-                .bind(user.0).bind(channels.email).bind(channels.webhook_url.as_deref()).bind(at)
+                "INSERT INTO message_channels (user_id, email, digest, webhook_url, updated_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (user_id) DO UPDATE SET email = $2, digest = $3, webhook_url = $4, updated_at = $5")
+                .bind(user.0).bind(channels.email).bind(channels.digest).bind(channels.webhook_url.as_deref()).bind(at)
                 .execute(pool).await.store()?;
         });
         Ok(())
+    }
+
+    async fn due_digests(&self, before: DateTime<Utc>, limit: i64) -> Result<Vec<DueDigest>> {
+        let rows: Vec<(Uuid, DateTime<Utc>, Option<DateTime<Utc>>)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT user_id, updated_at, last_digest_at FROM message_channels \
+             WHERE email AND digest AND (last_digest_at IS NULL OR last_digest_at <= $1) LIMIT $2")
+            .bind(before).bind(limit).fetch_all(pool).await.store()?);
+        Ok(rows
+            .into_iter()
+            .map(|(user, updated, last)| DueDigest { user: UserId(user), since: last.unwrap_or(updated), last_sent: last })
+            .collect())
+    }
+
+    async fn claim_digest(&self, due: &DueDigest, at: DateTime<Utc>) -> Result<bool> {
+        let n = on_pool!(self, pool => match due.last_sent {
+            Some(last) => sqlx::query("UPDATE message_channels SET last_digest_at = $2 WHERE user_id = $1 AND last_digest_at = $3")
+                .bind(due.user.0).bind(at).bind(last).execute(pool).await.store()?.rows_affected(),
+            None => sqlx::query("UPDATE message_channels SET last_digest_at = $2 WHERE user_id = $1 AND last_digest_at IS NULL")
+                .bind(due.user.0).bind(at).execute(pool).await.store()?.rows_affected(),
+        });
+        Ok(n == 1)
+    }
+
+    async fn messages_since(&self, user: UserId, since: DateTime<Utc>, limit: i64) -> Result<Vec<(Uuid, String, String)>> {
+        let rows: Vec<(Uuid, String, String)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT m.subscription_id, q.title, m.body FROM messages m \
+             JOIN subscriptions s ON s.id = m.subscription_id JOIN sequences q ON q.id = s.sequence_id \
+             WHERE s.user_id = $1 AND m.sender <> 'subscriber' AND m.created_at > $2 ORDER BY m.created_at, m.id LIMIT $3")
+            .bind(user.0).bind(since).bind(limit).fetch_all(pool).await.store()?);
+        Ok(rows)
     }
 
     async fn next_due_for(&self, user: UserId) -> Result<Option<DateTime<Utc>>> {

@@ -630,13 +630,13 @@ async fn new_messages_reach_the_email_and_chat_webhook_the_member_chose() {
     let nothing: app::dto::MessageChannels = member.call_json("message_channels", json!({})).await.expect("channels");
     assert_eq!(nothing, app::dto::MessageChannels::default());
     let bad = member
-        .call_json::<()>("save_message_channels", json!({ "email": true, "webhook_url": "hooks.slack.com/x" }))
+        .call_json::<()>("save_message_channels", json!({ "email": true, "digest": false, "webhook_url": "hooks.slack.com/x" }))
         .await
         .expect_err("not a URL");
     assert_eq!(field_of(&bad), "webhook_url");
     let slack = crate::support::hook_sink::HookSink::start().await;
     member
-        .call_json::<()>("save_message_channels", json!({ "email": true, "webhook_url": slack.url }))
+        .call_json::<()>("save_message_channels", json!({ "email": true, "digest": false, "webhook_url": slack.url }))
         .await
         .expect("save");
     let saved: app::dto::MessageChannels = member.call_json("message_channels", json!({})).await.expect("channels");
@@ -653,4 +653,47 @@ async fn new_messages_reach_the_email_and_chat_webhook_the_member_chose() {
     assert!(text.contains("Time for your evening check-in.") && text.contains(&format!("/inbox/{sub}")), "{text}");
     // The owner chose nothing: no mail for them.
     assert!(app.mail.to("olivia@example.com").iter().all(|m| !m.data.contains("evening check-in")));
+}
+
+#[tokio::test]
+async fn a_daily_digest_replaces_the_email_for_each_message() {
+    let (app, owner, member, id) = setup().await;
+    let steps = vec![
+        say("one", "First thought of the day."),
+        say("two", "Second thought of the day."),
+        Step { trigger: Trigger::After { hours: 24 }, ..say("three", "Tomorrow's thought.") },
+        step("end", StepKind::End { outcome: "completed".into() }),
+    ];
+    assert_eq!(save(&owner, id, &steps, Visibility::Organization).await.expect("save"), vec![]);
+    let _: i32 = owner.call_json("publish_sequence", json!({ "id": id })).await.expect("publish");
+    member
+        .call_json::<()>("save_message_channels", json!({ "email": true, "digest": true, "webhook_url": "" }))
+        .await
+        .expect("save");
+    let _: Uuid = member.call_json("subscribe", json!({ "id": id, "preferences": prefs("UTC") })).await.expect("subscribe");
+    let scheduler = worker(&app);
+    while scheduler.tick().await.expect("tick") > 0 {}
+    let digests = || app.mail.to("mia@example.com").into_iter().filter(|m| m.data.contains("Your Cairn digest")).collect::<Vec<_>>();
+    assert!(app.mail.to("mia@example.com").iter().all(|m| !m.data.contains("First thought")), "no email per message");
+
+    // One digest with both messages; not again the same day.
+    assert_eq!(scheduler.digests().await, 1);
+    let first = app.mail.wait_for("mia@example.com", "Your Cairn digest").await;
+    assert!(first.data.contains("First thought of the day.") && first.data.contains("Second thought of the day."));
+    assert_eq!(scheduler.digests().await, 0);
+
+    // A day later: the next digest has only what came since.
+    app.clock.advance(Duration::hours(25));
+    while scheduler.tick().await.expect("tick") > 0 {}
+    assert_eq!(scheduler.digests().await, 1);
+    for _ in 0..100 {
+        if digests().len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let all = digests();
+    assert_eq!(all.len(), 2);
+    let second = &all[1].data;
+    assert!(second.contains("Tomorrow's thought.") && !second.contains("First thought"), "{second}");
 }

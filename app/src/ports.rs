@@ -931,6 +931,8 @@ pub struct SubscriptionRecord {
     pub due_on: Option<chrono::NaiveDate>,
     /// The person speaking in this conversation instead of the AI (the creator taking over).
     pub taken_over_by: Option<UserId>,
+    /// The coach assigned to this subscriber: decides "coach" checkpoints, may read and take over.
+    pub coach_id: Option<UserId>,
     /// Bumped by every change: a change computed from an older read is refused.
     pub revision: i64,
     pub created_at: DateTime<Utc>,
@@ -962,6 +964,7 @@ impl SubscriptionRecord {
             mandatory: false,
             due_on: None,
             taken_over_by: None,
+            coach_id: None,
             revision: 0,
             created_at: now,
             updated_at: now,
@@ -1093,6 +1096,8 @@ pub trait SequenceStore: Send + Sync {
     /// meanwhile are due again when it is handed back. `false` when the subscription changed
     /// since `revision` was read.
     async fn set_takeover(&self, id: Uuid, revision: i64, by: Option<UserId>, at: DateTime<Utc>) -> StoreResult<bool>;
+    /// Assigns (or, with `None`, removes) the subscription's coach.
+    async fn set_coach(&self, id: Uuid, coach: Option<UserId>, at: DateTime<Utc>) -> StoreResult<()>;
     /// Unread messages (sent to the user, not yet shown to them) per subscription.
     async fn unread_counts(&self, user: UserId) -> StoreResult<Vec<(Uuid, i64)>>;
     /// Marks a conversation's messages to the subscriber as read.

@@ -231,6 +231,7 @@ impl Scheduler {
                 };
                 let (to, link) = match (*kind, decider) {
                     ("reminded", Some(Decider::Subscriber)) => (sub.user_id, format!("/inbox/{}", sub.id)),
+                    (_, Some(Decider::Coach)) => (sub.coach_id.unwrap_or(sequence.creator_id), "/decisions".to_owned()),
                     (_, Some(_)) => (sequence.creator_id, "/decisions".to_owned()),
                     _ => (sequence.creator_id, format!("/sequences/{}/people/{}", sequence.id, sub.id)),
                 };

@@ -2,6 +2,7 @@
 //! (its turns wait), replying as themselves, and handing it back.
 
 use crate::api::sequences::{MessageView, SubscriptionView};
+use crate::domain::UserId;
 use crate::error::AppError;
 use leptos::server;
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,10 @@ pub struct CoachView {
     pub taken_over_by: Option<String>,
     /// The caller is the one who took it over.
     pub by_me: bool,
+    /// The subscriber's coach, if one is assigned.
+    pub coach: Option<(UserId, String)>,
+    /// Members the caller may make the coach (only the sequence's creator may).
+    pub coach_choices: Vec<(UserId, String)>,
 }
 
 #[cfg(feature = "ssr")]
@@ -26,11 +31,10 @@ pub mod rules {
     use crate::api::engine;
     use crate::api::prompts::library::Principal;
     use crate::api::sequences::rules::{message_view, subscription_view};
-    use crate::domain::UserId;
     use crate::domain::sequence::{Sender, SubscriptionStatus};
     use crate::ports::{MessageRecord, SequenceRecord, Services, SubscriptionRecord};
 
-    /// A subscription to one of the caller's sequences (anyone else's: NotFound).
+    /// A subscription to one of the caller's sequences, or one they coach (anyone else's: NotFound).
     async fn coached(
         services: &Services,
         p: &Principal,
@@ -38,10 +42,25 @@ pub mod rules {
     ) -> Result<(SubscriptionRecord, SequenceRecord), AppError> {
         let sub = services.store.subscription(id).await?.filter(|s| s.org_id == p.org).ok_or(AppError::NotFound)?;
         let seq = services.store.sequence(p.org, sub.sequence_id).await?.ok_or(AppError::NotFound)?;
-        if seq.creator_id != p.user {
+        if seq.creator_id != p.user && sub.coach_id != Some(p.user) {
             return Err(AppError::NotFound);
         }
         Ok((sub, seq))
+    }
+
+    /// The sequence's creator makes a member of the organization the subscriber's coach (or none).
+    pub async fn assign(services: &Services, p: &Principal, id: Uuid, coach: Option<UserId>) -> Result<(), AppError> {
+        let (sub, seq) = coached(services, p, id).await?;
+        if seq.creator_id != p.user {
+            return Err(AppError::Forbidden);
+        }
+        if let Some(coach) = coach
+            && (coach == sub.user_id || services.store.membership(p.org, coach).await?.is_none())
+        {
+            return Err(AppError::validation("coach", "Choose another member of the organization as the coach."));
+        }
+        services.store.set_coach(sub.id, coach, services.clock.now()).await?;
+        Ok(())
     }
 
     async fn name(services: &Services, user: UserId) -> Result<String, AppError> {
@@ -56,6 +75,16 @@ pub mod rules {
             Some(user) => Some(name(services, user).await?),
             None => None,
         };
+        let coach = match sub.coach_id {
+            Some(user) => Some((user, name(services, user).await?)),
+            None => None,
+        };
+        let coach_choices = if seq.creator_id == p.user {
+            let members = services.store.members(p.org).await?;
+            members.into_iter().filter(|m| m.user_id != sub.user_id).map(|m| (m.user_id, m.display_name)).collect()
+        } else {
+            Vec::new()
+        };
         Ok(CoachView {
             sequence_id: seq.id,
             subscriber: name(services, sub.user_id).await?,
@@ -63,6 +92,8 @@ pub mod rules {
             messages: messages.into_iter().map(message_view).collect(),
             taken_over_by,
             by_me: sub.taken_over_by == Some(p.user),
+            coach,
+            coach_choices,
         })
     }
 
@@ -148,6 +179,16 @@ pub async fn coach_reply(id: Uuid, text: String) -> Result<(), AppError> {
     super::respond(async move {
         let (services, p) = super::prompts::principal().await?;
         rules::reply(&services, &p, id, &text).await
+    })
+    .await
+}
+
+/// Makes a member the subscriber's coach (`None`: no coach); the sequence's creator only.
+#[server(endpoint = "assign_coach", input = Json)]
+pub async fn assign_coach(id: Uuid, coach: Option<UserId>) -> Result<(), AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::assign(&services, &p, id, coach).await
     })
     .await
 }

@@ -755,11 +755,13 @@ pub mod rules {
     }
 
     /// Whether the caller decides this checkpoint: the subscriber for their own, the sequence's
-    /// creator for creator and coach decisions.
+    /// creator for creator decisions, the subscription's coach (or, with none, the creator) for
+    /// coach decisions.
     fn decides(p: &Principal, d: &DecisionRecord, sub: &SubscriptionRecord, seq: &SequenceRecord) -> bool {
         match d.decider {
             Decider::Subscriber => sub.user_id == p.user,
-            Decider::Creator | Decider::Coach => seq.creator_id == p.user,
+            Decider::Creator => seq.creator_id == p.user,
+            Decider::Coach => sub.coach_id.unwrap_or(seq.creator_id) == p.user,
         }
     }
 

@@ -3,7 +3,8 @@
 
 use super::SignedIn;
 use super::inbox::{MessageLog, live_refresh};
-use crate::api::coach::{CoachView, coach_conversation, coach_reply, take_over};
+use crate::api::coach::{CoachView, assign_coach, coach_conversation, coach_reply, take_over};
+use crate::domain::UserId;
 use crate::dto::Me;
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -91,6 +92,7 @@ fn CoachBody(c: CoachView, refresh: RwSignal<u32>) -> impl IntoView {
                 </form>
             })}
             <p class="field-error" id="coach-error" role="alert">{error}</p>
+            <CoachChoice id=id current=c.coach.clone() choices=c.coach_choices.clone() refresh=refresh/>
             <div class="actions">
                 {if c.by_me {
                     view! { <button type="button" on:click=move |_| { take.dispatch(false); } disabled=move || take.pending().get()>"Hand back to the AI"</button> }.into_any()
@@ -100,4 +102,41 @@ fn CoachBody(c: CoachView, refresh: RwSignal<u32>) -> impl IntoView {
             </div>
         </section>
     }
+}
+
+/// The creator's choice of the subscriber's coach (who decides "coach" checkpoints).
+#[component]
+fn CoachChoice(
+    id: Uuid,
+    current: Option<(UserId, String)>,
+    choices: Vec<(UserId, String)>,
+    refresh: RwSignal<u32>,
+) -> impl IntoView {
+    if choices.is_empty() {
+        return current.map(|(_, name)| view! { <p class="meta">{format!("Coach: {name}")}</p> }).into_any();
+    }
+    let selected = RwSignal::new(current.map(|(user, _)| user.0.to_string()).unwrap_or_default());
+    let save = Action::new(move |coach: &String| {
+        let coach = coach.parse::<Uuid>().ok().map(UserId);
+        async move { assign_coach(id, coach).await }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = save.value().get() {
+            refresh.update(|n| *n += 1);
+        }
+    });
+    view! {
+        <form class="field-row" on:submit=move |ev| { ev.prevent_default(); save.dispatch(selected.get_untracked()); }>
+            <div class="field">
+                <label for="coach-choice">"Coach"</label>
+                <select id="coach-choice" bind:value=selected>
+                    <option value="">"No coach (you decide)"</option>
+                    {choices.into_iter().map(|(user, name)| view! { <option value=user.0.to_string()>{name}</option> }).collect_view()}
+                </select>
+            </div>
+            <button type="submit" disabled=move || save.pending().get()>"Save coach"</button>
+            <p role="alert" class="field-error">{move || match save.value().get() { Some(Err(e)) => Some(e.to_string()), _ => None }}</p>
+        </form>
+    }
+    .into_any()
 }

@@ -88,6 +88,7 @@ struct SubscriptionRow {
     mandatory: bool,
     due_on: Option<DateTime<Utc>>,
     taken_over_by: Option<Uuid>,
+    coach_id: Option<Uuid>,
     revision: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -109,6 +110,7 @@ impl From<SubscriptionRow> for SubscriptionRecord {
             mandatory: r.mandatory,
             due_on: r.due_on.map(|d| d.date_naive()),
             taken_over_by: r.taken_over_by.map(UserId),
+            coach_id: r.coach_id.map(UserId),
             revision: r.revision,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -118,7 +120,7 @@ impl From<SubscriptionRow> for SubscriptionRecord {
 }
 
 const SUBSCRIPTION_SELECT: &str = "SELECT id, org_id, sequence_id, CAST(version AS INTEGER) AS version, user_id, status, run, \
-     preferences, assigned_by, mandatory, due_on, taken_over_by, CAST(revision AS BIGINT) AS revision, created_at, updated_at, completed_at \
+     preferences, assigned_by, mandatory, due_on, taken_over_by, coach_id, CAST(revision AS BIGINT) AS revision, created_at, updated_at, completed_at \
      FROM subscriptions";
 
 #[derive(FromRow)]
@@ -629,6 +631,17 @@ impl SequenceStore for Db {
             tx.commit().await.store()?;
             Ok(true)
         })
+    }
+
+    async fn set_coach(&self, id: Uuid, coach: Option<UserId>, at: DateTime<Utc>) -> Result<()> {
+        on_pool!(self, pool => {
+            let n = sqlx::query("UPDATE subscriptions SET coach_id = $2, revision = revision + 1, updated_at = $3 WHERE id = $1")
+                .bind(id).bind(coach.map(|u| u.0)).bind(at).execute(pool).await.store()?.rows_affected();
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+        });
+        Ok(())
     }
 
     async fn unread_counts(&self, user: UserId) -> Result<Vec<(Uuid, i64)>> {

@@ -25,7 +25,7 @@ pub async fn conversation_events(State(state): State<AppState>, Path(id): Path<U
         return (StatusCode::UNAUTHORIZED, "Please sign in.").into_response();
     };
     let store = state.services.store.clone();
-    // The subscriber, and the sequence's creator (who may take the conversation over).
+    // The subscriber, the sequence's creator and the subscriber's coach (who may take it over).
     let sub = match store.subscription(id).await {
         Ok(Some(sub)) => sub,
         Ok(None) => return StatusCode::NOT_FOUND.into_response(),
@@ -35,7 +35,8 @@ pub async fn conversation_events(State(state): State<AppState>, Path(id): Path<U
         Ok(sequence) => sequence.map(|s| s.creator_id),
         Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
     };
-    if sub.user_id != caller.user.id && creator != Some(caller.user.id) {
+    let me = Some(caller.user.id);
+    if sub.user_id != caller.user.id && creator != me && sub.coach_id != me {
         return StatusCode::NOT_FOUND.into_response();
     }
     let revision = sub.revision;

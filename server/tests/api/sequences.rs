@@ -697,3 +697,60 @@ async fn a_daily_digest_replaces_the_email_for_each_message() {
     let second = &all[1].data;
     assert!(second.contains("Tomorrow's thought.") && !second.contains("First thought"), "{second}");
 }
+
+#[tokio::test]
+async fn an_assigned_coach_decides_coach_checkpoints_and_may_follow_the_conversation() {
+    let (app, owner, member, id) = setup().await;
+    let org = owner.me().await.expect("me").active_org.expect("org").id;
+    let coach = join(&app, &owner, org, "Maya Mentor", "maya@example.com", "viewer").await;
+    let maya = coach.me().await.expect("me").user_id;
+    let steps = vec![
+        say("hello", "Your coach will look at your plan."),
+        step(
+            "review",
+            StepKind::Checkpoint {
+                question: "Is the plan realistic?".into(),
+                decider: Decider::Coach,
+                options: vec![],
+                reject_next: None,
+                deadline_hours: 48,
+                default_option: None,
+            },
+        ),
+        say("go", "Your coach approved it."),
+        step("end", StepKind::End { outcome: "completed".into() }),
+    ];
+    assert_eq!(save(&owner, id, &steps, Visibility::Organization).await.expect("save"), vec![]);
+    let _: i32 = owner.call_json("publish_sequence", json!({ "id": id })).await.expect("publish");
+    let sub: Uuid =
+        member.call_json("subscribe", json!({ "id": id, "preferences": prefs("UTC") })).await.expect("subscribe");
+
+    // Only the creator appoints the coach, from the organization, not the subscriber themselves.
+    let mia = member.me().await.expect("me").user_id;
+    let own = owner.call_json::<()>("assign_coach", json!({ "id": sub, "coach": mia })).await.expect_err("self");
+    assert_eq!(field_of(&own), "coach");
+    let denied = coach.call_json::<()>("assign_coach", json!({ "id": sub, "coach": maya })).await.expect_err("creator");
+    assert_eq!(denied.status, 404);
+    let hidden = coach.call_json::<serde_json::Value>("coach_conversation", json!({ "id": sub })).await;
+    assert_eq!(hidden.expect_err("not yet the coach").status, 404);
+    owner.call_json::<()>("assign_coach", json!({ "id": sub, "coach": maya })).await.expect("appoint");
+
+    while worker(&app).tick().await.expect("tick") > 0 {}
+    // The coach, not the creator, decides; the coach may read the conversation.
+    let owners: Vec<DecisionView> = owner.call_json("decision_queue", json!({})).await.expect("queue");
+    assert!(owners.is_empty());
+    let queue: Vec<DecisionView> = coach.call_json("decision_queue", json!({})).await.expect("queue");
+    assert_eq!(queue.len(), 1);
+    let view: app::api::coach::CoachView =
+        coach.call_json("coach_conversation", json!({ "id": sub })).await.expect("coach reads");
+    assert_eq!(view.coach.map(|(_, name)| name).as_deref(), Some("Maya Mentor"));
+    assert!(view.coach_choices.is_empty(), "only the creator chooses the coach");
+    coach
+        .call_json::<()>("decide", json!({ "id": queue[0].id, "choice": "Approve", "note": "" }))
+        .await
+        .expect("decide");
+    while worker(&app).tick().await.expect("tick") > 0 {}
+    let c = conversation(&member, sub).await;
+    assert_eq!(bodies(&c), ["Your coach will look at your plan.", "Your coach approved it."]);
+    assert_eq!(c.subscription.status, SubscriptionStatus::Completed);
+}

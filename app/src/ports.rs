@@ -1050,8 +1050,16 @@ pub trait SequenceStore: Send + Sync {
         draft: &[Step],
         at: DateTime<Utc>,
     ) -> StoreResult<()>;
-    /// Freezes the draft as the next version; returns its number.
-    async fn publish_sequence(&self, org: OrgId, id: Uuid, by: UserId, at: DateTime<Utc>) -> StoreResult<i32>;
+    /// Freezes the draft (or `steps`, the draft with its prompt references resolved) as the next
+    /// version; returns its number.
+    async fn publish_sequence(
+        &self,
+        org: OrgId,
+        id: Uuid,
+        steps: Option<&[Step]>,
+        by: UserId,
+        at: DateTime<Utc>,
+    ) -> StoreResult<i32>;
     async fn sequence_version(&self, sequence: Uuid, version: i32) -> StoreResult<Option<Vec<Step>>>;
     /// Inserts the subscription and applies its first change in one transaction.
     async fn create_subscription(&self, subscription: &SubscriptionRecord, first: &RunChange) -> StoreResult<()>;

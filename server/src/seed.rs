@@ -153,7 +153,7 @@ pub async fn seed_if_empty(services: &Services) -> Result<bool, String> {
             updated_at: now,
         };
         e(store.create_sequence(&record).await)?;
-        e(store.publish_sequence(org.id, record.id, ids[5], now).await.map(|_| ()))?;
+        e(store.publish_sequence(org.id, record.id, None, ids[5], now).await.map(|_| ()))?;
     }
     Ok(true)
 }

@@ -527,7 +527,8 @@ pub mod rules {
         if !s.draft_changed && s.published_version.is_some() {
             return Err(AppError::validation("steps", "Nothing has changed since the last version."));
         }
-        let version = services.store.publish_sequence(p.org, id, p.user, services.clock.now()).await?;
+        let resolved = resolve_prompts(services, p, &s.draft).await?;
+        let version = services.store.publish_sequence(p.org, id, resolved.as_deref(), p.user, services.clock.now()).await?;
         p.audit(
             services,
             "sequence.published",
@@ -537,6 +538,50 @@ pub mod rules {
         )
         .await?;
         Ok(version)
+    }
+
+    /// The draft with every Vault prompt reference replaced by the referenced version's text
+    /// (`None` when it has none), so a published version never changes when prompts do. A
+    /// reference the creator cannot resolve refuses publishing, on its step.
+    async fn resolve_prompts(services: &Services, p: &Principal, draft: &[Step]) -> Result<Option<Vec<Step>>, AppError> {
+        use crate::domain::sequence::{PromptAt, prompt_refs, texts_mut};
+        let mut steps = draft.to_vec();
+        let mut changed = false;
+        for step in &mut steps {
+            let step_id = step.id.clone();
+            for text in texts_mut(step) {
+                for (raw, id, at) in prompt_refs(text) {
+                    let refuse = |why: &str| AppError::validation(&format!("step:{step_id}"), format!("{raw}: {why}"));
+                    let prompt_id = id.parse::<Uuid>().map_err(|_| refuse("that is not a prompt id."))?;
+                    let prompt = services.store.prompt(p.org, prompt_id).await?;
+                    let visible = prompt.is_some_and(|pr| {
+                        pr.fields.visibility != crate::domain::prompt::Visibility::Private || pr.author_id == p.user
+                    });
+                    if !visible {
+                        return Err(refuse("no prompt of yours or your organization's has that id."));
+                    }
+                    let number = match &at {
+                        PromptAt::Version(n) => *n,
+                        PromptAt::Label(label) => services
+                            .store
+                            .prompt_labels(p.org, prompt_id)
+                            .await?
+                            .into_iter()
+                            .find(|l| l.label == *label)
+                            .map(|l| l.version)
+                            .ok_or_else(|| refuse(&format!("the prompt has no “{label}” label.")))?,
+                    };
+                    let version = services
+                        .store
+                        .prompt_version(p.org, prompt_id, number)
+                        .await?
+                        .ok_or_else(|| refuse(&format!("the prompt has no version {number}.")))?;
+                    *text = text.replace(&raw, &version.body);
+                    changed = true;
+                }
+            }
+        }
+        Ok(changed.then_some(steps))
     }
 
     pub(crate) fn first_name(name: &str) -> String {

@@ -887,6 +887,44 @@ impl<'a> Graph<'a> {
 
 /// A step's text with the run's variables filled in; an unknown variable stays visible as
 /// written, never silently blank (validation keeps that from happening in a published sequence).
+/// Which version of a Vault prompt a step refers to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PromptAt {
+    Label(String),
+    Version(i32),
+}
+
+/// The Vault prompts a text refers to, as (the whole reference, prompt id, which version):
+/// `{{prompt:ID}}` (its `production` label), `{{prompt:ID@staging}}` (a label) or
+/// `{{prompt:ID@v3}}` (a version number). Publishing puts the prompt's text in their place.
+pub fn prompt_refs(text: &str) -> Vec<(String, String, PromptAt)> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find("{{prompt:") {
+        let Some(close) = rest[open..].find("}}").map(|c| open + c) else { break };
+        let inner = rest[open + "{{prompt:".len()..close].trim();
+        let (id, at) = inner.split_once('@').unwrap_or((inner, "production"));
+        let at = match at.strip_prefix('v').and_then(|n| n.parse::<i32>().ok()) {
+            Some(number) => PromptAt::Version(number),
+            None => PromptAt::Label(at.trim().to_owned()),
+        };
+        out.push((rest[open..close + 2].to_owned(), id.trim().to_owned(), at));
+        rest = &rest[close + 2..];
+    }
+    out
+}
+
+/// The texts of a step that may hold variables and prompt references.
+pub fn texts_mut(step: &mut Step) -> Vec<&mut String> {
+    match &mut step.kind {
+        StepKind::Message { text } | StepKind::Question { text, .. } => vec![text],
+        StepKind::Conversation { opening, goal, persona, .. } => vec![opening, goal, persona],
+        StepKind::Checkpoint { question, .. } => vec![question],
+        StepKind::Wait { nudge, .. } => nudge.iter_mut().collect(),
+        _ => vec![],
+    }
+}
+
 pub fn fill(text: &str, run: &Run) -> String {
     fill_with(text, &run.answers)
 }
@@ -1333,6 +1371,22 @@ mod tests {
         assert!(matches!(&effects[0], Effect::Escalate { reason, .. } if reason == "No reply, even after a nudge."));
         assert_eq!(said(&effects), ["Let's try again tomorrow"]);
         assert_eq!(effects.last(), Some(&Effect::Finish { outcome: "completed".into() }));
+    }
+
+    #[test]
+    fn prompt_references_name_a_label_or_a_version() {
+        let refs = prompt_refs("Before: {{prompt:abc}} then {{ prompt:x }} {{prompt:def@staging}} and {{prompt:ghi@v3}}.");
+        assert_eq!(
+            refs,
+            vec![
+                ("{{prompt:abc}}".to_owned(), "abc".to_owned(), PromptAt::Label("production".into())),
+                ("{{prompt:def@staging}}".to_owned(), "def".to_owned(), PromptAt::Label("staging".into())),
+                ("{{prompt:ghi@v3}}".to_owned(), "ghi".to_owned(), PromptAt::Version(3)),
+            ]
+        );
+        // References are not variables the run must provide.
+        let steps = vec![message("a", "{{prompt:abc@v1}}"), step("end", StepKind::End { outcome: "done".into() })];
+        assert_eq!(validate(&steps), vec![]);
     }
 
     #[test]

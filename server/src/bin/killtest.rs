@@ -129,7 +129,7 @@ async fn run(a: &Args, url: &str) -> Result<String, String> {
         updated_at: now,
     };
     store.create_sequence(&sequence).await.map_err(|e| e.to_string())?;
-    store.publish_sequence(personal.id, sequence.id, owner.id, now).await.map_err(|e| e.to_string())?;
+    store.publish_sequence(personal.id, sequence.id, None, owner.id, now).await.map_err(|e| e.to_string())?;
     let mut ids = Vec::with_capacity(a.subscriptions);
     for _ in 0..a.subscriptions {
         let sub = SubscriptionRecord::new(

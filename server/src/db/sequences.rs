@@ -414,13 +414,21 @@ impl SequenceStore for Db {
         if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
-    async fn publish_sequence(&self, org: OrgId, id: Uuid, by: UserId, at: DateTime<Utc>) -> Result<i32> {
+    async fn publish_sequence(
+        &self,
+        org: OrgId,
+        id: Uuid,
+        resolved: Option<&[Step]>,
+        by: UserId,
+        at: DateTime<Utc>,
+    ) -> Result<i32> {
         on_pool!(self, pool => {
             let mut tx = pool.begin_write().await.store()?;
             let row: Option<(String, Option<i32>)> = sqlx::query_as(
                 "SELECT draft_steps, CAST(published_version AS INTEGER) FROM sequences WHERE org_id = $1 AND id = $2")
                 .bind(org.0).bind(id).fetch_optional(&mut *tx).await.store()?;
-            let (steps, latest) = row.ok_or(StoreError::NotFound)?;
+            let (draft, latest) = row.ok_or(StoreError::NotFound)?;
+            let steps = resolved.map(|steps| json(&steps)).unwrap_or(draft);
             let version = latest.unwrap_or(0) + 1;
             sqlx::query("INSERT INTO sequence_versions (sequence_id, version, steps, published_by, published_at) VALUES ($1, $2, $3, $4, $5)")
                 .bind(id).bind(version).bind(&steps).bind(by.0).bind(at).execute(&mut *tx).await.store()?;

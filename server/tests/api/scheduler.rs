@@ -36,7 +36,7 @@ pub async fn published(app: &TestApp, org: OrgId, creator: UserId, steps: Vec<St
         updated_at: now,
     };
     store.create_sequence(&record).await.expect("create");
-    assert_eq!(store.publish_sequence(org, id, creator, now).await.expect("publish"), 1);
+    assert_eq!(store.publish_sequence(org, id, None, creator, now).await.expect("publish"), 1);
     id
 }
 

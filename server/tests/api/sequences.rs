@@ -754,3 +754,38 @@ async fn an_assigned_coach_decides_coach_checkpoints_and_may_follow_the_conversa
     assert_eq!(bodies(&c), ["Your coach will look at your plan.", "Your coach approved it."]);
     assert_eq!(c.subscription.status, SubscriptionStatus::Completed);
 }
+
+#[tokio::test]
+async fn steps_use_vault_prompts_by_label_or_version_frozen_when_published() {
+    let (app, owner, member, id) = setup().await;
+    let prompt = owner.create_prompt("Evening reflection", "What went well today, {{first_name}}?").await.expect("prompt");
+    owner.update_prompt(prompt, 1, "Evening reflection", "Name one thing that went well today, {{first_name}}.").await.expect("v2");
+    owner
+        .call_json::<()>("set_prompt_label", json!({ "id": prompt, "label": "production", "version": 1 }))
+        .await
+        .expect("label");
+    let steps = |text: String| vec![say("ask", &text), say("again", &format!("{{{{prompt:{prompt}@v2}}}}")), step("end", StepKind::End { outcome: "completed".into() })];
+
+    // A label the prompt does not have refuses publishing, on the step.
+    assert_eq!(save(&owner, id, &steps(format!("{{{{prompt:{prompt}@staging}}}}")), Visibility::Organization).await.expect("save"), vec![]);
+    let refused = owner.call_json::<i32>("publish_sequence", json!({ "id": id })).await.expect_err("no such label");
+    assert_eq!(field_of(&refused), "step:ask");
+    // By label (production → version 1) and by number (version 2).
+    assert_eq!(save(&owner, id, &steps(format!("{{{{prompt:{prompt}}}}}")), Visibility::Organization).await.expect("save"), vec![]);
+    let _: i32 = owner.call_json("publish_sequence", json!({ "id": id })).await.expect("publish");
+    // Moving the label later does not change the published version.
+    owner
+        .call_json::<()>("set_prompt_label", json!({ "id": prompt, "label": "production", "version": 2 }))
+        .await
+        .expect("move label");
+    let sub: Uuid =
+        member.call_json("subscribe", json!({ "id": id, "preferences": prefs("UTC") })).await.expect("subscribe");
+    while worker(&app).tick().await.expect("tick") > 0 {}
+    assert_eq!(
+        bodies(&conversation(&member, sub).await),
+        ["What went well today, Mia?", "Name one thing that went well today, Mia."]
+    );
+    // The draft keeps the reference.
+    let detail: SequenceDetail = owner.call_json("sequence", json!({ "id": id })).await.expect("detail");
+    assert!(matches!(&detail.steps[0].kind, StepKind::Message { text } if text.starts_with("{{prompt:")));
+}

@@ -528,6 +528,11 @@ pub mod rules {
             return Err(AppError::validation("steps", "Nothing has changed since the last version."));
         }
         let resolved = resolve_prompts(services, p, &s.draft).await?;
+        // A prompt's own variables must be provided too.
+        if let Some(problem) = resolved.as_deref().and_then(|steps| validate(steps).into_iter().next()) {
+            let field = problem.step.map(|s| format!("step:{s}")).unwrap_or_else(|| "steps".into());
+            return Err(AppError::validation(&field, format!("With its prompts: {}", problem.message)));
+        }
         let version = services.store.publish_sequence(p.org, id, resolved.as_deref(), p.user, services.clock.now()).await?;
         p.audit(
             services,

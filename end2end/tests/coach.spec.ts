@@ -35,6 +35,14 @@ test('the creator opens a subscriber\'s conversation, takes it over, replies liv
   await expect(page.getByText('Chris Creator has joined the conversation.')).toBeVisible({ timeout: 15_000 });
   await expect(messages).toContainText('Hi Edith, Chris here. How is your first week going?');
 
+  // He appoints a coach for her, who decides her coach checkpoints from now on.
+  await chris.getByLabel('Coach').selectOption({ label: 'Maya Mentor' });
+  await chris.getByRole('button', { name: 'Save coach' }).click();
+  await expect(chris.getByLabel('Coach')).toHaveValue(/[0-9a-f-]{36}/);
+  await chris.reload();
+  await hydrated(chris);
+  await expect(chris.getByLabel('Coach').locator('option:checked')).toHaveText('Maya Mentor');
+
   await chris.getByRole('button', { name: 'Hand back to the AI' }).click();
   await expect(chris.getByRole('button', { name: 'Take over' })).toBeVisible();
   await expect(page.getByText('Chris Creator has joined the conversation.')).toHaveCount(0, { timeout: 15_000 });

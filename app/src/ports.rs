@@ -1115,14 +1115,24 @@ pub trait SequenceStore: Send + Sync {
     async fn event_in_use(&self, org: OrgId, name: &str) -> StoreResult<bool>;
     /// Where the person hears of new messages besides the app (`None`: nowhere else yet).
     async fn message_channels(&self, user: UserId) -> StoreResult<Option<MessageChannels>>;
-    async fn set_message_channels(&self, user: UserId, channels: &MessageChannels, at: DateTime<Utc>) -> StoreResult<()>;
+    async fn set_message_channels(
+        &self,
+        user: UserId,
+        channels: &MessageChannels,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
     /// People whose daily digest is due (none sent since `before`): (person, since when to
     /// gather messages, when the last one went out).
     async fn due_digests(&self, before: DateTime<Utc>, limit: i64) -> StoreResult<Vec<DueDigest>>;
     /// Takes a person's digest for this instance: `false` when another got there first.
     async fn claim_digest(&self, due: &DueDigest, at: DateTime<Utc>) -> StoreResult<bool>;
     /// Messages to the person since `since`, oldest first: (subscription, sequence title, text).
-    async fn messages_since(&self, user: UserId, since: DateTime<Utc>, limit: i64) -> StoreResult<Vec<(Uuid, String, String)>>;
+    async fn messages_since(
+        &self,
+        user: UserId,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<(Uuid, String, String)>>;
     /// When the earliest pending job of the user's subscriptions is due.
     async fn next_due_for(&self, user: UserId) -> StoreResult<Option<DateTime<Utc>>>;
     /// Jobs that failed for good, newest first, for creators and admins.

@@ -89,7 +89,12 @@ impl Channels {
             if !matches!(store.claim_digest(&digest, now).await, Ok(true)) {
                 continue;
             }
-            let messages = store.messages_since(digest.user, digest.since, 200).await.unwrap_or_default();
+            // The first digest includes what came the moment it was turned on.
+            let since = match digest.last_sent {
+                Some(last) => last,
+                None => digest.since - chrono::Duration::milliseconds(1),
+            };
+            let messages = store.messages_since(digest.user, since, 200).await.unwrap_or_default();
             let Ok(Some(user)) = store.user_by_id(digest.user).await else { continue };
             if messages.is_empty() {
                 continue;
@@ -101,13 +106,17 @@ impl Channels {
             let base = &self.services.settings.public_url;
             let body = by_conversation
                 .into_iter()
-                .map(|((title, sub), bodies)| format!("{title}\n\n{}\n\nReply in Cairn: {base}/inbox/{sub}", bodies.join("\n\n")))
+                .map(|((title, sub), bodies)| {
+                    format!("{title}\n\n{}\n\nReply in Cairn: {base}/inbox/{sub}", bodies.join("\n\n"))
+                })
                 .collect::<Vec<_>>()
                 .join("\n\n---\n\n");
             let mail = OutgoingMail {
                 to: user.email,
                 subject: "Your Cairn digest".into(),
-                body: format!("{body}\n\nYou get one digest a day because you asked for it in Settings → Sequence messages."),
+                body: format!(
+                    "{body}\n\nYou get one digest a day because you asked for it in Settings → Sequence messages."
+                ),
             };
             match self.services.mailer.send(mail).await {
                 Ok(()) => sent += 1,

@@ -2,14 +2,14 @@
 //! (Settings → Sequence messages): an email each, with a link to reply, and a Slack/Teams
 //! incoming webhook. The scheduler sends them (server/src/channels.rs).
 
+use crate::dto::MessageChannels;
 use crate::error::AppError;
-pub use crate::dto::MessageChannels;
 use leptos::server;
 use server_fn::codec::Json;
 
 /// The caller's channels.
 #[server(endpoint = "message_channels", input = Json)]
-pub async fn message_channels() -> Result<MessageChannels, AppError> {
+pub async fn my_message_channels() -> Result<MessageChannels, AppError> {
     super::respond(async move {
         let services = super::services()?;
         let caller = super::caller()?;

@@ -533,7 +533,8 @@ pub mod rules {
             let field = problem.step.map(|s| format!("step:{s}")).unwrap_or_else(|| "steps".into());
             return Err(AppError::validation(&field, format!("With its prompts: {}", problem.message)));
         }
-        let version = services.store.publish_sequence(p.org, id, resolved.as_deref(), p.user, services.clock.now()).await?;
+        let version =
+            services.store.publish_sequence(p.org, id, resolved.as_deref(), p.user, services.clock.now()).await?;
         p.audit(
             services,
             "sequence.published",
@@ -548,7 +549,11 @@ pub mod rules {
     /// The draft with every Vault prompt reference replaced by the referenced version's text
     /// (`None` when it has none), so a published version never changes when prompts do. A
     /// reference the creator cannot resolve refuses publishing, on its step.
-    async fn resolve_prompts(services: &Services, p: &Principal, draft: &[Step]) -> Result<Option<Vec<Step>>, AppError> {
+    async fn resolve_prompts(
+        services: &Services,
+        p: &Principal,
+        draft: &[Step],
+    ) -> Result<Option<Vec<Step>>, AppError> {
         use crate::domain::sequence::{PromptAt, prompt_refs, texts_mut};
         let mut steps = draft.to_vec();
         let mut changed = false;

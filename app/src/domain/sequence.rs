@@ -1375,7 +1375,8 @@ mod tests {
 
     #[test]
     fn prompt_references_name_a_label_or_a_version() {
-        let refs = prompt_refs("Before: {{prompt:abc}} then {{ prompt:x }} {{prompt:def@staging}} and {{prompt:ghi@v3}}.");
+        let refs =
+            prompt_refs("Before: {{prompt:abc}} then {{ prompt:x }} {{prompt:def@staging}} and {{prompt:ghi@v3}}.");
         assert_eq!(
             refs,
             vec![

@@ -145,8 +145,8 @@ fn Sessions() -> impl IntoView {
 /// Where new messages from sequences reach the person besides the app.
 #[component]
 fn MessageChannelsCard() -> impl IntoView {
-    use crate::api::channels::{message_channels, save_message_channels};
-    let current = Resource::new(|| (), |_| message_channels());
+    use crate::api::channels::{my_message_channels, save_message_channels};
+    let current = Resource::new(|| (), |_| my_message_channels());
     view! {
         <section aria-labelledby="channels-h" class="card">
             <h2 id="channels-h">"Sequence messages"</h2>

@@ -8,7 +8,8 @@ use app::domain::sequence::{
 };
 use app::domain::{OrgId, UserId};
 use app::ports::{
-    DecisionRecord, DueDigest, JobRecord, MessageChannels, MessageRecord, RunChange, SequenceRecord, SequenceStore, StoreError, SubscriptionRecord,
+    DecisionRecord, DueDigest, JobRecord, MessageChannels, MessageRecord, RunChange, SequenceRecord, SequenceStore,
+    StoreError, SubscriptionRecord,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -704,7 +705,11 @@ impl SequenceStore for Db {
             .bind(before).bind(limit).fetch_all(pool).await.store()?);
         Ok(rows
             .into_iter()
-            .map(|(user, updated, last)| DueDigest { user: UserId(user), since: last.unwrap_or(updated), last_sent: last })
+            .map(|(user, updated, last)| DueDigest {
+                user: UserId(user),
+                since: last.unwrap_or(updated),
+                last_sent: last,
+            })
             .collect())
     }
 
@@ -718,7 +723,12 @@ impl SequenceStore for Db {
         Ok(n == 1)
     }
 
-    async fn messages_since(&self, user: UserId, since: DateTime<Utc>, limit: i64) -> Result<Vec<(Uuid, String, String)>> {
+    async fn messages_since(
+        &self,
+        user: UserId,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<(Uuid, String, String)>> {
         let rows: Vec<(Uuid, String, String)> = on_pool!(self, pool => sqlx::query_as(
             "SELECT m.subscription_id, q.title, m.body FROM messages m \
              JOIN subscriptions s ON s.id = m.subscription_id JOIN sequences q ON q.id = s.sequence_id \

@@ -623,14 +623,20 @@ async fn what_a_member_does_in_one_sequence_moves_their_other_sequences_waiting_
 #[tokio::test]
 async fn new_messages_reach_the_email_and_chat_webhook_the_member_chose() {
     let (app, owner, member, id) = setup().await;
-    let steps = vec![say("hello", "Time for your evening check-in."), step("end", StepKind::End { outcome: "completed".into() })];
+    let steps = vec![
+        say("hello", "Time for your evening check-in."),
+        step("end", StepKind::End { outcome: "completed".into() }),
+    ];
     assert_eq!(save(&owner, id, &steps, Visibility::Organization).await.expect("save"), vec![]);
     let _: i32 = owner.call_json("publish_sequence", json!({ "id": id })).await.expect("publish");
 
     let nothing: app::dto::MessageChannels = member.call_json("message_channels", json!({})).await.expect("channels");
     assert_eq!(nothing, app::dto::MessageChannels::default());
     let bad = member
-        .call_json::<()>("save_message_channels", json!({ "email": true, "digest": false, "webhook_url": "hooks.slack.com/x" }))
+        .call_json::<()>(
+            "save_message_channels",
+            json!({ "email": true, "digest": false, "webhook_url": "hooks.slack.com/x" }),
+        )
         .await
         .expect_err("not a URL");
     assert_eq!(field_of(&bad), "webhook_url");
@@ -670,10 +676,13 @@ async fn a_daily_digest_replaces_the_email_for_each_message() {
         .call_json::<()>("save_message_channels", json!({ "email": true, "digest": true, "webhook_url": "" }))
         .await
         .expect("save");
-    let _: Uuid = member.call_json("subscribe", json!({ "id": id, "preferences": prefs("UTC") })).await.expect("subscribe");
+    let _: Uuid =
+        member.call_json("subscribe", json!({ "id": id, "preferences": prefs("UTC") })).await.expect("subscribe");
     let scheduler = worker(&app);
     while scheduler.tick().await.expect("tick") > 0 {}
-    let digests = || app.mail.to("mia@example.com").into_iter().filter(|m| m.data.contains("Your Cairn digest")).collect::<Vec<_>>();
+    let digests = || {
+        app.mail.to("mia@example.com").into_iter().filter(|m| m.data.contains("Your Cairn digest")).collect::<Vec<_>>()
+    };
     assert!(app.mail.to("mia@example.com").iter().all(|m| !m.data.contains("First thought")), "no email per message");
 
     // One digest with both messages; not again the same day.
@@ -758,20 +767,38 @@ async fn an_assigned_coach_decides_coach_checkpoints_and_may_follow_the_conversa
 #[tokio::test]
 async fn steps_use_vault_prompts_by_label_or_version_frozen_when_published() {
     let (app, owner, member, id) = setup().await;
-    let prompt = owner.create_prompt("Evening reflection", "What went well today, {{first_name}}?").await.expect("prompt");
-    owner.update_prompt(prompt, 1, "Evening reflection", "Name one thing that went well today, {{first_name}}.").await.expect("v2");
+    let prompt =
+        owner.create_prompt("Evening reflection", "What went well today, {{first_name}}?").await.expect("prompt");
+    owner
+        .update_prompt(prompt, 1, "Evening reflection", "Name one thing that went well today, {{first_name}}.")
+        .await
+        .expect("v2");
     owner
         .call_json::<()>("set_prompt_label", json!({ "id": prompt, "label": "production", "version": 1 }))
         .await
         .expect("label");
-    let steps = |text: String| vec![say("ask", &text), say("again", &format!("{{{{prompt:{prompt}@v2}}}}")), step("end", StepKind::End { outcome: "completed".into() })];
+    let steps = |text: String| {
+        vec![
+            say("ask", &text),
+            say("again", &format!("{{{{prompt:{prompt}@v2}}}}")),
+            step("end", StepKind::End { outcome: "completed".into() }),
+        ]
+    };
 
     // A label the prompt does not have refuses publishing, on the step.
-    assert_eq!(save(&owner, id, &steps(format!("{{{{prompt:{prompt}@staging}}}}")), Visibility::Organization).await.expect("save"), vec![]);
+    assert_eq!(
+        save(&owner, id, &steps(format!("{{{{prompt:{prompt}@staging}}}}")), Visibility::Organization)
+            .await
+            .expect("save"),
+        vec![]
+    );
     let refused = owner.call_json::<i32>("publish_sequence", json!({ "id": id })).await.expect_err("no such label");
     assert_eq!(field_of(&refused), "step:ask");
     // By label (production → version 1) and by number (version 2).
-    assert_eq!(save(&owner, id, &steps(format!("{{{{prompt:{prompt}}}}}")), Visibility::Organization).await.expect("save"), vec![]);
+    assert_eq!(
+        save(&owner, id, &steps(format!("{{{{prompt:{prompt}}}}}")), Visibility::Organization).await.expect("save"),
+        vec![]
+    );
     let _: i32 = owner.call_json("publish_sequence", json!({ "id": id })).await.expect("publish");
     // Moving the label later does not change the published version.
     owner

@@ -136,15 +136,26 @@ fn SignedInNav(me: Me) -> impl IntoView {
     }
 }
 
-/// The inbox link with its unread badge, counted again on every navigation.
+/// The inbox link with its unread badge, counted again in the browser on every navigation (the
+/// server renders the count `me` brought, with no resource of its own).
 #[component]
 fn InboxLink(initial: i64) -> impl IntoView {
-    let location = leptos_router::hooks::use_location();
-    let count = LocalResource::new(move || {
-        location.pathname.track();
-        crate::api::sequences::unread_count()
-    });
-    let unread = move || count.get().and_then(Result::ok).unwrap_or(initial);
+    let count = RwSignal::new(initial);
+    #[cfg(feature = "hydrate")]
+    {
+        let location = leptos_router::hooks::use_location();
+        Effect::new(move |first: Option<()>| {
+            location.pathname.track();
+            if first.is_some() {
+                leptos::task::spawn_local(async move {
+                    if let Ok(n) = crate::api::sequences::unread_count().await {
+                        count.set(n);
+                    }
+                });
+            }
+        });
+    }
+    let unread = move || count.get();
     view! {
         <A href="/inbox" attr:aria-label=move || match unread() { 0 => "Inbox".to_owned(), n => format!("Inbox, {n} unread") }>
             "Inbox"{move || (unread() > 0).then(|| view! { <span class="badge" aria-hidden="true">{unread()}</span> })}

@@ -83,14 +83,13 @@ pub const MAX_ASSIGNEES: usize = 500;
 #[cfg(feature = "ssr")]
 pub mod rules {
     use super::*;
-    use crate::api::engine;
     use crate::api::prompts::library::Principal;
-    use crate::api::sequences::rules::{first_name, subscription_view, visible};
+    use crate::api::sequences::rules::{start_subscription, subscription_view, visible};
     use crate::domain::permission::SequenceFacts;
     use crate::domain::schedule::Preferences;
     use crate::domain::{Action, Resource};
-    use crate::ports::{NotificationRecord, SequenceRecord, Services, SubscriptionRecord, TeamRecord};
-    use std::collections::{BTreeMap, HashMap};
+    use crate::ports::{NotificationRecord, SequenceRecord, Services, TeamRecord};
+    use std::collections::{HashMap, HashSet};
 
     /// The teams each person belongs to, and the team leaders' teams.
     struct Teams {
@@ -206,32 +205,27 @@ pub mod rules {
         let assigner = services.store.user_by_id(p.user).await?.ok_or(AppError::Unauthenticated)?;
         let mut report = AssignReport { assigned: Vec::new(), skipped: Vec::new() };
         let mut notes = Vec::new();
+        // Who is in the organization and who already takes the sequence, read once for everyone.
+        let members: HashSet<UserId> = services.store.members(p.org).await?.into_iter().map(|m| m.user_id).collect();
+        let taking: HashSet<UserId> =
+            services.store.running_subscriptions(s.id).await?.into_iter().map(|sub| sub.user_id).collect();
         for user_id in targets {
             let Some(user) = services.store.user_by_id(user_id).await? else { continue };
-            if services.store.membership(p.org, user_id).await?.is_none() {
+            if !members.contains(&user_id) {
                 report.skipped.push((user.display_name, "not a member of this organization".into()));
                 continue;
             }
-            let taking = services.store.subscriptions_of(user_id).await?.into_iter().any(|sub| {
-                sub.sequence_id == s.id && matches!(sub.status, SubscriptionStatus::Active | SubscriptionStatus::Paused)
-            });
-            if taking {
+            if taking.contains(&user_id) {
                 report.skipped.push((user.display_name, "already taking this sequence".into()));
                 continue;
             }
-            let mut answers = BTreeMap::new();
-            answers.insert("name".to_owned(), user.display_name.clone());
-            answers.insert("first_name".to_owned(), first_name(&user.display_name));
-            answers.insert("goal".to_owned(), s.meta.title.clone());
             let preferences = Preferences { timezone: user.timezone.clone(), ..Default::default() };
-            let mut sub = SubscriptionRecord::new(p.org, s.id, version, user_id, preferences, answers, now);
-            sub.assigned_by = Some(p.user);
-            sub.mandatory = input.mandatory;
-            sub.due_on = due_on;
-            let first =
-                engine::start(&sub, &steps, now).map_err(|e| AppError::validation("sequence", e.to_string()))?;
-            services.store.create_subscription(&sub, &first).await?;
-            crate::api::sequences::rules::emit_for(services, &sub, "subscribed").await?;
+            let sub = start_subscription(services, p.org, &s, version, &steps, &user, preferences, |sub| {
+                sub.assigned_by = Some(p.user);
+                sub.mandatory = input.mandatory;
+                sub.due_on = due_on;
+            })
+            .await?;
             let due = due_on.map(|d| format!(", due {}", d.format("%-d %B %Y"))).unwrap_or_default();
             notes.push(NotificationRecord {
                 id: Uuid::now_v7(),
@@ -247,7 +241,6 @@ pub mod rules {
             report.assigned.push(user.display_name);
         }
         services.store.add_notifications(&notes).await?;
-        services.jobs.notify_waiters();
         p.audit(
             services,
             "sequence.assigned",

@@ -30,7 +30,7 @@ pub mod rules {
     use super::*;
     use crate::api::engine;
     use crate::api::prompts::library::Principal;
-    use crate::api::sequences::rules::{message_view, subscription_view};
+    use crate::api::sequences::rules::{message_view, reply_text, subscription_view};
     use crate::domain::sequence::{Sender, SubscriptionStatus};
     use crate::ports::{MessageRecord, SequenceRecord, Services, SubscriptionRecord};
 
@@ -118,13 +118,7 @@ pub mod rules {
 
     /// A message from the person who took the conversation over.
     pub async fn reply(services: &Services, p: &Principal, id: Uuid, text: &str) -> Result<(), AppError> {
-        let text = text.trim();
-        if text.is_empty() {
-            return Err(AppError::validation("text", "Write something before sending."));
-        }
-        if text.chars().count() > 4000 {
-            return Err(AppError::validation("text", "At most 4,000 characters."));
-        }
+        let text = reply_text(text)?;
         let message = Uuid::now_v7();
         for _ in 0..5 {
             let (sub, _) = coached(services, p, id).await?;

@@ -594,8 +594,50 @@ pub mod rules {
         Ok(changed.then_some(steps))
     }
 
-    pub(crate) fn first_name(name: &str) -> String {
+    fn first_name(name: &str) -> String {
         name.split_whitespace().next().unwrap_or(name).to_owned()
+    }
+
+    /// Starts `user` on `version` of `s` (steps `steps`): the run knows their name and the
+    /// sequence's title, `amend` sets what the caller adds (an assignment), the first change is
+    /// stored with the subscription, and Cairn's `subscribed` event is passed on.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn start_subscription(
+        services: &Services,
+        org: crate::domain::OrgId,
+        s: &SequenceRecord,
+        version: i32,
+        steps: &[Step],
+        user: &crate::ports::UserRecord,
+        preferences: crate::domain::schedule::Preferences,
+        amend: impl FnOnce(&mut SubscriptionRecord),
+    ) -> Result<SubscriptionRecord, AppError> {
+        let now = services.clock.now();
+        let answers = std::collections::BTreeMap::from([
+            ("name".to_owned(), user.display_name.clone()),
+            ("first_name".to_owned(), first_name(&user.display_name)),
+            ("goal".to_owned(), s.meta.title.clone()),
+        ]);
+        let mut sub = SubscriptionRecord::new(org, s.id, version, user.id, preferences, answers, now);
+        amend(&mut sub);
+        let first = engine::start(&sub, steps, now).map_err(|e| AppError::validation("sequence", e.to_string()))?;
+        services.store.create_subscription(&sub, &first).await?;
+        services.jobs.notify_waiters();
+        emit_for(services, &sub, "subscribed").await?;
+        Ok(sub)
+    }
+
+    /// A message someone typed into a conversation, trimmed; refused by field `text` when empty
+    /// or too long.
+    pub(crate) fn reply_text(text: &str) -> Result<&str, AppError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(AppError::validation("text", "Write something before sending."));
+        }
+        if text.chars().count() > 4000 {
+            return Err(AppError::validation("text", "At most 4,000 characters."));
+        }
+        Ok(text)
     }
 
     pub async fn subscribe(
@@ -615,16 +657,7 @@ pub mod rules {
         }
         let steps = services.store.sequence_version(id, version).await?.ok_or(AppError::NotFound)?;
         let user = services.store.user_by_id(p.user).await?.ok_or(AppError::Unauthenticated)?;
-        let now = services.clock.now();
-        let mut answers = std::collections::BTreeMap::new();
-        answers.insert("name".to_owned(), user.display_name.clone());
-        answers.insert("first_name".to_owned(), first_name(&user.display_name));
-        answers.insert("goal".to_owned(), s.meta.title.clone());
-        let sub = SubscriptionRecord::new(p.org, id, version, p.user, preferences, answers, now);
-        let first = engine::start(&sub, &steps, now).map_err(|e| AppError::validation("sequence", e.to_string()))?;
-        services.store.create_subscription(&sub, &first).await?;
-        services.jobs.notify_waiters();
-        emit_for(services, &sub, "subscribed").await?;
+        let sub = start_subscription(services, p.org, &s, version, &steps, &user, preferences, |_| {}).await?;
         Ok(sub.id)
     }
 
@@ -795,13 +828,7 @@ pub mod rules {
 
     pub async fn reply(services: &Services, p: &Principal, id: Uuid, text: &str) -> Result<(), AppError> {
         own(services, p, id).await?;
-        let text = text.trim();
-        if text.is_empty() {
-            return Err(AppError::validation("text", "Write something before sending."));
-        }
-        if text.chars().count() > 4000 {
-            return Err(AppError::validation("text", "At most 4,000 characters."));
-        }
+        let text = reply_text(text)?;
         let (now, message) = (services.clock.now(), Uuid::now_v7());
         apply(services, id, "text", Input::Answer(text.to_owned()), |sub, change| {
             change.messages.insert(0, engine::reply_message(sub, message, p.user, text, now));

@@ -1,6 +1,6 @@
 // Cairn's service worker: caches the app shell (script, wasm, styles, icons, offline page) and
 // answers page navigations with the offline page when the network is gone. Data is never cached.
-const VERSION = 'cairn-shell-v1';
+const VERSION = 'cairn-shell-v2';
 const SHELL = ['/offline', '/pkg/cairn.js', '/pkg/cairn_bg.wasm', '/pkg/cairn.css', '/manifest.webmanifest', '/icons/icon-192.png'];
 
 self.addEventListener('install', (event) => {
@@ -40,4 +40,32 @@ self.addEventListener('fetch', (event) => {
         .catch(() => caches.match(request)),
     );
   }
+});
+
+// Web Push: Cairn sends {title, body, link} encrypted for this browser; show it, and open (or
+// focus) the link when it is clicked.
+self.addEventListener('push', (event) => {
+  let notice = { title: 'Cairn', body: '', link: '/inbox' };
+  try {
+    notice = { ...notice, ...event.data.json() };
+  } catch (_) {
+    // An empty or unreadable push still says something arrived.
+  }
+  event.waitUntil(self.registration.showNotification(notice.title, {
+    body: notice.body,
+    icon: '/icons/icon-192.png',
+    tag: notice.link,
+    data: { link: notice.link },
+  }));
+});
+
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const link = (event.notification.data && event.notification.data.link) || '/inbox';
+  event.waitUntil(
+    self.clients.matchAll({ type: 'window', includeUncontrolled: true }).then((windows) => {
+      const open = windows.find((w) => w.url === link);
+      return open ? open.focus() : self.clients.openWindow(link);
+    }),
+  );
 });

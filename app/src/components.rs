@@ -2,4 +2,5 @@
 
 pub mod forms;
 pub mod layout;
+pub mod push;
 pub mod pwa;

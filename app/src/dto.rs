@@ -619,3 +619,30 @@ pub struct MessageChannels {
     /// A Slack/Teams-compatible incoming webhook (`{"text": …}`).
     pub webhook_url: Option<String>,
 }
+
+/// A browser's push subscription, as `PushSubscription.toJSON()` gives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushDevice {
+    pub endpoint: String,
+    /// The browser's P-256 public key (base64url, uncompressed point).
+    pub p256dh: String,
+    /// The browser's authentication secret (base64url, 16 bytes).
+    pub auth: String,
+}
+
+/// What a browser needs to turn push notifications on, and how many of the caller's have.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushStatus {
+    /// The server's VAPID public key (base64url): the `applicationServerKey` to subscribe with.
+    pub public_key: String,
+    pub devices: u32,
+}
+
+/// How a test notification went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushTestResult {
+    /// The caller's devices with push notifications on.
+    pub devices: u32,
+    /// How many push services took it.
+    pub delivered: u32,
+}

@@ -889,7 +889,7 @@ pub trait MailStore: Send + Sync {
 
 // ---- Sequences -------------------------------------------------------------------------------
 
-pub use crate::dto::MessageChannels;
+pub use crate::dto::{MessageChannels, PushDevice};
 
 #[derive(Debug, Clone)]
 pub struct DueDigest {
@@ -1078,6 +1078,11 @@ pub trait SequenceStore: Send + Sync {
     async fn move_subscription(&self, id: Uuid, revision: i64, version: i32, at: DateTime<Utc>) -> StoreResult<bool>;
     /// Applies a change; `false` when the subscription moved on since it was read (nothing written).
     async fn apply_run(&self, change: &RunChange) -> StoreResult<bool>;
+    /// Applies several changes in one transaction; for each, whether it was applied (stale ones
+    /// are skipped, the others written).
+    async fn apply_runs(&self, changes: &[RunChange]) -> StoreResult<Vec<bool>>;
+    /// The subscriptions with these ids that exist, in no particular order.
+    async fn subscriptions_by_id(&self, ids: &[Uuid]) -> StoreResult<Vec<SubscriptionRecord>>;
     /// In the order they were written (ids are time-ordered UUIDv7).
     async fn messages(&self, subscription: Uuid) -> StoreResult<Vec<MessageRecord>>;
     /// Leases up to `limit` pending jobs due by `now` to `owner` (SKIP LOCKED on PostgreSQL).
@@ -1088,6 +1093,20 @@ pub trait SequenceStore: Send + Sync {
         lease_until: DateTime<Utc>,
         limit: i64,
     ) -> StoreResult<Vec<JobRecord>>;
+    /// The server's VAPID keys, if made.
+    async fn vapid_keys(&self) -> StoreResult<Option<VapidKeys>>;
+    /// Stores `keys` unless keys exist; returns the stored ones.
+    async fn keep_vapid_keys(&self, keys: &VapidKeys, at: DateTime<Utc>) -> StoreResult<VapidKeys>;
+    /// Those of `users` who hear of new messages outside the app (email, a webhook or push).
+    async fn reachable_users(&self, users: &[UserId]) -> StoreResult<Vec<UserId>>;
+    /// The browsers where `user` turned push notifications on.
+    async fn push_devices(&self, user: UserId) -> StoreResult<Vec<PushDevice>>;
+    /// Adds a browser (or moves its endpoint to `user`).
+    async fn add_push_device(&self, user: UserId, device: &PushDevice, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Removes a browser: `user`'s own, or whoever's when `user` is None.
+    async fn remove_push_device(&self, endpoint: &str, user: Option<UserId>) -> StoreResult<bool>;
+    /// When the first job nobody holds is due, so an idle worker sleeps just that long.
+    async fn next_job_due(&self) -> StoreResult<Option<DateTime<Utc>>>;
     /// Gives a held job back for another attempt at `next_at`, or marks it failed (`next_at` None).
     async fn retry_job(&self, owner: Uuid, job: Uuid, next_at: Option<DateTime<Utc>>, error: &str) -> StoreResult<()>;
     /// Closes a held job without a run change (its subscription is gone or stopped).
@@ -1187,6 +1206,30 @@ impl<
 {
 }
 
+/// Sends Web Push notifications to browsers (server/src/push.rs).
+#[async_trait]
+pub trait PushSender: Send + Sync {
+    /// Sends `notice` to each device; returns how many push services took it. Devices their push
+    /// service no longer knows are dropped.
+    async fn send_to(&self, devices: &[PushDevice], notice: &PushNotice) -> usize;
+}
+
+/// What a push notification says; the service worker shows it and opens `link` on a click.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PushNotice {
+    pub title: String,
+    pub body: String,
+    pub link: String,
+}
+
+/// The server's VAPID key pair, base64url without padding: the raw P-256 private scalar and the
+/// uncompressed public point.
+#[derive(Clone)]
+pub struct VapidKeys {
+    pub private_key: String,
+    pub public_key: String,
+}
+
 /// Sends email: SMTP in production, the database outbox offline.
 #[async_trait]
 pub trait Mailer: Send + Sync {
@@ -1253,6 +1296,7 @@ impl Settings {
 pub struct Services {
     pub store: Arc<dyn Store>,
     pub mailer: Arc<dyn Mailer>,
+    pub push: Arc<dyn PushSender>,
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<Settings>,
     /// Bounds concurrent argon2 hashing (each takes 19 MiB and a core for ~50 ms).

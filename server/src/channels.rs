@@ -1,12 +1,13 @@
 //! Telling people about new messages outside the app, as they chose in Settings → Sequence
 //! messages: an email for each (through the mailer: SMTP, or the outbox offline) with a link to
-//! reply, or one daily digest, and a Slack/Teams-compatible incoming webhook (`{"text": …}`).
+//! reply, or one daily digest, a Slack/Teams-compatible incoming webhook (`{"text": …}`), and
+//! Web Push to the browsers where they turned it on (server/src/push.rs).
 //! Sent by the scheduler once the messages are stored; a failed send is logged and not retried —
 //! the message is in the inbox either way.
 
 use app::domain::sequence::Sender;
 use app::domain::webhook::is_obviously_private;
-use app::ports::{MessageRecord, OutgoingMail, Services, SubscriptionRecord};
+use app::ports::{MessageRecord, OutgoingMail, PushNotice, Services, SubscriptionRecord};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -28,11 +29,18 @@ impl Channels {
             return;
         }
         let store = &self.services.store;
-        let channels = match store.message_channels(sub.user_id).await {
-            Ok(Some(channels)) if channels.email || channels.webhook_url.is_some() => channels,
-            Ok(_) => return,
-            Err(err) => return tracing::warn!(%err, "channels: could not read the preferences"),
-        };
+        let channels = store.message_channels(sub.user_id).await.unwrap_or_else(|err| {
+            tracing::warn!(%err, "channels: could not read the preferences");
+            None
+        });
+        let channels = channels.unwrap_or_default();
+        let devices = store.push_devices(sub.user_id).await.unwrap_or_else(|err| {
+            tracing::warn!(%err, "channels: could not read the push devices");
+            vec![]
+        });
+        if !channels.email && channels.webhook_url.is_none() && devices.is_empty() {
+            return;
+        }
         let (Ok(Some(user)), Ok(Some(sequence))) =
             (store.user_by_id(sub.user_id).await, store.sequence(sub.org_id, sub.sequence_id).await)
         else {
@@ -54,8 +62,16 @@ impl Channels {
                 tracing::warn!(%err, subscription = %sub.id, "channels: could not send the email");
             }
         }
-        if let Some(url) = channels.webhook_url {
-            self.post(&url, &title, &text, &link).await;
+        if let Some(url) = &channels.webhook_url {
+            self.post(url, &title, &text, &link).await;
+        }
+        if !devices.is_empty() {
+            // A notification shows a few lines; the whole message is in the inbox.
+            let body = match text.char_indices().nth(300) {
+                Some((cut, _)) => format!("{}…", &text[..cut]),
+                None => text,
+            };
+            self.services.push.send_to(&devices, &PushNotice { title, body, link }).await;
         }
     }
 

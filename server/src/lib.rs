@@ -9,7 +9,9 @@ pub mod http;
 pub mod llm;
 pub mod mailer;
 pub mod oauth;
+pub mod push;
 pub mod scheduler;
+pub mod scratch;
 pub mod seed;
 pub mod webhooks;
 pub mod zip;
@@ -72,6 +74,8 @@ pub enum StartError {
     Database(#[from] db::ConnectError),
     #[error("mail: {0}")]
     Mail(String),
+    #[error("web push keys: {0}")]
+    Push(#[from] app::ports::StoreError),
 }
 
 /// The server's async runtime: `CAIRN_WORKER_THREADS` workers (default 1). Database work,
@@ -109,9 +113,12 @@ pub async fn services(config: &Config) -> Result<(Services, Db), StartError> {
         default_model: config.default_model.clone(),
         test_clock: config.test_clock,
     };
+    let vapid = push::vapid_keys(store.as_ref(), clock.now()).await?;
+    let push = Arc::new(push::Pusher::new(store.clone(), vapid, &config.public_url, config.webhook_allow_private));
     let services = Services {
         store,
         mailer,
+        push,
         clock,
         settings: Arc::new(settings),
         hashing: Arc::new(tokio::sync::Semaphore::new(config.hash_concurrency.max(1))),

@@ -5,10 +5,10 @@
 use crate::channels::Channels;
 use crate::llm::{ChatCall, ChatClient};
 use app::api::{engine, sequences};
-use app::domain::OrgId;
+use app::domain::{OrgId, UserId};
 use app::domain::model::ChatMessage;
 use app::domain::sequence::{Decider, Input, JobKind, RunError, Sender, Step, StepKind, SubscriptionStatus};
-use app::ports::{JobRecord, ModelEndpoint, NotificationRecord, Services, SubscriptionRecord};
+use app::ports::{JobRecord, ModelEndpoint, NotificationRecord, RunChange, Services, SubscriptionRecord};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -93,11 +93,20 @@ impl Scheduler {
             };
             if worked == 0 {
                 tokio::select! {
-                    _ = tokio::time::sleep(self.config.poll) => {}
+                    _ = tokio::time::sleep(self.idle().await) => {}
                     _ = self.services.jobs.notified() => {}
                     _ = stop.changed() => {}
                 }
             }
+        }
+    }
+
+    /// How long to sleep with nothing due: until the next job is due, at most the poll interval
+    /// (which also bounds how late a job that another instance added is noticed).
+    async fn idle(&self) -> Duration {
+        match self.services.store.next_job_due().await {
+            Ok(Some(at)) => (at - self.services.clock.now()).to_std().unwrap_or_default().min(self.config.poll),
+            _ => self.config.poll,
         }
     }
 
@@ -106,12 +115,10 @@ impl Scheduler {
         self.channels.send_digests().await
     }
 
-    /// Claims one batch of due jobs and processes them in due order; returns how many.
+    /// Claims one batch of due jobs and processes them; returns how many.
     pub async fn tick(&self) -> Result<usize, app::ports::StoreError> {
         let jobs = self.claim().await?;
-        for job in &jobs {
-            self.process(job).await;
-        }
+        self.process_all(&jobs).await;
         Ok(jobs.len())
     }
 
@@ -122,20 +129,118 @@ impl Scheduler {
         self.services.store.claim_jobs(self.owner, now, lease_until, self.config.batch).await
     }
 
+    /// Runs claimed jobs, in due order: the subscriptions are read at once and the changes stored
+    /// together in one transaction. AI turns (which wait for the model) and a subscription's
+    /// second job in the batch (which needs the first one's result) run one by one afterwards.
+    pub async fn process_all(&self, jobs: &[JobRecord]) {
+        let mut seen = std::collections::HashSet::new();
+        let (together, alone): (Vec<&JobRecord>, Vec<&JobRecord>) =
+            jobs.iter().partition(|job| job.kind != JobKind::AiTurn && seen.insert(job.subscription_id));
+        if !together.is_empty() {
+            let ids: Vec<Uuid> = together.iter().map(|job| job.subscription_id).collect();
+            match self.services.store.subscriptions_by_id(&ids).await {
+                Ok(subs) => {
+                    let mut subs: HashMap<Uuid, SubscriptionRecord> = subs.into_iter().map(|s| (s.id, s)).collect();
+                    let mut planned = Vec::with_capacity(together.len());
+                    for job in together {
+                        match self.plan(job, subs.remove(&job.subscription_id)).await {
+                            Ok(plan) => planned.push(plan),
+                            Err(outcome) => self.settle(job, outcome).await,
+                        }
+                    }
+                    self.store_all(planned).await;
+                }
+                Err(err) => {
+                    for job in together {
+                        self.settle(job, Outcome::Retry(err.to_string())).await;
+                    }
+                }
+            }
+        }
+        for job in alone {
+            self.process(job).await;
+        }
+    }
+
     /// Runs one claimed job: its change is stored with the job marked done, or the job is
     /// retried with backoff, or closed.
     pub async fn process(&self, job: &JobRecord) {
+        let plan = match self.services.store.subscription(job.subscription_id).await {
+            Ok(sub) => self.plan(job, sub).await,
+            Err(err) => Err(retry(err)),
+        };
+        match plan {
+            Ok(plan) => self.store_one(plan).await,
+            Err(outcome) => self.settle(job, outcome).await,
+        }
+    }
+
+    /// Stores planned changes in one transaction; if that fails, each on its own, so one bad
+    /// change does not hold up the others.
+    async fn store_all(&self, planned: Vec<Plan<'_>>) {
+        if planned.len() <= 1 {
+            for plan in planned {
+                self.store_one(plan).await;
+            }
+            return;
+        }
+        let changes: Vec<RunChange> = planned.iter().map(|plan| plan.change.clone()).collect();
+        match self.services.store.apply_runs(&changes).await {
+            Ok(applied) => {
+                // Whom to tell outside the app, asked once for the batch.
+                let users: Vec<UserId> = planned.iter().map(|plan| plan.sub.user_id).collect();
+                let reachable: std::collections::HashSet<UserId> = match self.services.store.reachable_users(&users).await
+                {
+                    Ok(found) => found.into_iter().collect(),
+                    Err(_) => users.into_iter().collect(),
+                };
+                for (plan, applied) in planned.into_iter().zip(applied) {
+                    let reach = reachable.contains(&plan.sub.user_id);
+                    self.stored(plan, applied, reach).await;
+                }
+            }
+            Err(err) => {
+                tracing::warn!(%err, "scheduler: a batch could not be stored; storing its changes one by one");
+                for plan in planned {
+                    self.store_one(plan).await;
+                }
+            }
+        }
+    }
+
+    async fn store_one(&self, plan: Plan<'_>) {
+        match self.services.store.apply_run(&plan.change).await {
+            Ok(applied) => self.stored(plan, applied, true).await,
+            Err(err) => self.settle(plan.job, retry(err)).await,
+        }
+    }
+
+    /// After a change was stored (or found stale): tells people (outside the app too when they
+    /// may be `reachable` there), passes Cairn's events on.
+    async fn stored(&self, plan: Plan<'_>, applied: bool, reachable: bool) {
+        if !applied {
+            return self.settle(plan.job, Outcome::Retry("The subscription changed meanwhile; trying again.".into())).await;
+        }
+        let Plan { sub, steps, change, .. } = plan;
+        if reachable {
+            self.channels.deliver(&sub, &change.messages).await;
+        }
+        self.tell(&sub, &steps, &change.events).await;
+        self.pass_on(&sub, &change.events).await;
+    }
+
+    /// A job that did not end in a stored change: closed, or retried with backoff (marked failed
+    /// after the last attempt).
+    async fn settle(&self, job: &JobRecord, outcome: Outcome) {
         let store = &self.services.store;
-        match self.try_process(job).await {
-            Ok(()) => {}
-            Err(Outcome::Close { status, reason }) => {
-                let now = self.services.clock.now();
+        let now = self.services.clock.now();
+        match outcome {
+            Outcome::Close { status, reason } => {
                 if let Err(err) = store.close_job(self.owner, job.id, status, reason.as_deref(), now).await {
                     tracing::warn!(%err, job = %job.id, "scheduler: could not close a job");
                 }
             }
-            Err(Outcome::Retry(error)) => {
-                let now = self.services.clock.now();
+            Outcome::Retry(error) => {
                 let next = (job.attempts < MAX_ATTEMPTS).then(|| now + backoff(job.attempts));
                 if next.is_none() {
                     tracing::warn!(job = %job.id, %error, "scheduler: a job failed for good");
@@ -147,9 +252,8 @@ impl Scheduler {
         }
     }
 
-    async fn try_process(&self, job: &JobRecord) -> Result<(), Outcome> {
-        let store = &self.services.store;
-        let sub = store.subscription(job.subscription_id).await.map_err(retry)?;
+    /// What a job does to its subscription's run, not yet stored.
+    async fn plan<'j>(&self, job: &'j JobRecord, sub: Option<SubscriptionRecord>) -> Result<Plan<'j>, Outcome> {
         let Some(sub) = sub else {
             return Err(Outcome::close("canceled", "The subscription is gone."));
         };
@@ -172,12 +276,12 @@ impl Scheduler {
             return Err(Outcome::close("held", "A person has taken the conversation over."));
         }
         let steps = self.version(sub.sequence_id, sub.version).await?;
-        let now = self.services.clock.now();
         let input = match job.kind {
             JobKind::Fire => Input::Fire,
             JobKind::Timeout => Input::Timeout,
             JobKind::AiTurn => self.ai_turn(&sub, &steps).await?,
         };
+        let now = self.services.clock.now();
         let mut change = match engine::step(&sub, &steps, input, now) {
             Ok(change) => change,
             // The run has moved past what this job was for.
@@ -198,15 +302,7 @@ impl Scheduler {
             ));
         }
         change.done_job = Some((job.id, self.owner));
-        match store.apply_run(&change).await.map_err(retry)? {
-            true => {
-                self.channels.deliver(&sub, &change.messages).await;
-                self.tell(&sub, &steps, &change.events).await;
-                self.pass_on(&sub, &change.events).await;
-                Ok(())
-            }
-            false => Err(Outcome::Retry("The subscription changed meanwhile; trying again.".into())),
-        }
+        Ok(Plan { job, sub, steps, change })
     }
 
     /// Escalations go to the sequence's creator, reminders to whoever decides, as notifications,
@@ -328,6 +424,14 @@ impl Scheduler {
         self.versions.lock().unwrap_or_else(|e| e.into_inner()).insert((sequence, version), steps.clone());
         Ok(steps)
     }
+}
+
+/// A job's change to its subscription's run, computed and not yet stored.
+struct Plan<'j> {
+    job: &'j JobRecord,
+    sub: SubscriptionRecord,
+    steps: Steps,
+    change: RunChange,
 }
 
 enum Outcome {

@@ -47,6 +47,7 @@ fn Settings(me: Me) -> impl IntoView {
             </section>
             <TwoFactor enabled=me.totp_enabled/>
             <MessageChannelsCard/>
+            <crate::components::push::PushCard/>
             <Sessions/>
         </section>
     }

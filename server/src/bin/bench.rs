@@ -362,26 +362,12 @@ struct Setup {
     seeded_in: Duration,
     db: server::db::Db,
     url: String,
-    scratch: Option<(sqlx::PgPool, String)>,
+    scratch: server::scratch::Scratch,
 }
 
 async fn set_up(a: &Args) -> Setup {
-    let (url, scratch) = match a.backend.as_str() {
-        "postgres" => {
-            let admin = std::env::var("CAIRN_BENCH_POSTGRES_URL")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-            let name = format!("cairn_bench_{}", std::process::id());
-            let pool = sqlx::PgPool::connect(&admin).await.expect("connect to PostgreSQL");
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.unwrap();
-            let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap();
-            (format!("{base}/{name}"), Some((pool, name)))
-        }
-        _ => {
-            let dir = std::env::temp_dir().join(format!("cairn-bench-{}", std::process::id()));
-            std::fs::create_dir_all(&dir).unwrap();
-            (format!("sqlite://{}", dir.join("cairn.db").display()), None)
-        }
-    };
+    let scratch = server::scratch::Scratch::create(&a.backend, "bench").await.expect("a scratch database");
+    let url = scratch.url.clone();
     let mut config = Config::for_tests(url.clone());
     config.api_rate_limit = i64::from(i32::MAX);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -579,14 +565,5 @@ async fn run(a: Args, setup: Setup) {
         eprintln!("kept the database: {url}");
         return;
     }
-    match scratch {
-        Some((pool, name)) => {
-            let _ = sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&pool).await;
-        }
-        None => {
-            if let Some(path) = url.strip_prefix("sqlite://") {
-                let _ = std::fs::remove_dir_all(std::path::Path::new(path).parent().unwrap());
-            }
-        }
-    }
+    scratch.remove().await;
 }

@@ -68,28 +68,9 @@ fn steps() -> Vec<Step> {
 #[tokio::main]
 async fn main() {
     let a = args();
-    let (url, scratch) = match a.backend.as_str() {
-        "postgres" => {
-            let admin = std::env::var("CAIRN_BENCH_POSTGRES_URL")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-            let name = format!("cairn_kill_{}", std::process::id());
-            let pool = sqlx::PgPool::connect(&admin).await.expect("connect to PostgreSQL");
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.unwrap();
-            let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap();
-            (format!("{base}/{name}"), Some((pool, name)))
-        }
-        _ => {
-            let dir = std::env::temp_dir().join(format!("cairn-kill-{}", std::process::id()));
-            std::fs::create_dir_all(&dir).unwrap();
-            (format!("sqlite://{}", dir.join("cairn.db").display()), None)
-        }
-    };
-    let outcome = run(&a, &url).await;
-    if let Some((pool, name)) = scratch {
-        let _ = sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&pool).await;
-    } else if let Some(path) = url.strip_prefix("sqlite://") {
-        let _ = std::fs::remove_dir_all(std::path::Path::new(path).parent().unwrap());
-    }
+    let scratch = server::scratch::Scratch::create(&a.backend, "kill").await.expect("a scratch database");
+    let outcome = run(&a, &scratch.url).await;
+    scratch.remove().await;
     match outcome {
         Ok(report) => println!("{report}"),
         Err(problem) => {

@@ -8,8 +8,8 @@ use app::domain::sequence::{
 };
 use app::domain::{OrgId, UserId};
 use app::ports::{
-    DecisionRecord, DueDigest, JobRecord, MessageChannels, MessageRecord, RunChange, SequenceRecord, SequenceStore,
-    StoreError, SubscriptionRecord,
+    DecisionRecord, DueDigest, JobRecord, MessageChannels, MessageRecord, PushDevice, RunChange, SequenceRecord,
+    SequenceStore, StoreError, SubscriptionRecord, VapidKeys,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -222,52 +222,74 @@ impl From<DecisionRow> for DecisionRecord {
     }
 }
 
-/// Writes a run change inside an open transaction `$tx`; evaluates to `bool` (applied or stale).
-macro_rules! write_change {
-    ($tx:ident, $c:expr) => {{
-        let c: &RunChange = $c;
-        let current = c.run.step.clone().unwrap_or_default();
-        let visit = c.run.visits.get(&current).copied().unwrap_or(0) as i32;
-        let completed_at = (c.status == SubscriptionStatus::Completed).then_some(c.at);
-        let updated = sqlx::query(
-            "UPDATE subscriptions SET run = $3, status = $4, revision = revision + 1, updated_at = $5, \
-             completed_at = COALESCE(completed_at, $6) WHERE id = $1 AND revision = $2",
-        )
-        .bind(c.subscription)
-        .bind(c.revision)
-        .bind(json(&c.run))
-        .bind(c.status.as_str())
-        .bind(c.at)
-        .bind(completed_at)
-        .execute(&mut *$tx)
-        .await
-        .store()?
-        .rows_affected();
-        if updated == 0 {
-            false
-        } else {
-            for m in &c.messages {
-                sqlx::query(
-                    "INSERT INTO messages (id, subscription_id, org_id, sender, author_id, body, step_id, asks, \
-                     idempotency_key, tokens_in, tokens_out, created_at) \
-                     SELECT $1, $2, org_id, $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM subscriptions WHERE id = $2 \
-                     ON CONFLICT (idempotency_key) DO NOTHING",
-                )
-                .bind(m.id)
-                .bind(m.subscription_id)
-                .bind(m.sender.as_str())
-                .bind(m.author_id.map(|u| u.0))
-                .bind(&m.body)
-                .bind(&m.step_id)
-                .bind(m.asks.as_ref().map(json))
-                .bind(&m.idempotency_key)
-                .bind(m.tokens.map(|t| t.prompt_tokens as i32))
-                .bind(m.tokens.map(|t| t.completion_tokens as i32))
-                .bind(m.created_at)
-                .execute(&mut *$tx)
-                .await
-                .store()?;
+/// `($first), ($first + width), …` for `rows` rows of `width` numbered parameters, each row
+/// written by `row` from its first parameter's number.
+fn values(rows: usize, width: usize, first: usize, row: impl Fn(usize) -> String) -> String {
+    (0..rows).map(|i| format!("({})", row(first + i * width))).collect::<Vec<_>>().join(", ")
+}
+
+/// Rows per multi-row statement (SQLite allows 32,766 parameters in one).
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// Writes run changes inside an open transaction `$tx`, evaluates to a `Vec<bool>`: for each
+/// change, applied or stale (the subscription's revision moved on; nothing of it is written).
+/// Each subscription is updated by itself (its revision is checked); the rest of all applied
+/// changes is written with a few multi-row statements, so a batch of firings costs a few round
+/// trips more than one firing.
+macro_rules! write_changes {
+    ($tx:ident, $changes:expr) => {{
+        let changes: &[RunChange] = $changes;
+        let mut applied = Vec::with_capacity(changes.len());
+        for c in changes {
+            let completed_at = (c.status == SubscriptionStatus::Completed).then_some(c.at);
+            let updated = sqlx::query(
+                "UPDATE subscriptions SET run = $3, status = $4, revision = revision + 1, updated_at = $5, \
+                 completed_at = COALESCE(completed_at, $6) WHERE id = $1 AND revision = $2",
+            )
+            .bind(c.subscription)
+            .bind(c.revision)
+            .bind(json(&c.run))
+            .bind(c.status.as_str())
+            .bind(c.at)
+            .bind(completed_at)
+            .execute(&mut *$tx)
+            .await
+            .store()?
+            .rows_affected();
+            applied.push(updated > 0);
+        }
+        let written: Vec<&RunChange> = changes.iter().zip(&applied).filter(|(_, a)| **a).map(|(c, _)| c).collect();
+
+        let messages: Vec<&MessageRecord> = written.iter().flat_map(|c| &c.messages).collect();
+        for chunk in messages.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO messages (id, subscription_id, org_id, sender, author_id, body, step_id, asks, \
+                 idempotency_key, tokens_in, tokens_out, created_at) VALUES {} ON CONFLICT (idempotency_key) DO NOTHING",
+                values(chunk.len(), 11, 1, |n| format!(
+                    "${n}, ${}, (SELECT org_id FROM subscriptions WHERE id = ${}), ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}",
+                    n + 1, n + 1, n + 2, n + 3, n + 4, n + 5, n + 6, n + 7, n + 8, n + 9, n + 10
+                ))
+            );
+            let mut query = sqlx::query(&sql);
+            for m in chunk {
+                query = query
+                    .bind(m.id)
+                    .bind(m.subscription_id)
+                    .bind(m.sender.as_str())
+                    .bind(m.author_id.map(|u| u.0))
+                    .bind(&m.body)
+                    .bind(&m.step_id)
+                    .bind(m.asks.as_ref().map(json))
+                    .bind(&m.idempotency_key)
+                    .bind(m.tokens.map(|t| t.prompt_tokens as i32))
+                    .bind(m.tokens.map(|t| t.completion_tokens as i32))
+                    .bind(m.created_at);
             }
+            query.execute(&mut *$tx).await.store()?;
+        }
+
+        // The jobs these changes complete (held by their owner).
+        for c in &written {
             if let Some((job, owner)) = c.done_job {
                 sqlx::query(
                     "UPDATE sequence_jobs SET status = 'done', completed_at = $3, lease_owner = NULL, lease_until = NULL \
@@ -280,37 +302,63 @@ macro_rules! write_change {
                 .await
                 .store()?;
             }
-            // Only the current step's visit can have work pending (its AI turns are `step#turn`;
-            // compared as a prefix, not with LIKE, where a `_` in a step id would be a wildcard).
-            sqlx::query(
-                "UPDATE sequence_jobs SET status = 'canceled', completed_at = $5 WHERE subscription_id = $1 \
-                 AND status = 'pending' AND NOT ((step_id = $2 OR substr(step_id, 1, length($3)) = $3) AND visit = $4)",
-            )
-            .bind(c.subscription)
-            .bind(&current)
-            .bind(format!("{current}#"))
-            .bind(visit)
-            .bind(c.at)
-            .execute(&mut *$tx)
-            .await
-            .store()?;
-            for j in &c.jobs {
-                sqlx::query(
-                    "INSERT INTO sequence_jobs (id, subscription_id, kind, step_id, visit, due_at, status, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7) \
-                     ON CONFLICT (subscription_id, kind, step_id, visit) DO NOTHING",
-                )
-                .bind(j.id)
-                .bind(j.subscription_id)
-                .bind(j.kind.as_str())
-                .bind(&j.step_id)
-                .bind(j.visit)
-                .bind(j.due_at)
-                .bind(c.at)
-                .execute(&mut *$tx)
-                .await
-                .store()?;
+        }
+
+        // Only the current step's visit can have work pending (its AI turns are `step#turn`;
+        // compared as a prefix, not with LIKE, where a `_` in a step id would be a wildcard).
+        for chunk in written.chunks(ROWS_PER_STATEMENT) {
+            let conditions = (0..chunk.len())
+                .map(|i| {
+                    let n = 2 + i * 4;
+                    format!(
+                        "(subscription_id = ${n} AND NOT ((step_id = ${} OR substr(step_id, 1, length(${})) = ${}) AND visit = ${}))",
+                        n + 1, n + 2, n + 2, n + 3
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" OR ");
+            // The IN list leads both databases to the subscription index.
+            let subs = (0..chunk.len()).map(|i| format!("${}", 2 + i * 4)).collect::<Vec<_>>().join(", ");
+            let sql = format!(
+                "UPDATE sequence_jobs SET status = 'canceled', completed_at = $1 WHERE status = 'pending' \
+                 AND subscription_id IN ({subs}) AND ({conditions})"
+            );
+            let mut query = sqlx::query(&sql).bind(chunk[0].at);
+            for c in chunk {
+                let current = c.run.step.clone().unwrap_or_default();
+                let visit = c.run.visits.get(&current).copied().unwrap_or(0) as i32;
+                let prefix = format!("{current}#");
+                query = query.bind(c.subscription).bind(current).bind(prefix).bind(visit);
             }
+            query.execute(&mut *$tx).await.store()?;
+        }
+
+        let jobs: Vec<(&JobRecord, DateTime<Utc>)> =
+            written.iter().flat_map(|c| c.jobs.iter().map(move |j| (j, c.at))).collect();
+        for chunk in jobs.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO sequence_jobs (id, subscription_id, kind, step_id, visit, due_at, status, created_at) \
+                 VALUES {} ON CONFLICT (subscription_id, kind, step_id, visit) DO NOTHING",
+                values(chunk.len(), 7, 1, |n| format!(
+                    "${n}, ${}, ${}, ${}, ${}, ${}, 'pending', ${}",
+                    n + 1, n + 2, n + 3, n + 4, n + 5, n + 6
+                ))
+            );
+            let mut query = sqlx::query(&sql);
+            for (j, at) in chunk {
+                query = query
+                    .bind(j.id)
+                    .bind(j.subscription_id)
+                    .bind(j.kind.as_str())
+                    .bind(&j.step_id)
+                    .bind(j.visit)
+                    .bind(j.due_at)
+                    .bind(*at);
+            }
+            query.execute(&mut *$tx).await.store()?;
+        }
+
+        for c in &written {
             if let Some((decision, note, by)) = &c.decided {
                 // The run has left the checkpoint: its open decision is closed.
                 sqlx::query(
@@ -347,23 +395,28 @@ macro_rules! write_change {
                 .await
                 .store()?;
             }
-            for (kind, step, detail) in &c.events {
-                sqlx::query(
-                    "INSERT INTO sequence_events (id, sequence_id, subscription_id, kind, step_id, detail, at) \
-                     SELECT $1, sequence_id, id, $3, $4, $6, $5 FROM subscriptions WHERE id = $2",
-                )
-                .bind(Uuid::now_v7())
-                .bind(c.subscription)
-                .bind(*kind)
-                .bind(step)
-                .bind(c.at)
-                .bind(detail)
-                .execute(&mut *$tx)
-                .await
-                .store()?;
-            }
-            true
         }
+
+        type Event<'a> = (Uuid, &'a str, &'a Option<String>, DateTime<Utc>, &'a Option<String>);
+        let events: Vec<Event> = written
+            .iter()
+            .flat_map(|c| c.events.iter().map(move |(kind, step, detail)| (c.subscription, *kind, step, c.at, detail)))
+            .collect();
+        for chunk in events.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO sequence_events (id, sequence_id, subscription_id, kind, step_id, detail, at) VALUES {}",
+                values(chunk.len(), 6, 1, |n| format!(
+                    "${n}, (SELECT sequence_id FROM subscriptions WHERE id = ${}), ${}, ${}, ${}, ${}, ${}",
+                    n + 1, n + 1, n + 2, n + 3, n + 4, n + 5
+                ))
+            );
+            let mut query = sqlx::query(&sql);
+            for (subscription, kind, step, at, detail) in chunk {
+                query = query.bind(Uuid::now_v7()).bind(*subscription).bind(*kind).bind(*step).bind(*detail).bind(*at);
+            }
+            query.execute(&mut *$tx).await.store()?;
+        }
+        applied
     }};
 }
 
@@ -459,8 +512,8 @@ impl SequenceStore for Db {
                 .bind(s.mandatory).bind(s.due_on.map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc()))
                 .bind(s.revision).bind(s.created_at).bind(s.updated_at)
                 .execute(&mut *tx).await.store()?;
-            let applied = write_change!(tx, first);
-            if !applied {
+            let applied = write_changes!(tx, std::slice::from_ref(first));
+            if !applied[0] {
                 return Err(StoreError::Conflict("The subscription changed while it was created.".into()));
             }
             tx.commit().await.store()
@@ -533,14 +586,32 @@ impl SequenceStore for Db {
     }
 
     async fn apply_run(&self, change: &RunChange) -> Result<bool> {
+        Ok(self.apply_runs(std::slice::from_ref(change)).await?[0])
+    }
+
+    async fn apply_runs(&self, changes: &[RunChange]) -> Result<Vec<bool>> {
         on_pool!(self, pool => {
             let mut tx = pool.begin_write().await.store()?;
-            let applied = write_change!(tx, change);
-            if applied {
+            let applied = write_changes!(tx, changes);
+            if applied.contains(&true) {
                 tx.commit().await.store()?;
             }
             Ok(applied)
         })
+    }
+
+    async fn subscriptions_by_id(&self, ids: &[Uuid]) -> Result<Vec<SubscriptionRecord>> {
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            let list = (1..=chunk.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
+            let sql = format!("{SUBSCRIPTION_SELECT} WHERE id IN ({list})");
+            let rows: Vec<SubscriptionRow> = on_pool!(self, pool => {
+                let query = chunk.iter().fold(sqlx::query_as(&sql), |q, id| q.bind(*id));
+                query.fetch_all(pool).await.store()?
+            });
+            found.extend(rows.into_iter().map(SubscriptionRecord::from));
+        }
+        Ok(found)
     }
 
     async fn messages(&self, subscription: Uuid) -> Result<Vec<MessageRecord>> {
@@ -574,6 +645,12 @@ impl SequenceStore for Db {
             .bind(owner).bind(lease_until).bind(now).bind(limit).fetch_all(pool).await.store()?);
         rows.sort_by_key(|r| (r.due_at, r.id));
         Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn next_job_due(&self) -> Result<Option<DateTime<Utc>>> {
+        on_pool!(self, pool => sqlx::query_scalar(
+            "SELECT due_at FROM sequence_jobs WHERE status = 'pending' AND lease_owner IS NULL ORDER BY due_at LIMIT 1")
+            .fetch_optional(pool).await.store())
     }
 
     async fn retry_job(&self, owner: Uuid, job: Uuid, next_at: Option<DateTime<Utc>>, error: &str) -> Result<()> {
@@ -678,6 +755,61 @@ impl SequenceStore for Db {
              WHERE s.org_id = $1 AND v.steps LIKE $2 LIMIT 1")
             .bind(org.0).bind(pattern).fetch_optional(pool).await.store()?);
         Ok(found.is_some())
+    }
+
+    async fn vapid_keys(&self) -> Result<Option<VapidKeys>> {
+        let row: Option<(String, String)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT private_key, public_key FROM vapid_keys WHERE id = 1").fetch_optional(pool).await.store()?);
+        Ok(row.map(|(private_key, public_key)| VapidKeys { private_key, public_key }))
+    }
+
+    async fn keep_vapid_keys(&self, keys: &VapidKeys, at: DateTime<Utc>) -> Result<VapidKeys> {
+        on_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO vapid_keys (id, private_key, public_key, created_at) VALUES (1, $1, $2, $3) \
+                 ON CONFLICT (id) DO NOTHING")
+                .bind(&keys.private_key).bind(&keys.public_key).bind(at).execute(pool).await.store()?;
+        });
+        self.vapid_keys().await?.ok_or_else(|| StoreError::Other("the VAPID keys vanished".into()))
+    }
+
+    async fn reachable_users(&self, users: &[UserId]) -> Result<Vec<UserId>> {
+        let mut found = Vec::new();
+        for chunk in users.chunks(ROWS_PER_STATEMENT) {
+            let list = (1..=chunk.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
+            let sql = format!(
+                "SELECT user_id FROM message_channels WHERE (email OR webhook_url IS NOT NULL) AND user_id IN ({list}) \
+                 UNION SELECT user_id FROM push_subscriptions WHERE user_id IN ({list})"
+            );
+            let ids: Vec<Uuid> = on_pool!(self, pool => {
+                let query = chunk.iter().fold(sqlx::query_scalar(&sql), |q, user| q.bind(user.0));
+                query.fetch_all(pool).await.store()?
+            });
+            found.extend(ids.into_iter().map(UserId));
+        }
+        Ok(found)
+    }
+
+    async fn push_devices(&self, user: UserId) -> Result<Vec<PushDevice>> {
+        let rows: Vec<(String, String, String)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT endpoint, p256dh, auth FROM push_subscriptions WHERE user_id = $1 ORDER BY created_at")
+            .bind(user.0).fetch_all(pool).await.store()?);
+        Ok(rows.into_iter().map(|(endpoint, p256dh, auth)| PushDevice { endpoint, p256dh, auth }).collect())
+    }
+
+    async fn add_push_device(&self, user: UserId, device: &PushDevice, at: DateTime<Utc>) -> Result<()> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO push_subscriptions (endpoint, user_id, p256dh, auth, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (endpoint) DO UPDATE SET user_id = $2, p256dh = $3, auth = $4, created_at = $5")
+            .bind(&device.endpoint).bind(user.0).bind(&device.p256dh).bind(&device.auth).bind(at)
+            .execute(pool).await.store().map(|_| ()))
+    }
+
+    async fn remove_push_device(&self, endpoint: &str, user: Option<UserId>) -> Result<bool> {
+        let done = on_pool!(self, pool => sqlx::query(
+            "DELETE FROM push_subscriptions WHERE endpoint = $1 AND ($2 IS NULL OR user_id = $2)")
+            .bind(endpoint).bind(user.map(|u| u.0)).execute(pool).await.store()?.rows_affected());
+        Ok(done > 0)
     }
 
     async fn message_channels(&self, user: UserId) -> Result<Option<MessageChannels>> {

@@ -662,6 +662,74 @@ async fn new_messages_reach_the_email_and_chat_webhook_the_member_chose() {
 }
 
 #[tokio::test]
+async fn new_messages_are_pushed_encrypted_to_the_browsers_the_member_turned_on() {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let (app, owner, member, id) = setup().await;
+    let steps = vec![
+        say("hello", "Time for your evening check-in."),
+        step("end", StepKind::End { outcome: "completed".into() }),
+    ];
+    assert_eq!(save(&owner, id, &steps, Visibility::Organization).await.expect("save"), vec![]);
+    let _: i32 = owner.call_json("publish_sequence", json!({ "id": id })).await.expect("publish");
+
+    // The server's VAPID key, made on first start: what a browser subscribes with.
+    let status: app::dto::PushStatus = member.call_json("push_settings", json!({})).await.expect("push settings");
+    let public = URL_SAFE_NO_PAD.decode(&status.public_key).expect("base64url");
+    assert_eq!((public.len(), public[0], status.devices), (65, 4, 0));
+
+    // A browser's push subscription: its own key pair and secret, an endpoint at its push service.
+    let (browser, secret) = ece::generate_keypair_and_auth_secret().expect("browser keys");
+    let browser = browser.raw_components().expect("key components");
+    let service = crate::support::hook_sink::HookSink::start().await;
+    let endpoint = format!("{}/device-1", service.url);
+    let device = |p256dh: &str| json!({ "endpoint": endpoint, "p256dh": p256dh, "auth": URL_SAFE_NO_PAD.encode(secret) });
+    let bad = member.call_json::<()>("add_push_device", device("not-a-key")).await.expect_err("a bad key");
+    assert_eq!(field_of(&bad), "p256dh");
+    member.call_json::<()>("add_push_device", device(&URL_SAFE_NO_PAD.encode(browser.public_key()))).await.expect("add");
+    // Someone else cannot remove it.
+    owner.call_json::<()>("remove_push_device", json!({ "endpoint": endpoint })).await.expect("remove nothing");
+    let status: app::dto::PushStatus = member.call_json("push_settings", json!({})).await.expect("push settings");
+    assert_eq!(status.devices, 1);
+
+    let sub: Uuid =
+        member.call_json("subscribe", json!({ "id": id, "preferences": prefs("UTC") })).await.expect("subscribe");
+    while worker(&app).tick().await.expect("tick") > 0 {}
+    let pushes = service.wait_for(1).await;
+    let push = &pushes[0];
+    assert_eq!(push.path, "/hooks/cairn/device-1");
+    assert_eq!((push.header("content-encoding"), push.header("ttl")), ("aes128gcm", "86400"));
+    // Signed with the server's key for the push service's origin (RFC 8292).
+    let authorization = push.header("authorization");
+    let (token, key) = authorization
+        .strip_prefix("vapid t=")
+        .and_then(|rest| rest.split_once(", k="))
+        .unwrap_or_else(|| panic!("a VAPID authorization: {authorization}"));
+    assert_eq!(key, status.public_key);
+    let verifier = jwt_simple::prelude::ES256PublicKey::from_bytes(&public).expect("a P-256 key");
+    let claims = jwt_simple::prelude::ECDSAP256PublicKeyLike::verify_token::<jwt_simple::prelude::NoCustomClaims>(
+        &verifier, token, None,
+    )
+    .expect("a valid VAPID signature");
+    let origin = service.url.trim_end_matches("/hooks/cairn");
+    assert!(claims.audiences.expect("aud").contains(&std::collections::HashSet::from([origin.to_owned()])));
+    // Only the browser can read it (RFC 8291).
+    let plain = ece::decrypt(&browser, &secret, &push.bytes).expect("decrypts with the browser's keys");
+    let notice: serde_json::Value = serde_json::from_slice(&plain).expect("JSON");
+    assert_eq!(notice["title"], "Sleep better");
+    assert_eq!(notice["body"], "Time for your evening check-in.");
+    assert!(notice["link"].as_str().expect("link").ends_with(&format!("/inbox/{sub}")), "{notice}");
+
+    // The push service forgot the browser (410): the device is dropped.
+    service.answer_with(&[410]);
+    let sent: app::dto::PushTestResult = member.call_json("send_test_push", json!({})).await.expect("test push");
+    assert_eq!((sent.devices, sent.delivered), (1, 0));
+    let status: app::dto::PushStatus = member.call_json("push_settings", json!({})).await.expect("push settings");
+    assert_eq!(status.devices, 0);
+    assert_eq!(service.received().len(), 2);
+}
+
+#[tokio::test]
 async fn a_daily_digest_replaces_the_email_for_each_message() {
     let (app, owner, member, id) = setup().await;
     let steps = vec![

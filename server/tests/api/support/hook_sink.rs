@@ -12,6 +12,8 @@ use std::time::Duration;
 pub struct Received {
     pub headers: HeaderMap,
     pub body: String,
+    pub bytes: Vec<u8>,
+    pub path: String,
 }
 
 impl Received {
@@ -37,8 +39,15 @@ pub struct HookSink {
     shared: Shared,
 }
 
-async fn receive(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> (StatusCode, &'static str) {
-    shared.received.lock().unwrap().push(Received { headers, body: String::from_utf8_lossy(&body).into_owned() });
+async fn receive(
+    State(shared): State<Shared>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, &'static str) {
+    let received =
+        Received { headers, body: String::from_utf8_lossy(&body).into_owned(), bytes: body.to_vec(), path: uri.path().into() };
+    shared.received.lock().unwrap().push(received);
     let code = shared.answers.lock().unwrap().pop_front().unwrap_or(200);
     (StatusCode::from_u16(code).unwrap(), if code < 300 { "thanks" } else { "receiver is unwell" })
 }
@@ -48,7 +57,7 @@ impl HookSink {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind hook sink");
         let url = format!("http://{}/hooks/cairn", listener.local_addr().expect("addr"));
         let shared = Shared::default();
-        let app = axum::Router::new().route("/hooks/cairn", axum::routing::post(receive)).with_state(shared.clone());
+        let app = axum::Router::new().route("/hooks/{*rest}", axum::routing::post(receive)).with_state(shared.clone());
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });

@@ -58,9 +58,9 @@ tmp=$(mktemp)
   echo "- due→delivered: new subscriptions made at a steady $rate per minute, each first step due a second"
   echo "  later, with the scheduler running as in the server; latency from \`due_at\` to the message's"
   echo "  timestamp (taken just before its transaction);"
-  echo "- no-op jobs: $noop jobs that do nothing, claimed and marked done one by one, as the scheduler"
-  echo "  does; next to them, pg-boss and graphile-worker (npm, \`scripts/queue-bench\`) doing the same"
-  echo "  on the same PostgreSQL with 8 workers."
+  echo "- no-op jobs: $noop jobs that do nothing, claimed in batches of 200 and marked done together, as"
+  echo "  the scheduler closes jobs with nothing left to do; next to them, pg-boss and graphile-worker"
+  echo "  (npm, \`scripts/queue-bench\`) doing the same on the same PostgreSQL with 8 workers."
   echo
   echo "Targets: ≥ 2,000 firings/s on SQLite, no-op throughput ≥ graphile-worker's, due→delivered p99 < 100 ms."
   echo

@@ -1118,6 +1118,15 @@ pub trait SequenceStore: Send + Sync {
         reason: Option<&str>,
         at: DateTime<Utc>,
     ) -> StoreResult<()>;
+    /// Closes several held jobs the same way (`close_job` for each, in one statement).
+    async fn close_jobs(
+        &self,
+        owner: Uuid,
+        jobs: &[Uuid],
+        status: &str,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
     async fn open_decisions(&self, org: OrgId) -> StoreResult<Vec<DecisionRecord>>;
     /// A person takes the conversation over (`Some`) or hands it back (`None`): AI turns held
     /// meanwhile are due again when it is handed back. `false` when the subscription changed

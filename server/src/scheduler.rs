@@ -142,10 +142,19 @@ impl Scheduler {
                 Ok(subs) => {
                     let mut subs: HashMap<Uuid, SubscriptionRecord> = subs.into_iter().map(|s| (s.id, s)).collect();
                     let mut planned = Vec::with_capacity(together.len());
+                    // Jobs with nothing left to do, closed together by (status, reason).
+                    let mut closed: HashMap<(&'static str, Option<String>), Vec<Uuid>> = HashMap::new();
                     for job in together {
                         match self.plan(job, subs.remove(&job.subscription_id)).await {
                             Ok(plan) => planned.push(plan),
+                            Err(Outcome::Close { status, reason }) => closed.entry((status, reason)).or_default().push(job.id),
                             Err(outcome) => self.settle(job, outcome).await,
+                        }
+                    }
+                    let now = self.services.clock.now();
+                    for ((status, reason), ids) in closed {
+                        if let Err(err) = self.services.store.close_jobs(self.owner, &ids, status, reason.as_deref(), now).await {
+                            tracing::warn!(%err, "scheduler: could not close jobs");
                         }
                     }
                     self.store_all(planned).await;

@@ -289,19 +289,23 @@ macro_rules! write_changes {
         }
 
         // The jobs these changes complete (held by their owner).
-        for c in &written {
-            if let Some((job, owner)) = c.done_job {
-                sqlx::query(
-                    "UPDATE sequence_jobs SET status = 'done', completed_at = $3, lease_owner = NULL, lease_until = NULL \
-                     WHERE id = $1 AND lease_owner = $2",
-                )
-                .bind(job)
-                .bind(owner)
-                .bind(c.at)
-                .execute(&mut *$tx)
-                .await
-                .store()?;
+        let done: Vec<(Uuid, Uuid)> = written.iter().filter_map(|c| c.done_job).collect();
+        for chunk in done.chunks(ROWS_PER_STATEMENT) {
+            let conditions = (0..chunk.len())
+                .map(|i| format!("(id = ${} AND lease_owner = ${})", 2 + i * 2, 3 + i * 2))
+                .collect::<Vec<_>>()
+                .join(" OR ");
+            let sql = format!(
+                "UPDATE sequence_jobs SET status = 'done', completed_at = $1, lease_owner = NULL, lease_until = NULL \
+                 WHERE {conditions}"
+            );
+            // When the batch's first change was computed: they are moments apart.
+            let at = written.iter().find(|c| c.done_job.is_some()).map_or_else(Utc::now, |c| c.at);
+            let mut query = sqlx::query(&sql).bind(at);
+            for (job, owner) in chunk {
+                query = query.bind(*job).bind(*owner);
             }
+            query.execute(&mut *$tx).await.store()?;
         }
 
         // Only the current step's visit can have work pending (its AI turns are `step#turn`;
@@ -679,6 +683,28 @@ impl SequenceStore for Db {
             "UPDATE sequence_jobs SET status = $3, last_error = $4, completed_at = $5, lease_owner = NULL, lease_until = NULL \
              WHERE id = $1 AND lease_owner = $2")
             .bind(job).bind(owner).bind(status).bind(reason).bind(at).execute(pool).await.store().map(|_| ()))
+    }
+
+    async fn close_jobs(
+        &self,
+        owner: Uuid,
+        jobs: &[Uuid],
+        status: &str,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        for chunk in jobs.chunks(ROWS_PER_STATEMENT) {
+            let list = (0..chunk.len()).map(|i| format!("${}", 5 + i)).collect::<Vec<_>>().join(", ");
+            let sql = format!(
+                "UPDATE sequence_jobs SET status = $2, last_error = $3, completed_at = $4, lease_owner = NULL, \
+                 lease_until = NULL WHERE lease_owner = $1 AND id IN ({list})"
+            );
+            on_pool!(self, pool => {
+                let query = sqlx::query(&sql).bind(owner).bind(status).bind(reason).bind(at);
+                chunk.iter().fold(query, |q, id| q.bind(*id)).execute(pool).await.store()?;
+            });
+        }
+        Ok(())
     }
 
     async fn open_decisions(&self, org: OrgId) -> Result<Vec<DecisionRecord>> {

@@ -13,7 +13,7 @@ CARGO_TEST_FLAGS ?=
 help:
 	@echo "make run     build and serve Cairn at http://127.0.0.1:3000 (SQLite, demo data)"
 	@echo "make test    run every test: unit, integration (SQLite + PostgreSQL), end-to-end"
-	@echo "make bench        load benchmark (100,000 prompts; SQLite and PostgreSQL) -> docs/benchmarks.md"
+	@echo "make bench        benchmarks (prompt library, scheduler vs pg-boss/graphile-worker) -> docs/benchmarks.md"
 	@echo "make bench-size   size of the hydrate wasm and JS glue (raw and brotli)"
 
 setup:

@@ -47,6 +47,7 @@ pub async fn save_message_channels(email: bool, digest: bool, webhook_url: Strin
 }
 
 /// Devices one person may have push notifications on.
+#[cfg(feature = "ssr")]
 const MAX_PUSH_DEVICES: usize = 20;
 
 /// The server's VAPID public key and how many of the caller's browsers get push notifications.

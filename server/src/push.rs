@@ -46,8 +46,11 @@ pub struct Pusher {
 impl Pusher {
     pub fn new(store: std::sync::Arc<dyn Store>, keys: VapidKeys, public_url: &str, allow_private: bool) -> Self {
         let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap_or_default();
-        let subject =
-            if public_url.starts_with("https://") { public_url.to_owned() } else { "mailto:admin@cairn.invalid".into() };
+        let subject = if public_url.starts_with("https://") {
+            public_url.to_owned()
+        } else {
+            "mailto:admin@cairn.invalid".into()
+        };
         Self { store, keys, subject, allow_private, http }
     }
 

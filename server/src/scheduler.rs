@@ -5,9 +5,9 @@
 use crate::channels::Channels;
 use crate::llm::{ChatCall, ChatClient};
 use app::api::{engine, sequences};
-use app::domain::{OrgId, UserId};
 use app::domain::model::ChatMessage;
 use app::domain::sequence::{Decider, Input, JobKind, RunError, Sender, Step, StepKind, SubscriptionStatus};
+use app::domain::{OrgId, UserId};
 use app::ports::{JobRecord, ModelEndpoint, NotificationRecord, RunChange, Services, SubscriptionRecord};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -129,46 +129,51 @@ impl Scheduler {
         self.services.store.claim_jobs(self.owner, now, lease_until, self.config.batch).await
     }
 
-    /// Runs claimed jobs, in due order: the subscriptions are read at once and the changes stored
-    /// together in one transaction. AI turns (which wait for the model) and a subscription's
-    /// second job in the batch (which needs the first one's result) run one by one afterwards.
+    /// Runs claimed jobs. Those of distinct subscriptions go together; AI turns (which wait for
+    /// the model) and a subscription's second job in the batch (which needs the first one's
+    /// result) run one by one afterwards.
     pub async fn process_all(&self, jobs: &[JobRecord]) {
         let mut seen = std::collections::HashSet::new();
         let (together, alone): (Vec<&JobRecord>, Vec<&JobRecord>) =
             jobs.iter().partition(|job| job.kind != JobKind::AiTurn && seen.insert(job.subscription_id));
-        if !together.is_empty() {
-            let ids: Vec<Uuid> = together.iter().map(|job| job.subscription_id).collect();
-            match self.services.store.subscriptions_by_id(&ids).await {
-                Ok(subs) => {
-                    let mut subs: HashMap<Uuid, SubscriptionRecord> = subs.into_iter().map(|s| (s.id, s)).collect();
-                    let mut planned = Vec::with_capacity(together.len());
-                    // Jobs with nothing left to do, closed together by (status, reason).
-                    let mut closed: HashMap<(&'static str, Option<String>), Vec<Uuid>> = HashMap::new();
-                    for job in together {
-                        match self.plan(job, subs.remove(&job.subscription_id)).await {
-                            Ok(plan) => planned.push(plan),
-                            Err(Outcome::Close { status, reason }) => closed.entry((status, reason)).or_default().push(job.id),
-                            Err(outcome) => self.settle(job, outcome).await,
-                        }
-                    }
-                    let now = self.services.clock.now();
-                    for ((status, reason), ids) in closed {
-                        if let Err(err) = self.services.store.close_jobs(self.owner, &ids, status, reason.as_deref(), now).await {
-                            tracing::warn!(%err, "scheduler: could not close jobs");
-                        }
-                    }
-                    self.store_all(planned).await;
-                }
-                Err(err) => {
-                    for job in together {
-                        self.settle(job, Outcome::Retry(err.to_string())).await;
-                    }
-                }
-            }
-        }
+        self.process_together(&together).await;
         for job in alone {
             self.process(job).await;
         }
+    }
+
+    /// Jobs of distinct subscriptions: the subscriptions are read with one query, the changes
+    /// stored in one transaction, and jobs with nothing left to do closed together.
+    async fn process_together(&self, jobs: &[&JobRecord]) {
+        if jobs.is_empty() {
+            return;
+        }
+        let ids: Vec<Uuid> = jobs.iter().map(|job| job.subscription_id).collect();
+        let mut subs: HashMap<Uuid, SubscriptionRecord> = match self.services.store.subscriptions_by_id(&ids).await {
+            Ok(subs) => subs.into_iter().map(|sub| (sub.id, sub)).collect(),
+            Err(err) => {
+                for job in jobs {
+                    self.settle(job, Outcome::Retry(err.to_string())).await;
+                }
+                return;
+            }
+        };
+        let mut planned = Vec::with_capacity(jobs.len());
+        let mut closed: HashMap<(&'static str, Option<String>), Vec<Uuid>> = HashMap::new();
+        for job in jobs {
+            match self.plan(job, subs.remove(&job.subscription_id)).await {
+                Ok(plan) => planned.push(plan),
+                Err(Outcome::Close { status, reason }) => closed.entry((status, reason)).or_default().push(job.id),
+                Err(outcome) => self.settle(job, outcome).await,
+            }
+        }
+        let now = self.services.clock.now();
+        for ((status, reason), ids) in closed {
+            if let Err(err) = self.services.store.close_jobs(self.owner, &ids, status, reason.as_deref(), now).await {
+                tracing::warn!(%err, "scheduler: could not close jobs");
+            }
+        }
+        self.store_all(planned).await;
     }
 
     /// Runs one claimed job: its change is stored with the job marked done, or the job is
@@ -198,11 +203,11 @@ impl Scheduler {
             Ok(applied) => {
                 // Whom to tell outside the app, asked once for the batch.
                 let users: Vec<UserId> = planned.iter().map(|plan| plan.sub.user_id).collect();
-                let reachable: std::collections::HashSet<UserId> = match self.services.store.reachable_users(&users).await
-                {
-                    Ok(found) => found.into_iter().collect(),
-                    Err(_) => users.into_iter().collect(),
-                };
+                let reachable: std::collections::HashSet<UserId> =
+                    match self.services.store.reachable_users(&users).await {
+                        Ok(found) => found.into_iter().collect(),
+                        Err(_) => users.into_iter().collect(),
+                    };
                 for (plan, applied) in planned.into_iter().zip(applied) {
                     let reach = reachable.contains(&plan.sub.user_id);
                     self.stored(plan, applied, reach).await;
@@ -228,7 +233,9 @@ impl Scheduler {
     /// may be `reachable` there), passes Cairn's events on.
     async fn stored(&self, plan: Plan<'_>, applied: bool, reachable: bool) {
         if !applied {
-            return self.settle(plan.job, Outcome::Retry("The subscription changed meanwhile; trying again.".into())).await;
+            return self
+                .settle(plan.job, Outcome::Retry("The subscription changed meanwhile; trying again.".into()))
+                .await;
         }
         let Plan { sub, steps, change, .. } = plan;
         if reachable {

@@ -72,7 +72,8 @@ pub async fn add_push_device(endpoint: String, p256dh: String, auth: String) -> 
         let services = super::services()?;
         let caller = super::caller()?;
         let endpoint = parse_url(endpoint.trim()).map_err(|e| AppError::validation("endpoint", e.0))?;
-        let public = services.settings.webhook_allow_private || (endpoint.starts_with("https://") && !is_obviously_private(&endpoint));
+        let public = services.settings.webhook_allow_private
+            || (endpoint.starts_with("https://") && !is_obviously_private(&endpoint));
         if !public || endpoint.len() > 2000 {
             return Err(AppError::validation("endpoint", "That is not a push service's address."));
         }
@@ -90,7 +91,8 @@ pub async fn add_push_device(endpoint: String, p256dh: String, auth: String) -> 
                 format!("Push notifications are on for {MAX_PUSH_DEVICES} devices already; turn one off first."),
             ));
         }
-        let device = crate::dto::PushDevice { endpoint, p256dh: p256dh.trim().to_owned(), auth: auth.trim().to_owned() };
+        let device =
+            crate::dto::PushDevice { endpoint, p256dh: p256dh.trim().to_owned(), auth: auth.trim().to_owned() };
         services.store.add_push_device(caller.user.id, &device, services.clock.now()).await?;
         Ok(())
     })

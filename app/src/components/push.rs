@@ -142,7 +142,8 @@ mod browser {
             return Err("This browser cannot receive push notifications.".into());
         }
         let ready = window.navigator().service_worker().ready().map_err(js)?;
-        let registration: web_sys::ServiceWorkerRegistration = JsFuture::from(ready).await.map_err(js)?.unchecked_into();
+        let registration: web_sys::ServiceWorkerRegistration =
+            JsFuture::from(ready).await.map_err(js)?.unchecked_into();
         registration.push_manager().map_err(js)
     }
 

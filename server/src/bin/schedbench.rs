@@ -80,7 +80,11 @@ fn steps() -> Vec<Step> {
         next: None,
     };
     vec![
-        message("s0", Trigger::Completion, "Good morning, {{first_name}}! Today's step towards {{goal}}: name one thing."),
+        message(
+            "s0",
+            Trigger::Completion,
+            "Good morning, {{first_name}}! Today's step towards {{goal}}: name one thing.",
+        ),
         message("s1", Trigger::After { hours: 168 }, "A week on, {{first_name}}: how is {{goal}} going?"),
     ]
 }
@@ -194,7 +198,8 @@ async fn seed(a: &Args, services: Services, db: Db) -> Bench {
             email_verified_at: Some(now),
             created_at: now,
         };
-        let personal = OrgRecord { id: OrgId::new(), name: "Personal".into(), kind: OrgKind::Personal, created_at: now };
+        let personal =
+            OrgRecord { id: OrgId::new(), name: "Personal".into(), kind: OrgKind::Personal, created_at: now };
         store.create_user(&user, &personal).await.unwrap();
         org.get_or_insert(personal.id);
         users.push(user.id);
@@ -223,9 +228,7 @@ async fn throughput(a: &Args, bench: &Bench) -> String {
     let workers: Vec<_> = (0..a.workers)
         .map(|_| {
             let scheduler = bench.scheduler(200);
-            tokio::spawn(async move {
-                while scheduler.tick().await.unwrap() > 0 {}
-            })
+            tokio::spawn(async move { while scheduler.tick().await.unwrap() > 0 {} })
         })
         .collect();
     for worker in workers {
@@ -359,7 +362,7 @@ fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

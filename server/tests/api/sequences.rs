@@ -683,10 +683,14 @@ async fn new_messages_are_pushed_encrypted_to_the_browsers_the_member_turned_on(
     let browser = browser.raw_components().expect("key components");
     let service = crate::support::hook_sink::HookSink::start().await;
     let endpoint = format!("{}/device-1", service.url);
-    let device = |p256dh: &str| json!({ "endpoint": endpoint, "p256dh": p256dh, "auth": URL_SAFE_NO_PAD.encode(secret) });
+    let device =
+        |p256dh: &str| json!({ "endpoint": endpoint, "p256dh": p256dh, "auth": URL_SAFE_NO_PAD.encode(secret) });
     let bad = member.call_json::<()>("add_push_device", device("not-a-key")).await.expect_err("a bad key");
     assert_eq!(field_of(&bad), "p256dh");
-    member.call_json::<()>("add_push_device", device(&URL_SAFE_NO_PAD.encode(browser.public_key()))).await.expect("add");
+    member
+        .call_json::<()>("add_push_device", device(&URL_SAFE_NO_PAD.encode(browser.public_key())))
+        .await
+        .expect("add");
     // Someone else cannot remove it.
     owner.call_json::<()>("remove_push_device", json!({ "endpoint": endpoint })).await.expect("remove nothing");
     let status: app::dto::PushStatus = member.call_json("push_settings", json!({})).await.expect("push settings");

@@ -45,8 +45,12 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> (StatusCode, &'static str) {
-    let received =
-        Received { headers, body: String::from_utf8_lossy(&body).into_owned(), bytes: body.to_vec(), path: uri.path().into() };
+    let received = Received {
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+        bytes: body.to_vec(),
+        path: uri.path().into(),
+    };
     shared.received.lock().unwrap().push(received);
     let code = shared.answers.lock().unwrap().pop_front().unwrap_or(200);
     (StatusCode::from_u16(code).unwrap(), if code < 300 { "thanks" } else { "receiver is unwell" })

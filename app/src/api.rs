@@ -9,6 +9,7 @@ pub mod analytics;
 pub mod api_keys;
 pub mod assignments;
 pub mod auth;
+pub mod billing;
 pub mod channels;
 pub mod coach;
 pub mod comments;

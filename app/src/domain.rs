@@ -1,6 +1,7 @@
 //! Pure types and rules shared by the browser and the server: no leptos, no sqlx, no cfg.
 //! Forms validate with the same parse functions the server uses.
 
+pub mod billing;
 pub mod comment;
 pub mod ids;
 pub mod model;

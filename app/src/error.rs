@@ -21,8 +21,20 @@ pub enum AppError {
     Validation { field: String, message: String },
     #[error("{message}")]
     Conflict { message: String },
+    /// A fixed limit of the plan (403); `upgrade` names the plan that would allow it.
     #[error("{message}")]
-    PlanLimit { message: String },
+    PlanLimit {
+        message: String,
+        #[serde(default)]
+        upgrade: Option<Upgrade>,
+    },
+    /// A quota that refills with time is spent (429).
+    #[error("{message}")]
+    QuotaExhausted {
+        message: String,
+        #[serde(default)]
+        upgrade: Option<Upgrade>,
+    },
     #[error("Too many attempts. Try again in {retry_after_secs} seconds.")]
     RateLimited { retry_after_secs: u64 },
     #[error("Something went wrong on our side (reference {reference}).")]
@@ -32,6 +44,13 @@ pub enum AppError {
     Transport { message: String },
 }
 
+/// The plan that would allow what a plan limit refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Upgrade {
+    pub plan: String,
+    pub name: String,
+}
+
 impl AppError {
     pub fn validation(field: &str, message: impl Into<String>) -> Self {
         Self::Validation { field: field.into(), message: message.into() }
@@ -39,6 +58,14 @@ impl AppError {
 
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::Conflict { message: message.into() }
+    }
+
+    /// The plan to upgrade to, when a plan limit refused this.
+    pub fn upgrade(&self) -> Option<&Upgrade> {
+        match self {
+            Self::PlanLimit { upgrade, .. } | Self::QuotaExhausted { upgrade, .. } => upgrade.as_ref(),
+            _ => None,
+        }
     }
 
     /// The message for `field`, if this is a validation error about it.
@@ -57,7 +84,7 @@ impl AppError {
             Self::Forbidden | Self::PlanLimit { .. } => 403,
             Self::Validation { .. } => 422,
             Self::Conflict { .. } => 409,
-            Self::RateLimited { .. } => 429,
+            Self::RateLimited { .. } | Self::QuotaExhausted { .. } => 429,
             Self::Internal { .. } | Self::Transport { .. } => 500,
         }
     }

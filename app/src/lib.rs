@@ -106,6 +106,11 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/notifications") view=pages::comments::NotificationsPage/>
                         <Route path=path!("/activity") view=pages::activity::ActivityPage/>
                         <Route path=path!("/admin/users") view=pages::admin::AdminUsersPage/>
+                        <Route path=path!("/admin/billing") view=pages::billing::AdminBillingPage/>
+                        <Route path=path!("/billing") view=pages::billing::BillingPage/>
+                        <Route path=path!("/billing/checkout/:id") view=pages::billing::CheckoutPage/>
+                        <Route path=path!("/billing/receipts/:id") view=pages::billing::ReceiptPage/>
+                        <Route path=path!("/sales") view=pages::billing::SalesPage/>
                         <Route path=path!("/dev/mailbox") view=pages::dev::MailboxPage/>
                         <Route path=path!("/offline") view=pages::OfflinePage/>
                     </Routes>

@@ -6,6 +6,7 @@ pub mod analytics;
 pub mod api_keys;
 pub mod assignments;
 pub mod auth;
+pub mod billing;
 pub mod coach;
 pub mod comments;
 pub mod dev;

@@ -2,6 +2,7 @@
 //! on SQLite and PostgreSQL, plus the mailer and the clock. Records here may carry secrets
 //! (password hashes, token hashes) and so never derive `Serialize`.
 
+use crate::domain::billing::{Boost, Entry, Interval, PlanConfig, PlanStatus, PromoRules};
 use crate::domain::model::TokenUsage;
 use crate::domain::prompt::{ModelSettings, PromptFields, PromptStatus};
 use crate::domain::schedule::Preferences;
@@ -1178,6 +1179,254 @@ pub trait SequenceStore: Send + Sync {
     ) -> StoreResult<()>;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Billing (server/src/db/billing.rs; rules in app/src/api/billing.rs)
+
+/// One version of a plan.
+#[derive(Debug, Clone)]
+pub struct PlanRecord {
+    pub code: String,
+    pub version: i32,
+    pub config: PlanConfig,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The plan an organization pays for (a person's individual plan: their personal organization).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanSubscriptionRecord {
+    pub org_id: OrgId,
+    pub plan_code: String,
+    pub plan_version: i32,
+    pub interval: Interval,
+    pub seats: i64,
+    pub status: PlanStatus,
+    pub period_start: DateTime<Utc>,
+    pub period_end: DateTime<Utc>,
+    pub cancel_at_period_end: bool,
+    pub promo_code: Option<String>,
+    pub provider: String,
+    pub provider_ref: Option<String>,
+    pub paid_by: Option<UserId>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A change of an organization's plan, with its monthly recurring revenue before and after.
+#[derive(Debug, Clone)]
+pub struct PlanChangeRecord {
+    pub id: Uuid,
+    pub org_id: OrgId,
+    pub from_plan: Option<String>,
+    pub to_plan: Option<String>,
+    pub mrr_before: i64,
+    pub mrr_after: i64,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+/// What a creator sells (`sequence:<id>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceRecord {
+    pub product: String,
+    pub org_id: OrgId,
+    pub seller_id: UserId,
+    pub amount: i64,
+    pub currency: String,
+    /// `None`: bought once; `Some(Month)`: paid monthly.
+    pub recurring: Option<Interval>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PromoRecord {
+    pub id: Uuid,
+    pub code: String,
+    /// `None`: the platform's (plans); else the creator whose products it discounts.
+    pub owner_id: Option<UserId>,
+    pub rules: PromoRules,
+    pub redeemed: i64,
+    pub created_by: Option<UserId>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckoutRecord {
+    pub id: Uuid,
+    pub user_id: UserId,
+    pub org_id: OrgId,
+    pub product: String,
+    pub description: String,
+    pub plan_version: Option<i32>,
+    pub interval: Option<Interval>,
+    pub seats: i64,
+    pub price: i64,
+    pub discount: i64,
+    pub amount: i64,
+    pub currency: String,
+    pub promo_code: Option<String>,
+    pub provider: String,
+    pub provider_ref: Option<String>,
+    /// `open`, `paid` or `expired`.
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PaymentRecord {
+    pub id: Uuid,
+    pub checkout_id: Option<Uuid>,
+    pub user_id: UserId,
+    pub org_id: OrgId,
+    pub product: String,
+    pub description: String,
+    pub amount: i64,
+    pub currency: String,
+    pub processor_fee: i64,
+    pub platform_fee: i64,
+    pub seller_id: Option<UserId>,
+    pub seller_share: i64,
+    /// `paid` or `refunded`.
+    pub status: String,
+    pub provider: String,
+    pub provider_ref: Option<String>,
+    pub access_until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub refunded_at: Option<DateTime<Utc>>,
+}
+
+/// A balanced ledger transaction.
+#[derive(Debug, Clone)]
+pub struct LedgerTx {
+    pub id: Uuid,
+    /// `sale`, `plan`, `refund` or `payout`.
+    pub kind: String,
+    pub reference: String,
+    pub currency: String,
+    pub created_at: DateTime<Utc>,
+    pub entries: Vec<Entry>,
+}
+
+/// A paid checkout, stored at once: the checkout closed, the payment, its ledger transaction,
+/// the promo code redeemed and (for plans) the organization's new subscription.
+#[derive(Debug, Clone)]
+pub struct Settlement {
+    pub checkout_id: Uuid,
+    pub payment: PaymentRecord,
+    pub ledger: LedgerTx,
+    /// The code and its redemption limit.
+    pub promo: Option<(String, Option<i64>)>,
+    pub subscription: Option<(PlanSubscriptionRecord, PlanChangeRecord)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BoostRecord {
+    pub id: Uuid,
+    pub org_id: OrgId,
+    pub boost: Boost,
+    pub reason: String,
+    pub expires_at: DateTime<Utc>,
+    pub created_by: Option<UserId>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PayoutRecord {
+    pub id: Uuid,
+    pub batch_id: Uuid,
+    pub party_id: UserId,
+    pub party_name: String,
+    pub party_email: String,
+    pub amount: i64,
+    pub currency: String,
+    /// `pending`, `paid` or `failed`.
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PayoutBatchRecord {
+    pub id: Uuid,
+    pub method: String,
+    pub minimum: i64,
+    pub created_by: Option<UserId>,
+    pub created_at: DateTime<Utc>,
+    pub payouts: i64,
+    pub total: i64,
+}
+
+/// Which payments to list, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct PaymentFilter {
+    pub user: Option<UserId>,
+    pub seller: Option<UserId>,
+    pub org: Option<OrgId>,
+    pub limit: i64,
+}
+
+#[async_trait]
+pub trait BillingStore: Send + Sync {
+    /// Adds version 1 of each default plan whose code has no version yet.
+    async fn ensure_plans(&self, defaults: &[(&str, PlanConfig)], at: DateTime<Utc>) -> StoreResult<()>;
+    /// The newest version of every plan.
+    async fn plans(&self) -> StoreResult<Vec<PlanRecord>>;
+    /// A version of a plan, or its newest with `None`.
+    async fn plan(&self, code: &str, version: Option<i32>) -> StoreResult<Option<PlanRecord>>;
+    /// Stores `config` as the plan's next version (its first, for a new code); returns it.
+    async fn add_plan_version(
+        &self,
+        code: &str,
+        config: &PlanConfig,
+        by: UserId,
+        at: DateTime<Utc>,
+    ) -> StoreResult<i32>;
+    async fn plan_subscriptions(&self, orgs: &[OrgId]) -> StoreResult<Vec<PlanSubscriptionRecord>>;
+    /// Creates or replaces an organization's subscription, recording the change.
+    async fn save_plan_subscription(&self, sub: &PlanSubscriptionRecord, change: &PlanChangeRecord) -> StoreResult<()>;
+    /// Boosts of the organizations that have not expired at `now`.
+    async fn boosts(&self, orgs: &[OrgId], now: DateTime<Utc>) -> StoreResult<Vec<BoostRecord>>;
+    async fn add_boost(&self, boost: &BoostRecord) -> StoreResult<()>;
+    async fn price(&self, product: &str) -> StoreResult<Option<PriceRecord>>;
+    async fn prices(&self, products: &[String]) -> StoreResult<Vec<PriceRecord>>;
+    async fn set_price(&self, price: &PriceRecord) -> StoreResult<()>;
+    async fn remove_price(&self, product: &str) -> StoreResult<()>;
+    /// `Conflict` when the code is taken.
+    async fn create_promo(&self, promo: &PromoRecord) -> StoreResult<()>;
+    async fn promo(&self, code: &str) -> StoreResult<Option<PromoRecord>>;
+    /// The platform's codes (`None`) or a creator's.
+    async fn promos(&self, owner: Option<UserId>) -> StoreResult<Vec<PromoRecord>>;
+    async fn create_checkout(&self, checkout: &CheckoutRecord) -> StoreResult<()>;
+    async fn checkout(&self, id: Uuid) -> StoreResult<Option<CheckoutRecord>>;
+    /// Stores a paid checkout in one transaction; `false` when it was no longer open (paid
+    /// already). `Conflict` when the promo code ran out meanwhile.
+    async fn settle_checkout(&self, settlement: &Settlement, at: DateTime<Utc>) -> StoreResult<bool>;
+    async fn payments(&self, filter: &PaymentFilter) -> StoreResult<Vec<PaymentRecord>>;
+    async fn payment(&self, id: Uuid) -> StoreResult<Option<PaymentRecord>>;
+    /// Marks a paid payment refunded and books `reversal`, and cancels `cancel_plan_of`'s
+    /// subscription; `false` when it was refunded already.
+    async fn refund_payment(
+        &self,
+        id: Uuid,
+        reversal: &LedgerTx,
+        cancel_plan_of: Option<&PlanChangeRecord>,
+    ) -> StoreResult<bool>;
+    /// Whether `user` paid for `product` (any product with `None`) and kept it, at `now`.
+    async fn has_paid(&self, user: UserId, product: Option<&str>, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// Each account starting with `prefix` and the sum of its entries.
+    async fn ledger_sums(&self, prefix: &str) -> StoreResult<Vec<(String, i64)>>;
+    /// A transaction's entries, checked to balance by the caller.
+    async fn ledger_entries(&self, reference: &str) -> StoreResult<Vec<LedgerTx>>;
+    /// Gross sales of a seller's products paid since `since`, refunds excluded.
+    async fn seller_sales_since(&self, seller: UserId, since: DateTime<Utc>) -> StoreResult<i64>;
+    /// Pays each party what the ledger says Cairn owes them, if at least `minimum`, in one
+    /// transaction; returns the payouts made (none when nobody is owed enough).
+    async fn create_payout_batch(&self, batch: &PayoutBatchRecord, at: DateTime<Utc>)
+    -> StoreResult<Vec<PayoutRecord>>;
+    async fn payout_batches(&self) -> StoreResult<Vec<PayoutBatchRecord>>;
+    async fn payouts(&self, party: Option<UserId>, batch: Option<Uuid>) -> StoreResult<Vec<PayoutRecord>>;
+}
+
 /// Everything the application stores.
 pub trait Store:
     UserStore
@@ -1194,6 +1443,7 @@ pub trait Store:
     + SequenceStore
     + AuditStore
     + MailStore
+    + BillingStore
 {
 }
 impl<
@@ -1210,7 +1460,8 @@ impl<
         + ApiKeyStore
         + SequenceStore
         + AuditStore
-        + MailStore,
+        + MailStore
+        + BillingStore,
 > Store for T
 {
 }

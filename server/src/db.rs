@@ -7,6 +7,7 @@
 mod analytics;
 mod api_keys;
 mod audit;
+mod billing;
 mod collab;
 mod mail;
 mod orgs;

@@ -114,6 +114,7 @@ pub async fn services(config: &Config) -> Result<(Services, Db), StartError> {
         test_clock: config.test_clock,
     };
     let vapid = push::vapid_keys(store.as_ref(), clock.now()).await?;
+    store.ensure_plans(&app::domain::billing::default_plans(), clock.now()).await?;
     let push = Arc::new(push::Pusher::new(store.clone(), vapid, &config.public_url, config.webhook_allow_private));
     let services = Services {
         store,

@@ -155,5 +155,57 @@ pub async fn seed_if_empty(services: &Services) -> Result<bool, String> {
         e(store.create_sequence(&record).await)?;
         e(store.publish_sequence(org.id, record.id, None, ids[5], now).await.map(|_| ()))?;
     }
+    // A premium sequence the creator sells for $49, and a platform promo code for plans.
+    if let Some(t) = app::domain::templates::by_id("habit-30") {
+        let meta = app::domain::sequence::SequenceMeta {
+            title: "Executive habits in 30 days".into(),
+            visibility: app::domain::sequence::Visibility::Premium,
+            ..t.meta()
+        };
+        let record = app::ports::SequenceRecord {
+            id: uuid::Uuid::now_v7(),
+            org_id: org.id,
+            creator_id: ids[5],
+            meta,
+            draft: t.steps(),
+            draft_changed: true,
+            published_version: None,
+            is_template: false,
+            created_at: now,
+            updated_at: now,
+        };
+        e(store.create_sequence(&record).await)?;
+        e(store.publish_sequence(org.id, record.id, None, ids[5], now).await.map(|_| ()))?;
+        e(store
+            .set_price(&app::ports::PriceRecord {
+                product: app::api::billing::sequence_product(record.id),
+                org_id: org.id,
+                seller_id: ids[5],
+                amount: 4_900,
+                currency: app::domain::billing::CURRENCY.into(),
+                recurring: None,
+                updated_at: now,
+            })
+            .await)?;
+    }
+    e(store
+        .create_promo(&app::ports::PromoRecord {
+            id: uuid::Uuid::now_v7(),
+            code: "WELCOME20".into(),
+            owner_id: None,
+            rules: app::domain::billing::PromoRules {
+                discount: app::domain::billing::Discount::Percent(20),
+                duration: app::domain::billing::PromoDuration::Repeating(3),
+                valid_from: None,
+                valid_until: None,
+                max_redemptions: Some(1_000),
+                first_time_only: true,
+                products: vec![],
+            },
+            redeemed: 0,
+            created_by: None,
+            created_at: now,
+        })
+        .await)?;
     Ok(true)
 }

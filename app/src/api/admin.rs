@@ -12,13 +12,15 @@ use {
     crate::domain::{Action, CapabilityRole, PlatformRole, Resource, can},
 };
 
+/// A system admin: may configure the platform (plans, refunds, payouts, roles).
+#[cfg(feature = "ssr")]
+pub(crate) fn is_platform_admin(caller: &Caller) -> bool {
+    can(&super::actor(&caller.user, None), Action::PlatformConfiguration, &Resource::Platform)
+}
+
 #[cfg(feature = "ssr")]
 fn require_platform_admin(caller: &Caller) -> Result<(), AppError> {
-    if can(&super::actor(&caller.user, None), Action::PlatformConfiguration, &Resource::Platform) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
+    if is_platform_admin(caller) { Ok(()) } else { Err(AppError::Forbidden) }
 }
 
 /// People on the platform, filtered by email or name. Needs: PlatformConfiguration (system admin).

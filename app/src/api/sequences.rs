@@ -48,6 +48,10 @@ pub struct SequenceDetail {
     /// A template of the organization: edited like a sequence, never published.
     pub is_template: bool,
     pub updated_at: DateTime<Utc>,
+    /// What a premium sequence costs, if its creator sells it.
+    pub price: Option<crate::api::billing::PriceView>,
+    /// A premium sequence the caller has neither bought nor gets with their plan.
+    pub locked: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -216,8 +220,10 @@ impl PreferencesInput {
 #[cfg(feature = "ssr")]
 pub mod rules {
     use super::*;
+    use crate::api::billing::rules as billing;
     use crate::api::engine;
     use crate::api::prompts::library::Principal;
+    use crate::domain::billing::{Feature, Need, Quota};
     use crate::domain::permission::SequenceFacts;
     use crate::domain::sequence::{Input, Phase, RunError, StepKind, Trigger, WaitUntil, validate};
     use crate::domain::{Action, Resource, UserId};
@@ -244,7 +250,8 @@ pub mod rules {
         }
         Ok(match s.meta.visibility {
             Visibility::Private => false,
-            Visibility::Organization | Visibility::Public => {
+            // Premium sequences are shown to the organization; subscribing needs `can_access`.
+            Visibility::Organization | Visibility::Public | Visibility::Premium => {
                 p.may(Action::AccessFreeSequence, &Resource::Sequence(facts(p, s)))
             }
             Visibility::Team => {
@@ -252,8 +259,6 @@ pub mod rules {
                 let theirs = services.store.membership(p.org, s.creator_id).await?.map(|m| m.teams).unwrap_or_default();
                 mine.iter().any(|t| theirs.contains(t))
             }
-            // The billing entitlement (`can_access`) is not there yet: premium is the creator's.
-            Visibility::Premium => false,
         })
     }
 
@@ -312,7 +317,15 @@ pub mod rules {
             services.store.sequence_version(s.id, version).await?.unwrap_or_default()
         };
         let subscription = running(services, p.user).await?.into_iter().find(|m| m.sequence_id == s.id).map(|m| m.id);
+        let price = services
+            .store
+            .price(&crate::api::billing::sequence_product(s.id))
+            .await?
+            .map(|p| crate::api::billing::PriceView { amount: p.amount, recurring: p.recurring });
+        let locked = !crate::api::billing::rules::can_access(services, p.user, p.org, &s).await?;
         Ok(SequenceDetail {
+            price,
+            locked,
             id: s.id,
             problems: if can_edit { validate(&steps) } else { vec![] },
             meta: s.meta,
@@ -447,6 +460,13 @@ pub mod rules {
         template: Option<&str>,
     ) -> Result<Uuid, AppError> {
         p.require(Action::CreatePersonalSequence, &Resource::Org(p.org))?;
+        // In their own workspace a person's sequences count against their plan; an
+        // organization's sequences belong to it.
+        if billing::personal_org(services, p.user).await? == Some(p.org) {
+            let used = billing::usage(services, p.user, p.org, Quota::PersonalSequences).await?;
+            billing::require(services, p.user, p.org, Need::Quota { quota: Quota::PersonalSequences, used, adding: 1 })
+                .await?;
+        }
         let (mut meta, steps) = match template {
             Some(name) if name.starts_with(ORG_TEMPLATE) => {
                 let t = org_template(services, p, name)
@@ -652,9 +672,21 @@ pub mod rules {
             .published_version
             .ok_or_else(|| AppError::validation("sequence", "This sequence is not published yet."))?;
         let preferences = prefs.parse()?;
-        if running(services, p.user).await?.iter().any(|m| m.sequence_id == id) {
+        let mine = running(services, p.user).await?;
+        if mine.iter().any(|m| m.sequence_id == id) {
             return Err(AppError::Conflict { message: "You are already subscribed to this sequence.".into() });
         }
+        if !billing::can_access(services, p.user, p.org, &s).await? {
+            return Err(AppError::PlanLimit {
+                message: "This is a premium sequence: buy it, or upgrade to a plan with premium sequences.".into(),
+                upgrade: billing::require(services, p.user, p.org, Need::Feature(Feature::PremiumSequences))
+                    .await
+                    .err()
+                    .and_then(|e| e.upgrade().cloned()),
+            });
+        }
+        let quota = Need::Quota { quota: Quota::ActiveSequences, used: mine.len() as i64, adding: 1 };
+        billing::require(services, p.user, p.org, quota).await?;
         let steps = services.store.sequence_version(id, version).await?.ok_or(AppError::NotFound)?;
         let user = services.store.user_by_id(p.user).await?.ok_or(AppError::Unauthenticated)?;
         let sub = start_subscription(services, p.org, &s, version, &steps, &user, preferences, |_| {}).await?;

@@ -99,6 +99,7 @@ fn SignedInNav(me: Me) -> impl IntoView {
     let analytics = can_in_active_org(&me, Action::ViewAnalytics);
     let dev_mode = me.dev_mode;
     let platform_admin = me.platform_roles.contains(&crate::domain::PlatformRole::SystemAdmin);
+    let creator = me.capabilities.contains(&crate::domain::CapabilityRole::Creator);
     view! {
         <nav aria-label="Main" class="nav">
             <A href="/">"Dashboard"</A>
@@ -115,6 +116,7 @@ fn SignedInNav(me: Me) -> impl IntoView {
             {api_keys.then(|| view! { <A href="/org/api-keys">"API keys"</A> })}
             {webhooks.then(|| view! { <A href="/org/webhooks">"Webhooks"</A> })}
             {platform_admin.then(|| view! { <A href="/admin/users">"Platform"</A> })}
+            {platform_admin.then(|| view! { <A href="/admin/billing">"Billing admin"</A> })}
             {dev_mode.then(|| view! { <A href="/dev/mailbox">"Mailbox"</A> })}
         </nav>
         <OrgSwitcher me=me.clone()/>
@@ -127,6 +129,8 @@ fn SignedInNav(me: Me) -> impl IntoView {
             <div class="menu">
                 <p class="muted">{me.email.clone()}</p>
                 <A href="/settings">"Settings"</A>
+                <A href="/billing">"Plan and billing"</A>
+                {creator.then(|| view! { <A href="/sales">"Sales"</A> })}
                 <A href="/orgs">"Organizations"</A>
                 <ActionForm action=sign_out>
                     <button type="submit">"Sign out"</button>

@@ -130,6 +130,13 @@ impl Preferences {
 
 /// A local date and time as an instant: a skipped time moves past the gap, a doubled one takes
 /// its first occurrence.
+/// An instant as a person in `timezone` reads it: `2 January 2027, 09:00 CET` (UTC for an
+/// unknown zone).
+pub fn format_local(at: DateTime<Utc>, timezone: &str) -> String {
+    let tz: Tz = timezone.parse().unwrap_or(chrono_tz::UTC);
+    at.with_timezone(&tz).format("%-d %B %Y, %H:%M %Z").to_string()
+}
+
 fn local(tz: &Tz, naive: NaiveDateTime) -> DateTime<Utc> {
     let mut probe = naive;
     for _ in 0..4 {

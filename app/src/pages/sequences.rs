@@ -87,7 +87,7 @@ fn SequenceList() -> impl IntoView {
                         </Transition>
                         <p class="field-error" aria-live="polite">{field_error("template")}</p>
                     </div>
-                    <p role="alert" class="form-error">{field_error("")}</p>
+                    <super::billing::ErrorNotice error=Signal::derive(move || error.get().filter(|e| !matches!(e, AppError::Validation { .. })))/>
                     <button type="submit" disabled=move || create.pending().get()>"Create sequence"</button>
                 </form>
             </div>
@@ -152,9 +152,12 @@ fn SequenceView(me: Me) -> impl IntoView {
                         Ok(d) if d.can_edit => {
                             let id = d.id;
                             let published = d.published_version.is_some();
+                            let premium = d.meta.visibility == crate::domain::sequence::Visibility::Premium;
+                            let price = d.price.clone();
                             view! {
                                 <Builder detail=d/>
                                 <div class="page">
+                                    {premium.then(|| view! { <super::billing::PriceEditor id=id price=price/> })}
                                     {published.then(|| view! { <Stats id=id/> })}
                                     <super::assignments::Assignments id=id/>
                                 </div>
@@ -239,6 +242,7 @@ fn Overview(detail: SequenceDetail, timezone: String) -> impl IntoView {
             </ol>
             {match detail.subscription {
                 Some(sub) => view! { <p><A href=format!("/inbox/{sub}")>"Open your conversation"</A></p> }.into_any(),
+                None if detail.locked => view! { <super::billing::BuySequence id=id price=detail.price.clone()/> }.into_any(),
                 None => view! { <SubscribeForm id=id timezone=timezone/> }.into_any(),
             }}
         </section>
@@ -346,17 +350,17 @@ fn SubscribeForm(id: Uuid, timezone: String) -> impl IntoView {
         Some(Err(e)) => error.set(Some(e)),
         None => {}
     });
-    let general = move || match error.get() {
-        Some(AppError::Validation { field, message }) if field == "sequence" => Some(message),
+    let general = Signal::derive(move || match error.get() {
+        Some(AppError::Validation { field, message }) if field == "sequence" => Some(AppError::validation("", message)),
         Some(AppError::Validation { .. }) | None => None,
-        Some(other) => Some(other.to_string()),
-    };
+        Some(other) => Some(other),
+    });
     view! {
         <div class="card">
             <h2>"Subscribe"</h2>
             <form on:submit=move |ev| { ev.prevent_default(); error.set(None); action.dispatch(prefs.input()); }>
                 <PreferencesFields prefs=prefs error=error/>
-                <p role="alert" class="form-error">{general}</p>
+                <super::billing::ErrorNotice error=general/>
                 <button type="submit" disabled=move || action.pending().get()>"Subscribe"</button>
             </form>
         </div>

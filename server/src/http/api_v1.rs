@@ -100,6 +100,9 @@ pub fn json_error(err: &AppError) -> Response {
     if let AppError::Validation { field, .. } = err {
         body["field"] = serde_json::json!(field);
     }
+    if let Some(upgrade) = err.upgrade() {
+        body["upgrade"] = serde_json::json!(upgrade);
+    }
     let mut res = (status, Json(body)).into_response();
     if let AppError::RateLimited { retry_after_secs } = err {
         res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));

@@ -11,6 +11,7 @@ mod activity;
 mod admin;
 mod analytics;
 mod assignments;
+mod billing;
 mod comments;
 mod export;
 mod import;

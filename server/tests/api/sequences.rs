@@ -541,6 +541,8 @@ async fn the_creator_takes_a_conversation_over_replies_as_themselves_and_hands_i
 #[tokio::test]
 async fn what_a_member_does_in_one_sequence_moves_their_other_sequences_waiting_for_cairns_events() {
     let (app, owner, member, first) = setup().await;
+    // Four sequences at once: more than the free plan runs.
+    app.give_plan(&member, "premium").await;
     let waiting_for = |event: &str, text: &str| {
         vec![
             Step { trigger: Trigger::Event { name: event.into() }, ..say("hello", text) },

@@ -108,6 +108,53 @@ impl TestApp {
         Self { address, mail, clock, state, database, shutdown: Some(tx) }
     }
 
+    /// Puts the client's person on an individual plan (as if they had paid for it), so tests
+    /// about other things are not held back by the free plan's limits.
+    pub async fn give_plan(&self, client: &Client, plan: &str) {
+        use app::domain::billing::{Interval, PlanStatus};
+        let store = &self.state.services.store;
+        let user = client.me().await.expect("me").user_id;
+        let org = store
+            .memberships_of(user)
+            .await
+            .expect("memberships")
+            .into_iter()
+            .find(|m| m.org.kind == app::domain::OrgKind::Personal)
+            .expect("personal org")
+            .org
+            .id;
+        let now = self.clock_now();
+        let version = store.plan(plan, None).await.expect("plan").expect("known plan").version;
+        let sub = app::ports::PlanSubscriptionRecord {
+            org_id: org,
+            plan_code: plan.into(),
+            plan_version: version,
+            interval: Interval::Year,
+            seats: 1,
+            status: PlanStatus::Active,
+            period_start: now,
+            period_end: Interval::Year.after(now),
+            cancel_at_period_end: false,
+            promo_code: None,
+            provider: "test".into(),
+            provider_ref: None,
+            paid_by: Some(user),
+            created_at: now,
+            updated_at: now,
+        };
+        let change = app::ports::PlanChangeRecord {
+            id: uuid::Uuid::now_v7(),
+            org_id: org,
+            from_plan: None,
+            to_plan: Some(plan.into()),
+            mrr_before: 0,
+            mrr_after: 0,
+            reason: "test".into(),
+            at: now,
+        };
+        store.save_plan_subscription(&sub, &change).await.expect("plan");
+    }
+
     pub fn clock_now(&self) -> DateTime<Utc> {
         self.clock.now()
     }

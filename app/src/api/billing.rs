@@ -1,0 +1,1398 @@
+//! Billing: plans and the entitlement check, the built-in (test-mode) checkout, creators' prices
+//! and sales, refunds, quota boosts and payouts. The money rules are in `domain::billing`.
+//!
+//! Without a Stripe key Cairn takes payments with its built-in provider: a Cairn-hosted checkout
+//! page that records a test payment, so every flow works on a fresh machine.
+
+use crate::domain::UserId;
+use crate::domain::billing::{CreatorTier, Discount, Interval, Limits, PlanConfig, PlanStatus, PromoDuration, Quota};
+use crate::error::AppError;
+use chrono::{DateTime, Utc};
+use leptos::server;
+use leptos::server_fn::codec::Json;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanView {
+    pub code: String,
+    pub version: i32,
+    pub config: PlanConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageView {
+    pub quota: Quota,
+    pub label: String,
+    pub used: i64,
+    pub limit: Option<i64>,
+    pub percent: Option<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PaymentView {
+    pub id: Uuid,
+    pub description: String,
+    pub amount: i64,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The caller's plan, its state and what happens next, usage against limits, the plans on offer
+/// and their payments.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BillingSummary {
+    pub plan_code: String,
+    pub plan_name: String,
+    pub status: Option<PlanStatus>,
+    pub interval: Option<Interval>,
+    pub period_end: Option<DateTime<Utc>>,
+    pub cancel_at_period_end: bool,
+    /// "Renews on 2 January for $19.00." and the like.
+    pub next: String,
+    pub test_mode: bool,
+    pub usage: Vec<UsageView>,
+    pub plans: Vec<PlanView>,
+    pub payments: Vec<PaymentView>,
+    pub timezone: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckoutView {
+    pub id: Uuid,
+    pub product: String,
+    pub description: String,
+    pub interval: Option<Interval>,
+    pub price: i64,
+    pub discount: i64,
+    pub amount: i64,
+    pub promo_code: Option<String>,
+    /// `open`, `paid` or `expired`.
+    pub status: String,
+    pub test_mode: bool,
+    /// Where to go once paid.
+    pub return_to: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReceiptView {
+    pub id: Uuid,
+    pub description: String,
+    pub amount: i64,
+    pub status: String,
+    pub buyer_name: String,
+    pub buyer_email: String,
+    pub provider: String,
+    pub created_at: DateTime<Utc>,
+    pub refunded_at: Option<DateTime<Utc>>,
+    pub timezone: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SaleView {
+    pub id: Uuid,
+    pub description: String,
+    pub buyer: String,
+    pub gross: i64,
+    pub share: i64,
+    pub platform_fee: i64,
+    pub status: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PayoutView {
+    pub id: Uuid,
+    pub batch_id: Uuid,
+    pub party: String,
+    pub email: String,
+    pub amount: i64,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PromoView {
+    pub code: String,
+    pub discount: Discount,
+    pub duration: PromoDuration,
+    pub valid_until: Option<DateTime<Utc>>,
+    pub max_redemptions: Option<i64>,
+    pub redeemed: i64,
+    pub first_time_only: bool,
+    pub products: Vec<String>,
+}
+
+/// A creator's sales, share and balance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SalesView {
+    pub tier: CreatorTier,
+    pub share_bps: u32,
+    /// What Cairn owes the creator now, from the ledger.
+    pub balance: i64,
+    pub sales: Vec<SaleView>,
+    pub payouts: Vec<PayoutView>,
+    pub promos: Vec<PromoView>,
+    pub timezone: String,
+}
+
+/// A promo code as typed into its form.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PromoInput {
+    pub code: String,
+    /// `percent` or `amount`.
+    pub kind: String,
+    pub value: String,
+    /// `once`, `repeating` or `forever`.
+    pub duration: String,
+    pub months: String,
+    /// `YYYY-MM-DD`, the last day it works; empty for no end.
+    pub valid_until: String,
+    pub max_redemptions: String,
+    pub first_time_only: bool,
+    /// Product keys, comma-separated (`plan:premium`, `sequence:<id>`); empty for all.
+    pub products: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminPaymentView {
+    pub id: Uuid,
+    pub description: String,
+    pub buyer: String,
+    pub amount: i64,
+    pub seller_share: i64,
+    pub platform_fee: i64,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BalanceView {
+    pub party: UserId,
+    pub name: String,
+    pub email: String,
+    pub balance: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PayoutBatchView {
+    pub id: Uuid,
+    pub method: String,
+    pub payouts: i64,
+    pub total: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The platform admin's billing page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminBillingView {
+    pub plans: Vec<PlanView>,
+    pub promos: Vec<PromoView>,
+    pub payments: Vec<AdminPaymentView>,
+    pub balances: Vec<BalanceView>,
+    pub batches: Vec<PayoutBatchView>,
+    pub minimum_payout: i64,
+    pub timezone: String,
+}
+
+/// A premium sequence's price as its page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PriceView {
+    pub amount: i64,
+    pub recurring: Option<Interval>,
+}
+
+/// The smallest balance paid out (PowerPrompts: $25).
+pub const MINIMUM_PAYOUT: i64 = 2_500;
+
+/// The product key of a sequence.
+pub fn sequence_product(id: Uuid) -> String {
+    format!("sequence:{id}")
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) mod rules {
+    use super::*;
+    use crate::api::Caller;
+    use crate::domain::billing::{
+        self as money, Boost, Breakdown, Entitlements, FREE_PLAN, Need, PromoRules, account, plan_in_effect,
+    };
+    use crate::domain::{OrgId, OrgKind};
+    use crate::error::Upgrade;
+    use crate::ports::{
+        CheckoutRecord, LedgerTx, OutgoingMail, PaymentFilter, PaymentRecord, PlanChangeRecord, PlanSubscriptionRecord,
+        PromoRecord, SequenceRecord, Services, Settlement,
+    };
+
+    pub const PROVIDER: &str = "builtin";
+
+    pub async fn catalog(services: &Services) -> Result<Vec<(String, PlanConfig)>, AppError> {
+        Ok(services.store.plans().await?.into_iter().map(|p| (p.code, p.config)).collect())
+    }
+
+    /// The person's own workspace, where their individual plan lives.
+    pub async fn personal_org(services: &Services, user: UserId) -> Result<Option<OrgId>, AppError> {
+        Ok(services
+            .store
+            .memberships_of(user)
+            .await?
+            .into_iter()
+            .find(|m| m.org.kind == OrgKind::Personal)
+            .map(|m| m.org.id))
+    }
+
+    /// The plan subscriptions in effect for `user` acting in `org`: their individual plan and
+    /// the organization's.
+    async fn subscriptions(
+        services: &Services,
+        user: UserId,
+        org: OrgId,
+    ) -> Result<Vec<PlanSubscriptionRecord>, AppError> {
+        let mut orgs = vec![org];
+        if let Some(personal) = personal_org(services, user).await?
+            && personal != org
+        {
+            orgs.push(personal);
+        }
+        let now = services.clock.now();
+        Ok(services
+            .store
+            .plan_subscriptions(&orgs)
+            .await?
+            .into_iter()
+            .filter(|s| plan_in_effect(s.status, s.period_end, s.cancel_at_period_end, now))
+            .collect())
+    }
+
+    /// `entitlements(subject)`: what `user` may do in `org`, from the plans in effect (free
+    /// when none) and the boosts an admin granted.
+    pub async fn entitlements(services: &Services, user: UserId, org: OrgId) -> Result<Entitlements, AppError> {
+        let subs = subscriptions(services, user, org).await?;
+        let mut plans = Vec::new();
+        for s in &subs {
+            if let Some(p) = services.store.plan(&s.plan_code, Some(s.plan_version)).await? {
+                plans.push((p.code, p.config));
+            }
+        }
+        if plans.is_empty() {
+            let free = services.store.plan(FREE_PLAN, None).await?.ok_or_else(|| AppError::internal("no free plan"))?;
+            plans.push((free.code, free.config));
+        }
+        let mut orgs = vec![org];
+        orgs.extend(personal_org(services, user).await?.filter(|p| *p != org));
+        let boosts: Vec<Boost> =
+            services.store.boosts(&orgs, services.clock.now()).await?.into_iter().map(|b| b.boost).collect();
+        let refs: Vec<(&str, &PlanConfig)> = plans.iter().map(|(c, p)| (c.as_str(), p)).collect();
+        Ok(Entitlements::combine(&refs, &boosts))
+    }
+
+    /// `require(feature or quota)`: allows it or answers why not with the plan that would
+    /// (403 `plan_limit`, or 429 `quota_exhausted` for quotas that refill).
+    pub async fn require(
+        services: &Services,
+        user: UserId,
+        org: OrgId,
+        need: Need,
+    ) -> Result<Option<String>, AppError> {
+        let e = entitlements(services, user, org).await?;
+        let catalog = catalog(services).await?;
+        e.require(need, &catalog).map_err(|d| {
+            let upgrade = d.upgrade.map(|(plan, name)| Upgrade { plan, name });
+            if d.refills {
+                AppError::QuotaExhausted { message: d.message, upgrade }
+            } else {
+                AppError::PlanLimit { message: d.message, upgrade }
+            }
+        })
+    }
+
+    /// How much of each quota the person uses in `org`.
+    pub async fn usage(services: &Services, user: UserId, org: OrgId, quota: Quota) -> Result<i64, AppError> {
+        use crate::domain::sequence::SubscriptionStatus;
+        Ok(match quota {
+            Quota::ActiveSequences => services
+                .store
+                .subscriptions_of(user)
+                .await?
+                .iter()
+                .filter(|s| matches!(s.status, SubscriptionStatus::Active | SubscriptionStatus::Paused))
+                .count() as i64,
+            Quota::PersonalSequences => {
+                services.store.sequences(org).await?.iter().filter(|s| s.creator_id == user && !s.is_template).count()
+                    as i64
+            }
+            Quota::Members => services.store.members(org).await?.len() as i64,
+            // Counted elsewhere (the prompt list, API key usage, model calls): not shown yet.
+            Quota::Prompts | Quota::ApiRequestsPerDay | Quota::AiTokensPerMonth => return Ok(-1),
+        })
+    }
+
+    /// The sequence issue's `can_access` port: premium sequences need the plan feature or a
+    /// purchase (their creator always has access).
+    pub async fn can_access(
+        services: &Services,
+        user: UserId,
+        org: OrgId,
+        s: &SequenceRecord,
+    ) -> Result<bool, AppError> {
+        use crate::domain::sequence::Visibility;
+        if s.meta.visibility != Visibility::Premium || s.creator_id == user {
+            return Ok(true);
+        }
+        if entitlements(services, user, org).await?.features.premium_sequences {
+            return Ok(true);
+        }
+        Ok(services.store.has_paid(user, Some(&sequence_product(s.id)), services.clock.now()).await?)
+    }
+
+    fn mrr(config: &PlanConfig, interval: Interval, seats: i64) -> i64 {
+        match config.price(interval, seats) {
+            Some(p) if interval == Interval::Year => p / 12,
+            Some(p) => p,
+            None => 0,
+        }
+    }
+
+    fn tz(caller: &Caller) -> String {
+        caller.user.timezone.clone()
+    }
+
+    pub async fn overview(services: &Services, caller: &Caller) -> Result<BillingSummary, AppError> {
+        let user = caller.user.id;
+        let org = personal_org(services, user).await?.ok_or(AppError::NotFound)?;
+        let now = services.clock.now();
+        let sub = services.store.plan_subscriptions(&[org]).await?.pop();
+        let live = sub.as_ref().filter(|s| plan_in_effect(s.status, s.period_end, s.cancel_at_period_end, now));
+        let plans = services.store.plans().await?;
+        let current = match live {
+            Some(s) => services.store.plan(&s.plan_code, Some(s.plan_version)).await?,
+            None => services.store.plan(FREE_PLAN, None).await?,
+        }
+        .ok_or(AppError::NotFound)?;
+        let e = entitlements(services, user, org).await?;
+        let mut usage = Vec::new();
+        for q in [Quota::ActiveSequences, Quota::PersonalSequences] {
+            let used = self::usage(services, user, org, q).await?;
+            let limit = q.limit(&e.limits);
+            usage.push(UsageView {
+                quota: q,
+                label: q.label().into(),
+                used,
+                limit,
+                percent: money::usage_percent(used, limit),
+            });
+        }
+        let tz = tz(caller);
+        let when = |at: DateTime<Utc>| crate::domain::schedule::format_local(at, &tz);
+        let next = match live {
+            None => "You are on the free plan.".to_owned(),
+            Some(s) if s.cancel_at_period_end => {
+                format!("Ends on {}; then you are on the free plan.", when(s.period_end))
+            }
+            Some(s) if s.status == PlanStatus::PastDue => format!(
+                "The last payment failed. Update your payment by {} or the plan drops to free.",
+                when(s.period_end + chrono::Duration::days(money::GRACE_DAYS))
+            ),
+            Some(s) => format!(
+                "Renews on {} for {}.",
+                when(s.period_end),
+                money::format_money(current.config.price(s.interval, s.seats).unwrap_or(0))
+            ),
+        };
+        let payments = services
+            .store
+            .payments(&PaymentFilter { user: Some(user), limit: 50, ..Default::default() })
+            .await?
+            .into_iter()
+            .map(|p| PaymentView {
+                id: p.id,
+                description: p.description,
+                amount: p.amount,
+                status: p.status,
+                created_at: p.created_at,
+            })
+            .collect();
+        Ok(BillingSummary {
+            plan_code: current.code.clone(),
+            plan_name: current.config.name.clone(),
+            status: live.map(|s| s.status),
+            interval: live.map(|s| s.interval),
+            period_end: live.map(|s| s.period_end),
+            cancel_at_period_end: live.is_some_and(|s| s.cancel_at_period_end),
+            next,
+            test_mode: true,
+            usage,
+            plans: plans.into_iter().map(|p| PlanView { code: p.code, version: p.version, config: p.config }).collect(),
+            payments,
+            timezone: tz,
+        })
+    }
+
+    /// Looks a promo code up and applies it to `product` at `price`.
+    async fn discount(
+        services: &Services,
+        user: UserId,
+        code: &str,
+        product: &str,
+        price: i64,
+        seller: Option<UserId>,
+    ) -> Result<(i64, PromoRecord), AppError> {
+        let field = "promo_code";
+        let code = money::parse_promo_code(code).map_err(|e| AppError::validation(field, e.0))?;
+        let promo = services.store.promo(&code).await?.ok_or_else(|| AppError::validation(field, "No such code."))?;
+        if promo.owner_id != seller {
+            return Err(AppError::validation(field, "This code does not apply to this product."));
+        }
+        let paid_before = services.store.has_paid(user, None, DateTime::<Utc>::UNIX_EPOCH).await?;
+        let off = promo
+            .rules
+            .apply(product, price, services.clock.now(), promo.redeemed, paid_before)
+            .map_err(|e| AppError::validation(field, e.0))?;
+        Ok((off, promo))
+    }
+
+    /// Opens a checkout for `product` (`plan:<code>` or `sequence:<id>`).
+    pub async fn start_checkout(
+        services: &Services,
+        caller: &Caller,
+        org: OrgId,
+        product: &str,
+        interval: &str,
+        promo_code: &str,
+    ) -> Result<CheckoutRecord, AppError> {
+        let user = caller.user.id;
+        let now = services.clock.now();
+        let (description, price, plan_version, interval, seller, checkout_org) = if let Some(code) =
+            product.strip_prefix("plan:")
+        {
+            let plan =
+                services.store.plan(code, None).await?.ok_or_else(|| AppError::validation("plan", "Choose a plan."))?;
+            if plan.config.per_seat {
+                return Err(AppError::validation(
+                    "plan",
+                    "Team and enterprise plans are bought by an organization's owner from its settings.",
+                ));
+            }
+            let interval = Interval::parse(interval).map_err(|e| AppError::validation("interval", e.0))?;
+            let price = plan
+                .config
+                .price(interval, 1)
+                .ok_or_else(|| AppError::validation("interval", "This plan is sold monthly only."))?;
+            if price == 0 {
+                return Err(AppError::validation("plan", "The free plan needs no checkout: cancel your plan instead."));
+            }
+            let personal = personal_org(services, user).await?.ok_or(AppError::NotFound)?;
+            let mut price = price;
+            if let Some(current) =
+                subscriptions(services, user, personal).await?.into_iter().find(|s| s.org_id == personal)
+            {
+                let old = services
+                    .store
+                    .plan(&current.plan_code, Some(current.plan_version))
+                    .await?
+                    .ok_or(AppError::NotFound)?;
+                let old_price = old.config.price(current.interval, current.seats).unwrap_or(0);
+                if current.plan_code == plan.code && !current.cancel_at_period_end {
+                    return Err(AppError::conflict(format!("You are on {} already.", plan.config.name)));
+                }
+                if current.interval == interval && old_price < price && !current.cancel_at_period_end {
+                    // An upgrade pays the difference for the rest of the period.
+                    price = money::proration(
+                        old_price,
+                        price,
+                        (current.period_end - now).num_seconds(),
+                        (current.period_end - current.period_start).num_seconds(),
+                    );
+                } else if old_price >= price && !current.cancel_at_period_end {
+                    return Err(AppError::validation(
+                        "plan",
+                        format!(
+                            "You are on {} until {}: cancel it first; a smaller plan starts when it ends.",
+                            old.config.name,
+                            current.period_end.date_naive()
+                        ),
+                    ));
+                }
+            }
+            let every = match interval {
+                Interval::Month => "monthly",
+                Interval::Year => "yearly",
+            };
+            (format!("{} plan ({every})", plan.config.name), price, Some(plan.version), Some(interval), None, personal)
+        } else if let Some(id) = product.strip_prefix("sequence:") {
+            let id: Uuid = id.parse().map_err(|_| AppError::NotFound)?;
+            let p = crate::api::prompts::session_principal(services, caller, crate::api::request_meta()).await?;
+            let s = crate::api::sequences::rules::visible(services, &p, id).await?;
+            let price = services
+                .store
+                .price(product)
+                .await?
+                .ok_or_else(|| AppError::validation("product", "This sequence is not for sale."))?;
+            if can_access(services, user, org, &s).await? && s.creator_id != user {
+                return Err(AppError::conflict("You have this sequence already."));
+            }
+            if s.creator_id == user {
+                return Err(AppError::conflict("This is your own sequence."));
+            }
+            let what = if price.recurring.is_some() { "monthly access" } else { "lifetime access" };
+            (format!("{} ({what})", s.meta.title), price.amount, None, price.recurring, Some(price.seller_id), p.org)
+        } else {
+            return Err(AppError::validation("product", "Choose something to buy."));
+        };
+        let (off, promo) = match promo_code.trim() {
+            "" => (0, None),
+            code => {
+                let (off, promo) = discount(services, user, code, product, price, seller).await?;
+                (off, Some(promo.code))
+            }
+        };
+        let checkout = CheckoutRecord {
+            id: Uuid::now_v7(),
+            user_id: user,
+            org_id: checkout_org,
+            product: product.to_owned(),
+            description,
+            plan_version,
+            interval,
+            seats: 1,
+            price,
+            discount: off,
+            amount: price - off,
+            currency: money::CURRENCY.into(),
+            promo_code: promo,
+            provider: PROVIDER.into(),
+            provider_ref: None,
+            status: "open".into(),
+            created_at: now,
+            expires_at: now + chrono::Duration::hours(24),
+            completed_at: None,
+        };
+        services.store.create_checkout(&checkout).await?;
+        Ok(checkout)
+    }
+
+    pub fn checkout_view(c: CheckoutRecord) -> CheckoutView {
+        let return_to = match c.product.strip_prefix("sequence:") {
+            Some(id) => format!("/sequences/{id}"),
+            None => "/billing".into(),
+        };
+        CheckoutView {
+            id: c.id,
+            product: c.product,
+            description: c.description,
+            interval: c.interval,
+            price: c.price,
+            discount: c.discount,
+            amount: c.amount,
+            promo_code: c.promo_code,
+            status: c.status,
+            test_mode: c.provider == PROVIDER,
+            return_to,
+        }
+    }
+
+    /// The caller's own open checkout.
+    pub async fn own_checkout(services: &Services, caller: &Caller, id: Uuid) -> Result<CheckoutRecord, AppError> {
+        let c = services.store.checkout(id).await?.ok_or(AppError::NotFound)?;
+        if c.user_id != caller.user.id {
+            return Err(AppError::NotFound);
+        }
+        Ok(c)
+    }
+
+    /// Records the built-in provider's test payment for a checkout: the payment, its ledger
+    /// transaction, the plan or the purchase, and a receipt by email. Paying twice is harmless.
+    pub async fn pay(services: &Services, caller: &Caller, id: Uuid) -> Result<CheckoutView, AppError> {
+        let c = own_checkout(services, caller, id).await?;
+        let now = services.clock.now();
+        if c.status == "paid" {
+            return Ok(checkout_view(c));
+        }
+        if c.status != "open" || now >= c.expires_at {
+            return Err(AppError::conflict("This checkout has expired: start again from the product."));
+        }
+        if c.provider != PROVIDER {
+            return Err(AppError::conflict("This checkout is paid at the payment provider."));
+        }
+        let mut promo_limit = None;
+        if let Some(code) = &c.promo_code {
+            let promo =
+                services.store.promo(code).await?.ok_or_else(|| AppError::conflict("This code is no longer valid."))?;
+            promo_limit = Some((code.clone(), promo.rules.max_redemptions));
+        }
+        let payment_id = Uuid::now_v7();
+        let (breakdown, seller, subscription, access_until): (Breakdown, Option<UserId>, _, _) = if let Some(code) =
+            c.product.strip_prefix("plan:")
+        {
+            let version = c.plan_version.ok_or(AppError::NotFound)?;
+            let plan = services.store.plan(code, Some(version)).await?.ok_or(AppError::NotFound)?;
+            let interval = c.interval.unwrap_or(Interval::Month);
+            let before = services.store.plan_subscriptions(&[c.org_id]).await?.pop();
+            let live = before.as_ref().filter(|s| plan_in_effect(s.status, s.period_end, s.cancel_at_period_end, now));
+            let mut mrr_before = 0;
+            if let Some(s) = live
+                && let Some(old) = services.store.plan(&s.plan_code, Some(s.plan_version)).await?
+            {
+                mrr_before = mrr(&old.config, s.interval, s.seats);
+            }
+            // A prorated upgrade keeps the period; anything else starts a new one.
+            let (start, end) = match live {
+                Some(s) if s.interval == interval && !s.cancel_at_period_end && now < s.period_end => {
+                    (s.period_start, s.period_end)
+                }
+                _ => (now, interval.after(now)),
+            };
+            let sub = PlanSubscriptionRecord {
+                org_id: c.org_id,
+                plan_code: code.to_owned(),
+                plan_version: version,
+                interval,
+                seats: c.seats,
+                status: PlanStatus::Active,
+                period_start: start,
+                period_end: end,
+                cancel_at_period_end: false,
+                promo_code: c.promo_code.clone(),
+                provider: PROVIDER.into(),
+                provider_ref: Some(payment_id.to_string()),
+                paid_by: Some(c.user_id),
+                created_at: before.as_ref().map_or(now, |b| b.created_at),
+                updated_at: now,
+            };
+            let change = PlanChangeRecord {
+                id: Uuid::now_v7(),
+                org_id: c.org_id,
+                from_plan: live.map(|s| s.plan_code.clone()),
+                to_plan: Some(code.to_owned()),
+                mrr_before,
+                mrr_after: mrr(&plan.config, interval, c.seats),
+                reason: "checkout".into(),
+                at: now,
+            };
+            (money::sale_breakdown(c.amount, 0, 0, 0), None, Some((sub, change)), None)
+        } else {
+            let price = services
+                .store
+                .price(&c.product)
+                .await?
+                .ok_or_else(|| AppError::conflict("This is no longer for sale."))?;
+            let since = now - chrono::Duration::days(30);
+            let tier = CreatorTier::for_monthly_sales(services.store.seller_sales_since(price.seller_id, since).await?);
+            let share = money::creator_share_bps(tier, money::Bonuses::default());
+            let until = price.recurring.map(|i| i.after(now));
+            (money::sale_breakdown(c.amount, 0, share, 0), Some(price.seller_id), None, until)
+        };
+        let payment = PaymentRecord {
+            id: payment_id,
+            checkout_id: Some(c.id),
+            user_id: c.user_id,
+            org_id: c.org_id,
+            product: c.product.clone(),
+            description: c.description.clone(),
+            amount: c.amount,
+            currency: c.currency.clone(),
+            processor_fee: breakdown.processor_fee,
+            platform_fee: breakdown.platform_fee,
+            seller_id: seller,
+            seller_share: breakdown.seller,
+            status: "paid".into(),
+            provider: PROVIDER.into(),
+            provider_ref: None,
+            access_until,
+            created_at: now,
+            refunded_at: None,
+        };
+        let ledger = LedgerTx {
+            id: Uuid::now_v7(),
+            kind: if seller.is_some() { "sale" } else { "plan" }.into(),
+            reference: format!("payment:{payment_id}"),
+            currency: c.currency.clone(),
+            created_at: now,
+            entries: money::sale_entries(&breakdown, seller, None),
+        };
+        let settlement = Settlement { checkout_id: c.id, payment, ledger, promo: promo_limit, subscription };
+        if services.store.settle_checkout(&settlement, now).await? {
+            let body = format!(
+                "Thank you for your payment.\n\n{}\nAmount: {}\nDate: {}\nReceipt: {}/billing/receipts/{}\n\n\
+                 This was a test payment: no money moved.",
+                c.description,
+                money::format_money(c.amount),
+                crate::domain::schedule::format_local(now, &caller.user.timezone),
+                services.settings.public_url,
+                payment_id
+            );
+            if let Err(e) = services
+                .mailer
+                .send(OutgoingMail {
+                    to: caller.user.email.clone(),
+                    subject: format!("Your Cairn receipt: {}", c.description),
+                    body,
+                })
+                .await
+            {
+                tracing::warn!(error = %e, "receipt email not sent");
+            }
+            crate::api::audit(
+                services,
+                Some(caller.user.id),
+                Some(c.org_id),
+                "billing.paid",
+                format!("payment:{payment_id}"),
+                None,
+                Some(serde_json::json!({ "product": c.product, "amount": c.amount })),
+            )
+            .await?;
+        }
+        Ok(checkout_view(own_checkout(services, caller, id).await?))
+    }
+
+    /// Cancels the caller's individual plan at the end of its period (or takes that back).
+    pub async fn set_cancel(services: &Services, caller: &Caller, cancel: bool) -> Result<(), AppError> {
+        let org = personal_org(services, caller.user.id).await?.ok_or(AppError::NotFound)?;
+        let now = services.clock.now();
+        let mut sub = services
+            .store
+            .plan_subscriptions(&[org])
+            .await?
+            .pop()
+            .filter(|s| plan_in_effect(s.status, s.period_end, s.cancel_at_period_end, now))
+            .ok_or_else(|| AppError::conflict("You are on the free plan."))?;
+        let plan = services.store.plan(&sub.plan_code, Some(sub.plan_version)).await?.ok_or(AppError::NotFound)?;
+        let m = mrr(&plan.config, sub.interval, sub.seats);
+        sub.cancel_at_period_end = cancel;
+        sub.updated_at = now;
+        let change = PlanChangeRecord {
+            id: Uuid::now_v7(),
+            org_id: org,
+            from_plan: Some(sub.plan_code.clone()),
+            to_plan: if cancel { None } else { Some(sub.plan_code.clone()) },
+            mrr_before: if cancel { m } else { 0 },
+            mrr_after: if cancel { 0 } else { m },
+            reason: if cancel { "canceled" } else { "resumed" }.into(),
+            at: now,
+        };
+        services.store.save_plan_subscription(&sub, &change).await?;
+        crate::api::audit(
+            services,
+            Some(caller.user.id),
+            Some(org),
+            if cancel { "billing.canceled" } else { "billing.resumed" },
+            format!("plan:{}", sub.plan_code),
+            None,
+            None,
+        )
+        .await
+    }
+
+    pub async fn receipt(services: &Services, caller: &Caller, id: Uuid) -> Result<ReceiptView, AppError> {
+        let p = services.store.payment(id).await?.ok_or(AppError::NotFound)?;
+        let admin = crate::api::admin::is_platform_admin(caller);
+        if p.user_id != caller.user.id && !admin {
+            return Err(AppError::NotFound);
+        }
+        let buyer = services.store.user_by_id(p.user_id).await?.ok_or(AppError::NotFound)?;
+        Ok(ReceiptView {
+            id: p.id,
+            description: p.description,
+            amount: p.amount,
+            status: p.status,
+            buyer_name: buyer.display_name,
+            buyer_email: buyer.email,
+            provider: p.provider,
+            created_at: p.created_at,
+            refunded_at: p.refunded_at,
+            timezone: tz(caller),
+        })
+    }
+
+    fn promo_view(p: PromoRecord) -> PromoView {
+        PromoView {
+            code: p.code,
+            discount: p.rules.discount,
+            duration: p.rules.duration,
+            valid_until: p.rules.valid_until,
+            max_redemptions: p.rules.max_redemptions,
+            redeemed: p.redeemed,
+            first_time_only: p.rules.first_time_only,
+            products: p.rules.products,
+        }
+    }
+
+    pub async fn sales(services: &Services, caller: &Caller) -> Result<SalesView, AppError> {
+        let user = caller.user.id;
+        let now = services.clock.now();
+        let tier = CreatorTier::for_monthly_sales(
+            services.store.seller_sales_since(user, now - chrono::Duration::days(30)).await?,
+        );
+        let mut sales = Vec::new();
+        for p in
+            services.store.payments(&PaymentFilter { seller: Some(user), limit: 200, ..Default::default() }).await?
+        {
+            let buyer = services.store.user_by_id(p.user_id).await?.map(|u| u.display_name).unwrap_or_default();
+            sales.push(SaleView {
+                id: p.id,
+                description: p.description,
+                buyer,
+                gross: p.amount,
+                share: p.seller_share,
+                platform_fee: p.platform_fee,
+                status: p.status,
+                at: p.created_at,
+            });
+        }
+        let owed = services.store.ledger_sums(&account::payable(user)).await?;
+        let balance = -owed.iter().filter(|(a, _)| *a == account::payable(user)).map(|(_, s)| s).sum::<i64>();
+        Ok(SalesView {
+            tier,
+            share_bps: money::creator_share_bps(tier, money::Bonuses::default()),
+            balance,
+            sales,
+            payouts: services.store.payouts(Some(user), None).await?.into_iter().map(payout_view).collect(),
+            promos: services.store.promos(Some(user)).await?.into_iter().map(promo_view).collect(),
+            timezone: tz(caller),
+        })
+    }
+
+    pub fn payout_view(p: crate::ports::PayoutRecord) -> PayoutView {
+        PayoutView {
+            id: p.id,
+            batch_id: p.batch_id,
+            party: p.party_name,
+            email: p.party_email,
+            amount: p.amount,
+            status: p.status,
+            created_at: p.created_at,
+        }
+    }
+
+    fn number(field: &str, raw: &str, what: &str) -> Result<Option<i64>, AppError> {
+        match raw.trim() {
+            "" => Ok(None),
+            s => s
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .map(Some)
+                .ok_or_else(|| AppError::validation(field, format!("{what}: a whole number, or empty."))),
+        }
+    }
+
+    /// Checks a promo code's form; `owner` is the creator whose products it discounts (`None`
+    /// for the platform's plans).
+    pub fn promo_from(
+        input: &PromoInput,
+        owner: Option<UserId>,
+        by: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<PromoRecord, AppError> {
+        let code = money::parse_promo_code(&input.code).map_err(|e| AppError::validation("code", e.0))?;
+        let discount = match input.kind.as_str() {
+            "percent" => match input.value.trim().parse::<i64>() {
+                Ok(p) if (1..=100).contains(&p) => Discount::Percent(p),
+                _ => return Err(AppError::validation("value", "A percentage from 1 to 100.")),
+            },
+            "amount" => {
+                Discount::Amount(money::parse_money(&input.value).map_err(|e| AppError::validation("value", e.0))?)
+            }
+            _ => return Err(AppError::validation("kind", "Choose percent or amount off.")),
+        };
+        let duration = match input.duration.as_str() {
+            "once" | "" => PromoDuration::Once,
+            "forever" => PromoDuration::Forever,
+            "repeating" => match number("months", &input.months, "Months")? {
+                Some(n) if (1..=36).contains(&n) => PromoDuration::Repeating(n),
+                _ => return Err(AppError::validation("months", "For 1 to 36 months.")),
+            },
+            _ => return Err(AppError::validation("duration", "Choose once, repeating or forever.")),
+        };
+        let valid_until = match input.valid_until.trim() {
+            "" => None,
+            d => {
+                let day = chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                    .map_err(|_| AppError::validation("valid_until", "A date like 2027-01-31."))?;
+                let end = (day + chrono::Duration::days(1)).and_time(chrono::NaiveTime::MIN).and_utc();
+                if end <= now {
+                    return Err(AppError::validation("valid_until", "That day is past."));
+                }
+                Some(end)
+            }
+        };
+        let products: Vec<String> =
+            input.products.split(',').map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect();
+        for p in &products {
+            let ok = match (owner, p.split_once(':')) {
+                (None, Some(("plan", code))) => !code.is_empty(),
+                (Some(_), Some(("sequence", id))) => id.parse::<Uuid>().is_ok(),
+                _ => false,
+            };
+            if !ok {
+                let hint = if owner.is_none() { "plan:premium" } else { "sequence:<id>" };
+                return Err(AppError::validation("products", format!("Unknown product {p:?}: use keys like {hint}.")));
+            }
+        }
+        Ok(PromoRecord {
+            id: Uuid::now_v7(),
+            code,
+            owner_id: owner,
+            rules: PromoRules {
+                discount,
+                duration,
+                valid_from: None,
+                valid_until,
+                max_redemptions: number("max_redemptions", &input.max_redemptions, "Redemptions")?,
+                first_time_only: input.first_time_only,
+                products,
+            },
+            redeemed: 0,
+            created_by: Some(by),
+            created_at: now,
+        })
+    }
+
+    pub async fn create_promo(services: &Services, promo: &PromoRecord) -> Result<(), AppError> {
+        services.store.create_promo(promo).await.map_err(|e| match e {
+            crate::ports::StoreError::Conflict(_) => AppError::validation("code", "This code is taken."),
+            other => other.into(),
+        })
+    }
+
+    pub async fn admin_view(services: &Services, caller: &Caller) -> Result<AdminBillingView, AppError> {
+        let mut payments = Vec::new();
+        for p in services.store.payments(&PaymentFilter { limit: 200, ..Default::default() }).await? {
+            let buyer = services.store.user_by_id(p.user_id).await?.map(|u| u.email).unwrap_or_default();
+            payments.push(AdminPaymentView {
+                id: p.id,
+                description: p.description,
+                buyer,
+                amount: p.amount,
+                seller_share: p.seller_share,
+                platform_fee: p.platform_fee,
+                status: p.status,
+                created_at: p.created_at,
+            });
+        }
+        let mut balances = Vec::new();
+        for (acct, sum) in services.store.ledger_sums("liabilities:payable:").await? {
+            let Some(party) = account::party_of(&acct) else { continue };
+            if sum == 0 {
+                continue;
+            }
+            let u = services.store.user_by_id(party).await?;
+            balances.push(BalanceView {
+                party,
+                name: u.as_ref().map(|u| u.display_name.clone()).unwrap_or_default(),
+                email: u.map(|u| u.email).unwrap_or_default(),
+                balance: -sum,
+            });
+        }
+        Ok(AdminBillingView {
+            plans: services
+                .store
+                .plans()
+                .await?
+                .into_iter()
+                .map(|p| PlanView { code: p.code, version: p.version, config: p.config })
+                .collect(),
+            promos: services.store.promos(None).await?.into_iter().map(promo_view).collect(),
+            payments,
+            balances,
+            batches: services
+                .store
+                .payout_batches()
+                .await?
+                .into_iter()
+                .map(|b| PayoutBatchView {
+                    id: b.id,
+                    method: b.method,
+                    payouts: b.payouts,
+                    total: b.total,
+                    created_at: b.created_at,
+                })
+                .collect(),
+            minimum_payout: MINIMUM_PAYOUT,
+            timezone: tz(caller),
+        })
+    }
+
+    /// Refunds a payment in full: reversing ledger entries, the purchase's access ends, a plan
+    /// paid by it is canceled at once.
+    pub async fn refund(services: &Services, caller: &Caller, id: Uuid, reason: &str) -> Result<(), AppError> {
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 500 {
+            return Err(AppError::validation("reason", "Say why (500 characters at most)."));
+        }
+        let p = services.store.payment(id).await?.ok_or(AppError::NotFound)?;
+        if p.status != "paid" {
+            return Err(AppError::conflict("This payment was refunded already."));
+        }
+        let now = services.clock.now();
+        let booked = services.store.ledger_entries(&format!("payment:{id}")).await?;
+        let entries: Vec<money::Entry> = booked.iter().flat_map(|t| money::reversal(&t.entries)).collect();
+        let reversal = LedgerTx {
+            id: Uuid::now_v7(),
+            kind: "refund".into(),
+            reference: format!("payment:{id}"),
+            currency: p.currency.clone(),
+            created_at: now,
+            entries,
+        };
+        let mut cancel = None;
+        if let Some(code) = p.product.strip_prefix("plan:")
+            && let Some(sub) = services.store.plan_subscriptions(&[p.org_id]).await?.pop()
+            && sub.provider_ref.as_deref() == Some(&p.id.to_string())
+        {
+            let plan = services.store.plan(code, Some(sub.plan_version)).await?;
+            cancel = Some(PlanChangeRecord {
+                id: Uuid::now_v7(),
+                org_id: p.org_id,
+                from_plan: Some(code.to_owned()),
+                to_plan: None,
+                mrr_before: plan.map_or(0, |pl| mrr(&pl.config, sub.interval, sub.seats)),
+                mrr_after: 0,
+                reason: "refunded".into(),
+                at: now,
+            });
+        }
+        if !services.store.refund_payment(id, &reversal, cancel.as_ref()).await? {
+            return Err(AppError::conflict("This payment was refunded already."));
+        }
+        crate::api::audit(
+            services,
+            Some(caller.user.id),
+            Some(p.org_id),
+            "billing.refunded",
+            format!("payment:{id}"),
+            None,
+            Some(serde_json::json!({ "amount": p.amount, "reason": reason })),
+        )
+        .await
+    }
+}
+
+#[cfg(feature = "ssr")]
+use {
+    super::{caller, respond, services},
+    crate::domain::billing::{Need, parse_money},
+};
+
+/// The caller's plan, usage and payments.
+#[server(endpoint = "billing_overview", input = Json)]
+pub async fn billing_overview() -> Result<BillingSummary, AppError> {
+    respond(async move { rules::overview(&services()?, &caller()?).await }).await
+}
+
+/// Opens a checkout for a plan (`plan:<code>`, `interval` month or year) or a premium
+/// sequence (`sequence:<id>`), with an optional promo code; answers where to pay.
+#[server(endpoint = "start_checkout", input = Json)]
+pub async fn start_checkout(product: String, interval: String, promo_code: String) -> Result<CheckoutView, AppError> {
+    respond(async move {
+        let services = services()?;
+        let caller = caller()?;
+        let org = super::active_org(&services, &caller).await?.org.id;
+        let c = rules::start_checkout(&services, &caller, org, &product, &interval, &promo_code).await?;
+        Ok(rules::checkout_view(c))
+    })
+    .await
+}
+
+/// One of the caller's checkouts.
+#[server(endpoint = "checkout_details", input = Json)]
+pub async fn checkout_details(id: Uuid) -> Result<CheckoutView, AppError> {
+    respond(async move {
+        let services = services()?;
+        let c = rules::own_checkout(&services, &caller()?, id).await?;
+        Ok(rules::checkout_view(c))
+    })
+    .await
+}
+
+/// Pays a checkout with the built-in provider's test payment.
+#[server(endpoint = "pay_checkout", input = Json)]
+pub async fn pay_checkout(id: Uuid) -> Result<CheckoutView, AppError> {
+    respond(async move { rules::pay(&services()?, &caller()?, id).await }).await
+}
+
+/// Cancels the caller's plan at the end of its period (`cancel` false takes that back).
+#[server(endpoint = "cancel_plan", input = Json)]
+pub async fn cancel_plan(cancel: bool) -> Result<(), AppError> {
+    respond(async move { rules::set_cancel(&services()?, &caller()?, cancel).await }).await
+}
+
+/// A receipt: the buyer's own, or any for a platform admin.
+#[server(endpoint = "receipt", input = Json)]
+pub async fn receipt(id: Uuid) -> Result<ReceiptView, AppError> {
+    respond(async move { rules::receipt(&services()?, &caller()?, id).await }).await
+}
+
+/// Sets (or, with an empty amount, removes) the price of the caller's premium sequence.
+/// Needs: the creator of the sequence, and Creator tools on their plan or the creator role.
+#[server(endpoint = "set_sequence_price", input = Json)]
+pub async fn set_sequence_price(id: Uuid, amount: String, monthly: bool) -> Result<Option<PriceView>, AppError> {
+    respond(async move {
+        use crate::domain::CapabilityRole;
+        use crate::domain::billing::Feature;
+        let services = services()?;
+        let caller = caller()?;
+        let (_, p) = crate::api::prompts::principal().await?;
+        let s = crate::api::sequences::rules::visible(&services, &p, id).await?;
+        if s.creator_id != caller.user.id {
+            return Err(AppError::Forbidden);
+        }
+        if !caller.user.capabilities.contains(&CapabilityRole::Creator) {
+            rules::require(&services, caller.user.id, p.org, Need::Feature(Feature::CreatorTools)).await?;
+        }
+        let product = sequence_product(id);
+        if amount.trim().is_empty() {
+            services.store.remove_price(&product).await?;
+            return Ok(None);
+        }
+        let amount = parse_money(&amount).map_err(|e| AppError::validation("amount", e.0))?;
+        if amount < 100 {
+            return Err(AppError::validation("amount", "At least $1.00."));
+        }
+        let recurring = monthly.then_some(Interval::Month);
+        let price = crate::ports::PriceRecord {
+            product,
+            org_id: p.org,
+            seller_id: caller.user.id,
+            amount,
+            currency: crate::domain::billing::CURRENCY.into(),
+            recurring,
+            updated_at: services.clock.now(),
+        };
+        services.store.set_price(&price).await?;
+        Ok(Some(PriceView { amount, recurring }))
+    })
+    .await
+}
+
+/// The caller's sales as a creator: each sale with their share, their tier, balance and payouts.
+#[server(endpoint = "my_sales", input = Json)]
+pub async fn my_sales() -> Result<SalesView, AppError> {
+    respond(async move { rules::sales(&services()?, &caller()?).await }).await
+}
+
+/// Creates a promo code for the caller's own products (a creator).
+#[server(endpoint = "create_creator_promo", input = Json)]
+pub async fn create_creator_promo(input: PromoInput) -> Result<(), AppError> {
+    respond(async move {
+        use crate::domain::CapabilityRole;
+        let services = services()?;
+        let caller = caller()?;
+        if !caller.user.capabilities.contains(&CapabilityRole::Creator) {
+            return Err(AppError::Forbidden);
+        }
+        let promo = rules::promo_from(&input, Some(caller.user.id), caller.user.id, services.clock.now())?;
+        rules::create_promo(&services, &promo).await
+    })
+    .await
+}
+
+#[cfg(feature = "ssr")]
+fn platform_admin() -> Result<(crate::ports::Services, super::Caller), AppError> {
+    let caller = caller()?;
+    if !super::admin::is_platform_admin(&caller) {
+        return Err(AppError::Forbidden);
+    }
+    Ok((services()?, caller))
+}
+
+/// Plans, promo codes, payments, balances and payout batches. Needs: platform admin.
+#[server(endpoint = "admin_billing", input = Json)]
+pub async fn admin_billing() -> Result<AdminBillingView, AppError> {
+    respond(async move {
+        let (services, caller) = platform_admin()?;
+        rules::admin_view(&services, &caller).await
+    })
+    .await
+}
+
+/// Saves a plan's prices and limits as its next version; subscribers keep theirs. Needs:
+/// platform admin.
+#[server(endpoint = "admin_save_plan", input = Json)]
+pub async fn admin_save_plan(
+    code: String,
+    name: String,
+    monthly_price: String,
+    annual_price: String,
+    limits: Limits,
+) -> Result<i32, AppError> {
+    respond(async move {
+        let (services, caller) = platform_admin()?;
+        let mut plan = services.store.plan(&code, None).await?.ok_or(AppError::NotFound)?.config;
+        let before = serde_json::to_value(&plan).ok();
+        plan.name = name.trim().to_owned();
+        plan.monthly_price = parse_money(&monthly_price).map_err(|e| AppError::validation("monthly_price", e.0))?;
+        plan.annual_price = match annual_price.trim() {
+            "" => None,
+            raw => Some(parse_money(raw).map_err(|e| AppError::validation("annual_price", e.0))?),
+        };
+        plan.limits = limits;
+        plan.check().map_err(|(field, e)| AppError::validation(field, e.0))?;
+        let version = services.store.add_plan_version(&code, &plan, caller.user.id, services.clock.now()).await?;
+        super::audit(
+            &services,
+            Some(caller.user.id),
+            None,
+            "billing.plan_saved",
+            format!("plan:{code}:{version}"),
+            before,
+            serde_json::to_value(&plan).ok(),
+        )
+        .await?;
+        Ok(version)
+    })
+    .await
+}
+
+/// Creates a platform promo code (for plans). Needs: platform admin.
+#[server(endpoint = "admin_create_promo", input = Json)]
+pub async fn admin_create_promo(input: PromoInput) -> Result<(), AppError> {
+    respond(async move {
+        let (services, caller) = platform_admin()?;
+        let promo = rules::promo_from(&input, None, caller.user.id, services.clock.now())?;
+        rules::create_promo(&services, &promo).await?;
+        super::audit(
+            &services,
+            Some(caller.user.id),
+            None,
+            "billing.promo_created",
+            format!("promo:{}", promo.code),
+            None,
+            None,
+        )
+        .await
+    })
+    .await
+}
+
+/// Refunds a payment in full, with the reason. Needs: platform admin.
+#[server(endpoint = "admin_refund", input = Json)]
+pub async fn admin_refund(id: Uuid, reason: String) -> Result<(), AppError> {
+    respond(async move {
+        let (services, caller) = platform_admin()?;
+        rules::refund(&services, &caller, id, &reason).await
+    })
+    .await
+}
+
+/// Gives a person `extra` more of a quota for `days`, with the reason (audited). Needs:
+/// platform admin.
+#[server(endpoint = "admin_boost_quota", input = Json)]
+pub async fn admin_boost_quota(
+    email: String,
+    quota: String,
+    extra: String,
+    days: String,
+    reason: String,
+) -> Result<(), AppError> {
+    respond(async move {
+        let (services, caller) = platform_admin()?;
+        let email = crate::domain::Email::parse(&email).map_err(|e| AppError::validation("email", e.0))?;
+        let user = services
+            .store
+            .user_by_email(&email)
+            .await?
+            .ok_or_else(|| AppError::validation("email", "Nobody has this email."))?;
+        let quota = Quota::parse(&quota).map_err(|e| AppError::validation("quota", e.0))?;
+        let extra: i64 = extra
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| (1..=1_000_000_000).contains(n))
+            .ok_or_else(|| AppError::validation("extra", "A whole number above 0."))?;
+        let days: i64 = days
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| (1..=366).contains(n))
+            .ok_or_else(|| AppError::validation("days", "For 1 to 366 days."))?;
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 500 {
+            return Err(AppError::validation("reason", "Say why (500 characters at most)."));
+        }
+        let org = rules::personal_org(&services, user.id).await?.ok_or(AppError::NotFound)?;
+        let now = services.clock.now();
+        let boost = crate::ports::BoostRecord {
+            id: Uuid::now_v7(),
+            org_id: org,
+            boost: crate::domain::billing::Boost { quota, extra },
+            reason: reason.to_owned(),
+            expires_at: now + chrono::Duration::days(days),
+            created_by: Some(caller.user.id),
+            created_at: now,
+        };
+        services.store.add_boost(&boost).await?;
+        super::audit(
+            &services,
+            Some(caller.user.id),
+            Some(org),
+            "billing.quota_boosted",
+            format!("user:{}", user.id.0),
+            None,
+            Some(serde_json::json!({ "quota": quota.key(), "extra": extra, "days": days, "reason": reason })),
+        )
+        .await
+    })
+    .await
+}
+
+/// Pays out everyone owed at least the minimum: one payout each, booked in the ledger, exported
+/// as CSV for manual payment (built-in provider). Needs: platform admin.
+#[server(endpoint = "admin_payout_batch", input = Json)]
+pub async fn admin_payout_batch() -> Result<Vec<PayoutView>, AppError> {
+    respond(async move {
+        let (services, caller) = platform_admin()?;
+        let now = services.clock.now();
+        let batch = crate::ports::PayoutBatchRecord {
+            id: Uuid::now_v7(),
+            method: "manual".into(),
+            minimum: MINIMUM_PAYOUT,
+            created_by: Some(caller.user.id),
+            created_at: now,
+            payouts: 0,
+            total: 0,
+        };
+        let made = services.store.create_payout_batch(&batch, now).await?;
+        if !made.is_empty() {
+            super::audit(
+                &services,
+                Some(caller.user.id),
+                None,
+                "billing.payout_batch",
+                format!("payout_batch:{}", batch.id),
+                None,
+                Some(serde_json::json!({ "payouts": made.len() })),
+            )
+            .await?;
+        }
+        Ok(made.into_iter().map(rules::payout_view).collect())
+    })
+    .await
+}
+
+/// A payout batch as CSV (party, email, amount, currency, status) for manual payment. Needs:
+/// platform admin.
+#[server(endpoint = "admin_payout_csv", input = Json)]
+pub async fn admin_payout_csv(batch: Uuid) -> Result<String, AppError> {
+    respond(async move {
+        let (services, _) = platform_admin()?;
+        let payouts = services.store.payouts(None, Some(batch)).await?;
+        let mut csv = String::from("payout_id,name,email,amount,currency,status\n");
+        for p in payouts {
+            let name = p.party_name.replace('"', "\"\"");
+            csv.push_str(&format!(
+                "{},\"{}\",{},{}.{:02},{},{}\n",
+                p.id,
+                name,
+                p.party_email,
+                p.amount / 100,
+                p.amount % 100,
+                p.currency,
+                p.status
+            ));
+        }
+        Ok(csv)
+    })
+    .await
+}

@@ -1,0 +1,816 @@
+//! Plan and billing pages: `/billing` (plan, usage, upgrade, payments), the built-in provider's
+//! checkout page, receipts, a creator's `/sales`, and the platform admin's `/admin/billing`.
+
+use super::SignedIn;
+use crate::api::billing::*;
+use crate::components::layout::LocalTime;
+use crate::domain::billing::{Interval, Limits, format_money, sale_breakdown};
+use crate::dto::Me;
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use uuid::Uuid;
+
+/// The message of a refused action, with an upgrade link when a plan limit refused it.
+#[component]
+pub fn ErrorNotice(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
+    view! {
+        <div role="alert" class="form-error">
+            {move || error.get().map(|e| {
+                let upgrade = e.upgrade().cloned();
+                view! {
+                    <p>{e.to_string()}</p>
+                    {upgrade.map(|u| view! {
+                        <p><a class="button" href=format!("/billing?plan={}", u.plan)>{format!("Upgrade to {}", u.name)}</a></p>
+                    })}
+                }
+            })}
+        </div>
+    }
+}
+
+fn field_message(error: RwSignal<Option<AppError>>, field: &'static str) -> impl Fn() -> Option<String> + Copy {
+    move || error.get().and_then(|e| e.field_message(field))
+}
+
+fn general(error: RwSignal<Option<AppError>>) -> Signal<Option<AppError>> {
+    Signal::derive(move || {
+        error.get().filter(|e| !matches!(e, AppError::Validation { field, .. } if !field.is_empty()))
+    })
+}
+
+fn limit_text(limit: Option<i64>) -> String {
+    limit.map_or("unlimited".to_owned(), |l| l.to_string())
+}
+
+#[component]
+pub fn BillingPage() -> impl IntoView {
+    view! { <SignedIn content=|_me: Me| view! { <Billing/> }/> }
+}
+
+#[component]
+fn Billing() -> impl IntoView {
+    let cancel = Action::new(|cancel: &bool| cancel_plan(*cancel));
+    let summary = Resource::new(move || cancel.version().get(), |_| billing_overview());
+    view! {
+        <section class="page">
+            <h1>"Plan and billing"</h1>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match summary.await {
+                        Ok(s) => view! { <Summary s=s cancel=cancel/> }.into_any(),
+                        Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn Summary(s: BillingSummary, cancel: Action<bool, Result<(), AppError>>) -> impl IntoView {
+    let paid = s.status.is_some();
+    let ending = s.cancel_at_period_end;
+    let current = s.plan_code.clone();
+    view! {
+        {s.test_mode.then(|| view! {
+            <p class="notice test-mode">"Test mode: payments are recorded by Cairn's built-in provider and no money moves."</p>
+        })}
+        <section class="card" aria-labelledby="current-plan">
+            <h2 id="current-plan">{format!("Your plan: {}", s.plan_name)}</h2>
+            {s.status.map(|st| view! { <p>{format!("Status: {}", st.label())}</p> })}
+            <p>{s.next.clone()}</p>
+            {paid.then(|| view! {
+                <button type="button" class=if ending { "" } else { "secondary" } on:click=move |_| { cancel.dispatch(!ending); }>
+                    {if ending { "Keep my plan" } else { "Cancel at the end of the period" }}
+                </button>
+            })}
+            <p role="alert" class="form-error">{move || cancel.value().get().and_then(|r| r.err()).map(|e| e.to_string())}</p>
+            <h3>"Usage"</h3>
+            <ul class="usage">
+                {s.usage.into_iter().map(|u| {
+                    let label = format!("{}: {} of {}", capitalize(&u.label), u.used, limit_text(u.limit));
+                    let warn = u.percent.is_some_and(|p| p >= 80);
+                    view! {
+                        <li>
+                            <span id=format!("usage-{}", u.quota.key())>{label}</span>
+                            {u.percent.map(|p| view! {
+                                <progress max="100" value=p.to_string() aria-labelledby=format!("usage-{}", u.quota.key())></progress>
+                            })}
+                            {warn.then(|| view! { <span class="warning">" Nearly at your limit."</span> })}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </section>
+        <Plans plans=s.plans current=current/>
+        <section class="card" aria-labelledby="payments">
+            <h2 id="payments">"Payments"</h2>
+            {if s.payments.is_empty() {
+                view! { <p>"No payments yet."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="table-scroll"><table>
+                        <caption class="visually-hidden">"Payments"</caption>
+                        <thead><tr><th scope="col">"Date"</th><th scope="col">"What"</th><th scope="col">"Amount"</th><th scope="col">"Status"</th><th scope="col">"Receipt"</th></tr></thead>
+                        <tbody>{s.payments.into_iter().map(|p| view! {
+                            <tr>
+                                <td><LocalTime at=p.created_at/></td>
+                                <td>{p.description.clone()}</td>
+                                <td>{format_money(p.amount)}</td>
+                                <td>{p.status.clone()}</td>
+                                <td><a href=format!("/billing/receipts/{}", p.id) aria-label=format!("Receipt for {}", p.description)>"Receipt"</a></td>
+                            </tr>
+                        }).collect_view()}</tbody>
+                    </table></div>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
+/// The plans on offer, with a yearly/monthly choice and a promo code.
+#[component]
+fn Plans(plans: Vec<PlanView>, current: String) -> impl IntoView {
+    let wanted = use_query_map().get_untracked().get("plan").unwrap_or_default();
+    let interval = RwSignal::new("month".to_owned());
+    let promo = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<AppError>);
+    let navigate = use_navigate();
+    let start = Action::new(move |(product, interval, promo): &(String, String, String)| {
+        let (product, interval, promo) = (product.clone(), interval.clone(), promo.clone());
+        async move { start_checkout(product, interval, promo).await }
+    });
+    Effect::new(move |_| match start.value().get() {
+        Some(Ok(c)) => navigate(&format!("/billing/checkout/{}", c.id), Default::default()),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    let individual: Vec<PlanView> = plans.into_iter().filter(|p| !p.config.per_seat).collect();
+    view! {
+        <section class="card" aria-labelledby="plans">
+            <h2 id="plans">"Plans"</h2>
+            <fieldset>
+                <legend>"Billed"</legend>
+                <label><input type="radio" name="interval" value="month" checked=true on:change=move |_| interval.set("month".into())/>" Monthly"</label>
+                <label><input type="radio" name="interval" value="year" on:change=move |_| interval.set("year".into())/>" Yearly (two months free)"</label>
+            </fieldset>
+            <div class="field">
+                <label for="promo-code">"Promo code"</label>
+                <input id="promo-code" bind:value=promo aria-describedby="promo-code-error" autocomplete="off"/>
+                <p class="field-error" id="promo-code-error" aria-live="polite">{field_message(error, "promo_code")}</p>
+            </div>
+            <ErrorNotice error=general(error)/>
+            <div class="plan-grid">
+                {individual.into_iter().map(|p| {
+                    let code = p.code.clone();
+                    let is_current = code == current;
+                    let highlighted = code == wanted;
+                    let name = p.config.name.clone();
+                    let monthly = p.config.monthly_price;
+                    let yearly = p.config.annual_price;
+                    let l = p.config.limits.clone();
+                    let free = p.config.monthly_price == 0;
+                    view! {
+                        <article class=if highlighted { "plan highlighted" } else { "plan" } aria-labelledby=format!("plan-{code}")>
+                            <h3 id=format!("plan-{code}")>{name.clone()}</h3>
+                            <p class="price">{move || if interval.get() == "year" {
+                                yearly.map_or("monthly only".to_owned(), |y| format!("{} a year", format_money(y)))
+                            } else {
+                                format!("{} a month", format_money(monthly))
+                            }}</p>
+                            <p>{p.config.description.clone()}</p>
+                            <ul>
+                                <li>{format!("Running sequences: {}", limit_text(l.max_active_sequences))}</li>
+                                <li>{format!("Sequences of your own: {}", limit_text(l.max_personal_sequences))}</li>
+                                <li>{if p.config.features.premium_sequences { "Premium sequences included" } else { "Free sequences" }}</li>
+                            </ul>
+                            {if is_current {
+                                view! { <p class="muted">"Your current plan"</p> }.into_any()
+                            } else if free {
+                                ().into_any()
+                            } else {
+                                let code = code.clone();
+                                view! {
+                                    <button type="button" disabled=move || start.pending().get()
+                                        on:click=move |_| { error.set(None); start.dispatch((format!("plan:{code}"), interval.get_untracked(), promo.get_untracked())); }>
+                                        {format!("Choose {name}")}
+                                    </button>
+                                }.into_any()
+                            }}
+                        </article>
+                    }
+                }).collect_view()}
+            </div>
+        </section>
+    }
+}
+
+#[component]
+pub fn CheckoutPage() -> impl IntoView {
+    view! { <SignedIn content=|_me: Me| view! { <Checkout/> }/> }
+}
+
+#[component]
+fn Checkout() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").and_then(|s| s.parse::<Uuid>().ok());
+    let pay = Action::new(|id: &Uuid| pay_checkout(*id));
+    let details = Resource::new(
+        move || (id(), pay.version().get()),
+        |(id, _)| async move {
+            match id {
+                Some(id) => checkout_details(id).await,
+                None => Err(AppError::NotFound),
+            }
+        },
+    );
+    view! {
+        <section class="page narrow">
+            <h1>"Checkout"</h1>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match details.await {
+                        Ok(c) => {
+                            let cid = c.id;
+                            let paid = c.status == "paid";
+                            view! {
+                                {c.test_mode.then(|| view! {
+                                    <p class="notice test-mode">"Test mode: this checkout records a test payment. No card is charged."</p>
+                                })}
+                                <section class="card" aria-labelledby="order">
+                                    <h2 id="order">{c.description.clone()}</h2>
+                                    <dl class="breakdown">
+                                        <dt>"Price"</dt><dd>{format_money(c.price)}</dd>
+                                        {(c.discount > 0).then(|| view! {
+                                            <dt>{format!("Promo code {}", c.promo_code.clone().unwrap_or_default())}</dt>
+                                            <dd>{format!("−{}", format_money(c.discount))}</dd>
+                                        })}
+                                        <dt>"Total"</dt><dd><strong>{format_money(c.amount)}</strong></dd>
+                                    </dl>
+                                    {if paid {
+                                        view! {
+                                            <p role="status">"Payment received. A receipt is on its way to your inbox."</p>
+                                            <p><a href=c.return_to.clone()>"Continue"</a></p>
+                                        }.into_any()
+                                    } else if c.status == "open" {
+                                        view! {
+                                            <button type="button" disabled=move || pay.pending().get() on:click=move |_| { pay.dispatch(cid); }>
+                                                {format!("Pay {} (test payment)", format_money(c.amount))}
+                                            </button>
+                                        }.into_any()
+                                    } else {
+                                        view! { <p>"This checkout has expired."</p> }.into_any()
+                                    }}
+                                    <p role="alert" class="form-error">{move || pay.value().get().and_then(|r| r.err()).map(|e| e.to_string())}</p>
+                                </section>
+                            }.into_any()
+                        }
+                        Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+pub fn ReceiptPage() -> impl IntoView {
+    view! { <SignedIn content=|_me: Me| view! { <Receipt/> }/> }
+}
+
+#[component]
+fn Receipt() -> impl IntoView {
+    let params = use_params_map();
+    let r = Resource::new(
+        move || params.read().get("id").and_then(|s| s.parse::<Uuid>().ok()),
+        |id| async move {
+            match id {
+                Some(id) => receipt(id).await,
+                None => Err(AppError::NotFound),
+            }
+        },
+    );
+    view! {
+        <section class="page narrow">
+            <h1>"Receipt"</h1>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match r.await {
+                        Ok(r) => view! {
+                            <section class="card receipt">
+                                <dl class="breakdown">
+                                    <dt>"Receipt number"</dt><dd><code>{r.id.to_string()}</code></dd>
+                                    <dt>"Date"</dt><dd><LocalTime at=r.created_at/></dd>
+                                    <dt>"Billed to"</dt><dd>{format!("{} <{}>", r.buyer_name, r.buyer_email)}</dd>
+                                    <dt>"Item"</dt><dd>{r.description.clone()}</dd>
+                                    <dt>"Amount"</dt><dd>{format_money(r.amount)}</dd>
+                                    <dt>"Status"</dt><dd>{r.status.clone()}</dd>
+                                    {r.refunded_at.map(|at| view! { <dt>"Refunded"</dt><dd><LocalTime at=at/></dd> })}
+                                </dl>
+                                {(r.provider == "builtin").then(|| view! { <p class="muted">"Test payment recorded by Cairn's built-in provider."</p> })}
+                                <button type="button" on:click=move |_| { print(); }>"Print or save as PDF"</button>
+                            </section>
+                        }.into_any(),
+                        Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+fn print() {
+    #[cfg(feature = "hydrate")]
+    if let Some(w) = web_sys::window() {
+        let _ = w.print();
+    }
+}
+
+/// A premium sequence's price and its buy button, for someone without access.
+#[component]
+pub fn BuySequence(id: Uuid, price: Option<PriceView>) -> impl IntoView {
+    let promo = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<AppError>);
+    let navigate = use_navigate();
+    let start = Action::new(move |promo: &String| {
+        let promo = promo.clone();
+        async move { start_checkout(sequence_product(id), String::new(), promo).await }
+    });
+    Effect::new(move |_| match start.value().get() {
+        Some(Ok(c)) => navigate(&format!("/billing/checkout/{}", c.id), Default::default()),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    view! {
+        <section class="card" aria-labelledby="premium">
+            <h2 id="premium">"Premium sequence"</h2>
+            {match price {
+                Some(p) => {
+                    let label = match p.recurring {
+                        Some(_) => format!("{} a month", format_money(p.amount)),
+                        None => format!("{} once, yours to keep", format_money(p.amount)),
+                    };
+                    let amount = format_money(p.amount);
+                    view! {
+                        <p>{label}</p>
+                        <div class="field">
+                            <label for="buy-promo">"Promo code"</label>
+                            <input id="buy-promo" bind:value=promo aria-describedby="buy-promo-error" autocomplete="off"/>
+                            <p class="field-error" id="buy-promo-error" aria-live="polite">{field_message(error, "promo_code")}</p>
+                        </div>
+                        <button type="button" disabled=move || start.pending().get()
+                            on:click=move |_| { error.set(None); start.dispatch(promo.get_untracked()); }>
+                            {format!("Buy for {amount}")}
+                        </button>
+                    }.into_any()
+                }
+                None => view! { <p>"Premium sequences come with the Premium plan."</p> }.into_any(),
+            }}
+            <p><a href="/billing?plan=premium">"Or get every premium sequence with Premium"</a></p>
+            <ErrorNotice error=general(error)/>
+        </section>
+    }
+}
+
+/// The creator's price form for a premium sequence, with the live breakdown of a sale.
+#[component]
+pub fn PriceEditor(id: Uuid, price: Option<PriceView>) -> impl IntoView {
+    let amount =
+        RwSignal::new(price.as_ref().map(|p| format!("{}.{:02}", p.amount / 100, p.amount % 100)).unwrap_or_default());
+    let monthly = RwSignal::new(price.as_ref().is_some_and(|p| p.recurring == Some(Interval::Month)));
+    let error = RwSignal::new(None::<AppError>);
+    let saved = RwSignal::new(None::<String>);
+    let save = Action::new(move |(amount, monthly): &(String, bool)| {
+        let (amount, monthly) = (amount.clone(), *monthly);
+        async move { set_sequence_price(id, amount, monthly).await }
+    });
+    Effect::new(move |_| match save.value().get() {
+        Some(Ok(Some(p))) => {
+            error.set(None);
+            saved.set(Some(format!("Price saved: {}.", format_money(p.amount))));
+        }
+        Some(Ok(None)) => {
+            error.set(None);
+            saved.set(Some("No longer for sale on its own.".into()));
+        }
+        Some(Err(e)) => {
+            saved.set(None);
+            error.set(Some(e));
+        }
+        None => {}
+    });
+    let breakdown = move || {
+        let cents = crate::domain::billing::parse_money(&amount.get()).ok()?;
+        let b = sale_breakdown(cents, 0, crate::domain::billing::CreatorTier::Bronze.share_bps(), 0);
+        Some(format!(
+            "The client pays {}; the platform fee is {}; you receive {} (70%, before payment processing).",
+            format_money(b.gross),
+            format_money(b.platform_fee),
+            format_money(b.seller)
+        ))
+    };
+    view! {
+        <section class="card" aria-labelledby="price-heading">
+            <h2 id="price-heading">"Price"</h2>
+            <p class="hint">"Premium sequences can be sold on their own; members with a Premium plan get them included."</p>
+            <form on:submit=move |ev| { ev.prevent_default(); saved.set(None); save.dispatch((amount.get_untracked(), monthly.get_untracked())); }>
+                <div class="field">
+                    <label for="price-amount">"Price in dollars"</label>
+                    <input id="price-amount" inputmode="decimal" bind:value=amount aria-describedby="price-amount-error price-breakdown"/>
+                    <p class="field-error" id="price-amount-error" aria-live="polite">{field_message(error, "amount")}</p>
+                </div>
+                <label><input type="checkbox" bind:checked=monthly/>" Charge monthly"</label>
+                <p id="price-breakdown" aria-live="polite">{breakdown}</p>
+                <ErrorNotice error=general(error)/>
+                <p role="status" class="form-success">{move || saved.get()}</p>
+                <button type="submit" disabled=move || save.pending().get()>"Save price"</button>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+pub fn SalesPage() -> impl IntoView {
+    view! { <SignedIn content=|_me: Me| view! { <Sales/> }/> }
+}
+
+#[component]
+fn Sales() -> impl IntoView {
+    let promo = RwSignal::new(PromoInput { kind: "percent".into(), duration: "once".into(), ..Default::default() });
+    let create = Action::new(|input: &PromoInput| create_creator_promo(input.clone()));
+    let sales = Resource::new(move || create.version().get(), |_| my_sales());
+    view! {
+        <section class="page">
+            <h1>"Sales"</h1>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match sales.await {
+                        Ok(s) => view! {
+                            <section class="card" aria-labelledby="earnings">
+                                <h2 id="earnings">"Earnings"</h2>
+                                <p>{format!("{} creator: you receive {}% of each sale.", s.tier.label(), s.share_bps / 100)}</p>
+                                <p><strong>{format!("Balance: {}", format_money(s.balance))}</strong>" (paid out once it reaches " {format_money(MINIMUM_PAYOUT)} ")"</p>
+                            </section>
+                            <section class="card" aria-labelledby="sales-list">
+                                <h2 id="sales-list">"Sales"</h2>
+                                {if s.sales.is_empty() { view! { <p>"No sales yet."</p> }.into_any() } else { view! {
+                                    <div class="table-scroll"><table>
+                                        <caption class="visually-hidden">"Sales"</caption>
+                                        <thead><tr><th scope="col">"Date"</th><th scope="col">"Product"</th><th scope="col">"Buyer"</th><th scope="col">"Paid"</th><th scope="col">"Your share"</th><th scope="col">"Status"</th></tr></thead>
+                                        <tbody>{s.sales.into_iter().map(|x| view! {
+                                            <tr>
+                                                <td><LocalTime at=x.at/></td>
+                                                <td>{x.description.clone()}</td>
+                                                <td>{x.buyer.clone()}</td>
+                                                <td>{format_money(x.gross)}</td>
+                                                <td>{format_money(x.share)}</td>
+                                                <td>{x.status.clone()}</td>
+                                            </tr>
+                                        }).collect_view()}</tbody>
+                                    </table></div>
+                                }.into_any() }}
+                            </section>
+                            <section class="card" aria-labelledby="payouts">
+                                <h2 id="payouts">"Payouts"</h2>
+                                {if s.payouts.is_empty() { view! { <p>"No payouts yet."</p> }.into_any() } else { view! {
+                                    <ul>{s.payouts.into_iter().map(|p| view! {
+                                        <li><LocalTime at=p.created_at/>{format!(": {} ({})", format_money(p.amount), p.status)}</li>
+                                    }).collect_view()}</ul>
+                                }.into_any() }}
+                            </section>
+                            <section class="card" aria-labelledby="my-codes">
+                                <h2 id="my-codes">"Your promo codes"</h2>
+                                <ul>{s.promos.into_iter().map(|p| view! {
+                                    <li><code>{p.code.clone()}</code>{format!(" — {}, used {} times", p.discount.describe(), p.redeemed)}</li>
+                                }).collect_view()}</ul>
+                            </section>
+                        }.into_any(),
+                        Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+            <PromoForm heading="New promo code for your sequences" input=promo action=create products_hint="sequence:<id>, comma-separated; empty for all your sequences"/>
+        </section>
+    }
+}
+
+/// The promo code form, for creators and the platform admin.
+#[component]
+fn PromoForm(
+    heading: &'static str,
+    input: RwSignal<PromoInput>,
+    action: Action<PromoInput, Result<(), AppError>>,
+    products_hint: &'static str,
+) -> impl IntoView {
+    let error = RwSignal::new(None::<AppError>);
+    let done = RwSignal::new(None::<String>);
+    Effect::new(move |_| match action.value().get() {
+        Some(Ok(())) => {
+            error.set(None);
+            done.set(Some(format!("Code {} created.", input.get_untracked().code.trim().to_uppercase())));
+        }
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    let text = move |label: &'static str,
+                     id: &'static str,
+                     field: &'static str,
+                     get: fn(&PromoInput) -> String,
+                     set: fn(&mut PromoInput, String)| {
+        view! {
+            <div class="field">
+                <label for=id>{label}</label>
+                <input id=id prop:value=move || get(&input.get()) on:input=move |ev| { let v = event_target_value(&ev); input.update(|i| set(i, v)); }
+                    aria-describedby=format!("{id}-error")/>
+                <p class="field-error" id=format!("{id}-error") aria-live="polite">{field_message(error, field)}</p>
+            </div>
+        }
+    };
+    view! {
+        <section class="card" aria-labelledby=format!("{}-h", heading.len())>
+            <h2 id=format!("{}-h", heading.len())>{heading}</h2>
+            <form on:submit=move |ev| { ev.prevent_default(); done.set(None); action.dispatch(input.get_untracked()); }>
+                {text("Code", "promo-new-code", "code", |i| i.code.clone(), |i, v| i.code = v)}
+                <div class="field">
+                    <label for="promo-kind">"Discount type"</label>
+                    <select id="promo-kind" on:change=move |ev| { let v = event_target_value(&ev); input.update(|i| i.kind = v); }>
+                        <option value="percent">"Percent off"</option>
+                        <option value="amount">"Amount off (dollars)"</option>
+                    </select>
+                </div>
+                {text("Discount", "promo-value", "value", |i| i.value.clone(), |i, v| i.value = v)}
+                <div class="field">
+                    <label for="promo-duration">"Applies to"</label>
+                    <select id="promo-duration" on:change=move |ev| { let v = event_target_value(&ev); input.update(|i| i.duration = v); }>
+                        <option value="once">"The first payment"</option>
+                        <option value="repeating">"Several months"</option>
+                        <option value="forever">"Every payment"</option>
+                    </select>
+                </div>
+                {text("Months (for several months)", "promo-months", "months", |i| i.months.clone(), |i, v| i.months = v)}
+                {text("Last valid day (YYYY-MM-DD, optional)", "promo-until", "valid_until", |i| i.valid_until.clone(), |i, v| i.valid_until = v)}
+                {text("Maximum redemptions (optional)", "promo-max", "max_redemptions", |i| i.max_redemptions.clone(), |i, v| i.max_redemptions = v)}
+                <div class="field">
+                    <label for="promo-products">"Products (optional)"</label>
+                    <p class="hint" id="promo-products-hint">{products_hint}</p>
+                    <input id="promo-products" prop:value=move || input.get().products on:input=move |ev| { let v = event_target_value(&ev); input.update(|i| i.products = v); }
+                        aria-describedby="promo-products-hint promo-products-error"/>
+                    <p class="field-error" id="promo-products-error" aria-live="polite">{field_message(error, "products")}</p>
+                </div>
+                <label><input type="checkbox" on:change=move |ev| { let v = event_target_checked(&ev); input.update(|i| i.first_time_only = v); }/>" First-time customers only"</label>
+                <ErrorNotice error=general(error)/>
+                <p role="status" class="form-success">{move || done.get()}</p>
+                <button type="submit" disabled=move || action.pending().get()>"Create code"</button>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+pub fn AdminBillingPage() -> impl IntoView {
+    view! { <SignedIn content=|_me: Me| view! { <AdminBilling/> }/> }
+}
+
+#[component]
+fn AdminBilling() -> impl IntoView {
+    let refund = Action::new(|(id, reason): &(Uuid, String)| admin_refund(*id, reason.clone()));
+    let batch = Action::new(|_: &()| admin_payout_batch());
+    let promo_input =
+        RwSignal::new(PromoInput { kind: "percent".into(), duration: "once".into(), ..Default::default() });
+    let promo = Action::new(|input: &PromoInput| admin_create_promo(input.clone()));
+    let data = Resource::new(
+        move || (refund.version().get(), batch.version().get(), promo.version().get()),
+        |_| admin_billing(),
+    );
+    let csv = Action::new(|id: &Uuid| admin_payout_csv(*id));
+    Effect::new(move |_| {
+        if let Some(Ok(text)) = csv.value().get() {
+            download("payouts.csv", &text);
+        }
+    });
+    view! {
+        <section class="page">
+            <h1>"Billing administration"</h1>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(d) => view! { <AdminData d=d refund=refund batch=batch csv=csv/> }.into_any(),
+                        Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+            <BoostForm/>
+            <PromoForm heading="New platform promo code" input=promo_input action=promo products_hint="plan:premium, plan:creator …; empty for every plan"/>
+        </section>
+    }
+}
+
+type RefundAction = Action<(Uuid, String), Result<(), AppError>>;
+
+#[component]
+fn AdminData(
+    d: AdminBillingView,
+    refund: RefundAction,
+    batch: Action<(), Result<Vec<PayoutView>, AppError>>,
+    csv: Action<Uuid, Result<String, AppError>>,
+) -> impl IntoView {
+    let reason = RwSignal::new(String::new());
+    view! {
+        <section class="card" aria-labelledby="admin-payments">
+            <h2 id="admin-payments">"Payments"</h2>
+            <div class="field">
+                <label for="refund-reason">"Refund reason"</label>
+                <input id="refund-reason" bind:value=reason aria-describedby="refund-error"/>
+            </div>
+            <p role="alert" class="form-error" id="refund-error">{move || refund.value().get().and_then(|r| r.err()).map(|e| e.to_string())}</p>
+            <div class="table-scroll"><table>
+                <caption class="visually-hidden">"Payments"</caption>
+                <thead><tr><th scope="col">"Date"</th><th scope="col">"What"</th><th scope="col">"Buyer"</th><th scope="col">"Amount"</th><th scope="col">"Seller share"</th><th scope="col">"Status"</th><th scope="col">"Action"</th></tr></thead>
+                <tbody>{d.payments.into_iter().map(|p| {
+                    let id = p.id;
+                    let what = p.description.clone();
+                    view! {
+                        <tr>
+                            <td><LocalTime at=p.created_at/></td>
+                            <td>{p.description.clone()}</td>
+                            <td>{p.buyer.clone()}</td>
+                            <td>{format_money(p.amount)}</td>
+                            <td>{format_money(p.seller_share)}</td>
+                            <td>{p.status.clone()}</td>
+                            <td>{(p.status == "paid").then(|| view! {
+                                <button type="button" class="danger small" aria-label=format!("Refund {what} ({})", p.buyer)
+                                    on:click=move |_| { refund.dispatch((id, reason.get_untracked())); }>"Refund"</button>
+                            })}</td>
+                        </tr>
+                    }
+                }).collect_view()}</tbody>
+            </table></div>
+        </section>
+        <section class="card" aria-labelledby="admin-balances">
+            <h2 id="admin-balances">"Balances owed"</h2>
+            {if d.balances.is_empty() { view! { <p>"Nobody is owed anything."</p> }.into_any() } else { view! {
+                <ul>{d.balances.into_iter().map(|b| view! { <li>{format!("{} <{}>: {}", b.name, b.email, format_money(b.balance))}</li> }).collect_view()}</ul>
+            }.into_any() }}
+            <button type="button" disabled=move || batch.pending().get() on:click=move |_| { batch.dispatch(()); }>
+                {format!("Create a payout batch (balances of {} or more)", format_money(d.minimum_payout))}
+            </button>
+            <p role="status">{move || batch.value().get().map(|r| match r {
+                Ok(p) if p.is_empty() => "Nobody is owed enough for a payout.".to_owned(),
+                Ok(p) => format!("Payout batch created: {} payouts, {} in all.", p.len(), format_money(p.iter().map(|x| x.amount).sum())),
+                Err(e) => e.to_string(),
+            })}</p>
+            <h3>"Payout batches"</h3>
+            <ul>{d.batches.into_iter().map(|b| {
+                let id = b.id;
+                view! {
+                    <li>
+                        <LocalTime at=b.created_at/>{format!(": {} payouts, {} ", b.payouts, format_money(b.total))}
+                        <button type="button" class="small" on:click=move |_| { csv.dispatch(id); }>"Download CSV"</button>
+                    </li>
+                }
+            }).collect_view()}</ul>
+        </section>
+        <section class="card" aria-labelledby="admin-plans">
+            <h2 id="admin-plans">"Plans"</h2>
+            <p class="hint">"Saving a plan makes a new version for new subscribers; current subscribers keep theirs."</p>
+            {d.plans.into_iter().map(|p| view! { <PlanEditor plan=p/> }).collect_view()}
+        </section>
+        <section class="card" aria-labelledby="admin-promos">
+            <h2 id="admin-promos">"Platform promo codes"</h2>
+            <ul>{d.promos.into_iter().map(|p| view! {
+                <li><code>{p.code.clone()}</code>{format!(" — {}, used {}{} times", p.discount.describe(), p.redeemed, p.max_redemptions.map(|m| format!(" of {m}")).unwrap_or_default())}</li>
+            }).collect_view()}</ul>
+        </section>
+    }
+}
+
+fn opt_text(v: Option<i64>) -> String {
+    v.map(|n| n.to_string()).unwrap_or_default()
+}
+
+fn opt_parse(raw: &str) -> Option<i64> {
+    raw.trim().parse().ok()
+}
+
+#[component]
+fn PlanEditor(plan: PlanView) -> impl IntoView {
+    let code = plan.code.clone();
+    let c = plan.config.clone();
+    let name = RwSignal::new(c.name.clone());
+    let monthly = RwSignal::new(format!("{}.{:02}", c.monthly_price / 100, c.monthly_price % 100));
+    let annual = RwSignal::new(c.annual_price.map(|a| format!("{}.{:02}", a / 100, a % 100)).unwrap_or_default());
+    let active = RwSignal::new(opt_text(c.limits.max_active_sequences));
+    let personal = RwSignal::new(opt_text(c.limits.max_personal_sequences));
+    let error = RwSignal::new(None::<AppError>);
+    let limits_base = c.limits.clone();
+    let plan_code = plan.code.clone();
+    let save = Action::new(move |(name, monthly, annual, limits): &(String, String, String, Limits)| {
+        let (code, name, monthly, annual, limits) =
+            (plan_code.clone(), name.clone(), monthly.clone(), annual.clone(), limits.clone());
+        async move { admin_save_plan(code, name, monthly, annual, limits).await }
+    });
+    Effect::new(move |_| {
+        if let Some(r) = save.value().get() {
+            error.set(r.err());
+        }
+    });
+    let id = |f: &str| format!("plan-{}-{f}", plan.code);
+    view! {
+        <form class="plan-editor" aria-label=format!("Plan {}", code) on:submit=move |ev| {
+            ev.prevent_default();
+            let mut limits = limits_base.clone();
+            limits.max_active_sequences = opt_parse(&active.get_untracked());
+            limits.max_personal_sequences = opt_parse(&personal.get_untracked());
+            save.dispatch((name.get_untracked(), monthly.get_untracked(), annual.get_untracked(), limits));
+        }>
+            <h3>{format!("{} (version {})", c.name, plan.version)}</h3>
+            <div class="field"><label for=id("name")>"Name"</label><input id=id("name") bind:value=name/>
+                <p class="field-error" aria-live="polite">{field_message(error, "name")}</p></div>
+            <div class="field"><label for=id("monthly")>"Monthly price"</label><input id=id("monthly") bind:value=monthly/>
+                <p class="field-error" aria-live="polite">{field_message(error, "monthly_price")}</p></div>
+            <div class="field"><label for=id("annual")>"Yearly price (empty: monthly only)"</label><input id=id("annual") bind:value=annual/>
+                <p class="field-error" aria-live="polite">{field_message(error, "annual_price")}</p></div>
+            <div class="field"><label for=id("active")>"Running sequences (empty: unlimited)"</label><input id=id("active") bind:value=active/></div>
+            <div class="field"><label for=id("personal")>"Sequences of one's own (empty: unlimited)"</label><input id=id("personal") bind:value=personal/>
+                <p class="field-error" aria-live="polite">{field_message(error, "limits")}</p></div>
+            <p role="status">{move || save.value().get().and_then(|r| r.ok()).map(|v| format!("Saved as version {v}."))}</p>
+            <ErrorNotice error=general(error)/>
+            <button type="submit" disabled=move || save.pending().get()>{format!("Save {}", c.name)}</button>
+        </form>
+    }
+}
+
+#[component]
+fn BoostForm() -> impl IntoView {
+    let email = RwSignal::new(String::new());
+    let quota = RwSignal::new("active_sequences".to_owned());
+    let extra = RwSignal::new(String::new());
+    let days = RwSignal::new("30".to_owned());
+    let reason = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<AppError>);
+    let boost = Action::new(|args: &(String, String, String, String, String)| {
+        let (a, b, c, d, e) = args.clone();
+        admin_boost_quota(a, b, c, d, e)
+    });
+    Effect::new(move |_| {
+        if let Some(r) = boost.value().get() {
+            error.set(r.err());
+        }
+    });
+    let field = move |label: &'static str, id: &'static str, key: &'static str, value: RwSignal<String>| {
+        view! {
+            <div class="field">
+                <label for=id>{label}</label>
+                <input id=id bind:value=value aria-describedby=format!("{id}-error")/>
+                <p class="field-error" id=format!("{id}-error") aria-live="polite">{field_message(error, key)}</p>
+            </div>
+        }
+    };
+    view! {
+        <section class="card" aria-labelledby="boost-h">
+            <h2 id="boost-h">"Boost a quota"</h2>
+            <form on:submit=move |ev| {
+                ev.prevent_default();
+                boost.dispatch((email.get_untracked(), quota.get_untracked(), extra.get_untracked(), days.get_untracked(), reason.get_untracked()));
+            }>
+                {field("Person's email", "boost-email", "email", email)}
+                <div class="field">
+                    <label for="boost-quota">"Quota"</label>
+                    <select id="boost-quota" on:change=move |ev| quota.set(event_target_value(&ev))>
+                        {crate::domain::billing::Quota::ALL.into_iter().map(|q| view! { <option value=q.key()>{capitalize(q.label())}</option> }).collect_view()}
+                    </select>
+                </div>
+                {field("Extra", "boost-extra", "extra", extra)}
+                {field("For how many days", "boost-days", "days", days)}
+                {field("Reason", "boost-reason", "reason", reason)}
+                <ErrorNotice error=general(error)/>
+                <p role="status">{move || matches!(boost.value().get(), Some(Ok(()))).then_some("Quota boosted.")}</p>
+                <button type="submit" disabled=move || boost.pending().get()>"Boost quota"</button>
+            </form>
+        </section>
+    }
+}
+
+/// Offers `text` as a file download.
+fn download(name: &str, text: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
+        let href = format!("data:text/csv;charset=utf-8,{}", js_sys::encode_uri_component(text));
+        if let Ok(a) = document.create_element("a") {
+            let a: web_sys::HtmlElement = a.unchecked_into();
+            let _ = a.set_attribute("href", &href);
+            let _ = a.set_attribute("download", name);
+            a.click();
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (name, text);
+}

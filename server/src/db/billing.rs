@@ -1,0 +1,666 @@
+//! Plans, plan subscriptions, prices, promo codes, checkouts, payments, boosts, the ledger and
+//! payouts. Every movement of money is written with its balanced ledger transaction in the same
+//! database transaction.
+
+use super::{BeginWrite, Db, OrStore, StoreResult as Result, on_pool};
+use app::domain::billing::{
+    Boost, Entry, Interval, PlanConfig, PlanStatus, PromoRules, Quota, account, payout_entries,
+};
+use app::domain::{OrgId, UserId};
+use app::ports::{
+    BillingStore, BoostRecord, CheckoutRecord, LedgerTx, PaymentFilter, PaymentRecord, PayoutBatchRecord, PayoutRecord,
+    PlanChangeRecord, PlanRecord, PlanSubscriptionRecord, PriceRecord, PromoRecord, Settlement, StoreError,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::FromRow;
+use uuid::Uuid;
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+fn config(raw: &str) -> Result<PlanConfig> {
+    serde_json::from_str(raw).map_err(|e| StoreError::Other(format!("unreadable plan: {e}")))
+}
+
+/// Inserts a ledger transaction and its lines, refusing one that does not balance.
+macro_rules! book {
+    ($tx:expr, $ledger:expr) => {{
+        let l: &LedgerTx = $ledger;
+        if !app::domain::billing::balanced(&l.entries) {
+            return Err(StoreError::Invalid(format!("unbalanced ledger transaction {}", l.reference)));
+        }
+        sqlx::query(
+            "INSERT INTO ledger_transactions (id, kind, reference, currency, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(l.id)
+        .bind(&l.kind)
+        .bind(&l.reference)
+        .bind(&l.currency)
+        .bind(l.created_at)
+        .execute(&mut *$tx)
+        .await
+        .store()?;
+        for (line, e) in l.entries.iter().enumerate() {
+            sqlx::query("INSERT INTO ledger_entries (tx_id, line, account, amount) VALUES ($1, $2, $3, $4)")
+                .bind(l.id)
+                .bind(line as i32)
+                .bind(&e.account)
+                .bind(e.amount)
+                .execute(&mut *$tx)
+                .await
+                .store()?;
+        }
+    }};
+}
+
+macro_rules! save_subscription {
+    ($tx:expr, $sub:expr, $change:expr) => {{
+        let s: &PlanSubscriptionRecord = $sub;
+        let c: &PlanChangeRecord = $change;
+        sqlx::query(
+            "INSERT INTO plan_subscriptions (org_id, plan_code, plan_version, billing_interval, seats, status, period_start, \
+             period_end, cancel_at_period_end, promo_code, provider, provider_ref, paid_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+             ON CONFLICT (org_id) DO UPDATE SET plan_code = $2, plan_version = $3, billing_interval = $4, seats = $5, \
+             status = $6, period_start = $7, period_end = $8, cancel_at_period_end = $9, promo_code = $10, provider = $11, \
+             provider_ref = $12, paid_by = $13, updated_at = $15")
+            .bind(s.org_id.0).bind(&s.plan_code).bind(s.plan_version).bind(s.interval.as_str()).bind(s.seats)
+            .bind(s.status.as_str()).bind(s.period_start).bind(s.period_end).bind(s.cancel_at_period_end)
+            .bind(s.promo_code.as_deref()).bind(&s.provider).bind(s.provider_ref.as_deref()).bind(s.paid_by.map(|u| u.0))
+            .bind(s.created_at).bind(s.updated_at)
+            .execute(&mut *$tx).await.store()?;
+        sqlx::query(
+            "INSERT INTO plan_changes (id, org_id, from_plan, to_plan, mrr_before, mrr_after, reason, at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+            .bind(c.id).bind(c.org_id.0).bind(c.from_plan.as_deref()).bind(c.to_plan.as_deref())
+            .bind(c.mrr_before).bind(c.mrr_after).bind(&c.reason).bind(c.at)
+            .execute(&mut *$tx).await.store()?;
+    }};
+}
+
+#[derive(FromRow)]
+struct SubscriptionRow {
+    org_id: Uuid,
+    plan_code: String,
+    plan_version: i32,
+    billing_interval: String,
+    seats: i64,
+    status: String,
+    period_start: DateTime<Utc>,
+    period_end: DateTime<Utc>,
+    cancel_at_period_end: bool,
+    promo_code: Option<String>,
+    provider: String,
+    provider_ref: Option<String>,
+    paid_by: Option<Uuid>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<SubscriptionRow> for PlanSubscriptionRecord {
+    fn from(r: SubscriptionRow) -> Self {
+        PlanSubscriptionRecord {
+            org_id: OrgId(r.org_id),
+            plan_code: r.plan_code,
+            plan_version: r.plan_version,
+            interval: Interval::parse(&r.billing_interval).unwrap_or(Interval::Month),
+            seats: r.seats,
+            status: PlanStatus::parse(&r.status),
+            period_start: r.period_start,
+            period_end: r.period_end,
+            cancel_at_period_end: r.cancel_at_period_end,
+            promo_code: r.promo_code,
+            provider: r.provider,
+            provider_ref: r.provider_ref,
+            paid_by: r.paid_by.map(UserId),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(FromRow)]
+struct PromoRow {
+    id: Uuid,
+    code: String,
+    owner_id: Option<Uuid>,
+    rules: String,
+    redeemed: i64,
+    created_by: Option<Uuid>,
+    created_at: DateTime<Utc>,
+}
+
+impl PromoRow {
+    fn record(self) -> Result<PromoRecord> {
+        let rules: PromoRules =
+            serde_json::from_str(&self.rules).map_err(|e| StoreError::Other(format!("unreadable promo code: {e}")))?;
+        Ok(PromoRecord {
+            id: self.id,
+            code: self.code,
+            owner_id: self.owner_id.map(UserId),
+            rules,
+            redeemed: self.redeemed,
+            created_by: self.created_by.map(UserId),
+            created_at: self.created_at,
+        })
+    }
+}
+
+const PROMO_SELECT: &str = "SELECT id, code, owner_id, rules, CAST(redeemed AS BIGINT) AS redeemed, created_by, created_at \
+     FROM promo_codes";
+
+#[derive(FromRow)]
+struct CheckoutRow {
+    id: Uuid,
+    user_id: Uuid,
+    org_id: Uuid,
+    product: String,
+    description: String,
+    plan_version: Option<i32>,
+    billing_interval: Option<String>,
+    seats: i64,
+    price: i64,
+    discount: i64,
+    amount: i64,
+    currency: String,
+    promo_code: Option<String>,
+    provider: String,
+    provider_ref: Option<String>,
+    status: String,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    completed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(FromRow)]
+struct PaymentRow {
+    id: Uuid,
+    checkout_id: Option<Uuid>,
+    user_id: Uuid,
+    org_id: Uuid,
+    product: String,
+    description: String,
+    amount: i64,
+    currency: String,
+    processor_fee: i64,
+    platform_fee: i64,
+    seller_id: Option<Uuid>,
+    seller_share: i64,
+    status: String,
+    provider: String,
+    provider_ref: Option<String>,
+    access_until: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    refunded_at: Option<DateTime<Utc>>,
+}
+
+impl From<PaymentRow> for PaymentRecord {
+    fn from(r: PaymentRow) -> Self {
+        PaymentRecord {
+            id: r.id,
+            checkout_id: r.checkout_id,
+            user_id: UserId(r.user_id),
+            org_id: OrgId(r.org_id),
+            product: r.product,
+            description: r.description,
+            amount: r.amount,
+            currency: r.currency,
+            processor_fee: r.processor_fee,
+            platform_fee: r.platform_fee,
+            seller_id: r.seller_id.map(UserId),
+            seller_share: r.seller_share,
+            status: r.status,
+            provider: r.provider,
+            provider_ref: r.provider_ref,
+            access_until: r.access_until,
+            created_at: r.created_at,
+            refunded_at: r.refunded_at,
+        }
+    }
+}
+
+const PAYMENT_SELECT: &str = "SELECT id, checkout_id, user_id, org_id, product, description, amount, currency, processor_fee, \
+     platform_fee, seller_id, seller_share, status, provider, provider_ref, access_until, created_at, refunded_at FROM payments";
+
+#[derive(FromRow)]
+struct PayoutRow {
+    id: Uuid,
+    batch_id: Uuid,
+    party_id: Uuid,
+    display_name: String,
+    email: String,
+    amount: i64,
+    currency: String,
+    status: String,
+    created_at: DateTime<Utc>,
+}
+
+impl From<PayoutRow> for PayoutRecord {
+    fn from(r: PayoutRow) -> Self {
+        PayoutRecord {
+            id: r.id,
+            batch_id: r.batch_id,
+            party_id: UserId(r.party_id),
+            party_name: r.display_name,
+            party_email: r.email,
+            amount: r.amount,
+            currency: r.currency,
+            status: r.status,
+            created_at: r.created_at,
+        }
+    }
+}
+
+const PAYOUT_SELECT: &str = "SELECT p.id, p.batch_id, p.party_id, u.display_name, u.email, p.amount, p.currency, p.status, \
+     p.created_at FROM payouts p JOIN users u ON u.id = p.party_id";
+
+#[async_trait]
+impl BillingStore for Db {
+    async fn ensure_plans(&self, defaults: &[(&str, PlanConfig)], at: DateTime<Utc>) -> Result<()> {
+        for (code, config) in defaults {
+            on_pool!(self, pool => sqlx::query(
+                "INSERT INTO plans (code, version, config, created_at) SELECT $1, 1, $2, $3 \
+                 WHERE NOT EXISTS (SELECT 1 FROM plans WHERE code = $1) ON CONFLICT DO NOTHING")
+                .bind(*code).bind(json(config)).bind(at).execute(pool).await.store().map(|_| ())?);
+        }
+        Ok(())
+    }
+
+    async fn plans(&self) -> Result<Vec<PlanRecord>> {
+        let rows: Vec<(String, i32, String, DateTime<Utc>)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT p.code, p.version, p.config, p.created_at FROM plans p \
+             WHERE p.version = (SELECT MAX(q.version) FROM plans q WHERE q.code = p.code)")
+            .fetch_all(pool).await.store()?);
+        let mut plans = rows
+            .into_iter()
+            .map(|(code, version, raw, created_at)| Ok(PlanRecord { code, version, config: config(&raw)?, created_at }))
+            .collect::<Result<Vec<_>>>()?;
+        plans.sort_by(|a, b| a.config.rank.cmp(&b.config.rank).then(a.code.cmp(&b.code)));
+        Ok(plans)
+    }
+
+    async fn plan(&self, code: &str, version: Option<i32>) -> Result<Option<PlanRecord>> {
+        let row: Option<(String, i32, String, DateTime<Utc>)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT code, version, config, created_at FROM plans WHERE code = $1 AND ($2 IS NULL OR version = $2) \
+             ORDER BY version DESC LIMIT 1")
+            .bind(code).bind(version).fetch_optional(pool).await.store()?);
+        row.map(|(code, version, raw, created_at)| Ok(PlanRecord { code, version, config: config(&raw)?, created_at }))
+            .transpose()
+    }
+
+    async fn add_plan_version(&self, code: &str, plan: &PlanConfig, by: UserId, at: DateTime<Utc>) -> Result<i32> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await.store()?;
+            let (next,): (i32,) = sqlx::query_as("SELECT CAST(COALESCE(MAX(version), 0) + 1 AS INTEGER) FROM plans WHERE code = $1")
+                .bind(code).fetch_one(&mut *tx).await.store()?;
+            sqlx::query("INSERT INTO plans (code, version, config, created_by, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(code).bind(next).bind(json(plan)).bind(by.0).bind(at).execute(&mut *tx).await.store()?;
+            tx.commit().await.store()?;
+            Ok(next)
+        })
+    }
+
+    async fn plan_subscriptions(&self, orgs: &[OrgId]) -> Result<Vec<PlanSubscriptionRecord>> {
+        let mut out = Vec::new();
+        for org in orgs {
+            let row: Option<SubscriptionRow> = on_pool!(self, pool => sqlx::query_as(
+                "SELECT org_id, plan_code, plan_version, billing_interval, CAST(seats AS BIGINT) AS seats, status, \
+                 period_start, period_end, cancel_at_period_end, promo_code, provider, provider_ref, paid_by, created_at, \
+                 updated_at FROM plan_subscriptions WHERE org_id = $1")
+                .bind(org.0).fetch_optional(pool).await.store()?);
+            out.extend(row.map(Into::into));
+        }
+        Ok(out)
+    }
+
+    async fn save_plan_subscription(&self, sub: &PlanSubscriptionRecord, change: &PlanChangeRecord) -> Result<()> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await.store()?;
+            save_subscription!(tx, sub, change);
+            tx.commit().await.store()
+        })
+    }
+
+    async fn boosts(&self, orgs: &[OrgId], now: DateTime<Utc>) -> Result<Vec<BoostRecord>> {
+        let mut out = Vec::new();
+        for org in orgs {
+            let rows: Vec<(Uuid, String, i64, String, DateTime<Utc>, Option<Uuid>, DateTime<Utc>)> = on_pool!(self, pool => sqlx::query_as(
+                "SELECT id, quota, CAST(extra AS BIGINT), reason, expires_at, created_by, created_at FROM quota_boosts \
+                 WHERE org_id = $1 AND expires_at > $2 ORDER BY created_at")
+                .bind(org.0).bind(now).fetch_all(pool).await.store()?);
+            for (id, quota, extra, reason, expires_at, created_by, created_at) in rows {
+                let Ok(quota) = Quota::parse(&quota) else { continue };
+                out.push(BoostRecord {
+                    id,
+                    org_id: *org,
+                    boost: Boost { quota, extra },
+                    reason,
+                    expires_at,
+                    created_by: created_by.map(UserId),
+                    created_at,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn add_boost(&self, b: &BoostRecord) -> Result<()> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO quota_boosts (id, org_id, quota, extra, reason, expires_at, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+            .bind(b.id).bind(b.org_id.0).bind(b.boost.quota.key()).bind(b.boost.extra).bind(&b.reason)
+            .bind(b.expires_at).bind(b.created_by.map(|u| u.0)).bind(b.created_at)
+            .execute(pool).await.store().map(|_| ()))
+    }
+
+    async fn price(&self, product: &str) -> Result<Option<PriceRecord>> {
+        Ok(self.prices(&[product.to_owned()]).await?.pop())
+    }
+
+    async fn prices(&self, products: &[String]) -> Result<Vec<PriceRecord>> {
+        let mut out = Vec::new();
+        for product in products {
+            let row: Option<(String, Uuid, Uuid, i64, String, Option<String>, DateTime<Utc>)> = on_pool!(self, pool => sqlx::query_as(
+                "SELECT product, org_id, seller_id, amount, currency, recurring, updated_at FROM prices WHERE product = $1")
+                .bind(product).fetch_optional(pool).await.store()?);
+            out.extend(row.map(|(product, org, seller, amount, currency, recurring, updated_at)| PriceRecord {
+                product,
+                org_id: OrgId(org),
+                seller_id: UserId(seller),
+                amount,
+                currency,
+                recurring: recurring.and_then(|r| Interval::parse(&r).ok()),
+                updated_at,
+            }));
+        }
+        Ok(out)
+    }
+
+    async fn set_price(&self, p: &PriceRecord) -> Result<()> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO prices (product, org_id, seller_id, amount, currency, recurring, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (product) DO UPDATE SET amount = $4, currency = $5, \
+             recurring = $6, updated_at = $7")
+            .bind(&p.product).bind(p.org_id.0).bind(p.seller_id.0).bind(p.amount).bind(&p.currency)
+            .bind(p.recurring.map(|r| r.as_str())).bind(p.updated_at)
+            .execute(pool).await.store().map(|_| ()))
+    }
+
+    async fn remove_price(&self, product: &str) -> Result<()> {
+        on_pool!(self, pool => sqlx::query("DELETE FROM prices WHERE product = $1")
+            .bind(product).execute(pool).await.store().map(|_| ()))
+    }
+
+    async fn create_promo(&self, p: &PromoRecord) -> Result<()> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO promo_codes (id, code, owner_id, rules, redeemed, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, 0, $5, $6)")
+            .bind(p.id).bind(&p.code).bind(p.owner_id.map(|u| u.0)).bind(json(&p.rules))
+            .bind(p.created_by.map(|u| u.0)).bind(p.created_at)
+            .execute(pool).await.store().map(|_| ()))
+    }
+
+    async fn promo(&self, code: &str) -> Result<Option<PromoRecord>> {
+        let sql = format!("{PROMO_SELECT} WHERE code = $1 AND archived_at IS NULL");
+        let row: Option<PromoRow> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(code).fetch_optional(pool).await.store()?);
+        row.map(PromoRow::record).transpose()
+    }
+
+    async fn promos(&self, owner: Option<UserId>) -> Result<Vec<PromoRecord>> {
+        let sql = format!(
+            "{PROMO_SELECT} WHERE archived_at IS NULL AND (($1 IS NULL AND owner_id IS NULL) OR owner_id = $1) \
+             ORDER BY created_at DESC"
+        );
+        let rows: Vec<PromoRow> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(owner.map(|u| u.0)).fetch_all(pool).await.store()?);
+        rows.into_iter().map(PromoRow::record).collect()
+    }
+
+    async fn create_checkout(&self, c: &CheckoutRecord) -> Result<()> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO checkouts (id, user_id, org_id, product, description, plan_version, billing_interval, seats, price, \
+             discount, amount, currency, promo_code, provider, provider_ref, status, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)")
+            .bind(c.id).bind(c.user_id.0).bind(c.org_id.0).bind(&c.product).bind(&c.description).bind(c.plan_version)
+            .bind(c.interval.map(|i| i.as_str())).bind(c.seats).bind(c.price).bind(c.discount).bind(c.amount)
+            .bind(&c.currency).bind(c.promo_code.as_deref()).bind(&c.provider).bind(c.provider_ref.as_deref())
+            .bind(&c.status).bind(c.created_at).bind(c.expires_at)
+            .execute(pool).await.store().map(|_| ()))
+    }
+
+    async fn checkout(&self, id: Uuid) -> Result<Option<CheckoutRecord>> {
+        let row: Option<CheckoutRow> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT id, user_id, org_id, product, description, plan_version, billing_interval, CAST(seats AS BIGINT) AS seats, \
+             price, discount, amount, currency, promo_code, provider, provider_ref, status, created_at, expires_at, completed_at \
+             FROM checkouts WHERE id = $1")
+            .bind(id).fetch_optional(pool).await.store()?);
+        Ok(row.map(|r| CheckoutRecord {
+            id: r.id,
+            user_id: UserId(r.user_id),
+            org_id: OrgId(r.org_id),
+            product: r.product,
+            description: r.description,
+            plan_version: r.plan_version,
+            interval: r.billing_interval.and_then(|i| Interval::parse(&i).ok()),
+            seats: r.seats,
+            price: r.price,
+            discount: r.discount,
+            amount: r.amount,
+            currency: r.currency,
+            promo_code: r.promo_code,
+            provider: r.provider,
+            provider_ref: r.provider_ref,
+            status: r.status,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            completed_at: r.completed_at,
+        }))
+    }
+
+    async fn settle_checkout(&self, s: &Settlement, at: DateTime<Utc>) -> Result<bool> {
+        let p = &s.payment;
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await.store()?;
+            let closed = sqlx::query("UPDATE checkouts SET status = 'paid', completed_at = $2 WHERE id = $1 AND status = 'open'")
+                .bind(s.checkout_id).bind(at).execute(&mut *tx).await.store()?.rows_affected();
+            if closed == 0 {
+                return Ok(false);
+            }
+            if let Some((code, max)) = &s.promo {
+                let redeemed = sqlx::query(
+                    "UPDATE promo_codes SET redeemed = redeemed + 1 WHERE code = $1 AND ($2 IS NULL OR redeemed < $2)")
+                    .bind(code).bind(*max).execute(&mut *tx).await.store()?.rows_affected();
+                if redeemed == 0 {
+                    return Err(StoreError::Conflict("This code has been used up.".into()));
+                }
+            }
+            sqlx::query(
+                "INSERT INTO payments (id, checkout_id, user_id, org_id, product, description, amount, currency, processor_fee, \
+                 platform_fee, seller_id, seller_share, status, provider, provider_ref, access_until, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)")
+                .bind(p.id).bind(p.checkout_id).bind(p.user_id.0).bind(p.org_id.0).bind(&p.product).bind(&p.description)
+                .bind(p.amount).bind(&p.currency).bind(p.processor_fee).bind(p.platform_fee).bind(p.seller_id.map(|u| u.0))
+                .bind(p.seller_share).bind(&p.status).bind(&p.provider).bind(p.provider_ref.as_deref()).bind(p.access_until)
+                .bind(p.created_at)
+                .execute(&mut *tx).await.store()?;
+            book!(tx, &s.ledger);
+            if let Some((sub, change)) = &s.subscription {
+                save_subscription!(tx, sub, change);
+            }
+            tx.commit().await.store()?;
+            Ok(true)
+        })
+    }
+
+    async fn payments(&self, f: &PaymentFilter) -> Result<Vec<PaymentRecord>> {
+        let sql = format!(
+            "{PAYMENT_SELECT} WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR seller_id = $2) \
+             AND ($3 IS NULL OR org_id = $3) ORDER BY created_at DESC, id DESC LIMIT $4"
+        );
+        let rows: Vec<PaymentRow> = on_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(f.user.map(|u| u.0)).bind(f.seller.map(|u| u.0)).bind(f.org.map(|o| o.0)).bind(f.limit)
+            .fetch_all(pool).await.store()?);
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn payment(&self, id: Uuid) -> Result<Option<PaymentRecord>> {
+        let sql = format!("{PAYMENT_SELECT} WHERE id = $1");
+        let row: Option<PaymentRow> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await.store()?);
+        Ok(row.map(Into::into))
+    }
+
+    async fn refund_payment(&self, id: Uuid, reversal: &LedgerTx, cancel: Option<&PlanChangeRecord>) -> Result<bool> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await.store()?;
+            let done = sqlx::query("UPDATE payments SET status = 'refunded', refunded_at = $2 WHERE id = $1 AND status = 'paid'")
+                .bind(id).bind(reversal.created_at).execute(&mut *tx).await.store()?.rows_affected();
+            if done == 0 {
+                return Ok(false);
+            }
+            book!(tx, reversal);
+            if let Some(c) = cancel {
+                sqlx::query("UPDATE plan_subscriptions SET status = 'canceled', updated_at = $2 WHERE org_id = $1")
+                    .bind(c.org_id.0).bind(c.at).execute(&mut *tx).await.store()?;
+                sqlx::query(
+                    "INSERT INTO plan_changes (id, org_id, from_plan, to_plan, mrr_before, mrr_after, reason, at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                    .bind(c.id).bind(c.org_id.0).bind(c.from_plan.as_deref()).bind(c.to_plan.as_deref())
+                    .bind(c.mrr_before).bind(c.mrr_after).bind(&c.reason).bind(c.at)
+                    .execute(&mut *tx).await.store()?;
+            }
+            tx.commit().await.store()?;
+            Ok(true)
+        })
+    }
+
+    async fn has_paid(&self, user: UserId, product: Option<&str>, now: DateTime<Utc>) -> Result<bool> {
+        let row: Option<(i32,)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT 1 FROM payments WHERE user_id = $1 AND ($2 IS NULL OR product = $2) AND status = 'paid' \
+             AND (access_until IS NULL OR access_until > $3) LIMIT 1")
+            .bind(user.0).bind(product).bind(now).fetch_optional(pool).await.store()?);
+        Ok(row.is_some())
+    }
+
+    async fn ledger_sums(&self, prefix: &str) -> Result<Vec<(String, i64)>> {
+        // Account names are Cairn's own (`account::*`): no wildcards to escape.
+        let pattern = format!("{prefix}%");
+        on_pool!(self, pool => sqlx::query_as(
+            "SELECT account, CAST(SUM(amount) AS BIGINT) FROM ledger_entries WHERE account LIKE $1 \
+             GROUP BY account ORDER BY account")
+            .bind(pattern).fetch_all(pool).await.store())
+    }
+
+    async fn ledger_entries(&self, reference: &str) -> Result<Vec<LedgerTx>> {
+        let rows: Vec<(Uuid, String, String, DateTime<Utc>, String, i64)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT t.id, t.kind, t.currency, t.created_at, e.account, e.amount FROM ledger_transactions t \
+             JOIN ledger_entries e ON e.tx_id = t.id WHERE t.reference = $1 ORDER BY t.created_at, t.id, e.line")
+            .bind(reference).fetch_all(pool).await.store()?);
+        let mut out: Vec<LedgerTx> = Vec::new();
+        for (id, kind, currency, created_at, account, amount) in rows {
+            match out.last_mut() {
+                Some(tx) if tx.id == id => tx.entries.push(Entry { account, amount }),
+                _ => out.push(LedgerTx {
+                    id,
+                    kind,
+                    reference: reference.to_owned(),
+                    currency,
+                    created_at,
+                    entries: vec![Entry { account, amount }],
+                }),
+            }
+        }
+        Ok(out)
+    }
+
+    async fn seller_sales_since(&self, seller: UserId, since: DateTime<Utc>) -> Result<i64> {
+        let (sum,): (Option<i64>,) = on_pool!(self, pool => sqlx::query_as(
+            "SELECT CAST(SUM(amount) AS BIGINT) FROM payments WHERE seller_id = $1 AND created_at >= $2 AND status = 'paid'")
+            .bind(seller.0).bind(since).fetch_one(pool).await.store()?);
+        Ok(sum.unwrap_or(0))
+    }
+
+    async fn create_payout_batch(&self, batch: &PayoutBatchRecord, at: DateTime<Utc>) -> Result<Vec<PayoutRecord>> {
+        // Two admins paying out at once must not pay anyone twice: PostgreSQL serializes batches
+        // with a table lock, SQLite's write transaction already does.
+        let lock = match self {
+            Db::Postgres(_) => "LOCK TABLE payout_batches IN EXCLUSIVE MODE",
+            Db::Sqlite(_) => "SELECT 1",
+        };
+        let pattern = "liabilities:payable:%";
+        let made: Vec<Uuid> = on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await.store()?;
+            sqlx::query(lock).execute(&mut *tx).await.store()?;
+            let owed: Vec<(String, i64)> = sqlx::query_as(
+                "SELECT account, CAST(SUM(amount) AS BIGINT) FROM ledger_entries WHERE account LIKE $1 GROUP BY account ORDER BY account")
+                .bind(pattern).fetch_all(&mut *tx).await.store()?;
+            let due: Vec<(UserId, i64)> = owed
+                .into_iter()
+                .filter_map(|(acct, sum)| Some((account::party_of(&acct)?, -sum)))
+                .filter(|(_, amount)| *amount > 0 && *amount >= batch.minimum)
+                .collect();
+            if due.is_empty() {
+                return Ok(Vec::new());
+            }
+            sqlx::query("INSERT INTO payout_batches (id, method, minimum, created_by, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(batch.id).bind(&batch.method).bind(batch.minimum).bind(batch.created_by.map(|u| u.0)).bind(at)
+                .execute(&mut *tx).await.store()?;
+            let mut ids = Vec::new();
+            for (party, amount) in due {
+                let id = Uuid::now_v7();
+                sqlx::query(
+                    "INSERT INTO payouts (id, batch_id, party_id, amount, currency, status, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, 'pending', $6)")
+                    .bind(id).bind(batch.id).bind(party.0).bind(amount).bind(app::domain::billing::CURRENCY).bind(at)
+                    .execute(&mut *tx).await.store()?;
+                let ledger = LedgerTx {
+                    id: Uuid::now_v7(),
+                    kind: "payout".into(),
+                    reference: format!("payout:{id}"),
+                    currency: app::domain::billing::CURRENCY.into(),
+                    created_at: at,
+                    entries: payout_entries(party, amount),
+                };
+                book!(tx, &ledger);
+                ids.push(id);
+            }
+            tx.commit().await.store()?;
+            ids
+        });
+        let all = self.payouts(None, Some(batch.id)).await?;
+        Ok(all.into_iter().filter(|p| made.contains(&p.id)).collect())
+    }
+
+    async fn payout_batches(&self) -> Result<Vec<PayoutBatchRecord>> {
+        let rows: Vec<(Uuid, String, i64, Option<Uuid>, DateTime<Utc>, i64, Option<i64>)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT b.id, b.method, b.minimum, b.created_by, b.created_at, COUNT(p.id), CAST(SUM(p.amount) AS BIGINT) \
+             FROM payout_batches b LEFT JOIN payouts p ON p.batch_id = b.id \
+             GROUP BY b.id, b.method, b.minimum, b.created_by, b.created_at ORDER BY b.created_at DESC LIMIT 100")
+            .fetch_all(pool).await.store()?);
+        Ok(rows
+            .into_iter()
+            .map(|(id, method, minimum, created_by, created_at, payouts, total)| PayoutBatchRecord {
+                id,
+                method,
+                minimum,
+                created_by: created_by.map(UserId),
+                created_at,
+                payouts,
+                total: total.unwrap_or(0),
+            })
+            .collect())
+    }
+
+    async fn payouts(&self, party: Option<UserId>, batch: Option<Uuid>) -> Result<Vec<PayoutRecord>> {
+        let sql = format!(
+            "{PAYOUT_SELECT} WHERE ($1 IS NULL OR p.party_id = $1) AND ($2 IS NULL OR p.batch_id = $2) \
+             ORDER BY p.created_at DESC, u.email LIMIT 1000"
+        );
+        let rows: Vec<PayoutRow> = on_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(party.map(|u| u.0)).bind(batch).fetch_all(pool).await.store()?);
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+}

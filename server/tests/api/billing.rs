@@ -1,0 +1,270 @@
+//! Billing with the built-in provider: plan limits and the upgrade they name, checkout with a
+//! promo code, premium sequences bought and refunded, the creator's 70% share, quota boosts, plan
+//! versions and payout batches — every movement of money checked against the ledger.
+
+use crate::orgs::{create_org, join};
+use crate::support::{Client, PASSWORD, TestApp, field_of};
+use app::api::billing::{AdminBillingView, BillingSummary, CheckoutView, PayoutView, PriceView, SalesView};
+use app::api::sequences::{PreferencesInput, SequenceDetail};
+use app::domain::billing::{Limits, PlanStatus};
+use app::domain::sequence::{SequenceMeta, Visibility};
+use app::domain::{CapabilityRole, PlatformRole};
+use app::error::AppError;
+use serde_json::json;
+use uuid::Uuid;
+
+async fn new_sequence(client: &Client, title: &str) -> Result<Uuid, crate::support::Failure> {
+    client.call_json("create_sequence", json!({ "title": title, "template": null })).await
+}
+
+async fn sysadmin(app: &TestApp) -> Client {
+    let sam = app.signed_up("Sam Sysadmin", "sam@example.com").await;
+    let id = sam.me().await.expect("me").user_id;
+    app.state.services.store.grant_platform_role(id, PlatformRole::SystemAdmin).await.expect("grant");
+    sam
+}
+
+async fn checkout(
+    client: &Client,
+    product: &str,
+    interval: &str,
+    code: &str,
+) -> Result<CheckoutView, crate::support::Failure> {
+    client.call_json("start_checkout", json!({ "product": product, "interval": interval, "promo_code": code })).await
+}
+
+async fn pay(client: &Client, id: Uuid) -> CheckoutView {
+    client.call_json("pay_checkout", json!({ "id": id })).await.expect("pay")
+}
+
+async fn promo(admin: &Client, code: &str, percent: &str, products: &str, max: &str) {
+    let input = json!({ "code": code, "kind": "percent", "value": percent, "duration": "once", "months": "",
+        "valid_until": "", "max_redemptions": max, "first_time_only": false, "products": products });
+    admin.call_json::<()>("admin_create_promo", json!({ "input": input })).await.expect("promo");
+}
+
+/// The sum of every ledger entry: zero when every transaction balanced.
+async fn ledger_total(app: &TestApp) -> i64 {
+    let sums = app.state.services.store.ledger_sums("").await.expect("ledger");
+    sums.iter().map(|(_, s)| s).sum()
+}
+
+#[tokio::test]
+async fn a_free_person_hits_the_limit_upgrades_with_a_code_and_gets_more_room() {
+    let app = TestApp::spawn().await;
+    let sam = sysadmin(&app).await;
+    let alice = app.signed_up("Alice Free", "alice@example.com").await;
+    for n in 1..=3 {
+        new_sequence(&alice, &format!("Mine {n}")).await.expect("within the free plan");
+    }
+    let refused = new_sequence(&alice, "Mine 4").await.unwrap_err();
+    assert_eq!(refused.status, 403);
+    match &refused.error {
+        AppError::PlanLimit { message, upgrade } => {
+            assert!(message.contains("allows 3 sequences of your own"), "{message}");
+            assert_eq!(upgrade.as_ref().map(|u| u.plan.as_str()), Some("premium"));
+        }
+        other => panic!("expected a plan limit, got {other:?}"),
+    }
+
+    promo(&sam, "launch25", "25", "plan:premium", "1").await;
+    let bad = checkout(&alice, "plan:premium", "month", "NOPE").await.unwrap_err();
+    assert_eq!(field_of(&bad), "promo_code");
+    let wrong_plan = checkout(&alice, "plan:creator", "month", "LAUNCH25").await.unwrap_err();
+    assert_eq!(field_of(&wrong_plan), "promo_code");
+    let c = checkout(&alice, "plan:premium", "month", "launch25").await.expect("checkout");
+    assert_eq!((c.price, c.discount, c.amount), (1_900, 475, 1_425));
+    assert!(c.test_mode);
+    assert_eq!(c.status, "open");
+
+    // Someone else's checkout is not theirs to see or pay.
+    let mallory = app.signed_up("Mallory", "mallory@example.com").await;
+    let err = mallory.call_json::<CheckoutView>("pay_checkout", json!({ "id": c.id })).await.unwrap_err();
+    assert_eq!(err.status, 404);
+
+    assert_eq!(pay(&alice, c.id).await.status, "paid");
+    assert_eq!(pay(&alice, c.id).await.status, "paid", "paying twice is harmless");
+    let summary: BillingSummary = alice.call_json("billing_overview", json!({})).await.expect("overview");
+    assert_eq!(summary.plan_code, "premium");
+    assert_eq!(summary.status, Some(PlanStatus::Active));
+    assert!(summary.next.starts_with("Renews on"), "{}", summary.next);
+    assert_eq!(summary.payments.len(), 1, "one payment for one checkout");
+    assert_eq!(summary.payments[0].amount, 1_425);
+    app.mail.wait_for("alice@example.com", "Your Cairn receipt").await;
+    new_sequence(&alice, "Mine 4").await.expect("Premium allows 25");
+
+    // The code allowed one redemption.
+    let used_up = checkout(&mallory, "plan:premium", "month", "LAUNCH25").await.unwrap_err();
+    assert_eq!(field_of(&used_up), "promo_code");
+
+    // Cash in, platform revenue out, nothing lost.
+    let store = &app.state.services.store;
+    assert_eq!(store.ledger_sums("revenue:platform").await.unwrap(), vec![("revenue:platform".to_owned(), -1_425)]);
+    assert_eq!(ledger_total(&app).await, 0);
+
+    // Upgrading to Creator mid-period pays the prorated difference; cancelling keeps the plan
+    // to the end of the period.
+    app.clock.advance(chrono::Duration::days(10));
+    alice.sign_in("alice@example.com", PASSWORD).await.expect("sign in again");
+    let up = checkout(&alice, "plan:creator", "month", "").await.expect("upgrade");
+    assert!(up.amount > 0 && up.amount < 3_000, "prorated: {}", up.amount);
+    pay(&alice, up.id).await;
+    alice.call_json::<()>("cancel_plan", json!({ "cancel": true })).await.expect("cancel");
+    let summary: BillingSummary = alice.call_json("billing_overview", json!({})).await.expect("overview");
+    assert_eq!(summary.plan_code, "creator");
+    assert!(summary.cancel_at_period_end && summary.next.starts_with("Ends on"), "{}", summary.next);
+    app.clock.advance(chrono::Duration::days(40));
+    alice.sign_in("alice@example.com", PASSWORD).await.expect("sign in again");
+    let summary: BillingSummary = alice.call_json("billing_overview", json!({})).await.expect("overview");
+    assert_eq!(summary.plan_code, "free");
+}
+
+#[tokio::test]
+async fn a_premium_sequence_is_bought_the_creator_earns_seventy_percent_and_a_refund_reverses_it() {
+    let app = TestApp::spawn().await;
+    let sam = sysadmin(&app).await;
+    let chris = app.signed_up("Chris Creator", "chris@example.com").await;
+    let chris_id = chris.me().await.expect("me").user_id;
+    app.state.services.store.grant_capability(chris_id, CapabilityRole::Creator).await.expect("creator");
+    let org = create_org(&chris, "Chris Coaching").await.id;
+    chris.call::<()>("switch_org", &[("org_id", &org.to_string())]).await.expect("switch");
+    let id = new_sequence(&chris, "Executive presence").await.expect("create");
+    let detail: SequenceDetail = chris.call_json("sequence", json!({ "id": id })).await.expect("detail");
+    let meta = SequenceMeta { visibility: Visibility::Premium, ..SequenceMeta::titled("Executive presence") };
+    let _: serde_json::Value =
+        chris.call_json("save_sequence", json!({ "id": id, "meta": meta, "steps": detail.steps })).await.expect("save");
+    let _: i32 = chris.call_json("publish_sequence", json!({ "id": id })).await.expect("publish");
+    let bad = chris
+        .call_json::<Option<PriceView>>("set_sequence_price", json!({ "id": id, "amount": "12.345", "monthly": false }))
+        .await
+        .unwrap_err();
+    assert_eq!(field_of(&bad), "amount");
+    let price: Option<PriceView> = chris
+        .call_json("set_sequence_price", json!({ "id": id, "amount": "49", "monthly": false }))
+        .await
+        .expect("price");
+    assert_eq!(price.map(|p| p.amount), Some(4_900));
+
+    let victor = join(&app, &chris, org, "Victor Viewer", "victor@example.com", "viewer").await;
+    victor.call::<()>("switch_org", &[("org_id", &org.to_string())]).await.expect("switch");
+    let seen: SequenceDetail = victor.call_json("sequence", json!({ "id": id })).await.expect("detail");
+    assert!(seen.locked);
+    assert_eq!(seen.price.as_ref().map(|p| p.amount), Some(4_900));
+    let prefs = PreferencesInput { timezone: "Europe/Berlin".into(), ..PreferencesInput::default() };
+    let refused = victor.call_json::<Uuid>("subscribe", json!({ "id": id, "preferences": prefs })).await.unwrap_err();
+    assert_eq!(refused.status, 403);
+    assert_eq!(refused.error.upgrade().map(|u| u.plan.as_str()), Some("premium"));
+    // Someone else's server call cannot sell it: only its creator prices it.
+    let err = victor
+        .call_json::<Option<PriceView>>("set_sequence_price", json!({ "id": id, "amount": "1", "monthly": false }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status, 403);
+
+    let c = checkout(&victor, &format!("sequence:{id}"), "", "").await.expect("checkout");
+    assert_eq!(c.amount, 4_900);
+    pay(&victor, c.id).await;
+    let seen: SequenceDetail = victor.call_json("sequence", json!({ "id": id })).await.expect("detail");
+    assert!(!seen.locked, "bought");
+    victor.call_json::<Uuid>("subscribe", json!({ "id": id, "preferences": prefs })).await.expect("subscribe");
+    let again = checkout(&victor, &format!("sequence:{id}"), "", "").await.unwrap_err();
+    assert_eq!(again.status, 409);
+
+    let sales: SalesView = chris.call_json("my_sales", json!({})).await.expect("sales");
+    assert_eq!(sales.sales.len(), 1);
+    assert_eq!((sales.sales[0].gross, sales.sales[0].share, sales.sales[0].platform_fee), (4_900, 3_430, 1_470));
+    assert_eq!(sales.balance, 3_430);
+    assert_eq!(sales.share_bps, 7_000);
+
+    // Only platform admins refund; a reason is required; the refund reverses the sale.
+    let payment = sales.sales[0].id;
+    assert_eq!(
+        chris.call_json::<()>("admin_refund", json!({ "id": payment, "reason": "x" })).await.unwrap_err().status,
+        403
+    );
+    let no_reason = sam.call_json::<()>("admin_refund", json!({ "id": payment, "reason": " " })).await.unwrap_err();
+    assert_eq!(field_of(&no_reason), "reason");
+    sam.call_json::<()>("admin_refund", json!({ "id": payment, "reason": "Bought by mistake" })).await.expect("refund");
+    let twice = sam.call_json::<()>("admin_refund", json!({ "id": payment, "reason": "again" })).await.unwrap_err();
+    assert_eq!(twice.status, 409);
+    let sales: SalesView = chris.call_json("my_sales", json!({})).await.expect("sales");
+    assert_eq!((sales.balance, sales.sales[0].status.as_str()), (0, "refunded"));
+    let seen: SequenceDetail = victor.call_json("sequence", json!({ "id": id })).await.expect("detail");
+    assert!(seen.locked, "a refund ends access");
+    assert_eq!(ledger_total(&app).await, 0);
+
+    // A second buyer; the payout batch pays Chris what the ledger says, once.
+    let wendy = join(&app, &chris, org, "Wendy Buyer", "wendy@example.com", "viewer").await;
+    wendy.call::<()>("switch_org", &[("org_id", &org.to_string())]).await.expect("switch");
+    let c = checkout(&wendy, &format!("sequence:{id}"), "", "").await.expect("checkout");
+    pay(&wendy, c.id).await;
+    let view: AdminBillingView = sam.call_json("admin_billing", json!({})).await.expect("admin");
+    assert_eq!(view.balances.len(), 1);
+    assert_eq!((view.balances[0].email.as_str(), view.balances[0].balance), ("chris@example.com", 3_430));
+    assert_eq!(chris.call_json::<AdminBillingView>("admin_billing", json!({})).await.unwrap_err().status, 403);
+    let payouts: Vec<PayoutView> = sam.call_json("admin_payout_batch", json!({})).await.expect("batch");
+    assert_eq!(payouts.len(), 1);
+    assert_eq!((payouts[0].email.as_str(), payouts[0].amount), ("chris@example.com", 3_430));
+    let none: Vec<PayoutView> = sam.call_json("admin_payout_batch", json!({})).await.expect("batch");
+    assert!(none.is_empty(), "nobody is owed anything now");
+    let csv: String = sam.call_json("admin_payout_csv", json!({ "batch": payouts[0].batch_id })).await.expect("csv");
+    assert!(csv.contains("\"Chris Creator\",chris@example.com,34.30,usd,pending"), "{csv}");
+    let sales: SalesView = chris.call_json("my_sales", json!({})).await.expect("sales");
+    assert_eq!((sales.balance, sales.payouts.len()), (0, 1));
+    assert_eq!(ledger_total(&app).await, 0);
+}
+
+#[tokio::test]
+async fn admins_boost_quotas_with_a_reason_and_plan_changes_are_new_versions() {
+    let app = TestApp::spawn().await;
+    let sam = sysadmin(&app).await;
+    let alice = app.signed_up("Alice Free", "alice@example.com").await;
+    for n in 1..=3 {
+        new_sequence(&alice, &format!("Mine {n}")).await.expect("free");
+    }
+    assert_eq!(new_sequence(&alice, "Mine 4").await.unwrap_err().status, 403);
+    let boost = |email: &str, extra: &str, reason: &str| json!({ "email": email, "quota": "personal_sequences", "extra": extra, "days": "7", "reason": reason });
+    let err = sam.call_json::<()>("admin_boost_quota", boost("nobody@example.com", "2", "Pilot")).await.unwrap_err();
+    assert_eq!(field_of(&err), "email");
+    let err = sam.call_json::<()>("admin_boost_quota", boost("alice@example.com", "zero", "Pilot")).await.unwrap_err();
+    assert_eq!(field_of(&err), "extra");
+    let err = sam.call_json::<()>("admin_boost_quota", boost("alice@example.com", "2", "")).await.unwrap_err();
+    assert_eq!(field_of(&err), "reason");
+    assert_eq!(
+        alice.call_json::<()>("admin_boost_quota", boost("alice@example.com", "2", "me")).await.unwrap_err().status,
+        403
+    );
+    sam.call_json::<()>("admin_boost_quota", boost("alice@example.com", "2", "Pilot cohort")).await.expect("boost");
+    new_sequence(&alice, "Mine 4").await.expect("boosted");
+    new_sequence(&alice, "Mine 5").await.expect("boosted");
+    assert_eq!(new_sequence(&alice, "Mine 6").await.unwrap_err().status, 403);
+    app.clock.advance(chrono::Duration::days(8));
+    alice.sign_in("alice@example.com", PASSWORD).await.expect("sign in again");
+    sam.sign_in("sam@example.com", PASSWORD).await.expect("sign in again");
+    let summary: BillingSummary = alice.call_json("billing_overview", json!({})).await.expect("overview");
+    let personal = summary.usage.iter().find(|u| u.label == "sequences of your own").expect("usage");
+    assert_eq!((personal.used, personal.limit), (5, Some(3)), "the boost expired");
+
+    // Alice subscribes to Premium; a later change to Premium does not touch her version.
+    let c = checkout(&alice, "plan:premium", "year", "").await.expect("checkout");
+    assert_eq!(c.amount, 19_000, "yearly");
+    pay(&alice, c.id).await;
+    let limits = Limits { max_personal_sequences: Some(1), ..Limits::default() };
+    let bad = sam
+        .call_json::<i32>("admin_save_plan", json!({ "code": "premium", "name": "Premium", "monthly_price": "abc", "annual_price": "", "limits": limits }))
+        .await
+        .unwrap_err();
+    assert_eq!(field_of(&bad), "monthly_price");
+    let version: i32 = sam
+        .call_json("admin_save_plan", json!({ "code": "premium", "name": "Premium", "monthly_price": "29", "annual_price": "290", "limits": limits }))
+        .await
+        .expect("save plan");
+    assert_eq!(version, 2);
+    new_sequence(&alice, "Mine 6").await.expect("still on premium version 1");
+    let view: AdminBillingView = sam.call_json("admin_billing", json!({})).await.expect("admin");
+    let premium = view.plans.iter().find(|p| p.code == "premium").expect("premium");
+    assert_eq!((premium.version, premium.config.monthly_price), (2, 2_900));
+    // A newcomer buys version 2 at its price.
+    let bob = app.signed_up("Bob New", "bob@example.com").await;
+    assert_eq!(checkout(&bob, "plan:premium", "month", "").await.expect("checkout").amount, 2_900);
+}

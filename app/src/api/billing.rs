@@ -1380,7 +1380,11 @@ pub async fn admin_payout_csv(batch: Uuid) -> Result<String, AppError> {
         let payouts = services.store.payouts(None, Some(batch)).await?;
         let mut csv = String::from("payout_id,name,email,amount,currency,status\n");
         for p in payouts {
-            let name = p.party_name.replace('"', "\"\"");
+            // Quoted, and never read by a spreadsheet as a formula.
+            let mut name = p.party_name.replace('"', "\"\"");
+            if name.starts_with(['=', '+', '-', '@']) {
+                name.insert(0, '\'');
+            }
             csv.push_str(&format!(
                 "{},\"{}\",{},{}.{:02},{},{}\n",
                 p.id,

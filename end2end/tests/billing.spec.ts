@@ -1,0 +1,113 @@
+import { expect, Page } from '@playwright/test';
+import { hydrated, newPage, signInDemo, signUp, test, uniqueEmail } from './helpers';
+
+async function createSequence(page: Page, title: string): Promise<void> {
+  await page.goto('/sequences');
+  await hydrated(page);
+  await page.getByLabel('Title').fill(title);
+  await page.getByRole('button', { name: 'Create sequence' }).click();
+}
+
+async function buyPremiumSequence(page: Page): Promise<void> {
+  await page.goto('/sequences');
+  await hydrated(page);
+  await page.getByRole('link', { name: 'Executive habits in 30 days' }).click();
+  await expect(page.getByRole('heading', { name: 'Premium sequence' })).toBeVisible();
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Buy for $49.00' }).click();
+  await expect(page).toHaveURL(/\/billing\/checkout\//);
+  await hydrated(page);
+  await expect(page.getByText('Test mode: this checkout records a test payment.')).toBeVisible();
+  await page.getByRole('button', { name: 'Pay $49.00 (test payment)' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Payment received' })).toBeVisible();
+  await page.getByRole('link', { name: 'Continue' }).click();
+  await expect(page.getByRole('button', { name: 'Subscribe' })).toBeVisible();
+}
+
+test('a free member hits the limit and upgrades with a promo code; premium sequences are sold, shared 70/30, refunded and paid out', async ({ page, browser, pageErrors }) => {
+  test.setTimeout(180_000);
+  // A new person on the free plan may keep three sequences of their own.
+  await signUp(page, 'Fran Free', uniqueEmail('fran'));
+  for (const n of [1, 2, 3]) {
+    await createSequence(page, `Morning routine ${n}`);
+    await expect(page).toHaveURL(/\/sequences\/[0-9a-f-]+$/);
+  }
+  await createSequence(page, 'Morning routine 4');
+  const refusal = page.getByRole('alert').filter({ hasText: 'Your plan allows 3 sequences of your own' });
+  await expect(refusal).toBeVisible();
+  await refusal.getByRole('link', { name: 'Upgrade to Premium' }).click();
+
+  // The upgrade, with a promo code: 20% off $19.00.
+  await expect(page).toHaveURL(/\/billing\?plan=premium$/);
+  await hydrated(page);
+  await expect(page.getByRole('heading', { name: 'Your plan: Free' })).toBeVisible();
+  await page.getByLabel('Promo code').fill('NOT-A-CODE');
+  await page.getByRole('button', { name: 'Choose Premium' }).click();
+  await expect(page.getByText('No such code.')).toBeVisible();
+  await page.getByLabel('Promo code').fill('welcome20');
+  await page.getByRole('button', { name: 'Choose Premium' }).click();
+  await expect(page).toHaveURL(/\/billing\/checkout\//);
+  await hydrated(page);
+  await expect(page.getByText('Promo code WELCOME20')).toBeVisible();
+  await page.getByRole('button', { name: 'Pay $15.20 (test payment)' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Payment received' })).toBeVisible();
+  await page.getByRole('link', { name: 'Continue' }).click();
+  await expect(page.getByRole('heading', { name: 'Your plan: Premium' })).toBeVisible();
+  await expect(page.getByText(/^Renews on /)).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Receipt for Premium plan (monthly)' })).toBeVisible();
+  await createSequence(page, 'Morning routine 4');
+  await expect(page).toHaveURL(/\/sequences\/[0-9a-f-]+$/);
+
+  // Two members buy the creator's premium sequence.
+  const victor = await newPage(browser, pageErrors);
+  await signInDemo(victor, 'viewer@demo.cairn.test', 'Victor Viewer');
+  await buyPremiumSequence(victor);
+  const edith = await newPage(browser, pageErrors);
+  await signInDemo(edith, 'editor@demo.cairn.test', 'Edith Editor');
+  await buyPremiumSequence(edith);
+
+  // The creator sees both sales and their 70% share, and prices with a live breakdown.
+  const chris = await newPage(browser, pageErrors);
+  await signInDemo(chris, 'creator@demo.cairn.test', 'Chris Creator');
+  await chris.goto('/sales');
+  await hydrated(chris);
+  const sales = chris.getByRole('table', { name: 'Sales' });
+  await expect(sales.getByRole('row').filter({ hasText: 'Victor Viewer' })).toContainText('$34.30');
+  await expect(sales.getByRole('row').filter({ hasText: 'Edith Editor' })).toContainText('$49.00');
+  await expect(chris.getByText('Balance: $68.60')).toBeVisible();
+  await chris.goto('/sequences');
+  await hydrated(chris);
+  await chris.getByRole('link', { name: 'Executive habits in 30 days' }).click();
+  await hydrated(chris);
+  await chris.getByLabel('Price in dollars').fill('100');
+  await expect(chris.getByText('The client pays $100.00; the platform fee is $30.00; you receive $70.00')).toBeVisible();
+
+  // The platform admin refunds Victor, boosts a quota and pays out what is owed.
+  const sam = await newPage(browser, pageErrors);
+  await signInDemo(sam, 'sysadmin@demo.cairn.test', 'Sam Sysadmin');
+  await sam.getByRole('link', { name: 'Billing admin' }).click();
+  await expect(sam.getByRole('heading', { name: 'Billing administration' })).toBeVisible();
+  await hydrated(sam);
+  await sam.getByLabel('Refund reason').fill('Bought by mistake');
+  await sam.getByRole('button', { name: /^Refund Executive habits in 30 days .*viewer@demo\.cairn\.test/ }).click();
+  const payments = sam.getByRole('table', { name: 'Payments' });
+  await expect(payments.getByRole('row').filter({ hasText: 'viewer@demo.cairn.test' })).toContainText('refunded');
+
+  await sam.getByLabel("Person's email").fill('client@demo.cairn.test');
+  await sam.getByLabel('Quota').selectOption('active_sequences');
+  await sam.getByLabel('Extra').fill('3');
+  await sam.getByLabel('Reason', { exact: true }).fill('Pilot cohort');
+  await sam.getByRole('button', { name: 'Boost quota' }).click();
+  await expect(sam.getByRole('status').filter({ hasText: 'Quota boosted.' })).toBeVisible();
+
+  await sam.getByRole('button', { name: /^Create a payout batch/ }).click();
+  await expect(sam.getByRole('status').filter({ hasText: 'Payout batch created: 1 payouts, $34.30 in all.' })).toBeVisible();
+
+  // The refund reversed Victor's sale; the payout took the rest of the balance.
+  await chris.goto('/sales');
+  await hydrated(chris);
+  await expect(chris.getByRole('table', { name: 'Sales' }).getByRole('row').filter({ hasText: 'Victor Viewer' })).toContainText('refunded');
+  await expect(chris.getByText('Balance: $0.00')).toBeVisible();
+  await victor.reload();
+  await expect(victor.getByRole('button', { name: 'Buy for $49.00' })).toBeVisible();
+});

@@ -94,8 +94,8 @@ test('a free member hits the limit and upgrades with a promo code; premium seque
   await expect(payments.getByRole('row').filter({ hasText: 'viewer@demo.cairn.test' })).toContainText('refunded');
 
   await sam.getByLabel("Person's email").fill('client@demo.cairn.test');
-  await sam.getByLabel('Quota').selectOption('active_sequences');
-  await sam.getByLabel('Extra').fill('3');
+  await sam.getByLabel('Quota', { exact: true }).selectOption('active_sequences');
+  await sam.getByLabel('Extra', { exact: true }).fill('3');
   await sam.getByLabel('Reason', { exact: true }).fill('Pilot cohort');
   await sam.getByRole('button', { name: 'Boost quota' }).click();
   await expect(sam.getByRole('status').filter({ hasText: 'Quota boosted.' })).toBeVisible();

@@ -924,7 +924,7 @@ mod tests {
     fn splits_always_sum_to_the_whole() {
         let mut r = Lcg(7);
         for _ in 0..20_000 {
-            let total = (r.next() % 10_000_000) as i64 * if r.next() % 4 == 0 { -1 } else { 1 };
+            let total = (r.next() % 10_000_000) as i64 * if r.next().is_multiple_of(4) { -1 } else { 1 };
             let n = 1 + (r.next() % 6) as usize;
             let weights: Vec<u64> = (0..n).map(|_| r.next() % 10_001).collect();
             let parts = split(total, &weights);
@@ -953,7 +953,7 @@ mod tests {
             let b = sale_breakdown(gross, fee, (r.next() % 10_001) as u32, (r.next() % 3_001) as u32);
             assert_eq!(b.processor_fee + b.platform_fee + b.seller + b.affiliate, gross, "{b:?}");
             assert!(b.platform_fee >= 0 && b.seller >= 0 && b.affiliate >= 0, "{b:?}");
-            let entries = sale_entries(&b, Some(seller), (r.next() % 2 == 0).then_some(affiliate));
+            let entries = sale_entries(&b, Some(seller), r.next().is_multiple_of(2).then_some(affiliate));
             assert!(entries.is_empty() || balanced(&entries), "{entries:?}");
             let mut both = entries.clone();
             both.extend(reversal(&entries));

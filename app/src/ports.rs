@@ -1384,6 +1384,18 @@ pub trait BillingStore: Send + Sync {
     async fn plan_subscriptions(&self, orgs: &[OrgId]) -> StoreResult<Vec<PlanSubscriptionRecord>>;
     /// Creates or replaces an organization's subscription, recording the change.
     async fn save_plan_subscription(&self, sub: &PlanSubscriptionRecord, change: &PlanChangeRecord) -> StoreResult<()>;
+    /// Built-in subscriptions whose period ended by `now` (to renew or to end), oldest first.
+    async fn due_plan_renewals(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<PlanSubscriptionRecord>>;
+    /// Moves a subscription whose period ends at `expected_end` to `next` (its next period, or
+    /// canceled), with the renewal's payment and the change, in one transaction; `false` when
+    /// another worker moved it first.
+    async fn roll_plan(
+        &self,
+        next: &PlanSubscriptionRecord,
+        expected_end: DateTime<Utc>,
+        payment: Option<(&PaymentRecord, &LedgerTx)>,
+        change: Option<&PlanChangeRecord>,
+    ) -> StoreResult<bool>;
     /// Boosts of the organizations that have not expired at `now`.
     async fn boosts(&self, orgs: &[OrgId], now: DateTime<Utc>) -> StoreResult<Vec<BoostRecord>>;
     async fn add_boost(&self, boost: &BoostRecord) -> StoreResult<()>;

@@ -180,6 +180,23 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
         .build()
 }
 
+/// Renews (or ends) the built-in provider's plan subscriptions whose period is over, once a
+/// minute, until `stopped`.
+async fn renew_plans(services: app::ports::Services, mut stopped: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        if let Err(e) = app::api::billing::renew_due(&services).await {
+            tracing::warn!(error = %e, "plan renewals");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
+            _ = stopped.changed() => return,
+        }
+        if *stopped.borrow() {
+            return;
+        }
+    }
+}
+
 /// Serves until `shutdown` resolves, then finishes in-flight requests.
 pub async fn serve(
     listener: tokio::net::TcpListener,
@@ -203,6 +220,7 @@ pub async fn serve(
         let worker = scheduler::Scheduler::new(state.services.clone(), config, state.chat.clone());
         tokio::spawn(worker.run(stopped.clone()))
     });
+    let renewals = state.config.scheduler.then(|| tokio::spawn(renew_plans(state.services.clone(), stopped.clone())));
     let app = router(state);
     let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)
@@ -212,7 +230,7 @@ pub async fn serve(
     let _ = stop.send(true);
     // Both finish the work in hand within 10 s; what they could not record is taken over by
     // another worker once its lease runs out.
-    for task in [sender, scheduler].into_iter().flatten() {
+    for task in [sender, scheduler, renewals].into_iter().flatten() {
         let abort = task.abort_handle();
         if tokio::time::timeout(std::time::Duration::from_secs(10), task).await.is_err() {
             abort.abort();

@@ -712,26 +712,7 @@ pub(crate) mod rules {
         };
         let settlement = Settlement { checkout_id: c.id, payment, ledger, promo: promo_limit, subscription };
         if services.store.settle_checkout(&settlement, now).await? {
-            let body = format!(
-                "Thank you for your payment.\n\n{}\nAmount: {}\nDate: {}\nReceipt: {}/billing/receipts/{}\n\n\
-                 This was a test payment: no money moved.",
-                c.description,
-                money::format_money(c.amount),
-                crate::domain::schedule::format_local(now, &caller.user.timezone),
-                services.settings.public_url,
-                payment_id
-            );
-            if let Err(e) = services
-                .mailer
-                .send(OutgoingMail {
-                    to: caller.user.email.clone(),
-                    subject: format!("Your Cairn receipt: {}", c.description),
-                    body,
-                })
-                .await
-            {
-                tracing::warn!(error = %e, "receipt email not sent");
-            }
+            send_receipt(services, &caller.user, &c.description, c.amount, payment_id, now).await;
             crate::api::audit(
                 services,
                 Some(caller.user.id),
@@ -744,6 +725,131 @@ pub(crate) mod rules {
             .await?;
         }
         Ok(checkout_view(own_checkout(services, caller, id).await?))
+    }
+
+    /// Emails a receipt; a mail failure is logged, the payment stands.
+    async fn send_receipt(
+        services: &Services,
+        to: &crate::ports::UserRecord,
+        description: &str,
+        amount: i64,
+        payment: Uuid,
+        at: DateTime<Utc>,
+    ) {
+        let body = format!(
+            "Thank you for your payment.\n\n{description}\nAmount: {}\nDate: {}\nReceipt: {}/billing/receipts/{payment}\n\n\
+             This was a test payment: no money moved.",
+            money::format_money(amount),
+            crate::domain::schedule::format_local(at, &to.timezone),
+            services.settings.public_url,
+        );
+        let mail = OutgoingMail { to: to.email.clone(), subject: format!("Your Cairn receipt: {description}"), body };
+        if let Err(e) = services.mailer.send(mail).await {
+            tracing::warn!(error = %e, "receipt email not sent");
+        }
+    }
+
+    /// Renews the built-in provider's subscriptions whose period has ended (a test payment for
+    /// the next period, with the promo code's discount while it lasts) and ends those canceled
+    /// for then. Safe to run on several instances at once: each period moves once. Returns how
+    /// many subscriptions moved.
+    pub async fn renew_due(services: &Services) -> Result<usize, AppError> {
+        let now = services.clock.now();
+        let mut moved = 0;
+        for sub in services.store.due_plan_renewals(now, 100).await? {
+            let plan = services.store.plan(&sub.plan_code, Some(sub.plan_version)).await?.ok_or(AppError::NotFound)?;
+            let m = mrr(&plan.config, sub.interval, sub.seats);
+            let expected_end = sub.period_end;
+            if sub.cancel_at_period_end {
+                let next = PlanSubscriptionRecord { status: PlanStatus::Canceled, updated_at: now, ..sub.clone() };
+                let change = PlanChangeRecord {
+                    id: Uuid::now_v7(),
+                    org_id: sub.org_id,
+                    from_plan: Some(sub.plan_code.clone()),
+                    to_plan: None,
+                    mrr_before: m,
+                    mrr_after: 0,
+                    reason: "ended".into(),
+                    at: now,
+                };
+                moved += usize::from(services.store.roll_plan(&next, expected_end, None, Some(&change)).await?);
+                continue;
+            }
+            let price = plan.config.price(sub.interval, sub.seats).unwrap_or(0);
+            let product = format!("plan:{}", sub.plan_code);
+            // The promo code's discount applies while its duration lasts (periods paid so far).
+            let mut off = 0;
+            if let Some(code) = &sub.promo_code
+                && let Some(promo) = services.store.promo(code).await?
+            {
+                let paid = services
+                    .store
+                    .payments(&PaymentFilter { org: Some(sub.org_id), limit: 1_000, ..Default::default() })
+                    .await?
+                    .iter()
+                    .filter(|p| p.product == product)
+                    .count() as i64;
+                if promo.rules.duration.applies_to(paid) {
+                    off = promo.rules.discount.off(price);
+                }
+            }
+            let amount = price - off;
+            let payment_id = Uuid::now_v7();
+            // Periods follow each other without gaps, however late the renewal runs.
+            let (start, end) = (sub.period_end, sub.interval.after(sub.period_end));
+            let payer = sub.paid_by.ok_or(AppError::NotFound)?;
+            let every = match sub.interval {
+                Interval::Month => "monthly",
+                Interval::Year => "yearly",
+            };
+            let description = format!("{} plan ({every}, renewal)", plan.config.name);
+            let breakdown = money::sale_breakdown(amount, 0, 0, 0);
+            let payment = PaymentRecord {
+                id: payment_id,
+                checkout_id: None,
+                user_id: payer,
+                org_id: sub.org_id,
+                product,
+                description: description.clone(),
+                amount,
+                currency: money::CURRENCY.into(),
+                processor_fee: 0,
+                platform_fee: breakdown.platform_fee,
+                seller_id: None,
+                seller_share: 0,
+                status: "paid".into(),
+                provider: PROVIDER.into(),
+                provider_ref: None,
+                access_until: None,
+                created_at: now,
+                refunded_at: None,
+            };
+            let ledger = LedgerTx {
+                id: Uuid::now_v7(),
+                kind: "plan".into(),
+                reference: format!("payment:{payment_id}"),
+                currency: money::CURRENCY.into(),
+                created_at: now,
+                entries: money::sale_entries(&breakdown, None, None),
+            };
+            let next = PlanSubscriptionRecord {
+                period_start: start,
+                period_end: end,
+                provider_ref: Some(payment_id.to_string()),
+                updated_at: now,
+                ..sub.clone()
+            };
+            let book = (amount > 0).then_some((&payment, &ledger));
+            if services.store.roll_plan(&next, expected_end, book, None).await? {
+                moved += 1;
+                if amount > 0
+                    && let Some(user) = services.store.user_by_id(payer).await?
+                {
+                    send_receipt(services, &user, &description, amount, payment_id, now).await;
+                }
+            }
+        }
+        Ok(moved)
     }
 
     /// Cancels the caller's individual plan at the end of its period (or takes that back).
@@ -1068,6 +1174,9 @@ pub(crate) mod rules {
         .await
     }
 }
+
+#[cfg(feature = "ssr")]
+pub use rules::renew_due;
 
 #[cfg(feature = "ssr")]
 use {

@@ -71,12 +71,43 @@ macro_rules! save_subscription {
             .bind(s.promo_code.as_deref()).bind(&s.provider).bind(s.provider_ref.as_deref()).bind(s.paid_by.map(|u| u.0))
             .bind(s.created_at).bind(s.updated_at)
             .execute(&mut *$tx).await.store()?;
+        record_change!($tx, c);
+    }};
+}
+
+macro_rules! insert_payment {
+    ($tx:expr, $payment:expr) => {{
+        let p: &PaymentRecord = $payment;
+        sqlx::query(
+            "INSERT INTO payments (id, checkout_id, user_id, org_id, product, description, amount, currency, processor_fee, \
+             platform_fee, seller_id, seller_share, status, provider, provider_ref, access_until, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)")
+            .bind(p.id).bind(p.checkout_id).bind(p.user_id.0).bind(p.org_id.0).bind(&p.product).bind(&p.description)
+            .bind(p.amount).bind(&p.currency).bind(p.processor_fee).bind(p.platform_fee).bind(p.seller_id.map(|u| u.0))
+            .bind(p.seller_share).bind(&p.status).bind(&p.provider).bind(p.provider_ref.as_deref()).bind(p.access_until)
+            .bind(p.created_at)
+            .execute(&mut *$tx).await.store()?;
+    }};
+}
+
+macro_rules! record_change {
+    ($tx:expr, $change:expr) => {{
+        let c: &PlanChangeRecord = $change;
         sqlx::query(
             "INSERT INTO plan_changes (id, org_id, from_plan, to_plan, mrr_before, mrr_after, reason, at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-            .bind(c.id).bind(c.org_id.0).bind(c.from_plan.as_deref()).bind(c.to_plan.as_deref())
-            .bind(c.mrr_before).bind(c.mrr_after).bind(&c.reason).bind(c.at)
-            .execute(&mut *$tx).await.store()?;
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(c.id)
+        .bind(c.org_id.0)
+        .bind(c.from_plan.as_deref())
+        .bind(c.to_plan.as_deref())
+        .bind(c.mrr_before)
+        .bind(c.mrr_after)
+        .bind(&c.reason)
+        .bind(c.at)
+        .execute(&mut *$tx)
+        .await
+        .store()?;
     }};
 }
 
@@ -323,6 +354,46 @@ impl BillingStore for Db {
         })
     }
 
+    async fn due_plan_renewals(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<PlanSubscriptionRecord>> {
+        let rows: Vec<SubscriptionRow> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT org_id, plan_code, plan_version, billing_interval, CAST(seats AS BIGINT) AS seats, status, \
+             period_start, period_end, cancel_at_period_end, promo_code, provider, provider_ref, paid_by, created_at, \
+             updated_at FROM plan_subscriptions WHERE provider = 'builtin' AND status IN ('active', 'trialing') \
+             AND period_end <= $1 ORDER BY period_end LIMIT $2")
+            .bind(now).bind(limit).fetch_all(pool).await.store()?);
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn roll_plan(
+        &self,
+        next: &PlanSubscriptionRecord,
+        expected_end: DateTime<Utc>,
+        payment: Option<(&PaymentRecord, &LedgerTx)>,
+        change: Option<&PlanChangeRecord>,
+    ) -> Result<bool> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await.store()?;
+            let moved = sqlx::query(
+                "UPDATE plan_subscriptions SET status = $2, period_start = $3, period_end = $4, provider_ref = $5, \
+                 updated_at = $6 WHERE org_id = $1 AND period_end = $7 AND status IN ('active', 'trialing')")
+                .bind(next.org_id.0).bind(next.status.as_str()).bind(next.period_start).bind(next.period_end)
+                .bind(next.provider_ref.as_deref()).bind(next.updated_at).bind(expected_end)
+                .execute(&mut *tx).await.store()?.rows_affected();
+            if moved == 0 {
+                return Ok(false);
+            }
+            if let Some((p, ledger)) = payment {
+                insert_payment!(tx, p);
+                book!(tx, ledger);
+            }
+            if let Some(c) = change {
+                record_change!(tx, c);
+            }
+            tx.commit().await.store()?;
+            Ok(true)
+        })
+    }
+
     async fn boosts(&self, orgs: &[OrgId], now: DateTime<Utc>) -> Result<Vec<BoostRecord>> {
         let mut out = Vec::new();
         for org in orgs {
@@ -477,15 +548,7 @@ impl BillingStore for Db {
                     return Err(StoreError::Conflict("This code has been used up.".into()));
                 }
             }
-            sqlx::query(
-                "INSERT INTO payments (id, checkout_id, user_id, org_id, product, description, amount, currency, processor_fee, \
-                 platform_fee, seller_id, seller_share, status, provider, provider_ref, access_until, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)")
-                .bind(p.id).bind(p.checkout_id).bind(p.user_id.0).bind(p.org_id.0).bind(&p.product).bind(&p.description)
-                .bind(p.amount).bind(&p.currency).bind(p.processor_fee).bind(p.platform_fee).bind(p.seller_id.map(|u| u.0))
-                .bind(p.seller_share).bind(&p.status).bind(&p.provider).bind(p.provider_ref.as_deref()).bind(p.access_until)
-                .bind(p.created_at)
-                .execute(&mut *tx).await.store()?;
+            insert_payment!(tx, p);
             book!(tx, &s.ledger);
             if let Some((sub, change)) = &s.subscription {
                 save_subscription!(tx, sub, change);
@@ -525,12 +588,7 @@ impl BillingStore for Db {
             if let Some(c) = cancel {
                 sqlx::query("UPDATE plan_subscriptions SET status = 'canceled', updated_at = $2 WHERE org_id = $1")
                     .bind(c.org_id.0).bind(c.at).execute(&mut *tx).await.store()?;
-                sqlx::query(
-                    "INSERT INTO plan_changes (id, org_id, from_plan, to_plan, mrr_before, mrr_after, reason, at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-                    .bind(c.id).bind(c.org_id.0).bind(c.from_plan.as_deref()).bind(c.to_plan.as_deref())
-                    .bind(c.mrr_before).bind(c.mrr_after).bind(&c.reason).bind(c.at)
-                    .execute(&mut *tx).await.store()?;
+                record_change!(tx, c);
             }
             tx.commit().await.store()?;
             Ok(true)

@@ -268,3 +268,43 @@ async fn admins_boost_quotas_with_a_reason_and_plan_changes_are_new_versions() {
     let bob = app.signed_up("Bob New", "bob@example.com").await;
     assert_eq!(checkout(&bob, "plan:premium", "month", "").await.expect("checkout").amount, 2_900);
 }
+
+#[tokio::test]
+async fn built_in_plans_renew_each_period_with_the_codes_discount_and_end_when_canceled() {
+    let app = TestApp::spawn().await;
+    let services = &app.state.services;
+    let sam = sysadmin(&app).await;
+    let input = json!({ "code": "HALF2", "kind": "percent", "value": "50", "duration": "repeating", "months": "2",
+        "valid_until": "", "max_redemptions": "", "first_time_only": true, "products": "plan:premium" });
+    sam.call_json::<()>("admin_create_promo", json!({ "input": input })).await.expect("promo");
+    let alice = app.signed_up("Alice Free", "alice@example.com").await;
+    let c = checkout(&alice, "plan:premium", "month", "half2").await.expect("checkout");
+    assert_eq!(c.amount, 950);
+    pay(&alice, c.id).await;
+    assert_eq!(app::api::billing::renew_due(services).await.expect("renew"), 0, "nothing is due yet");
+
+    let amounts = |summary: &BillingSummary| summary.payments.iter().map(|p| p.amount).rev().collect::<Vec<_>>();
+    app.clock.advance(chrono::Duration::days(31));
+    // Two instances renewing at once move the period once.
+    let (a, b) = tokio::join!(app::api::billing::renew_due(services), app::api::billing::renew_due(services));
+    assert_eq!(a.expect("renew") + b.expect("renew"), 1);
+    app.clock.advance(chrono::Duration::days(31));
+    assert_eq!(app::api::billing::renew_due(services).await.expect("renew"), 1);
+    alice.sign_in("alice@example.com", PASSWORD).await.expect("sign in again");
+    let summary: BillingSummary = alice.call_json("billing_overview", json!({})).await.expect("overview");
+    assert_eq!(amounts(&summary), vec![950, 950, 1_900], "half price for two months, then the full price");
+    assert_eq!(summary.plan_code, "premium");
+    let period_end = summary.period_end.expect("period end");
+    assert!(period_end > app.clock_now(), "the current period runs on");
+    app.mail.wait_for("alice@example.com", "renewal").await;
+
+    alice.call_json::<()>("cancel_plan", json!({ "cancel": true })).await.expect("cancel");
+    app.clock.advance(chrono::Duration::days(31));
+    assert_eq!(app::api::billing::renew_due(services).await.expect("end"), 1);
+    alice.sign_in("alice@example.com", PASSWORD).await.expect("sign in again");
+    let summary: BillingSummary = alice.call_json("billing_overview", json!({})).await.expect("overview");
+    assert_eq!((summary.plan_code.as_str(), summary.payments.len()), ("free", 3), "ended, and not charged again");
+    let revenue = services.store.ledger_sums("revenue:platform").await.expect("ledger");
+    assert_eq!(revenue, vec![("revenue:platform".to_owned(), -3_800)]);
+    assert_eq!(ledger_total(&app).await, 0);
+}

@@ -1356,6 +1356,16 @@ pub struct PayoutBatchRecord {
     pub total: i64,
 }
 
+/// A Stripe webhook event waiting to be processed.
+#[derive(Debug, Clone)]
+pub struct StripeEventRecord {
+    pub id: String,
+    pub event_type: String,
+    pub created: i64,
+    pub payload: String,
+    pub attempts: i32,
+}
+
 /// Which payments to list, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct PaymentFilter {
@@ -1384,6 +1394,25 @@ pub trait BillingStore: Send + Sync {
     async fn plan_subscriptions(&self, orgs: &[OrgId]) -> StoreResult<Vec<PlanSubscriptionRecord>>;
     /// Creates or replaces an organization's subscription, recording the change.
     async fn save_plan_subscription(&self, sub: &PlanSubscriptionRecord, change: &PlanChangeRecord) -> StoreResult<()>;
+    /// Stores a verified Stripe event for processing; `false` when its id was stored already.
+    async fn record_stripe_event(&self, event: &StripeEventRecord, at: DateTime<Utc>) -> StoreResult<bool>;
+    /// Claims due, unprocessed events (oldest `created` first) until `lease_until`.
+    async fn claim_stripe_events(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<StripeEventRecord>>;
+    /// Marks an event processed, or (with `retry_at`) failed for now with its error.
+    async fn finish_stripe_event(
+        &self,
+        id: &str,
+        error: Option<&str>,
+        retry_at: Option<DateTime<Utc>>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// The payment a provider knows by `provider_ref` (a Stripe payment intent).
+    async fn payment_by_provider_ref(&self, provider: &str, provider_ref: &str) -> StoreResult<Option<PaymentRecord>>;
     /// Built-in subscriptions whose period ended by `now` (to renew or to end), oldest first.
     async fn due_plan_renewals(&self, now: DateTime<Utc>, limit: i64) -> StoreResult<Vec<PlanSubscriptionRecord>>;
     /// Moves a subscription whose period ends at `expected_end` to `next` (its next period, or

@@ -115,9 +115,88 @@ pub fn sign_webhook(secret: &str, timestamp: i64, body: &str) -> String {
     format!("t={timestamp},v1={digest}")
 }
 
+/// Why a `Stripe-Signature` header was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureError {
+    /// No `t=` or no `v1=` in the header.
+    Malformed,
+    /// `t` is further than the tolerance from now (a replay, or a clock far off).
+    Stale,
+    /// No `v1=` signature matches the body under any of the secrets.
+    Mismatch,
+}
+
+/// Checks a Stripe webhook's `Stripe-Signature` header (`t=<unix>,v1=<hex>[,v1=<hex>…][,v0=…]`)
+/// against the raw body: some `v1` must be the HMAC-SHA256 of `"<t>.<body>"` under one of
+/// `secrets` (several while a secret is rolled), compared in constant time, and `t` within
+/// `tolerance_secs` of `now` (Stripe's libraries use 300 s). Returns `t`.
+pub fn verify_stripe_signature(
+    body: &[u8],
+    header: &str,
+    secrets: &[String],
+    now: i64,
+    tolerance_secs: i64,
+) -> Result<i64, SignatureError> {
+    let mut timestamp = None;
+    let mut signatures = Vec::new();
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", t)) => timestamp = t.parse::<i64>().ok(),
+            Some(("v1", sig)) => signatures.extend(data_encoding::HEXLOWER_PERMISSIVE.decode(sig.as_bytes()).ok()),
+            _ => {}
+        }
+    }
+    let t = timestamp.ok_or(SignatureError::Malformed)?;
+    if signatures.is_empty() {
+        return Err(SignatureError::Malformed);
+    }
+    if (now - t).abs() > tolerance_secs {
+        return Err(SignatureError::Stale);
+    }
+    for secret in secrets {
+        for sig in &signatures {
+            let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+            mac.update(t.to_string().as_bytes());
+            mac.update(b".");
+            mac.update(body);
+            if mac.verify_slice(sig).is_ok() {
+                return Ok(t);
+            }
+        }
+    }
+    Err(SignatureError::Mismatch)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stripe_signatures_are_checked_like_stripes_libraries_do() {
+        let body = br#"{"id":"evt_1","type":"invoice.paid"}"#;
+        let secrets = vec!["whsec_old".to_owned(), "whsec_new".to_owned()];
+        let now = 1_700_000_000;
+        let good = sign_webhook("whsec_new", now, std::str::from_utf8(body).unwrap());
+        assert_eq!(verify_stripe_signature(body, &good, &secrets, now + 10, 300), Ok(now));
+        // Any of several v1 signatures may match (Stripe sends one per active secret).
+        let digest = good.split_once("v1=").unwrap().1;
+        let several = format!("t={now},v1={},v1={digest},v0=abc", "00".repeat(32));
+        assert_eq!(verify_stripe_signature(body, &several, &secrets, now, 300), Ok(now));
+        // Stale and future timestamps, forged secrets, mutated bodies and headers are refused.
+        assert_eq!(verify_stripe_signature(body, &good, &secrets, now + 301, 300), Err(SignatureError::Stale));
+        assert_eq!(verify_stripe_signature(body, &good, &secrets, now - 301, 300), Err(SignatureError::Stale));
+        let forged = sign_webhook("whsec_attacker", now, std::str::from_utf8(body).unwrap());
+        assert_eq!(verify_stripe_signature(body, &forged, &secrets, now, 300), Err(SignatureError::Mismatch));
+        let mutated = br#"{"id":"evt_1","type":"invoice.paid "}"#;
+        assert_eq!(verify_stripe_signature(mutated, &good, &secrets, now, 300), Err(SignatureError::Mismatch));
+        let shifted = good.replace(&format!("t={now}"), &format!("t={}", now + 1));
+        assert_eq!(verify_stripe_signature(body, &shifted, &secrets, now, 300), Err(SignatureError::Mismatch));
+        assert_eq!(verify_stripe_signature(body, "v1=abcd", &secrets, now, 300), Err(SignatureError::Malformed));
+        assert_eq!(
+            verify_stripe_signature(body, &format!("t={now}"), &secrets, now, 300),
+            Err(SignatureError::Malformed)
+        );
+    }
 
     #[test]
     fn totp_matches_rfc_6238_vectors() {

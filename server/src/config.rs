@@ -38,6 +38,9 @@ pub struct Config {
     pub model_timeout_secs: u64,
     /// A clock signed-in users can move forward, for end-to-end tests (`CAIRN_TEST_CLOCK`, off).
     pub test_clock: bool,
+    /// Stripe's webhook signing secrets (`STRIPE_WEBHOOK_SECRET`, comma-separated while one is
+    /// rolled); none turns `/webhooks/stripe` off.
+    pub stripe_webhook_secrets: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +101,9 @@ impl Config {
             default_model: default_model()?,
             model_timeout_secs: parsed("CAIRN_AI_TIMEOUT_SECS", 60)?,
             test_clock: flag("CAIRN_TEST_CLOCK", false)?,
+            stripe_webhook_secrets: var("STRIPE_WEBHOOK_SECRET")
+                .map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+                .unwrap_or_default(),
         })
     }
 
@@ -127,6 +133,7 @@ impl Config {
             default_model: None,
             model_timeout_secs: 10,
             test_clock: false,
+            stripe_webhook_secrets: Vec::new(),
         }
     }
 }

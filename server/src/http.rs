@@ -7,6 +7,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod rate;
 pub mod run;
+pub mod stripe;
 
 use crate::AppState;
 use app::api::auth::resolve_session;

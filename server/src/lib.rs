@@ -147,6 +147,7 @@ pub fn router(state: AppState) -> Router {
         .route("/orgs/{org}/prompts.zip", get(http::prompts_zip))
         .route("/orgs/{org}/analytics.csv", get(http::analytics_csv))
         .route("/prompts/{id}/run", axum::routing::post(http::run::run))
+        .route("/webhooks/stripe", axum::routing::post(http::stripe::receive))
         .route("/events/conversations/{id}", get(http::live::conversation_events))
         .route("/auth/oauth/{provider}", axum::routing::post(oauth::start))
         .route("/auth/oauth/{provider}/callback", get(oauth::callback))
@@ -180,15 +181,19 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
         .build()
 }
 
-/// Renews (or ends) the built-in provider's plan subscriptions whose period is over, once a
-/// minute, until `stopped`.
+/// Renews (or ends) the built-in provider's plan subscriptions whose period is over and applies
+/// stored Stripe events, every few seconds or when woken, until `stopped`.
 async fn renew_plans(services: app::ports::Services, mut stopped: tokio::sync::watch::Receiver<bool>) {
     loop {
         if let Err(e) = app::api::billing::renew_due(&services).await {
             tracing::warn!(error = %e, "plan renewals");
         }
+        if let Err(e) = app::api::billing::process_stripe_events(&services).await {
+            tracing::warn!(error = %e, "stripe events");
+        }
         tokio::select! {
-            _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
+            _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+            _ = services.jobs.notified() => {}
             _ = stopped.changed() => return,
         }
         if *stopped.borrow() {

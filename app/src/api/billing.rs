@@ -225,6 +225,8 @@ pub(crate) mod rules {
     };
 
     pub const PROVIDER: &str = "builtin";
+    /// A plan a platform admin gave someone for a while (no payment).
+    pub const OVERRIDE: &str = "override";
 
     pub async fn catalog(services: &Services) -> Result<Vec<(String, PlanConfig)>, AppError> {
         Ok(services.store.plans().await?.into_iter().map(|p| (p.code, p.config)).collect())
@@ -600,19 +602,35 @@ pub(crate) mod rules {
         Ok(c)
     }
 
-    /// Records the built-in provider's test payment for a checkout: the payment, its ledger
-    /// transaction, the plan or the purchase, and a receipt by email. Paying twice is harmless.
+    /// Records the built-in provider's test payment for a checkout. Paying twice is harmless.
     pub async fn pay(services: &Services, caller: &Caller, id: Uuid) -> Result<CheckoutView, AppError> {
         let c = own_checkout(services, caller, id).await?;
-        let now = services.clock.now();
         if c.status == "paid" {
             return Ok(checkout_view(c));
         }
-        if c.status != "open" || now >= c.expires_at {
-            return Err(AppError::conflict("This checkout has expired: start again from the product."));
-        }
         if c.provider != PROVIDER {
             return Err(AppError::conflict("This checkout is paid at the payment provider."));
+        }
+        settle(services, &c, PROVIDER, None, 0).await?;
+        Ok(checkout_view(own_checkout(services, caller, id).await?))
+    }
+
+    /// Settles a checkout paid at `provider` (its reference for the payment, and the fee it
+    /// kept): the payment, its ledger transaction, the plan or the purchase, the promo code's
+    /// redemption, and a receipt by email. `false` when it was settled already.
+    pub async fn settle(
+        services: &Services,
+        c: &CheckoutRecord,
+        provider: &str,
+        provider_ref: Option<String>,
+        processor_fee: i64,
+    ) -> Result<bool, AppError> {
+        let now = services.clock.now();
+        if c.status == "paid" {
+            return Ok(false);
+        }
+        if c.status != "open" || now >= c.expires_at {
+            return Err(AppError::conflict("This checkout has expired: start again from the product."));
         }
         let mut promo_limit = None;
         if let Some(code) = &c.promo_code {
@@ -653,7 +671,7 @@ pub(crate) mod rules {
                 period_end: end,
                 cancel_at_period_end: false,
                 promo_code: c.promo_code.clone(),
-                provider: PROVIDER.into(),
+                provider: provider.into(),
                 provider_ref: Some(payment_id.to_string()),
                 paid_by: Some(c.user_id),
                 created_at: before.as_ref().map_or(now, |b| b.created_at),
@@ -669,7 +687,7 @@ pub(crate) mod rules {
                 reason: "checkout".into(),
                 at: now,
             };
-            (money::sale_breakdown(c.amount, 0, 0, 0), None, Some((sub, change)), None)
+            (money::sale_breakdown(c.amount, processor_fee, 0, 0), None, Some((sub, change)), None)
         } else {
             let price = services
                 .store
@@ -680,7 +698,7 @@ pub(crate) mod rules {
             let tier = CreatorTier::for_monthly_sales(services.store.seller_sales_since(price.seller_id, since).await?);
             let share = money::creator_share_bps(tier, money::Bonuses::default());
             let until = price.recurring.map(|i| i.after(now));
-            (money::sale_breakdown(c.amount, 0, share, 0), Some(price.seller_id), None, until)
+            (money::sale_breakdown(c.amount, processor_fee, share, 0), Some(price.seller_id), None, until)
         };
         let payment = PaymentRecord {
             id: payment_id,
@@ -696,8 +714,8 @@ pub(crate) mod rules {
             seller_id: seller,
             seller_share: breakdown.seller,
             status: "paid".into(),
-            provider: PROVIDER.into(),
-            provider_ref: None,
+            provider: provider.into(),
+            provider_ref: provider_ref.clone(),
             access_until,
             created_at: now,
             refunded_at: None,
@@ -711,20 +729,101 @@ pub(crate) mod rules {
             entries: money::sale_entries(&breakdown, seller, None),
         };
         let settlement = Settlement { checkout_id: c.id, payment, ledger, promo: promo_limit, subscription };
-        if services.store.settle_checkout(&settlement, now).await? {
-            send_receipt(services, &caller.user, &c.description, c.amount, payment_id, now).await;
-            crate::api::audit(
-                services,
-                Some(caller.user.id),
-                Some(c.org_id),
-                "billing.paid",
-                format!("payment:{payment_id}"),
-                None,
-                Some(serde_json::json!({ "product": c.product, "amount": c.amount })),
-            )
-            .await?;
+        if !services.store.settle_checkout(&settlement, now).await? {
+            return Ok(false);
         }
-        Ok(checkout_view(own_checkout(services, caller, id).await?))
+        if let Some(buyer) = services.store.user_by_id(c.user_id).await? {
+            send_receipt(services, &buyer, &c.description, c.amount, payment_id, now, provider == PROVIDER).await;
+        }
+        crate::api::audit(
+            services,
+            Some(c.user_id),
+            Some(c.org_id),
+            "billing.paid",
+            format!("payment:{payment_id}"),
+            None,
+            Some(serde_json::json!({ "product": c.product, "amount": c.amount, "provider": provider })),
+        )
+        .await?;
+        Ok(true)
+    }
+
+    /// The provider name of payments taken through Stripe.
+    pub const STRIPE: &str = "stripe";
+
+    /// Processes stored Stripe events, oldest first. One that cannot be applied yet (a refund
+    /// that arrives before its payment) is retried with exponential backoff; after 10 attempts
+    /// it stays failed with its error. Returns how many were applied.
+    pub async fn process_stripe_events(services: &Services) -> Result<usize, AppError> {
+        let now = services.clock.now();
+        let events = services.store.claim_stripe_events(now, now + chrono::Duration::seconds(60), 50).await?;
+        let mut applied = 0;
+        for e in events {
+            match apply_stripe_event(services, &e).await {
+                Ok(()) => {
+                    services.store.finish_stripe_event(&e.id, None, None, now).await?;
+                    applied += 1;
+                }
+                Err(err) => {
+                    let message = err.to_string();
+                    tracing::warn!(event = %e.id, kind = %e.event_type, error = %message, "stripe event not applied");
+                    let backoff = chrono::Duration::seconds(5 * 2_i64.pow(e.attempts.clamp(0, 12) as u32));
+                    let retry = (e.attempts < 10).then_some(now + backoff);
+                    services.store.finish_stripe_event(&e.id, Some(message.as_str()), retry, now).await?;
+                }
+            }
+        }
+        Ok(applied)
+    }
+
+    async fn apply_stripe_event(services: &Services, e: &crate::ports::StripeEventRecord) -> Result<(), AppError> {
+        let event: serde_json::Value = serde_json::from_str(&e.payload)
+            .map_err(|err| AppError::internal(format!("stripe event {}: {err}", e.id)))?;
+        let object = &event["data"]["object"];
+        let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+        match e.event_type.as_str() {
+            "checkout.session.completed" | "checkout.session.async_payment_succeeded" => {
+                // Sessions Cairn did not open carry no checkout of ours: nothing to do.
+                let Some(id) = object["client_reference_id"].as_str().and_then(|s| s.parse::<Uuid>().ok()) else {
+                    return Ok(());
+                };
+                if !matches!(object["payment_status"].as_str(), Some("paid" | "no_payment_required")) {
+                    return Ok(()); // A delayed payment method: `async_payment_succeeded` follows.
+                }
+                let c = services.store.checkout(id).await?.ok_or(AppError::NotFound)?;
+                let total = object["amount_total"].as_i64();
+                if total != Some(c.amount) {
+                    return Err(AppError::conflict(format!(
+                        "Stripe charged {total:?}, the checkout says {}.",
+                        c.amount
+                    )));
+                }
+                let reference = text(&object["payment_intent"])
+                    .or_else(|| text(&object["subscription"]))
+                    .or_else(|| text(&object["id"]));
+                settle(services, &c, STRIPE, reference, money::card_fee(c.amount)).await.map(|_| ())
+            }
+            "charge.refunded" | "charge.dispute.created" => {
+                let intent = text(&object["payment_intent"])
+                    .ok_or_else(|| AppError::conflict("The event names no payment intent."))?;
+                let p = services
+                    .store
+                    .payment_by_provider_ref(STRIPE, &intent)
+                    .await?
+                    .ok_or_else(|| AppError::conflict("The payment is not known yet."))?;
+                if p.status == "refunded" {
+                    return Ok(());
+                }
+                let disputed = e.event_type == "charge.dispute.created";
+                let taken = if disputed { object["amount"].as_i64() } else { object["amount_refunded"].as_i64() };
+                if taken != Some(p.amount) {
+                    return Err(AppError::conflict("Partial refunds and disputes are not supported yet."));
+                }
+                refund(services, None, p.id, if disputed { "Disputed in Stripe" } else { "Refunded in Stripe" }).await
+            }
+            // Recorded for the log; Cairn needs nothing from them yet.
+            _ => Ok(()),
+        }
     }
 
     /// Emails a receipt; a mail failure is logged, the payment stands.
@@ -735,14 +834,17 @@ pub(crate) mod rules {
         amount: i64,
         payment: Uuid,
         at: DateTime<Utc>,
+        test: bool,
     ) {
-        let body = format!(
-            "Thank you for your payment.\n\n{description}\nAmount: {}\nDate: {}\nReceipt: {}/billing/receipts/{payment}\n\n\
-             This was a test payment: no money moved.",
+        let mut body = format!(
+            "Thank you for your payment.\n\n{description}\nAmount: {}\nDate: {}\nReceipt: {}/billing/receipts/{payment}\n",
             money::format_money(amount),
             crate::domain::schedule::format_local(at, &to.timezone),
             services.settings.public_url,
         );
+        if test {
+            body.push_str("\nThis was a test payment: no money moved.\n");
+        }
         let mail = OutgoingMail { to: to.email.clone(), subject: format!("Your Cairn receipt: {description}"), body };
         if let Err(e) = services.mailer.send(mail).await {
             tracing::warn!(error = %e, "receipt email not sent");
@@ -845,7 +947,7 @@ pub(crate) mod rules {
                 if amount > 0
                     && let Some(user) = services.store.user_by_id(payer).await?
                 {
-                    send_receipt(services, &user, &description, amount, payment_id, now).await;
+                    send_receipt(services, &user, &description, amount, payment_id, now, true).await;
                 }
             }
         }
@@ -863,6 +965,12 @@ pub(crate) mod rules {
             .pop()
             .filter(|s| plan_in_effect(s.status, s.period_end, s.cancel_at_period_end, now))
             .ok_or_else(|| AppError::conflict("You are on the free plan."))?;
+        if sub.provider == OVERRIDE {
+            return Err(AppError::conflict(format!(
+                "An administrator gave you this plan until {}.",
+                crate::domain::schedule::format_local(sub.period_end, &caller.user.timezone)
+            )));
+        }
         let plan = services.store.plan(&sub.plan_code, Some(sub.plan_version)).await?.ok_or(AppError::NotFound)?;
         let m = mrr(&plan.config, sub.interval, sub.seats);
         sub.cancel_at_period_end = cancel;
@@ -1122,7 +1230,7 @@ pub(crate) mod rules {
 
     /// Refunds a payment in full: reversing ledger entries, the purchase's access ends, a plan
     /// paid by it is canceled at once.
-    pub async fn refund(services: &Services, caller: &Caller, id: Uuid, reason: &str) -> Result<(), AppError> {
+    pub async fn refund(services: &Services, actor: Option<UserId>, id: Uuid, reason: &str) -> Result<(), AppError> {
         let reason = reason.trim();
         if reason.is_empty() || reason.chars().count() > 500 {
             return Err(AppError::validation("reason", "Say why (500 characters at most)."));
@@ -1164,7 +1272,7 @@ pub(crate) mod rules {
         }
         crate::api::audit(
             services,
-            Some(caller.user.id),
+            actor,
             Some(p.org_id),
             "billing.refunded",
             format!("payment:{id}"),
@@ -1176,7 +1284,7 @@ pub(crate) mod rules {
 }
 
 #[cfg(feature = "ssr")]
-pub use rules::renew_due;
+pub use rules::{process_stripe_events, renew_due};
 
 #[cfg(feature = "ssr")]
 use {
@@ -1380,7 +1488,7 @@ pub async fn admin_create_promo(input: PromoInput) -> Result<(), AppError> {
 pub async fn admin_refund(id: Uuid, reason: String) -> Result<(), AppError> {
     respond(async move {
         let (services, caller) = platform_admin()?;
-        rules::refund(&services, &caller, id, &reason).await
+        rules::refund(&services, Some(caller.user.id), id, &reason).await
     })
     .await
 }
@@ -1440,6 +1548,90 @@ pub async fn admin_boost_quota(
             format!("user:{}", user.id.0),
             None,
             Some(serde_json::json!({ "quota": quota.key(), "extra": extra, "days": days, "reason": reason })),
+        )
+        .await
+    })
+    .await
+}
+
+/// Puts a person on a plan for `days` without payment, with the reason (audited); it ends by
+/// itself. Refused while they pay for a plan. Needs: platform admin.
+#[server(endpoint = "admin_set_plan", input = Json)]
+pub async fn admin_set_plan(email: String, plan: String, days: String, reason: String) -> Result<(), AppError> {
+    respond(async move {
+        use crate::domain::billing::plan_in_effect;
+        let (services, caller) = platform_admin()?;
+        let email = crate::domain::Email::parse(&email).map_err(|e| AppError::validation("email", e.0))?;
+        let user = services
+            .store
+            .user_by_email(&email)
+            .await?
+            .ok_or_else(|| AppError::validation("email", "Nobody has this email."))?;
+        let chosen = services
+            .store
+            .plan(plan.trim(), None)
+            .await?
+            .filter(|p| !p.config.per_seat)
+            .ok_or_else(|| AppError::validation("plan", "Choose an individual plan."))?;
+        let days: i64 = days
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| (1..=366).contains(n))
+            .ok_or_else(|| AppError::validation("days", "For 1 to 366 days."))?;
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 500 {
+            return Err(AppError::validation("reason", "Say why (500 characters at most)."));
+        }
+        let org = rules::personal_org(&services, user.id).await?.ok_or(AppError::NotFound)?;
+        let now = services.clock.now();
+        let before = services.store.plan_subscriptions(&[org]).await?.pop();
+        if let Some(b) = &before
+            && b.provider != rules::OVERRIDE
+            && !b.cancel_at_period_end
+            && plan_in_effect(b.status, b.period_end, b.cancel_at_period_end, now)
+        {
+            return Err(AppError::conflict(format!(
+                "They pay for the {} plan: refund or cancel it first.",
+                b.plan_code
+            )));
+        }
+        let sub = crate::ports::PlanSubscriptionRecord {
+            org_id: org,
+            plan_code: chosen.code.clone(),
+            plan_version: chosen.version,
+            interval: Interval::Month,
+            seats: 1,
+            status: PlanStatus::Active,
+            period_start: now,
+            period_end: now + chrono::Duration::days(days),
+            cancel_at_period_end: true,
+            promo_code: None,
+            provider: rules::OVERRIDE.into(),
+            provider_ref: None,
+            paid_by: None,
+            created_at: before.as_ref().map_or(now, |b| b.created_at),
+            updated_at: now,
+        };
+        let change = crate::ports::PlanChangeRecord {
+            id: Uuid::now_v7(),
+            org_id: org,
+            from_plan: before.map(|b| b.plan_code),
+            to_plan: Some(chosen.code.clone()),
+            mrr_before: 0,
+            mrr_after: 0,
+            reason: "override".into(),
+            at: now,
+        };
+        services.store.save_plan_subscription(&sub, &change).await?;
+        super::audit(
+            &services,
+            Some(caller.user.id),
+            Some(org),
+            "billing.plan_overridden",
+            format!("user:{}", user.id.0),
+            None,
+            Some(serde_json::json!({ "plan": chosen.code, "days": days, "reason": reason })),
         )
         .await
     })

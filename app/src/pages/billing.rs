@@ -621,6 +621,8 @@ fn AdminData(
     csv: Action<Uuid, Result<String, AppError>>,
 ) -> impl IntoView {
     let reason = RwSignal::new(String::new());
+    let individual: Vec<(String, String)> =
+        d.plans.iter().filter(|p| !p.config.per_seat).map(|p| (p.code.clone(), p.config.name.clone())).collect();
     view! {
         <section class="card" aria-labelledby="admin-payments">
             <h2 id="admin-payments">"Payments"</h2>
@@ -676,6 +678,7 @@ fn AdminData(
                 }
             }).collect_view()}</ul>
         </section>
+        <PlanOverrideForm plans=individual/>
         <section class="card" aria-labelledby="admin-plans">
             <h2 id="admin-plans">"Plans"</h2>
             <p class="hint">"Saving a plan makes a new version for new subscribers; current subscribers keep theirs."</p>
@@ -792,6 +795,61 @@ fn BoostForm() -> impl IntoView {
                 <ErrorNotice error=general(error)/>
                 <p role="status">{move || matches!(boost.value().get(), Some(Ok(()))).then_some("Quota boosted.")}</p>
                 <button type="submit" disabled=move || boost.pending().get()>"Boost quota"</button>
+            </form>
+        </section>
+    }
+}
+
+/// Gives a person a plan for a while, without payment.
+#[component]
+fn PlanOverrideForm(plans: Vec<(String, String)>) -> impl IntoView {
+    let email = RwSignal::new(String::new());
+    let plan = RwSignal::new(plans.get(1).or(plans.first()).map(|p| p.0.clone()).unwrap_or_default());
+    let days = RwSignal::new("30".to_owned());
+    let reason = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<AppError>);
+    let give = Action::new(|args: &(String, String, String, String)| {
+        let (a, b, c, d) = args.clone();
+        admin_set_plan(a, b, c, d)
+    });
+    Effect::new(move |_| {
+        if let Some(r) = give.value().get() {
+            error.set(r.err());
+        }
+    });
+    let field = move |label: &'static str, id: &'static str, key: &'static str, value: RwSignal<String>| {
+        view! {
+            <div class="field">
+                <label for=id>{label}</label>
+                <input id=id bind:value=value aria-describedby=format!("{id}-error")/>
+                <p class="field-error" id=format!("{id}-error") aria-live="polite">{field_message(error, key)}</p>
+            </div>
+        }
+    };
+    let selected = plan.get_untracked();
+    view! {
+        <section class="card" aria-labelledby="override-h">
+            <h2 id="override-h">"Give a plan"</h2>
+            <p class="hint">"Without payment, for a while; it ends by itself."</p>
+            <form on:submit=move |ev| {
+                ev.prevent_default();
+                give.dispatch((email.get_untracked(), plan.get_untracked(), days.get_untracked(), reason.get_untracked()));
+            }>
+                {field("Email of the person", "override-email", "email", email)}
+                <div class="field">
+                    <label for="override-plan">"Plan to give"</label>
+                    <select id="override-plan" on:change=move |ev| plan.set(event_target_value(&ev))>
+                        {plans.into_iter().map(|(code, name)| {
+                            let chosen = code == selected;
+                            view! { <option value=code selected=chosen>{name}</option> }
+                        }).collect_view()}
+                    </select>
+                </div>
+                {field("Days", "override-days", "days", days)}
+                {field("Why", "override-reason", "reason", reason)}
+                <ErrorNotice error=general(error)/>
+                <p role="status">{move || matches!(give.value().get(), Some(Ok(()))).then_some("Plan given.")}</p>
+                <button type="submit" disabled=move || give.pending().get()>"Give plan"</button>
             </form>
         </section>
     }

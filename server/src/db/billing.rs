@@ -10,6 +10,7 @@ use app::domain::{OrgId, UserId};
 use app::ports::{
     BillingStore, BoostRecord, CheckoutRecord, LedgerTx, PaymentFilter, PaymentRecord, PayoutBatchRecord, PayoutRecord,
     PlanChangeRecord, PlanRecord, PlanSubscriptionRecord, PriceRecord, PromoRecord, Settlement, StoreError,
+    StripeEventRecord,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -392,6 +393,73 @@ impl BillingStore for Db {
             tx.commit().await.store()?;
             Ok(true)
         })
+    }
+
+    async fn record_stripe_event(&self, e: &StripeEventRecord, at: DateTime<Utc>) -> Result<bool> {
+        let n = on_pool!(self, pool => sqlx::query(
+            "INSERT INTO stripe_events (id, event_type, created, payload, received_at, due_at) \
+             VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (id) DO NOTHING")
+            .bind(&e.id).bind(&e.event_type).bind(e.created).bind(&e.payload).bind(at)
+            .execute(pool).await.store()?.rows_affected());
+        Ok(n > 0)
+    }
+
+    async fn claim_stripe_events(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<StripeEventRecord>> {
+        // Several instances share the work: PostgreSQL skips rows another has locked; SQLite has
+        // one writer at a time.
+        let lock = match self {
+            Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+            Db::Sqlite(_) => "",
+        };
+        let sql = format!(
+            "SELECT id, event_type, CAST(created AS BIGINT), payload, CAST(attempts AS INTEGER) FROM stripe_events \
+             WHERE due_at <= $1 AND (locked_until IS NULL OR locked_until <= $1) ORDER BY created, id LIMIT $2{lock}"
+        );
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await.store()?;
+            let rows: Vec<(String, String, i64, String, i32)> =
+                sqlx::query_as(&sql).bind(now).bind(limit).fetch_all(&mut *tx).await.store()?;
+            for (id, ..) in &rows {
+                sqlx::query("UPDATE stripe_events SET locked_until = $2, attempts = attempts + 1 WHERE id = $1")
+                    .bind(id).bind(lease_until).execute(&mut *tx).await.store()?;
+            }
+            tx.commit().await.store()?;
+            Ok(rows
+                .into_iter()
+                .map(|(id, event_type, created, payload, attempts)| StripeEventRecord {
+                    id,
+                    event_type,
+                    created,
+                    payload,
+                    attempts: attempts + 1,
+                })
+                .collect())
+        })
+    }
+
+    async fn finish_stripe_event(
+        &self,
+        id: &str,
+        error: Option<&str>,
+        retry_at: Option<DateTime<Utc>>,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let processed = retry_at.is_none().then_some(at);
+        on_pool!(self, pool => sqlx::query(
+            "UPDATE stripe_events SET locked_until = NULL, last_error = $2, due_at = $3, processed_at = $4 WHERE id = $1")
+            .bind(id).bind(error).bind(retry_at).bind(processed)
+            .execute(pool).await.store().map(|_| ()))
+    }
+
+    async fn payment_by_provider_ref(&self, provider: &str, provider_ref: &str) -> Result<Option<PaymentRecord>> {
+        let sql = format!("{PAYMENT_SELECT} WHERE provider = $1 AND provider_ref = $2 ORDER BY created_at LIMIT 1");
+        let row: Option<PaymentRow> = on_pool!(self, pool => sqlx::query_as(&sql).bind(provider).bind(provider_ref).fetch_optional(pool).await.store()?);
+        Ok(row.map(Into::into))
     }
 
     async fn boosts(&self, orgs: &[OrgId], now: DateTime<Utc>) -> Result<Vec<BoostRecord>> {

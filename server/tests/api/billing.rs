@@ -308,3 +308,123 @@ async fn built_in_plans_renew_each_period_with_the_codes_discount_and_end_when_c
     assert_eq!(revenue, vec![("revenue:platform".to_owned(), -3_800)]);
     assert_eq!(ledger_total(&app).await, 0);
 }
+
+#[tokio::test]
+async fn an_admin_gives_a_plan_for_a_while_with_a_reason() {
+    let app = TestApp::spawn().await;
+    let sam = sysadmin(&app).await;
+    let alice = app.signed_up("Alice Free", "alice@example.com").await;
+    let give = |plan: &str, days: &str, reason: &str| json!({ "email": "alice@example.com", "plan": plan, "days": days, "reason": reason });
+    assert_eq!(
+        field_of(&sam.call_json::<()>("admin_set_plan", give("team", "30", "Pilot")).await.unwrap_err()),
+        "plan"
+    );
+    assert_eq!(
+        field_of(&sam.call_json::<()>("admin_set_plan", give("creator", "0", "Pilot")).await.unwrap_err()),
+        "days"
+    );
+    assert_eq!(
+        field_of(&sam.call_json::<()>("admin_set_plan", give("creator", "30", "")).await.unwrap_err()),
+        "reason"
+    );
+    assert_eq!(alice.call_json::<()>("admin_set_plan", give("creator", "30", "me")).await.unwrap_err().status, 403);
+    sam.call_json::<()>("admin_set_plan", give("creator", "30", "Launch partner")).await.expect("give");
+    let summary: BillingSummary = alice.call_json("billing_overview", json!({})).await.expect("overview");
+    assert_eq!(summary.plan_code, "creator");
+    assert!(summary.payments.is_empty(), "no payment");
+    let keep = alice.call_json::<()>("cancel_plan", json!({ "cancel": false })).await.unwrap_err();
+    assert_eq!(keep.status, 409, "a given plan cannot be made permanent");
+    app.clock.advance(chrono::Duration::days(31));
+    alice.sign_in("alice@example.com", PASSWORD).await.expect("sign in again");
+    let summary: BillingSummary = alice.call_json("billing_overview", json!({})).await.expect("overview");
+    assert_eq!(summary.plan_code, "free", "it ended by itself");
+    // While someone pays for a plan, an admin does not replace it.
+    let c = checkout(&alice, "plan:premium", "month", "").await.expect("checkout");
+    pay(&alice, c.id).await;
+    sam.sign_in("sam@example.com", PASSWORD).await.expect("sign in again");
+    assert_eq!(sam.call_json::<()>("admin_set_plan", give("creator", "30", "Pilot")).await.unwrap_err().status, 409);
+}
+
+async fn post_stripe(client: &Client, body: &str, signature: &str) -> (u16, serde_json::Value) {
+    let response = client
+        .http
+        .post(format!("{}/webhooks/stripe", client.base))
+        .header("stripe-signature", signature)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .expect("post");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("json"))
+}
+
+#[tokio::test]
+async fn stripe_webhooks_are_verified_stored_once_and_applied_in_any_order() {
+    let secret = "whsec_test_secret";
+    let app = TestApp::spawn_with(|c| c.stripe_webhook_secrets = vec!["whsec_old".into(), secret.into()]).await;
+    let services = &app.state.services;
+    let alice = app.signed_up("Alice Free", "alice@example.com").await;
+    let c = checkout(&alice, "plan:premium", "month", "").await.expect("checkout");
+    let now = app.clock_now().timestamp();
+    // Real event shapes (trimmed to the fields Cairn reads and a few more).
+    let completed = json!({ "id": "evt_1Completed", "object": "event", "api_version": "2024-06-20", "created": now,
+        "livemode": false, "type": "checkout.session.completed",
+        "data": { "object": { "id": "cs_test_a1", "object": "checkout.session", "client_reference_id": c.id,
+            "amount_total": 1_900, "currency": "usd", "mode": "payment", "payment_status": "paid",
+            "payment_intent": "pi_3Test", "status": "complete" } } })
+    .to_string();
+    let refunded = json!({ "id": "evt_2Refunded", "object": "event", "api_version": "2024-06-20", "created": now + 1,
+        "livemode": false, "type": "charge.refunded",
+        "data": { "object": { "id": "ch_3Test", "object": "charge", "amount": 1_900, "amount_refunded": 1_900,
+            "currency": "usd", "payment_intent": "pi_3Test", "refunded": true } } })
+    .to_string();
+    let client = app.client();
+    let sign = |body: &str, t: i64, key: &str| app::security::sign_webhook(key, t, body);
+
+    // Forged, stale and mutated deliveries are refused and leave nothing behind.
+    for (body, signature) in [
+        (completed.clone(), sign(&completed, now, "whsec_attacker")),
+        (completed.clone(), sign(&completed, now - 301, secret)),
+        (completed.replace("1900", "1"), sign(&completed, now, secret)),
+        (completed.clone(), String::new()),
+    ] {
+        let (status, answer) = post_stripe(&client, &body, &signature).await;
+        assert_eq!((status, answer["code"].as_str()), (400, Some("invalid_signature")), "{signature}");
+    }
+    assert_eq!(app::api::billing::process_stripe_events(services).await.expect("process"), 0);
+
+    // The refund arrives before the payment it refunds: kept, and retried later.
+    let (status, _) = post_stripe(&client, &refunded, &sign(&refunded, now, secret)).await;
+    assert_eq!(status, 200);
+    assert_eq!(app::api::billing::process_stripe_events(services).await.expect("process"), 0);
+
+    // The payment's event, delivered three times at once, is stored and applied once.
+    let signature = sign(&completed, now, secret);
+    let (a, b, d) = tokio::join!(
+        post_stripe(&client, &completed, &signature),
+        post_stripe(&client, &completed, &signature),
+        post_stripe(&client, &completed, &signature)
+    );
+    let duplicates = [a, b, d].iter().filter(|(s, v)| *s == 200 && v["duplicate"] == json!(true)).count();
+    assert_eq!(duplicates, 2);
+    assert_eq!(app::api::billing::process_stripe_events(services).await.expect("process"), 1);
+    let summary: BillingSummary = alice.call_json("billing_overview", json!({})).await.expect("overview");
+    assert_eq!((summary.plan_code.as_str(), summary.payments.len()), ("premium", 1));
+    let fees = services.store.ledger_sums("expenses:processor_fees").await.expect("ledger");
+    assert_eq!(fees, vec![("expenses:processor_fees".to_owned(), 85)], "2.9% + 30¢ of $19.00");
+
+    // Once its backoff has passed, the refund applies: the payment is reversed and the plan ends.
+    app.clock.advance(chrono::Duration::seconds(11));
+    assert_eq!(app::api::billing::process_stripe_events(services).await.expect("process"), 1);
+    let summary: BillingSummary = alice.call_json("billing_overview", json!({})).await.expect("overview");
+    assert_eq!((summary.plan_code.as_str(), summary.payments[0].status.as_str()), ("free", "refunded"));
+    assert_eq!(ledger_total(&app).await, 0);
+    app.clock.advance(chrono::Duration::hours(1));
+    assert_eq!(app::api::billing::process_stripe_events(services).await.expect("process"), 0, "nothing left");
+
+    // Without a signing secret the endpoint is off.
+    let off = TestApp::spawn().await;
+    let (status, _) = post_stripe(&off.client(), &completed, &sign(&completed, now, secret)).await;
+    assert_eq!(status, 404);
+}

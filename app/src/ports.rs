@@ -1429,7 +1429,6 @@ pub trait BillingStore: Send + Sync {
     async fn boosts(&self, orgs: &[OrgId], now: DateTime<Utc>) -> StoreResult<Vec<BoostRecord>>;
     async fn add_boost(&self, boost: &BoostRecord) -> StoreResult<()>;
     async fn price(&self, product: &str) -> StoreResult<Option<PriceRecord>>;
-    async fn prices(&self, products: &[String]) -> StoreResult<Vec<PriceRecord>>;
     async fn set_price(&self, price: &PriceRecord) -> StoreResult<()>;
     async fn remove_price(&self, product: &str) -> StoreResult<()>;
     /// `Conflict` when the code is taken.

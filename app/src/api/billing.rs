@@ -250,16 +250,21 @@ pub(crate) mod rules {
         user: UserId,
         org: OrgId,
     ) -> Result<Vec<PlanSubscriptionRecord>, AppError> {
+        in_effect(services, &subject_orgs(services, user, org).await?).await
+    }
+
+    /// `org` and, when it is another, the person's own workspace.
+    async fn subject_orgs(services: &Services, user: UserId, org: OrgId) -> Result<Vec<OrgId>, AppError> {
         let mut orgs = vec![org];
-        if let Some(personal) = personal_org(services, user).await?
-            && personal != org
-        {
-            orgs.push(personal);
-        }
+        orgs.extend(personal_org(services, user).await?.filter(|p| *p != org));
+        Ok(orgs)
+    }
+
+    async fn in_effect(services: &Services, orgs: &[OrgId]) -> Result<Vec<PlanSubscriptionRecord>, AppError> {
         let now = services.clock.now();
         Ok(services
             .store
-            .plan_subscriptions(&orgs)
+            .plan_subscriptions(orgs)
             .await?
             .into_iter()
             .filter(|s| plan_in_effect(s.status, s.period_end, s.cancel_at_period_end, now))
@@ -269,7 +274,8 @@ pub(crate) mod rules {
     /// `entitlements(subject)`: what `user` may do in `org`, from the plans in effect (free
     /// when none) and the boosts an admin granted.
     pub async fn entitlements(services: &Services, user: UserId, org: OrgId) -> Result<Entitlements, AppError> {
-        let subs = subscriptions(services, user, org).await?;
+        let orgs = subject_orgs(services, user, org).await?;
+        let subs = in_effect(services, &orgs).await?;
         let mut plans = Vec::new();
         for s in &subs {
             if let Some(p) = services.store.plan(&s.plan_code, Some(s.plan_version)).await? {
@@ -280,8 +286,6 @@ pub(crate) mod rules {
             let free = services.store.plan(FREE_PLAN, None).await?.ok_or_else(|| AppError::internal("no free plan"))?;
             plans.push((free.code, free.config));
         }
-        let mut orgs = vec![org];
-        orgs.extend(personal_org(services, user).await?.filter(|p| *p != org));
         let boosts: Vec<Boost> =
             services.store.boosts(&orgs, services.clock.now()).await?.into_iter().map(|b| b.boost).collect();
         let refs: Vec<(&str, &PlanConfig)> = plans.iter().map(|(c, p)| (c.as_str(), p)).collect();
@@ -1228,13 +1232,38 @@ pub(crate) mod rules {
         })
     }
 
-    /// Refunds a payment in full: reversing ledger entries, the purchase's access ends, a plan
-    /// paid by it is canceled at once.
-    pub async fn refund(services: &Services, actor: Option<UserId>, id: Uuid, reason: &str) -> Result<(), AppError> {
-        let reason = reason.trim();
+    /// The person an admin form names by email.
+    pub async fn person(services: &Services, email: &str) -> Result<crate::ports::UserRecord, AppError> {
+        let email = crate::domain::Email::parse(email).map_err(|e| AppError::validation("email", e.0))?;
+        services
+            .store
+            .user_by_email(&email)
+            .await?
+            .ok_or_else(|| AppError::validation("email", "Nobody has this email."))
+    }
+
+    /// How long an admin's grant lasts: 1 to 366 days.
+    pub fn days(raw: &str) -> Result<i64, AppError> {
+        raw.trim()
+            .parse()
+            .ok()
+            .filter(|n| (1..=366).contains(n))
+            .ok_or_else(|| AppError::validation("days", "For 1 to 366 days."))
+    }
+
+    /// Why an admin did something, for the audit log: required, 500 characters at most.
+    pub fn reason(raw: &str) -> Result<&str, AppError> {
+        let reason = raw.trim();
         if reason.is_empty() || reason.chars().count() > 500 {
             return Err(AppError::validation("reason", "Say why (500 characters at most)."));
         }
+        Ok(reason)
+    }
+
+    /// Refunds a payment in full: reversing ledger entries, the purchase's access ends, a plan
+    /// paid by it is canceled at once.
+    pub async fn refund(services: &Services, actor: Option<UserId>, id: Uuid, reason: &str) -> Result<(), AppError> {
+        let reason = self::reason(reason)?;
         let p = services.store.payment(id).await?.ok_or(AppError::NotFound)?;
         if p.status != "paid" {
             return Err(AppError::conflict("This payment was refunded already."));
@@ -1505,12 +1534,7 @@ pub async fn admin_boost_quota(
 ) -> Result<(), AppError> {
     respond(async move {
         let (services, caller) = platform_admin()?;
-        let email = crate::domain::Email::parse(&email).map_err(|e| AppError::validation("email", e.0))?;
-        let user = services
-            .store
-            .user_by_email(&email)
-            .await?
-            .ok_or_else(|| AppError::validation("email", "Nobody has this email."))?;
+        let user = rules::person(&services, &email).await?;
         let quota = Quota::parse(&quota).map_err(|e| AppError::validation("quota", e.0))?;
         let extra: i64 = extra
             .trim()
@@ -1518,16 +1542,8 @@ pub async fn admin_boost_quota(
             .ok()
             .filter(|n| (1..=1_000_000_000).contains(n))
             .ok_or_else(|| AppError::validation("extra", "A whole number above 0."))?;
-        let days: i64 = days
-            .trim()
-            .parse()
-            .ok()
-            .filter(|n| (1..=366).contains(n))
-            .ok_or_else(|| AppError::validation("days", "For 1 to 366 days."))?;
-        let reason = reason.trim();
-        if reason.is_empty() || reason.chars().count() > 500 {
-            return Err(AppError::validation("reason", "Say why (500 characters at most)."));
-        }
+        let days = rules::days(&days)?;
+        let reason = rules::reason(&reason)?;
         let org = rules::personal_org(&services, user.id).await?.ok_or(AppError::NotFound)?;
         let now = services.clock.now();
         let boost = crate::ports::BoostRecord {
@@ -1561,28 +1577,15 @@ pub async fn admin_set_plan(email: String, plan: String, days: String, reason: S
     respond(async move {
         use crate::domain::billing::plan_in_effect;
         let (services, caller) = platform_admin()?;
-        let email = crate::domain::Email::parse(&email).map_err(|e| AppError::validation("email", e.0))?;
-        let user = services
-            .store
-            .user_by_email(&email)
-            .await?
-            .ok_or_else(|| AppError::validation("email", "Nobody has this email."))?;
+        let user = rules::person(&services, &email).await?;
         let chosen = services
             .store
             .plan(plan.trim(), None)
             .await?
             .filter(|p| !p.config.per_seat)
             .ok_or_else(|| AppError::validation("plan", "Choose an individual plan."))?;
-        let days: i64 = days
-            .trim()
-            .parse()
-            .ok()
-            .filter(|n| (1..=366).contains(n))
-            .ok_or_else(|| AppError::validation("days", "For 1 to 366 days."))?;
-        let reason = reason.trim();
-        if reason.is_empty() || reason.chars().count() > 500 {
-            return Err(AppError::validation("reason", "Say why (500 characters at most)."));
-        }
+        let days = rules::days(&days)?;
+        let reason = rules::reason(&reason)?;
         let org = rules::personal_org(&services, user.id).await?.ok_or(AppError::NotFound)?;
         let now = services.clock.now();
         let before = services.store.plan_subscriptions(&[org]).await?.pop();

@@ -495,26 +495,18 @@ impl BillingStore for Db {
     }
 
     async fn price(&self, product: &str) -> Result<Option<PriceRecord>> {
-        Ok(self.prices(&[product.to_owned()]).await?.pop())
-    }
-
-    async fn prices(&self, products: &[String]) -> Result<Vec<PriceRecord>> {
-        let mut out = Vec::new();
-        for product in products {
-            let row: Option<(String, Uuid, Uuid, i64, String, Option<String>, DateTime<Utc>)> = on_pool!(self, pool => sqlx::query_as(
-                "SELECT product, org_id, seller_id, amount, currency, recurring, updated_at FROM prices WHERE product = $1")
-                .bind(product).fetch_optional(pool).await.store()?);
-            out.extend(row.map(|(product, org, seller, amount, currency, recurring, updated_at)| PriceRecord {
-                product,
-                org_id: OrgId(org),
-                seller_id: UserId(seller),
-                amount,
-                currency,
-                recurring: recurring.and_then(|r| Interval::parse(&r).ok()),
-                updated_at,
-            }));
-        }
-        Ok(out)
+        let row: Option<(String, Uuid, Uuid, i64, String, Option<String>, DateTime<Utc>)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT product, org_id, seller_id, amount, currency, recurring, updated_at FROM prices WHERE product = $1")
+            .bind(product).fetch_optional(pool).await.store()?);
+        Ok(row.map(|(product, org, seller, amount, currency, recurring, updated_at)| PriceRecord {
+            product,
+            org_id: OrgId(org),
+            seller_id: UserId(seller),
+            amount,
+            currency,
+            recurring: recurring.and_then(|r| Interval::parse(&r).ok()),
+            updated_at,
+        }))
     }
 
     async fn set_price(&self, p: &PriceRecord) -> Result<()> {

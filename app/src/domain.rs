@@ -2,6 +2,7 @@
 //! Forms validate with the same parse functions the server uses.
 
 pub mod billing;
+pub mod business;
 pub mod comment;
 pub mod ids;
 pub mod model;

@@ -107,6 +107,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/activity") view=pages::activity::ActivityPage/>
                         <Route path=path!("/admin/users") view=pages::admin::AdminUsersPage/>
                         <Route path=path!("/admin/billing") view=pages::billing::AdminBillingPage/>
+                        <Route path=path!("/admin/business") view=pages::business::BusinessPage/>
                         <Route path=path!("/billing") view=pages::billing::BillingPage/>
                         <Route path=path!("/billing/checkout/:id") view=pages::billing::CheckoutPage/>
                         <Route path=path!("/billing/receipts/:id") view=pages::billing::ReceiptPage/>

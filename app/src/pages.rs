@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod assignments;
 pub mod auth;
 pub mod billing;
+pub mod business;
 pub mod coach;
 pub mod comments;
 pub mod dev;

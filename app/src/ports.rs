@@ -1465,6 +1465,13 @@ pub trait BillingStore: Send + Sync {
     -> StoreResult<Vec<PayoutRecord>>;
     async fn payout_batches(&self) -> StoreResult<Vec<PayoutBatchRecord>>;
     async fn payouts(&self, party: Option<UserId>, batch: Option<Uuid>) -> StoreResult<Vec<PayoutRecord>>;
+    /// Every plan change, oldest first (the business dashboard replays them).
+    async fn plan_history(&self) -> StoreResult<Vec<PlanChangeRecord>>;
+    /// Payments, refunds and disputes booked in the ledger since `since`, each with the product
+    /// and seller of its payment (payouts are not revenue).
+    async fn revenue_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<crate::domain::business::Revenue>>;
+    /// AI tokens (prompt and completion) used per month (`YYYY-MM`, UTC) since `since`.
+    async fn ai_tokens_by_month(&self, since: DateTime<Utc>) -> StoreResult<std::collections::BTreeMap<String, i64>>;
 }
 
 /// Everything the application stores.
@@ -1579,6 +1586,9 @@ pub struct Settings {
     pub default_model: Option<ModelEndpoint>,
     /// Started with a test clock (`CAIRN_TEST_CLOCK`): signed-in users may move it forward.
     pub test_clock: bool,
+    /// What a million AI tokens cost the platform, in minor units (the business dashboard's AI
+    /// cost).
+    pub ai_cost_per_million_tokens: i64,
 }
 
 impl Settings {

@@ -38,6 +38,8 @@ pub struct Config {
     pub model_timeout_secs: u64,
     /// A clock signed-in users can move forward, for end-to-end tests (`CAIRN_TEST_CLOCK`, off).
     pub test_clock: bool,
+    /// What a million AI tokens cost, in cents (`CAIRN_AI_COST_PER_MILLION_TOKENS`, 100).
+    pub ai_cost_per_million_tokens: i64,
     /// Stripe's webhook signing secrets (`STRIPE_WEBHOOK_SECRET`, comma-separated while one is
     /// rolled); none turns `/webhooks/stripe` off.
     pub stripe_webhook_secrets: Vec<String>,
@@ -101,6 +103,7 @@ impl Config {
             default_model: default_model()?,
             model_timeout_secs: parsed("CAIRN_AI_TIMEOUT_SECS", 60)?,
             test_clock: flag("CAIRN_TEST_CLOCK", false)?,
+            ai_cost_per_million_tokens: parsed("CAIRN_AI_COST_PER_MILLION_TOKENS", 100)?,
             stripe_webhook_secrets: var("STRIPE_WEBHOOK_SECRET")
                 .map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
                 .unwrap_or_default(),
@@ -133,6 +136,7 @@ impl Config {
             default_model: None,
             model_timeout_secs: 10,
             test_clock: false,
+            ai_cost_per_million_tokens: 100,
             stripe_webhook_secrets: Vec::new(),
         }
     }

@@ -112,6 +112,7 @@ pub async fn services(config: &Config) -> Result<(Services, Db), StartError> {
         webhook_allow_private: config.webhook_allow_private,
         default_model: config.default_model.clone(),
         test_clock: config.test_clock,
+        ai_cost_per_million_tokens: config.ai_cost_per_million_tokens,
     };
     let vapid = push::vapid_keys(store.as_ref(), clock.now()).await?;
     store.ensure_plans(&app::domain::billing::default_plans(), clock.now()).await?;

@@ -195,6 +195,29 @@ pub struct AdminBillingView {
     pub timezone: String,
 }
 
+/// The platform admin's business dashboard: figures from the plan history and the ledger, with
+/// names for the keys they group by.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BusinessView {
+    pub figures: crate::domain::business::Figures,
+    /// Product keys, creator ids and plan codes → what to call them.
+    pub names: std::collections::BTreeMap<String, String>,
+    /// Balances owed to creators (not yet in a payout batch), and how many are above the minimum.
+    pub owed: i64,
+    pub owed_parties: i64,
+    /// Payouts made in a batch and not yet marked paid.
+    pub pending_payouts: i64,
+    pub ai_cost_per_million_tokens: i64,
+    pub generated_at: DateTime<Utc>,
+    pub timezone: String,
+}
+
+impl BusinessView {
+    pub fn name(&self, key: &str) -> String {
+        self.names.get(key).cloned().unwrap_or_else(|| key.to_owned())
+    }
+}
+
 /// A premium sequence's price as its page shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PriceView {
@@ -983,9 +1006,10 @@ pub(crate) mod rules {
             id: Uuid::now_v7(),
             org_id: org,
             from_plan: Some(sub.plan_code.clone()),
-            to_plan: if cancel { None } else { Some(sub.plan_code.clone()) },
-            mrr_before: if cancel { m } else { 0 },
-            mrr_after: if cancel { 0 } else { m },
+            // The plan is paid until its period ends: its revenue leaves then ("ended").
+            to_plan: Some(sub.plan_code.clone()),
+            mrr_before: m,
+            mrr_after: m,
             reason: if cancel { "canceled" } else { "resumed" }.into(),
             at: now,
         };
@@ -1232,6 +1256,95 @@ pub(crate) mod rules {
         })
     }
 
+    /// The months the business dashboard shows.
+    pub const DASHBOARD_MONTHS: u32 = 12;
+
+    pub async fn business(services: &Services, caller: &Caller) -> Result<BusinessView, AppError> {
+        use crate::domain::business::{self, MrrChange};
+        let now = services.clock.now();
+        let since = now - chrono::Duration::days(31 * i64::from(DASHBOARD_MONTHS));
+        let changes: Vec<MrrChange> = services
+            .store
+            .plan_history()
+            .await?
+            .into_iter()
+            .map(|c| MrrChange { org: c.org_id, plan: c.to_plan, mrr: c.mrr_after, at: c.at })
+            .collect();
+        let revenue = services.store.revenue_since(since).await?;
+        let tokens = services.store.ai_tokens_by_month(since).await?;
+        let cost = services.settings.ai_cost_per_million_tokens;
+        let figures = business::figures(&changes, &revenue, &tokens, cost, now, DASHBOARD_MONTHS);
+
+        let mut names = std::collections::BTreeMap::new();
+        for p in services.store.plans().await? {
+            names.insert(p.code.clone(), p.config.name.clone());
+            names.insert(format!("plan:{}", p.code), format!("{} plan", p.config.name));
+        }
+        for line in &figures.by_product {
+            let Some(id) = line.key.strip_prefix("sequence:").and_then(|id| id.parse::<Uuid>().ok()) else { continue };
+            if let Some(price) = services.store.price(&line.key).await?
+                && let Some(seq) = services.store.sequence(price.org_id, id).await?
+            {
+                names.insert(line.key.clone(), seq.meta.title);
+            }
+        }
+        for line in &figures.by_creator {
+            if let Ok(id) = line.key.parse::<Uuid>()
+                && let Some(u) = services.store.user_by_id(UserId(id)).await?
+            {
+                names.insert(line.key.clone(), u.display_name);
+            }
+        }
+        let owed: Vec<i64> = services
+            .store
+            .ledger_sums("liabilities:payable:")
+            .await?
+            .into_iter()
+            .map(|(_, sum)| -sum)
+            .filter(|owed| *owed > 0)
+            .collect();
+        let pending_payouts =
+            services.store.payouts(None, None).await?.iter().filter(|p| p.status == "pending").map(|p| p.amount).sum();
+        Ok(BusinessView {
+            figures,
+            names,
+            owed: owed.iter().sum(),
+            owed_parties: owed.iter().filter(|o| **o >= MINIMUM_PAYOUT).count() as i64,
+            pending_payouts,
+            ai_cost_per_million_tokens: cost,
+            generated_at: now,
+            timezone: tz(caller),
+        })
+    }
+
+    /// The dashboard's months as CSV, amounts in major units.
+    pub fn business_csv(v: &BusinessView) -> String {
+        let money =
+            |minor: i64| format!("{}{}.{:02}", if minor < 0 { "-" } else { "" }, minor.abs() / 100, minor.abs() % 100);
+        let mut csv = String::from(
+            "month,mrr,new,expansion,contraction,churn,net,subscribers,revenue,refunds,platform_revenue,ai_tokens,ai_cost\n",
+        );
+        for m in &v.figures.months {
+            csv.push_str(&format!(
+                "{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                m.month,
+                money(m.mrr),
+                money(m.new),
+                money(m.expansion),
+                money(m.contraction),
+                money(m.churn),
+                money(m.net()),
+                m.subscribers,
+                money(m.revenue),
+                money(m.refunds),
+                money(m.platform),
+                m.ai_tokens,
+                money(m.ai_cost),
+            ));
+        }
+        csv
+    }
+
     /// The person an admin form names by email.
     pub async fn person(services: &Services, email: &str) -> Result<crate::ports::UserRecord, AppError> {
         let email = crate::domain::Email::parse(email).map_err(|e| AppError::validation("email", e.0))?;
@@ -1449,6 +1562,27 @@ pub async fn admin_billing() -> Result<AdminBillingView, AppError> {
     respond(async move {
         let (services, caller) = platform_admin()?;
         rules::admin_view(&services, &caller).await
+    })
+    .await
+}
+
+/// MRR and its movements, ARR, subscribers, churn, ARPU, LTV, revenue by product, creator and
+/// plan, AI cost and pending payouts. Needs: platform admin.
+#[server(endpoint = "admin_business", input = Json)]
+pub async fn admin_business() -> Result<BusinessView, AppError> {
+    respond(async move {
+        let (services, caller) = platform_admin()?;
+        rules::business(&services, &caller).await
+    })
+    .await
+}
+
+/// The business dashboard's months as CSV. Needs: platform admin.
+#[server(endpoint = "admin_business_csv", input = Json)]
+pub async fn admin_business_csv() -> Result<String, AppError> {
+    respond(async move {
+        let (services, caller) = platform_admin()?;
+        Ok(rules::business_csv(&rules::business(&services, &caller).await?))
     })
     .await
 }

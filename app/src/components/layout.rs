@@ -117,6 +117,7 @@ fn SignedInNav(me: Me) -> impl IntoView {
             {webhooks.then(|| view! { <A href="/org/webhooks">"Webhooks"</A> })}
             {platform_admin.then(|| view! { <A href="/admin/users">"Platform"</A> })}
             {platform_admin.then(|| view! { <A href="/admin/billing">"Billing admin"</A> })}
+            {platform_admin.then(|| view! { <A href="/admin/business">"Business"</A> })}
             {dev_mode.then(|| view! { <A href="/dev/mailbox">"Mailbox"</A> })}
         </nav>
         <OrgSwitcher me=me.clone()/>

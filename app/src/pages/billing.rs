@@ -856,7 +856,7 @@ fn PlanOverrideForm(plans: Vec<(String, String)>) -> impl IntoView {
 }
 
 /// Offers `text` as a file download.
-fn download(name: &str, text: &str) {
+pub(crate) fn download(name: &str, text: &str) {
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::JsCast;

@@ -6,6 +6,7 @@ use super::{BeginWrite, Db, OrStore, StoreResult as Result, on_pool};
 use app::domain::billing::{
     Boost, Entry, Interval, PlanConfig, PlanStatus, PromoRules, Quota, account, payout_entries,
 };
+use app::domain::business::Revenue;
 use app::domain::{OrgId, UserId};
 use app::ports::{
     BillingStore, BoostRecord, CheckoutRecord, LedgerTx, PaymentFilter, PaymentRecord, PayoutBatchRecord, PayoutRecord,
@@ -15,6 +16,7 @@ use app::ports::{
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
+use std::collections::BTreeMap;
 use uuid::Uuid;
 
 fn json<T: serde::Serialize>(value: &T) -> String {
@@ -780,5 +782,92 @@ impl BillingStore for Db {
         let rows: Vec<PayoutRow> = on_pool!(self, pool => sqlx::query_as(&sql)
             .bind(party.map(|u| u.0)).bind(batch).fetch_all(pool).await.store()?);
         Ok(rows.into_iter().map(Into::into).collect())
+    }
+    async fn plan_history(&self) -> Result<Vec<PlanChangeRecord>> {
+        let rows: Vec<(Uuid, Uuid, Option<String>, Option<String>, i64, i64, String, DateTime<Utc>)> = on_pool!(self, pool => sqlx::query_as(
+                "SELECT id, org_id, from_plan, to_plan, mrr_before, mrr_after, reason, at FROM plan_changes ORDER BY at, id")
+                .fetch_all(pool).await.store()?);
+        Ok(rows
+            .into_iter()
+            .map(|(id, org, from_plan, to_plan, mrr_before, mrr_after, reason, at)| PlanChangeRecord {
+                id,
+                org_id: OrgId(org),
+                from_plan,
+                to_plan,
+                mrr_before,
+                mrr_after,
+                reason,
+                at,
+            })
+            .collect())
+    }
+
+    async fn revenue_since(&self, since: DateTime<Utc>) -> Result<Vec<Revenue>> {
+        let lines: Vec<(Uuid, String, DateTime<Utc>, String, i64)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT t.id, t.reference, t.created_at, e.account, e.amount FROM ledger_transactions t \
+             JOIN ledger_entries e ON e.tx_id = t.id WHERE t.created_at >= $1 AND t.kind IN ('sale', 'plan', 'refund') \
+             ORDER BY t.created_at, t.id, e.line")
+            .bind(since).fetch_all(pool).await.store()?);
+        // One transaction's lines, summed into what the customer paid and who got what.
+        let mut txs: Vec<(Uuid, Uuid, Revenue)> = Vec::new();
+        for (tx, reference, at, acct, amount) in lines {
+            let Some(payment) = reference.strip_prefix("payment:").and_then(|id| id.parse::<Uuid>().ok()) else {
+                continue;
+            };
+            if txs.last().is_none_or(|(id, _, _)| *id != tx) {
+                let empty =
+                    Revenue { at, product: String::new(), seller: None, gross: 0, platform: 0, seller_share: 0 };
+                txs.push((tx, payment, empty));
+            }
+            let Some((_, _, r)) = txs.last_mut() else { continue };
+            match acct.as_str() {
+                account::CASH => r.gross += amount,
+                account::PROCESSOR_FEES => {
+                    r.gross += amount;
+                    r.platform -= amount;
+                }
+                account::PLATFORM_REVENUE => r.platform -= amount,
+                other if account::party_of(other).is_some() => r.seller_share -= amount,
+                _ => {}
+            }
+        }
+        let mut ids: Vec<Uuid> = txs.iter().map(|(_, p, _)| *p).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut products = std::collections::HashMap::new();
+        for chunk in ids.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!("SELECT id, product, seller_id FROM payments WHERE id IN ({})", marks.join(", "));
+            let rows: Vec<(Uuid, String, Option<Uuid>)> = on_pool!(self, pool => {
+                let mut q = sqlx::query_as(&sql);
+                for id in chunk {
+                    q = q.bind(id);
+                }
+                q.fetch_all(pool).await.store()?
+            });
+            products.extend(rows.into_iter().map(|(id, product, seller)| (id, (product, seller.map(UserId)))));
+        }
+        Ok(txs
+            .into_iter()
+            .filter_map(|(_, payment, r)| {
+                let (product, seller) = products.get(&payment)?.clone();
+                Some(Revenue { product, seller, ..r })
+            })
+            .collect())
+    }
+
+    async fn ai_tokens_by_month(&self, since: DateTime<Utc>) -> Result<BTreeMap<String, i64>> {
+        let rows: Vec<(String, Option<i64>)> = match self {
+            Db::Sqlite(pool) => sqlx::query_as(
+                "SELECT substr(created_at, 1, 7) AS month, CAST(SUM(COALESCE(tokens_in, 0) + COALESCE(tokens_out, 0)) AS BIGINT) \
+                 FROM messages WHERE created_at >= $1 AND (tokens_in IS NOT NULL OR tokens_out IS NOT NULL) GROUP BY month")
+                .bind(since).fetch_all(pool).await.store()?,
+            Db::Postgres(pool) => sqlx::query_as(
+                "SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM') AS month, \
+                 CAST(SUM(COALESCE(tokens_in, 0) + COALESCE(tokens_out, 0)) AS BIGINT) \
+                 FROM messages WHERE created_at >= $1 AND (tokens_in IS NOT NULL OR tokens_out IS NOT NULL) GROUP BY month")
+                .bind(since).fetch_all(pool).await.store()?,
+        };
+        Ok(rows.into_iter().map(|(month, tokens)| (month, tokens.unwrap_or(0))).collect())
     }
 }

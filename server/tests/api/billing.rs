@@ -4,7 +4,9 @@
 
 use crate::orgs::{create_org, join};
 use crate::support::{Client, PASSWORD, TestApp, field_of};
-use app::api::billing::{AdminBillingView, BillingSummary, CheckoutView, PayoutView, PriceView, SalesView};
+use app::api::billing::{
+    AdminBillingView, BillingSummary, BusinessView, CheckoutView, PayoutView, PriceView, SalesView,
+};
 use app::api::sequences::{PreferencesInput, SequenceDetail};
 use app::domain::billing::{Limits, PlanStatus};
 use app::domain::sequence::{SequenceMeta, Visibility};
@@ -41,6 +43,22 @@ async fn promo(admin: &Client, code: &str, percent: &str, products: &str, max: &
     let input = json!({ "code": code, "kind": "percent", "value": percent, "duration": "once", "months": "",
         "valid_until": "", "max_redemptions": max, "first_time_only": false, "products": products });
     admin.call_json::<()>("admin_create_promo", json!({ "input": input })).await.expect("promo");
+}
+
+/// Chris, a creator with an organization of his own, publishes a premium sequence.
+async fn premium_sequence(app: &TestApp, title: &str) -> (Client, app::domain::OrgId, Uuid) {
+    let chris = app.signed_up("Chris Creator", "chris@example.com").await;
+    let chris_id = chris.me().await.expect("me").user_id;
+    app.state.services.store.grant_capability(chris_id, CapabilityRole::Creator).await.expect("creator");
+    let org = create_org(&chris, "Chris Coaching").await.id;
+    chris.call::<()>("switch_org", &[("org_id", &org.to_string())]).await.expect("switch");
+    let id = new_sequence(&chris, title).await.expect("create");
+    let detail: SequenceDetail = chris.call_json("sequence", json!({ "id": id })).await.expect("detail");
+    let meta = SequenceMeta { visibility: Visibility::Premium, ..SequenceMeta::titled(title) };
+    let _: serde_json::Value =
+        chris.call_json("save_sequence", json!({ "id": id, "meta": meta, "steps": detail.steps })).await.expect("save");
+    let _: i32 = chris.call_json("publish_sequence", json!({ "id": id })).await.expect("publish");
+    (chris, org, id)
 }
 
 /// The sum of every ledger entry: zero when every transaction balanced.
@@ -123,17 +141,7 @@ async fn a_free_person_hits_the_limit_upgrades_with_a_code_and_gets_more_room() 
 async fn a_premium_sequence_is_bought_the_creator_earns_seventy_percent_and_a_refund_reverses_it() {
     let app = TestApp::spawn().await;
     let sam = sysadmin(&app).await;
-    let chris = app.signed_up("Chris Creator", "chris@example.com").await;
-    let chris_id = chris.me().await.expect("me").user_id;
-    app.state.services.store.grant_capability(chris_id, CapabilityRole::Creator).await.expect("creator");
-    let org = create_org(&chris, "Chris Coaching").await.id;
-    chris.call::<()>("switch_org", &[("org_id", &org.to_string())]).await.expect("switch");
-    let id = new_sequence(&chris, "Executive presence").await.expect("create");
-    let detail: SequenceDetail = chris.call_json("sequence", json!({ "id": id })).await.expect("detail");
-    let meta = SequenceMeta { visibility: Visibility::Premium, ..SequenceMeta::titled("Executive presence") };
-    let _: serde_json::Value =
-        chris.call_json("save_sequence", json!({ "id": id, "meta": meta, "steps": detail.steps })).await.expect("save");
-    let _: i32 = chris.call_json("publish_sequence", json!({ "id": id })).await.expect("publish");
+    let (chris, org, id) = premium_sequence(&app, "Executive presence").await;
     let bad = chris
         .call_json::<Option<PriceView>>("set_sequence_price", json!({ "id": id, "amount": "12.345", "monthly": false }))
         .await
@@ -427,4 +435,91 @@ async fn stripe_webhooks_are_verified_stored_once_and_applied_in_any_order() {
     let off = TestApp::spawn().await;
     let (status, _) = post_stripe(&off.client(), &completed, &sign(&completed, now, secret)).await;
     assert_eq!(status, 404);
+}
+
+/// The business dashboard against a scenario worked by hand: three plans bought, an upgrade, a
+/// premium sequence sold, a cancellation that ends a month later, a refund.
+#[tokio::test]
+async fn the_business_dashboard_adds_up_to_a_hand_computed_scenario() {
+    let app = TestApp::spawn().await;
+    let services = &app.state.services;
+    let sam = sysadmin(&app).await;
+    let buy = |client: Client, product: String, interval: &'static str| async move {
+        let c = checkout(&client, &product, interval, "").await.expect("checkout");
+        pay(&client, c.id).await;
+        (client, c.amount)
+    };
+    let (alice, _) = buy(app.signed_up("Alice", "alice@example.com").await, "plan:premium".into(), "month").await;
+    let (bob, _) = buy(app.signed_up("Bob", "bob@example.com").await, "plan:creator".into(), "month").await;
+    let (_, yearly) = buy(app.signed_up("Carol", "carol@example.com").await, "plan:premium".into(), "year").await;
+    assert_eq!(yearly, 19_000);
+    // Alice upgrades within her month: the prorated difference now, 3,000 more MRR.
+    let (_, upgrade) = buy(alice, "plan:creator".into(), "month").await;
+    assert!(upgrade > 0 && upgrade <= 3_000, "prorated: {upgrade}");
+    bob.call_json::<()>("cancel_plan", json!({ "cancel": true })).await.expect("cancel");
+
+    let (chris, org, id) = premium_sequence(&app, "Executive presence").await;
+    let _: Option<PriceView> = chris
+        .call_json("set_sequence_price", json!({ "id": id, "amount": "49", "monthly": false }))
+        .await
+        .expect("price");
+    let victor = join(&app, &chris, org, "Victor Viewer", "victor@example.com", "viewer").await;
+    victor.call::<()>("switch_org", &[("org_id", &org.to_string())]).await.expect("switch");
+    let (_, sale) = buy(victor, format!("sequence:{id}"), "").await;
+    assert_eq!(sale, 4_900);
+
+    // A month on: Alice renews at 49, Bob's plan ends, Carol's year is refunded.
+    app.clock.advance(chrono::Duration::days(31));
+    assert_eq!(app::api::billing::renew_due(services).await.expect("renew"), 2);
+    sam.sign_in("sam@example.com", PASSWORD).await.expect("sign in again");
+    chris.sign_in("chris@example.com", PASSWORD).await.expect("sign in again");
+    let view: AdminBillingView = sam.call_json("admin_billing", json!({})).await.expect("admin");
+    let carol = view.payments.iter().find(|p| p.amount == 19_000).expect("carol's payment").id;
+    sam.call_json::<()>("admin_refund", json!({ "id": carol, "reason": "Changed her mind" })).await.expect("refund");
+
+    let b: BusinessView = sam.call_json("admin_business", json!({})).await.expect("dashboard");
+    let f = &b.figures;
+    assert_eq!((f.mrr, f.arr, f.subscribers, f.arpu), (4_900, 58_800, 1, 4_900));
+    // Paying 30 days ago: Alice, Bob, Carol; since then Bob and Carol left.
+    assert_eq!(f.churn_bps, Some(6_666));
+    assert_eq!(f.ltv, Some(4_900 * 10_000 / 6_666));
+    let sum = |pick: fn(&app::domain::business::MonthFigures) -> i64| f.months.iter().map(pick).sum::<i64>();
+    assert_eq!(sum(|m| m.new), 1_900 + 4_900 + 19_000 / 12);
+    assert_eq!(sum(|m| m.expansion), 3_000);
+    assert_eq!(sum(|m| m.contraction), 0);
+    assert_eq!(sum(|m| m.churn), 4_900 + 19_000 / 12);
+    assert_eq!(sum(|m| m.net()), f.mrr);
+    assert_eq!(sum(|m| m.revenue), 1_900 + 4_900 + 19_000 + upgrade + 4_900 + 4_900 - 19_000);
+    assert_eq!(sum(|m| m.refunds), 19_000);
+    assert_eq!(f.months.last().map(|m| m.mrr), Some(4_900));
+    assert_eq!(f.active_plans.len(), 1);
+    assert_eq!((f.active_plans[0].plan.as_str(), f.active_plans[0].subscribers), ("creator", 1));
+    let line = |lines: &[app::domain::business::RevenueLine], key: &str| {
+        lines.iter().find(|l| l.key == key).map(|l| (l.revenue, l.payments)).unwrap_or_default()
+    };
+    assert_eq!(line(&f.by_plan, "premium"), (1_900, 1), "Carol's year refunded");
+    assert_eq!(line(&f.by_plan, "creator"), (4_900 + upgrade + 4_900, 3));
+    assert_eq!(line(&f.by_product, &format!("sequence:{id}")), (4_900, 1));
+    assert_eq!(f.by_creator.len(), 1);
+    assert_eq!((f.by_creator[0].revenue, f.by_creator[0].seller_share), (4_900, 3_430));
+    assert_eq!(b.name(&f.by_creator[0].key), "Chris Creator");
+    assert_eq!(b.name(&format!("sequence:{id}")), "Executive presence");
+    assert_eq!((b.owed, b.owed_parties, b.pending_payouts), (3_430, 1, 0));
+    // The revenue the dashboard shows is what the ledger booked as the platform's and Chris's.
+    let platform: i64 = sum(|m| m.platform);
+    let booked = -services.store.ledger_sums("revenue:platform").await.expect("ledger")[0].1
+        - services.store.ledger_sums("expenses:processor_fees").await.expect("ledger").first().map_or(0, |s| s.1);
+    assert_eq!(platform, booked);
+
+    let csv: String = sam.call_json("admin_business_csv", json!({})).await.expect("csv");
+    let mut rows = csv.lines();
+    assert_eq!(
+        rows.next(),
+        Some(
+            "month,mrr,new,expansion,contraction,churn,net,subscribers,revenue,refunds,platform_revenue,ai_tokens,ai_cost"
+        )
+    );
+    assert!(rows.last().is_some_and(|r| r.contains(",49.00,")), "{csv}");
+    assert_eq!(chris.call_json::<BusinessView>("admin_business", json!({})).await.unwrap_err().status, 403);
+    assert_eq!(chris.call_json::<String>("admin_business_csv", json!({})).await.unwrap_err().status, 403);
 }

@@ -1364,6 +1364,8 @@ pub struct StripeEventRecord {
     pub created: i64,
     pub payload: String,
     pub attempts: i32,
+    /// The id of the object it is about (`data.object.id`).
+    pub object_id: Option<String>,
 }
 
 /// Which payments to list, newest first.
@@ -1465,6 +1467,13 @@ pub trait BillingStore: Send + Sync {
     -> StoreResult<Vec<PayoutRecord>>;
     async fn payout_batches(&self) -> StoreResult<Vec<PayoutBatchRecord>>;
     async fn payouts(&self, party: Option<UserId>, batch: Option<Uuid>) -> StoreResult<Vec<PayoutRecord>>;
+    /// The events about a Stripe object applied so far: type and Stripe's `created`.
+    async fn stripe_object_history(&self, object_id: &str) -> StoreResult<Vec<(String, i64)>>;
+    /// Records a payment that came without a checkout (a Stripe invoice) with its ledger
+    /// transaction.
+    async fn record_payment(&self, payment: &PaymentRecord, ledger: &LedgerTx) -> StoreResult<()>;
+    /// Plans past due whose grace period ended before `cutoff`.
+    async fn lapsed_plans(&self, cutoff: DateTime<Utc>, limit: i64) -> StoreResult<Vec<PlanSubscriptionRecord>>;
     /// Every plan change, oldest first (the business dashboard replays them).
     async fn plan_history(&self) -> StoreResult<Vec<PlanChangeRecord>>;
     /// Payments, refunds and disputes booked in the ledger since `since`, each with the product

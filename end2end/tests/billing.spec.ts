@@ -110,4 +110,36 @@ test('a free member hits the limit and upgrades with a promo code; premium seque
   await expect(chris.getByText('Balance: $0.00')).toBeVisible();
   await victor.reload();
   await expect(victor.getByRole('button', { name: 'Buy for $49.00' })).toBeVisible();
+
+  // The business dashboard adds it up: Fran's Premium is the recurring revenue (at list price),
+  // Chris's sales count net of the refund.
+  await sam.getByRole('link', { name: 'Business', exact: true }).click();
+  await expect(sam.getByRole('heading', { name: 'Business', exact: true })).toBeVisible();
+  await hydrated(sam);
+  const figures = sam.getByRole('region', { name: 'Key figures' });
+  await expect(figures.getByRole('group', { name: 'MRR', exact: true })).toContainText('$19.00');
+  await expect(figures.getByRole('group', { name: 'ARR', exact: true })).toContainText('$228.00');
+  await expect(sam.getByRole('table', { name: 'Paying subscribers by plan' }).getByRole('row').filter({ hasText: 'Premium' })).toContainText('$19.00');
+  const byCreator = sam.getByRole('table', { name: 'Revenue by creator' }).getByRole('row').filter({ hasText: 'Chris Creator' });
+  await expect(byCreator).toContainText('$49.00');
+  await expect(byCreator).toContainText('$34.30');
+  await expect(sam.getByRole('img', { name: /^MRR by month from / })).toBeVisible();
+  const [csv] = await Promise.all([
+    sam.waitForEvent('download'),
+    sam.getByRole('button', { name: 'Download CSV' }).click(),
+  ]);
+  expect(csv.suggestedFilename()).toBe('business.csv');
+});
+
+test('a new person tries Premium free for 14 days and cancels before paying', async ({ page }) => {
+  await signUp(page, 'Tina Trial', uniqueEmail('tina'));
+  await page.goto('/billing');
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Start a 14-day free trial of Premium' }).click();
+  await expect(page.getByRole('heading', { name: 'Your plan: Premium' })).toBeVisible();
+  await expect(page.getByText(/^Your trial ends on .*; then the plan costs \$19\.00\.$/)).toBeVisible();
+  await expect(page.getByRole('button', { name: /free trial/ })).toHaveCount(0);
+  await page.getByRole('button', { name: 'Cancel at the end of the period' }).click();
+  await expect(page.getByText(/^Ends on .*; then you are on the free plan\.$/)).toBeVisible();
+  await expect(page.getByText('No payments yet.')).toBeVisible();
 });

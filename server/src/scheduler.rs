@@ -292,9 +292,9 @@ impl Scheduler {
             return Err(Outcome::close("held", "A person has taken the conversation over."));
         }
         let steps = self.version(sub.sequence_id, sub.version).await?;
-        let input = match job.kind {
-            JobKind::Fire => Input::Fire,
-            JobKind::Timeout => Input::Timeout,
+        let (input, usage) = match job.kind {
+            JobKind::Fire => (Input::Fire, None),
+            JobKind::Timeout => (Input::Timeout, None),
             JobKind::AiTurn => self.ai_turn(&sub, &steps).await?,
         };
         let now = self.services.clock.now();
@@ -304,6 +304,10 @@ impl Scheduler {
             Err(RunError::Unexpected) => return Err(Outcome::close("canceled", "The run had moved on.")),
             Err(err) => return Err(Outcome::Retry(err.to_string())),
         };
+        // The AI's reply carries the tokens it cost (cost tracking, the AI token quota).
+        if let Some(reply) = change.messages.first_mut().filter(|_| usage.is_some()) {
+            reply.tokens = usage;
+        }
         let late = job.kind == JobKind::Fire && engine::too_late(job.due_at, now, self.config.late_window);
         let is_message = steps.iter().any(|s| s.id == job.step_id && matches!(s.kind, StepKind::Message { .. }));
         if late && is_message {
@@ -389,7 +393,11 @@ impl Scheduler {
     }
 
     /// The model's reply in a conversation step (or the scripted one without a model).
-    async fn ai_turn(&self, sub: &SubscriptionRecord, steps: &[Step]) -> Result<Input, Outcome> {
+    async fn ai_turn(
+        &self,
+        sub: &SubscriptionRecord,
+        steps: &[Step],
+    ) -> Result<(Input, Option<app::domain::model::TokenUsage>), Outcome> {
         let step = sub.run.step.as_deref().and_then(|id| steps.iter().find(|s| s.id == id));
         let Some(StepKind::Conversation { goal, persona, max_turns, .. }) = step.map(|s| &s.kind) else {
             return Err(Outcome::close("canceled", "Not in a conversation."));
@@ -397,7 +405,7 @@ impl Scheduler {
         let endpoint = self.model(sub).await.map_err(retry)?;
         let Some(endpoint) = endpoint else {
             // Scripted mode: the creator's text only; the conversation ends after the answer.
-            return Ok(Input::AiReply { text: "Thank you, noted.".into(), goal_met: true });
+            return Ok((Input::AiReply { text: "Thank you, noted.".into(), goal_met: true }, None));
         };
         let history = self.services.store.messages(sub.id).await.map_err(retry)?;
         let mut messages = vec![ChatMessage {
@@ -419,9 +427,9 @@ impl Scheduler {
             max_tokens: Some(800),
             public_only: false,
         };
-        let (text, _usage) = self.chat.complete(call).await.map_err(|e| Outcome::Retry(e.to_string()))?;
+        let (text, usage) = self.chat.complete(call).await.map_err(|e| Outcome::Retry(e.to_string()))?;
         let goal_met = text.contains("[GOAL MET]");
-        Ok(Input::AiReply { text: text.replace("[GOAL MET]", "").trim().to_owned(), goal_met })
+        Ok((Input::AiReply { text: text.replace("[GOAL MET]", "").trim().to_owned(), goal_met }, usage))
     }
 
     async fn model(&self, sub: &SubscriptionRecord) -> Result<Option<ModelEndpoint>, app::ports::StoreError> {

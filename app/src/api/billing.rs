@@ -55,6 +55,8 @@ pub struct BillingSummary {
     pub plans: Vec<PlanView>,
     pub payments: Vec<PaymentView>,
     pub timezone: String,
+    /// Whether the person may still start a free trial (once, before any plan).
+    pub trial_available: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -418,6 +420,11 @@ pub(crate) mod rules {
             Some(s) if s.cancel_at_period_end => {
                 format!("Ends on {}; then you are on the free plan.", when(s.period_end))
             }
+            Some(s) if s.status == PlanStatus::Trialing => format!(
+                "Your trial ends on {}; then the plan costs {}.",
+                when(s.period_end),
+                money::format_money(current.config.price(s.interval, s.seats).unwrap_or(0))
+            ),
             Some(s) if s.status == PlanStatus::PastDue => format!(
                 "The last payment failed. Update your payment by {} or the plan drops to free.",
                 when(s.period_end + chrono::Duration::days(money::GRACE_DAYS))
@@ -454,7 +461,63 @@ pub(crate) mod rules {
             plans: plans.into_iter().map(|p| PlanView { code: p.code, version: p.version, config: p.config }).collect(),
             payments,
             timezone: tz,
+            trial_available: sub.is_none(),
         })
+    }
+
+    /// Starts the plan's free trial on the caller's personal workspace: no payment now; when the
+    /// trial ends the plan renews (the first payment) unless canceled before. Once per person,
+    /// before any plan.
+    pub async fn start_trial(services: &Services, caller: &Caller, code: &str) -> Result<(), AppError> {
+        let plan =
+            services.store.plan(code, None).await?.ok_or_else(|| AppError::validation("plan", "Choose a plan."))?;
+        if plan.config.trial_days <= 0 || plan.config.per_seat || plan.config.monthly_price == 0 {
+            return Err(AppError::validation("plan", format!("{} has no free trial.", plan.config.name)));
+        }
+        let org = personal_org(services, caller.user.id).await?.ok_or(AppError::NotFound)?;
+        if !services.store.plan_subscriptions(&[org]).await?.is_empty() {
+            return Err(AppError::conflict("A free trial is for people who have not had a plan yet."));
+        }
+        let now = services.clock.now();
+        let sub = PlanSubscriptionRecord {
+            org_id: org,
+            plan_code: plan.code.clone(),
+            plan_version: plan.version,
+            interval: Interval::Month,
+            seats: 1,
+            status: PlanStatus::Trialing,
+            period_start: now,
+            period_end: now + chrono::Duration::days(plan.config.trial_days),
+            cancel_at_period_end: false,
+            promo_code: None,
+            provider: PROVIDER.into(),
+            provider_ref: None,
+            paid_by: Some(caller.user.id),
+            created_at: now,
+            updated_at: now,
+        };
+        // A trial brings no revenue yet: MRR moves when it converts.
+        let change = PlanChangeRecord {
+            id: Uuid::now_v7(),
+            org_id: org,
+            from_plan: None,
+            to_plan: Some(plan.code.clone()),
+            mrr_before: 0,
+            mrr_after: 0,
+            reason: "trial".into(),
+            at: now,
+        };
+        services.store.save_plan_subscription(&sub, &change).await?;
+        crate::api::audit(
+            services,
+            Some(caller.user.id),
+            Some(org),
+            "billing.trial",
+            format!("plan:{}", plan.code),
+            None,
+            None,
+        )
+        .await
     }
 
     /// Looks a promo code up and applies it to `product` at `price`.
@@ -673,6 +736,10 @@ pub(crate) mod rules {
             let plan = services.store.plan(code, Some(version)).await?.ok_or(AppError::NotFound)?;
             let interval = c.interval.unwrap_or(Interval::Month);
             let before = services.store.plan_subscriptions(&[c.org_id]).await?.pop();
+            // Stripe's subscription events arrived first: they, not this checkout, say its state.
+            let known = before.as_ref().is_some_and(|b| {
+                provider == STRIPE && b.provider == STRIPE && b.provider_ref.is_some() && b.provider_ref == provider_ref
+            });
             let live = before.as_ref().filter(|s| plan_in_effect(s.status, s.period_end, s.cancel_at_period_end, now));
             let mut mrr_before = 0;
             if let Some(s) = live
@@ -699,7 +766,8 @@ pub(crate) mod rules {
                 cancel_at_period_end: false,
                 promo_code: c.promo_code.clone(),
                 provider: provider.into(),
-                provider_ref: Some(payment_id.to_string()),
+                // Stripe's subscription id (its events name it); the built-in provider's payment.
+                provider_ref: if provider == STRIPE { provider_ref.clone() } else { Some(payment_id.to_string()) },
                 paid_by: Some(c.user_id),
                 created_at: before.as_ref().map_or(now, |b| b.created_at),
                 updated_at: now,
@@ -714,7 +782,8 @@ pub(crate) mod rules {
                 reason: "checkout".into(),
                 at: now,
             };
-            (money::sale_breakdown(c.amount, processor_fee, 0, 0), None, Some((sub, change)), None)
+            let subscription = (!known).then_some((sub, change));
+            (money::sale_breakdown(c.amount, processor_fee, 0, 0), None, subscription, None)
         } else {
             let price = services
                 .store
@@ -848,9 +917,234 @@ pub(crate) mod rules {
                 }
                 refund(services, None, p.id, if disputed { "Disputed in Stripe" } else { "Refunded in Stripe" }).await
             }
-            // Recorded for the log; Cairn needs nothing from them yet.
+            "customer.subscription.created" | "customer.subscription.updated" | "customer.subscription.deleted" => {
+                apply_stripe_subscription(services, e, object).await
+            }
+            "invoice.paid" => stripe_invoice_paid(services, object).await,
+            "invoice.payment_failed" => stripe_payment_failed(services, object).await,
+            // Recorded for the log; Cairn needs nothing from them yet (Connect payouts are not
+            // wired: account.updated, payout.paid, payout.failed).
             _ => Ok(()),
         }
+    }
+
+    /// What Cairn reads from a Stripe subscription. Cairn's checkout puts the organization, the
+    /// plan and the payer in its metadata; a subscription without them is not Cairn's.
+    struct StripeSubscription {
+        id: String,
+        org: OrgId,
+        user: Option<UserId>,
+        plan: String,
+        version: Option<i32>,
+        interval: Interval,
+        seats: i64,
+        /// `None` while Stripe waits for the first payment (`incomplete`).
+        status: Option<PlanStatus>,
+        period_start: DateTime<Utc>,
+        period_end: DateTime<Utc>,
+        cancel_at_period_end: bool,
+    }
+
+    /// Cairn's metadata on a subscription, or on an invoice's `subscription_details`.
+    fn cairn_metadata(metadata: &serde_json::Value) -> Option<(OrgId, Option<UserId>, String, Option<i32>)> {
+        let uuid = |key: &str| metadata[key].as_str().and_then(|v| v.parse::<Uuid>().ok());
+        Some((
+            OrgId(uuid("cairn_org")?),
+            uuid("cairn_user").map(UserId),
+            metadata["cairn_plan"].as_str()?.to_owned(),
+            metadata["cairn_plan_version"].as_str().and_then(|v| v.parse().ok()),
+        ))
+    }
+
+    fn stripe_subscription(object: &serde_json::Value) -> Option<StripeSubscription> {
+        let (org, user, plan, version) = cairn_metadata(&object["metadata"])?;
+        let item = &object["items"]["data"][0];
+        let time = |key: &str| {
+            // Newer API versions keep the period on the subscription item.
+            object[key].as_i64().or_else(|| item[key].as_i64()).and_then(|t| DateTime::from_timestamp(t, 0))
+        };
+        let interval = match item["price"]["recurring"]["interval"].as_str().or(object["plan"]["interval"].as_str()) {
+            Some("year") => Interval::Year,
+            _ => Interval::Month,
+        };
+        let status = match object["status"].as_str()? {
+            "trialing" => Some(PlanStatus::Trialing),
+            "active" => Some(PlanStatus::Active),
+            "past_due" | "unpaid" => Some(PlanStatus::PastDue),
+            "incomplete" => None,
+            _ => Some(PlanStatus::Canceled), // canceled, incomplete_expired, paused
+        };
+        Some(StripeSubscription {
+            id: object["id"].as_str()?.to_owned(),
+            org,
+            user,
+            plan,
+            version,
+            interval,
+            seats: item["quantity"].as_i64().unwrap_or(1).max(1),
+            status,
+            period_start: time("current_period_start")?,
+            period_end: time("current_period_end")?,
+            cancel_at_period_end: object["cancel_at_period_end"].as_bool().unwrap_or(false),
+        })
+    }
+
+    /// The MRR a subscription brings now: its plan's, while it is in effect.
+    async fn mrr_now(services: &Services, s: &PlanSubscriptionRecord, now: DateTime<Utc>) -> Result<i64, AppError> {
+        let paying = s.provider != OVERRIDE && s.status != PlanStatus::Trialing;
+        if !paying || !plan_in_effect(s.status, s.period_end, s.cancel_at_period_end, now) {
+            return Ok(0);
+        }
+        Ok(services
+            .store
+            .plan(&s.plan_code, Some(s.plan_version))
+            .await?
+            .map_or(0, |p| mrr(&p.config, s.interval, s.seats)))
+    }
+
+    /// A subscription's state from Stripe. Events may arrive in any order: one older than an
+    /// event already applied to the same subscription (or after its deletion) is stale and
+    /// changes nothing, so the newest state wins whatever the order.
+    async fn apply_stripe_subscription(
+        services: &Services,
+        e: &crate::ports::StripeEventRecord,
+        object: &serde_json::Value,
+    ) -> Result<(), AppError> {
+        let Some(s) = stripe_subscription(object) else { return Ok(()) };
+        let applied = services.store.stripe_object_history(&s.id).await?;
+        let stale = applied.iter().any(|(kind, created)| {
+            kind == "customer.subscription.deleted"
+                || (kind.starts_with("customer.subscription.") && *created > e.created)
+        });
+        let Some(status) = s.status.filter(|_| !stale) else { return Ok(()) };
+        let now = services.clock.now();
+        let plan = services
+            .store
+            .plan(&s.plan, s.version)
+            .await?
+            .ok_or_else(|| AppError::conflict(format!("Stripe names a plan Cairn does not have: {}.", s.plan)))?;
+        let before = services.store.plan_subscriptions(&[s.org]).await?.pop();
+        let same = before.as_ref().filter(|b| b.provider == STRIPE && b.provider_ref.as_deref() == Some(s.id.as_str()));
+        let next = PlanSubscriptionRecord {
+            org_id: s.org,
+            plan_code: plan.code.clone(),
+            plan_version: plan.version,
+            interval: s.interval,
+            seats: s.seats,
+            status,
+            period_start: s.period_start,
+            period_end: s.period_end,
+            cancel_at_period_end: s.cancel_at_period_end,
+            promo_code: same.and_then(|b| b.promo_code.clone()),
+            provider: STRIPE.into(),
+            provider_ref: Some(s.id.clone()),
+            paid_by: s.user.or(same.and_then(|b| b.paid_by)),
+            created_at: before.as_ref().map_or(now, |b| b.created_at),
+            updated_at: now,
+        };
+        let mrr_before = match &before {
+            Some(b) => mrr_now(services, b, now).await?,
+            None => 0,
+        };
+        let mrr_after = mrr_now(services, &next, now).await?;
+        let change = PlanChangeRecord {
+            id: Uuid::now_v7(),
+            org_id: s.org,
+            from_plan: before.as_ref().filter(|_| mrr_before > 0).map(|b| b.plan_code.clone()),
+            to_plan: (mrr_after > 0).then(|| plan.code.clone()),
+            mrr_before,
+            mrr_after,
+            reason: format!("stripe: {}", status.as_str()),
+            at: now,
+        };
+        services.store.save_plan_subscription(&next, &change).await?;
+        Ok(())
+    }
+
+    /// A renewal paid through Stripe: a payment and its ledger transaction, once per invoice.
+    /// The first invoice is the checkout's own payment (`checkout.session.completed`).
+    async fn stripe_invoice_paid(services: &Services, invoice: &serde_json::Value) -> Result<(), AppError> {
+        let Some(id) = invoice["id"].as_str() else { return Ok(()) };
+        let details = &invoice["subscription_details"]["metadata"];
+        let details = if details.is_null() { &invoice["parent"]["subscription_details"]["metadata"] } else { details };
+        let Some((org, Some(user), code, version)) = cairn_metadata(details) else { return Ok(()) };
+        let amount = invoice["amount_paid"].as_i64().unwrap_or(0);
+        if invoice["billing_reason"].as_str() == Some("subscription_create")
+            || amount <= 0
+            || services.store.payment_by_provider_ref(STRIPE, id).await?.is_some()
+        {
+            return Ok(());
+        }
+        let plan = services.store.plan(&code, version).await?.ok_or(AppError::NotFound)?;
+        let now = services.clock.now();
+        let breakdown = money::sale_breakdown(amount, money::card_fee(amount), 0, 0);
+        let payment_id = Uuid::now_v7();
+        let description = format!("{} plan (renewal)", plan.config.name);
+        let payment = PaymentRecord {
+            id: payment_id,
+            checkout_id: None,
+            user_id: user,
+            org_id: org,
+            product: format!("plan:{code}"),
+            description: description.clone(),
+            amount,
+            currency: invoice["currency"].as_str().unwrap_or(money::CURRENCY).to_owned(),
+            processor_fee: breakdown.processor_fee,
+            platform_fee: breakdown.platform_fee,
+            seller_id: None,
+            seller_share: 0,
+            status: "paid".into(),
+            provider: STRIPE.into(),
+            provider_ref: Some(id.to_owned()),
+            access_until: None,
+            created_at: now,
+            refunded_at: None,
+        };
+        let ledger = LedgerTx {
+            id: Uuid::now_v7(),
+            kind: "plan".into(),
+            reference: format!("payment:{payment_id}"),
+            currency: payment.currency.clone(),
+            created_at: now,
+            entries: money::sale_entries(&breakdown, None, None),
+        };
+        services.store.record_payment(&payment, &ledger).await?;
+        if let Some(u) = services.store.user_by_id(user).await? {
+            send_receipt(services, &u, &description, amount, payment_id, now, false).await;
+        }
+        Ok(())
+    }
+
+    /// A failed renewal: the payer hears what happens next (Stripe retries; the plan stays
+    /// through the grace period). The state itself comes with `customer.subscription.updated`.
+    async fn stripe_payment_failed(services: &Services, invoice: &serde_json::Value) -> Result<(), AppError> {
+        let details = &invoice["subscription_details"]["metadata"];
+        let details = if details.is_null() { &invoice["parent"]["subscription_details"]["metadata"] } else { details };
+        let Some((org, Some(user), code, version)) = cairn_metadata(details) else { return Ok(()) };
+        let (Some(u), Some(plan)) =
+            (services.store.user_by_id(user).await?, services.store.plan(&code, version).await?)
+        else {
+            return Ok(());
+        };
+        let until = match services.store.plan_subscriptions(&[org]).await?.pop() {
+            Some(s) => s.period_end,
+            None => services.clock.now(),
+        } + chrono::Duration::days(money::GRACE_DAYS);
+        let body = format!(
+            "The payment for your {} plan ({}) did not go through. Stripe tries again over the next days; \
+             you can update your card from {}/billing.\n\nYour plan stays until {}; after that your account moves \
+             to the free plan.\n",
+            plan.config.name,
+            money::format_money(invoice["amount_due"].as_i64().unwrap_or(0)),
+            services.settings.public_url,
+            crate::domain::schedule::format_local(until, &u.timezone),
+        );
+        let mail =
+            OutgoingMail { to: u.email.clone(), subject: format!("Your {} payment failed", plan.config.name), body };
+        if let Err(err) = services.mailer.send(mail).await {
+            tracing::warn!(error = %err, "payment failure email not sent");
+        }
+        Ok(())
     }
 
     /// Emails a receipt; a mail failure is logged, the payment stands.
@@ -885,6 +1179,25 @@ pub(crate) mod rules {
     pub async fn renew_due(services: &Services) -> Result<usize, AppError> {
         let now = services.clock.now();
         let mut moved = 0;
+        // Past due beyond the grace period: the plan ends and the account is on free.
+        for sub in services.store.lapsed_plans(now - chrono::Duration::days(money::GRACE_DAYS), 100).await? {
+            let m = match services.store.plan(&sub.plan_code, Some(sub.plan_version)).await? {
+                Some(p) => mrr(&p.config, sub.interval, sub.seats),
+                None => 0,
+            };
+            let next = PlanSubscriptionRecord { status: PlanStatus::Canceled, updated_at: now, ..sub.clone() };
+            let change = PlanChangeRecord {
+                id: Uuid::now_v7(),
+                org_id: sub.org_id,
+                from_plan: Some(sub.plan_code.clone()),
+                to_plan: None,
+                mrr_before: m,
+                mrr_after: 0,
+                reason: "lapsed".into(),
+                at: now,
+            };
+            moved += usize::from(services.store.roll_plan(&next, sub.period_end, None, Some(&change)).await?);
+        }
         for sub in services.store.due_plan_renewals(now, 100).await? {
             let plan = services.store.plan(&sub.plan_code, Some(sub.plan_version)).await?.ok_or(AppError::NotFound)?;
             let m = mrr(&plan.config, sub.interval, sub.seats);
@@ -962,6 +1275,7 @@ pub(crate) mod rules {
                 entries: money::sale_entries(&breakdown, None, None),
             };
             let next = PlanSubscriptionRecord {
+                status: PlanStatus::Active,
                 period_start: start,
                 period_end: end,
                 provider_ref: Some(payment_id.to_string()),
@@ -969,7 +1283,18 @@ pub(crate) mod rules {
                 ..sub.clone()
             };
             let book = (amount > 0).then_some((&payment, &ledger));
-            if services.store.roll_plan(&next, expected_end, book, None).await? {
+            // A trial that ends converts: its revenue starts now.
+            let converted = (sub.status == PlanStatus::Trialing).then(|| PlanChangeRecord {
+                id: Uuid::now_v7(),
+                org_id: sub.org_id,
+                from_plan: Some(sub.plan_code.clone()),
+                to_plan: Some(sub.plan_code.clone()),
+                mrr_before: 0,
+                mrr_after: m,
+                reason: "converted".into(),
+                at: now,
+            });
+            if services.store.roll_plan(&next, expected_end, book, converted.as_ref()).await? {
                 moved += 1;
                 if amount > 0
                     && let Some(user) = services.store.user_by_id(payer).await?
@@ -999,7 +1324,7 @@ pub(crate) mod rules {
             )));
         }
         let plan = services.store.plan(&sub.plan_code, Some(sub.plan_version)).await?.ok_or(AppError::NotFound)?;
-        let m = mrr(&plan.config, sub.interval, sub.seats);
+        let m = if sub.status == PlanStatus::Trialing { 0 } else { mrr(&plan.config, sub.interval, sub.seats) };
         sub.cancel_at_period_end = cancel;
         sub.updated_at = now;
         let change = PlanChangeRecord {
@@ -1395,7 +1720,9 @@ pub(crate) mod rules {
         let mut cancel = None;
         if let Some(code) = p.product.strip_prefix("plan:")
             && let Some(sub) = services.store.plan_subscriptions(&[p.org_id]).await?.pop()
-            && sub.provider_ref.as_deref() == Some(&p.id.to_string())
+            // The built-in provider names the plan's payment; Stripe its payment or subscription.
+            && (sub.provider_ref.as_deref() == Some(&p.id.to_string())
+                || (p.provider_ref.is_some() && sub.provider_ref == p.provider_ref))
         {
             let plan = services.store.plan(code, Some(sub.plan_version)).await?;
             cancel = Some(PlanChangeRecord {
@@ -1463,6 +1790,12 @@ pub async fn checkout_details(id: Uuid) -> Result<CheckoutView, AppError> {
         Ok(rules::checkout_view(c))
     })
     .await
+}
+
+/// Starts a plan's free trial (`plan` is its code) for the caller, once, before any plan.
+#[server(endpoint = "start_trial", input = Json)]
+pub async fn start_trial(plan: String) -> Result<(), AppError> {
+    respond(async move { rules::start_trial(&services()?, &caller()?, &plan).await }).await
 }
 
 /// Pays a checkout with the built-in provider's test payment.

@@ -51,14 +51,15 @@ pub fn BillingPage() -> impl IntoView {
 #[component]
 fn Billing() -> impl IntoView {
     let cancel = Action::new(|cancel: &bool| cancel_plan(*cancel));
-    let summary = Resource::new(move || cancel.version().get(), |_| billing_overview());
+    let trial = Action::new(|plan: &String| start_trial(plan.clone()));
+    let summary = Resource::new(move || (cancel.version().get(), trial.version().get()), |_| billing_overview());
     view! {
         <section class="page">
             <h1>"Plan and billing"</h1>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match summary.await {
-                        Ok(s) => view! { <Summary s=s cancel=cancel/> }.into_any(),
+                        Ok(s) => view! { <Summary s=s cancel=cancel trial=trial/> }.into_any(),
                         Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}
@@ -68,7 +69,11 @@ fn Billing() -> impl IntoView {
 }
 
 #[component]
-fn Summary(s: BillingSummary, cancel: Action<bool, Result<(), AppError>>) -> impl IntoView {
+fn Summary(
+    s: BillingSummary,
+    cancel: Action<bool, Result<(), AppError>>,
+    trial: Action<String, Result<(), AppError>>,
+) -> impl IntoView {
     let paid = s.status.is_some();
     let ending = s.cancel_at_period_end;
     let current = s.plan_code.clone();
@@ -103,7 +108,7 @@ fn Summary(s: BillingSummary, cancel: Action<bool, Result<(), AppError>>) -> imp
                 }).collect_view()}
             </ul>
         </section>
-        <Plans plans=s.plans current=current/>
+        <Plans plans=s.plans current=current trial=trial trial_available=s.trial_available/>
         <section class="card" aria-labelledby="payments">
             <h2 id="payments">"Payments"</h2>
             {if s.payments.is_empty() {
@@ -136,7 +141,12 @@ fn capitalize(s: &str) -> String {
 
 /// The plans on offer, with a yearly/monthly choice and a promo code.
 #[component]
-fn Plans(plans: Vec<PlanView>, current: String) -> impl IntoView {
+fn Plans(
+    plans: Vec<PlanView>,
+    current: String,
+    trial: Action<String, Result<(), AppError>>,
+    trial_available: bool,
+) -> impl IntoView {
     let wanted = use_query_map().get_untracked().get("plan").unwrap_or_default();
     let interval = RwSignal::new("month".to_owned());
     let promo = RwSignal::new(String::new());
@@ -150,6 +160,11 @@ fn Plans(plans: Vec<PlanView>, current: String) -> impl IntoView {
         Some(Ok(c)) => navigate(&format!("/billing/checkout/{}", c.id), Default::default()),
         Some(Err(e)) => error.set(Some(e)),
         None => {}
+    });
+    Effect::new(move |_| {
+        if let Some(Err(e)) = trial.value().get() {
+            error.set(Some(e));
+        }
     });
     let individual: Vec<PlanView> = plans.into_iter().filter(|p| !p.config.per_seat).collect();
     view! {
@@ -176,6 +191,7 @@ fn Plans(plans: Vec<PlanView>, current: String) -> impl IntoView {
                     let yearly = p.config.annual_price;
                     let l = p.config.limits.clone();
                     let free = p.config.monthly_price == 0;
+                    let trial_days = p.config.trial_days;
                     view! {
                         <article class=if highlighted { "plan highlighted" } else { "plan" } aria-labelledby=format!("plan-{code}")>
                             <h3 id=format!("plan-{code}")>{name.clone()}</h3>
@@ -195,12 +211,18 @@ fn Plans(plans: Vec<PlanView>, current: String) -> impl IntoView {
                             } else if free {
                                 ().into_any()
                             } else {
-                                let code = code.clone();
+                                let (code, trial_code) = (code.clone(), code.clone());
                                 view! {
                                     <button type="button" disabled=move || start.pending().get()
                                         on:click=move |_| { error.set(None); start.dispatch((format!("plan:{code}"), interval.get_untracked(), promo.get_untracked())); }>
                                         {format!("Choose {name}")}
                                     </button>
+                                    {(trial_available && trial_days > 0).then(|| view! {
+                                        <button type="button" class="secondary" disabled=move || trial.pending().get()
+                                            on:click=move |_| { error.set(None); trial.dispatch(trial_code.clone()); }>
+                                            {format!("Start a {trial_days}-day free trial of {name}")}
+                                        </button>
+                                    })}
                                 }.into_any()
                             }}
                         </article>

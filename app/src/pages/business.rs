@@ -55,7 +55,7 @@ fn report(v: BusinessView) -> impl IntoView {
     let this_month = f.months.last().cloned().unwrap_or_default();
     let stat = |label: &'static str, value: String, hint: String| {
         view! {
-            <div class="stat">
+            <div class="stat" role="group" aria-label=label>
                 <dt>{label}</dt>
                 <dd>{value}</dd>
                 <dd class="muted">{hint}</dd>
@@ -63,7 +63,7 @@ fn report(v: BusinessView) -> impl IntoView {
         }
     };
     let stats = view! {
-        <dl class="stats" aria-label="Key figures">
+        <dl class="stats" role="region" aria-label="Key figures">
             {stat("MRR", format_money(f.mrr), format!("{} paying subscribers", f.subscribers))}
             {stat("ARR", format_money(f.arr), "MRR × 12".into())}
             {stat("ARPU", format_money(f.arpu), "per paying subscriber, monthly".into())}

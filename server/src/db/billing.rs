@@ -378,7 +378,7 @@ impl BillingStore for Db {
             let mut tx = pool.begin_write().await.store()?;
             let moved = sqlx::query(
                 "UPDATE plan_subscriptions SET status = $2, period_start = $3, period_end = $4, provider_ref = $5, \
-                 updated_at = $6 WHERE org_id = $1 AND period_end = $7 AND status IN ('active', 'trialing')")
+                 updated_at = $6 WHERE org_id = $1 AND period_end = $7 AND status IN ('active', 'trialing', 'past_due')")
                 .bind(next.org_id.0).bind(next.status.as_str()).bind(next.period_start).bind(next.period_end)
                 .bind(next.provider_ref.as_deref()).bind(next.updated_at).bind(expected_end)
                 .execute(&mut *tx).await.store()?.rows_affected();
@@ -399,9 +399,9 @@ impl BillingStore for Db {
 
     async fn record_stripe_event(&self, e: &StripeEventRecord, at: DateTime<Utc>) -> Result<bool> {
         let n = on_pool!(self, pool => sqlx::query(
-            "INSERT INTO stripe_events (id, event_type, created, payload, received_at, due_at) \
-             VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (id) DO NOTHING")
-            .bind(&e.id).bind(&e.event_type).bind(e.created).bind(&e.payload).bind(at)
+            "INSERT INTO stripe_events (id, event_type, created, payload, received_at, due_at, object_id) \
+             VALUES ($1, $2, $3, $4, $5, $5, $6) ON CONFLICT (id) DO NOTHING")
+            .bind(&e.id).bind(&e.event_type).bind(e.created).bind(&e.payload).bind(at).bind(e.object_id.as_deref())
             .execute(pool).await.store()?.rows_affected());
         Ok(n > 0)
     }
@@ -419,12 +419,12 @@ impl BillingStore for Db {
             Db::Sqlite(_) => "",
         };
         let sql = format!(
-            "SELECT id, event_type, CAST(created AS BIGINT), payload, CAST(attempts AS INTEGER) FROM stripe_events \
+            "SELECT id, event_type, CAST(created AS BIGINT), payload, CAST(attempts AS INTEGER), object_id FROM stripe_events \
              WHERE due_at <= $1 AND (locked_until IS NULL OR locked_until <= $1) ORDER BY created, id LIMIT $2{lock}"
         );
         on_pool!(self, pool => {
             let mut tx = pool.begin_write().await.store()?;
-            let rows: Vec<(String, String, i64, String, i32)> =
+            let rows: Vec<(String, String, i64, String, i32, Option<String>)> =
                 sqlx::query_as(&sql).bind(now).bind(limit).fetch_all(&mut *tx).await.store()?;
             for (id, ..) in &rows {
                 sqlx::query("UPDATE stripe_events SET locked_until = $2, attempts = attempts + 1 WHERE id = $1")
@@ -433,12 +433,13 @@ impl BillingStore for Db {
             tx.commit().await.store()?;
             Ok(rows
                 .into_iter()
-                .map(|(id, event_type, created, payload, attempts)| StripeEventRecord {
+                .map(|(id, event_type, created, payload, attempts, object_id)| StripeEventRecord {
                     id,
                     event_type,
                     created,
                     payload,
                     attempts: attempts + 1,
+                    object_id,
                 })
                 .collect())
         })
@@ -869,5 +870,29 @@ impl BillingStore for Db {
                 .bind(since).fetch_all(pool).await.store()?,
         };
         Ok(rows.into_iter().map(|(month, tokens)| (month, tokens.unwrap_or(0))).collect())
+    }
+    async fn stripe_object_history(&self, object_id: &str) -> Result<Vec<(String, i64)>> {
+        on_pool!(self, pool => sqlx::query_as(
+            "SELECT event_type, CAST(created AS BIGINT) FROM stripe_events \
+             WHERE object_id = $1 AND processed_at IS NOT NULL AND last_error IS NULL ORDER BY created")
+            .bind(object_id).fetch_all(pool).await.store())
+    }
+
+    async fn record_payment(&self, payment: &PaymentRecord, ledger: &LedgerTx) -> Result<()> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await.store()?;
+            insert_payment!(tx, payment);
+            book!(tx, ledger);
+            tx.commit().await.store()
+        })
+    }
+
+    async fn lapsed_plans(&self, cutoff: DateTime<Utc>, limit: i64) -> Result<Vec<PlanSubscriptionRecord>> {
+        let rows: Vec<SubscriptionRow> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT org_id, plan_code, plan_version, billing_interval, CAST(seats AS BIGINT) AS seats, status, \
+             period_start, period_end, cancel_at_period_end, promo_code, provider, provider_ref, paid_by, created_at, \
+             updated_at FROM plan_subscriptions WHERE status = 'past_due' AND period_end <= $1 ORDER BY period_end LIMIT $2")
+            .bind(cutoff).bind(limit).fetch_all(pool).await.store()?);
+        Ok(rows.into_iter().map(Into::into).collect())
     }
 }

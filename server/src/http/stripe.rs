@@ -46,6 +46,7 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: By
         created: event["created"].as_i64().unwrap_or(now.timestamp()),
         payload: String::from_utf8_lossy(&body).into_owned(),
         attempts: 0,
+        object_id: event["data"]["object"]["id"].as_str().map(|id| id.chars().take(255).collect()),
     };
     match state.services.store.record_stripe_event(&record, now).await {
         Ok(new) => {

@@ -523,3 +523,231 @@ async fn the_business_dashboard_adds_up_to_a_hand_computed_scenario() {
     assert_eq!(chris.call_json::<BusinessView>("admin_business", json!({})).await.unwrap_err().status, 403);
     assert_eq!(chris.call_json::<String>("admin_business_csv", json!({})).await.unwrap_err().status, 403);
 }
+
+/// Every ordering of `items`.
+fn permutations<T: Clone>(items: &[T]) -> Vec<Vec<T>> {
+    if items.len() <= 1 {
+        return vec![items.to_vec()];
+    }
+    let mut all = Vec::new();
+    for i in 0..items.len() {
+        let mut rest = items.to_vec();
+        let first = rest.remove(i);
+        for mut tail in permutations(&rest) {
+            tail.insert(0, first.clone());
+            all.push(tail);
+        }
+    }
+    all
+}
+
+/// A Stripe event as Stripe sends it (trimmed to what Cairn reads and a few more fields).
+fn stripe_event(id: &str, kind: &str, created: i64, object: serde_json::Value) -> String {
+    json!({ "id": id, "object": "event", "api_version": "2024-06-20", "created": created, "livemode": false,
+        "type": kind, "data": { "object": object } })
+    .to_string()
+}
+
+fn stripe_subscription(
+    id: &str,
+    metadata: &serde_json::Value,
+    status: &str,
+    start: i64,
+    cancel: bool,
+) -> serde_json::Value {
+    json!({ "id": id, "object": "subscription", "status": status, "cancel_at_period_end": cancel,
+        "current_period_start": start, "current_period_end": start + 30 * 86_400, "customer": "cus_1",
+        "metadata": metadata,
+        "items": { "object": "list", "data": [{ "id": "si_1", "object": "subscription_item", "quantity": 1,
+            "price": { "id": "price_premium", "object": "price", "unit_amount": 1_900, "currency": "usd",
+                "recurring": { "interval": "month", "interval_count": 1 } } }] } })
+}
+
+fn stripe_invoice(
+    id: &str,
+    subscription: &str,
+    metadata: &serde_json::Value,
+    reason: &str,
+    amount: i64,
+) -> serde_json::Value {
+    json!({ "id": id, "object": "invoice", "subscription": subscription, "billing_reason": reason,
+        "amount_paid": if reason == "failed" { 0 } else { amount }, "amount_due": amount, "currency": "usd",
+        "customer": "cus_1", "status": if reason == "failed" { "open" } else { "paid" },
+        "subscription_details": { "metadata": metadata } })
+}
+
+/// A subscription's lifecycle through Stripe (paid at checkout, renewed, canceled at period end,
+/// deleted) ends in the same state whatever order the events arrive in; a failed renewal
+/// leaves the plan through the grace period, then the account is on free.
+#[tokio::test]
+async fn a_stripe_subscription_ends_the_same_whatever_order_its_events_arrive_in() {
+    let secret = "whsec_lifecycle";
+    let app = TestApp::spawn_with(|c| c.stripe_webhook_secrets = vec![secret.into()]).await;
+    let services = &app.state.services;
+    let client = app.client();
+    let now = app.clock_now().timestamp();
+    let post = |body: String| {
+        let (client, app) = (&client, &app);
+        async move {
+            let signature = app::security::sign_webhook(secret, app.clock_now().timestamp(), &body);
+            let (status, _) = post_stripe(client, &body, &signature).await;
+            assert_eq!(status, 200);
+            app::api::billing::process_stripe_events(services).await.expect("process");
+        }
+    };
+    // 0 checkout completed, 1 subscription created, 2 renewal paid, 3 cancel at period end, 4 deleted.
+    let orders: Vec<Vec<usize>> = permutations(&[1, 2, 3, 4])
+        .into_iter()
+        .enumerate()
+        .map(|(n, mut order)| {
+            order.insert(n % 5, 0);
+            order
+        })
+        .collect();
+    for (n, order) in orders.iter().enumerate() {
+        let email = format!("buyer{n}@example.com");
+        let buyer = app.signed_up("Buyer", &email).await;
+        let me = buyer.me().await.expect("me");
+        let org = me.active_org.expect("personal workspace").id;
+        let c = checkout(&buyer, "plan:premium", "month", "").await.expect("checkout");
+        let sub = format!("sub_{n}");
+        let metadata =
+            json!({ "cairn_org": org, "cairn_user": me.user_id, "cairn_plan": "premium", "cairn_plan_version": "1" });
+        let events = [
+            stripe_event(
+                &format!("evt_{n}_0"),
+                "checkout.session.completed",
+                now,
+                json!({ "id": format!("cs_{n}"),
+                "object": "checkout.session", "client_reference_id": c.id, "amount_total": 1_900, "currency": "usd",
+                "mode": "subscription", "payment_status": "paid", "payment_intent": null, "subscription": sub, "status": "complete" }),
+            ),
+            stripe_event(
+                &format!("evt_{n}_1"),
+                "customer.subscription.created",
+                now + 1,
+                stripe_subscription(&sub, &metadata, "active", now, false),
+            ),
+            stripe_event(
+                &format!("evt_{n}_2"),
+                "invoice.paid",
+                now + 30 * 86_400,
+                stripe_invoice(&format!("in_{n}_2"), &sub, &metadata, "subscription_cycle", 1_900),
+            ),
+            stripe_event(
+                &format!("evt_{n}_3"),
+                "customer.subscription.updated",
+                now + 30 * 86_400 + 1,
+                stripe_subscription(&sub, &metadata, "active", now + 30 * 86_400, true),
+            ),
+            stripe_event(
+                &format!("evt_{n}_4"),
+                "customer.subscription.deleted",
+                now + 60 * 86_400,
+                stripe_subscription(&sub, &metadata, "canceled", now + 30 * 86_400, true),
+            ),
+        ];
+        for &i in order {
+            post(events[i].clone()).await;
+        }
+        let state = services.store.plan_subscriptions(&[org]).await.expect("subscription").pop().expect("a row");
+        assert_eq!(
+            (state.status, state.provider_ref.as_deref(), state.cancel_at_period_end, state.period_start.timestamp()),
+            (PlanStatus::Canceled, Some(sub.as_str()), true, now + 30 * 86_400),
+            "order {order:?}"
+        );
+        let summary: BillingSummary = buyer.call_json("billing_overview", json!({})).await.expect("overview");
+        assert_eq!(summary.plan_code, "free", "order {order:?}");
+        let mut paid: Vec<i64> = summary.payments.iter().map(|p| p.amount).collect();
+        paid.sort_unstable();
+        assert_eq!(paid, [1_900, 1_900], "the checkout and one renewal, once each: order {order:?}");
+    }
+    assert_eq!(ledger_total(&app).await, 0);
+
+    // A renewal fails: the plan stays through the grace period, the payer hears what happens
+    // next, and then the account is on free.
+    let dana = app.signed_up("Dana", "dana@example.com").await;
+    let me = dana.me().await.expect("me");
+    let org = me.active_org.expect("personal").id;
+    let metadata =
+        json!({ "cairn_org": org, "cairn_user": me.user_id, "cairn_plan": "premium", "cairn_plan_version": "1" });
+    let start = now - 30 * 86_400;
+    post(stripe_event(
+        "evt_d1",
+        "customer.subscription.created",
+        start,
+        stripe_subscription("sub_d", &metadata, "active", start, false),
+    ))
+    .await;
+    post(stripe_event(
+        "evt_d2",
+        "invoice.payment_failed",
+        now,
+        stripe_invoice("in_d2", "sub_d", &metadata, "failed", 1_900),
+    ))
+    .await;
+    post(stripe_event(
+        "evt_d3",
+        "customer.subscription.updated",
+        now + 1,
+        stripe_subscription("sub_d", &metadata, "past_due", start, false),
+    ))
+    .await;
+    app.mail.wait_for("dana@example.com", "Your Premium payment failed").await;
+    let summary: BillingSummary = dana.call_json("billing_overview", json!({})).await.expect("overview");
+    assert_eq!((summary.plan_code.as_str(), summary.status), ("premium", Some(PlanStatus::PastDue)));
+    assert!(summary.next.starts_with("The last payment failed."), "{}", summary.next);
+    assert_eq!(app::api::billing::renew_due(services).await.expect("renew"), 0, "still in the grace period");
+    app.clock.advance(chrono::Duration::days(app::domain::billing::GRACE_DAYS + 1));
+    let (a, b) = tokio::join!(app::api::billing::renew_due(services), app::api::billing::renew_due(services));
+    assert_eq!(a.expect("lapse") + b.expect("lapse"), 1, "lapses once");
+    dana.sign_in("dana@example.com", PASSWORD).await.expect("sign in again");
+    let summary: BillingSummary = dana.call_json("billing_overview", json!({})).await.expect("overview");
+    assert_eq!(summary.plan_code, "free");
+    let history = services.store.plan_history().await.expect("history");
+    let dana_changes: Vec<(i64, String)> =
+        history.iter().filter(|c| c.org_id == org).map(|c| (c.mrr_after, c.reason.clone())).collect();
+    assert_eq!(
+        dana_changes,
+        [(1_900, "stripe: active".into()), (1_900, "stripe: past_due".into()), (0, "lapsed".into())]
+    );
+}
+
+/// A free trial: no payment until it ends, then the first payment (MRR starts then); canceled
+/// during the trial it ends without a charge. Once per person.
+#[tokio::test]
+async fn a_free_trial_converts_when_it_ends_unless_canceled() {
+    let app = TestApp::spawn().await;
+    let services = &app.state.services;
+    let alice = app.signed_up("Alice", "alice@example.com").await;
+    let summary: BillingSummary = alice.call_json("billing_overview", json!({})).await.expect("overview");
+    assert!(summary.trial_available);
+    let none = alice.call_json::<()>("start_trial", json!({ "plan": "free" })).await.unwrap_err();
+    assert_eq!(field_of(&none), "plan");
+    alice.call_json::<()>("start_trial", json!({ "plan": "premium" })).await.expect("trial");
+    let summary: BillingSummary = alice.call_json("billing_overview", json!({})).await.expect("overview");
+    assert_eq!((summary.plan_code.as_str(), summary.status), ("premium", Some(PlanStatus::Trialing)));
+    assert!(summary.next.starts_with("Your trial ends on"), "{}", summary.next);
+    assert!(summary.payments.is_empty() && !summary.trial_available);
+    assert_eq!(alice.call_json::<()>("start_trial", json!({ "plan": "creator" })).await.unwrap_err().status, 409);
+
+    let bob = app.signed_up("Bob", "bob@example.com").await;
+    bob.call_json::<()>("start_trial", json!({ "plan": "premium" })).await.expect("trial");
+    bob.call_json::<()>("cancel_plan", json!({ "cancel": true })).await.expect("cancel");
+
+    app.clock.advance(chrono::Duration::days(15));
+    assert_eq!(app::api::billing::renew_due(services).await.expect("renew"), 2);
+    alice.sign_in("alice@example.com", PASSWORD).await.expect("sign in again");
+    let summary: BillingSummary = alice.call_json("billing_overview", json!({})).await.expect("overview");
+    assert_eq!(summary.status, Some(PlanStatus::Active));
+    assert_eq!(summary.payments.iter().map(|p| p.amount).collect::<Vec<_>>(), [1_900]);
+    bob.sign_in("bob@example.com", PASSWORD).await.expect("sign in again");
+    let summary: BillingSummary = bob.call_json("billing_overview", json!({})).await.expect("overview");
+    assert_eq!((summary.plan_code.as_str(), summary.payments.len()), ("free", 0), "ended without a charge");
+
+    // Revenue starts at conversion: Alice is the only paying subscriber.
+    let history = services.store.plan_history().await.expect("history");
+    let mut mrr: Vec<(i64, &str)> = history.iter().map(|c| (c.mrr_after, c.reason.as_str())).collect();
+    mrr.sort_unstable();
+    assert_eq!(mrr, [(0, "canceled"), (0, "ended"), (0, "trial"), (0, "trial"), (1_900, "converted")]);
+}

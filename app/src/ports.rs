@@ -1368,6 +1368,18 @@ pub struct StripeEventRecord {
     pub object_id: Option<String>,
 }
 
+/// One billable use (an AI model call's tokens ...), counted once per idempotency key.
+#[derive(Debug, Clone)]
+pub struct UsageEventRecord {
+    pub id: Uuid,
+    pub idempotency_key: String,
+    pub org_id: OrgId,
+    pub user_id: Option<UserId>,
+    pub metric: crate::domain::billing::Metric,
+    pub quantity: i64,
+    pub at: DateTime<Utc>,
+}
+
 /// Which payments to list, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct PaymentFilter {
@@ -1474,6 +1486,15 @@ pub trait BillingStore: Send + Sync {
     async fn record_payment(&self, payment: &PaymentRecord, ledger: &LedgerTx) -> StoreResult<()>;
     /// Plans past due whose grace period ended before `cutoff`.
     async fn lapsed_plans(&self, cutoff: DateTime<Utc>, limit: i64) -> StoreResult<Vec<PlanSubscriptionRecord>>;
+    /// Records a usage event; `false` when its idempotency key was recorded already.
+    async fn record_usage(&self, event: &UsageEventRecord) -> StoreResult<bool>;
+    /// `metric` used in `org` from `since` on: count, sum, largest, distinct people.
+    async fn usage_totals(
+        &self,
+        org: OrgId,
+        metric: crate::domain::billing::Metric,
+        since: DateTime<Utc>,
+    ) -> StoreResult<crate::domain::billing::UsageTotals>;
     /// Every plan change, oldest first (the business dashboard replays them).
     async fn plan_history(&self) -> StoreResult<Vec<PlanChangeRecord>>;
     /// Payments, refunds and disputes booked in the ledger since `since`, each with the product

@@ -4,7 +4,7 @@
 
 use crate::channels::Channels;
 use crate::llm::{ChatCall, ChatClient};
-use app::api::{engine, sequences};
+use app::api::{billing, engine, sequences};
 use app::domain::model::ChatMessage;
 use app::domain::sequence::{Decider, Input, JobKind, RunError, Sender, Step, StepKind, SubscriptionStatus};
 use app::domain::{OrgId, UserId};
@@ -297,6 +297,9 @@ impl Scheduler {
             JobKind::Timeout => (Input::Timeout, None),
             JobKind::AiTurn => self.ai_turn(&sub, &steps).await?,
         };
+        // Each model call counts once against the organization's AI tokens, even when retried.
+        let key = format!("ai-turn:{}:{}", job.id, job.attempts);
+        billing::record_ai_tokens(&self.services, key, sub.org_id, Some(sub.user_id), usage).await;
         let now = self.services.clock.now();
         let mut change = match engine::step(&sub, &steps, input, now) {
             Ok(change) => change,
@@ -403,7 +406,10 @@ impl Scheduler {
             return Err(Outcome::close("canceled", "Not in a conversation."));
         };
         let endpoint = self.model(sub).await.map_err(retry)?;
-        let Some(endpoint) = endpoint else {
+        // Over the month's AI tokens, the conversation goes on scripted (and the creator's
+        // plan page says why).
+        let allowed = billing::require_ai_tokens(&self.services, sub.user_id, sub.org_id).await.is_ok();
+        let Some(endpoint) = endpoint.filter(|_| allowed) else {
             // Scripted mode: the creator's text only; the conversation ends after the answer.
             return Ok((Input::AiReply { text: "Thank you, noted.".into(), goal_met: true }, None));
         };

@@ -353,9 +353,43 @@ pub(crate) mod rules {
                     as i64
             }
             Quota::Members => services.store.members(org).await?.len() as i64,
-            // Counted elsewhere (the prompt list, API key usage, model calls): not shown yet.
-            Quota::Prompts | Quota::ApiRequestsPerDay | Quota::AiTokensPerMonth => return Ok(-1),
+            Quota::AiTokensPerMonth => {
+                let since = money::month_start(services.clock.now());
+                services.store.usage_totals(org, money::Metric::AiTokens, since).await?.sum
+            }
+            // Counted elsewhere (the prompt list, API key usage): not shown yet.
+            Quota::Prompts | Quota::ApiRequestsPerDay => return Ok(-1),
         })
+    }
+
+    /// Records the AI tokens a model call used in `org`, once per `key`. A failure is logged:
+    /// the answer was given, metering must not take it back.
+    pub async fn record_ai_tokens(
+        services: &Services,
+        key: String,
+        org: OrgId,
+        user: Option<UserId>,
+        usage: Option<crate::domain::model::TokenUsage>,
+    ) {
+        let Some(u) = usage else { return };
+        let event = crate::ports::UsageEventRecord {
+            id: Uuid::now_v7(),
+            idempotency_key: key,
+            org_id: org,
+            user_id: user,
+            metric: money::Metric::AiTokens,
+            quantity: u.prompt_tokens + u.completion_tokens,
+            at: services.clock.now(),
+        };
+        if let Err(e) = services.store.record_usage(&event).await {
+            tracing::warn!(error = %e, "recording AI token usage failed");
+        }
+    }
+
+    /// Whether `org` may make another AI model call this month (its plan's AI token quota).
+    pub async fn require_ai_tokens(services: &Services, user: UserId, org: OrgId) -> Result<(), AppError> {
+        let used = usage(services, user, org, Quota::AiTokensPerMonth).await?;
+        require(services, user, org, Need::Quota { quota: Quota::AiTokensPerMonth, used, adding: 1 }).await.map(|_| ())
     }
 
     /// The sequence issue's `can_access` port: premium sequences need the plan feature or a
@@ -402,7 +436,7 @@ pub(crate) mod rules {
         .ok_or(AppError::NotFound)?;
         let e = entitlements(services, user, org).await?;
         let mut usage = Vec::new();
-        for q in [Quota::ActiveSequences, Quota::PersonalSequences] {
+        for q in [Quota::ActiveSequences, Quota::PersonalSequences, Quota::AiTokensPerMonth] {
             let used = self::usage(services, user, org, q).await?;
             let limit = q.limit(&e.limits);
             usage.push(UsageView {
@@ -1753,7 +1787,7 @@ pub(crate) mod rules {
 }
 
 #[cfg(feature = "ssr")]
-pub use rules::{process_stripe_events, renew_due};
+pub use rules::{process_stripe_events, record_ai_tokens, renew_due, require_ai_tokens};
 
 #[cfg(feature = "ssr")]
 use {

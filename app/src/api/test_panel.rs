@@ -201,6 +201,8 @@ pub mod rules {
             (Ok(text), settings) => (text, settings),
             (Err(problems), _) => return Ok(Err(problems)),
         };
+        // The organization's AI tokens this month (429 with the plan that allows more).
+        crate::api::billing::rules::require_ai_tokens(services, p.user, p.org).await?;
         if !settings.model.trim().is_empty() {
             endpoint.model = settings.model.trim().to_owned();
         }

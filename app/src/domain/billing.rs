@@ -610,6 +610,40 @@ pub enum Need {
     },
 }
 
+/// What usage events measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// Tokens (prompt and completion) of an AI model call.
+    AiTokens,
+}
+
+impl Metric {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Metric::AiTokens => "ai_tokens",
+        }
+    }
+}
+
+/// A metric aggregated over a period.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageTotals {
+    /// How many events.
+    pub count: i64,
+    pub sum: i64,
+    /// The largest single event.
+    pub max: i64,
+    /// How many different people.
+    pub unique_users: i64,
+}
+
+/// The start of the calendar month (UTC) `at` is in: monthly quotas reset then.
+pub fn month_start(at: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::{Datelike, TimeZone};
+    Utc.with_ymd_and_hms(at.year(), at.month(), 1, 0, 0, 0).single().unwrap_or(at)
+}
+
 /// Why an entitlement check said no, and the plan (code, name) that would say yes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Denied {

@@ -4,14 +4,14 @@
 
 use super::{BeginWrite, Db, OrStore, StoreResult as Result, on_pool};
 use app::domain::billing::{
-    Boost, Entry, Interval, PlanConfig, PlanStatus, PromoRules, Quota, account, payout_entries,
+    Boost, Entry, Interval, Metric, PlanConfig, PlanStatus, PromoRules, Quota, UsageTotals, account, payout_entries,
 };
 use app::domain::business::Revenue;
 use app::domain::{OrgId, UserId};
 use app::ports::{
     BillingStore, BoostRecord, CheckoutRecord, LedgerTx, PaymentFilter, PaymentRecord, PayoutBatchRecord, PayoutRecord,
     PlanChangeRecord, PlanRecord, PlanSubscriptionRecord, PriceRecord, PromoRecord, Settlement, StoreError,
-    StripeEventRecord,
+    StripeEventRecord, UsageEventRecord,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -894,5 +894,22 @@ impl BillingStore for Db {
              updated_at FROM plan_subscriptions WHERE status = 'past_due' AND period_end <= $1 ORDER BY period_end LIMIT $2")
             .bind(cutoff).bind(limit).fetch_all(pool).await.store()?);
         Ok(rows.into_iter().map(Into::into).collect())
+    }
+    async fn record_usage(&self, e: &UsageEventRecord) -> Result<bool> {
+        let n = on_pool!(self, pool => sqlx::query(
+            "INSERT INTO usage_events (id, idempotency_key, org_id, user_id, metric, quantity, at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (idempotency_key) DO NOTHING")
+            .bind(e.id).bind(&e.idempotency_key).bind(e.org_id.0).bind(e.user_id.map(|u| u.0))
+            .bind(e.metric.as_str()).bind(e.quantity).bind(e.at)
+            .execute(pool).await.store()?.rows_affected());
+        Ok(n > 0)
+    }
+
+    async fn usage_totals(&self, org: OrgId, metric: Metric, since: DateTime<Utc>) -> Result<UsageTotals> {
+        let (count, sum, max, unique_users): (i64, Option<i64>, Option<i64>, i64) = on_pool!(self, pool => sqlx::query_as(
+            "SELECT COUNT(*), CAST(SUM(quantity) AS BIGINT), CAST(MAX(quantity) AS BIGINT), COUNT(DISTINCT user_id) \
+             FROM usage_events WHERE org_id = $1 AND metric = $2 AND at >= $3")
+            .bind(org.0).bind(metric.as_str()).bind(since).fetch_one(pool).await.store()?);
+        Ok(UsageTotals { count, sum: sum.unwrap_or(0), max: max.unwrap_or(0), unique_users })
     }
 }

@@ -137,4 +137,7 @@ async fn record(
     if let Err(err) = p.audit(&state.services, "prompt.run", format!("prompt:{id}"), None, Some(after)).await {
         tracing::warn!(error = %err, "recording a test run failed");
     }
+    // Recorded once per run (this is its end), against the organization's AI token quota.
+    let key = format!("run:{}", uuid::Uuid::now_v7());
+    app::api::billing::record_ai_tokens(&state.services, key, p.org, Some(p.user), usage).await;
 }

@@ -185,3 +185,60 @@ async fn test_cases_are_saved_by_name_for_those_who_may_edit() {
     let hidden = stranger.call_json::<Vec<TestCaseView>>("prompt_test_cases", json!({ "prompt_id": id })).await;
     assert_eq!(hidden.unwrap_err().status, 404);
 }
+
+/// Runs count against the organization's AI tokens for the month: metered once per run (an
+/// idempotency key makes a repeated recording count once), shown against the plan's limit, and
+/// over it a run is refused with the plan that allows more.
+#[tokio::test]
+async fn runs_count_against_the_monthly_ai_tokens_of_the_plan() {
+    use app::domain::billing::{Limits, Metric, month_start};
+    let app = TestApp::spawn().await;
+    let services = &app.state.services;
+    let llm = FakeLlm::start(Some("sk-test")).await;
+    let sam = app.signed_up("Sam", "sam@example.com").await;
+    let sam_id = sam.me().await.expect("me").user_id;
+    services.store.grant_platform_role(sam_id, app::domain::PlatformRole::SystemAdmin).await.expect("grant");
+    let limits = Limits { ai_tokens_per_month: Some(10), ..Limits::default() };
+    let _: i32 = sam
+        .call_json(
+            "admin_save_plan",
+            json!({ "code": "free", "name": "Free", "monthly_price": "0", "annual_price": "", "limits": limits }),
+        )
+        .await
+        .expect("free plan with 10 AI tokens");
+
+    let owner = app.signed_up("Olivia", "olivia@example.com").await;
+    let org = create_org(&owner, "Acme").await;
+    set_model(&owner, &llm.base_url, "gpt-test", "sk-test").await.expect("model");
+    let id: Uuid = owner
+        .call_json("create_prompt", json!({ "input": { "title": "Greet", "body": "Say hello to {{name}}.", "model": { "model": "", "temperature": 0.2, "max_tokens": 50 } } }))
+        .await
+        .expect("prompt");
+    let (status, events, _) = run(&owner, id, json!({ "name": "Ada" })).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(matches!(events.last(), Some(RunEvent::Done { usage: Some(_) })), "{events:?}");
+    let since = month_start(app.clock_now());
+    let totals = services.store.usage_totals(org.id, Metric::AiTokens, since).await.expect("usage");
+    assert_eq!((totals.count, totals.sum, totals.max, totals.unique_users), (1, 9, 9, 1), "4 prompt + 5 completion");
+
+    let event = |key: &str| app::ports::UsageEventRecord {
+        id: Uuid::now_v7(),
+        idempotency_key: key.into(),
+        org_id: org.id,
+        user_id: None,
+        metric: Metric::AiTokens,
+        quantity: 0,
+        at: app.clock_now(),
+    };
+    assert!(services.store.record_usage(&event("retried")).await.expect("record"));
+    assert!(!services.store.record_usage(&event("retried")).await.expect("record"), "counted once");
+
+    let (status, _, _) = run(&owner, id, json!({ "name": "Bo" })).await;
+    assert_eq!(status, StatusCode::OK, "9 of 10 used: one more run");
+    let (status, _, error) = run(&owner, id, json!({ "name": "Cy" })).await;
+    assert_eq!((status, error["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("quota_exhausted")), "{error}");
+    assert_eq!(error["upgrade"]["plan"], "premium", "{error}");
+    assert_eq!(llm.requests().len(), 2, "the refused run never reached the model");
+    let totals = services.store.usage_totals(org.id, Metric::AiTokens, since).await.expect("usage");
+    assert_eq!((totals.count, totals.sum), (3, 18));
+}

@@ -79,6 +79,7 @@ fn PromptList(me: Me) -> impl IntoView {
     // For the bulk bar, which only shows once something is selected (after hydration).
     let folders = Signal::derive(move || library.get().and_then(Result::ok).map(|(c, _)| c).unwrap_or_default());
     let searched = RwSignal::new(0u32);
+    let search_lists = super::searches::SearchLists::new(searched.into());
     let with_shelf = move |params: ListParams, shelf: Shelf| match shelf {
         Shelf::All => params,
         Shelf::Favorites => ListParams { favorites: true, ..params },
@@ -125,7 +126,7 @@ fn PromptList(me: Me) -> impl IntoView {
                                 Ok((collections, categories)) => view! {
                                     <LibraryNav shelf=shelf collections=collections may_organize=may_create changed=changed dropped=dropped/>
                                     <CategoriesPanel categories=categories may_manage=may_manage changed=changed/>
-                                    <super::searches::Searches current=current_query searched=searched/>
+                                    <super::searches::Searches current=current_query lists=search_lists/>
                                 }.into_any(),
                                 Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
                             }

@@ -14,18 +14,36 @@ pub fn show_in_address_bar(query: &str) {
     }
 }
 
+/// The saved and recent searches. Created with the page, not inside a part of it that streams
+/// in later: resources are matched between server and browser by the order they are created,
+/// and the order parts of a page resolve on the server varies.
+#[derive(Clone, Copy)]
+pub struct SearchLists {
+    changed: RwSignal<u32>,
+    saved: Resource<Result<Vec<SearchView>, AppError>>,
+    recent: Resource<Result<Vec<SearchView>, AppError>>,
+}
+
+impl SearchLists {
+    /// `searched` is bumped after each search, to refresh the recent ones.
+    pub fn new(searched: Signal<u32>) -> Self {
+        let changed = RwSignal::new(0u32);
+        Self {
+            changed,
+            saved: Resource::new(move || changed.get(), |_| saved_searches()),
+            recent: Resource::new(move || searched.get(), |_| recent_searches()),
+        }
+    }
+}
+
 #[component]
 pub fn Searches(
     /// The current search as a query string.
     #[prop(into)]
     current: Signal<String>,
-    /// Bumped after each search, to refresh the recent ones.
-    #[prop(into)]
-    searched: Signal<u32>,
+    lists: SearchLists,
 ) -> impl IntoView {
-    let changed = RwSignal::new(0u32);
-    let saved = Resource::new(move || changed.get(), |_| saved_searches());
-    let recent = Resource::new(move || searched.get(), |_| recent_searches());
+    let SearchLists { changed, saved, recent } = lists;
     let name = RwSignal::new(String::new());
     let shared = RwSignal::new(false);
     let outcome = RwSignal::new(None::<Result<String, AppError>>);

@@ -990,6 +990,13 @@ pub(crate) mod rules {
         ))
     }
 
+    /// Cairn's metadata on an invoice of one of its subscriptions (under `parent` in newer API
+    /// versions).
+    fn invoice_metadata(invoice: &serde_json::Value) -> Option<(OrgId, Option<UserId>, String, Option<i32>)> {
+        let details = &invoice["subscription_details"]["metadata"];
+        cairn_metadata(if details.is_null() { &invoice["parent"]["subscription_details"]["metadata"] } else { details })
+    }
+
     fn stripe_subscription(object: &serde_json::Value) -> Option<StripeSubscription> {
         let (org, user, plan, version) = cairn_metadata(&object["metadata"])?;
         let item = &object["items"]["data"][0];
@@ -1099,9 +1106,7 @@ pub(crate) mod rules {
     /// The first invoice is the checkout's own payment (`checkout.session.completed`).
     async fn stripe_invoice_paid(services: &Services, invoice: &serde_json::Value) -> Result<(), AppError> {
         let Some(id) = invoice["id"].as_str() else { return Ok(()) };
-        let details = &invoice["subscription_details"]["metadata"];
-        let details = if details.is_null() { &invoice["parent"]["subscription_details"]["metadata"] } else { details };
-        let Some((org, Some(user), code, version)) = cairn_metadata(details) else { return Ok(()) };
+        let Some((org, Some(user), code, version)) = invoice_metadata(invoice) else { return Ok(()) };
         let amount = invoice["amount_paid"].as_i64().unwrap_or(0);
         if invoice["billing_reason"].as_str() == Some("subscription_create")
             || amount <= 0
@@ -1152,9 +1157,7 @@ pub(crate) mod rules {
     /// A failed renewal: the payer hears what happens next (Stripe retries; the plan stays
     /// through the grace period). The state itself comes with `customer.subscription.updated`.
     async fn stripe_payment_failed(services: &Services, invoice: &serde_json::Value) -> Result<(), AppError> {
-        let details = &invoice["subscription_details"]["metadata"];
-        let details = if details.is_null() { &invoice["parent"]["subscription_details"]["metadata"] } else { details };
-        let Some((org, Some(user), code, version)) = cairn_metadata(details) else { return Ok(()) };
+        let Some((org, Some(user), code, version)) = invoice_metadata(invoice) else { return Ok(()) };
         let (Some(u), Some(plan)) =
             (services.store.user_by_id(user).await?, services.store.plan(&code, version).await?)
         else {
@@ -1206,6 +1209,27 @@ pub(crate) mod rules {
         }
     }
 
+    /// A plan that ends now (its MRR `m` leaves), and the change that records it.
+    fn ended(
+        sub: &PlanSubscriptionRecord,
+        m: i64,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> (PlanSubscriptionRecord, PlanChangeRecord) {
+        let next = PlanSubscriptionRecord { status: PlanStatus::Canceled, updated_at: now, ..sub.clone() };
+        let change = PlanChangeRecord {
+            id: Uuid::now_v7(),
+            org_id: sub.org_id,
+            from_plan: Some(sub.plan_code.clone()),
+            to_plan: None,
+            mrr_before: m,
+            mrr_after: 0,
+            reason: reason.into(),
+            at: now,
+        };
+        (next, change)
+    }
+
     /// Renews the built-in provider's subscriptions whose period has ended (a test payment for
     /// the next period, with the promo code's discount while it lasts) and ends those canceled
     /// for then. Safe to run on several instances at once: each period moves once. Returns how
@@ -1219,17 +1243,7 @@ pub(crate) mod rules {
                 Some(p) => mrr(&p.config, sub.interval, sub.seats),
                 None => 0,
             };
-            let next = PlanSubscriptionRecord { status: PlanStatus::Canceled, updated_at: now, ..sub.clone() };
-            let change = PlanChangeRecord {
-                id: Uuid::now_v7(),
-                org_id: sub.org_id,
-                from_plan: Some(sub.plan_code.clone()),
-                to_plan: None,
-                mrr_before: m,
-                mrr_after: 0,
-                reason: "lapsed".into(),
-                at: now,
-            };
+            let (next, change) = ended(&sub, m, "lapsed", now);
             moved += usize::from(services.store.roll_plan(&next, sub.period_end, None, Some(&change)).await?);
         }
         for sub in services.store.due_plan_renewals(now, 100).await? {
@@ -1237,17 +1251,7 @@ pub(crate) mod rules {
             let m = mrr(&plan.config, sub.interval, sub.seats);
             let expected_end = sub.period_end;
             if sub.cancel_at_period_end {
-                let next = PlanSubscriptionRecord { status: PlanStatus::Canceled, updated_at: now, ..sub.clone() };
-                let change = PlanChangeRecord {
-                    id: Uuid::now_v7(),
-                    org_id: sub.org_id,
-                    from_plan: Some(sub.plan_code.clone()),
-                    to_plan: None,
-                    mrr_before: m,
-                    mrr_after: 0,
-                    reason: "ended".into(),
-                    at: now,
-                };
+                let (next, change) = ended(&sub, m, "ended", now);
                 moved += usize::from(services.store.roll_plan(&next, expected_end, None, Some(&change)).await?);
                 continue;
             }

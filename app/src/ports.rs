@@ -1343,6 +1343,25 @@ pub struct PayoutRecord {
     /// `pending`, `paid` or `failed`.
     pub status: String,
     pub created_at: DateTime<Utc>,
+    /// The Stripe transfer that paid it.
+    pub provider_ref: Option<String>,
+    /// Why Stripe would not take the transfer (it stays pending; sending again retries).
+    pub error: Option<String>,
+    /// How many times Stripe refused the transfer.
+    pub attempts: i32,
+}
+
+/// A person's Stripe Connect account, which payouts are transferred to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectAccountRecord {
+    pub user_id: UserId,
+    pub account_id: String,
+    pub details_submitted: bool,
+    pub payouts_enabled: bool,
+    /// The last payout to the bank Stripe reported: `paid` or `failed`.
+    pub last_payout_status: Option<String>,
+    pub last_payout_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone)]
@@ -1502,6 +1521,33 @@ pub trait BillingStore: Send + Sync {
     async fn revenue_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<crate::domain::business::Revenue>>;
     /// AI tokens (prompt and completion) used per month (`YYYY-MM`, UTC) since `since`.
     async fn ai_tokens_by_month(&self, since: DateTime<Utc>) -> StoreResult<std::collections::BTreeMap<String, i64>>;
+    /// The person's Stripe customer id.
+    async fn stripe_customer(&self, user: UserId) -> StoreResult<Option<String>>;
+    /// Remembers the person's Stripe customer; the one stored first wins and is returned.
+    async fn save_stripe_customer(&self, user: UserId, customer: &str, at: DateTime<Utc>) -> StoreResult<String>;
+    async fn connect_account(&self, user: UserId) -> StoreResult<Option<ConnectAccountRecord>>;
+    /// Remembers the person's Connect account; the one stored first wins and is returned.
+    async fn save_connect_account(&self, account: &ConnectAccountRecord) -> StoreResult<ConnectAccountRecord>;
+    /// Applies `account.updated`; `false` when the account is not Cairn's.
+    async fn update_connect_account(
+        &self,
+        account_id: &str,
+        details_submitted: bool,
+        payouts_enabled: bool,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Applies `payout.paid` / `payout.failed` of a connected account; `false` when not Cairn's.
+    async fn connect_payout_reported(&self, account_id: &str, status: &str, at: DateTime<Utc>) -> StoreResult<bool>;
+    /// Records the outcome of sending a pending payout: its transfer (paid) or the error, and
+    /// whether the provider refused it (the next attempt then uses a new idempotency key).
+    async fn payout_sent(
+        &self,
+        id: Uuid,
+        transfer: Option<&str>,
+        error: Option<&str>,
+        refused: bool,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
 }
 
 /// Everything the application stores.
@@ -1565,6 +1611,82 @@ pub struct PushNotice {
 pub struct VapidKeys {
     pub private_key: String,
     pub public_key: String,
+}
+
+/// What Cairn asks the payment provider's hosted checkout to charge.
+#[derive(Debug, Clone)]
+pub struct CheckoutRequest {
+    /// Cairn's checkout: the session's reference and the request's idempotency key.
+    pub checkout_id: Uuid,
+    pub customer: String,
+    /// What the buyer sees, e.g. "Premium plan (monthly)".
+    pub description: String,
+    /// A stable key for the price (`cairn_plan_premium_v1_month`); the provider's price is made
+    /// on first use and found by this key afterwards. `None` prices this checkout alone.
+    pub price_key: Option<String>,
+    /// The list price, each period for a subscription.
+    pub unit_amount: i64,
+    pub currency: String,
+    /// `Some` for a subscription.
+    pub recurring: Option<crate::domain::billing::Interval>,
+    /// A promo code's amount off, and for how many months (`None`: once; `Some(0)`: forever).
+    pub discount: Option<(i64, Option<u32>)>,
+    /// Cairn's metadata (`cairn_org`, `cairn_user`, `cairn_plan` ...), on the session and on
+    /// the subscription it makes.
+    pub metadata: Vec<(String, String)>,
+    pub success_url: String,
+    pub cancel_url: String,
+}
+
+/// A payment page at the provider.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostedPage {
+    pub id: String,
+    pub url: String,
+}
+
+/// Why the payment provider did not do something.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GatewayError {
+    pub message: String,
+    /// The provider answered with a refusal, so nothing was done. Otherwise (no answer) the
+    /// outcome is unknown.
+    pub refused: bool,
+}
+
+impl std::fmt::Display for GatewayError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// The payment provider's API (Stripe, server/src/payments.rs). Without one, Cairn's built-in
+/// test-mode checkout takes payments. Every request that creates something carries an
+/// idempotency key, so retrying never charges or pays twice.
+#[async_trait]
+pub trait PaymentGateway: Send + Sync {
+    /// Whether the provider is in test mode (a test key).
+    fn test_mode(&self) -> bool;
+    /// Creates the person's customer.
+    async fn create_customer(&self, user: UserId, email: &str, name: &str) -> Result<String, String>;
+    async fn create_checkout(&self, request: &CheckoutRequest) -> Result<HostedPage, String>;
+    /// A Customer Portal session, where the customer manages their subscriptions and cards.
+    async fn portal(&self, customer: &str, return_url: &str) -> Result<String, String>;
+    /// Creates the person's Connect (Express) account.
+    async fn create_connect_account(&self, user: UserId, email: &str) -> Result<String, String>;
+    /// A link to the account's onboarding at the provider.
+    async fn onboarding_link(&self, account: &str, refresh_url: &str, return_url: &str) -> Result<String, String>;
+    /// Transfers a payout to a connected account; returns the transfer id. `attempt` counts the
+    /// provider's refusals so far: each refusal needs a fresh idempotency key (the provider
+    /// replays a key's first answer), while a retry after no answer must reuse the key.
+    async fn transfer(
+        &self,
+        payout: Uuid,
+        attempt: i32,
+        account: &str,
+        amount: i64,
+        currency: &str,
+    ) -> Result<String, GatewayError>;
 }
 
 /// Sends email: SMTP in production, the database outbox offline.
@@ -1638,6 +1760,8 @@ pub struct Services {
     pub mailer: Arc<dyn Mailer>,
     pub push: Arc<dyn PushSender>,
     pub clock: Arc<dyn Clock>,
+    /// Stripe when configured; `None` takes payments with the built-in test-mode checkout.
+    pub payments: Option<Arc<dyn PaymentGateway>>,
     pub settings: Arc<Settings>,
     /// Bounds concurrent argon2 hashing (each takes 19 MiB and a core for ~50 ms).
     pub hashing: Arc<tokio::sync::Semaphore>,

@@ -43,6 +43,11 @@ pub struct Config {
     /// Stripe's webhook signing secrets (`STRIPE_WEBHOOK_SECRET`, comma-separated while one is
     /// rolled); none turns `/webhooks/stripe` off.
     pub stripe_webhook_secrets: Vec<String>,
+    /// Stripe's secret key (`STRIPE_SECRET_KEY`): checkouts, the Customer Portal and Connect
+    /// payouts go through Stripe. None: the built-in test-mode checkout.
+    pub stripe_secret_key: Option<String>,
+    /// Where Stripe's API is (`STRIPE_API_BASE`, Stripe's own by default).
+    pub stripe_api_base: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -107,6 +112,8 @@ impl Config {
             stripe_webhook_secrets: var("STRIPE_WEBHOOK_SECRET")
                 .map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
                 .unwrap_or_default(),
+            stripe_secret_key: var("STRIPE_SECRET_KEY"),
+            stripe_api_base: var("STRIPE_API_BASE"),
         })
     }
 
@@ -138,6 +145,8 @@ impl Config {
             test_clock: false,
             ai_cost_per_million_tokens: 100,
             stripe_webhook_secrets: Vec::new(),
+            stripe_secret_key: None,
+            stripe_api_base: None,
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod http;
 pub mod llm;
 pub mod mailer;
 pub mod oauth;
+pub mod payments;
 pub mod push;
 pub mod scheduler;
 pub mod scratch;
@@ -122,6 +123,10 @@ pub async fn services(config: &Config) -> Result<(Services, Db), StartError> {
         mailer,
         push,
         clock,
+        payments: config.stripe_secret_key.as_deref().map(|key| {
+            Arc::new(payments::Stripe::new(key, config.stripe_api_base.as_deref()))
+                as Arc<dyn app::ports::PaymentGateway>
+        }),
         settings: Arc::new(settings),
         hashing: Arc::new(tokio::sync::Semaphore::new(config.hash_concurrency.max(1))),
         jobs: Arc::new(tokio::sync::Notify::new()),

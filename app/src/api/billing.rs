@@ -51,6 +51,10 @@ pub struct BillingSummary {
     /// "Renews on 2 January for $19.00." and the like.
     pub next: String,
     pub test_mode: bool,
+    /// Whether Stripe bills the person (the Customer Portal manages it).
+    pub stripe_customer: bool,
+    /// Whether the current plan is a Stripe subscription (changed and canceled in the portal).
+    pub billed_by_stripe: bool,
     pub usage: Vec<UsageView>,
     pub plans: Vec<PlanView>,
     pub payments: Vec<PaymentView>,
@@ -74,6 +78,8 @@ pub struct CheckoutView {
     pub test_mode: bool,
     /// Where to go once paid.
     pub return_to: String,
+    /// The payment provider's page to pay at (Stripe Checkout); `None` pays on Cairn's own page.
+    pub pay_url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -111,6 +117,22 @@ pub struct PayoutView {
     pub amount: i64,
     pub status: String,
     pub created_at: DateTime<Utc>,
+    /// Why Stripe would not take the transfer (the payout stays pending).
+    pub error: Option<String>,
+}
+
+/// Where a creator's payouts go: their Stripe Connect account, when Stripe is configured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PayoutAccountView {
+    /// Whether payouts can go through Stripe on this instance.
+    pub stripe: bool,
+    /// Whether the person has started Stripe's onboarding.
+    pub connected: bool,
+    pub details_submitted: bool,
+    pub payouts_enabled: bool,
+    /// The last payout to their bank Stripe reported: `paid` or `failed`.
+    pub last_payout_status: Option<String>,
+    pub last_payout_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -136,6 +158,7 @@ pub struct SalesView {
     pub payouts: Vec<PayoutView>,
     pub promos: Vec<PromoView>,
     pub timezone: String,
+    pub payout_account: PayoutAccountView,
 }
 
 /// A promo code as typed into its form.
@@ -490,7 +513,9 @@ pub(crate) mod rules {
             period_end: live.map(|s| s.period_end),
             cancel_at_period_end: live.is_some_and(|s| s.cancel_at_period_end),
             next,
-            test_mode: true,
+            test_mode: services.payments.is_none(),
+            stripe_customer: services.store.stripe_customer(user).await?.is_some(),
+            billed_by_stripe: live.is_some_and(|s| s.provider == STRIPE),
             usage,
             plans: plans.into_iter().map(|p| PlanView { code: p.code, version: p.version, config: p.config }).collect(),
             payments,
@@ -585,7 +610,7 @@ pub(crate) mod rules {
         product: &str,
         interval: &str,
         promo_code: &str,
-    ) -> Result<CheckoutRecord, AppError> {
+    ) -> Result<(CheckoutRecord, Option<String>), AppError> {
         let user = caller.user.id;
         let now = services.clock.now();
         let (description, price, plan_version, interval, seller, checkout_org) = if let Some(code) =
@@ -621,7 +646,14 @@ pub(crate) mod rules {
                 if current.plan_code == plan.code && !current.cancel_at_period_end {
                     return Err(AppError::conflict(format!("You are on {} already.", plan.config.name)));
                 }
-                if current.interval == interval && old_price < price && !current.cancel_at_period_end {
+                if current.provider == STRIPE && !current.cancel_at_period_end {
+                    return Err(AppError::conflict(
+                        "Your plan is billed by Stripe: change or cancel it under \"Manage billing\".",
+                    ));
+                }
+                if services.payments.is_some() && old_price < price && !current.cancel_at_period_end {
+                    // A new Stripe subscription at the full price replaces the built-in plan now.
+                } else if current.interval == interval && old_price < price && !current.cancel_at_period_end {
                     // An upgrade pays the difference for the rest of the period.
                     price = money::proration(
                         old_price,
@@ -669,10 +701,10 @@ pub(crate) mod rules {
             "" => (0, None),
             code => {
                 let (off, promo) = discount(services, user, code, product, price, seller).await?;
-                (off, Some(promo.code))
+                (off, Some(promo))
             }
         };
-        let checkout = CheckoutRecord {
+        let mut checkout = CheckoutRecord {
             id: Uuid::now_v7(),
             user_id: user,
             org_id: checkout_org,
@@ -685,7 +717,7 @@ pub(crate) mod rules {
             discount: off,
             amount: price - off,
             currency: money::CURRENCY.into(),
-            promo_code: promo,
+            promo_code: promo.as_ref().map(|p| p.code.clone()),
             provider: PROVIDER.into(),
             provider_ref: None,
             status: "open".into(),
@@ -693,16 +725,95 @@ pub(crate) mod rules {
             expires_at: now + chrono::Duration::hours(24),
             completed_at: None,
         };
+        let mut pay_url = None;
+        if let Some(gateway) = &services.payments {
+            let page = stripe_checkout(services, gateway.as_ref(), caller, &checkout, promo.as_ref()).await?;
+            checkout.provider = STRIPE.into();
+            checkout.provider_ref = Some(page.id);
+            pay_url = Some(page.url);
+        }
         services.store.create_checkout(&checkout).await?;
-        Ok(checkout)
+        Ok((checkout, pay_url))
     }
 
-    pub fn checkout_view(c: CheckoutRecord) -> CheckoutView {
-        let return_to = match c.product.strip_prefix("sequence:") {
+    /// The caller's Stripe customer, made on first use.
+    async fn stripe_customer(
+        services: &Services,
+        gateway: &dyn crate::ports::PaymentGateway,
+        caller: &Caller,
+    ) -> Result<String, AppError> {
+        let user = &caller.user;
+        if let Some(customer) = services.store.stripe_customer(user.id).await? {
+            return Ok(customer);
+        }
+        let made = gateway
+            .create_customer(user.id, user.email.as_str(), &user.display_name)
+            .await
+            .map_err(AppError::internal)?;
+        Ok(services.store.save_stripe_customer(user.id, &made, services.clock.now()).await?)
+    }
+
+    /// Opens a Stripe Checkout Session for `c`: the list price (a Stripe price made on first
+    /// use), a promo code as a coupon, Cairn's metadata on the session and its subscription.
+    async fn stripe_checkout(
+        services: &Services,
+        gateway: &dyn crate::ports::PaymentGateway,
+        caller: &Caller,
+        c: &CheckoutRecord,
+        promo: Option<&PromoRecord>,
+    ) -> Result<crate::ports::HostedPage, AppError> {
+        let customer = stripe_customer(services, gateway, caller).await?;
+        let mut metadata = vec![
+            ("cairn_checkout".to_owned(), c.id.to_string()),
+            ("cairn_org".to_owned(), c.org_id.0.to_string()),
+            ("cairn_user".to_owned(), c.user_id.0.to_string()),
+            ("cairn_product".to_owned(), c.product.clone()),
+        ];
+        let price_key = match (c.product.strip_prefix("plan:"), c.plan_version, c.interval) {
+            (Some(code), Some(version), Some(interval)) => {
+                metadata.push(("cairn_plan".into(), code.to_owned()));
+                metadata.push(("cairn_plan_version".into(), version.to_string()));
+                format!("cairn_plan_{code}_v{version}_{}", interval.as_str())
+            }
+            _ => format!("cairn_{}_{}", c.product.replace(':', "_"), c.price),
+        };
+        if let Some(p) = promo {
+            metadata.push(("cairn_promo".into(), p.code.clone()));
+        }
+        let months = promo.and_then(|p| match p.rules.duration {
+            PromoDuration::Once => None,
+            PromoDuration::Repeating(n) => Some(u32::try_from(n).unwrap_or(1).max(1)),
+            PromoDuration::Forever => Some(0),
+        });
+        let base = services.settings.public_url.trim_end_matches('/');
+        let request = crate::ports::CheckoutRequest {
+            checkout_id: c.id,
+            customer,
+            description: c.description.clone(),
+            price_key: Some(price_key),
+            unit_amount: c.price,
+            currency: c.currency.clone(),
+            recurring: c.interval,
+            discount: (c.discount > 0).then_some((c.discount, months)),
+            metadata,
+            success_url: format!("{base}/billing/checkout/{}", c.id),
+            cancel_url: format!("{base}{}", return_path(&c.product)),
+        };
+        gateway.create_checkout(&request).await.map_err(AppError::internal)
+    }
+
+    /// Where a buyer goes back to from a checkout of `product`.
+    fn return_path(product: &str) -> String {
+        match product.strip_prefix("sequence:") {
             Some(id) => format!("/sequences/{id}"),
             None => "/billing".into(),
-        };
+        }
+    }
+
+    pub fn checkout_view(c: CheckoutRecord, pay_url: Option<String>) -> CheckoutView {
+        let return_to = return_path(&c.product);
         CheckoutView {
+            pay_url,
             id: c.id,
             product: c.product,
             description: c.description,
@@ -730,13 +841,13 @@ pub(crate) mod rules {
     pub async fn pay(services: &Services, caller: &Caller, id: Uuid) -> Result<CheckoutView, AppError> {
         let c = own_checkout(services, caller, id).await?;
         if c.status == "paid" {
-            return Ok(checkout_view(c));
+            return Ok(checkout_view(c, None));
         }
         if c.provider != PROVIDER {
             return Err(AppError::conflict("This checkout is paid at the payment provider."));
         }
         settle(services, &c, PROVIDER, None, 0).await?;
-        Ok(checkout_view(own_checkout(services, caller, id).await?))
+        Ok(checkout_view(own_checkout(services, caller, id).await?, None))
     }
 
     /// Settles a checkout paid at `provider` (its reference for the payment, and the fee it
@@ -956,8 +1067,30 @@ pub(crate) mod rules {
             }
             "invoice.paid" => stripe_invoice_paid(services, object).await,
             "invoice.payment_failed" => stripe_payment_failed(services, object).await,
-            // Recorded for the log; Cairn needs nothing from them yet (Connect payouts are not
-            // wired: account.updated, payout.paid, payout.failed).
+            "account.updated" => {
+                let id = text(&object["id"]).ok_or_else(|| AppError::conflict("The event names no account."))?;
+                let submitted = object["details_submitted"].as_bool().unwrap_or(false);
+                let enabled = object["payouts_enabled"].as_bool().unwrap_or(false);
+                // Accounts Cairn did not make are none of its business.
+                services
+                    .store
+                    .update_connect_account(&id, submitted, enabled, services.clock.now())
+                    .await
+                    .map(|_| ())
+                    .map_err(Into::into)
+            }
+            "payout.paid" | "payout.failed" => {
+                // A connected account's payout to its bank: the event names the account.
+                let Some(account) = text(&event["account"]) else { return Ok(()) };
+                let status = if e.event_type == "payout.paid" { "paid" } else { "failed" };
+                services
+                    .store
+                    .connect_payout_reported(&account, status, services.clock.now())
+                    .await
+                    .map(|_| ())
+                    .map_err(Into::into)
+            }
+            // Recorded for the log; Cairn needs nothing from the others.
             _ => Ok(()),
         }
     }
@@ -1447,7 +1580,17 @@ pub(crate) mod rules {
         }
         let owed = services.store.ledger_sums(&account::payable(user)).await?;
         let balance = -owed.iter().filter(|(a, _)| *a == account::payable(user)).map(|(_, s)| s).sum::<i64>();
+        let connect = services.store.connect_account(user).await?;
+        let payout_account = PayoutAccountView {
+            stripe: services.payments.is_some(),
+            connected: connect.is_some(),
+            details_submitted: connect.as_ref().is_some_and(|a| a.details_submitted),
+            payouts_enabled: connect.as_ref().is_some_and(|a| a.payouts_enabled),
+            last_payout_status: connect.as_ref().and_then(|a| a.last_payout_status.clone()),
+            last_payout_at: connect.as_ref().and_then(|a| a.last_payout_at),
+        };
         Ok(SalesView {
+            payout_account,
             tier,
             share_bps: money::creator_share_bps(tier, money::Bonuses::default()),
             balance,
@@ -1467,7 +1610,82 @@ pub(crate) mod rules {
             amount: p.amount,
             status: p.status,
             created_at: p.created_at,
+            error: p.error,
         }
+    }
+
+    /// Stripe's onboarding for the caller's payouts (a Connect Express account, made on first
+    /// use): where to go next.
+    pub async fn payout_onboarding(services: &Services, caller: &Caller) -> Result<String, AppError> {
+        let gateway = services.payments.as_ref().ok_or_else(|| {
+            AppError::conflict("Payouts are paid by the platform directly: Stripe is not set up here.")
+        })?;
+        let user = &caller.user;
+        let account = match services.store.connect_account(user.id).await? {
+            Some(a) => a,
+            None => {
+                let id =
+                    gateway.create_connect_account(user.id, user.email.as_str()).await.map_err(AppError::internal)?;
+                let record = crate::ports::ConnectAccountRecord {
+                    user_id: user.id,
+                    account_id: id,
+                    details_submitted: false,
+                    payouts_enabled: false,
+                    last_payout_status: None,
+                    last_payout_at: None,
+                    updated_at: services.clock.now(),
+                };
+                services.store.save_connect_account(&record).await?
+            }
+        };
+        let back = format!("{}/sales", services.settings.public_url.trim_end_matches('/'));
+        gateway.onboarding_link(&account.account_id, &back, &back).await.map_err(AppError::internal)
+    }
+
+    /// A Stripe Customer Portal session for the caller: where to go.
+    pub async fn portal(services: &Services, caller: &Caller) -> Result<String, AppError> {
+        let gateway = services
+            .payments
+            .as_ref()
+            .ok_or_else(|| AppError::conflict("Billing is managed here: Stripe is not set up."))?;
+        let customer = services
+            .store
+            .stripe_customer(caller.user.id)
+            .await?
+            .ok_or_else(|| AppError::conflict("You have nothing billed by Stripe yet."))?;
+        let back = format!("{}/billing", services.settings.public_url.trim_end_matches('/'));
+        gateway.portal(&customer, &back).await.map_err(AppError::internal)
+    }
+
+    /// Sends the batch's pending payouts through Stripe to each party's Connect account (one
+    /// transfer per payout, its id the idempotency key, so sending again never pays twice).
+    /// Payouts to people without a ready account stay pending with the reason.
+    pub async fn send_payouts(services: &Services, batch: Uuid) -> Result<Vec<crate::ports::PayoutRecord>, AppError> {
+        let Some(gateway) = &services.payments else {
+            return Ok(services.store.payouts(None, Some(batch)).await?);
+        };
+        for p in services.store.payouts(None, Some(batch)).await? {
+            if p.status != "pending" {
+                continue;
+            }
+            let now = services.clock.now();
+            let not_sent = |message: &str| crate::ports::GatewayError { message: message.into(), refused: false };
+            let outcome = match services.store.connect_account(p.party_id).await? {
+                Some(a) if a.payouts_enabled => {
+                    gateway.transfer(p.id, p.attempts, &a.account_id, p.amount, &p.currency).await
+                }
+                Some(_) => Err(not_sent("Their Stripe account cannot receive payouts yet (onboarding unfinished).")),
+                None => Err(not_sent("They have not set up payouts with Stripe.")),
+            };
+            match outcome {
+                Ok(transfer) => services.store.payout_sent(p.id, Some(&transfer), None, false, now).await?,
+                Err(e) => {
+                    tracing::warn!(payout = %p.id, error = %e, "payout not sent");
+                    services.store.payout_sent(p.id, None, Some(&e.message), e.refused, now).await?
+                }
+            }
+        }
+        Ok(services.store.payouts(None, Some(batch)).await?)
     }
 
     fn number(field: &str, raw: &str, what: &str) -> Result<Option<i64>, AppError> {
@@ -1813,8 +2031,8 @@ pub async fn start_checkout(product: String, interval: String, promo_code: Strin
         let services = services()?;
         let caller = caller()?;
         let org = super::active_org(&services, &caller).await?.org.id;
-        let c = rules::start_checkout(&services, &caller, org, &product, &interval, &promo_code).await?;
-        Ok(rules::checkout_view(c))
+        let (c, pay_url) = rules::start_checkout(&services, &caller, org, &product, &interval, &promo_code).await?;
+        Ok(rules::checkout_view(c, pay_url))
     })
     .await
 }
@@ -1825,7 +2043,7 @@ pub async fn checkout_details(id: Uuid) -> Result<CheckoutView, AppError> {
     respond(async move {
         let services = services()?;
         let c = rules::own_checkout(&services, &caller()?, id).await?;
-        Ok(rules::checkout_view(c))
+        Ok(rules::checkout_view(c, None))
     })
     .await
 }
@@ -2155,14 +2373,18 @@ pub async fn admin_payout_batch() -> Result<Vec<PayoutView>, AppError> {
         let now = services.clock.now();
         let batch = crate::ports::PayoutBatchRecord {
             id: Uuid::now_v7(),
-            method: "manual".into(),
+            method: if services.payments.is_some() { "stripe" } else { "manual" }.into(),
             minimum: MINIMUM_PAYOUT,
             created_by: Some(caller.user.id),
             created_at: now,
             payouts: 0,
             total: 0,
         };
-        let made = services.store.create_payout_batch(&batch, now).await?;
+        let mut made = services.store.create_payout_batch(&batch, now).await?;
+        if !made.is_empty() && services.payments.is_some() {
+            let sent = rules::send_payouts(&services, batch.id).await?;
+            made = sent.into_iter().filter(|p| made.iter().any(|m| m.id == p.id)).collect();
+        }
         if !made.is_empty() {
             super::audit(
                 &services,
@@ -2178,6 +2400,45 @@ pub async fn admin_payout_batch() -> Result<Vec<PayoutView>, AppError> {
         Ok(made.into_iter().map(rules::payout_view).collect())
     })
     .await
+}
+
+/// Sends a batch's pending payouts through Stripe again (those that failed or whose party has
+/// since finished onboarding); a payout is never transferred twice. Needs: platform admin.
+#[server(endpoint = "admin_send_payouts", input = Json)]
+pub async fn admin_send_payouts(batch: Uuid) -> Result<Vec<PayoutView>, AppError> {
+    respond(async move {
+        let (services, caller) = platform_admin()?;
+        if services.payments.is_none() {
+            return Err(AppError::conflict("Stripe is not set up: pay this batch by hand from its CSV."));
+        }
+        let payouts = rules::send_payouts(&services, batch).await?;
+        super::audit(
+            &services,
+            Some(caller.user.id),
+            None,
+            "billing.payouts_sent",
+            format!("payout_batch:{batch}"),
+            None,
+            None,
+        )
+        .await?;
+        Ok(payouts.into_iter().map(rules::payout_view).collect())
+    })
+    .await
+}
+
+/// Stripe's onboarding for the caller's payouts: answers the address to go to. Needs: Stripe
+/// configured.
+#[server(endpoint = "payout_onboarding", input = Json)]
+pub async fn payout_onboarding() -> Result<String, AppError> {
+    respond(async move { rules::payout_onboarding(&services()?, &caller()?).await }).await
+}
+
+/// A Stripe Customer Portal session, where the caller manages their subscription and cards:
+/// answers the address to go to. Needs: a Stripe customer.
+#[server(endpoint = "billing_portal", input = Json)]
+pub async fn billing_portal() -> Result<String, AppError> {
+    respond(async move { rules::portal(&services()?, &caller()?).await }).await
 }
 
 /// A payout batch as CSV (party, email, amount, currency, status) for manual payment. Needs:

@@ -3,7 +3,7 @@
 
 use super::SignedIn;
 use crate::api::billing::*;
-use crate::components::layout::LocalTime;
+use crate::components::layout::{LocalTime, reload_to};
 use crate::domain::billing::{Interval, Limits, format_money, sale_breakdown};
 use crate::dto::Me;
 use crate::error::AppError;
@@ -85,7 +85,11 @@ fn Summary(
             <h2 id="current-plan">{format!("Your plan: {}", s.plan_name)}</h2>
             {s.status.map(|st| view! { <p>{format!("Status: {}", st.label())}</p> })}
             <p>{s.next.clone()}</p>
-            {paid.then(|| view! {
+            {s.billed_by_stripe.then(|| view! {
+                <p>"Stripe bills your plan: change it, update your card or cancel in Stripe's billing portal."</p>
+            })}
+            {s.stripe_customer.then(|| view! { <ManageBilling/> })}
+            {(paid && !s.billed_by_stripe).then(|| view! {
                 <button type="button" class=if ending { "" } else { "secondary" } on:click=move |_| { cancel.dispatch(!ending); }>
                     {if ending { "Keep my plan" } else { "Cancel at the end of the period" }}
                 </button>
@@ -134,6 +138,31 @@ fn Summary(
     }
 }
 
+/// Goes where a checkout is paid: Stripe's page, or Cairn's own.
+fn open_checkout(c: &CheckoutView, navigate: &impl Fn(&str, leptos_router::NavigateOptions)) {
+    match &c.pay_url {
+        Some(url) => reload_to(url),
+        None => navigate(&format!("/billing/checkout/{}", c.id), Default::default()),
+    }
+}
+
+/// "Manage billing": the Stripe Customer Portal, for people Stripe bills.
+#[component]
+fn ManageBilling() -> impl IntoView {
+    let open = Action::new(|_: &()| billing_portal());
+    Effect::new(move |_| {
+        if let Some(Ok(url)) = open.value().get() {
+            reload_to(&url);
+        }
+    });
+    view! {
+        <button type="button" class="secondary" disabled=move || open.pending().get() on:click=move |_| { open.dispatch(()); }>
+            "Manage billing"
+        </button>
+        <p role="alert" class="form-error">{move || open.value().get().and_then(|r| r.err()).map(|e| e.to_string())}</p>
+    }
+}
+
 fn capitalize(s: &str) -> String {
     let mut c = s.chars();
     c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
@@ -157,7 +186,7 @@ fn Plans(
         async move { start_checkout(product, interval, promo).await }
     });
     Effect::new(move |_| match start.value().get() {
-        Some(Ok(c)) => navigate(&format!("/billing/checkout/{}", c.id), Default::default()),
+        Some(Ok(c)) => open_checkout(&c, &navigate),
         Some(Err(e)) => error.set(Some(e)),
         None => {}
     });
@@ -280,6 +309,11 @@ fn Checkout() -> impl IntoView {
                                             <p role="status">"Payment received. A receipt is on its way to your inbox."</p>
                                             <p><a href=c.return_to.clone()>"Continue"</a></p>
                                         }.into_any()
+                                    } else if c.status == "open" && !c.test_mode {
+                                        view! {
+                                            <p role="status">"Waiting for Stripe to confirm your payment. This page shows it once Stripe has."</p>
+                                            <p><a href="">"Check again"</a></p>
+                                        }.into_any()
                                     } else if c.status == "open" {
                                         view! {
                                             <button type="button" disabled=move || pay.pending().get() on:click=move |_| { pay.dispatch(cid); }>
@@ -365,7 +399,7 @@ pub fn BuySequence(id: Uuid, price: Option<PriceView>) -> impl IntoView {
         async move { start_checkout(sequence_product(id), String::new(), promo).await }
     });
     Effect::new(move |_| match start.value().get() {
-        Some(Ok(c)) => navigate(&format!("/billing/checkout/{}", c.id), Default::default()),
+        Some(Ok(c)) => open_checkout(&c, &navigate),
         Some(Err(e)) => error.set(Some(e)),
         None => {}
     });
@@ -500,6 +534,7 @@ fn Sales() -> impl IntoView {
                             </section>
                             <section class="card" aria-labelledby="payouts">
                                 <h2 id="payouts">"Payouts"</h2>
+                                <PayoutAccount a=s.payout_account/>
                                 {if s.payouts.is_empty() { view! { <p>"No payouts yet."</p> }.into_any() } else { view! {
                                     <ul>{s.payouts.into_iter().map(|p| view! {
                                         <li><LocalTime at=p.created_at/>{format!(": {} ({})", format_money(p.amount), p.status)}</li>
@@ -520,6 +555,39 @@ fn Sales() -> impl IntoView {
             <PromoForm heading="New promo code for your sequences" input=promo action=create products_hint="sequence:<id>, comma-separated; empty for all your sequences"/>
         </section>
     }
+}
+
+/// Where the creator's payouts go: their Stripe account and its onboarding.
+#[component]
+fn PayoutAccount(a: PayoutAccountView) -> impl IntoView {
+    let onboard = Action::new(|_: &()| payout_onboarding());
+    Effect::new(move |_| {
+        if let Some(Ok(url)) = onboard.value().get() {
+            reload_to(&url);
+        }
+    });
+    if !a.stripe {
+        return view! { <p>"The platform pays you directly once your balance reaches the minimum."</p> }.into_any();
+    }
+    let status = if a.payouts_enabled {
+        "Your Stripe account receives your payouts."
+    } else if a.connected {
+        "Stripe needs a few more details before it can pay you."
+    } else {
+        "Set up a Stripe account to receive your payouts."
+    };
+    let label = if a.connected { "Continue with Stripe" } else { "Set up payouts with Stripe" };
+    view! {
+        <p>{status}</p>
+        {a.last_payout_status.map(|st| view! {
+            <p>{format!("Your last payout to your bank: {st}")}{a.last_payout_at.map(|at| view! { " (" <LocalTime at=at/> ")" })}</p>
+        })}
+        {(!a.payouts_enabled).then(|| view! {
+            <button type="button" disabled=move || onboard.pending().get() on:click=move |_| { onboard.dispatch(()); }>{label}</button>
+        })}
+        <p role="alert" class="form-error">{move || onboard.value().get().and_then(|r| r.err()).map(|e| e.to_string())}</p>
+    }
+    .into_any()
 }
 
 /// The promo code form, for creators and the platform admin.
@@ -603,11 +671,12 @@ pub fn AdminBillingPage() -> impl IntoView {
 fn AdminBilling() -> impl IntoView {
     let refund = Action::new(|(id, reason): &(Uuid, String)| admin_refund(*id, reason.clone()));
     let batch = Action::new(|_: &()| admin_payout_batch());
+    let send = Action::new(|id: &Uuid| admin_send_payouts(*id));
     let promo_input =
         RwSignal::new(PromoInput { kind: "percent".into(), duration: "once".into(), ..Default::default() });
     let promo = Action::new(|input: &PromoInput| admin_create_promo(input.clone()));
     let data = Resource::new(
-        move || (refund.version().get(), batch.version().get(), promo.version().get()),
+        move || (refund.version().get(), batch.version().get(), promo.version().get(), send.version().get()),
         |_| admin_billing(),
     );
     let csv = Action::new(|id: &Uuid| admin_payout_csv(*id));
@@ -622,7 +691,7 @@ fn AdminBilling() -> impl IntoView {
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Ok(d) => view! { <AdminData d=d refund=refund batch=batch csv=csv/> }.into_any(),
+                        Ok(d) => view! { <AdminData d=d refund=refund batch=batch csv=csv send=send/> }.into_any(),
                         Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}
@@ -641,6 +710,7 @@ fn AdminData(
     refund: RefundAction,
     batch: Action<(), Result<Vec<PayoutView>, AppError>>,
     csv: Action<Uuid, Result<String, AppError>>,
+    send: Action<Uuid, Result<Vec<PayoutView>, AppError>>,
 ) -> impl IntoView {
     let reason = RwSignal::new(String::new());
     let individual: Vec<(String, String)> =
@@ -686,7 +756,7 @@ fn AdminData(
             </button>
             <p role="status">{move || batch.value().get().map(|r| match r {
                 Ok(p) if p.is_empty() => "Nobody is owed enough for a payout.".to_owned(),
-                Ok(p) => format!("Payout batch created: {} payouts, {} in all.", p.len(), format_money(p.iter().map(|x| x.amount).sum())),
+                Ok(p) => format!("Payout batch created. {}", payout_outcome(&p)),
                 Err(e) => e.to_string(),
             })}</p>
             <h3>"Payout batches"</h3>
@@ -696,9 +766,17 @@ fn AdminData(
                     <li>
                         <LocalTime at=b.created_at/>{format!(": {} payouts, {} ", b.payouts, format_money(b.total))}
                         <button type="button" class="small" on:click=move |_| { csv.dispatch(id); }>"Download CSV"</button>
+                        {(b.method == "stripe").then(|| view! {
+                            <button type="button" class="small secondary" disabled=move || send.pending().get()
+                                on:click=move |_| { send.dispatch(id); }>"Send pending through Stripe"</button>
+                        })}
                     </li>
                 }
             }).collect_view()}</ul>
+            <p role="status">{move || send.value().get().map(|r| match r {
+                Ok(p) => payout_outcome(&p),
+                Err(e) => e.to_string(),
+            })}</p>
         </section>
         <PlanOverrideForm plans=individual/>
         <section class="card" aria-labelledby="admin-plans">
@@ -713,6 +791,22 @@ fn AdminData(
             }).collect_view()}</ul>
         </section>
     }
+}
+
+/// "2 payouts, $68.60 in all; 1 paid; waiting: Chris Creator (they have not set up payouts)."
+fn payout_outcome(p: &[PayoutView]) -> String {
+    let paid = p.iter().filter(|x| x.status == "paid").count();
+    let waiting: Vec<String> = p
+        .iter()
+        .filter_map(|x| x.error.as_ref().map(|e| format!("{} ({})", x.party, e.trim_end_matches('.'))))
+        .collect();
+    let mut text =
+        format!("{} payouts, {} in all; {paid} paid", p.len(), format_money(p.iter().map(|x| x.amount).sum()));
+    if !waiting.is_empty() {
+        text.push_str(&format!("; waiting: {}", waiting.join(", ")));
+    }
+    text.push('.');
+    text
 }
 
 fn opt_text(v: Option<i64>) -> String {

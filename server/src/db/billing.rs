@@ -9,9 +9,9 @@ use app::domain::billing::{
 use app::domain::business::Revenue;
 use app::domain::{OrgId, UserId};
 use app::ports::{
-    BillingStore, BoostRecord, CheckoutRecord, LedgerTx, PaymentFilter, PaymentRecord, PayoutBatchRecord, PayoutRecord,
-    PlanChangeRecord, PlanRecord, PlanSubscriptionRecord, PriceRecord, PromoRecord, Settlement, StoreError,
-    StripeEventRecord, UsageEventRecord,
+    BillingStore, BoostRecord, CheckoutRecord, ConnectAccountRecord, LedgerTx, PaymentFilter, PaymentRecord,
+    PayoutBatchRecord, PayoutRecord, PlanChangeRecord, PlanRecord, PlanSubscriptionRecord, PriceRecord, PromoRecord,
+    Settlement, StoreError, StripeEventRecord, UsageEventRecord,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -269,6 +269,9 @@ struct PayoutRow {
     currency: String,
     status: String,
     created_at: DateTime<Utc>,
+    provider_ref: Option<String>,
+    error: Option<String>,
+    attempts: i32,
 }
 
 impl From<PayoutRow> for PayoutRecord {
@@ -283,12 +286,43 @@ impl From<PayoutRow> for PayoutRecord {
             currency: r.currency,
             status: r.status,
             created_at: r.created_at,
+            provider_ref: r.provider_ref,
+            error: r.error,
+            attempts: r.attempts,
         }
     }
 }
 
 const PAYOUT_SELECT: &str = "SELECT p.id, p.batch_id, p.party_id, u.display_name, u.email, p.amount, p.currency, p.status, \
-     p.created_at FROM payouts p JOIN users u ON u.id = p.party_id";
+     p.created_at, p.provider_ref, p.error, p.attempts FROM payouts p JOIN users u ON u.id = p.party_id";
+
+#[derive(FromRow)]
+struct ConnectRow {
+    user_id: Uuid,
+    account_id: String,
+    details_submitted: bool,
+    payouts_enabled: bool,
+    last_payout_status: Option<String>,
+    last_payout_at: Option<DateTime<Utc>>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<ConnectRow> for ConnectAccountRecord {
+    fn from(r: ConnectRow) -> Self {
+        ConnectAccountRecord {
+            user_id: UserId(r.user_id),
+            account_id: r.account_id,
+            details_submitted: r.details_submitted,
+            payouts_enabled: r.payouts_enabled,
+            last_payout_status: r.last_payout_status,
+            last_payout_at: r.last_payout_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+const CONNECT_SELECT: &str = "SELECT user_id, account_id, details_submitted, payouts_enabled, last_payout_status, \
+     last_payout_at, updated_at FROM stripe_connect_accounts";
 
 #[async_trait]
 impl BillingStore for Db {
@@ -911,5 +945,76 @@ impl BillingStore for Db {
              FROM usage_events WHERE org_id = $1 AND metric = $2 AND at >= $3")
             .bind(org.0).bind(metric.as_str()).bind(since).fetch_one(pool).await.store()?);
         Ok(UsageTotals { count, sum: sum.unwrap_or(0), max: max.unwrap_or(0), unique_users })
+    }
+
+    async fn stripe_customer(&self, user: UserId) -> Result<Option<String>> {
+        let row: Option<(String,)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT customer_id FROM stripe_customers WHERE user_id = $1")
+            .bind(user.0).fetch_optional(pool).await.store()?);
+        Ok(row.map(|(c,)| c))
+    }
+
+    async fn save_stripe_customer(&self, user: UserId, customer: &str, at: DateTime<Utc>) -> Result<String> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO stripe_customers (user_id, customer_id, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id) DO NOTHING")
+            .bind(user.0).bind(customer).bind(at).execute(pool).await.store()?.rows_affected());
+        Ok(self.stripe_customer(user).await?.unwrap_or_else(|| customer.to_owned()))
+    }
+
+    async fn connect_account(&self, user: UserId) -> Result<Option<ConnectAccountRecord>> {
+        let sql = format!("{CONNECT_SELECT} WHERE user_id = $1");
+        let row: Option<ConnectRow> = on_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(user.0).fetch_optional(pool).await.store()?);
+        Ok(row.map(Into::into))
+    }
+
+    async fn save_connect_account(&self, a: &ConnectAccountRecord) -> Result<ConnectAccountRecord> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO stripe_connect_accounts (user_id, account_id, details_submitted, payouts_enabled, updated_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id) DO NOTHING")
+            .bind(a.user_id.0).bind(&a.account_id).bind(a.details_submitted).bind(a.payouts_enabled).bind(a.updated_at)
+            .execute(pool).await.store()?.rows_affected());
+        Ok(self.connect_account(a.user_id).await?.unwrap_or_else(|| a.clone()))
+    }
+
+    async fn update_connect_account(
+        &self,
+        account_id: &str,
+        details_submitted: bool,
+        payouts_enabled: bool,
+        at: DateTime<Utc>,
+    ) -> Result<bool> {
+        let n = on_pool!(self, pool => sqlx::query(
+            "UPDATE stripe_connect_accounts SET details_submitted = $2, payouts_enabled = $3, updated_at = $4 \
+             WHERE account_id = $1")
+            .bind(account_id).bind(details_submitted).bind(payouts_enabled).bind(at)
+            .execute(pool).await.store()?.rows_affected());
+        Ok(n > 0)
+    }
+
+    async fn connect_payout_reported(&self, account_id: &str, status: &str, at: DateTime<Utc>) -> Result<bool> {
+        let n = on_pool!(self, pool => sqlx::query(
+            "UPDATE stripe_connect_accounts SET last_payout_status = $2, last_payout_at = $3, updated_at = $3 \
+             WHERE account_id = $1")
+            .bind(account_id).bind(status).bind(at).execute(pool).await.store()?.rows_affected());
+        Ok(n > 0)
+    }
+
+    async fn payout_sent(
+        &self,
+        id: Uuid,
+        transfer: Option<&str>,
+        error: Option<&str>,
+        refused: bool,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        on_pool!(self, pool => sqlx::query(
+            "UPDATE payouts SET status = CASE WHEN $2 IS NULL THEN status ELSE 'paid' END, \
+             provider_ref = COALESCE($2, provider_ref), error = $3, attempts = attempts + $5, \
+             paid_at = CASE WHEN $2 IS NULL THEN paid_at ELSE $4 END WHERE id = $1 AND status = 'pending'")
+            .bind(id).bind(transfer).bind(error).bind(at).bind(i32::from(refused))
+            .execute(pool).await.store()?.rows_affected());
+        Ok(())
     }
 }

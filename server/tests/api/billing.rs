@@ -19,14 +19,14 @@ async fn new_sequence(client: &Client, title: &str) -> Result<Uuid, crate::suppo
     client.call_json("create_sequence", json!({ "title": title, "template": null })).await
 }
 
-async fn sysadmin(app: &TestApp) -> Client {
+pub(crate) async fn sysadmin(app: &TestApp) -> Client {
     let sam = app.signed_up("Sam Sysadmin", "sam@example.com").await;
     let id = sam.me().await.expect("me").user_id;
     app.state.services.store.grant_platform_role(id, PlatformRole::SystemAdmin).await.expect("grant");
     sam
 }
 
-async fn checkout(
+pub(crate) async fn checkout(
     client: &Client,
     product: &str,
     interval: &str,
@@ -39,14 +39,14 @@ async fn pay(client: &Client, id: Uuid) -> CheckoutView {
     client.call_json("pay_checkout", json!({ "id": id })).await.expect("pay")
 }
 
-async fn promo(admin: &Client, code: &str, percent: &str, products: &str, max: &str) {
+pub(crate) async fn promo(admin: &Client, code: &str, percent: &str, products: &str, max: &str) {
     let input = json!({ "code": code, "kind": "percent", "value": percent, "duration": "once", "months": "",
         "valid_until": "", "max_redemptions": max, "first_time_only": false, "products": products });
     admin.call_json::<()>("admin_create_promo", json!({ "input": input })).await.expect("promo");
 }
 
 /// Chris, a creator with an organization of his own, publishes a premium sequence.
-async fn premium_sequence(app: &TestApp, title: &str) -> (Client, app::domain::OrgId, Uuid) {
+pub(crate) async fn premium_sequence(app: &TestApp, title: &str) -> (Client, app::domain::OrgId, Uuid) {
     let chris = app.signed_up("Chris Creator", "chris@example.com").await;
     let chris_id = chris.me().await.expect("me").user_id;
     app.state.services.store.grant_capability(chris_id, CapabilityRole::Creator).await.expect("creator");
@@ -62,7 +62,7 @@ async fn premium_sequence(app: &TestApp, title: &str) -> (Client, app::domain::O
 }
 
 /// The sum of every ledger entry: zero when every transaction balanced.
-async fn ledger_total(app: &TestApp) -> i64 {
+pub(crate) async fn ledger_total(app: &TestApp) -> i64 {
     let sums = app.state.services.store.ledger_sums("").await.expect("ledger");
     sums.iter().map(|(_, s)| s).sum()
 }
@@ -353,7 +353,7 @@ async fn an_admin_gives_a_plan_for_a_while_with_a_reason() {
     assert_eq!(sam.call_json::<()>("admin_set_plan", give("creator", "30", "Pilot")).await.unwrap_err().status, 409);
 }
 
-async fn post_stripe(client: &Client, body: &str, signature: &str) -> (u16, serde_json::Value) {
+pub(crate) async fn post_stripe(client: &Client, body: &str, signature: &str) -> (u16, serde_json::Value) {
     let response = client
         .http
         .post(format!("{}/webhooks/stripe", client.base))

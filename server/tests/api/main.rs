@@ -27,5 +27,6 @@ mod scheduler;
 mod searches;
 mod sequences;
 mod storage;
+mod stripe;
 mod test_panel;
 mod webhooks;

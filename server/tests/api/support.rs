@@ -1,6 +1,7 @@
 //! The test harness: `TestApp::spawn()` and an HTTP client that calls server functions.
 
 pub mod fake_llm;
+pub mod fake_stripe;
 pub mod hook_sink;
 pub mod smtp_sink;
 

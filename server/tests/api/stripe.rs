@@ -1,0 +1,225 @@
+//! Billing through Stripe, against a local fake Stripe API over HTTP: checkouts become Stripe
+//! Checkout Sessions (a customer and a price made once, a promo code as a coupon, Cairn's
+//! metadata on the subscription, idempotency keys from Cairn's own ids), the signed webhook
+//! settles them, the Customer Portal opens for the customer, creators onboard to Connect and
+//! payout batches become transfers that are never sent twice.
+
+use crate::billing::{checkout, ledger_total, post_stripe, premium_sequence, promo, sysadmin};
+use crate::orgs::join;
+use crate::support::TestApp;
+use crate::support::fake_stripe::FakeStripe;
+use app::api::billing::{BillingSummary, PayoutView, PriceView, SalesView};
+use serde_json::json;
+
+const KEY: &str = "sk_test_cairn";
+const SECRET: &str = "whsec_cairn";
+
+async fn stripe_app() -> (TestApp, FakeStripe) {
+    let stripe = FakeStripe::start(KEY).await;
+    let base = stripe.base_url.clone();
+    let app = TestApp::spawn_with(|c| {
+        c.stripe_secret_key = Some(KEY.into());
+        c.stripe_api_base = Some(base);
+        c.stripe_webhook_secrets = vec![SECRET.into()];
+    })
+    .await;
+    (app, stripe)
+}
+
+/// Delivers a signed Stripe event and applies it.
+async fn deliver(app: &TestApp, kind: &str, object: serde_json::Value, extra: serde_json::Value) {
+    let now = app.clock_now().timestamp();
+    let mut event = json!({ "id": format!("evt_{}", uuid::Uuid::now_v7().simple()), "object": "event",
+        "api_version": "2024-06-20", "created": now, "livemode": false, "type": kind, "data": { "object": object } });
+    if let (Some(e), Some(more)) = (event.as_object_mut(), extra.as_object()) {
+        e.extend(more.clone());
+    }
+    let body = event.to_string();
+    let signature = app::security::sign_webhook(SECRET, now, &body);
+    let (status, _) = post_stripe(&app.client(), &body, &signature).await;
+    assert_eq!(status, 200);
+    app::api::billing::process_stripe_events(&app.state.services).await.expect("process");
+}
+
+#[tokio::test]
+async fn a_plan_is_bought_through_stripe_checkout_and_managed_in_the_portal() {
+    let (app, stripe) = stripe_app().await;
+    let sam = sysadmin(&app).await;
+    promo(&sam, "LAUNCH20", "20", "plan:premium", "").await;
+    let alice = app.signed_up("Alice Free", "alice@example.com").await;
+    let alice_id = alice.me().await.expect("me").user_id;
+    let summary: BillingSummary = alice.call_json("billing_overview", json!({})).await.expect("overview");
+    assert!(!summary.test_mode, "payments are real with a Stripe key");
+    assert!(!summary.stripe_customer);
+    let none = alice.call_json::<String>("billing_portal", json!({})).await.unwrap_err();
+    assert_eq!(none.status, 409, "no portal before Stripe bills anything");
+
+    let c = checkout(&alice, "plan:premium", "month", "launch20").await.expect("checkout");
+    assert_eq!((c.price, c.discount, c.amount), (1_900, 380, 1_520));
+    let pay_url = c.pay_url.clone().expect("paid at Stripe");
+    assert!(pay_url.starts_with(&format!("{}/pay/cs_test_", stripe.base_url)), "{pay_url}");
+    assert!(!c.test_mode);
+    let refused = alice.call_json::<serde_json::Value>("pay_checkout", json!({ "id": c.id })).await.unwrap_err();
+    assert_eq!(refused.status, 409, "a Stripe checkout is not paid on Cairn's test page");
+
+    let customers = stripe.requests_to("/v1/customers");
+    assert_eq!(customers.len(), 1);
+    assert_eq!(customers[0].idempotency_key.as_deref(), Some(format!("customer-{}", alice_id.0).as_str()));
+    assert_eq!(customers[0].param("email"), Some("alice@example.com"));
+    let prices = stripe.requests_to("/v1/prices");
+    assert_eq!(prices.iter().filter(|r| r.method == "POST").count(), 1);
+    let made = prices.iter().find(|r| r.method == "POST").expect("price made");
+    assert_eq!(made.param("lookup_key"), Some("cairn_plan_premium_v1_month"));
+    assert_eq!((made.param("unit_amount"), made.param("recurring[interval]")), (Some("1900"), Some("month")));
+    let coupon = &stripe.requests_to("/v1/coupons")[0];
+    assert_eq!((coupon.param("amount_off"), coupon.param("duration")), (Some("380"), Some("once")));
+    let session = &stripe.requests_to("/v1/checkout/sessions")[0];
+    assert_eq!(session.idempotency_key.as_deref(), Some(format!("checkout-{}", c.id).as_str()));
+    assert_eq!(session.param("mode"), Some("subscription"));
+    assert_eq!(session.param("client_reference_id"), Some(c.id.to_string().as_str()));
+    assert!(session.param("customer").is_some_and(|c| c.starts_with("cus_")));
+    assert!(session.param("line_items[0][price]").is_some_and(|p| p.starts_with("price_")));
+    assert!(session.param("discounts[0][coupon]").is_some_and(|p| p.starts_with("coupon_")));
+    assert_eq!(session.param("subscription_data[metadata][cairn_plan]"), Some("premium"));
+    assert_eq!(session.param("subscription_data[metadata][cairn_user]"), Some(alice_id.0.to_string().as_str()));
+    assert!(session.param("subscription_data[metadata][cairn_org]").is_some());
+    assert_eq!(
+        session.param("success_url"),
+        Some(format!("{}/billing/checkout/{}", app.address, c.id).as_str()),
+        "back to Cairn's page, which waits for Stripe's word"
+    );
+
+    // A second checkout reuses the customer and the price.
+    let again = checkout(&alice, "plan:premium", "month", "").await.expect("checkout");
+    assert_eq!(stripe.requests_to("/v1/customers").len(), 1);
+    assert_eq!(stripe.requests_to("/v1/prices").iter().filter(|r| r.method == "POST").count(), 1);
+    assert_ne!(again.id, c.id);
+
+    // Stripe's word that the first was paid settles it.
+    let session_id = pay_url.rsplit('/').next().expect("session id").to_owned();
+    let completed = json!({ "id": session_id, "object": "checkout.session", "client_reference_id": c.id,
+        "amount_total": 1_520, "currency": "usd", "mode": "subscription", "payment_status": "paid",
+        "status": "complete", "subscription": "sub_1Alice", "customer": session.param("customer") });
+    deliver(&app, "checkout.session.completed", completed, json!({})).await;
+    let summary: BillingSummary = alice.call_json("billing_overview", json!({})).await.expect("overview");
+    assert_eq!((summary.plan_code.as_str(), summary.payments.len()), ("premium", 1));
+    assert_eq!(summary.payments[0].amount, 1_520);
+    assert!(summary.stripe_customer);
+    assert_eq!(ledger_total(&app).await, 0);
+
+    // A Stripe-billed plan changes in the portal, not through a new checkout.
+    let upgrade = checkout(&alice, "plan:creator", "month", "").await.unwrap_err();
+    assert_eq!(upgrade.status, 409);
+    let portal: String = alice.call_json("billing_portal", json!({})).await.expect("portal");
+    assert!(portal.starts_with(&format!("{}/portal/bps_", stripe.base_url)), "{portal}");
+    let asked = &stripe.requests_to("/v1/billing_portal/sessions")[0];
+    assert_eq!(asked.param("customer"), session.param("customer"));
+    assert_eq!(asked.param("return_url"), Some(format!("{}/billing", app.address).as_str()));
+}
+
+#[tokio::test]
+async fn creators_onboard_to_connect_and_payouts_are_transferred_once() {
+    let (app, stripe) = stripe_app().await;
+    let sam = sysadmin(&app).await;
+    let (chris, org, id) = premium_sequence(&app, "Executive presence").await;
+    let chris_id = chris.me().await.expect("me").user_id;
+    let _: Option<PriceView> = chris
+        .call_json("set_sequence_price", json!({ "id": id, "amount": "49", "monthly": false }))
+        .await
+        .expect("price");
+    let victor = join(&app, &chris, org, "Victor Viewer", "victor@example.com", "viewer").await;
+    victor.call::<()>("switch_org", &[("org_id", &org.to_string())]).await.expect("switch");
+    let c = checkout(&victor, &format!("sequence:{id}"), "", "").await.expect("checkout");
+    let session = stripe.requests_to("/v1/checkout/sessions").pop().expect("session");
+    assert_eq!(session.param("mode"), Some("payment"), "a one-time purchase");
+    assert_eq!(session.param("metadata[cairn_product]"), Some(format!("sequence:{id}").as_str()));
+    let completed = json!({ "id": "cs_test_victor", "object": "checkout.session", "client_reference_id": c.id,
+        "amount_total": 4_900, "currency": "usd", "mode": "payment", "payment_status": "paid",
+        "status": "complete", "payment_intent": "pi_Victor" });
+    deliver(&app, "checkout.session.completed", completed, json!({})).await;
+    let sales: SalesView = chris.call_json("my_sales", json!({})).await.expect("sales");
+    // 70% of $49.00, less his part of Stripe's fee.
+    let owed = sales.balance;
+    assert_eq!(owed, 3_310);
+    assert!(sales.payout_account.stripe && !sales.payout_account.connected);
+
+    // Nobody to transfer to yet: the payout waits, with the reason.
+    let payouts: Vec<PayoutView> = sam.call_json("admin_payout_batch", json!({})).await.expect("batch");
+    assert_eq!(payouts.len(), 1);
+    assert_eq!(payouts[0].status, "pending");
+    assert!(payouts[0].error.as_deref().is_some_and(|e| e.contains("not set up")), "{:?}", payouts[0].error);
+    assert!(stripe.requests_to("/v1/transfers").is_empty());
+    let batch = payouts[0].batch_id;
+
+    // Chris onboards: one Express account, a fresh link each time.
+    let link: String = chris.call_json("payout_onboarding", json!({})).await.expect("onboarding");
+    assert!(link.starts_with(&format!("{}/onboarding/acct_", stripe.base_url)), "{link}");
+    let _: String = chris.call_json("payout_onboarding", json!({})).await.expect("onboarding again");
+    let accounts = stripe.requests_to("/v1/accounts");
+    assert_eq!(accounts.len(), 1);
+    assert_eq!(accounts[0].param("type"), Some("express"));
+    assert_eq!(accounts[0].idempotency_key.as_deref(), Some(format!("connect-{}", chris_id.0).as_str()));
+    assert_eq!(stripe.requests_to("/v1/account_links").len(), 2);
+    let account = link.rsplit('/').next().expect("account").to_owned();
+    let sales: SalesView = chris.call_json("my_sales", json!({})).await.expect("sales");
+    assert!(sales.payout_account.connected && !sales.payout_account.payouts_enabled);
+
+    // Still not ready: sending again keeps it pending.
+    let still: Vec<PayoutView> = sam.call_json("admin_send_payouts", json!({ "batch": batch })).await.expect("send");
+    assert!(still[0].error.as_deref().is_some_and(|e| e.contains("onboarding")), "{:?}", still[0].error);
+    // Stripe says the account is ready; Stripe refuses the first transfer, then takes it.
+    deliver(
+        &app,
+        "account.updated",
+        json!({ "id": account, "object": "account", "details_submitted": true, "payouts_enabled": true,
+            "charges_enabled": true }),
+        json!({ "account": account }),
+    )
+    .await;
+    let sales: SalesView = chris.call_json("my_sales", json!({})).await.expect("sales");
+    assert!(sales.payout_account.payouts_enabled);
+    stripe.fail_transfers(true);
+    let failed: Vec<PayoutView> = sam.call_json("admin_send_payouts", json!({ "batch": batch })).await.expect("send");
+    assert_eq!(failed[0].status, "pending");
+    assert!(failed[0].error.as_deref().is_some_and(|e| e.contains("capabilities")), "{:?}", failed[0].error);
+    stripe.fail_transfers(false);
+    let paid: Vec<PayoutView> = sam.call_json("admin_send_payouts", json!({ "batch": batch })).await.expect("send");
+    assert_eq!((paid[0].status.as_str(), paid[0].error.as_deref()), ("paid", None));
+    let transfers = stripe.requests_to("/v1/transfers");
+    assert_eq!(transfers.len(), 2, "the refused one and the one that went through");
+    // Stripe replays a key's first answer: after a refusal the next try needs a new key.
+    let keys: Vec<_> = transfers.iter().map(|t| t.idempotency_key.clone().unwrap_or_default()).collect();
+    assert_eq!(keys, [format!("payout-{}", payouts[0].id), format!("payout-{}-1", payouts[0].id)]);
+    assert_eq!(
+        (transfers[1].param("amount"), transfers[1].param("destination")),
+        (Some(owed.to_string().as_str()), Some(account.as_str()))
+    );
+    let _: Vec<PayoutView> = sam.call_json("admin_send_payouts", json!({ "batch": batch })).await.expect("send");
+    assert_eq!(stripe.requests_to("/v1/transfers").len(), 2, "a paid payout is not sent again");
+    assert_eq!(
+        chris.call_json::<Vec<PayoutView>>("admin_send_payouts", json!({ "batch": batch })).await.unwrap_err().status,
+        403
+    );
+
+    // Stripe reports the payout to Chris's bank.
+    deliver(
+        &app,
+        "payout.paid",
+        json!({ "id": "po_1", "object": "payout", "amount": owed, "currency": "usd", "status": "paid" }),
+        json!({ "account": account }),
+    )
+    .await;
+    let sales: SalesView = chris.call_json("my_sales", json!({})).await.expect("sales");
+    assert_eq!(sales.payout_account.last_payout_status.as_deref(), Some("paid"));
+    assert_eq!(ledger_total(&app).await, 0);
+}
+
+#[tokio::test]
+async fn without_a_stripe_key_payouts_and_the_portal_say_so() {
+    let app = TestApp::spawn().await;
+    let alice = app.signed_up("Alice Free", "alice@example.com").await;
+    assert_eq!(alice.call_json::<String>("billing_portal", json!({})).await.unwrap_err().status, 409);
+    assert_eq!(alice.call_json::<String>("payout_onboarding", json!({})).await.unwrap_err().status, 409);
+    let summary: BillingSummary = alice.call_json("billing_overview", json!({})).await.expect("overview");
+    assert!(summary.test_mode);
+}

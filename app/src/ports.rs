@@ -1331,6 +1331,19 @@ pub struct BoostRecord {
     pub created_at: DateTime<Utc>,
 }
 
+/// A platform admin's discount on an organization's plan until `expires_at`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiscountRecord {
+    pub id: Uuid,
+    pub org_id: OrgId,
+    /// 1 to 100.
+    pub percent: i64,
+    pub reason: String,
+    pub expires_at: DateTime<Utc>,
+    pub created_by: Option<UserId>,
+    pub created_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone)]
 pub struct PayoutRecord {
     pub id: Uuid,
@@ -1521,6 +1534,10 @@ pub trait BillingStore: Send + Sync {
     async fn revenue_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<crate::domain::business::Revenue>>;
     /// AI tokens (prompt and completion) used per month (`YYYY-MM`, UTC) since `since`.
     async fn ai_tokens_by_month(&self, since: DateTime<Utc>) -> StoreResult<std::collections::BTreeMap<String, i64>>;
+    async fn add_discount(&self, discount: &DiscountRecord) -> StoreResult<()>;
+    /// The largest discount on the organization's plan for a period starting at `at` (given
+    /// before it, expiring no earlier).
+    async fn discount_at(&self, org: OrgId, at: DateTime<Utc>) -> StoreResult<Option<DiscountRecord>>;
     /// The person's Stripe customer id.
     async fn stripe_customer(&self, user: UserId) -> StoreResult<Option<String>>;
     /// Remembers the person's Stripe customer; the one stored first wins and is returned.

@@ -486,11 +486,19 @@ pub(crate) mod rules {
                 "The last payment failed. Update your payment by {} or the plan drops to free.",
                 when(s.period_end + chrono::Duration::days(money::GRACE_DAYS))
             ),
-            Some(s) => format!(
-                "Renews on {} for {}.",
-                when(s.period_end),
-                money::format_money(current.config.price(s.interval, s.seats).unwrap_or(0))
-            ),
+            Some(s) => {
+                let price = current.config.price(s.interval, s.seats).unwrap_or(0);
+                match services.store.discount_at(org, s.period_end).await? {
+                    Some(d) if s.provider != STRIPE => format!(
+                        "Renews on {} for {} ({}% off until {}).",
+                        when(s.period_end),
+                        money::format_money(price - money::percent_of(price, d.percent as u32 * 100)),
+                        d.percent,
+                        when(d.expires_at)
+                    ),
+                    _ => format!("Renews on {} for {}.", when(s.period_end), money::format_money(price)),
+                }
+            }
         };
         let payments = services
             .store
@@ -1406,6 +1414,10 @@ pub(crate) mod rules {
                     off = promo.rules.discount.off(price);
                 }
             }
+            // An admin's discount for the period starting now, when larger.
+            if let Some(d) = services.store.discount_at(sub.org_id, sub.period_end).await? {
+                off = off.max(money::percent_of(price, d.percent as u32 * 100));
+            }
             let amount = price - off;
             let payment_id = Uuid::now_v7();
             // Periods follow each other without gaps, however late the renewal runs.
@@ -2287,6 +2299,57 @@ pub async fn admin_boost_quota(
             format!("user:{}", user.id.0),
             None,
             Some(serde_json::json!({ "quota": quota.key(), "extra": extra, "days": days, "reason": reason })),
+        )
+        .await
+    })
+    .await
+}
+
+/// Takes `percent` off a person's plan for `months` (each renewal starting before then), with
+/// the reason (audited). Not for plans Stripe bills (give a coupon there). Needs: platform admin.
+#[server(endpoint = "admin_discount", input = Json)]
+pub async fn admin_discount(email: String, percent: String, months: String, reason: String) -> Result<(), AppError> {
+    respond(async move {
+        let (services, caller) = platform_admin()?;
+        let user = rules::person(&services, &email).await?;
+        let percent: i64 = percent
+            .trim()
+            .trim_end_matches('%')
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| AppError::validation("percent", "A whole number from 1 to 100."))?;
+        let months: u32 = months
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| (1..=36).contains(n))
+            .ok_or_else(|| AppError::validation("months", "A whole number of months from 1 to 36."))?;
+        let reason = rules::reason(&reason)?;
+        let org = rules::personal_org(&services, user.id).await?.ok_or(AppError::NotFound)?;
+        let now = services.clock.now();
+        if services.store.plan_subscriptions(&[org]).await?.iter().any(|s| s.provider == rules::STRIPE) {
+            return Err(AppError::conflict("Stripe bills this plan: give the discount as a coupon in Stripe."));
+        }
+        let discount = crate::ports::DiscountRecord {
+            id: Uuid::now_v7(),
+            org_id: org,
+            percent,
+            reason: reason.to_owned(),
+            expires_at: now.checked_add_months(chrono::Months::new(months)).unwrap_or(now),
+            created_by: Some(caller.user.id),
+            created_at: now,
+        };
+        services.store.add_discount(&discount).await?;
+        super::audit(
+            &services,
+            Some(caller.user.id),
+            Some(org),
+            "billing.discount",
+            format!("user:{}", user.id.0),
+            None,
+            Some(serde_json::json!({ "percent": percent, "months": months, "reason": reason })),
         )
         .await
     })

@@ -697,6 +697,7 @@ fn AdminBilling() -> impl IntoView {
                 })}
             </Transition>
             <BoostForm/>
+            <DiscountForm/>
             <PromoForm heading="New platform promo code" input=promo_input action=promo products_hint="plan:premium, plan:creator …; empty for every plan"/>
         </section>
     }
@@ -911,6 +912,52 @@ fn BoostForm() -> impl IntoView {
                 <ErrorNotice error=general(error)/>
                 <p role="status">{move || matches!(boost.value().get(), Some(Ok(()))).then_some("Quota boosted.")}</p>
                 <button type="submit" disabled=move || boost.pending().get()>"Boost quota"</button>
+            </form>
+        </section>
+    }
+}
+
+/// Takes a percentage off a person's plan for some months.
+#[component]
+fn DiscountForm() -> impl IntoView {
+    let email = RwSignal::new(String::new());
+    let percent = RwSignal::new(String::new());
+    let months = RwSignal::new("3".to_owned());
+    let reason = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<AppError>);
+    let give = Action::new(|args: &(String, String, String, String)| {
+        let (a, b, c, d) = args.clone();
+        admin_discount(a, b, c, d)
+    });
+    Effect::new(move |_| {
+        if let Some(r) = give.value().get() {
+            error.set(r.err());
+        }
+    });
+    let field = move |label: &'static str, id: &'static str, key: &'static str, value: RwSignal<String>| {
+        view! {
+            <div class="field">
+                <label for=id>{label}</label>
+                <input id=id bind:value=value aria-describedby=format!("{id}-error")/>
+                <p class="field-error" id=format!("{id}-error") aria-live="polite">{field_message(error, key)}</p>
+            </div>
+        }
+    };
+    view! {
+        <section class="card" aria-labelledby="discount-h">
+            <h2 id="discount-h">"Discount a plan"</h2>
+            <p class="hint">"Each renewal in the coming months is this much off. Plans Stripe bills get a coupon in Stripe instead."</p>
+            <form on:submit=move |ev| {
+                ev.prevent_default();
+                give.dispatch((email.get_untracked(), percent.get_untracked(), months.get_untracked(), reason.get_untracked()));
+            }>
+                {field("Person's email", "discount-email", "email", email)}
+                {field("Percent off", "discount-percent", "percent", percent)}
+                {field("For how many months", "discount-months", "months", months)}
+                {field("Reason", "discount-reason", "reason", reason)}
+                <ErrorNotice error=general(error)/>
+                <p role="status">{move || matches!(give.value().get(), Some(Ok(()))).then_some("Discount given.")}</p>
+                <button type="submit" disabled=move || give.pending().get()>"Give discount"</button>
             </form>
         </section>
     }

@@ -9,9 +9,9 @@ use app::domain::billing::{
 use app::domain::business::Revenue;
 use app::domain::{OrgId, UserId};
 use app::ports::{
-    BillingStore, BoostRecord, CheckoutRecord, ConnectAccountRecord, LedgerTx, PaymentFilter, PaymentRecord,
-    PayoutBatchRecord, PayoutRecord, PlanChangeRecord, PlanRecord, PlanSubscriptionRecord, PriceRecord, PromoRecord,
-    Settlement, StoreError, StripeEventRecord, UsageEventRecord,
+    BillingStore, BoostRecord, CheckoutRecord, ConnectAccountRecord, DiscountRecord, LedgerTx, PaymentFilter,
+    PaymentRecord, PayoutBatchRecord, PayoutRecord, PlanChangeRecord, PlanRecord, PlanSubscriptionRecord, PriceRecord,
+    PromoRecord, Settlement, StoreError, StripeEventRecord, UsageEventRecord,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -945,6 +945,31 @@ impl BillingStore for Db {
              FROM usage_events WHERE org_id = $1 AND metric = $2 AND at >= $3")
             .bind(org.0).bind(metric.as_str()).bind(since).fetch_one(pool).await.store()?);
         Ok(UsageTotals { count, sum: sum.unwrap_or(0), max: max.unwrap_or(0), unique_users })
+    }
+
+    async fn add_discount(&self, d: &DiscountRecord) -> Result<()> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO plan_discounts (id, org_id, percent, reason, expires_at, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(d.id).bind(d.org_id.0).bind(d.percent).bind(&d.reason).bind(d.expires_at)
+            .bind(d.created_by.map(|u| u.0)).bind(d.created_at)
+            .execute(pool).await.store().map(|_| ()))
+    }
+
+    async fn discount_at(&self, org: OrgId, at: DateTime<Utc>) -> Result<Option<DiscountRecord>> {
+        let row: Option<(Uuid, i64, String, DateTime<Utc>, Option<Uuid>, DateTime<Utc>)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT id, CAST(percent AS BIGINT), reason, expires_at, created_by, created_at FROM plan_discounts \
+             WHERE org_id = $1 AND created_at <= $2 AND expires_at >= $2 ORDER BY percent DESC, expires_at DESC LIMIT 1")
+            .bind(org.0).bind(at).fetch_optional(pool).await.store()?);
+        Ok(row.map(|(id, percent, reason, expires_at, created_by, created_at)| DiscountRecord {
+            id,
+            org_id: org,
+            percent,
+            reason,
+            expires_at,
+            created_by: created_by.map(UserId),
+            created_at,
+        }))
     }
 
     async fn stripe_customer(&self, user: UserId) -> Result<Option<String>> {

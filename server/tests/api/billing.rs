@@ -318,6 +318,51 @@ async fn built_in_plans_renew_each_period_with_the_codes_discount_and_end_when_c
 }
 
 #[tokio::test]
+async fn an_admin_discounts_a_plan_for_some_months_with_a_reason() {
+    let app = TestApp::spawn().await;
+    let services = &app.state.services;
+    let sam = sysadmin(&app).await;
+    let alice = app.signed_up("Alice Free", "alice@example.com").await;
+    let c = checkout(&alice, "plan:premium", "month", "").await.expect("checkout");
+    pay(&alice, c.id).await;
+    let give = |percent: &str, months: &str, reason: &str| json!({ "email": "alice@example.com", "percent": percent, "months": months, "reason": reason });
+    for (args, field) in [
+        (give("0", "2", "Loyalty"), "percent"),
+        (give("101", "2", "Loyalty"), "percent"),
+        (give("50", "0", "Loyalty"), "months"),
+        (give("50", "two", "Loyalty"), "months"),
+        (give("50", "2", " "), "reason"),
+    ] {
+        assert_eq!(field_of(&sam.call_json::<()>("admin_discount", args).await.unwrap_err()), field);
+    }
+    let nobody = json!({ "email": "nobody@example.com", "percent": "50", "months": "2", "reason": "x" });
+    assert_eq!(field_of(&sam.call_json::<()>("admin_discount", nobody).await.unwrap_err()), "email");
+    assert_eq!(alice.call_json::<()>("admin_discount", give("50", "2", "Me")).await.unwrap_err().status, 403);
+    sam.call_json::<()>("admin_discount", give("50%", "2", "Service outage in March")).await.expect("discount");
+    let summary: BillingSummary = alice.call_json("billing_overview", json!({})).await.expect("overview");
+    assert!(summary.next.contains("for $9.50 (50% off until"), "{}", summary.next);
+
+    // The next two monthly renewals are half price, the third is full.
+    for _ in 0..3 {
+        app.clock.advance(chrono::Duration::days(31));
+        assert_eq!(app::api::billing::renew_due(services).await.expect("renew"), 1);
+    }
+    alice.sign_in("alice@example.com", PASSWORD).await.expect("sign in again");
+    let summary: BillingSummary = alice.call_json("billing_overview", json!({})).await.expect("overview");
+    let amounts: Vec<i64> = summary.payments.iter().map(|p| p.amount).rev().collect();
+    assert_eq!(amounts, vec![1_900, 950, 950, 1_900]);
+    assert!(summary.next.ends_with("for $19.00."), "{}", summary.next);
+    assert_eq!(ledger_total(&app).await, 0);
+
+    let me = alice.me().await.expect("me");
+    let personal = me.orgs.iter().find(|o| o.kind == app::domain::OrgKind::Personal).expect("personal").id;
+    let log = services.store.audit_log(personal, None, 50).await.expect("audit");
+    let entry = log.iter().find(|e| e.action == "billing.discount").expect("audited");
+    assert_eq!(entry.actor.as_deref(), Some("sam@example.com"));
+    assert_eq!(entry.after.as_ref().map(|a| a["reason"].clone()), Some(json!("Service outage in March")));
+}
+
+#[tokio::test]
 async fn an_admin_gives_a_plan_for_a_while_with_a_reason() {
     let app = TestApp::spawn().await;
     let sam = sysadmin(&app).await;

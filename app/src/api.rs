@@ -80,6 +80,20 @@ mod server {
         parts().and_then(|p| p.extensions.get::<RequestMeta>().cloned()).unwrap_or_default()
     }
 
+    /// A cookie of the request being served, if it has it.
+    pub fn request_cookie(name: &str) -> Option<String> {
+        let parts = parts()?;
+        parts
+            .headers
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_owned())
+    }
+
     /// The session cookie's caller, if any, including one still owing a second factor.
     pub fn session_caller() -> Option<Caller> {
         parts().and_then(|p| p.extensions.get::<CallerSlot>().and_then(|slot| slot.0.clone()))

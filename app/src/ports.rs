@@ -1234,7 +1234,30 @@ pub struct PriceRecord {
     pub currency: String,
     /// `None`: bought once; `Some(Month)`: paid monthly.
     pub recurring: Option<Interval>,
+    /// The affiliates' commission in basis points of each sale after processing (0: none).
+    /// `set_price` keeps it; `set_affiliate_rate` sets it.
+    pub affiliate_bps: u32,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A person's affiliate link for a product.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AffiliateLinkRecord {
+    pub code: String,
+    pub user_id: UserId,
+    pub product: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What an affiliate link brought.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AffiliateStats {
+    pub link: AffiliateLinkRecord,
+    pub clicks: i64,
+    pub signups: i64,
+    /// Paid sales credited to it (refunded ones left out).
+    pub sales: i64,
+    pub commission: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -1266,6 +1289,8 @@ pub struct CheckoutRecord {
     pub promo_code: Option<String>,
     pub provider: String,
     pub provider_ref: Option<String>,
+    /// The affiliate link the sale is credited to.
+    pub affiliate_code: Option<String>,
     /// `open`, `paid` or `expired`.
     pub status: String,
     pub created_at: DateTime<Utc>,
@@ -1287,6 +1312,8 @@ pub struct PaymentRecord {
     pub platform_fee: i64,
     pub seller_id: Option<UserId>,
     pub seller_share: i64,
+    pub affiliate_code: Option<String>,
+    pub affiliate_share: i64,
     /// `paid` or `refunded`.
     pub status: String,
     pub provider: String,
@@ -1535,6 +1562,18 @@ pub trait BillingStore: Send + Sync {
     /// AI tokens (prompt and completion) used per month (`YYYY-MM`, UTC) since `since`.
     async fn ai_tokens_by_month(&self, since: DateTime<Utc>) -> StoreResult<std::collections::BTreeMap<String, i64>>;
     async fn add_discount(&self, discount: &DiscountRecord) -> StoreResult<()>;
+    /// Sets the affiliate commission of a product's price; `false` when it has no price.
+    async fn set_affiliate_rate(&self, product: &str, bps: u32, at: DateTime<Utc>) -> StoreResult<bool>;
+    async fn affiliate_link(&self, code: &str) -> StoreResult<Option<AffiliateLinkRecord>>;
+    /// The person's link for the product; `link` (its code) is stored when they have none yet.
+    async fn ensure_affiliate_link(&self, link: &AffiliateLinkRecord) -> StoreResult<AffiliateLinkRecord>;
+    async fn record_affiliate_click(&self, code: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Remembers the link a person signed up through (the first one stays).
+    async fn record_referral(&self, user: UserId, code: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    /// The link a person signed up through, and when.
+    async fn referral(&self, user: UserId) -> StoreResult<Option<(String, DateTime<Utc>)>>;
+    /// The person's affiliate links with their clicks, sign-ups, sales and commission.
+    async fn affiliate_stats(&self, user: UserId) -> StoreResult<Vec<AffiliateStats>>;
     /// The largest discount on the organization's plan for a period starting at `at` (given
     /// before it, expiring no earlier).
     async fn discount_at(&self, org: OrgId, at: DateTime<Utc>) -> StoreResult<Option<DiscountRecord>>;
@@ -1758,6 +1797,9 @@ pub struct Settings {
     /// What a million AI tokens cost the platform, in minor units (the business dashboard's AI
     /// cost).
     pub ai_cost_per_million_tokens: i64,
+    /// How long an affiliate link's click counts: its cookie's lifetime, and the time after
+    /// signing up through it that purchases are still credited to it.
+    pub affiliate_window_days: i64,
 }
 
 impl Settings {

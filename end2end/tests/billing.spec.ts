@@ -100,6 +100,16 @@ test('a free member hits the limit and upgrades with a promo code; premium seque
   await sam.getByRole('button', { name: 'Boost quota' }).click();
   await expect(sam.getByRole('status').filter({ hasText: 'Quota boosted.' })).toBeVisible();
 
+  // A discount for three months: a wrong percentage is explained next to its field.
+  await sam.getByLabel('Whose plan (email)').fill('client@demo.cairn.test');
+  await sam.getByLabel('Percent off').fill('150');
+  await sam.getByLabel('Reason for the discount').fill('Service outage');
+  await sam.getByRole('button', { name: 'Give discount' }).click();
+  await expect(sam.getByText('A whole number from 1 to 100.')).toBeVisible();
+  await sam.getByLabel('Percent off').fill('50');
+  await sam.getByRole('button', { name: 'Give discount' }).click();
+  await expect(sam.getByRole('status').filter({ hasText: 'Discount given.' })).toBeVisible();
+
   await sam.getByRole('button', { name: /^Create a payout batch/ }).click();
   await expect(sam.getByRole('status').filter({ hasText: 'Payout batch created: 1 payouts, $34.30 in all.' })).toBeVisible();
 
@@ -108,6 +118,7 @@ test('a free member hits the limit and upgrades with a promo code; premium seque
   await hydrated(chris);
   await expect(chris.getByRole('table', { name: 'Sales' }).getByRole('row').filter({ hasText: 'Victor Viewer' })).toContainText('refunded');
   await expect(chris.getByText('Balance: $0.00')).toBeVisible();
+  await expect(chris.getByText('The platform pays you directly once your balance reaches the minimum.')).toBeVisible();
   await victor.reload();
   await expect(victor.getByRole('button', { name: 'Buy for $49.00' })).toBeVisible();
 

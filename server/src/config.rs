@@ -48,6 +48,8 @@ pub struct Config {
     pub stripe_secret_key: Option<String>,
     /// Where Stripe's API is (`STRIPE_API_BASE`, Stripe's own by default).
     pub stripe_api_base: Option<String>,
+    /// How long an affiliate link's click is credited, in days (`CAIRN_AFFILIATE_WINDOW_DAYS`, 30).
+    pub affiliate_window_days: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -114,6 +116,7 @@ impl Config {
                 .unwrap_or_default(),
             stripe_secret_key: var("STRIPE_SECRET_KEY"),
             stripe_api_base: var("STRIPE_API_BASE"),
+            affiliate_window_days: parsed("CAIRN_AFFILIATE_WINDOW_DAYS", 30)?,
         })
     }
 
@@ -147,6 +150,7 @@ impl Config {
             stripe_webhook_secrets: Vec::new(),
             stripe_secret_key: None,
             stripe_api_base: None,
+            affiliate_window_days: 30,
         }
     }
 }

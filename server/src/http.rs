@@ -127,6 +127,44 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
+/// `GET /r/{code}`: an affiliate link. Counts the click, leaves the referral cookie for the
+/// attribution window and sends the visitor on to the product.
+pub async fn referral(State(state): State<AppState>, Path(code): Path<String>) -> Response {
+    let services = &state.services;
+    let home = || (StatusCode::SEE_OTHER, [(header::LOCATION, HeaderValue::from_static("/"))]).into_response();
+    if code.is_empty() || code.len() > 32 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return home();
+    }
+    let link = match services.store.affiliate_link(&code).await {
+        Ok(Some(link)) => link,
+        Ok(None) => return home(),
+        Err(err) => {
+            tracing::error!(error = %err, "affiliate link lookup");
+            return home();
+        }
+    };
+    if let Err(err) = services.store.record_affiliate_click(&link.code, services.clock.now()).await {
+        tracing::warn!(error = %err, "affiliate click not counted");
+    }
+    let to = match link.product.strip_prefix("sequence:") {
+        Some(id) => format!("/sequences/{id}"),
+        None => "/".to_owned(),
+    };
+    let secure = if services.settings.secure_cookies() { "; Secure" } else { "" };
+    let cookie = format!(
+        "{}={}; Max-Age={}; Path=/; HttpOnly; SameSite=Lax{secure}",
+        app::api::billing::REFERRAL_COOKIE,
+        link.code,
+        services.settings.affiliate_window_days * 86_400
+    );
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let (Ok(location), Ok(cookie)) = (HeaderValue::from_str(&to), HeaderValue::from_str(&cookie)) {
+        response.headers_mut().insert(header::LOCATION, location);
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
 /// `GET /orgs/{id}/audit.csv`: the organization's audit log for Owners and Admins.
 pub async fn audit_csv(State(state): State<AppState>, Path(org): Path<String>, req: Request<Body>) -> Response {
     let Ok(org) = org.parse::<OrgId>() else {

@@ -114,6 +114,7 @@ pub async fn services(config: &Config) -> Result<(Services, Db), StartError> {
         default_model: config.default_model.clone(),
         test_clock: config.test_clock,
         ai_cost_per_million_tokens: config.ai_cost_per_million_tokens,
+        affiliate_window_days: config.affiliate_window_days.clamp(1, 365),
     };
     let vapid = push::vapid_keys(store.as_ref(), clock.now()).await?;
     store.ensure_plans(&app::domain::billing::default_plans(), clock.now()).await?;
@@ -147,6 +148,7 @@ pub fn router(state: AppState) -> Router {
         })
         .nest("/api/v1", http::api_v1::routes(state.clone()))
         .route("/healthz", get(http::healthz))
+        .route("/r/{code}", get(http::referral))
         .route("/orgs/{org}/audit.csv", get(http::audit_csv))
         .route("/orgs/{org}/prompts.json", get(http::prompts_json))
         .route("/orgs/{org}/prompts.csv", get(http::prompts_csv))

@@ -184,9 +184,13 @@ pub async fn seed_if_empty(services: &Services) -> Result<bool, String> {
                 amount: 4_900,
                 currency: app::domain::billing::CURRENCY.into(),
                 recurring: None,
+                affiliate_bps: 0,
                 updated_at: now,
             })
             .await)?;
+        // Affiliates who bring a buyer earn 10%.
+        let product = app::api::billing::sequence_product(record.id);
+        e(store.set_affiliate_rate(&product, 1_000, now).await.map(|_| ()))?;
     }
     e(store
         .create_promo(&app::ports::PromoRecord {

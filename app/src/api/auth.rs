@@ -65,6 +65,7 @@ pub async fn sign_up(
         }
         audit(&services, None, Some(org.id), "user.signed_up", format!("user:{}", user.id), None,
               Some(serde_json::json!({ "email": email.as_str() }))).await?;
+        crate::api::billing::rules::remember_referral(&services, user.id).await?;
         send_verification(&services, user.id, email.as_str()).await?;
         Ok(SIGN_UP_SENT.to_owned())
     })

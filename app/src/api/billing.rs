@@ -248,6 +248,23 @@ impl BusinessView {
 pub struct PriceView {
     pub amount: i64,
     pub recurring: Option<Interval>,
+    /// The affiliates' commission, in basis points (0: no affiliate program).
+    pub affiliate_bps: u32,
+}
+
+/// One of the caller's affiliate links and what it brought.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AffiliateLinkView {
+    pub product: String,
+    /// What it links to, e.g. the sequence's title.
+    pub title: String,
+    pub url: String,
+    /// The commission now, in basis points.
+    pub rate_bps: u32,
+    pub clicks: i64,
+    pub signups: i64,
+    pub sales: i64,
+    pub commission: i64,
 }
 
 /// The smallest balance paid out (PowerPrompts: $25).
@@ -621,6 +638,7 @@ pub(crate) mod rules {
     ) -> Result<(CheckoutRecord, Option<String>), AppError> {
         let user = caller.user.id;
         let now = services.clock.now();
+        let mut affiliate = None;
         let (description, price, plan_version, interval, seller, checkout_org) = if let Some(code) =
             product.strip_prefix("plan:")
         {
@@ -701,6 +719,7 @@ pub(crate) mod rules {
                 return Err(AppError::conflict("This is your own sequence."));
             }
             let what = if price.recurring.is_some() { "monthly access" } else { "lifetime access" };
+            affiliate = affiliate_for(services, user, product, &price).await?;
             (format!("{} ({what})", s.meta.title), price.amount, None, price.recurring, Some(price.seller_id), p.org)
         } else {
             return Err(AppError::validation("product", "Choose something to buy."));
@@ -728,6 +747,7 @@ pub(crate) mod rules {
             promo_code: promo.as_ref().map(|p| p.code.clone()),
             provider: PROVIDER.into(),
             provider_ref: None,
+            affiliate_code: affiliate,
             status: "open".into(),
             created_at: now,
             expires_at: now + chrono::Duration::hours(24),
@@ -742,6 +762,123 @@ pub(crate) mod rules {
         }
         services.store.create_checkout(&checkout).await?;
         Ok((checkout, pay_url))
+    }
+
+    /// The name of the cookie a click on an affiliate link leaves.
+    pub const REFERRAL_COOKIE: &str = "cairn_ref";
+
+    /// The affiliate link a purchase of `price`'s product by `buyer` is credited to: the link in
+    /// the buyer's referral cookie (left by a click within the window), else the one they signed
+    /// up through within the window — when the product pays affiliates, the link is for it, and
+    /// the affiliate is neither the buyer nor the seller.
+    async fn affiliate_for(
+        services: &Services,
+        buyer: UserId,
+        product: &str,
+        price: &crate::ports::PriceRecord,
+    ) -> Result<Option<String>, AppError> {
+        if price.affiliate_bps == 0 {
+            return Ok(None);
+        }
+        let window = chrono::Duration::days(services.settings.affiliate_window_days);
+        let mut codes: Vec<String> = crate::api::request_cookie(REFERRAL_COOKIE).into_iter().collect();
+        if let Some((code, at)) = services.store.referral(buyer).await?
+            && services.clock.now() - at <= window
+        {
+            codes.push(code);
+        }
+        for code in codes {
+            if let Some(link) = services.store.affiliate_link(&code).await?
+                && link.product == product
+                && link.user_id != buyer
+                && link.user_id != price.seller_id
+            {
+                return Ok(Some(link.code));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Records the affiliate link a new person signed up through (from its cookie).
+    pub async fn remember_referral(services: &Services, user: UserId) -> Result<(), AppError> {
+        let Some(code) = crate::api::request_cookie(REFERRAL_COOKIE) else { return Ok(()) };
+        if let Some(link) = services.store.affiliate_link(&code).await?
+            && link.user_id != user
+        {
+            services.store.record_referral(user, &link.code, services.clock.now()).await?;
+        }
+        Ok(())
+    }
+
+    /// The caller's affiliate link for a product they can see that pays affiliates.
+    pub async fn affiliate_link(
+        services: &Services,
+        caller: &Caller,
+        product: &str,
+    ) -> Result<AffiliateLinkView, AppError> {
+        let id: Uuid = product.strip_prefix("sequence:").and_then(|id| id.parse().ok()).ok_or(AppError::NotFound)?;
+        let p = crate::api::prompts::session_principal(services, caller, crate::api::request_meta()).await?;
+        let s = crate::api::sequences::rules::visible(services, &p, id).await?;
+        let price = services.store.price(product).await?.filter(|p| p.affiliate_bps > 0);
+        let Some(price) = price else {
+            return Err(AppError::conflict("This sequence has no affiliate program."));
+        };
+        if price.seller_id == caller.user.id {
+            return Err(AppError::conflict("This is your own sequence: share it directly."));
+        }
+        let code: String = crate::security::random_token()
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .take(12)
+            .collect();
+        let link = crate::ports::AffiliateLinkRecord {
+            code,
+            user_id: caller.user.id,
+            product: product.to_owned(),
+            created_at: services.clock.now(),
+        };
+        let link = services.store.ensure_affiliate_link(&link).await?;
+        let stats = services.store.affiliate_stats(caller.user.id).await?;
+        let mine = stats.into_iter().find(|x| x.link.code == link.code);
+        Ok(AffiliateLinkView {
+            product: product.to_owned(),
+            title: s.meta.title,
+            url: affiliate_url(services, &link.code),
+            rate_bps: price.affiliate_bps,
+            clicks: mine.as_ref().map_or(0, |x| x.clicks),
+            signups: mine.as_ref().map_or(0, |x| x.signups),
+            sales: mine.as_ref().map_or(0, |x| x.sales),
+            commission: mine.as_ref().map_or(0, |x| x.commission),
+        })
+    }
+
+    fn affiliate_url(services: &Services, code: &str) -> String {
+        format!("{}/r/{code}", services.settings.public_url.trim_end_matches('/'))
+    }
+
+    /// The caller's affiliate links and what each brought.
+    pub async fn affiliate_links(services: &Services, caller: &Caller) -> Result<Vec<AffiliateLinkView>, AppError> {
+        let mut out = Vec::new();
+        for x in services.store.affiliate_stats(caller.user.id).await? {
+            let price = services.store.price(&x.link.product).await?;
+            let id = x.link.product.strip_prefix("sequence:").and_then(|id| id.parse::<Uuid>().ok());
+            let title = match (&price, id) {
+                (Some(p), Some(id)) => services.store.sequence(p.org_id, id).await?.map(|s| s.meta.title),
+                _ => None,
+            };
+            out.push(AffiliateLinkView {
+                product: x.link.product.clone(),
+                title: title.unwrap_or_else(|| "No longer for sale".into()),
+                url: affiliate_url(services, &x.link.code),
+                rate_bps: price.map_or(0, |p| p.affiliate_bps),
+                clicks: x.clicks,
+                signups: x.signups,
+                sales: x.sales,
+                commission: x.commission,
+            });
+        }
+        Ok(out)
     }
 
     /// The caller's Stripe customer, made on first use.
@@ -882,6 +1019,7 @@ pub(crate) mod rules {
             promo_limit = Some((code.clone(), promo.rules.max_redemptions));
         }
         let payment_id = Uuid::now_v7();
+        let mut affiliate = None;
         let (breakdown, seller, subscription, access_until): (Breakdown, Option<UserId>, _, _) = if let Some(code) =
             c.product.strip_prefix("plan:")
         {
@@ -947,7 +1085,12 @@ pub(crate) mod rules {
             let tier = CreatorTier::for_monthly_sales(services.store.seller_sales_since(price.seller_id, since).await?);
             let share = money::creator_share_bps(tier, money::Bonuses::default());
             let until = price.recurring.map(|i| i.after(now));
-            (money::sale_breakdown(c.amount, processor_fee, share, 0), Some(price.seller_id), None, until)
+            // The affiliate's commission is paid at the rate in force when the sale settles.
+            if let Some(code) = &c.affiliate_code {
+                affiliate = services.store.affiliate_link(code).await?.map(|l| (l.user_id, l.code));
+            }
+            let rate = if affiliate.is_some() { price.affiliate_bps } else { 0 };
+            (money::sale_breakdown(c.amount, processor_fee, share, rate), Some(price.seller_id), None, until)
         };
         let payment = PaymentRecord {
             id: payment_id,
@@ -962,6 +1105,8 @@ pub(crate) mod rules {
             platform_fee: breakdown.platform_fee,
             seller_id: seller,
             seller_share: breakdown.seller,
+            affiliate_code: affiliate.as_ref().map(|(_, code)| code.clone()),
+            affiliate_share: breakdown.affiliate,
             status: "paid".into(),
             provider: provider.into(),
             provider_ref: provider_ref.clone(),
@@ -975,7 +1120,7 @@ pub(crate) mod rules {
             reference: format!("payment:{payment_id}"),
             currency: c.currency.clone(),
             created_at: now,
-            entries: money::sale_entries(&breakdown, seller, None),
+            entries: money::sale_entries(&breakdown, seller, affiliate.map(|(user, _)| user)),
         };
         let settlement = Settlement { checkout_id: c.id, payment, ledger, promo: promo_limit, subscription };
         if !services.store.settle_checkout(&settlement, now).await? {
@@ -1273,6 +1418,8 @@ pub(crate) mod rules {
             platform_fee: breakdown.platform_fee,
             seller_id: None,
             seller_share: 0,
+            affiliate_code: None,
+            affiliate_share: 0,
             status: "paid".into(),
             provider: STRIPE.into(),
             provider_ref: Some(id.to_owned()),
@@ -1442,6 +1589,8 @@ pub(crate) mod rules {
                 platform_fee: breakdown.platform_fee,
                 seller_id: None,
                 seller_share: 0,
+                affiliate_code: None,
+                affiliate_share: 0,
                 status: "paid".into(),
                 provider: PROVIDER.into(),
                 provider_ref: None,
@@ -2021,7 +2170,7 @@ pub(crate) mod rules {
 }
 
 #[cfg(feature = "ssr")]
-pub use rules::{process_stripe_events, record_ai_tokens, renew_due, require_ai_tokens};
+pub use rules::{REFERRAL_COOKIE, process_stripe_events, record_ai_tokens, renew_due, require_ai_tokens};
 
 #[cfg(feature = "ssr")]
 use {
@@ -2118,12 +2267,54 @@ pub async fn set_sequence_price(id: Uuid, amount: String, monthly: bool) -> Resu
             amount,
             currency: crate::domain::billing::CURRENCY.into(),
             recurring,
+            affiliate_bps: 0,
             updated_at: services.clock.now(),
         };
         services.store.set_price(&price).await?;
-        Ok(Some(PriceView { amount, recurring }))
+        let affiliate_bps = services.store.price(&price.product).await?.map_or(0, |p| p.affiliate_bps);
+        Ok(Some(PriceView { amount, recurring, affiliate_bps }))
     })
     .await
+}
+
+/// Sets the commission paid to affiliates who bring buyers to the caller's premium sequence, as
+/// a percentage of each sale after payment processing (0 to 50; 0 ends the program). Needs: the
+/// seller of its price.
+#[server(endpoint = "set_affiliate_rate", input = Json)]
+pub async fn set_affiliate_rate(id: Uuid, percent: String) -> Result<u32, AppError> {
+    respond(async move {
+        let services = services()?;
+        let caller = caller()?;
+        let product = sequence_product(id);
+        let price = services.store.price(&product).await?.ok_or(AppError::NotFound)?;
+        if price.seller_id != caller.user.id {
+            return Err(AppError::Forbidden);
+        }
+        let percent: u32 = percent
+            .trim()
+            .trim_end_matches('%')
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| *n <= 50)
+            .ok_or_else(|| AppError::validation("percent", "A whole number from 0 to 50."))?;
+        services.store.set_affiliate_rate(&product, percent * 100, services.clock.now()).await?;
+        Ok(percent * 100)
+    })
+    .await
+}
+
+/// The caller's affiliate link for a product (`sequence:<id>`) that pays affiliates, made on
+/// first use, with what it brought so far.
+#[server(endpoint = "affiliate_link", input = Json)]
+pub async fn affiliate_link(product: String) -> Result<AffiliateLinkView, AppError> {
+    respond(async move { rules::affiliate_link(&services()?, &caller()?, &product).await }).await
+}
+
+/// The caller's affiliate links: clicks, sign-ups, sales and commission of each.
+#[server(endpoint = "my_affiliate_links", input = Json)]
+pub async fn my_affiliate_links() -> Result<Vec<AffiliateLinkView>, AppError> {
+    respond(async move { rules::affiliate_links(&services()?, &caller()?).await }).await
 }
 
 /// The caller's sales as a creator: each sale with their share, their tier, balance and payouts.

@@ -317,11 +317,9 @@ pub mod rules {
             services.store.sequence_version(s.id, version).await?.unwrap_or_default()
         };
         let subscription = running(services, p.user).await?.into_iter().find(|m| m.sequence_id == s.id).map(|m| m.id);
-        let price = services
-            .store
-            .price(&crate::api::billing::sequence_product(s.id))
-            .await?
-            .map(|p| crate::api::billing::PriceView { amount: p.amount, recurring: p.recurring });
+        let price = services.store.price(&crate::api::billing::sequence_product(s.id)).await?.map(|p| {
+            crate::api::billing::PriceView { amount: p.amount, recurring: p.recurring, affiliate_bps: p.affiliate_bps }
+        });
         let locked = !crate::api::billing::rules::can_access(services, p.user, p.org, &s).await?;
         Ok(SequenceDetail {
             price,

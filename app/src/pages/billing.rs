@@ -434,12 +434,72 @@ pub fn BuySequence(id: Uuid, price: Option<PriceView>) -> impl IntoView {
     }
 }
 
+/// "Share and earn": a premium sequence's affiliate program, for anyone who can see it.
+#[component]
+pub fn ShareAndEarn(id: Uuid, rate_bps: u32) -> impl IntoView {
+    let get = Action::new(move |_: &()| affiliate_link(sequence_product(id)));
+    view! {
+        <section class="card" aria-labelledby="share-earn">
+            <h2 id="share-earn">"Share and earn"</h2>
+            <p>{format!("Bring buyers with your link and earn {}% of each sale (after payment processing). ", rate_bps / 100)}
+               <a href="/sales">"Your affiliate earnings"</a></p>
+            {move || match get.value().get() {
+                Some(Ok(link)) => view! {
+                    <div class="field">
+                        <label for="affiliate-url">"Your affiliate link"</label>
+                        <input id="affiliate-url" readonly=true value=link.url.clone()/>
+                    </div>
+                    <p>{format!("{} clicks, {} sign-ups, {} sales, {} earned.", link.clicks, link.signups, link.sales, format_money(link.commission))}</p>
+                }.into_any(),
+                other => view! {
+                    <button type="button" class="secondary" disabled=move || get.pending().get() on:click=move |_| { get.dispatch(()); }>
+                        "Get my affiliate link"
+                    </button>
+                    <p role="alert" class="form-error">{other.and_then(|r| r.err()).map(|e| e.to_string())}</p>
+                }.into_any(),
+            }}
+        </section>
+    }
+}
+
+/// The creator's affiliate commission for a premium sequence.
+#[component]
+fn AffiliateRate(id: Uuid, rate_bps: u32) -> impl IntoView {
+    let percent = RwSignal::new((rate_bps / 100).to_string());
+    let error = RwSignal::new(None::<AppError>);
+    let save = Action::new(move |percent: &String| set_affiliate_rate(id, percent.clone()));
+    Effect::new(move |_| {
+        if let Some(r) = save.value().get() {
+            error.set(r.err());
+        }
+    });
+    view! {
+        <form on:submit=move |ev| { ev.prevent_default(); save.dispatch(percent.get_untracked()); }>
+            <h3>"Affiliates"</h3>
+            <div class="field">
+                <label for="affiliate-percent">"Affiliate commission (%)"</label>
+                <input id="affiliate-percent" inputmode="numeric" bind:value=percent aria-describedby="affiliate-percent-error affiliate-hint"/>
+                <p class="hint" id="affiliate-hint">"Paid to people whose link brings a buyer, from each sale after payment processing; 0 for none."</p>
+                <p class="field-error" id="affiliate-percent-error" aria-live="polite">{field_message(error, "percent")}</p>
+            </div>
+            <ErrorNotice error=general(error)/>
+            <p role="status" class="form-success">{move || match save.value().get() {
+                Some(Ok(0)) => Some("No affiliate program.".to_owned()),
+                Some(Ok(bps)) => Some(format!("Affiliates earn {}% of each sale.", bps / 100)),
+                _ => None,
+            }}</p>
+            <button type="submit" disabled=move || save.pending().get()>"Save commission"</button>
+        </form>
+    }
+}
+
 /// The creator's price form for a premium sequence, with the live breakdown of a sale.
 #[component]
 pub fn PriceEditor(id: Uuid, price: Option<PriceView>) -> impl IntoView {
     let amount =
         RwSignal::new(price.as_ref().map(|p| format!("{}.{:02}", p.amount / 100, p.amount % 100)).unwrap_or_default());
     let monthly = RwSignal::new(price.as_ref().is_some_and(|p| p.recurring == Some(Interval::Month)));
+    let affiliate = price.as_ref().map(|p| p.affiliate_bps);
     let error = RwSignal::new(None::<AppError>);
     let saved = RwSignal::new(None::<String>);
     let save = Action::new(move |(amount, monthly): &(String, bool)| {
@@ -487,6 +547,7 @@ pub fn PriceEditor(id: Uuid, price: Option<PriceView>) -> impl IntoView {
                 <p role="status" class="form-success">{move || saved.get()}</p>
                 <button type="submit" disabled=move || save.pending().get()>"Save price"</button>
             </form>
+            {affiliate.map(|rate_bps| view! { <AffiliateRate id=id rate_bps=rate_bps/> })}
         </section>
     }
 }
@@ -541,6 +602,7 @@ fn Sales() -> impl IntoView {
                                     }).collect_view()}</ul>
                                 }.into_any() }}
                             </section>
+                            <AffiliateEarnings/>
                             <section class="card" aria-labelledby="my-codes">
                                 <h2 id="my-codes">"Your promo codes"</h2>
                                 <ul>{s.promos.into_iter().map(|p| view! {
@@ -588,6 +650,43 @@ fn PayoutAccount(a: PayoutAccountView) -> impl IntoView {
         <p role="alert" class="form-error">{move || onboard.value().get().and_then(|r| r.err()).map(|e| e.to_string())}</p>
     }
     .into_any()
+}
+
+/// The caller's affiliate links: clicks, sign-ups, sales and commission.
+#[component]
+fn AffiliateEarnings() -> impl IntoView {
+    let links = Resource::new(|| (), |_| my_affiliate_links());
+    view! {
+        <section class="card" aria-labelledby="affiliate-links">
+            <h2 id="affiliate-links">"Affiliate links"</h2>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match links.await {
+                        Ok(l) if l.is_empty() => view! {
+                            <p>"Share a premium sequence that has an affiliate program to earn from the sales you bring."</p>
+                        }.into_any(),
+                        Ok(l) => view! {
+                            <div class="table-scroll"><table>
+                                <caption class="visually-hidden">"Affiliate links"</caption>
+                                <thead><tr><th scope="col">"Product"</th><th scope="col">"Link"</th><th scope="col">"Clicks"</th><th scope="col">"Sign-ups"</th><th scope="col">"Sales"</th><th scope="col">"Earned"</th></tr></thead>
+                                <tbody>{l.into_iter().map(|x| view! {
+                                    <tr>
+                                        <td>{x.title.clone()}</td>
+                                        <td><code>{x.url.clone()}</code></td>
+                                        <td>{x.clicks}</td>
+                                        <td>{x.signups}</td>
+                                        <td>{x.sales}</td>
+                                        <td>{format_money(x.commission)}</td>
+                                    </tr>
+                                }).collect_view()}</tbody>
+                            </table></div>
+                        }.into_any(),
+                        Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
 }
 
 /// The promo code form, for creators and the platform admin.
@@ -757,7 +856,7 @@ fn AdminData(
             </button>
             <p role="status">{move || batch.value().get().map(|r| match r {
                 Ok(p) if p.is_empty() => "Nobody is owed enough for a payout.".to_owned(),
-                Ok(p) => format!("Payout batch created. {}", payout_outcome(&p)),
+                Ok(p) => format!("Payout batch created: {}", payout_outcome(&p)),
                 Err(e) => e.to_string(),
             })}</p>
             <h3>"Payout batches"</h3>
@@ -794,19 +893,21 @@ fn AdminData(
     }
 }
 
-/// "2 payouts, $68.60 in all; 1 paid; waiting: Chris Creator (they have not set up payouts)."
+/// "2 payouts, $68.60 in all. 1 sent through Stripe. Waiting: Chris Creator (they have not set
+/// up payouts with Stripe)."
 fn payout_outcome(p: &[PayoutView]) -> String {
     let paid = p.iter().filter(|x| x.status == "paid").count();
     let waiting: Vec<String> = p
         .iter()
         .filter_map(|x| x.error.as_ref().map(|e| format!("{} ({})", x.party, e.trim_end_matches('.'))))
         .collect();
-    let mut text =
-        format!("{} payouts, {} in all; {paid} paid", p.len(), format_money(p.iter().map(|x| x.amount).sum()));
-    if !waiting.is_empty() {
-        text.push_str(&format!("; waiting: {}", waiting.join(", ")));
+    let mut text = format!("{} payouts, {} in all.", p.len(), format_money(p.iter().map(|x| x.amount).sum()));
+    if paid > 0 {
+        text.push_str(&format!(" {paid} sent through Stripe."));
     }
-    text.push('.');
+    if !waiting.is_empty() {
+        text.push_str(&format!(" Waiting: {}.", waiting.join(", ")));
+    }
     text
 }
 
@@ -951,10 +1052,10 @@ fn DiscountForm() -> impl IntoView {
                 ev.prevent_default();
                 give.dispatch((email.get_untracked(), percent.get_untracked(), months.get_untracked(), reason.get_untracked()));
             }>
-                {field("Person's email", "discount-email", "email", email)}
+                {field("Whose plan (email)", "discount-email", "email", email)}
                 {field("Percent off", "discount-percent", "percent", percent)}
-                {field("For how many months", "discount-months", "months", months)}
-                {field("Reason", "discount-reason", "reason", reason)}
+                {field("Months", "discount-months", "months", months)}
+                {field("Reason for the discount", "discount-reason", "reason", reason)}
                 <ErrorNotice error=general(error)/>
                 <p role="status">{move || matches!(give.value().get(), Some(Ok(()))).then_some("Discount given.")}</p>
                 <button type="submit" disabled=move || give.pending().get()>"Give discount"</button>

@@ -231,6 +231,7 @@ fn Stats(id: Uuid) -> impl IntoView {
 #[component]
 fn Overview(detail: SequenceDetail, timezone: String) -> impl IntoView {
     let id = detail.id;
+    let affiliate_rate = detail.price.as_ref().map_or(0, |p| p.affiliate_bps);
     view! {
         <section class="page narrow">
             <h1>{detail.meta.title.clone()}</h1>
@@ -245,6 +246,7 @@ fn Overview(detail: SequenceDetail, timezone: String) -> impl IntoView {
                 None if detail.locked => view! { <super::billing::BuySequence id=id price=detail.price.clone()/> }.into_any(),
                 None => view! { <SubscribeForm id=id timezone=timezone/> }.into_any(),
             }}
+            {(affiliate_rate > 0).then(|| view! { <super::billing::ShareAndEarn id=id rate_bps=affiliate_rate/> })}
         </section>
     }
 }

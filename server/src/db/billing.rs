@@ -9,9 +9,10 @@ use app::domain::billing::{
 use app::domain::business::Revenue;
 use app::domain::{OrgId, UserId};
 use app::ports::{
-    BillingStore, BoostRecord, CheckoutRecord, ConnectAccountRecord, DiscountRecord, LedgerTx, PaymentFilter,
-    PaymentRecord, PayoutBatchRecord, PayoutRecord, PlanChangeRecord, PlanRecord, PlanSubscriptionRecord, PriceRecord,
-    PromoRecord, Settlement, StoreError, StripeEventRecord, UsageEventRecord,
+    AffiliateLinkRecord, AffiliateStats, BillingStore, BoostRecord, CheckoutRecord, ConnectAccountRecord,
+    DiscountRecord, LedgerTx, PaymentFilter, PaymentRecord, PayoutBatchRecord, PayoutRecord, PlanChangeRecord,
+    PlanRecord, PlanSubscriptionRecord, PriceRecord, PromoRecord, Settlement, StoreError, StripeEventRecord,
+    UsageEventRecord,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -83,12 +84,13 @@ macro_rules! insert_payment {
         let p: &PaymentRecord = $payment;
         sqlx::query(
             "INSERT INTO payments (id, checkout_id, user_id, org_id, product, description, amount, currency, processor_fee, \
-             platform_fee, seller_id, seller_share, status, provider, provider_ref, access_until, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)")
+             platform_fee, seller_id, seller_share, status, provider, provider_ref, access_until, created_at, \
+             affiliate_code, affiliate_share) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)")
             .bind(p.id).bind(p.checkout_id).bind(p.user_id.0).bind(p.org_id.0).bind(&p.product).bind(&p.description)
             .bind(p.amount).bind(&p.currency).bind(p.processor_fee).bind(p.platform_fee).bind(p.seller_id.map(|u| u.0))
             .bind(p.seller_share).bind(&p.status).bind(&p.provider).bind(p.provider_ref.as_deref()).bind(p.access_until)
-            .bind(p.created_at)
+            .bind(p.created_at).bind(p.affiliate_code.as_deref()).bind(p.affiliate_share)
             .execute(&mut *$tx).await.store()?;
     }};
 }
@@ -202,6 +204,7 @@ struct CheckoutRow {
     promo_code: Option<String>,
     provider: String,
     provider_ref: Option<String>,
+    affiliate_code: Option<String>,
     status: String,
     created_at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
@@ -222,6 +225,8 @@ struct PaymentRow {
     platform_fee: i64,
     seller_id: Option<Uuid>,
     seller_share: i64,
+    affiliate_code: Option<String>,
+    affiliate_share: i64,
     status: String,
     provider: String,
     provider_ref: Option<String>,
@@ -245,6 +250,8 @@ impl From<PaymentRow> for PaymentRecord {
             platform_fee: r.platform_fee,
             seller_id: r.seller_id.map(UserId),
             seller_share: r.seller_share,
+            affiliate_code: r.affiliate_code,
+            affiliate_share: r.affiliate_share,
             status: r.status,
             provider: r.provider,
             provider_ref: r.provider_ref,
@@ -256,7 +263,8 @@ impl From<PaymentRow> for PaymentRecord {
 }
 
 const PAYMENT_SELECT: &str = "SELECT id, checkout_id, user_id, org_id, product, description, amount, currency, processor_fee, \
-     platform_fee, seller_id, seller_share, status, provider, provider_ref, access_until, created_at, refunded_at FROM payments";
+     platform_fee, seller_id, seller_share, affiliate_code, CAST(affiliate_share AS BIGINT) AS affiliate_share, status, provider, \
+     provider_ref, access_until, created_at, refunded_at FROM payments";
 
 #[derive(FromRow)]
 struct PayoutRow {
@@ -532,16 +540,18 @@ impl BillingStore for Db {
     }
 
     async fn price(&self, product: &str) -> Result<Option<PriceRecord>> {
-        let row: Option<(String, Uuid, Uuid, i64, String, Option<String>, DateTime<Utc>)> = on_pool!(self, pool => sqlx::query_as(
-            "SELECT product, org_id, seller_id, amount, currency, recurring, updated_at FROM prices WHERE product = $1")
+        let row: Option<(String, Uuid, Uuid, i64, String, Option<String>, i64, DateTime<Utc>)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT product, org_id, seller_id, amount, currency, recurring, CAST(affiliate_bps AS BIGINT), updated_at \
+             FROM prices WHERE product = $1")
             .bind(product).fetch_optional(pool).await.store()?);
-        Ok(row.map(|(product, org, seller, amount, currency, recurring, updated_at)| PriceRecord {
+        Ok(row.map(|(product, org, seller, amount, currency, recurring, affiliate_bps, updated_at)| PriceRecord {
             product,
             org_id: OrgId(org),
             seller_id: UserId(seller),
             amount,
             currency,
             recurring: recurring.and_then(|r| Interval::parse(&r).ok()),
+            affiliate_bps: u32::try_from(affiliate_bps).unwrap_or(0),
             updated_at,
         }))
     }
@@ -590,20 +600,20 @@ impl BillingStore for Db {
     async fn create_checkout(&self, c: &CheckoutRecord) -> Result<()> {
         on_pool!(self, pool => sqlx::query(
             "INSERT INTO checkouts (id, user_id, org_id, product, description, plan_version, billing_interval, seats, price, \
-             discount, amount, currency, promo_code, provider, provider_ref, status, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)")
+             discount, amount, currency, promo_code, provider, provider_ref, status, created_at, expires_at, affiliate_code) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)")
             .bind(c.id).bind(c.user_id.0).bind(c.org_id.0).bind(&c.product).bind(&c.description).bind(c.plan_version)
             .bind(c.interval.map(|i| i.as_str())).bind(c.seats).bind(c.price).bind(c.discount).bind(c.amount)
             .bind(&c.currency).bind(c.promo_code.as_deref()).bind(&c.provider).bind(c.provider_ref.as_deref())
-            .bind(&c.status).bind(c.created_at).bind(c.expires_at)
+            .bind(&c.status).bind(c.created_at).bind(c.expires_at).bind(c.affiliate_code.as_deref())
             .execute(pool).await.store().map(|_| ()))
     }
 
     async fn checkout(&self, id: Uuid) -> Result<Option<CheckoutRecord>> {
         let row: Option<CheckoutRow> = on_pool!(self, pool => sqlx::query_as(
             "SELECT id, user_id, org_id, product, description, plan_version, billing_interval, CAST(seats AS BIGINT) AS seats, \
-             price, discount, amount, currency, promo_code, provider, provider_ref, status, created_at, expires_at, completed_at \
-             FROM checkouts WHERE id = $1")
+             price, discount, amount, currency, promo_code, provider, provider_ref, affiliate_code, status, created_at, \
+             expires_at, completed_at FROM checkouts WHERE id = $1")
             .bind(id).fetch_optional(pool).await.store()?);
         Ok(row.map(|r| CheckoutRecord {
             id: r.id,
@@ -621,6 +631,7 @@ impl BillingStore for Db {
             promo_code: r.promo_code,
             provider: r.provider,
             provider_ref: r.provider_ref,
+            affiliate_code: r.affiliate_code,
             status: r.status,
             created_at: r.created_at,
             expires_at: r.expires_at,
@@ -945,6 +956,75 @@ impl BillingStore for Db {
              FROM usage_events WHERE org_id = $1 AND metric = $2 AND at >= $3")
             .bind(org.0).bind(metric.as_str()).bind(since).fetch_one(pool).await.store()?);
         Ok(UsageTotals { count, sum: sum.unwrap_or(0), max: max.unwrap_or(0), unique_users })
+    }
+
+    async fn set_affiliate_rate(&self, product: &str, bps: u32, at: DateTime<Utc>) -> Result<bool> {
+        let n = on_pool!(self, pool => sqlx::query(
+            "UPDATE prices SET affiliate_bps = $2, updated_at = $3 WHERE product = $1")
+            .bind(product).bind(i64::from(bps)).bind(at).execute(pool).await.store()?.rows_affected());
+        Ok(n > 0)
+    }
+
+    async fn affiliate_link(&self, code: &str) -> Result<Option<AffiliateLinkRecord>> {
+        let row: Option<(String, Uuid, String, DateTime<Utc>)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT code, user_id, product, created_at FROM affiliate_links WHERE code = $1")
+            .bind(code).fetch_optional(pool).await.store()?);
+        Ok(row.map(|(code, user, product, created_at)| AffiliateLinkRecord {
+            code,
+            user_id: UserId(user),
+            product,
+            created_at,
+        }))
+    }
+
+    async fn ensure_affiliate_link(&self, link: &AffiliateLinkRecord) -> Result<AffiliateLinkRecord> {
+        let row: (String, DateTime<Utc>) = on_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO affiliate_links (code, user_id, product, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (user_id, product) DO NOTHING")
+                .bind(&link.code).bind(link.user_id.0).bind(&link.product).bind(link.created_at)
+                .execute(pool).await.store()?;
+            sqlx::query_as("SELECT code, created_at FROM affiliate_links WHERE user_id = $1 AND product = $2")
+                .bind(link.user_id.0).bind(&link.product).fetch_one(pool).await.store()?
+        });
+        Ok(AffiliateLinkRecord { code: row.0, user_id: link.user_id, product: link.product.clone(), created_at: row.1 })
+    }
+
+    async fn record_affiliate_click(&self, code: &str, at: DateTime<Utc>) -> Result<()> {
+        on_pool!(self, pool => sqlx::query("INSERT INTO affiliate_clicks (id, code, at) VALUES ($1, $2, $3)")
+            .bind(Uuid::now_v7()).bind(code).bind(at).execute(pool).await.store().map(|_| ()))
+    }
+
+    async fn record_referral(&self, user: UserId, code: &str, at: DateTime<Utc>) -> Result<()> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO affiliate_referrals (user_id, code, at) VALUES ($1, $2, $3) ON CONFLICT (user_id) DO NOTHING")
+            .bind(user.0).bind(code).bind(at).execute(pool).await.store().map(|_| ()))
+    }
+
+    async fn referral(&self, user: UserId) -> Result<Option<(String, DateTime<Utc>)>> {
+        Ok(on_pool!(self, pool => sqlx::query_as("SELECT code, at FROM affiliate_referrals WHERE user_id = $1")
+            .bind(user.0).fetch_optional(pool).await.store()?))
+    }
+
+    async fn affiliate_stats(&self, user: UserId) -> Result<Vec<AffiliateStats>> {
+        let rows: Vec<(String, String, DateTime<Utc>, i64, i64, i64, Option<i64>)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT l.code, l.product, l.created_at, \
+             (SELECT COUNT(*) FROM affiliate_clicks c WHERE c.code = l.code), \
+             (SELECT COUNT(*) FROM affiliate_referrals r WHERE r.code = l.code), \
+             (SELECT COUNT(*) FROM payments p WHERE p.affiliate_code = l.code AND p.status = 'paid'), \
+             (SELECT CAST(SUM(p.affiliate_share) AS BIGINT) FROM payments p WHERE p.affiliate_code = l.code AND p.status = 'paid') \
+             FROM affiliate_links l WHERE l.user_id = $1 ORDER BY l.created_at DESC")
+            .bind(user.0).fetch_all(pool).await.store()?);
+        Ok(rows
+            .into_iter()
+            .map(|(code, product, created_at, clicks, signups, sales, commission)| AffiliateStats {
+                link: AffiliateLinkRecord { code, user_id: user, product, created_at },
+                clicks,
+                signups,
+                sales,
+                commission: commission.unwrap_or(0),
+            })
+            .collect())
     }
 
     async fn add_discount(&self, d: &DiscountRecord) -> Result<()> {

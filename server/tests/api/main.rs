@@ -9,6 +9,7 @@ mod support;
 mod accounts;
 mod activity;
 mod admin;
+mod affiliates;
 mod analytics;
 mod assignments;
 mod billing;

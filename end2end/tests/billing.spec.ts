@@ -62,6 +62,20 @@ test('a free member hits the limit and upgrades with a promo code; premium seque
   const victor = await newPage(browser, pageErrors);
   await signInDemo(victor, 'viewer@demo.cairn.test', 'Victor Viewer');
   await buyPremiumSequence(victor);
+  // Victor shares it: his affiliate link counts the click of whoever opens it.
+  await hydrated(victor);
+  await expect(victor.getByRole('heading', { name: 'Share and earn' })).toBeVisible();
+  await victor.getByRole('button', { name: 'Get my affiliate link' }).click();
+  const affiliateUrl = await victor.getByLabel('Your affiliate link').inputValue();
+  expect(affiliateUrl).toMatch(/\/r\/[a-z0-9]{12}$/);
+  await page.goto(affiliateUrl);
+  await expect(page).toHaveURL(/\/sequences\/[0-9a-f-]+$/);
+  await victor.goto('/sales');
+  await hydrated(victor);
+  const affiliateRow = victor.getByRole('table', { name: 'Affiliate links' }).getByRole('row').filter({ hasText: 'Executive habits in 30 days' });
+  await expect(affiliateRow.getByRole('cell').nth(2)).toHaveText('1');
+  await victor.goBack();
+  await expect(victor.getByRole('heading', { name: 'Share and earn' })).toBeVisible();
   const edith = await newPage(browser, pageErrors);
   await signInDemo(edith, 'editor@demo.cairn.test', 'Edith Editor');
   await buyPremiumSequence(edith);

@@ -602,7 +602,6 @@ fn Sales() -> impl IntoView {
                                     }).collect_view()}</ul>
                                 }.into_any() }}
                             </section>
-                            <AffiliateEarnings/>
                             <section class="card" aria-labelledby="my-codes">
                                 <h2 id="my-codes">"Your promo codes"</h2>
                                 <ul>{s.promos.into_iter().map(|p| view! {
@@ -614,6 +613,9 @@ fn Sales() -> impl IntoView {
                     }
                 })}
             </Transition>
+            // Outside the streamed sales: its resource must be created in the same order on the
+            // server and in the browser.
+            <AffiliateEarnings/>
             <PromoForm heading="New promo code for your sequences" input=promo action=create products_hint="sequence:<id>, comma-separated; empty for all your sequences"/>
         </section>
     }

@@ -75,6 +75,8 @@ pub enum StartError {
     Database(#[from] db::ConnectError),
     #[error("mail: {0}")]
     Mail(String),
+    #[error("stripe: {0}")]
+    Stripe(String),
     #[error("web push keys: {0}")]
     Push(#[from] app::ports::StoreError),
 }
@@ -119,15 +121,19 @@ pub async fn services(config: &Config) -> Result<(Services, Db), StartError> {
     let vapid = push::vapid_keys(store.as_ref(), clock.now()).await?;
     store.ensure_plans(&app::domain::billing::default_plans(), clock.now()).await?;
     let push = Arc::new(push::Pusher::new(store.clone(), vapid, &config.public_url, config.webhook_allow_private));
+    let payments = match config.stripe_secret_key.as_deref() {
+        Some(key) => {
+            Some(Arc::new(payments::Stripe::new(key, config.stripe_api_base.as_deref()).map_err(StartError::Stripe)?)
+                as Arc<dyn app::ports::PaymentGateway>)
+        }
+        None => None,
+    };
     let services = Services {
         store,
         mailer,
         push,
         clock,
-        payments: config.stripe_secret_key.as_deref().map(|key| {
-            Arc::new(payments::Stripe::new(key, config.stripe_api_base.as_deref()))
-                as Arc<dyn app::ports::PaymentGateway>
-        }),
+        payments,
         settings: Arc::new(settings),
         hashing: Arc::new(tokio::sync::Semaphore::new(config.hash_concurrency.max(1))),
         jobs: Arc::new(tokio::sync::Notify::new()),

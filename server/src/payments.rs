@@ -25,14 +25,15 @@ pub struct Stripe {
 }
 
 impl Stripe {
-    /// A client for the secret key; `base` overrides Stripe's API address.
-    pub fn new(secret_key: &str, base: Option<&str>) -> Self {
+    /// A client for the secret key; `base` overrides Stripe's API address. Fails on a base that
+    /// is not a URL or a key that cannot be sent in a header.
+    pub fn new(secret_key: &str, base: Option<&str>) -> Result<Self, String> {
         let mut builder = ClientBuilder::new(secret_key).timeout(std::time::Duration::from_secs(30));
         if let Some(base) = base {
             builder = builder.url(base);
         }
-        let client = builder.build().expect("a valid Stripe client configuration");
-        Stripe { client, test_mode: secret_key.starts_with("sk_test_") || secret_key.starts_with("rk_test_") }
+        let client = builder.build().map_err(|e| e.to_string())?;
+        Ok(Stripe { client, test_mode: secret_key.starts_with("sk_test_") || secret_key.starts_with("rk_test_") })
     }
 }
 

@@ -920,7 +920,13 @@ pub(crate) mod rules {
                 metadata.push(("cairn_plan_version".into(), version.to_string()));
                 format!("cairn_plan_{code}_v{version}_{}", interval.as_str())
             }
-            _ => format!("cairn_{}_{}", c.product.replace(':', "_"), c.price),
+            // A product's price is one-time or monthly: the key says which.
+            _ => format!(
+                "cairn_{}_{}_{}",
+                c.product.replace(':', "_"),
+                c.price,
+                c.interval.map_or("once", |i| i.as_str())
+            ),
         };
         if let Some(p) = promo {
             metadata.push(("cairn_promo".into(), p.code.clone()));

@@ -115,7 +115,8 @@ fn CoachChoice(
     if choices.is_empty() {
         return current.map(|(_, name)| view! { <p class="meta">{format!("Coach: {name}")}</p> }).into_any();
     }
-    let selected = RwSignal::new(current.map(|(user, _)| user.0.to_string()).unwrap_or_default());
+    let current = current.map(|(user, _)| user.0.to_string()).unwrap_or_default();
+    let selected = RwSignal::new(current.clone());
     let save = Action::new(move |coach: &String| {
         let coach = coach.parse::<Uuid>().ok().map(UserId);
         async move { assign_coach(id, coach).await }
@@ -130,8 +131,14 @@ fn CoachChoice(
             <div class="field">
                 <label for="coach-choice">"Coach"</label>
                 <select id="coach-choice" bind:value=selected>
-                    <option value="">"No coach (you decide)"</option>
-                    {choices.into_iter().map(|(user, name)| view! { <option value=user.0.to_string()>{name}</option> }).collect_view()}
+                    // Each option says whether it is the current one: a select re-rendered after
+                    // saving gets its value before its options, which would leave it on the first.
+                    <option value="" selected=current.is_empty()>"No coach (you decide)"</option>
+                    {choices.into_iter().map(|(user, name)| {
+                        let value = user.0.to_string();
+                        let chosen = value == current;
+                        view! { <option value=value selected=chosen>{name}</option> }
+                    }).collect_view()}
                 </select>
             </div>
             <button type="submit" disabled=move || save.pending().get()>"Save coach"</button>

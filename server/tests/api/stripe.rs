@@ -133,6 +133,9 @@ async fn creators_onboard_to_connect_and_payouts_are_transferred_once() {
     let session = stripe.requests_to("/v1/checkout/sessions").pop().expect("session");
     assert_eq!(session.param("mode"), Some("payment"), "a one-time purchase");
     assert_eq!(session.param("metadata[cairn_product]"), Some(format!("sequence:{id}").as_str()));
+    let price = stripe.requests_to("/v1/prices").into_iter().rfind(|r| r.method == "POST").expect("price");
+    assert_eq!(price.param("lookup_key"), Some(format!("cairn_sequence_{id}_4900_once").as_str()));
+    assert_eq!(price.param("recurring[interval]"), None, "a one-time price");
     let completed = json!({ "id": "cs_test_victor", "object": "checkout.session", "client_reference_id": c.id,
         "amount_total": 4_900, "currency": "usd", "mode": "payment", "payment_status": "paid",
         "status": "complete", "payment_intent": "pi_Victor" });
@@ -222,4 +225,14 @@ async fn without_a_stripe_key_payouts_and_the_portal_say_so() {
     assert_eq!(alice.call_json::<String>("payout_onboarding", json!({})).await.unwrap_err().status, 409);
     let summary: BillingSummary = alice.call_json("billing_overview", json!({})).await.expect("overview");
     assert!(summary.test_mode);
+}
+
+#[tokio::test]
+async fn a_bad_stripe_address_stops_the_server_with_a_clear_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = server::config::Config::for_tests(format!("sqlite://{}", dir.path().join("cairn.db").display()));
+    config.stripe_secret_key = Some(KEY.into());
+    config.stripe_api_base = Some("not a url".into());
+    let err = server::services(&config).await.err().expect("refused");
+    assert!(err.to_string().starts_with("stripe: "), "{err}");
 }

@@ -82,10 +82,13 @@ mod server {
 
     /// A cookie of the request being served, if it has it.
     pub fn request_cookie(name: &str) -> Option<String> {
-        let parts = parts()?;
-        parts
-            .headers
-            .get_all(axum::http::header::COOKIE)
+        cookie_value(&parts()?.headers, name)
+    }
+
+    /// A cookie among `headers`' `Cookie` headers.
+    pub fn cookie_value(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+        headers
+            .get_all(header::COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(';'))

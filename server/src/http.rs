@@ -16,7 +16,7 @@ use app::api::{CallerSlot, RequestMeta};
 use app::domain::OrgId;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
+use axum::http::{HeaderValue, Method, Request, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Json, Response};
 use std::net::SocketAddr;
@@ -52,16 +52,7 @@ fn client_ip(req: &Request<Body>, trust_proxy: bool) -> String {
     req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_default()
 }
 
-pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-}
+pub use app::api::cookie_value;
 
 /// Rejects cross-site state-changing requests: every non-GET/HEAD/OPTIONS request whose
 /// `Sec-Fetch-Site` says cross-site, or whose `Origin` is not this site. Requests without either

@@ -38,12 +38,12 @@ impl Stripe {
 }
 
 /// Sends `request` once with the idempotency key `key`.
-async fn send<R: StripeRequest>(client: &Client, request: R, key: &str) -> Result<R::Output, String>
+async fn send<R: StripeRequest>(client: &Client, request: R, key: &str) -> Result<R::Output, GatewayError>
 where
     R::Output: miniserde::Deserialize + Send + 'static,
 {
-    let key = IdempotencyKey::new(key).map_err(|e| e.to_string())?;
-    request.customize().request_strategy(RequestStrategy::Idempotent(key)).send(client).await.map_err(describe)
+    let key = IdempotencyKey::new(key).map_err(|e| GatewayError { message: e.to_string(), refused: true })?;
+    request.customize().request_strategy(RequestStrategy::Idempotent(key)).send(client).await.map_err(refusal)
 }
 
 fn describe(e: stripe::StripeError) -> String {
@@ -96,7 +96,8 @@ impl Stripe {
                     .map_err(|e| e.to_string())?,
             ));
         }
-        let made = send(&self.client, create, &format!("price-{key}-{}", r.unit_amount)).await?;
+        let made =
+            send(&self.client, create, &format!("price-{key}-{}", r.unit_amount)).await.map_err(|e| e.message)?;
         Ok(made.id.to_string())
     }
 
@@ -115,7 +116,7 @@ impl Stripe {
             Some(0) => create.duration(CouponDuration::Forever),
             Some(n) => create.duration(CouponDuration::Repeating).duration_in_months(i64::from(n)),
         };
-        let made = send(&self.client, create, &format!("coupon-{}", r.checkout_id)).await?;
+        let made = send(&self.client, create, &format!("coupon-{}", r.checkout_id)).await.map_err(|e| e.message)?;
         Ok(made.id.to_string())
     }
 }
@@ -132,7 +133,7 @@ impl PaymentGateway for Stripe {
             .email(email)
             .name(name)
             .metadata(HashMap::from([("cairn_user".to_owned(), user.0.to_string())]));
-        let made = send(&self.client, create, &format!("customer-{}", user.0)).await?;
+        let made = send(&self.client, create, &format!("customer-{}", user.0)).await.map_err(|e| e.message)?;
         Ok(made.id.to_string())
     }
 
@@ -176,7 +177,8 @@ impl PaymentGateway for Stripe {
             discount.coupon = Some(self.coupon(r, off, months).await?);
             create = create.discounts(vec![discount]);
         }
-        let session = send(&self.client, create, &format!("checkout-{}", r.checkout_id)).await?;
+        let session =
+            send(&self.client, create, &format!("checkout-{}", r.checkout_id)).await.map_err(|e| e.message)?;
         let url = session.url.ok_or("Stripe: the checkout session has no URL")?;
         Ok(HostedPage { id: session.id.to_string(), url })
     }
@@ -199,7 +201,7 @@ impl PaymentGateway for Stripe {
             .type_(CreateAccountType::Express)
             .email(email)
             .metadata(HashMap::from([("cairn_user".to_owned(), user.0.to_string())]));
-        let made = send(&self.client, create, &format!("connect-{}", user.0)).await?;
+        let made = send(&self.client, create, &format!("connect-{}", user.0)).await.map_err(|e| e.message)?;
         Ok(made.id.to_string())
     }
 
@@ -228,13 +230,6 @@ impl PaymentGateway for Stripe {
             .transfer_group(format!("payout-{payout}"))
             .metadata(HashMap::from([("cairn_payout".to_owned(), payout.to_string())]));
         let key = if attempt == 0 { format!("payout-{payout}") } else { format!("payout-{payout}-{attempt}") };
-        let key = IdempotencyKey::new(key).map_err(|e| GatewayError { message: e.to_string(), refused: true })?;
-        let made = create
-            .customize()
-            .request_strategy(RequestStrategy::Idempotent(key))
-            .send(&self.client)
-            .await
-            .map_err(refusal)?;
-        Ok(made.id.to_string())
+        Ok(send(&self.client, create, &key).await?.id.to_string())
     }
 }

@@ -1321,6 +1321,8 @@ pub struct PaymentRecord {
     pub access_until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub refunded_at: Option<DateTime<Utc>>,
+    /// How much has been refunded or disputed so far (all of `amount` once `refunded`).
+    pub refunded: i64,
 }
 
 /// A balanced ledger transaction.
@@ -1516,11 +1518,14 @@ pub trait BillingStore: Send + Sync {
     async fn settle_checkout(&self, settlement: &Settlement, at: DateTime<Utc>) -> StoreResult<bool>;
     async fn payments(&self, filter: &PaymentFilter) -> StoreResult<Vec<PaymentRecord>>;
     async fn payment(&self, id: Uuid) -> StoreResult<Option<PaymentRecord>>;
-    /// Marks a paid payment refunded and books `reversal`, and cancels `cancel_plan_of`'s
-    /// subscription; `false` when it was refunded already.
+    /// Moves a paid payment's refunded amount from `refunded.0` to `refunded.1` (marking it
+    /// refunded when that is all of it), books `reversal`, and cancels `cancel_plan_of`'s
+    /// subscription; `false` when the payment was refunded already or its refunded amount is no
+    /// longer `refunded.0`.
     async fn refund_payment(
         &self,
         id: Uuid,
+        refunded: (i64, i64),
         reversal: &LedgerTx,
         cancel_plan_of: Option<&PlanChangeRecord>,
     ) -> StoreResult<bool>;

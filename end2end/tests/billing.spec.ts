@@ -102,10 +102,21 @@ test('a free member hits the limit and upgrades with a promo code; premium seque
   await sam.getByRole('link', { name: 'Billing admin' }).click();
   await expect(sam.getByRole('heading', { name: 'Billing administration' })).toBeVisible();
   await hydrated(sam);
-  await sam.getByLabel('Refund reason').fill('Bought by mistake');
-  await sam.getByRole('button', { name: /^Refund Executive habits in 30 days .*viewer@demo\.cairn\.test/ }).click();
+  // First half of it (more than was paid is explained next to the amount), then the rest.
+  const refundVictor = sam.getByRole('button', { name: /^Refund Executive habits in 30 days .*viewer@demo\.cairn\.test/ });
   const payments = sam.getByRole('table', { name: 'Payments' });
-  await expect(payments.getByRole('row').filter({ hasText: 'viewer@demo.cairn.test' })).toContainText('refunded');
+  const victorsPayment = payments.getByRole('row').filter({ hasText: 'viewer@demo.cairn.test' });
+  await sam.getByLabel('Refund reason').fill('Bought by mistake');
+  await sam.getByLabel('Refund amount').fill('60');
+  await refundVictor.click();
+  await expect(sam.getByText('Refund between $0.01 and $49.00 (what is left of the payment).')).toBeVisible();
+  await sam.getByLabel('Refund amount').fill('24.50');
+  await refundVictor.click();
+  await expect(victorsPayment).toContainText('paid, $24.50 refunded');
+  await expect(sam.getByLabel('Refund amount')).toHaveValue('');
+  await refundVictor.click();
+  await expect(victorsPayment).toContainText('refunded');
+  await expect(victorsPayment).not.toContainText('paid');
 
   await sam.getByLabel("Person's email").fill('client@demo.cairn.test');
   await sam.getByLabel('Quota', { exact: true }).selectOption('active_sequences');

@@ -35,6 +35,8 @@ pub struct PaymentView {
     pub description: String,
     pub amount: i64,
     pub status: String,
+    /// Refunded or disputed so far (minor units).
+    pub refunded: i64,
     pub created_at: DateTime<Utc>,
 }
 
@@ -88,6 +90,8 @@ pub struct ReceiptView {
     pub description: String,
     pub amount: i64,
     pub status: String,
+    /// Refunded or disputed so far (minor units).
+    pub refunded: i64,
     pub buyer_name: String,
     pub buyer_email: String,
     pub provider: String,
@@ -105,6 +109,8 @@ pub struct SaleView {
     pub share: i64,
     pub platform_fee: i64,
     pub status: String,
+    /// Refunded or disputed so far (minor units).
+    pub refunded: i64,
     pub at: DateTime<Utc>,
 }
 
@@ -188,6 +194,8 @@ pub struct AdminPaymentView {
     pub seller_share: i64,
     pub platform_fee: i64,
     pub status: String,
+    /// Refunded or disputed so far (minor units).
+    pub refunded: i64,
     pub created_at: DateTime<Utc>,
 }
 
@@ -527,6 +535,7 @@ pub(crate) mod rules {
                 description: p.description,
                 amount: p.amount,
                 status: p.status,
+                refunded: p.refunded,
                 created_at: p.created_at,
             })
             .collect();
@@ -1119,6 +1128,7 @@ pub(crate) mod rules {
             access_until,
             created_at: now,
             refunded_at: None,
+            refunded: 0,
         };
         let ledger = LedgerTx {
             id: Uuid::now_v7(),
@@ -1211,15 +1221,26 @@ pub(crate) mod rules {
                     .payment_by_provider_ref(STRIPE, &intent)
                     .await?
                     .ok_or_else(|| AppError::conflict("The payment is not known yet."))?;
-                if p.status == "refunded" {
+                let disputed = e.event_type == "charge.dispute.created";
+                // A refund event says how much of the charge is refunded in all (events may come
+                // out of order: an older, smaller total changes nothing); a dispute, how much it takes.
+                let refunded = if disputed {
+                    object["amount"].as_i64().map(|a| p.refunded + a)
+                } else {
+                    object["amount_refunded"].as_i64()
+                }
+                .ok_or_else(|| AppError::conflict("The event says no amount."))?;
+                if p.status == "refunded" || refunded <= p.refunded {
                     return Ok(());
                 }
-                let disputed = e.event_type == "charge.dispute.created";
-                let taken = if disputed { object["amount"].as_i64() } else { object["amount_refunded"].as_i64() };
-                if taken != Some(p.amount) {
-                    return Err(AppError::conflict("Partial refunds and disputes are not supported yet."));
-                }
-                refund(services, None, p.id, if disputed { "Disputed in Stripe" } else { "Refunded in Stripe" }).await
+                refund_to(
+                    services,
+                    None,
+                    &p,
+                    if disputed { "Disputed in Stripe" } else { "Refunded in Stripe" },
+                    refunded,
+                )
+                .await
             }
             "customer.subscription.created" | "customer.subscription.updated" | "customer.subscription.deleted" => {
                 apply_stripe_subscription(services, e, object).await
@@ -1432,6 +1453,7 @@ pub(crate) mod rules {
             access_until: None,
             created_at: now,
             refunded_at: None,
+            refunded: 0,
         };
         let ledger = LedgerTx {
             id: Uuid::now_v7(),
@@ -1603,6 +1625,7 @@ pub(crate) mod rules {
                 access_until: None,
                 created_at: now,
                 refunded_at: None,
+                refunded: 0,
             };
             let ledger = LedgerTx {
                 id: Uuid::now_v7(),
@@ -1701,6 +1724,7 @@ pub(crate) mod rules {
             description: p.description,
             amount: p.amount,
             status: p.status,
+            refunded: p.refunded,
             buyer_name: buyer.display_name,
             buyer_email: buyer.email,
             provider: p.provider,
@@ -1742,6 +1766,7 @@ pub(crate) mod rules {
                 share: p.seller_share,
                 platform_fee: p.platform_fee,
                 status: p.status,
+                refunded: p.refunded,
                 at: p.created_at,
             });
         }
@@ -1958,6 +1983,7 @@ pub(crate) mod rules {
                 seller_share: p.seller_share,
                 platform_fee: p.platform_fee,
                 status: p.status,
+                refunded: p.refunded,
                 created_at: p.created_at,
             });
         }
@@ -2121,17 +2147,53 @@ pub(crate) mod rules {
         Ok(reason)
     }
 
-    /// Refunds a payment in full: reversing ledger entries, the purchase's access ends, a plan
-    /// paid by it is canceled at once.
-    pub async fn refund(services: &Services, actor: Option<UserId>, id: Uuid, reason: &str) -> Result<(), AppError> {
-        let reason = self::reason(reason)?;
+    /// Refunds `amount` of a payment (the rest of it with `None`): the ledger entries of that part
+    /// are reversed. Once all of it is refunded the purchase's access ends and a plan paid by it is
+    /// canceled at once.
+    pub async fn refund(
+        services: &Services,
+        actor: Option<UserId>,
+        id: Uuid,
+        reason: &str,
+        amount: Option<i64>,
+    ) -> Result<(), AppError> {
         let p = services.store.payment(id).await?.ok_or(AppError::NotFound)?;
         if p.status != "paid" {
             return Err(AppError::conflict("This payment was refunded already."));
         }
+        let left = p.amount - p.refunded;
+        let amount = amount.unwrap_or(left);
+        if amount <= 0 || amount > left {
+            return Err(AppError::validation(
+                "amount",
+                format!(
+                    "Refund between {} and {} (what is left of the payment).",
+                    money::format_money(1),
+                    money::format_money(left)
+                ),
+            ));
+        }
+        refund_to(services, actor, &p, reason, p.refunded + amount).await
+    }
+
+    /// Refunds a payment up to `refunded` of it in all (from what it says was refunded so far).
+    async fn refund_to(
+        services: &Services,
+        actor: Option<UserId>,
+        p: &PaymentRecord,
+        reason: &str,
+        refunded: i64,
+    ) -> Result<(), AppError> {
+        let reason = self::reason(reason)?;
+        let id = p.id;
+        let refunded = refunded.min(p.amount);
         let now = services.clock.now();
         let booked = services.store.ledger_entries(&format!("payment:{id}")).await?;
-        let entries: Vec<money::Entry> = booked.iter().flat_map(|t| money::reversal(&t.entries)).collect();
+        let entries: Vec<money::Entry> = booked
+            .iter()
+            .filter(|t| t.kind != "refund")
+            .flat_map(|t| money::partial_reversal(&t.entries, p.amount, p.refunded, refunded))
+            .collect();
         let reversal = LedgerTx {
             id: Uuid::now_v7(),
             kind: "refund".into(),
@@ -2142,6 +2204,7 @@ pub(crate) mod rules {
         };
         let mut cancel = None;
         if let Some(code) = p.product.strip_prefix("plan:")
+            && refunded == p.amount
             && let Some(sub) = services.store.plan_subscriptions(&[p.org_id]).await?.pop()
             // The built-in provider names the plan's payment; Stripe its payment or subscription.
             && (sub.provider_ref.as_deref() == Some(&p.id.to_string())
@@ -2159,8 +2222,8 @@ pub(crate) mod rules {
                 at: now,
             });
         }
-        if !services.store.refund_payment(id, &reversal, cancel.as_ref()).await? {
-            return Err(AppError::conflict("This payment was refunded already."));
+        if !services.store.refund_payment(id, (p.refunded, refunded), &reversal, cancel.as_ref()).await? {
+            return Err(AppError::conflict("This payment was refunded meanwhile: look again."));
         }
         crate::api::audit(
             services,
@@ -2169,7 +2232,7 @@ pub(crate) mod rules {
             "billing.refunded",
             format!("payment:{id}"),
             None,
-            Some(serde_json::json!({ "amount": p.amount, "reason": reason })),
+            Some(serde_json::json!({ "amount": refunded - p.refunded, "refunded": refunded, "of": p.amount, "reason": reason })),
         )
         .await
     }
@@ -2444,12 +2507,17 @@ pub async fn admin_create_promo(input: PromoInput) -> Result<(), AppError> {
     .await
 }
 
-/// Refunds a payment in full, with the reason. Needs: platform admin.
+/// Refunds `amount` of a payment (money, e.g. `12.50`; empty for all that is left), with the
+/// reason. Needs: platform admin.
 #[server(endpoint = "admin_refund", input = Json)]
-pub async fn admin_refund(id: Uuid, reason: String) -> Result<(), AppError> {
+pub async fn admin_refund(id: Uuid, reason: String, amount: Option<String>) -> Result<(), AppError> {
     respond(async move {
         let (services, caller) = platform_admin()?;
-        rules::refund(&services, Some(caller.user.id), id, &reason).await
+        let amount = match amount.as_deref().unwrap_or("").trim() {
+            "" => None,
+            raw => Some(parse_money(raw).map_err(|e| AppError::validation("amount", e.0))?),
+        };
+        rules::refund(&services, Some(caller.user.id), id, &reason, amount).await
     })
     .await
 }

@@ -26,6 +26,15 @@ pub fn format_money(minor: i64) -> String {
     format!("{sign}${grouped}.{:02}", abs % 100)
 }
 
+/// How a payment stands, for people: `paid`, `refunded`, or `paid, $2.50 refunded`.
+pub fn payment_status(status: &str, refunded: i64) -> String {
+    if status == "paid" && refunded > 0 {
+        format!("paid, {} refunded", format_money(refunded))
+    } else {
+        status.to_owned()
+    }
+}
+
 /// A price typed by a person: `19`, `19.5`, `$1,900.00`. At most two decimals, not negative,
 /// at most $1,000,000.
 pub fn parse_money(raw: &str) -> Result<i64, Invalid> {
@@ -935,6 +944,37 @@ pub fn reversal(entries: &[Entry]) -> Vec<Entry> {
     entries.iter().map(|e| Entry::new(e.account.clone(), -e.amount)).collect()
 }
 
+/// The entries that undo the part of a sale between `refunded_before` and `refunded_after` of its
+/// `gross` (a partial refund or dispute; `0..gross` is the whole [`reversal`]). Each side of the
+/// sale is split in proportion to its lines, so every part balances, and the parts of any sequence
+/// of refunds up to the whole add up to the whole reversal, to the cent.
+pub fn partial_reversal(entries: &[Entry], gross: i64, refunded_before: i64, refunded_after: i64) -> Vec<Entry> {
+    let before = refunded_portion(entries, gross, refunded_before);
+    let after = refunded_portion(entries, gross, refunded_after);
+    entries
+        .iter()
+        .zip(after.iter().zip(&before))
+        .map(|(e, (a, b))| Entry::new(e.account.clone(), b - a))
+        .filter(|e| e.amount != 0)
+        .collect()
+}
+
+/// The lines of `entries` that `refunded` of `gross` stands for (same order as `entries`).
+fn refunded_portion(entries: &[Entry], gross: i64, refunded: i64) -> Vec<i64> {
+    let side_total: i64 = entries.iter().map(|e| e.amount.max(0)).sum();
+    let portion = if gross <= 0 || refunded >= gross {
+        side_total
+    } else {
+        (i128::from(side_total) * i128::from(refunded.max(0)) / i128::from(gross)) as i64
+    };
+    let side = |positive: bool| -> Vec<u64> {
+        entries.iter().map(|e| if (e.amount > 0) == positive { e.amount.unsigned_abs() } else { 0 }).collect()
+    };
+    let debits = split(portion, &side(true));
+    let credits = split(-portion, &side(false));
+    entries.iter().enumerate().map(|(i, e)| if e.amount > 0 { debits[i] } else { credits[i] }).collect()
+}
+
 /// Paying a party out: their payable goes down, so does cash.
 pub fn payout_entries(party: super::UserId, amount: i64) -> Vec<Entry> {
     vec![Entry::new(account::payable(party), amount), Entry::new(account::CASH, -amount)]
@@ -993,6 +1033,45 @@ mod tests {
             both.extend(reversal(&entries));
             assert_eq!(both.iter().map(|e| e.amount).sum::<i64>(), 0);
         }
+    }
+
+    #[test]
+    fn partial_refunds_balance_and_add_up_to_the_whole_reversal() {
+        let mut r = Lcg(99);
+        let seller = UserId(uuid::Uuid::from_u128(1));
+        let affiliate = UserId(uuid::Uuid::from_u128(2));
+        for _ in 0..5_000 {
+            let gross = 1 + (r.next() % 500_000) as i64;
+            let b = sale_breakdown(gross, card_fee(gross), (r.next() % 10_001) as u32, (r.next() % 3_001) as u32);
+            let sale = sale_entries(&b, Some(seller), r.next().is_multiple_of(2).then_some(affiliate));
+            // A few refunds in increasing cumulative amounts, the last one the rest.
+            let mut refunded = 0;
+            let mut totals: std::collections::BTreeMap<String, i64> = Default::default();
+            while refunded < gross {
+                let next = if r.next().is_multiple_of(3) {
+                    gross
+                } else {
+                    (refunded + 1 + (r.next() % gross as u64) as i64 / 3).min(gross)
+                };
+                let part = partial_reversal(&sale, gross, refunded, next);
+                assert!(part.is_empty() || balanced(&part), "{refunded}..{next} of {gross}: {part:?}");
+                for e in part {
+                    *totals.entry(e.account).or_default() += e.amount;
+                }
+                refunded = next;
+            }
+            let whole: std::collections::BTreeMap<String, i64> =
+                reversal(&sale).into_iter().map(|e| (e.account, e.amount)).collect();
+            totals.retain(|_, v| *v != 0);
+            assert_eq!(totals, whole, "{gross}: {sale:?}");
+        }
+        // Half of a $10.00 sale with a $0.59 fee: half of each line, the odd cent where it is largest.
+        let b = sale_breakdown(1_000, 59, 7_000, 0);
+        let sale = sale_entries(&b, Some(seller), None);
+        let half: i64 = partial_reversal(&sale, 1_000, 0, 500).iter().filter(|e| e.amount > 0).map(|e| e.amount).sum();
+        assert_eq!(half, 500);
+        assert_eq!(partial_reversal(&sale, 1_000, 0, 1_000), reversal(&sale));
+        assert!(partial_reversal(&sale, 1_000, 300, 300).is_empty());
     }
 
     #[test]

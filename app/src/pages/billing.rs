@@ -3,8 +3,9 @@
 
 use super::SignedIn;
 use crate::api::billing::*;
+use crate::components::forms::{BoundField, error_for};
 use crate::components::layout::{LocalTime, reload_to};
-use crate::domain::billing::{Interval, Limits, format_money, sale_breakdown};
+use crate::domain::billing::{Interval, Limits, format_money, payment_status, sale_breakdown};
 use crate::dto::Me;
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -127,7 +128,7 @@ fn Summary(
                                 <td><LocalTime at=p.created_at/></td>
                                 <td>{p.description.clone()}</td>
                                 <td>{format_money(p.amount)}</td>
-                                <td>{p.status.clone()}</td>
+                                <td>{payment_status(&p.status, p.refunded)}</td>
                                 <td><a href=format!("/billing/receipts/{}", p.id) aria-label=format!("Receipt for {}", p.description)>"Receipt"</a></td>
                             </tr>
                         }).collect_view()}</tbody>
@@ -366,7 +367,7 @@ fn Receipt() -> impl IntoView {
                                     <dt>"Billed to"</dt><dd>{format!("{} <{}>", r.buyer_name, r.buyer_email)}</dd>
                                     <dt>"Item"</dt><dd>{r.description.clone()}</dd>
                                     <dt>"Amount"</dt><dd>{format_money(r.amount)}</dd>
-                                    <dt>"Status"</dt><dd>{r.status.clone()}</dd>
+                                    <dt>"Status"</dt><dd>{payment_status(&r.status, r.refunded)}</dd>
                                     {r.refunded_at.map(|at| view! { <dt>"Refunded"</dt><dd><LocalTime at=at/></dd> })}
                                 </dl>
                                 {(r.provider == "builtin").then(|| view! { <p class="muted">"Test payment recorded by Cairn's built-in provider."</p> })}
@@ -476,12 +477,8 @@ fn AffiliateRate(id: Uuid, rate_bps: u32) -> impl IntoView {
     view! {
         <form on:submit=move |ev| { ev.prevent_default(); save.dispatch(percent.get_untracked()); }>
             <h3>"Affiliates"</h3>
-            <div class="field">
-                <label for="affiliate-percent">"Affiliate commission (%)"</label>
-                <input id="affiliate-percent" inputmode="numeric" bind:value=percent aria-describedby="affiliate-percent-error affiliate-hint"/>
-                <p class="hint" id="affiliate-hint">"Paid to people whose link brings a buyer, from each sale after payment processing; 0 for none."</p>
-                <p class="field-error" id="affiliate-percent-error" aria-live="polite">{field_message(error, "percent")}</p>
-            </div>
+            <BoundField label="Affiliate commission (%)" id="affiliate-percent".into() value=percent error=error_for(error, "percent")
+                hint="Paid to people whose link brings a buyer, from each sale after payment processing; 0 for none."/>
             <ErrorNotice error=general(error)/>
             <p role="status" class="form-success">{move || match save.value().get() {
                 Some(Ok(0)) => Some("No affiliate program.".to_owned()),
@@ -587,7 +584,7 @@ fn Sales() -> impl IntoView {
                                                 <td>{x.buyer.clone()}</td>
                                                 <td>{format_money(x.gross)}</td>
                                                 <td>{format_money(x.share)}</td>
-                                                <td>{x.status.clone()}</td>
+                                                <td>{payment_status(&x.status, x.refunded)}</td>
                                             </tr>
                                         }).collect_view()}</tbody>
                                     </table></div>
@@ -770,7 +767,23 @@ pub fn AdminBillingPage() -> impl IntoView {
 
 #[component]
 fn AdminBilling() -> impl IntoView {
-    let refund = Action::new(|(id, reason): &(Uuid, String)| admin_refund(*id, reason.clone()));
+    let refund = Action::new(|(id, reason, amount): &(Uuid, String, String)| {
+        admin_refund(*id, reason.clone(), Some(amount.clone()))
+    });
+    // Out here, so what was typed outlives the reload a refund causes.
+    let refund_form = RefundForm {
+        reason: RwSignal::new(String::new()),
+        amount: RwSignal::new(String::new()),
+        error: RwSignal::new(None),
+    };
+    Effect::new(move |_| {
+        if let Some(r) = refund.value().get() {
+            if r.is_ok() {
+                refund_form.amount.set(String::new());
+            }
+            refund_form.error.set(r.err());
+        }
+    });
     let batch = Action::new(|_: &()| admin_payout_batch());
     let send = Action::new(|id: &Uuid| admin_send_payouts(*id));
     let promo_input =
@@ -792,7 +805,7 @@ fn AdminBilling() -> impl IntoView {
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Ok(d) => view! { <AdminData d=d refund=refund batch=batch csv=csv send=send/> }.into_any(),
+                        Ok(d) => view! { <AdminData d=d refund=refund refund_form=refund_form batch=batch csv=csv send=send/> }.into_any(),
                         Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}
@@ -804,27 +817,35 @@ fn AdminBilling() -> impl IntoView {
     }
 }
 
-type RefundAction = Action<(Uuid, String), Result<(), AppError>>;
+type RefundAction = Action<(Uuid, String, String), Result<(), AppError>>;
+
+/// The reason and amount of the next refund, and what the last one answered.
+#[derive(Clone, Copy)]
+struct RefundForm {
+    reason: RwSignal<String>,
+    amount: RwSignal<String>,
+    error: RwSignal<Option<AppError>>,
+}
 
 #[component]
 fn AdminData(
     d: AdminBillingView,
     refund: RefundAction,
+    refund_form: RefundForm,
     batch: Action<(), Result<Vec<PayoutView>, AppError>>,
     csv: Action<Uuid, Result<String, AppError>>,
     send: Action<Uuid, Result<Vec<PayoutView>, AppError>>,
 ) -> impl IntoView {
-    let reason = RwSignal::new(String::new());
+    let RefundForm { reason, amount, error } = refund_form;
     let individual: Vec<(String, String)> =
         d.plans.iter().filter(|p| !p.config.per_seat).map(|p| (p.code.clone(), p.config.name.clone())).collect();
     view! {
         <section class="card" aria-labelledby="admin-payments">
             <h2 id="admin-payments">"Payments"</h2>
-            <div class="field">
-                <label for="refund-reason">"Refund reason"</label>
-                <input id="refund-reason" bind:value=reason aria-describedby="refund-error"/>
-            </div>
-            <p role="alert" class="form-error" id="refund-error">{move || refund.value().get().and_then(|r| r.err()).map(|e| e.to_string())}</p>
+            <BoundField id="refund-reason".into() label="Refund reason" value=reason error=error_for(error, "reason")/>
+            <BoundField id="refund-amount".into() label="Refund amount" value=amount error=error_for(error, "amount")
+                hint="Empty refunds all that is left of the payment."/>
+            <ErrorNotice error=general(error)/>
             <div class="table-scroll"><table>
                 <caption class="visually-hidden">"Payments"</caption>
                 <thead><tr><th scope="col">"Date"</th><th scope="col">"What"</th><th scope="col">"Buyer"</th><th scope="col">"Amount"</th><th scope="col">"Seller share"</th><th scope="col">"Status"</th><th scope="col">"Action"</th></tr></thead>
@@ -838,10 +859,10 @@ fn AdminData(
                             <td>{p.buyer.clone()}</td>
                             <td>{format_money(p.amount)}</td>
                             <td>{format_money(p.seller_share)}</td>
-                            <td>{p.status.clone()}</td>
+                            <td>{payment_status(&p.status, p.refunded)}</td>
                             <td>{(p.status == "paid").then(|| view! {
                                 <button type="button" class="danger small" aria-label=format!("Refund {what} ({})", p.buyer)
-                                    on:click=move |_| { refund.dispatch((id, reason.get_untracked())); }>"Refund"</button>
+                                    on:click=move |_| { refund.dispatch((id, reason.get_untracked(), amount.get_untracked())); }>"Refund"</button>
                             })}</td>
                         </tr>
                     }
@@ -1037,15 +1058,6 @@ fn DiscountForm() -> impl IntoView {
             error.set(r.err());
         }
     });
-    let field = move |label: &'static str, id: &'static str, key: &'static str, value: RwSignal<String>| {
-        view! {
-            <div class="field">
-                <label for=id>{label}</label>
-                <input id=id bind:value=value aria-describedby=format!("{id}-error")/>
-                <p class="field-error" id=format!("{id}-error") aria-live="polite">{field_message(error, key)}</p>
-            </div>
-        }
-    };
     view! {
         <section class="card" aria-labelledby="discount-h">
             <h2 id="discount-h">"Discount a plan"</h2>
@@ -1054,10 +1066,10 @@ fn DiscountForm() -> impl IntoView {
                 ev.prevent_default();
                 give.dispatch((email.get_untracked(), percent.get_untracked(), months.get_untracked(), reason.get_untracked()));
             }>
-                {field("Whose plan (email)", "discount-email", "email", email)}
-                {field("Percent off", "discount-percent", "percent", percent)}
-                {field("Months", "discount-months", "months", months)}
-                {field("Reason for the discount", "discount-reason", "reason", reason)}
+                <BoundField label="Whose plan (email)" id="discount-email".into() value=email error=error_for(error, "email")/>
+                <BoundField label="Percent off" id="discount-percent".into() value=percent error=error_for(error, "percent")/>
+                <BoundField label="Months" id="discount-months".into() value=months error=error_for(error, "months")/>
+                <BoundField label="Reason for the discount" id="discount-reason".into() value=reason error=error_for(error, "reason")/>
                 <ErrorNotice error=general(error)/>
                 <p role="status">{move || matches!(give.value().get(), Some(Ok(()))).then_some("Discount given.")}</p>
                 <button type="submit" disabled=move || give.pending().get()>"Give discount"</button>

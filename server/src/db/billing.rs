@@ -233,6 +233,7 @@ struct PaymentRow {
     access_until: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     refunded_at: Option<DateTime<Utc>>,
+    refunded_amount: i64,
 }
 
 impl From<PaymentRow> for PaymentRecord {
@@ -258,13 +259,14 @@ impl From<PaymentRow> for PaymentRecord {
             access_until: r.access_until,
             created_at: r.created_at,
             refunded_at: r.refunded_at,
+            refunded: r.refunded_amount,
         }
     }
 }
 
 const PAYMENT_SELECT: &str = "SELECT id, checkout_id, user_id, org_id, product, description, amount, currency, processor_fee, \
      platform_fee, seller_id, seller_share, affiliate_code, CAST(affiliate_share AS BIGINT) AS affiliate_share, status, provider, \
-     provider_ref, access_until, created_at, refunded_at FROM payments";
+     provider_ref, access_until, created_at, refunded_at, CAST(refunded_amount AS BIGINT) AS refunded_amount FROM payments";
 
 #[derive(FromRow)]
 struct PayoutRow {
@@ -684,11 +686,22 @@ impl BillingStore for Db {
         Ok(row.map(Into::into))
     }
 
-    async fn refund_payment(&self, id: Uuid, reversal: &LedgerTx, cancel: Option<&PlanChangeRecord>) -> Result<bool> {
+    async fn refund_payment(
+        &self,
+        id: Uuid,
+        refunded: (i64, i64),
+        reversal: &LedgerTx,
+        cancel: Option<&PlanChangeRecord>,
+    ) -> Result<bool> {
         on_pool!(self, pool => {
             let mut tx = pool.begin_write().await.store()?;
-            let done = sqlx::query("UPDATE payments SET status = 'refunded', refunded_at = $2 WHERE id = $1 AND status = 'paid'")
-                .bind(id).bind(reversal.created_at).execute(&mut *tx).await.store()?.rows_affected();
+            // Only from the amount the caller saw: a concurrent refund makes this one start over.
+            let done = sqlx::query(
+                "UPDATE payments SET refunded_amount = $4, refunded_at = $2, \
+                 status = CASE WHEN $4 >= amount THEN 'refunded' ELSE status END \
+                 WHERE id = $1 AND status = 'paid' AND refunded_amount = $3")
+                .bind(id).bind(reversal.created_at).bind(refunded.0).bind(refunded.1)
+                .execute(&mut *tx).await.store()?.rows_affected();
             if done == 0 {
                 return Ok(false);
             }

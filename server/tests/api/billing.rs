@@ -222,6 +222,68 @@ async fn a_premium_sequence_is_bought_the_creator_earns_seventy_percent_and_a_re
     assert_eq!(ledger_total(&app).await, 0);
 }
 
+/// Each account's sum in the ledger, zero sums left out.
+async fn ledger_accounts(app: &TestApp) -> Vec<(String, i64)> {
+    let mut sums = app.state.services.store.ledger_sums("").await.expect("ledger");
+    sums.retain(|(_, s)| *s != 0);
+    sums
+}
+
+#[tokio::test]
+async fn a_partial_refund_reverses_its_part_of_every_share_and_the_rest_ends_access() {
+    let app = TestApp::spawn().await;
+    let sam = sysadmin(&app).await;
+    let (chris, org, id) = premium_sequence(&app, "Half refunds").await;
+    let _: Option<PriceView> = chris
+        .call_json("set_sequence_price", json!({ "id": id, "amount": "49", "monthly": false }))
+        .await
+        .expect("price");
+    let victor = join(&app, &chris, org, "Victor Viewer", "victor@example.com", "viewer").await;
+    victor.call::<()>("switch_org", &[("org_id", &org.to_string())]).await.expect("switch");
+    let c = checkout(&victor, &format!("sequence:{id}"), "", "").await.expect("checkout");
+    pay(&victor, c.id).await;
+    let sales: SalesView = chris.call_json("my_sales", json!({})).await.expect("sales");
+    let payment = sales.sales[0].id;
+
+    // Not more than was paid, not nothing, and money as people type it.
+    for (amount, why) in [("49.01", "more than paid"), ("0", "nothing"), ("ten", "not money")] {
+        let err = sam
+            .call_json::<()>("admin_refund", json!({ "id": payment, "reason": "Partly unhappy", "amount": amount }))
+            .await
+            .unwrap_err();
+        assert_eq!(field_of(&err), "amount", "{why}");
+    }
+    sam.call_json::<()>("admin_refund", json!({ "id": payment, "reason": "Half the course", "amount": "24.50" }))
+        .await
+        .expect("half");
+    let sales: SalesView = chris.call_json("my_sales", json!({})).await.expect("sales");
+    assert_eq!((sales.sales[0].status.as_str(), sales.sales[0].refunded), ("paid", 2_450));
+    assert_eq!(sales.balance, 1_715, "half of the $34.30 share");
+    let revenue = ledger_accounts(&app).await;
+    assert!(revenue.contains(&("revenue:platform".to_owned(), -735)), "half of the $14.70 fee: {revenue:?}");
+    let seen: SequenceDetail = victor.call_json("sequence", json!({ "id": id })).await.expect("detail");
+    assert!(!seen.locked, "a partial refund keeps access");
+    let err = sam
+        .call_json::<()>("admin_refund", json!({ "id": payment, "reason": "More", "amount": "30" }))
+        .await
+        .unwrap_err();
+    assert_eq!((field_of(&err), err.error.to_string().contains("$24.50")), ("amount", true));
+
+    // Three cents, then the rest (no amount): everything is back where it was before the sale.
+    sam.call_json::<()>("admin_refund", json!({ "id": payment, "reason": "Rounding", "amount": "0.03" }))
+        .await
+        .expect("three cents");
+    sam.call_json::<()>("admin_refund", json!({ "id": payment, "reason": "The rest" })).await.expect("rest");
+    let sales: SalesView = chris.call_json("my_sales", json!({})).await.expect("sales");
+    assert_eq!((sales.sales[0].status.as_str(), sales.sales[0].refunded, sales.balance), ("refunded", 4_900, 0));
+    assert_eq!(ledger_accounts(&app).await, vec![], "every account back to zero");
+    let seen: SequenceDetail = victor.call_json("sequence", json!({ "id": id })).await.expect("detail");
+    assert!(seen.locked, "a full refund ends access");
+    let receipt: app::api::billing::ReceiptView =
+        victor.call_json("receipt", json!({ "id": payment })).await.expect("receipt");
+    assert_eq!((receipt.status.as_str(), receipt.refunded), ("refunded", 4_900));
+}
+
 #[tokio::test]
 async fn admins_boost_quotas_with_a_reason_and_plan_changes_are_new_versions() {
     let app = TestApp::spawn().await;
@@ -480,6 +542,67 @@ async fn stripe_webhooks_are_verified_stored_once_and_applied_in_any_order() {
     let off = TestApp::spawn().await;
     let (status, _) = post_stripe(&off.client(), &completed, &sign(&completed, now, secret)).await;
     assert_eq!(status, 404);
+}
+
+/// Stripe says how much of a charge is refunded in all; a dispute, how much it takes. Each takes
+/// its part once, whatever order the refunds arrive in, and the last cent ends the plan.
+#[tokio::test]
+async fn stripe_partial_refunds_and_disputes_take_their_part_once() {
+    let secret = "whsec_test_secret";
+    let app = TestApp::spawn_with(|c| c.stripe_webhook_secrets = vec![secret.into()]).await;
+    let services = &app.state.services;
+    let alice = app.signed_up("Alice Free", "alice@example.com").await;
+    let c = checkout(&alice, "plan:premium", "month", "").await.expect("checkout");
+    let now = app.clock_now().timestamp();
+    let event = |id: &str, kind: &str, object: serde_json::Value| {
+        json!({ "id": id, "object": "event", "api_version": "2024-06-20", "created": now, "livemode": false,
+            "type": kind, "data": { "object": object } })
+        .to_string()
+    };
+    let charge = |refunded: i64| {
+        json!({ "id": "ch_3Part", "object": "charge", "amount": 1_900, "amount_refunded": refunded,
+            "currency": "usd", "payment_intent": "pi_3Part", "refunded": refunded == 1_900 })
+    };
+    let deliveries = [
+        event(
+            "evt_paid",
+            "checkout.session.completed",
+            json!({ "id": "cs_test_p", "object": "checkout.session",
+            "client_reference_id": c.id, "amount_total": 1_900, "currency": "usd", "mode": "payment",
+            "payment_status": "paid", "payment_intent": "pi_3Part", "status": "complete" }),
+        ),
+        // $5.00 refunded, then an older event that said $3.00 arrives late: it changes nothing.
+        event("evt_refund_500", "charge.refunded", charge(500)),
+        event("evt_refund_300", "charge.refunded", charge(300)),
+    ];
+    let client = app.client();
+    for body in &deliveries {
+        let (status, _) = post_stripe(&client, body, &app::security::sign_webhook(secret, now, body)).await;
+        assert_eq!(status, 200);
+        app::api::billing::process_stripe_events(services).await.expect("process");
+    }
+    let summary: BillingSummary = alice.call_json("billing_overview", json!({})).await.expect("overview");
+    let p = &summary.payments[0];
+    assert_eq!((summary.plan_code.as_str(), p.status.as_str(), p.refunded), ("premium", "paid", 500));
+    let cash = |sums: Vec<(String, i64)>| sums.into_iter().find(|(a, _)| a == "assets:cash").map(|(_, s)| s);
+    // $19.00 less Stripe's 85¢, less the refund's share of both ($5.00 of $19.00: $4.78 of cash).
+    assert_eq!(cash(ledger_accounts(&app).await), Some(1_900 - 85 - 478));
+
+    // A dispute for the other $14.00: all of it is back, and the plan paid by it ends.
+    let dispute = event(
+        "evt_dispute",
+        "charge.dispute.created",
+        json!({ "id": "dp_1", "object": "dispute",
+        "amount": 1_400, "charge": "ch_3Part", "currency": "usd", "payment_intent": "pi_3Part",
+        "reason": "fraudulent", "status": "needs_response" }),
+    );
+    let (status, _) = post_stripe(&client, &dispute, &app::security::sign_webhook(secret, now, &dispute)).await;
+    assert_eq!(status, 200);
+    assert_eq!(app::api::billing::process_stripe_events(services).await.expect("process"), 1);
+    let summary: BillingSummary = alice.call_json("billing_overview", json!({})).await.expect("overview");
+    let p = &summary.payments[0];
+    assert_eq!((summary.plan_code.as_str(), p.status.as_str(), p.refunded), ("free", "refunded", 1_900));
+    assert_eq!(ledger_accounts(&app).await, vec![], "the charge, its fee and its revenue all reversed");
 }
 
 /// The business dashboard against a scenario worked by hand: three plans bought, an upgrade, a

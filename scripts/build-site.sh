@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the browser bundle (wasm + JS glue + CSS + public assets) into $LEPTOS_SITE_ROOT and the
-# server binary. Usage: scripts/build-site.sh [release|debug]. The same steps cargo-leptos takes,
-# with tools installed by scripts/setup.sh.
+# server binary. Usage: scripts/build-site.sh [release|debug|test]. The same steps cargo-leptos
+# takes, with tools installed by scripts/setup.sh. `test` (what `make test` serves) is a debug
+# server, sharing its compiled dependencies with the integration tests, and a size-optimized wasm
+# without the release profile's whole-program optimization.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-release}
@@ -9,7 +11,12 @@ target_dir=${CARGO_TARGET_DIR:-target}
 site=${LEPTOS_SITE_ROOT:-$target_dir/site}
 export PATH="$PWD/end2end/node_modules/.bin:$PATH"
 
-if [ "$mode" = release ]; then wasm_profile=wasm-release; server_flag=--release; else wasm_profile=dev; server_flag=; fi
+case "$mode" in
+  release) wasm_profile=wasm-release; server_flag=--release ;;
+  test) wasm_profile=wasm-test; server_flag= ;;
+  debug) wasm_profile=dev; server_flag= ;;
+  *) echo "usage: $0 [release|debug|test]" >&2; exit 2 ;;
+esac
 wasm_dir=$target_dir/wasm32-unknown-unknown/$([ "$wasm_profile" = dev ] && echo debug || echo "$wasm_profile")
 
 cargo build -p frontend --lib --target wasm32-unknown-unknown --profile "$wasm_profile"

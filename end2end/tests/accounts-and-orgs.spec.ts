@@ -35,6 +35,8 @@ test('sign up, verify, create an organization, invite, and roles decide who may 
   await page.getByLabel('Organization name').fill('Playwright Coaching');
   await page.getByRole('button', { name: 'Create organization' }).click();
   await expect(page.getByRole('heading', { name: 'Members of Playwright Coaching' })).toBeVisible();
+  // Creating reloads the page: until it hydrates, "Send invitation" would post the plain form.
+  await hydrated(page);
 
   // Invite an Editor and a Viewer.
   const editorEmail = uniqueEmail('editor');

@@ -57,6 +57,13 @@ run_against() {
   key=$(curl -sf -c "$jar" -b "$jar" "$base/api/create_api_key" \
     --data-urlencode "name=schemathesis" --data-urlencode "scope=write" --data-urlencode "expires_in_days=0" |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["secret"])')
+  # The demo organization is on the free plan (1,000 API requests a day, 100 prompts): the system
+  # admin gives the Owner the Creator plan, so that generated requests reach their operations.
+  local admin_jar="$work/admin-cookies-$backend"
+  curl -sf -c "$admin_jar" -b "$admin_jar" "$base/api/sign_in" \
+    --data-urlencode "email=sysadmin@demo.cairn.test" --data-urlencode "password=cairn-demo-2026" >/dev/null
+  curl -sf -c "$admin_jar" -b "$admin_jar" -H 'content-type: application/json' "$base/api/admin_set_plan" \
+    -d '{"email":"owner@demo.cairn.test","plan":"creator","days":"30","reason":"schemathesis"}' >/dev/null
 
   "$venv/bin/schemathesis" run "$base/api/v1/openapi.json" \
     --header "Authorization: Bearer $key" \

@@ -727,6 +727,8 @@ pub trait OrgStore: Send + Sync {
 #[async_trait]
 pub trait PromptStore: Send + Sync {
     async fn prompts(&self, org: OrgId, filter: &PromptFilter) -> StoreResult<Vec<PromptRecord>>;
+    /// How many prompts the organization has (its plan's prompt quota counts them).
+    async fn prompt_count(&self, org: OrgId) -> StoreResult<i64>;
     async fn prompt(&self, org: OrgId, id: Uuid) -> StoreResult<Option<PromptRecord>>;
     /// Creates the prompt or saves its next version, in one transaction; returns the new version.
     async fn save_prompt(&self, save: &PromptSave<'_>) -> StoreResult<i32>;
@@ -855,6 +857,8 @@ pub trait ApiKeyStore: Send + Sync {
         requests: i64,
         at: DateTime<Utc>,
     ) -> StoreResult<i64>;
+    /// Requests made with any of the organization's keys in windows starting at `since` or later.
+    async fn org_api_requests(&self, org: OrgId, since: DateTime<Utc>) -> StoreResult<i64>;
 }
 
 /// An API key as a request sees it: the key, and the role its creator holds in the key's

@@ -41,6 +41,8 @@ pub struct AppState {
     pub chat: llm::ChatClient,
     /// API requests per key, counted in memory and written about once a second.
     pub api_requests: Arc<http::rate::RequestCounter>,
+    /// Each organization's API requests today against its plan's daily quota.
+    pub api_daily: Arc<http::rate::DailyQuota>,
 }
 
 impl AppState {
@@ -59,6 +61,7 @@ impl AppState {
             http,
             chat,
             api_requests: Arc::default(),
+            api_daily: Arc::default(),
         }
     }
 }

@@ -405,9 +405,24 @@ pub(crate) mod rules {
                 let since = money::month_start(services.clock.now());
                 services.store.usage_totals(org, money::Metric::AiTokens, since).await?.sum
             }
-            // Counted elsewhere (the prompt list, API key usage): not shown yet.
-            Quota::Prompts | Quota::ApiRequestsPerDay => return Ok(-1),
+            Quota::Prompts => services.store.prompt_count(org).await?,
+            Quota::ApiRequestsPerDay => {
+                services.store.org_api_requests(org, money::day_start(services.clock.now())).await?
+            }
         })
+    }
+
+    /// Whether `adding` more of a quota fit in what `user` may use in `org` (the upgrade that
+    /// would allow it when not).
+    pub async fn require_room(
+        services: &Services,
+        user: UserId,
+        org: OrgId,
+        quota: Quota,
+        adding: i64,
+    ) -> Result<(), AppError> {
+        let used = usage(services, user, org, quota).await?;
+        require(services, user, org, Need::Quota { quota, used, adding }).await.map(|_| ())
     }
 
     /// Records the AI tokens a model call used in `org`, once per `key`. A failure is logged:
@@ -484,7 +499,8 @@ pub(crate) mod rules {
         .ok_or(AppError::NotFound)?;
         let e = entitlements(services, user, org).await?;
         let mut usage = Vec::new();
-        for q in [Quota::ActiveSequences, Quota::PersonalSequences, Quota::AiTokensPerMonth] {
+        // Members are not held to the plan yet (docs/billing.md), so not shown against it.
+        for q in Quota::ALL.into_iter().filter(|q| *q != Quota::Members) {
             let used = self::usage(services, user, org, q).await?;
             let limit = q.limit(&e.limits);
             usage.push(UsageView {
@@ -2239,7 +2255,9 @@ pub(crate) mod rules {
 }
 
 #[cfg(feature = "ssr")]
-pub use rules::{REFERRAL_COOKIE, process_stripe_events, record_ai_tokens, renew_due, require_ai_tokens};
+pub use rules::{
+    REFERRAL_COOKIE, entitlements, process_stripe_events, record_ai_tokens, renew_due, require, require_ai_tokens,
+};
 
 #[cfg(feature = "ssr")]
 use {

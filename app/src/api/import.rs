@@ -102,6 +102,15 @@ pub mod rules {
         if import.prompts.is_empty() {
             return Err(AppError::validation("file", "The file holds no prompts."));
         }
+        let adding = import.prompts.len() as i64;
+        crate::api::billing::rules::require_room(
+            services,
+            p.user,
+            p.org,
+            crate::domain::billing::Quota::Prompts,
+            adding,
+        )
+        .await?;
         services.store.import_library(&import).await?;
         let outcome = ImportOutcome {
             prompts: preview.prompts,

@@ -255,6 +255,8 @@ pub mod rules {
     pub async fn duplicate(services: &Services, p: &Principal, id: Uuid) -> Result<Uuid, AppError> {
         p.require(Action::CreatePrompt, &Resource::Org(p.org))?;
         let source = visible(services, p, id).await?;
+        crate::api::billing::rules::require_room(services, p.user, p.org, crate::domain::billing::Quota::Prompts, 1)
+            .await?;
         let mut title = format!("Copy of {}", source.fields.title);
         if title.chars().count() > 200 {
             title = title.chars().take(200).collect();

@@ -321,6 +321,8 @@ pub mod library {
         p.require(Action::CreatePrompt, &Resource::Org(p.org))?;
         let fields = parse_input(input)?;
         let note = change_note(input, "First version")?;
+        crate::api::billing::rules::require_room(services, p.user, p.org, crate::domain::billing::Quota::Prompts, 1)
+            .await?;
         let id = Uuid::now_v7();
         let save = PromptSave {
             org: p.org,

@@ -648,6 +648,11 @@ pub struct UsageTotals {
 }
 
 /// The start of the calendar month (UTC) `at` is in: monthly quotas reset then.
+/// The start of `at`'s day (UTC): daily quotas reset then.
+pub fn day_start(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.date_naive().and_hms_opt(0, 0, 0).map_or(at, |d| d.and_utc())
+}
+
 pub fn month_start(at: DateTime<Utc>) -> DateTime<Utc> {
     use chrono::{Datelike, TimeZone};
     Utc.with_ymd_and_hms(at.year(), at.month(), 1, 0, 0, 0).single().unwrap_or(at)

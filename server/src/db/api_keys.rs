@@ -112,4 +112,12 @@ impl ApiKeyStore for Db {
             .bind(key).bind(at).bind(at - chrono::Duration::minutes(1)).execute(pool).await.store().map(|_| ())?);
         Ok(count)
     }
+
+    async fn org_api_requests(&self, org: OrgId, since: DateTime<Utc>) -> Result<i64> {
+        let (n,): (i64,) = on_pool!(self, pool => sqlx::query_as(
+            "SELECT CAST(COALESCE(SUM(u.requests), 0) AS BIGINT) FROM api_key_usage u \
+             JOIN api_keys k ON k.id = u.key_id WHERE k.org_id = $1 AND u.window_start >= $2")
+            .bind(org.0).bind(since).fetch_one(pool).await.store()?);
+        Ok(n)
+    }
 }

@@ -260,6 +260,13 @@ fn push_page(sql: &mut Sql, filter: &PromptFilter) {
 
 #[async_trait]
 impl PromptStore for Db {
+    async fn prompt_count(&self, org: OrgId) -> Result<i64> {
+        let (n,): (i64,) = on_pool!(self, pool => sqlx::query_as(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM prompts WHERE org_id = $1")
+            .bind(org.0).fetch_one(pool).await.store()?);
+        Ok(n)
+    }
+
     async fn prompts(&self, org: OrgId, filter: &PromptFilter) -> Result<Vec<PromptRecord>> {
         let mut sql = Sql::default();
         let searching = filter.query.as_ref().filter(|q| !q.is_empty());

@@ -208,6 +208,9 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
     if key.expires_at.is_some_and(|at| at <= now) {
         return unauthenticated("That API key has expired.");
     }
+    if let Err(err) = state.api_daily.admit(services, key.created_by, key.org_id, now).await {
+        return json_error(&err);
+    }
     let window = now.duration_trunc(TimeDelta::hours(1)).unwrap_or(now);
     let reset = (window + TimeDelta::hours(1) - now).num_seconds().max(1) as u64;
     let used = match state.api_requests.count(services.store.as_ref(), key.id, window, now).await {
@@ -272,14 +275,26 @@ fn unauthenticated(message: &str) -> Response {
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// Stable: `not_found`, `unauthenticated`, `forbidden`, `plan_limit`, `validation`, `conflict`,
-    /// `rate_limited`, `invalid_json`, `invalid_query`, `invalid_body`, `too_large`, `import_invalid`
-    /// or `internal`.
+    /// `rate_limited`, `quota_exhausted`, `invalid_json`, `invalid_query`, `invalid_body`,
+    /// `too_large`, `import_invalid` or `internal`.
     code: String,
     /// For people: what went wrong and what to do.
     message: String,
     /// The field at fault, for `validation` (e.g. `title`, `values.name`).
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<String>,
+    /// For `plan_limit` and `quota_exhausted`: the plan that would allow it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    upgrade: Option<UpgradeBody>,
+}
+
+/// A plan that would allow what was refused.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct UpgradeBody {
+    /// The plan's code, e.g. `premium`.
+    plan: String,
+    /// Its name, e.g. `Premium`.
+    name: String,
 }
 
 /// A 422 answer of `render`: every variable that could not be filled (`problems`), or a bad
@@ -488,7 +503,7 @@ async fn event(
 #[utoipa::path(post, path = "/api/v1/prompts", tag = "prompts", request_body = PromptBody,
     responses((status = 201, description = "The new prompt.", body = app::dto::PromptDetail),
         (status = 400, description = "The body is not JSON of this shape.", body = ErrorBody),
-        (status = 403, description = "The key may not create prompts.", body = ErrorBody),
+        (status = 403, description = "The key may not create prompts, or the organization's plan allows no more (`plan_limit`, with the plan that would).", body = ErrorBody),
         (status = 422, description = "A field breaks a rule; `field` names it.", body = ErrorBody)))]
 async fn create(
     State(state): State<AppState>,
@@ -820,7 +835,7 @@ struct ImportParams {
     responses((status = 200, description = "Dry run: what importing would do.", body = app::dto::ImportPreview),
         (status = 201, description = "Imported.", body = app::dto::ImportOutcome),
         (status = 400, description = "A malformed query string, or a body that is not UTF-8 text.", body = ErrorBody),
-        (status = 403, description = "Importing needs an Owner's or Admin's write key.", body = ErrorBody),
+        (status = 403, description = "Importing needs an Owner's or Admin's write key, and room in the plan's prompt quota (`plan_limit`).", body = ErrorBody),
         (status = 413, description = "The file is too large.", body = ErrorBody),
         (status = 422, description = "The file has problems (`preview` lists them); nothing was written.", body = ErrorBody)))]
 async fn import(

@@ -20,7 +20,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
             `Authorization: Bearer cairn_…`. A key acts with its creator's role; a read key as a Viewer.\n\n\
             Each key may make a number of requests per hour (1,000 unless the operator sets another); every \
             answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`, and a request over \
-            the limit is answered `429` with `Retry-After`.\n\n\
+            the limit is answered `429` with `Retry-After`. The organization's plan also allows a number of \
+            requests a day (UTC) with all its keys; past it requests are answered `429` `quota_exhausted`, \
+            naming the plan that allows more.\n\n\
             Errors are JSON with a stable `code`, a `message` and, for invalid input, the `field`.",
     ),
     paths(
@@ -77,9 +79,12 @@ impl utoipa::Modify for Security {
                 responses
                     .entry("401".into())
                     .or_insert_with(|| error("No API key, or one that is not valid, revoked or expired."));
-                responses
-                    .entry("429".into())
-                    .or_insert_with(|| error("Over the key's hourly limit; see `Retry-After`."));
+                responses.entry("429".into()).or_insert_with(|| {
+                    error(
+                        "Over the key's hourly limit (`rate_limited`; see `Retry-After`), or the organization's \
+                             plan's daily request quota (`quota_exhausted`, with the plan that allows more).",
+                    )
+                });
             }
         }
     }

@@ -8,7 +8,11 @@
 //! sees the other instances' requests up to a second late. What is counted but not yet written
 //! is written at shutdown (`flush`); a crash loses at most a second of counts.
 
-use app::ports::{Store, StoreResult};
+use app::api::billing;
+use app::domain::billing::{Need, Quota, day_start};
+use app::domain::{OrgId, UserId};
+use app::error::AppError;
+use app::ports::{Services, Store, StoreResult};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -107,5 +111,72 @@ impl RequestCounter {
                 tracing::warn!(%key, %err, "could not write API request counts at shutdown");
             }
         }
+    }
+}
+
+/// Each organization's API requests today (UTC) against its plan's `api_requests_per_day`.
+///
+/// The day's count (every key of the organization, every instance) is read from the database at
+/// most every few seconds per organization, and counted here in between: one instance limits
+/// exactly; several may let through what the others counted in the last few seconds.
+pub struct DailyQuota {
+    orgs: Mutex<HashMap<OrgId, Day>>,
+    refresh_every: Duration,
+}
+
+struct Day {
+    start: DateTime<Utc>,
+    limit: Option<i64>,
+    /// The database's count at the last read plus what was admitted here since.
+    used: i64,
+    read_at: Instant,
+}
+
+impl Default for DailyQuota {
+    fn default() -> Self {
+        Self { orgs: Mutex::default(), refresh_every: Duration::from_secs(5) }
+    }
+}
+
+impl DailyQuota {
+    /// Admits one more request of `org` made with `user`'s key today, or answers 429
+    /// `quota_exhausted` with the plan that would allow more. Call it before the request is
+    /// counted against its key.
+    pub async fn admit(
+        &self,
+        services: &Services,
+        user: UserId,
+        org: OrgId,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        let start = day_start(now);
+        let (fresh, counted) = {
+            let orgs = self.orgs.lock().unwrap_or_else(|e| e.into_inner());
+            let today = orgs.get(&org).filter(|d| d.start == start);
+            (
+                today.filter(|d| d.read_at.elapsed() < self.refresh_every).map(|d| (d.limit, d.used)),
+                today.map_or(0, |d| d.used),
+            )
+        };
+        let (limit, used) = match fresh {
+            Some(known) => known,
+            None => {
+                let limit = Quota::ApiRequestsPerDay.limit(&billing::entitlements(services, user, org).await?.limits);
+                // The database may not have this instance's last second yet.
+                let used = services.store.org_api_requests(org, start).await?.max(counted);
+                let day = Day { start, limit, used, read_at: Instant::now() };
+                self.orgs.lock().unwrap_or_else(|e| e.into_inner()).insert(org, day);
+                (limit, used)
+            }
+        };
+        if limit.is_some_and(|l| used >= l) {
+            // The plan's own words: why, and which plan would allow more.
+            billing::require(services, user, org, Need::Quota { quota: Quota::ApiRequestsPerDay, used, adding: 1 })
+                .await?;
+        }
+        if let Some(d) = self.orgs.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&org) {
+            d.used += 1;
+        }
+        Ok(())
     }
 }

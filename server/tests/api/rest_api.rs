@@ -215,6 +215,46 @@ async fn the_rate_limit_answers_429_with_headers() {
     assert_eq!(status, StatusCode::OK);
 }
 
+/// The organization's plan limits its keys too: prompts (403 `plan_limit`) and requests a day
+/// (429 `quota_exhausted`), each naming the plan that allows more; the next day starts afresh.
+#[tokio::test]
+async fn the_plan_s_prompt_and_daily_request_quotas_apply_to_keys() {
+    let app = TestApp::spawn().await;
+    let sam = crate::billing::sysadmin(&app).await;
+    let limits = app::domain::billing::Limits {
+        max_prompts: Some(1),
+        api_requests_per_day: Some(4),
+        ..app::domain::billing::Limits::default()
+    };
+    let _: i32 = sam
+        .call_json(
+            "admin_save_plan",
+            json!({ "code": "free", "name": "Free", "monthly_price": "0", "annual_price": "0", "limits": limits }),
+        )
+        .await
+        .expect("save plan");
+    let owner = app.signed_up("Olivia", "olivia@example.com").await;
+    let api = Api::new(&app, &new_key(&owner, "write", "0").await);
+    let prompt = json!({ "title": "One", "body": "Hello" });
+    assert_eq!(api.post("/prompts", prompt.clone()).await.0, StatusCode::CREATED);
+    let (status, body) = api.post("/prompts", prompt).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("plan_limit")), "{body}");
+    assert_eq!(body["upgrade"]["plan"], json!("premium"), "{body}");
+    for _ in 0..2 {
+        assert_eq!(api.get("/prompts").await.0, StatusCode::OK);
+    }
+    let (status, body) = api.get("/prompts").await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("quota_exhausted")), "{body}");
+    assert_eq!(body["upgrade"]["plan"], json!("premium"), "{body}");
+    // In the pages too: the organization's prompts against the plan's.
+    let summary: app::api::billing::BillingSummary =
+        owner.call_json("billing_overview", json!({})).await.expect("overview");
+    let prompts = summary.usage.iter().find(|u| u.quota == app::domain::billing::Quota::Prompts).expect("prompts");
+    assert_eq!((prompts.used, prompts.limit), (1, Some(1)));
+    app.clock.advance(Duration::days(1));
+    assert_eq!(api.get("/prompts").await.0, StatusCode::OK, "a new day");
+}
+
 /// Instances count in memory and add their counts to the shared row about once a second: one
 /// instance limits exactly, several see each other's requests within a second.
 #[tokio::test]

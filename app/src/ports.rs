@@ -1114,6 +1114,11 @@ pub trait SequenceStore: Send + Sync {
     async fn next_job_due(&self) -> StoreResult<Option<DateTime<Utc>>>;
     /// Gives a held job back for another attempt at `next_at`, or marks it failed (`next_at` None).
     async fn retry_job(&self, owner: Uuid, job: Uuid, next_at: Option<DateTime<Utc>>, error: &str) -> StoreResult<()>;
+    /// Gives a held job back, due again at `at` as a fresh job (no attempt counted): its moment
+    /// moved (an inactivity step whose subscriber replied meanwhile).
+    async fn postpone_job(&self, owner: Uuid, job: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
+    /// When `user` last wrote in one of their conversations in `org`.
+    async fn last_reply(&self, org: OrgId, user: UserId) -> StoreResult<Option<DateTime<Utc>>>;
     /// Closes a held job without a run change (its subscription is gone or stopped).
     async fn close_job(
         &self,

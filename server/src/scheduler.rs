@@ -6,9 +6,12 @@ use crate::channels::Channels;
 use crate::llm::{ChatCall, ChatClient};
 use app::api::{billing, engine, sequences};
 use app::domain::model::ChatMessage;
-use app::domain::sequence::{Decider, Input, JobKind, RunError, Sender, Step, StepKind, SubscriptionStatus};
+use app::domain::sequence::{
+    Decider, Input, JobKind, Phase, RunError, Sender, Step, StepKind, SubscriptionStatus, Trigger,
+};
 use app::domain::{OrgId, UserId};
 use app::ports::{JobRecord, ModelEndpoint, NotificationRecord, RunChange, Services, SubscriptionRecord};
+use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -256,6 +259,11 @@ impl Scheduler {
                     tracing::warn!(%err, job = %job.id, "scheduler: could not close a job");
                 }
             }
+            Outcome::Postpone(at) => {
+                if let Err(err) = store.postpone_job(self.owner, job.id, at).await {
+                    tracing::warn!(%err, job = %job.id, "scheduler: could not postpone a job");
+                }
+            }
             Outcome::Retry(error) => {
                 let next = (job.attempts < MAX_ATTEMPTS).then(|| now + backoff(job.attempts));
                 if next.is_none() {
@@ -292,6 +300,9 @@ impl Scheduler {
             return Err(Outcome::close("held", "A person has taken the conversation over."));
         }
         let steps = self.version(sub.sequence_id, sub.version).await?;
+        if job.kind == JobKind::Fire {
+            self.still_inactive(&sub, &steps).await?;
+        }
         let (input, usage) = match job.kind {
             JobKind::Fire => (Input::Fire, None),
             JobKind::Timeout => (Input::Timeout, None),
@@ -326,6 +337,24 @@ impl Scheduler {
         }
         change.done_job = Some((job.id, self.owner));
         Ok(Plan { job, sub, steps, change })
+    }
+
+    /// An inactivity step fires only once the subscriber has not replied for its days: a reply
+    /// since it was scheduled moves it to that many days after the reply.
+    async fn still_inactive(&self, sub: &SubscriptionRecord, steps: &[Step]) -> Result<(), Outcome> {
+        let step = sub.run.step.as_deref().and_then(|id| steps.iter().find(|s| s.id == id));
+        let Some(Trigger::Inactive { days }) = step.map(|s| &s.trigger).filter(|_| sub.run.phase == Phase::Scheduled)
+        else {
+            return Ok(());
+        };
+        let Some(replied) = self.services.store.last_reply(sub.org_id, sub.user_id).await.map_err(retry)? else {
+            return Ok(());
+        };
+        let due = replied + chrono::Duration::days(i64::from(*days));
+        if due <= self.services.clock.now() {
+            return Ok(());
+        }
+        Err(Outcome::Postpone(sub.preferences.deliverable(due)))
     }
 
     /// Escalations go to the sequence's creator, reminders to whoever decides, as notifications,
@@ -469,6 +498,8 @@ enum Outcome {
     Retry(String),
     /// Nothing more to do for this job.
     Close { status: &'static str, reason: Option<String> },
+    /// The job's moment moved: due again then, as a fresh job.
+    Postpone(DateTime<Utc>),
 }
 
 impl Outcome {

@@ -360,6 +360,9 @@ pub enum Trigger {
     Moment { at: DateTime<Utc> },
     /// When the named event happens for the subscriber.
     Event { name: String },
+    /// When the subscriber has not replied in any of their conversations in the organization for
+    /// `days` days (counted from the previous step, or from their last reply if later).
+    Inactive { days: u32 },
 }
 
 impl Trigger {
@@ -382,6 +385,7 @@ impl Trigger {
             }
             Trigger::Moment { at } => format!("at {}", at.format("%Y-%m-%d %H:%M UTC")),
             Trigger::Event { name } => format!("when “{name}” happens"),
+            Trigger::Inactive { days } => format!("after {days} day(s) without a reply from them"),
         }
     }
 }
@@ -742,6 +746,8 @@ impl<'a> Graph<'a> {
             Trigger::TimeOfDay { time, days } => Due::TimeOfDay { time: *time, days: days.clone(), after: now },
             Trigger::Moment { at } => Due::At((*at).max(now)),
             Trigger::Event { name } => Due::Event(name.clone()),
+            // The scheduler postpones the firing while the subscriber keeps replying.
+            Trigger::Inactive { days } => Due::At(now + Duration::days(i64::from(*days))),
         };
         effects.push(Effect::Schedule { step: id.to_owned(), visit, due });
         Ok(())
@@ -1088,6 +1094,9 @@ fn step_content_problems(step: &Step) -> Vec<StepProblem> {
     if let Trigger::Event { name } = &step.trigger {
         need(!name.trim().is_empty(), "Name the event.");
     }
+    if let Trigger::Inactive { days } = &step.trigger {
+        need((1..=365).contains(days), "Between 1 and 365 days without a reply.");
+    }
     out
 }
 
@@ -1325,6 +1334,31 @@ mod tests {
         assert_eq!(timed_out.phase, Phase::AwaitingDecision, "still waiting for the decision");
         let effects = graph.advance(&mut run, Input::Decision("reject".into()), now()).unwrap();
         assert_eq!(effects, vec![Effect::Finish { outcome: "rejected".into() }]);
+    }
+
+    #[test]
+    fn an_inactivity_step_is_due_its_days_after_the_previous_step() {
+        let quiet = |days| Step { trigger: Trigger::Inactive { days }, ..message("miss", "We miss you, {{name}}.") };
+        let steps =
+            vec![question("rate", "mood"), quiet(3), step("end", StepKind::End { outcome: "completed".into() })];
+        assert_eq!(validate(&steps), vec![]);
+        let graph = Graph::new(&steps);
+        let mut run = Run::default();
+        graph.start(&mut run, now()).unwrap();
+        graph.advance(&mut run, Input::Fire, now()).unwrap();
+        let later = now() + Duration::hours(5);
+        let effects = graph.advance(&mut run, Input::Answer("7".into()), later).unwrap();
+        assert_eq!(
+            effects,
+            vec![Effect::Schedule { step: "miss".into(), visit: 1, due: Due::At(later + Duration::days(3)) }]
+        );
+        assert_eq!(steps[1].trigger.describe(), "after 3 day(s) without a reply from them");
+
+        let never = vec![quiet(0), step("end", StepKind::End { outcome: "completed".into() })];
+        assert_eq!(
+            validate(&never),
+            vec![StepProblem { step: Some("miss".into()), message: "Between 1 and 365 days without a reply.".into() }]
+        );
     }
 
     #[test]

@@ -714,6 +714,7 @@ fn StepPanel(
                     StepTrigger::TimeOfDay { .. } => "time",
                     StepTrigger::Moment { .. } => "moment",
                     StepTrigger::Event { .. } => "event",
+                    StepTrigger::Inactive { .. } => "inactive",
                 };
                 let trigger_fields = match &step.trigger {
                     StepTrigger::CompletionGap { min_gap_minutes } => view! {
@@ -737,6 +738,11 @@ fn StepPanel(
                         <div class="field"><label for="step-event">"Event name"</label>
                         <input id="step-event" prop:value=name.clone() on:change=change(|s, v| s.trigger = StepTrigger::Event { name: v.trim().to_owned() })/></div>
                     }.into_any(),
+                    StepTrigger::Inactive { days } => view! {
+                        <div class="field"><label for="step-inactive">"Days without a reply from them"</label>
+                        <input id="step-inactive" type="number" min="1" max="365" prop:value=days.to_string()
+                            on:change=change(|s, v| s.trigger = StepTrigger::Inactive { days: v.trim().parse().unwrap_or(0) })/></div>
+                    }.into_any(),
                     _ => ().into_any(),
                 };
                 let kind_fields = kind_fields(&step, change, choose, target_select);
@@ -752,9 +758,10 @@ fn StepPanel(
                             "after" => StepTrigger::After { hours: 24 },
                             "time" => StepTrigger::TimeOfDay { time: chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default(), days: (0..7).collect() },
                             "event" => StepTrigger::Event { name: "my_event".into() },
+                            "inactive" => StepTrigger::Inactive { days: 3 },
                             _ => StepTrigger::Completion,
                         })>
-                            {[("completion", "Right after the previous step"), ("gap", "After the previous step, with a gap"), ("after", "Hours after the previous step"), ("time", "At a time of day"), ("event", "When an event happens")]
+                            {[("completion", "Right after the previous step"), ("gap", "After the previous step, with a gap"), ("after", "Hours after the previous step"), ("time", "At a time of day"), ("event", "When an event happens"), ("inactive", "When they have not replied for some days")]
                                 .into_iter().map(|(v, l)| view! { <option value=v selected=trigger_kind == v>{l}</option> }).collect_view()}
                         </select>
                     </div>

@@ -671,6 +671,21 @@ impl SequenceStore for Db {
         })
     }
 
+    async fn postpone_job(&self, owner: Uuid, job: Uuid, at: DateTime<Utc>) -> Result<()> {
+        on_pool!(self, pool => sqlx::query(
+            "UPDATE sequence_jobs SET due_at = $3, attempts = 0, last_error = NULL, lease_owner = NULL, lease_until = NULL \
+             WHERE id = $1 AND lease_owner = $2")
+            .bind(job).bind(owner).bind(at).execute(pool).await.store().map(|_| ()))
+    }
+
+    async fn last_reply(&self, org: OrgId, user: UserId) -> Result<Option<DateTime<Utc>>> {
+        on_pool!(self, pool => sqlx::query_scalar(
+            "SELECT m.created_at FROM messages m JOIN subscriptions s ON s.id = m.subscription_id \
+             WHERE s.org_id = $1 AND s.user_id = $2 AND m.sender = 'subscriber' AND m.author_id = $2 \
+             ORDER BY m.created_at DESC LIMIT 1")
+            .bind(org.0).bind(user.0).fetch_optional(pool).await.store())
+    }
+
     async fn close_job(
         &self,
         owner: Uuid,

@@ -623,6 +623,71 @@ async fn what_a_member_does_in_one_sequence_moves_their_other_sequences_waiting_
 }
 
 #[tokio::test]
+async fn an_inactivity_step_fires_only_after_days_without_a_reply_anywhere_in_the_organization() {
+    let (app, owner, member, check_in) = setup().await;
+    app.give_plan(&member, "premium").await;
+    let question = |id: &str, text: &str| {
+        step(
+            id,
+            StepKind::Question {
+                text: text.into(),
+                answer: AnswerKind::Text,
+                variable: id.into(),
+                remind_after_hours: None,
+            },
+        )
+    };
+    let end = || step("end", StepKind::End { outcome: "completed".into() });
+    let steps = vec![
+        question("mood", "How are you?"),
+        Step { trigger: Trigger::Inactive { days: 3 }, ..say("miss", "We have not heard from you in a while.") },
+        end(),
+    ];
+    assert_eq!(save(&owner, check_in, &steps, Visibility::Organization).await.expect("save"), vec![]);
+    owner.call_json::<i32>("publish_sequence", json!({ "id": check_in })).await.expect("publish");
+    let journal: Uuid =
+        owner.call_json("create_sequence", json!({ "title": "Journal", "template": null })).await.expect("create");
+    assert_eq!(
+        save(&owner, journal, &[question("entry", "What happened today?"), end()], Visibility::Organization)
+            .await
+            .expect("save"),
+        vec![]
+    );
+    owner.call_json::<i32>("publish_sequence", json!({ "id": journal })).await.expect("publish");
+
+    let subscribe = |id: Uuid| {
+        let member = &member;
+        async move {
+            member
+                .call_json::<Uuid>("subscribe", json!({ "id": id, "preferences": prefs("UTC") }))
+                .await
+                .expect("subscribe")
+        }
+    };
+    let (check_in, journal) = (subscribe(check_in).await, subscribe(journal).await);
+    let w = worker(&app);
+    w.tick().await.expect("tick");
+    member.call_json::<()>("reply", json!({ "id": check_in, "text": "Fine" })).await.expect("answer");
+    let missed = |c: &ConversationView| bodies(c).contains(&"We have not heard from you in a while.");
+
+    // A reply in another of their sequences two days later counts as activity…
+    later(&app, &member, Duration::days(2)).await;
+    member.call_json::<()>("reply", json!({ "id": journal, "text": "A long walk" })).await.expect("entry");
+    later(&app, &member, Duration::days(1) + Duration::hours(1)).await;
+    w.tick().await.expect("tick");
+    assert!(!missed(&conversation(&member, check_in).await), "they replied a day ago");
+    // …so the step waits for three quiet days after that reply, then fires once.
+    later(&app, &member, Duration::days(1)).await;
+    w.tick().await.expect("tick");
+    assert!(!missed(&conversation(&member, check_in).await), "two quiet days are not three");
+    later(&app, &member, Duration::days(1)).await;
+    while w.tick().await.expect("tick") > 0 {}
+    let c = conversation(&member, check_in).await;
+    assert_eq!(bodies(&c).iter().filter(|b| **b == "We have not heard from you in a while.").count(), 1);
+    assert_eq!(c.subscription.status, SubscriptionStatus::Completed);
+}
+
+#[tokio::test]
 async fn new_messages_reach_the_email_and_chat_webhook_the_member_chose() {
     let (app, owner, member, id) = setup().await;
     let steps = vec![

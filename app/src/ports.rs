@@ -1694,8 +1694,10 @@ pub struct CheckoutRequest {
     /// A stable key for the price (`cairn_plan_premium_v1_month`); the provider's price is made
     /// on first use and found by this key afterwards. `None` prices this checkout alone.
     pub price_key: Option<String>,
-    /// The list price, each period for a subscription.
+    /// The list price of one (each period for a subscription).
     pub unit_amount: i64,
+    /// How many: an organization's seats, else 1.
+    pub quantity: i64,
     pub currency: String,
     /// `Some` for a subscription.
     pub recurring: Option<crate::domain::billing::Interval>,

@@ -69,6 +69,22 @@ test('sign up, verify, create an organization, invite, and roles decide who may 
   const viewer = await accept(viewerEmail, 'Victor Viewer');
   await expect(viewer.getByText('Your role:')).toContainText('Viewer');
 
+  // The free plan seats five; the owner buys six seats of Team for the organization.
+  await page.goto('/org/members');
+  await hydrated(page);
+  await expect(page.getByText('Seats taken: 3 of 5')).toBeVisible();
+  await page.getByLabel('Plan for the organization').selectOption('team');
+  await page.getByLabel('Seats', { exact: true }).fill('3');
+  await page.getByRole('button', { name: 'Choose plan' }).click();
+  await expect(page.getByText('Team is for 5 to 50 people.')).toBeVisible();
+  await page.getByLabel('Seats', { exact: true }).fill('6');
+  await expect(page.getByRole('status').filter({ hasText: 'Total: $72.00 a month for 6 seats' })).toBeVisible();
+  await page.getByRole('button', { name: 'Choose plan' }).click();
+  await page.getByRole('button', { name: 'Pay $72.00 (test payment)' }).click();
+  await page.getByRole('link', { name: 'Continue' }).click();
+  await expect(page.getByText('Seats taken: 3 of 6')).toBeVisible();
+  await expect(page.getByText(/Renews on .* for \$72\.00\./)).toBeVisible();
+
   // The Editor writes a prompt and may edit it.
   await editor.goto('/prompts');
   await hydrated(editor);

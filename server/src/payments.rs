@@ -139,7 +139,7 @@ impl PaymentGateway for Stripe {
 
     async fn create_checkout(&self, r: &CheckoutRequest) -> Result<HostedPage, String> {
         let mut item = CreateCheckoutSessionLineItems::new();
-        item.quantity = Some(1);
+        item.quantity = Some(u64::try_from(r.quantity).unwrap_or(1).max(1));
         match &r.price_key {
             Some(key) => item.price = Some(self.price(key, r).await?),
             None => {

@@ -72,6 +72,7 @@ pub async fn seed_if_empty(services: &Services) -> Result<bool, String> {
     ] {
         e(store.add_member(org.id, ids[i], role, now).await)?;
     }
+    e(room_for_members(services, org.id).await)?;
     e(store.create_team(org.id, team, "Leadership Circle", now).await)?;
     e(store.set_team_member(org.id, team, ids[4], true).await)?;
     e(store.set_team_member(org.id, team, ids[2], false).await)?;
@@ -212,4 +213,21 @@ pub async fn seed_if_empty(services: &Services) -> Result<bool, String> {
         })
         .await)?;
     Ok(true)
+}
+
+/// Acme Coaching stays on the free plan (so its members buy premium sequences), with room for
+/// 15 people: the free plan's five and ten more granted for a year, as a platform admin would.
+async fn room_for_members(services: &Services, org: OrgId) -> Result<(), app::ports::StoreError> {
+    use app::domain::billing::{Boost, Quota};
+    let now = services.clock.now();
+    let boost = app::ports::BoostRecord {
+        id: uuid::Uuid::now_v7(),
+        org_id: org,
+        boost: Boost { quota: Quota::Members, extra: 10 },
+        reason: "Demo organization".into(),
+        expires_at: now + chrono::Duration::days(365),
+        created_by: None,
+        created_at: now,
+    };
+    services.store.add_boost(&boost).await
 }

@@ -4,8 +4,8 @@
 //! Without a Stripe key Cairn takes payments with its built-in provider: a Cairn-hosted checkout
 //! page that records a test payment, so every flow works on a fresh machine.
 
-use crate::domain::UserId;
 use crate::domain::billing::{CreatorTier, Discount, Interval, Limits, PlanConfig, PlanStatus, PromoDuration, Quota};
+use crate::domain::{OrgId, UserId};
 use crate::error::AppError;
 use chrono::{DateTime, Utc};
 use leptos::server;
@@ -63,6 +63,33 @@ pub struct BillingSummary {
     pub timezone: String,
     /// Whether the person may still start a free trial (once, before any plan).
     pub trial_available: bool,
+}
+
+/// An organization's plan and its seats, on its members page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrgPlanView {
+    pub plan_code: String,
+    pub plan_name: String,
+    pub interval: Option<Interval>,
+    /// The seats paid for, on a per-seat plan.
+    pub seats: Option<i64>,
+    /// How many people the organization may hold (members and pending invitations); `None` is
+    /// unlimited.
+    pub limit: Option<i64>,
+    pub members: i64,
+    pub pending: i64,
+    /// "Renews on 2 January for $144.00." and the like.
+    pub next: String,
+    pub cancel_at_period_end: bool,
+    /// Stripe bills the plan: seats change and the plan is canceled in the Customer Portal.
+    pub billed_by_stripe: bool,
+    /// A platform admin gave the plan (nothing to pay or cancel).
+    pub given_by_admin: bool,
+    /// Whether the caller buys and cancels the organization's plan (its owner).
+    pub may_manage: bool,
+    pub test_mode: bool,
+    /// The plans an organization buys by the seat.
+    pub plans: Vec<PlanView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -290,11 +317,11 @@ pub(crate) mod rules {
     use crate::domain::billing::{
         self as money, Boost, Breakdown, Entitlements, FREE_PLAN, Need, PromoRules, account, plan_in_effect,
     };
-    use crate::domain::{OrgId, OrgKind};
+    use crate::domain::{Action, OrgKind, Resource};
     use crate::error::Upgrade;
     use crate::ports::{
-        CheckoutRecord, LedgerTx, OutgoingMail, PaymentFilter, PaymentRecord, PlanChangeRecord, PlanSubscriptionRecord,
-        PromoRecord, SequenceRecord, Services, Settlement,
+        CheckoutRecord, LedgerTx, MembershipRecord, OutgoingMail, PaymentFilter, PaymentRecord, PlanChangeRecord,
+        PlanRecord, PlanSubscriptionRecord, PromoRecord, SequenceRecord, Services, Settlement,
     };
 
     pub const PROVIDER: &str = "builtin";
@@ -473,6 +500,295 @@ pub(crate) mod rules {
         Ok(services.store.has_paid(user, Some(&sequence_product(s.id)), services.clock.now()).await?)
     }
 
+    // -----------------------------------------------------------------------------------------
+    // An organization's plan and seats
+
+    /// The plan `org` pays for itself, when one is in effect.
+    async fn org_subscription(services: &Services, org: OrgId) -> Result<Option<PlanSubscriptionRecord>, AppError> {
+        Ok(in_effect(services, &[org]).await?.pop())
+    }
+
+    /// The version of the plan `sub` bought, or the newest free plan without one.
+    async fn plan_of(services: &Services, sub: Option<&PlanSubscriptionRecord>) -> Result<PlanRecord, AppError> {
+        match sub {
+            Some(s) => services.store.plan(&s.plan_code, Some(s.plan_version)).await?,
+            None => services.store.plan(FREE_PLAN, None).await?,
+        }
+        .ok_or_else(|| AppError::internal("a subscription names a plan that does not exist"))
+    }
+
+    /// How many people `org` may hold — members and pending invitations — on its own plan
+    /// (the free plan without one) and its member boosts; `None` is unlimited.
+    async fn seat_limit(
+        services: &Services,
+        org: OrgId,
+        sub: Option<&PlanSubscriptionRecord>,
+        plan: &PlanConfig,
+    ) -> Result<Option<i64>, AppError> {
+        let extra: i64 = services
+            .store
+            .boosts(&[org], services.clock.now())
+            .await?
+            .iter()
+            .filter(|b| b.boost.quota == Quota::Members)
+            .map(|b| b.boost.extra)
+            .sum();
+        Ok(plan.seat_limit(sub.map_or(1, |s| s.seats), extra))
+    }
+
+    /// The cheapest plan sold by the seat that holds more than `limit` people.
+    async fn seat_upgrade(services: &Services, limit: i64) -> Result<Option<Upgrade>, AppError> {
+        Ok(catalog(services)
+            .await?
+            .into_iter()
+            .filter(|(_, p)| p.per_seat && p.limits.max_members.is_none_or(|m| m > limit))
+            .min_by_key(|(_, p)| p.rank)
+            .map(|(plan, p)| Upgrade { plan, name: p.name }))
+    }
+
+    /// Refuses one more person in `org` (named `name`) beyond the seats of its plan. Inviting
+    /// counts members and pending invitations; accepting (`accepting`) only members, since the
+    /// invitation held its seat already. A personal workspace holds what its owner's
+    /// individual plan allows.
+    pub async fn require_seat(services: &Services, org: OrgId, name: &str, accepting: bool) -> Result<(), AppError> {
+        let sub = org_subscription(services, org).await?;
+        let plan = plan_of(services, sub.as_ref()).await?;
+        let Some(limit) = seat_limit(services, org, sub.as_ref(), &plan.config).await? else { return Ok(()) };
+        let members = services.store.members(org).await?.len() as i64;
+        let pending = match accepting {
+            true => 0,
+            false => services.store.pending_invitations(org, services.clock.now()).await?.len() as i64,
+        };
+        if members + pending < limit {
+            return Ok(());
+        }
+        let message = if accepting {
+            format!("{name} has no free seat for you: ask its owner to add seats.")
+        } else {
+            format!(
+                "All {limit} seats of {name} are taken ({members} members, {pending} pending invitations): \
+                 add seats to its {} plan, or revoke an invitation.",
+                plan.config.name
+            )
+        };
+        Err(AppError::PlanLimit { message, upgrade: seat_upgrade(services, limit).await? })
+    }
+
+    /// The caller's membership in `org`, which they buy the plan of (its owner).
+    async fn managed_org(services: &Services, caller: &Caller, org: OrgId) -> Result<MembershipRecord, AppError> {
+        let (_, m) = crate::api::authorize(services, caller, org, Action::ManageBilling, &Resource::Org(org)).await?;
+        if m.org.kind == OrgKind::Personal {
+            return Err(AppError::validation("plan", "Your own plan is chosen on the billing page."));
+        }
+        Ok(m)
+    }
+
+    /// `org`'s plan, seats and what happens next. Needs: ViewMembers.
+    pub async fn org_plan(services: &Services, caller: &Caller, org: OrgId) -> Result<OrgPlanView, AppError> {
+        let (actor, m) = crate::api::authorize(services, caller, org, Action::ViewMembers, &Resource::Org(org)).await?;
+        let now = services.clock.now();
+        let sub = org_subscription(services, org).await?;
+        let plan = plan_of(services, sub.as_ref()).await?;
+        let limit = seat_limit(services, org, sub.as_ref(), &plan.config).await?;
+        let members = services.store.members(org).await?.len() as i64;
+        let pending = services.store.pending_invitations(org, now).await?.len() as i64;
+        let tz = tz(caller);
+        let when = |at: DateTime<Utc>| crate::domain::schedule::format_local(at, &tz);
+        let price =
+            |s: &PlanSubscriptionRecord| money::format_money(plan.config.price(s.interval, s.seats).unwrap_or(0));
+        let next = match &sub {
+            None => format!("{} is on the free plan.", m.org.name),
+            Some(s) if s.provider == OVERRIDE => {
+                format!("An administrator gave this plan until {}.", when(s.period_end))
+            }
+            Some(s) if s.cancel_at_period_end => {
+                format!("Ends on {}; then {} is on the free plan.", when(s.period_end), m.org.name)
+            }
+            Some(s) if s.status == PlanStatus::PastDue => format!(
+                "The last payment failed. Update the payment by {} or the plan drops to free.",
+                when(s.period_end + chrono::Duration::days(money::GRACE_DAYS))
+            ),
+            Some(s) => format!("Renews on {} for {}.", when(s.period_end), price(s)),
+        };
+        let plans = services
+            .store
+            .plans()
+            .await?
+            .into_iter()
+            .filter(|p| p.config.per_seat)
+            .map(|p| PlanView { code: p.code, version: p.version, config: p.config })
+            .collect();
+        Ok(OrgPlanView {
+            plan_code: plan.code,
+            plan_name: plan.config.name.clone(),
+            interval: sub.as_ref().map(|s| s.interval),
+            seats: sub.as_ref().filter(|_| plan.config.per_seat).map(|s| s.seats),
+            limit,
+            members,
+            pending,
+            next,
+            cancel_at_period_end: sub.as_ref().is_some_and(|s| s.cancel_at_period_end),
+            billed_by_stripe: sub.as_ref().is_some_and(|s| s.provider == STRIPE),
+            given_by_admin: sub.as_ref().is_some_and(|s| s.provider == OVERRIDE),
+            may_manage: m.org.kind != OrgKind::Personal
+                && crate::domain::can(&actor, Action::ManageBilling, &Resource::Org(org)),
+            test_mode: services.payments.is_none(),
+            plans,
+        })
+    }
+
+    /// The owner chooses `org`'s plan by the seat: a checkout for a new plan or more seats (the
+    /// difference for the rest of the period, on the built-in provider), or — for fewer seats
+    /// of the same plan — the change at once (`None`), as long as everyone keeps a seat.
+    pub async fn org_checkout(
+        services: &Services,
+        caller: &Caller,
+        org: OrgId,
+        code: &str,
+        interval: &str,
+        seats: &str,
+    ) -> Result<Option<(CheckoutRecord, Option<String>)>, AppError> {
+        let m = managed_org(services, caller, org).await?;
+        let plan = services
+            .store
+            .plan(code, None)
+            .await?
+            .filter(|p| p.config.per_seat)
+            .ok_or_else(|| AppError::validation("plan", "Choose a plan sold by the seat."))?;
+        let interval = Interval::parse(interval).map_err(|e| AppError::validation("interval", e.0))?;
+        let seats: i64 = seats
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| AppError::validation("seats", "Enter how many seats, a whole number."))?;
+        plan.config.check_seats(seats).map_err(|e| AppError::validation("seats", e.0))?;
+        let now = services.clock.now();
+        let members = services.store.members(org).await?.len() as i64;
+        let pending = services.store.pending_invitations(org, now).await?.len() as i64;
+        if seats < members + pending {
+            return Err(AppError::validation(
+                "seats",
+                format!(
+                    "{} has {members} members and {pending} pending invitations: keep at least {} seats.",
+                    m.org.name,
+                    members + pending
+                ),
+            ));
+        }
+        let full = plan
+            .config
+            .price(interval, seats)
+            .ok_or_else(|| AppError::validation("interval", "This plan is sold monthly only."))?;
+        let mut price = full;
+        if let Some(current) = org_subscription(services, org).await? {
+            let old = plan_of(services, Some(&current)).await?;
+            let old_price = old.config.price(current.interval, current.seats).unwrap_or(0);
+            let ending = current.cancel_at_period_end;
+            if current.provider == OVERRIDE {
+                return Err(AppError::conflict(format!(
+                    "An administrator gave {} its plan until {}.",
+                    m.org.name,
+                    crate::domain::schedule::format_local(current.period_end, &caller.user.timezone)
+                )));
+            }
+            if current.provider == STRIPE && !ending {
+                return Err(AppError::conflict(
+                    "The plan is billed by Stripe: change seats or cancel it under \"Manage billing\".",
+                ));
+            }
+            let same = current.plan_code == plan.code && current.interval == interval && !ending;
+            if same && seats == current.seats {
+                return Err(AppError::validation("seats", format!("{} has {seats} seats already.", m.org.name)));
+            }
+            if same && seats < current.seats {
+                fewer_seats(services, caller, current, &old.config, seats).await?;
+                return Ok(None);
+            }
+            if !ending && old_price >= full {
+                return Err(AppError::validation(
+                    "plan",
+                    format!(
+                        "{} is on {} until {}: cancel it first; a smaller plan starts when it ends.",
+                        m.org.name,
+                        old.config.name,
+                        current.period_end.date_naive()
+                    ),
+                ));
+            }
+            if !ending && current.interval == interval && services.payments.is_none() {
+                // More seats or a larger plan pay the difference for the rest of the period.
+                price = money::proration(
+                    old_price,
+                    full,
+                    (current.period_end - now).num_seconds(),
+                    (current.period_end - current.period_start).num_seconds(),
+                );
+            }
+        }
+        let every = match interval {
+            Interval::Month => "monthly",
+            Interval::Year => "yearly",
+        };
+        let checkout = CheckoutRecord {
+            id: Uuid::now_v7(),
+            user_id: caller.user.id,
+            org_id: org,
+            product: format!("plan:{}", plan.code),
+            description: format!("{} plan for {}, {seats} seats ({every})", plan.config.name, m.org.name),
+            plan_version: Some(plan.version),
+            interval: Some(interval),
+            seats,
+            price,
+            discount: 0,
+            amount: price,
+            currency: money::CURRENCY.into(),
+            promo_code: None,
+            provider: PROVIDER.into(),
+            provider_ref: None,
+            affiliate_code: None,
+            status: "open".into(),
+            created_at: now,
+            expires_at: now + chrono::Duration::hours(24),
+            completed_at: None,
+        };
+        open_checkout(services, caller, checkout, None).await.map(Some)
+    }
+
+    /// Fewer seats of the plan `org` is on, from now on: the next renewal charges for them.
+    async fn fewer_seats(
+        services: &Services,
+        caller: &Caller,
+        current: PlanSubscriptionRecord,
+        plan: &PlanConfig,
+        seats: i64,
+    ) -> Result<(), AppError> {
+        let now = services.clock.now();
+        let change = PlanChangeRecord {
+            id: Uuid::now_v7(),
+            org_id: current.org_id,
+            from_plan: Some(current.plan_code.clone()),
+            to_plan: Some(current.plan_code.clone()),
+            mrr_before: mrr(plan, current.interval, current.seats),
+            mrr_after: mrr(plan, current.interval, seats),
+            reason: "seats".into(),
+            at: now,
+        };
+        let before = current.seats;
+        let next = PlanSubscriptionRecord { seats, updated_at: now, ..current };
+        services.store.save_plan_subscription(&next, &change).await?;
+        crate::api::audit(
+            services,
+            Some(caller.user.id),
+            Some(next.org_id),
+            "billing.seats",
+            format!("plan:{}", next.plan_code),
+            Some(serde_json::json!({ "seats": before })),
+            Some(serde_json::json!({ "seats": seats })),
+        )
+        .await
+    }
+
     fn mrr(config: &PlanConfig, interval: Interval, seats: i64) -> i64 {
         match config.price(interval, seats) {
             Some(p) if interval == Interval::Year => p / 12,
@@ -499,7 +815,7 @@ pub(crate) mod rules {
         .ok_or(AppError::NotFound)?;
         let e = entitlements(services, user, org).await?;
         let mut usage = Vec::new();
-        // Members are not held to the plan yet (docs/billing.md), so not shown against it.
+        // Seats are an organization's: its members page shows them against its plan.
         for q in Quota::ALL.into_iter().filter(|q| *q != Quota::Members) {
             let used = self::usage(services, user, org, q).await?;
             let limit = q.limit(&e.limits);
@@ -756,7 +1072,7 @@ pub(crate) mod rules {
                 (off, Some(promo))
             }
         };
-        let mut checkout = CheckoutRecord {
+        let checkout = CheckoutRecord {
             id: Uuid::now_v7(),
             user_id: user,
             org_id: checkout_org,
@@ -778,9 +1094,20 @@ pub(crate) mod rules {
             expires_at: now + chrono::Duration::hours(24),
             completed_at: None,
         };
+        open_checkout(services, caller, checkout, promo.as_ref()).await
+    }
+
+    /// Stores a checkout; with Stripe configured, opens its Checkout Session first (answering
+    /// where to pay).
+    async fn open_checkout(
+        services: &Services,
+        caller: &Caller,
+        mut checkout: CheckoutRecord,
+        promo: Option<&PromoRecord>,
+    ) -> Result<(CheckoutRecord, Option<String>), AppError> {
         let mut pay_url = None;
         if let Some(gateway) = &services.payments {
-            let page = stripe_checkout(services, gateway.as_ref(), caller, &checkout, promo.as_ref()).await?;
+            let page = stripe_checkout(services, gateway.as_ref(), caller, &checkout, promo).await?;
             checkout.provider = STRIPE.into();
             checkout.provider_ref = Some(page.id);
             pay_url = Some(page.url);
@@ -967,28 +1294,36 @@ pub(crate) mod rules {
             customer,
             description: c.description.clone(),
             price_key: Some(price_key),
-            unit_amount: c.price,
+            // Seats are the line item's quantity; their price is each one's.
+            unit_amount: c.price / c.seats.max(1),
+            quantity: c.seats.max(1),
             currency: c.currency.clone(),
             recurring: c.interval,
             discount: (c.discount > 0).then_some((c.discount, months)),
             metadata,
             success_url: format!("{base}/billing/checkout/{}", c.id),
-            cancel_url: format!("{base}{}", return_path(&c.product)),
+            cancel_url: format!("{base}{}", return_path(services, c).await?),
         };
         gateway.create_checkout(&request).await.map_err(AppError::internal)
     }
 
-    /// Where a buyer goes back to from a checkout of `product`.
-    fn return_path(product: &str) -> String {
-        match product.strip_prefix("sequence:") {
+    /// Where a buyer goes back to from checkout `c`: the sequence they buy, the billing page
+    /// for their own plan, the members page for an organization's.
+    async fn return_path(services: &Services, c: &CheckoutRecord) -> Result<String, AppError> {
+        Ok(match c.product.strip_prefix("sequence:") {
             Some(id) => format!("/sequences/{id}"),
-            None => "/billing".into(),
-        }
+            None if personal_org(services, c.user_id).await? == Some(c.org_id) => "/billing".into(),
+            None => "/org/members".into(),
+        })
     }
 
-    pub fn checkout_view(c: CheckoutRecord, pay_url: Option<String>) -> CheckoutView {
-        let return_to = return_path(&c.product);
-        CheckoutView {
+    pub async fn checkout_view(
+        services: &Services,
+        c: CheckoutRecord,
+        pay_url: Option<String>,
+    ) -> Result<CheckoutView, AppError> {
+        let return_to = return_path(services, &c).await?;
+        Ok(CheckoutView {
             pay_url,
             id: c.id,
             product: c.product,
@@ -1001,7 +1336,7 @@ pub(crate) mod rules {
             status: c.status,
             test_mode: c.provider == PROVIDER,
             return_to,
-        }
+        })
     }
 
     /// The caller's own open checkout.
@@ -1017,13 +1352,13 @@ pub(crate) mod rules {
     pub async fn pay(services: &Services, caller: &Caller, id: Uuid) -> Result<CheckoutView, AppError> {
         let c = own_checkout(services, caller, id).await?;
         if c.status == "paid" {
-            return Ok(checkout_view(c, None));
+            return checkout_view(services, c, None).await;
         }
         if c.provider != PROVIDER {
             return Err(AppError::conflict("This checkout is paid at the payment provider."));
         }
         settle(services, &c, PROVIDER, None, 0).await?;
-        Ok(checkout_view(own_checkout(services, caller, id).await?, None))
+        checkout_view(services, own_checkout(services, caller, id).await?, None).await
     }
 
     /// Settles a checkout paid at `provider` (its reference for the payment, and the fee it
@@ -1683,9 +2018,18 @@ pub(crate) mod rules {
         Ok(moved)
     }
 
-    /// Cancels the caller's individual plan at the end of its period (or takes that back).
-    pub async fn set_cancel(services: &Services, caller: &Caller, cancel: bool) -> Result<(), AppError> {
-        let org = personal_org(services, caller.user.id).await?.ok_or(AppError::NotFound)?;
+    /// Cancels the caller's individual plan — or with `org`, the plan of an organization they
+    /// own — at the end of its period (or takes that back).
+    pub async fn set_cancel(
+        services: &Services,
+        caller: &Caller,
+        org: Option<OrgId>,
+        cancel: bool,
+    ) -> Result<(), AppError> {
+        let org = match org {
+            Some(org) => managed_org(services, caller, org).await?.org.id,
+            None => personal_org(services, caller.user.id).await?.ok_or(AppError::NotFound)?,
+        };
         let now = services.clock.now();
         let mut sub = services
             .store
@@ -1693,10 +2037,10 @@ pub(crate) mod rules {
             .await?
             .pop()
             .filter(|s| plan_in_effect(s.status, s.period_end, s.cancel_at_period_end, now))
-            .ok_or_else(|| AppError::conflict("You are on the free plan."))?;
+            .ok_or_else(|| AppError::conflict("This is the free plan: there is nothing to cancel."))?;
         if sub.provider == OVERRIDE {
             return Err(AppError::conflict(format!(
-                "An administrator gave you this plan until {}.",
+                "An administrator gave this plan until {}.",
                 crate::domain::schedule::format_local(sub.period_end, &caller.user.timezone)
             )));
         }
@@ -2257,6 +2601,7 @@ pub(crate) mod rules {
 #[cfg(feature = "ssr")]
 pub use rules::{
     REFERRAL_COOKIE, entitlements, process_stripe_events, record_ai_tokens, renew_due, require, require_ai_tokens,
+    require_seat,
 };
 
 #[cfg(feature = "ssr")]
@@ -2280,7 +2625,7 @@ pub async fn start_checkout(product: String, interval: String, promo_code: Strin
         let caller = caller()?;
         let org = super::active_org(&services, &caller).await?.org.id;
         let (c, pay_url) = rules::start_checkout(&services, &caller, org, &product, &interval, &promo_code).await?;
-        Ok(rules::checkout_view(c, pay_url))
+        rules::checkout_view(&services, c, pay_url).await
     })
     .await
 }
@@ -2291,7 +2636,7 @@ pub async fn checkout_details(id: Uuid) -> Result<CheckoutView, AppError> {
     respond(async move {
         let services = services()?;
         let c = rules::own_checkout(&services, &caller()?, id).await?;
-        Ok(rules::checkout_view(c, None))
+        rules::checkout_view(&services, c, None).await
     })
     .await
 }
@@ -2308,10 +2653,38 @@ pub async fn pay_checkout(id: Uuid) -> Result<CheckoutView, AppError> {
     respond(async move { rules::pay(&services()?, &caller()?, id).await }).await
 }
 
-/// Cancels the caller's plan at the end of its period (`cancel` false takes that back).
+/// Cancels the caller's plan at the end of its period (`cancel` false takes that back); with
+/// `org_id`, the organization's plan. Needs: for an organization, ManageBilling (its owner).
 #[server(endpoint = "cancel_plan", input = Json)]
-pub async fn cancel_plan(cancel: bool) -> Result<(), AppError> {
-    respond(async move { rules::set_cancel(&services()?, &caller()?, cancel).await }).await
+pub async fn cancel_plan(cancel: bool, org_id: Option<OrgId>) -> Result<(), AppError> {
+    respond(async move { rules::set_cancel(&services()?, &caller()?, org_id, cancel).await }).await
+}
+
+/// An organization's plan, seats and what happens next. Needs: ViewMembers.
+#[server(endpoint = "org_plan", input = Json)]
+pub async fn org_plan(org_id: OrgId) -> Result<OrgPlanView, AppError> {
+    respond(async move { rules::org_plan(&services()?, &caller()?, org_id).await }).await
+}
+
+/// Chooses an organization's plan by the seat (`plan` its code, `seats` how many, `interval`
+/// month or year): answers the checkout to pay, or nothing when fewer seats of the same plan
+/// took effect at once. Needs: ManageBilling (the owner).
+#[server(endpoint = "choose_org_plan", input = Json)]
+pub async fn choose_org_plan(
+    org_id: OrgId,
+    plan: String,
+    seats: String,
+    interval: String,
+) -> Result<Option<CheckoutView>, AppError> {
+    respond(async move {
+        let services = services()?;
+        let caller = caller()?;
+        match rules::org_checkout(&services, &caller, org_id, &plan, &interval, &seats).await? {
+            Some((c, pay_url)) => rules::checkout_view(&services, c, pay_url).await.map(Some),
+            None => Ok(None),
+        }
+    })
+    .await
 }
 
 /// A receipt: the buyer's own, or any for a platform admin.

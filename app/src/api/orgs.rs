@@ -264,6 +264,7 @@ pub async fn invite_member(org_id: OrgId, email: String, role: String) -> Result
                 "That address already has a pending invitation: resend it instead.",
             ));
         }
+        crate::api::billing::require_seat(&services, org_id, &me.org.name, false).await?;
         let invitation = InvitationRecord {
             id: Uuid::now_v7(),
             org_id,
@@ -457,6 +458,7 @@ pub async fn accept_invitation(token: String) -> Result<OrgSummary, AppError> {
         if services.store.membership(invitation.org_id, caller.user.id).await?.is_some() {
             return Err(AppError::conflict("You are already a member of this organization."));
         }
+        crate::api::billing::require_seat(&services, invitation.org_id, &invitation.org_name, true).await?;
         services.store.accept_invitation(invitation.id, caller.user.id, now).await?;
         services.store.set_session_org(caller.session.id, Some(invitation.org_id)).await?;
         audit(

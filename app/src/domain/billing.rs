@@ -161,6 +161,29 @@ impl PlanConfig {
         self.monthly_price == 0 && self.annual_price.unwrap_or(0) == 0
     }
 
+    /// How many people an organization on this plan may hold with `seats` paid for and `extra`
+    /// from boosts; `None` is unlimited. A per-seat plan holds the seats paid for (at most its
+    /// member limit), other plans their member limit.
+    pub fn seat_limit(&self, seats: i64, extra: i64) -> Option<i64> {
+        let limit = match (self.per_seat.then(|| seats.max(self.min_seats)), self.limits.max_members) {
+            (Some(paid), Some(max)) => Some(paid.min(max)),
+            (Some(paid), None) => Some(paid),
+            (None, max) => max,
+        };
+        limit.map(|l| l + extra)
+    }
+
+    /// Whether the plan sells `seats` seats at once.
+    pub fn check_seats(&self, seats: i64) -> Result<(), Invalid> {
+        if seats >= self.min_seats && self.max_seats.is_none_or(|max| seats <= max) {
+            return Ok(());
+        }
+        Err(Invalid(match self.max_seats {
+            Some(max) => format!("{} is for {} to {max} people.", self.name, self.min_seats),
+            None => format!("{} is for {} people or more.", self.name, self.min_seats),
+        }))
+    }
+
     /// Checks what an admin typed before it becomes a new version.
     pub fn check(&self) -> Result<(), (&'static str, Invalid)> {
         let bad = |field, m: &str| Err((field, Invalid(m.into())));
@@ -1019,6 +1042,22 @@ mod tests {
         assert_eq!(split(100, &[1, 1, 1]), vec![34, 33, 33]);
         assert_eq!(split(-100, &[1, 1, 1]), vec![-34, -33, -33]);
         assert_eq!(split(5, &[0, 0]), vec![5, 0]);
+    }
+
+    #[test]
+    fn organizations_hold_the_seats_they_pay_for_within_the_plans_member_limit() {
+        let plans: std::collections::HashMap<_, _> = default_plans().into_iter().collect();
+        let (free, team, enterprise) = (&plans["free"], &plans["team"], &plans["enterprise"]);
+        assert_eq!(free.seat_limit(1, 0), Some(5), "the free plan's member limit");
+        assert_eq!(free.seat_limit(1, 3), Some(8), "plus a boost");
+        assert_eq!(team.seat_limit(12, 0), Some(12));
+        assert_eq!(team.seat_limit(2, 0), Some(5), "never fewer than the plan's minimum");
+        assert_eq!(team.seat_limit(80, 0), Some(50), "never more than its member limit");
+        assert_eq!(enterprise.seat_limit(120, 0), Some(120), "unlimited members, but seats are paid for");
+        assert!(team.check_seats(5).is_ok() && team.check_seats(50).is_ok());
+        assert_eq!(team.check_seats(4).unwrap_err().0, "Team is for 5 to 50 people.");
+        assert_eq!(team.check_seats(51).unwrap_err().0, "Team is for 5 to 50 people.");
+        assert_eq!(enterprise.check_seats(50).unwrap_err().0, "Enterprise is for 51 people or more.");
     }
 
     #[test]

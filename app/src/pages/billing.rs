@@ -5,6 +5,7 @@ use super::SignedIn;
 use crate::api::billing::*;
 use crate::components::forms::{BoundField, error_for};
 use crate::components::layout::{LocalTime, reload_to};
+use crate::domain::OrgId;
 use crate::domain::billing::{Interval, Limits, format_money, payment_status, sale_breakdown};
 use crate::dto::Me;
 use crate::error::AppError;
@@ -51,7 +52,7 @@ pub fn BillingPage() -> impl IntoView {
 
 #[component]
 fn Billing() -> impl IntoView {
-    let cancel = Action::new(|cancel: &bool| cancel_plan(*cancel));
+    let cancel = Action::new(|cancel: &bool| cancel_plan(*cancel, None));
     let trial = Action::new(|plan: &String| start_trial(plan.clone()));
     let summary = Resource::new(move || (cancel.version().get(), trial.version().get()), |_| billing_overview());
     view! {
@@ -260,6 +261,119 @@ fn Plans(
                 }).collect_view()}
             </div>
         </section>
+    }
+}
+
+/// An organization's plan and seats, on its members page: everyone who sees the members sees
+/// how many seats are taken; the owner buys seats, changes them and cancels here.
+#[component]
+pub fn OrgPlanCard(org_id: OrgId, #[prop(into)] refresh: Signal<usize>) -> impl IntoView {
+    let cancel = Action::new(move |cancel: &bool| cancel_plan(*cancel, Some(org_id)));
+    let choose = Action::new(move |(plan, seats, interval): &(String, String, String)| {
+        let (plan, seats, interval) = (plan.clone(), seats.clone(), interval.clone());
+        async move { choose_org_plan(org_id, plan, seats, interval).await }
+    });
+    let plan = Resource::new(
+        move || (refresh.get(), cancel.version().get(), choose.version().get()),
+        move |_| org_plan(org_id),
+    );
+    view! {
+        <section class="card" aria-labelledby="org-plan-h">
+            <h2 id="org-plan-h">"Plan and seats"</h2>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match plan.await {
+                        Ok(p) => view! { <OrgPlanDetails p=p cancel=cancel choose=choose/> }.into_any(),
+                        Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+type ChooseOrgPlanAction = Action<(String, String, String), Result<Option<CheckoutView>, AppError>>;
+
+#[component]
+fn OrgPlanDetails(
+    p: OrgPlanView,
+    cancel: Action<bool, Result<(), AppError>>,
+    choose: ChooseOrgPlanAction,
+) -> impl IntoView {
+    let taken = p.members + p.pending;
+    let percent = p.limit.and_then(|l| crate::domain::billing::usage_percent(taken, Some(l)));
+    let seats_text = format!(
+        "Seats taken: {taken} of {} ({} members, {} pending invitations)",
+        limit_text(p.limit),
+        p.members,
+        p.pending
+    );
+    let on_seat_plan = p.seats.is_some();
+    let manage = p.may_manage && !p.given_by_admin && !p.billed_by_stripe;
+    let ending = p.cancel_at_period_end;
+    let first = p.plans.first().map(|o| o.code.clone()).unwrap_or_default();
+    let chosen = RwSignal::new(if on_seat_plan { p.plan_code.clone() } else { first });
+    let seats = RwSignal::new(
+        p.seats.unwrap_or_else(|| taken.max(p.plans.first().map_or(1, |o| o.config.min_seats))).to_string(),
+    );
+    let error = RwSignal::new(None::<AppError>);
+    let navigate = use_navigate();
+    Effect::new(move |_| match choose.value().get() {
+        Some(Ok(Some(c))) => open_checkout(&c, &navigate),
+        Some(Err(e)) => error.set(Some(e)),
+        _ => {}
+    });
+    let plans = p.plans.clone();
+    let total = move || {
+        let plan = plans.iter().find(|o| o.code == chosen.get())?;
+        let n: i64 = seats.get().trim().parse().ok().filter(|n| *n > 0)?;
+        let price = plan.config.price(Interval::Month, n)?;
+        Some(format!("{} a month for {n} seats", format_money(price)))
+    };
+    let current = p.plan_code.clone();
+    let button = move || if on_seat_plan && chosen.get() == current { "Change seats" } else { "Choose plan" };
+    view! {
+        <p><strong>{p.plan_name.clone()}</strong>{p.seats.map(|n| format!(" · {n} seats"))}</p>
+        <p id="org-seats-used">{seats_text}</p>
+        {percent.map(|v| view! { <progress max="100" value=v.to_string() aria-labelledby="org-seats-used"></progress> })}
+        <p>{p.next.clone()}</p>
+        {(p.may_manage && p.billed_by_stripe).then(|| view! {
+            <p>"Stripe bills this plan: change seats, update the card or cancel in Stripe's billing portal."</p>
+            <ManageBilling/>
+        })}
+        {manage.then(|| view! {
+            <form class="org-plan" on:submit=move |ev| {
+                ev.prevent_default();
+                error.set(None);
+                choose.dispatch((chosen.get_untracked(), seats.get_untracked(), "month".to_owned()));
+            }>
+                <div class="field">
+                    <label for="org-plan-choice">"Plan for the organization"</label>
+                    <select id="org-plan-choice" on:change=move |ev| chosen.set(event_target_value(&ev)) aria-describedby="org-plan-choice-error">
+                        {p.plans.iter().map(|o| {
+                            let per_seat = format!("{} — {} per seat a month", o.config.name, format_money(o.config.monthly_price));
+                            view! { <option value=o.code.clone() selected=o.code == chosen.get_untracked()>{per_seat}</option> }
+                        }).collect_view()}
+                    </select>
+                    <p class="field-error" id="org-plan-choice-error" aria-live="polite">{field_message(error, "plan")}</p>
+                </div>
+                <div class="field">
+                    <label for="org-seats">"Seats"</label>
+                    <input id="org-seats" type="number" min="1" inputmode="numeric" bind:value=seats aria-describedby="org-seats-error"/>
+                    <p class="field-error" id="org-seats-error" aria-live="polite">{field_message(error, "seats")}</p>
+                </div>
+                <p role="status">{move || total().map(|t| format!("Total: {t}"))}</p>
+                <ErrorNotice error=general(error)/>
+                <button type="submit" disabled=move || choose.pending().get()>{button}</button>
+                {move || matches!(choose.value().get(), Some(Ok(None))).then(|| view! { <p role="status">"Seats changed."</p> })}
+            </form>
+        })}
+        {(manage && on_seat_plan).then(|| view! {
+            <button type="button" class=if ending { "" } else { "secondary" } on:click=move |_| { cancel.dispatch(!ending); }>
+                {if ending { "Keep the organization's plan" } else { "Cancel the organization's plan at the end of the period" }}
+            </button>
+            <p role="alert" class="form-error">{move || cancel.value().get().and_then(|r| r.err()).map(|e| e.to_string())}</p>
+        })}
     }
 }
 

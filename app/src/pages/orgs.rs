@@ -7,6 +7,7 @@ use crate::components::forms::*;
 use crate::components::layout::{LocalTime, can_in_active_org, reload_to, use_me};
 use crate::domain::{Action, OrgId, OrgKind, OrgRole};
 use crate::dto::{InvitationState, Me};
+use crate::pages::billing::OrgPlanCard;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
@@ -79,6 +80,7 @@ fn Members(me: Me) -> impl IntoView {
         move |_| list_members(org_id),
     );
     let enterprise = org.kind == OrgKind::Enterprise;
+    let shared = org.kind != OrgKind::Personal;
     let may_grant = enterprise && org.role == OrgRole::Owner;
     let iv = invite.value();
     let my_id = me.user_id;
@@ -144,6 +146,9 @@ fn Members(me: Me) -> impl IntoView {
                     }
                 })}
             </Transition>
+            {shared.then(|| view! {
+                <OrgPlanCard org_id=org_id refresh=Signal::derive(move || invite.version().get() + remove.version().get())/>
+            })}
             {manage.then(|| view! {
                 <section class="card" aria-labelledby="invite-h">
                     <h2 id="invite-h">"Invite someone"</h2>

@@ -43,6 +43,18 @@ async fn an_affiliate_link_brings_a_sign_up_and_a_sale_and_earns_its_commission(
     let sam = sysadmin(&app).await;
     let (chris, org, id) = premium_sequence(&app, "Executive presence").await;
     let product = format!("sequence:{id}");
+    // Six people join Chris's organization, one more than the free plan seats: a boost (not a
+    // plan, whose premium sequences would spare the buyers their purchase) makes room.
+    let boost = app::ports::BoostRecord {
+        id: uuid::Uuid::now_v7(),
+        org_id: org,
+        boost: app::domain::billing::Boost { quota: app::domain::billing::Quota::Members, extra: 5 },
+        reason: "room for the buyers".into(),
+        expires_at: app.clock_now() + chrono::Duration::days(365),
+        created_by: None,
+        created_at: app.clock_now(),
+    };
+    app.state.services.store.add_boost(&boost).await.expect("boost");
     assert_eq!(set_rate(&chris, id, "10").await.unwrap_err().status, 404, "no price yet");
     let _: Option<PriceView> = chris
         .call_json("set_sequence_price", json!({ "id": id, "amount": "49", "monthly": false }))

@@ -26,6 +26,7 @@ mod public;
 mod rest_api;
 mod scheduler;
 mod searches;
+mod seats;
 mod sequences;
 mod storage;
 mod stripe;

@@ -236,3 +236,51 @@ async fn a_bad_stripe_address_stops_the_server_with_a_clear_error() {
     let err = server::services(&config).await.err().expect("refused");
     assert!(err.to_string().starts_with("stripe: "), "{err}");
 }
+
+/// An organization's seats are the quantity of its Stripe line item, each at the plan's price;
+/// Stripe's subscription, when it arrives, says how many seats the organization holds, and its
+/// seats change in the Customer Portal from then on.
+#[tokio::test]
+async fn an_organizations_seats_are_the_quantity_of_its_stripe_subscription() {
+    use app::api::billing::{CheckoutView, OrgPlanView};
+    let (app, stripe) = stripe_app().await;
+    let olivia = app.signed_up("Olivia Owner", "olivia@example.com").await;
+    let org = crate::orgs::create_org(&olivia, "Acme").await.id;
+    let choose = |seats: &'static str| {
+        let olivia = &olivia;
+        async move {
+            olivia
+                .call_json::<Option<CheckoutView>>(
+                    "choose_org_plan",
+                    json!({ "org_id": org, "plan": "team", "seats": seats, "interval": "month" }),
+                )
+                .await
+        }
+    };
+    let c = choose("7").await.expect("choose").expect("a checkout");
+    assert_eq!(c.amount, 8_400);
+    assert!(c.pay_url.is_some_and(|u| u.starts_with(&stripe.base_url)));
+    let made = stripe.requests_to("/v1/prices").into_iter().find(|r| r.method == "POST").expect("price made");
+    assert_eq!((made.param("lookup_key"), made.param("unit_amount")), (Some("cairn_plan_team_v1_month"), Some("1200")));
+    let session = &stripe.requests_to("/v1/checkout/sessions")[0];
+    assert_eq!(session.param("line_items[0][quantity]"), Some("7"));
+    assert_eq!(session.param("subscription_data[metadata][cairn_org]"), Some(org.0.to_string().as_str()));
+    assert_eq!(session.param("cancel_url"), Some(format!("{}/org/members", app.address).as_str()));
+
+    let metadata = json!({ "cairn_org": org.0.to_string(), "cairn_plan": "team", "cairn_plan_version": "1" });
+    let start = app.clock_now().timestamp();
+    let subscription = json!({ "id": "sub_acme", "object": "subscription", "status": "active",
+        "cancel_at_period_end": false, "current_period_start": start, "current_period_end": start + 30 * 86_400,
+        "customer": "cus_1", "metadata": metadata,
+        "items": { "object": "list", "data": [{ "id": "si_1", "object": "subscription_item", "quantity": 7,
+            "price": { "id": "price_team", "object": "price", "unit_amount": 1_200, "currency": "usd",
+                "recurring": { "interval": "month", "interval_count": 1 } } }] } });
+    deliver(&app, "customer.subscription.created", subscription, json!({})).await;
+    let plan: OrgPlanView = olivia.call_json("org_plan", json!({ "org_id": org })).await.expect("org plan");
+    assert_eq!(
+        (plan.plan_code.as_str(), plan.seats, plan.limit, plan.billed_by_stripe),
+        ("team", Some(7), Some(7), true)
+    );
+    assert!(plan.next.ends_with("for $84.00."), "{}", plan.next);
+    assert_eq!(choose("9").await.unwrap_err().status, 409, "seats change in the portal");
+}

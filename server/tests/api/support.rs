@@ -5,6 +5,7 @@ pub mod fake_stripe;
 pub mod hook_sink;
 pub mod smtp_sink;
 
+use app::domain::{OrgId, UserId};
 use app::error::AppError;
 use app::ports::Clock;
 use chrono::{DateTime, Duration, Utc};
@@ -112,10 +113,11 @@ impl TestApp {
     /// Puts the client's person on an individual plan (as if they had paid for it), so tests
     /// about other things are not held back by the free plan's limits.
     pub async fn give_plan(&self, client: &Client, plan: &str) {
-        use app::domain::billing::{Interval, PlanStatus};
-        let store = &self.state.services.store;
         let user = client.me().await.expect("me").user_id;
-        let org = store
+        let org = self
+            .state
+            .services
+            .store
             .memberships_of(user)
             .await
             .expect("memberships")
@@ -124,6 +126,14 @@ impl TestApp {
             .expect("personal org")
             .org
             .id;
+        self.give_org_plan(org, user, plan, 1).await;
+    }
+
+    /// Puts an organization on `plan` with `seats` for a year, paid by `payer`.
+    pub async fn give_org_plan(&self, org: OrgId, payer: UserId, plan: &str, seats: i64) {
+        use app::domain::billing::{Interval, PlanStatus};
+        let store = &self.state.services.store;
+        let user = payer;
         let now = self.clock_now();
         let version = store.plan(plan, None).await.expect("plan").expect("known plan").version;
         let sub = app::ports::PlanSubscriptionRecord {
@@ -131,7 +141,7 @@ impl TestApp {
             plan_code: plan.into(),
             plan_version: version,
             interval: Interval::Year,
-            seats: 1,
+            seats,
             status: PlanStatus::Active,
             period_start: now,
             period_end: Interval::Year.after(now),

@@ -224,10 +224,15 @@ pub struct Failure {
     pub retry_after: Option<String>,
 }
 
-/// Server-rendered pages, one at a time across every test in the process. Leptos 0.8's reactive
-/// graph can deadlock when two threads render pages at once (see `server::runtime`, which runs
-/// the real server on one worker for this reason); here every test has a runtime of its own.
-static PAGE_RENDER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// Leptos 0.8's reactive graph can hang when two threads use it at once (see `server::runtime`,
+/// which runs the real server on one worker for this reason), and here every test has a runtime
+/// — a thread — of its own. So a server-rendered page renders alone across every test in the
+/// process: server function calls (which run in the reactive graph too) share this lock, a page
+/// takes it for itself.
+static REACTIVE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// How long a page may take before the test fails rather than hang.
+const PAGE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 pub struct Client {
     pub http: reqwest::Client,
@@ -248,7 +253,10 @@ impl Client {
     }
 
     async fn answer<T: DeserializeOwned>(endpoint: &str, request: reqwest::RequestBuilder) -> Result<T, Failure> {
-        let response = request.header("accept", "application/json").send().await.expect("request");
+        let response = {
+            let _shared = REACTIVE.read().await;
+            request.header("accept", "application/json").send().await.expect("request")
+        };
         let status = response.status().as_u16();
         let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let body = response.text().await.expect("body");
@@ -304,16 +312,19 @@ impl Client {
         self.call("me", &[]).await.expect("me")
     }
 
-    /// GETs a page, read whole while holding [`PAGE_RENDER`].
+    /// GETs a page, read whole while holding [`REACTIVE`] alone.
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        let _one_at_a_time = PAGE_RENDER.lock().await;
-        let response = self.http.get(format!("{}{path}", self.base)).send().await.expect("GET");
-        let mut whole = axum::http::Response::builder().status(response.status());
-        for (name, value) in response.headers() {
-            whole = whole.header(name, value);
-        }
-        let body = response.bytes().await.expect("body");
-        reqwest::Response::from(whole.body(body).expect("response"))
+        let _alone = REACTIVE.write().await;
+        let read = async {
+            let response = self.http.get(format!("{}{path}", self.base)).send().await.expect("GET");
+            let mut whole = axum::http::Response::builder().status(response.status());
+            for (name, value) in response.headers() {
+                whole = whole.header(name, value);
+            }
+            let body = response.bytes().await.expect("body");
+            reqwest::Response::from(whole.body(body).expect("response"))
+        };
+        tokio::time::timeout(PAGE_TIMEOUT, read).await.unwrap_or_else(|_| panic!("{path} did not render in 60 s"))
     }
 }
 

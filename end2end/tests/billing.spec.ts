@@ -125,6 +125,18 @@ test('a free member hits the limit and upgrades with a promo code; premium seque
   await sam.getByRole('button', { name: 'Boost quota' }).click();
   await expect(sam.getByRole('status').filter({ hasText: 'Quota boosted.' })).toBeVisible();
 
+  // An organization's seats, named by a person in it: its name must be one of theirs.
+  await sam.getByLabel("Person's email").fill('owner@demo.cairn.test');
+  await sam.getByLabel('Their organization to boost (optional)').fill('Acme Coachin');
+  await sam.getByLabel('Quota', { exact: true }).selectOption('members');
+  await sam.getByLabel('Extra', { exact: true }).fill('5');
+  await sam.getByRole('button', { name: 'Boost quota' }).click();
+  await expect(sam.getByText('owner@demo.cairn.test belongs to no organization named "Acme Coachin".')).toBeVisible();
+  await expect(sam.getByRole('status').filter({ hasText: 'Quota boosted.' })).toBeHidden();
+  await sam.getByLabel('Their organization to boost (optional)').fill('Acme Coaching');
+  await sam.getByRole('button', { name: 'Boost quota' }).click();
+  await expect(sam.getByRole('status').filter({ hasText: 'Quota boosted.' })).toBeVisible();
+
   // A discount for three months: a wrong percentage is explained next to its field.
   await sam.getByLabel('Whose plan (email)').fill('client@demo.cairn.test');
   await sam.getByLabel('Percent off').fill('150');

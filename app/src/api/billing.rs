@@ -594,8 +594,12 @@ pub(crate) mod rules {
         let pending = services.store.pending_invitations(org, now).await?.len() as i64;
         let tz = tz(caller);
         let when = |at: DateTime<Utc>| crate::domain::schedule::format_local(at, &tz);
-        let price =
-            |s: &PlanSubscriptionRecord| money::format_money(plan.config.price(s.interval, s.seats).unwrap_or(0));
+        let price = |s: &PlanSubscriptionRecord| plan.config.price(s.interval, s.seats).unwrap_or(0);
+        // An admin's discount on the next renewal (plans Stripe bills get coupons there).
+        let discount = match &sub {
+            Some(s) if s.provider != STRIPE => services.store.discount_at(org, s.period_end).await?,
+            _ => None,
+        };
         let next = match &sub {
             None => format!("{} is on the free plan.", m.org.name),
             Some(s) if s.provider == OVERRIDE => {
@@ -608,7 +612,16 @@ pub(crate) mod rules {
                 "The last payment failed. Update the payment by {} or the plan drops to free.",
                 when(s.period_end + chrono::Duration::days(money::GRACE_DAYS))
             ),
-            Some(s) => format!("Renews on {} for {}.", when(s.period_end), price(s)),
+            Some(s) => match discount {
+                Some(d) => format!(
+                    "Renews on {} for {} ({}% off until {}).",
+                    when(s.period_end),
+                    money::format_money(price(s) - money::percent_of(price(s), d.percent as u32 * 100)),
+                    d.percent,
+                    when(d.expires_at)
+                ),
+                None => format!("Renews on {} for {}.", when(s.period_end), money::format_money(price(s))),
+            },
         };
         let plans = services
             .store
@@ -2489,6 +2502,53 @@ pub(crate) mod rules {
             .ok_or_else(|| AppError::validation("email", "Nobody has this email."))
     }
 
+    /// Whose plan an admin's override is for: the workspace it applies to and how the audit log
+    /// names it.
+    pub struct Target {
+        pub org: OrgId,
+        /// An organization (named by the admin), rather than the person's own plan.
+        pub shared: bool,
+        pub audit: String,
+    }
+
+    /// The person with `email` — or, given `organization`, the organization of that name they
+    /// belong to (its plan rather than theirs).
+    pub async fn target(services: &Services, email: &str, organization: Option<&str>) -> Result<Target, AppError> {
+        let user = person(services, email).await?;
+        let wanted = organization.map(str::trim).filter(|n| !n.is_empty());
+        let (org, shared, audit) = match wanted {
+            None => {
+                let org = personal_org(services, user.id).await?.ok_or(AppError::NotFound)?;
+                (org, false, format!("user:{}", user.id.0))
+            }
+            Some(name) => {
+                let org = services
+                    .store
+                    .memberships_of(user.id)
+                    .await?
+                    .into_iter()
+                    .find(|m| m.org.kind != OrgKind::Personal && m.org.name.to_lowercase() == name.to_lowercase())
+                    .ok_or_else(|| {
+                        AppError::validation(
+                            "organization",
+                            format!("{} belongs to no organization named \"{name}\".", user.email),
+                        )
+                    })?
+                    .org
+                    .id;
+                (org, true, format!("org:{}", org.0))
+            }
+        };
+        Ok(Target { org, shared, audit })
+    }
+
+    /// How many people `org` holds now: members and pending invitations.
+    pub async fn people(services: &Services, org: OrgId) -> Result<i64, AppError> {
+        let members = services.store.members(org).await?.len();
+        let pending = services.store.pending_invitations(org, services.clock.now()).await?.len();
+        Ok((members + pending) as i64)
+    }
+
     /// How long an admin's grant lasts: 1 to 366 days.
     pub fn days(raw: &str) -> Result<i64, AppError> {
         raw.trim()
@@ -2913,8 +2973,8 @@ pub async fn admin_refund(id: Uuid, reason: String, amount: Option<String>) -> R
     .await
 }
 
-/// Gives a person `extra` more of a quota for `days`, with the reason (audited). Needs:
-/// platform admin.
+/// Gives a person — or, with `organization`, the organization of that name they belong to —
+/// `extra` more of a quota for `days`, with the reason (audited). Needs: platform admin.
 #[server(endpoint = "admin_boost_quota", input = Json)]
 pub async fn admin_boost_quota(
     email: String,
@@ -2922,10 +2982,11 @@ pub async fn admin_boost_quota(
     extra: String,
     days: String,
     reason: String,
+    organization: Option<String>,
 ) -> Result<(), AppError> {
     respond(async move {
         let (services, caller) = platform_admin()?;
-        let user = rules::person(&services, &email).await?;
+        let target = rules::target(&services, &email, organization.as_deref()).await?;
         let quota = Quota::parse(&quota).map_err(|e| AppError::validation("quota", e.0))?;
         let extra: i64 = extra
             .trim()
@@ -2935,7 +2996,7 @@ pub async fn admin_boost_quota(
             .ok_or_else(|| AppError::validation("extra", "A whole number above 0."))?;
         let days = rules::days(&days)?;
         let reason = rules::reason(&reason)?;
-        let org = rules::personal_org(&services, user.id).await?.ok_or(AppError::NotFound)?;
+        let org = target.org;
         let now = services.clock.now();
         let boost = crate::ports::BoostRecord {
             id: Uuid::now_v7(),
@@ -2952,7 +3013,7 @@ pub async fn admin_boost_quota(
             Some(caller.user.id),
             Some(org),
             "billing.quota_boosted",
-            format!("user:{}", user.id.0),
+            target.audit,
             None,
             Some(serde_json::json!({ "quota": quota.key(), "extra": extra, "days": days, "reason": reason })),
         )
@@ -2961,13 +3022,20 @@ pub async fn admin_boost_quota(
     .await
 }
 
-/// Takes `percent` off a person's plan for `months` (each renewal starting before then), with
-/// the reason (audited). Not for plans Stripe bills (give a coupon there). Needs: platform admin.
+/// Takes `percent` off a person's plan — or, with `organization`, the plan of the organization
+/// of that name they belong to — for `months` (each renewal starting before then), with the
+/// reason (audited). Not for plans Stripe bills (give a coupon there). Needs: platform admin.
 #[server(endpoint = "admin_discount", input = Json)]
-pub async fn admin_discount(email: String, percent: String, months: String, reason: String) -> Result<(), AppError> {
+pub async fn admin_discount(
+    email: String,
+    percent: String,
+    months: String,
+    reason: String,
+    organization: Option<String>,
+) -> Result<(), AppError> {
     respond(async move {
         let (services, caller) = platform_admin()?;
-        let user = rules::person(&services, &email).await?;
+        let target = rules::target(&services, &email, organization.as_deref()).await?;
         let percent: i64 = percent
             .trim()
             .trim_end_matches('%')
@@ -2983,7 +3051,7 @@ pub async fn admin_discount(email: String, percent: String, months: String, reas
             .filter(|n| (1..=36).contains(n))
             .ok_or_else(|| AppError::validation("months", "A whole number of months from 1 to 36."))?;
         let reason = rules::reason(&reason)?;
-        let org = rules::personal_org(&services, user.id).await?.ok_or(AppError::NotFound)?;
+        let org = target.org;
         let now = services.clock.now();
         if services.store.plan_subscriptions(&[org]).await?.iter().any(|s| s.provider == rules::STRIPE) {
             return Err(AppError::conflict("Stripe bills this plan: give the discount as a coupon in Stripe."));
@@ -3003,7 +3071,7 @@ pub async fn admin_discount(email: String, percent: String, months: String, reas
             Some(caller.user.id),
             Some(org),
             "billing.discount",
-            format!("user:{}", user.id.0),
+            target.audit,
             None,
             Some(serde_json::json!({ "percent": percent, "months": months, "reason": reason })),
         )
@@ -3012,23 +3080,37 @@ pub async fn admin_discount(email: String, percent: String, months: String, reas
     .await
 }
 
-/// Puts a person on a plan for `days` without payment, with the reason (audited); it ends by
-/// itself. Refused while they pay for a plan. Needs: platform admin.
+/// Puts a person — or, with `organization`, the organization of that name they belong to — on
+/// a plan for `days` without payment, with the reason (audited); it ends by itself. A person
+/// gets an individual plan; an organization a plan sold by the seat, with a seat for each of
+/// its members and pending invitations (at least the plan's minimum). Refused while they pay
+/// for a plan. Needs: platform admin.
 #[server(endpoint = "admin_set_plan", input = Json)]
-pub async fn admin_set_plan(email: String, plan: String, days: String, reason: String) -> Result<(), AppError> {
+pub async fn admin_set_plan(
+    email: String,
+    plan: String,
+    days: String,
+    reason: String,
+    organization: Option<String>,
+) -> Result<(), AppError> {
     respond(async move {
         use crate::domain::billing::plan_in_effect;
         let (services, caller) = platform_admin()?;
-        let user = rules::person(&services, &email).await?;
-        let chosen = services
-            .store
-            .plan(plan.trim(), None)
-            .await?
-            .filter(|p| !p.config.per_seat)
-            .ok_or_else(|| AppError::validation("plan", "Choose an individual plan."))?;
+        let target = rules::target(&services, &email, organization.as_deref()).await?;
+        let chosen =
+            services.store.plan(plan.trim(), None).await?.filter(|p| p.config.per_seat == target.shared).ok_or_else(
+                || match target.shared {
+                    true => AppError::validation("plan", "Choose a plan sold by the seat for an organization."),
+                    false => AppError::validation("plan", "Choose an individual plan."),
+                },
+            )?;
         let days = rules::days(&days)?;
         let reason = rules::reason(&reason)?;
-        let org = rules::personal_org(&services, user.id).await?.ok_or(AppError::NotFound)?;
+        let org = target.org;
+        let seats = match target.shared {
+            true => rules::people(&services, org).await?.max(chosen.config.min_seats),
+            false => 1,
+        };
         let now = services.clock.now();
         let before = services.store.plan_subscriptions(&[org]).await?.pop();
         if let Some(b) = &before
@@ -3046,7 +3128,7 @@ pub async fn admin_set_plan(email: String, plan: String, days: String, reason: S
             plan_code: chosen.code.clone(),
             plan_version: chosen.version,
             interval: Interval::Month,
-            seats: 1,
+            seats,
             status: PlanStatus::Active,
             period_start: now,
             period_end: now + chrono::Duration::days(days),
@@ -3074,7 +3156,7 @@ pub async fn admin_set_plan(email: String, plan: String, days: String, reason: S
             Some(caller.user.id),
             Some(org),
             "billing.plan_overridden",
-            format!("user:{}", user.id.0),
+            target.audit,
             None,
             Some(serde_json::json!({ "plan": chosen.code, "days": days, "reason": reason })),
         )

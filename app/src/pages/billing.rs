@@ -951,8 +951,15 @@ fn AdminData(
     send: Action<Uuid, Result<Vec<PayoutView>, AppError>>,
 ) -> impl IntoView {
     let RefundForm { reason, amount, error } = refund_form;
-    let individual: Vec<(String, String)> =
-        d.plans.iter().filter(|p| !p.config.per_seat).map(|p| (p.code.clone(), p.config.name.clone())).collect();
+    // Plans sold by the seat go to organizations.
+    let givable: Vec<(String, String)> = d
+        .plans
+        .iter()
+        .map(|p| {
+            let name = p.config.name.clone();
+            (p.code.clone(), if p.config.per_seat { format!("{name} (for an organization)") } else { name })
+        })
+        .collect();
     view! {
         <section class="card" aria-labelledby="admin-payments">
             <h2 id="admin-payments">"Payments"</h2>
@@ -1015,7 +1022,7 @@ fn AdminData(
                 Err(e) => e.to_string(),
             })}</p>
         </section>
-        <PlanOverrideForm plans=individual/>
+        <PlanOverrideForm plans=givable/>
         <section class="card" aria-labelledby="admin-plans">
             <h2 id="admin-plans">"Plans"</h2>
             <p class="hint">"Saving a plan makes a new version for new subscribers; current subscribers keep theirs."</p>
@@ -1104,6 +1111,9 @@ fn PlanEditor(plan: PlanView) -> impl IntoView {
     }
 }
 
+/// The hint under the optional organization of an admin's override.
+const ORG_HINT: &str = "The name of an organization they belong to: the override is for its plan instead of theirs.";
+
 #[component]
 fn BoostForm() -> impl IntoView {
     let email = RwSignal::new(String::new());
@@ -1112,9 +1122,10 @@ fn BoostForm() -> impl IntoView {
     let days = RwSignal::new("30".to_owned());
     let reason = RwSignal::new(String::new());
     let error = RwSignal::new(None::<AppError>);
-    let boost = Action::new(|args: &(String, String, String, String, String)| {
-        let (a, b, c, d, e) = args.clone();
-        admin_boost_quota(a, b, c, d, e)
+    let organization = RwSignal::new(String::new());
+    let boost = Action::new(|args: &(String, String, String, String, String, String)| {
+        let (a, b, c, d, e, f) = args.clone();
+        admin_boost_quota(a, b, c, d, e, Some(f))
     });
     Effect::new(move |_| {
         if let Some(r) = boost.value().get() {
@@ -1135,9 +1146,10 @@ fn BoostForm() -> impl IntoView {
             <h2 id="boost-h">"Boost a quota"</h2>
             <form on:submit=move |ev| {
                 ev.prevent_default();
-                boost.dispatch((email.get_untracked(), quota.get_untracked(), extra.get_untracked(), days.get_untracked(), reason.get_untracked()));
+                boost.dispatch((email.get_untracked(), quota.get_untracked(), extra.get_untracked(), days.get_untracked(), reason.get_untracked(), organization.get_untracked()));
             }>
                 {field("Person's email", "boost-email", "email", email)}
+                <BoundField label="Their organization to boost (optional)" id="boost-org".into() value=organization error=error_for(error, "organization") hint=ORG_HINT/>
                 <div class="field">
                     <label for="boost-quota">"Quota"</label>
                     <select id="boost-quota" on:change=move |ev| quota.set(event_target_value(&ev))>
@@ -1163,9 +1175,10 @@ fn DiscountForm() -> impl IntoView {
     let months = RwSignal::new("3".to_owned());
     let reason = RwSignal::new(String::new());
     let error = RwSignal::new(None::<AppError>);
-    let give = Action::new(|args: &(String, String, String, String)| {
-        let (a, b, c, d) = args.clone();
-        admin_discount(a, b, c, d)
+    let organization = RwSignal::new(String::new());
+    let give = Action::new(|args: &(String, String, String, String, String)| {
+        let (a, b, c, d, e) = args.clone();
+        admin_discount(a, b, c, d, Some(e))
     });
     Effect::new(move |_| {
         if let Some(r) = give.value().get() {
@@ -1178,9 +1191,10 @@ fn DiscountForm() -> impl IntoView {
             <p class="hint">"Each renewal in the coming months is this much off. Plans Stripe bills get a coupon in Stripe instead."</p>
             <form on:submit=move |ev| {
                 ev.prevent_default();
-                give.dispatch((email.get_untracked(), percent.get_untracked(), months.get_untracked(), reason.get_untracked()));
+                give.dispatch((email.get_untracked(), percent.get_untracked(), months.get_untracked(), reason.get_untracked(), organization.get_untracked()));
             }>
                 <BoundField label="Whose plan (email)" id="discount-email".into() value=email error=error_for(error, "email")/>
+                <BoundField label="Their organization to discount (optional)" id="discount-org".into() value=organization error=error_for(error, "organization") hint=ORG_HINT/>
                 <BoundField label="Percent off" id="discount-percent".into() value=percent error=error_for(error, "percent")/>
                 <BoundField label="Months" id="discount-months".into() value=months error=error_for(error, "months")/>
                 <BoundField label="Reason for the discount" id="discount-reason".into() value=reason error=error_for(error, "reason")/>
@@ -1200,9 +1214,10 @@ fn PlanOverrideForm(plans: Vec<(String, String)>) -> impl IntoView {
     let days = RwSignal::new("30".to_owned());
     let reason = RwSignal::new(String::new());
     let error = RwSignal::new(None::<AppError>);
-    let give = Action::new(|args: &(String, String, String, String)| {
-        let (a, b, c, d) = args.clone();
-        admin_set_plan(a, b, c, d)
+    let organization = RwSignal::new(String::new());
+    let give = Action::new(|args: &(String, String, String, String, String)| {
+        let (a, b, c, d, e) = args.clone();
+        admin_set_plan(a, b, c, d, Some(e))
     });
     Effect::new(move |_| {
         if let Some(r) = give.value().get() {
@@ -1225,9 +1240,10 @@ fn PlanOverrideForm(plans: Vec<(String, String)>) -> impl IntoView {
             <p class="hint">"Without payment, for a while; it ends by itself."</p>
             <form on:submit=move |ev| {
                 ev.prevent_default();
-                give.dispatch((email.get_untracked(), plan.get_untracked(), days.get_untracked(), reason.get_untracked()));
+                give.dispatch((email.get_untracked(), plan.get_untracked(), days.get_untracked(), reason.get_untracked(), organization.get_untracked()));
             }>
                 {field("Email of the person", "override-email", "email", email)}
+                <BoundField label="Their organization to give it to (optional)" id="override-org".into() value=organization error=error_for(error, "organization") hint=ORG_HINT/>
                 <div class="field">
                     <label for="override-plan">"Plan to give"</label>
                     <select id="override-plan" on:change=move |ev| plan.set(event_target_value(&ev))>

@@ -148,3 +148,45 @@ async fn an_organization_holds_the_seats_of_its_plan_and_its_owner_buys_more() {
     let (message, _) = plan_limit(&late);
     assert!(message.starts_with("All 5 seats of Acme are taken (6 members, 0 pending invitations)"), "{message}");
 }
+
+/// A platform admin's overrides name an organization by a person in it: a member boost adds
+/// seats, a plan sold by the seat is given with a seat for everyone (the owner cannot buy over
+/// it), and a discount takes its part off the organization's renewals.
+#[tokio::test]
+async fn a_platform_admin_boosts_gives_and_discounts_an_organizations_plan() {
+    let app = TestApp::spawn().await;
+    let sam = crate::billing::sysadmin(&app).await;
+    let olivia = app.signed_up("Olivia Owner", "olivia@example.com").await;
+    let org = create_org(&olivia, "Acme").await.id;
+    let boost = |organization: &str| {
+        json!({ "email": "olivia@example.com", "quota": "members", "extra": "3", "days": "30",
+            "reason": "Pilot", "organization": organization })
+    };
+    let wrong = sam.call_json::<()>("admin_boost_quota", boost("Acne")).await.unwrap_err();
+    assert_eq!(field_of(&wrong), "organization");
+    assert_eq!(olivia.call_json::<()>("admin_boost_quota", boost("Acme")).await.unwrap_err().status, 403);
+    sam.call_json::<()>("admin_boost_quota", boost(" acme ")).await.expect("boost");
+    assert_eq!(plan_of(&olivia, org).await.limit, Some(8), "the free plan's five and three more");
+
+    let give = |plan: &str| json!({ "email": "olivia@example.com", "plan": plan, "days": "90", "reason": "Pilot", "organization": "Acme" });
+    assert_eq!(field_of(&sam.call_json::<()>("admin_set_plan", give("premium")).await.unwrap_err()), "plan");
+    sam.call_json::<()>("admin_set_plan", give("team")).await.expect("give");
+    let given = plan_of(&olivia, org).await;
+    assert_eq!((given.plan_code.as_str(), given.seats, given.limit), ("team", Some(5), Some(8)), "Team's minimum of 5");
+    assert!(given.given_by_admin && given.next.starts_with("An administrator gave this plan until"), "{}", given.next);
+    assert_eq!(choose(&olivia, org, "team", "10").await.unwrap_err().status, 409);
+    let audit: Vec<app::dto::AuditEntryView> =
+        olivia.call("audit_log", &[("org_id", &org.to_string())]).await.expect("audit log");
+    assert!(audit.iter().any(|e| e.action == "billing.plan_overridden" && e.target == format!("org:{}", org.0)));
+
+    // Discounts apply to the renewals of a plan the organization pays for.
+    let paying = app.signed_up("Paula Payer", "paula@example.com").await;
+    let other = create_org(&paying, "Paula's Practice").await.id;
+    let c = choose(&paying, other, "team", "5").await.expect("choose").expect("a checkout");
+    pay(&paying, &c).await;
+    let discount = json!({ "email": "paula@example.com", "percent": "50", "months": "3", "reason": "Outage",
+        "organization": "Paula's Practice" });
+    sam.call_json::<()>("admin_discount", discount).await.expect("discount");
+    let discounted = plan_of(&paying, other).await;
+    assert!(discounted.next.contains("for $30.00 (50% off until"), "{}", discounted.next);
+}

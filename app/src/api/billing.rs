@@ -2660,8 +2660,8 @@ pub(crate) mod rules {
 
 #[cfg(feature = "ssr")]
 pub use rules::{
-    REFERRAL_COOKIE, entitlements, process_stripe_events, record_ai_tokens, renew_due, require, require_ai_tokens,
-    require_seat,
+    OVERRIDE, REFERRAL_COOKIE, entitlements, process_stripe_events, record_ai_tokens, renew_due, require,
+    require_ai_tokens, require_seat,
 };
 
 #[cfg(feature = "ssr")]

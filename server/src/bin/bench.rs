@@ -442,6 +442,38 @@ async fn set_up(a: &Args) -> Setup {
         .await
         .unwrap();
 
+    // The organization is on Enterprise: unlimited API requests a day, so the quota measures
+    // its cost rather than refusing the load.
+    let enterprise = store.plan("enterprise", None).await.unwrap().expect("the enterprise plan");
+    let subscription = app::ports::PlanSubscriptionRecord {
+        org_id: org.id,
+        plan_code: enterprise.code.clone(),
+        plan_version: enterprise.version,
+        interval: app::domain::billing::Interval::Month,
+        seats: enterprise.config.min_seats,
+        status: app::domain::billing::PlanStatus::Active,
+        period_start: now,
+        period_end: now + chrono::Duration::days(365),
+        cancel_at_period_end: true,
+        promo_code: None,
+        provider: app::api::billing::OVERRIDE.into(),
+        provider_ref: None,
+        paid_by: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let change = app::ports::PlanChangeRecord {
+        id: uuid::Uuid::now_v7(),
+        org_id: org.id,
+        from_plan: None,
+        to_plan: Some(enterprise.code),
+        mrr_before: 0,
+        mrr_after: 0,
+        reason: "override".into(),
+        at: now,
+    };
+    store.save_plan_subscription(&subscription, &change).await.unwrap();
+
     let state = AppState::new(config, services, db.clone());
     tokio::spawn(async move {
         let _ = serve(listener, state, std::future::pending()).await;

@@ -22,6 +22,9 @@ fn Coach() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.get().get("sub").and_then(|s| s.parse::<Uuid>().ok());
     let refresh = RwSignal::new(0u32);
+    // What the creator is typing or choosing lives out here: a live message re-renders the
+    // conversation below, and must not take either away.
+    let draft = Draft { text: RwSignal::new(String::new()), coach: RwSignal::new(None) };
     let data = Resource::new(
         move || (id(), refresh.get()),
         |(id, _)| async move { coach_conversation(id.ok_or(AppError::NotFound)?).await },
@@ -31,7 +34,7 @@ fn Coach() -> impl IntoView {
         <Transition fallback=|| view! { <p class="page">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(c) => view! { <CoachBody c=c refresh=refresh/> }.into_any(),
+                    Ok(c) => view! { <CoachBody c=c refresh=refresh draft=draft/> }.into_any(),
                     Err(err) => view! { <section class="page"><h1>"Conversation"</h1><p role="alert">{err.to_string()}</p></section> }.into_any(),
                 }
             })}
@@ -39,10 +42,18 @@ fn Coach() -> impl IntoView {
     }
 }
 
+/// The creator's unsent reply, and the coach they picked but have not saved (`None`: the saved
+/// one).
+#[derive(Clone, Copy)]
+struct Draft {
+    text: RwSignal<String>,
+    coach: RwSignal<Option<String>>,
+}
+
 #[component]
-fn CoachBody(c: CoachView, refresh: RwSignal<u32>) -> impl IntoView {
+fn CoachBody(c: CoachView, refresh: RwSignal<u32>, draft: Draft) -> impl IntoView {
     let id = c.subscription.id;
-    let text = RwSignal::new(String::new());
+    let text = draft.text;
     let take = Action::new(move |take: &bool| {
         let take = *take;
         async move { take_over(id, take).await }
@@ -92,7 +103,7 @@ fn CoachBody(c: CoachView, refresh: RwSignal<u32>) -> impl IntoView {
                 </form>
             })}
             <p class="field-error" id="coach-error" role="alert">{error}</p>
-            <CoachChoice id=id current=c.coach.clone() choices=c.coach_choices.clone() refresh=refresh/>
+            <CoachChoice id=id current=c.coach.clone() choices=c.coach_choices.clone() refresh=refresh picked=draft.coach/>
             <div class="actions">
                 {if c.by_me {
                     view! { <button type="button" on:click=move |_| { take.dispatch(false); } disabled=move || take.pending().get()>"Hand back to the AI"</button> }.into_any()
@@ -111,18 +122,22 @@ fn CoachChoice(
     current: Option<(UserId, String)>,
     choices: Vec<(UserId, String)>,
     refresh: RwSignal<u32>,
+    /// The coach picked and not saved yet, kept across re-renders.
+    picked: RwSignal<Option<String>>,
 ) -> impl IntoView {
     if choices.is_empty() {
         return current.map(|(_, name)| view! { <p class="meta">{format!("Coach: {name}")}</p> }).into_any();
     }
-    let current = current.map(|(user, _)| user.0.to_string()).unwrap_or_default();
-    let selected = RwSignal::new(current.clone());
+    let shown =
+        picked.get_untracked().unwrap_or_else(|| current.map(|(user, _)| user.0.to_string()).unwrap_or_default());
+    let selected = RwSignal::new(shown.clone());
     let save = Action::new(move |coach: &String| {
         let coach = coach.parse::<Uuid>().ok().map(UserId);
         async move { assign_coach(id, coach).await }
     });
     Effect::new(move |_| {
         if let Some(Ok(())) = save.value().get() {
+            picked.set(None);
             refresh.update(|n| *n += 1);
         }
     });
@@ -130,13 +145,14 @@ fn CoachChoice(
         <form class="field-row" on:submit=move |ev| { ev.prevent_default(); save.dispatch(selected.get_untracked()); }>
             <div class="field">
                 <label for="coach-choice">"Coach"</label>
-                <select id="coach-choice" bind:value=selected>
-                    // Each option says whether it is the current one: a select re-rendered after
+                <select id="coach-choice" prop:value=selected
+                    on:change=move |ev| { let value = event_target_value(&ev); picked.set(Some(value.clone())); selected.set(value); }>
+                    // Each option says whether it is the one shown: a select re-rendered after
                     // saving gets its value before its options, which would leave it on the first.
-                    <option value="" selected=current.is_empty()>"No coach (you decide)"</option>
+                    <option value="" selected=shown.is_empty()>"No coach (you decide)"</option>
                     {choices.into_iter().map(|(user, name)| {
                         let value = user.0.to_string();
-                        let chosen = value == current;
+                        let chosen = value == shown;
                         view! { <option value=value selected=chosen>{name}</option> }
                     }).collect_view()}
                 </select>

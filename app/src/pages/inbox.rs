@@ -125,6 +125,9 @@ fn Conversation() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.get().get("id").and_then(|s| s.parse::<Uuid>().ok());
     let refresh = RwSignal::new(0u32);
+    // The answer being typed lives out here: a live message re-renders the conversation below
+    // and must not take it away.
+    let text = RwSignal::new(String::new());
     let view_data = Resource::new(
         move || (id(), refresh.get()),
         |(id, _)| async move { conversation(id.ok_or(AppError::NotFound)?).await },
@@ -134,7 +137,7 @@ fn Conversation() -> impl IntoView {
         <Transition fallback=|| view! { <p class="page">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match view_data.await {
-                    Ok(c) => view! { <ConversationBody c=c refresh=refresh/> }.into_any(),
+                    Ok(c) => view! { <ConversationBody c=c refresh=refresh text=text/> }.into_any(),
                     Err(err) => view! { <section class="page"><h1>"Conversation"</h1><p role="alert">{err.to_string()}</p></section> }.into_any(),
                 }
             })}
@@ -143,10 +146,9 @@ fn Conversation() -> impl IntoView {
 }
 
 #[component]
-fn ConversationBody(c: ConversationView, refresh: RwSignal<u32>) -> impl IntoView {
+fn ConversationBody(c: ConversationView, refresh: RwSignal<u32>, text: RwSignal<String>) -> impl IntoView {
     let sub = c.subscription.clone();
     let id = sub.id;
-    let text = RwSignal::new(String::new());
     let error = RwSignal::new(None::<AppError>);
     let send = Action::new(move |text: &String| {
         let text = text.clone();

@@ -702,20 +702,39 @@ pub trait OrgStore: Send + Sync {
     async fn set_enterprise_admin(&self, org: OrgId, user: UserId, on: bool) -> StoreResult<()>;
     /// Removes a member (and their team places); `Conflict` for the last owner.
     async fn remove_member(&self, org: OrgId, user: UserId) -> StoreResult<()>;
-    async fn create_invitation(&self, invitation: &InvitationRecord, token_hash: &str) -> StoreResult<()>;
+    /// Stores an invitation if `org` has a seat free for it (members and pending invitations
+    /// fewer than `seats`; `None`: no limit), checked and taken in one transaction so that
+    /// invitations sent at once cannot overfill it; `false` when no seat is free.
+    async fn create_invitation(
+        &self,
+        invitation: &InvitationRecord,
+        token_hash: &str,
+        seats: Option<i64>,
+    ) -> StoreResult<bool>;
     async fn pending_invitations(&self, org: OrgId, now: DateTime<Utc>) -> StoreResult<Vec<InvitationRecord>>;
     async fn invitation(&self, org: OrgId, id: Uuid) -> StoreResult<Option<InvitationRecord>>;
     async fn invitation_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<InvitationRecord>>;
+    /// Gives an invitation a new token and expiry. One that had expired takes a seat again, so
+    /// it needs one free (as [`Self::create_invitation`]); `false` when none is.
     async fn renew_invitation(
         &self,
         org: OrgId,
         id: Uuid,
         token_hash: &str,
+        at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
-    ) -> StoreResult<()>;
+        seats: Option<i64>,
+    ) -> StoreResult<bool>;
     async fn revoke_invitation(&self, org: OrgId, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
-    /// Marks the invitation accepted and adds the member, in one transaction.
-    async fn accept_invitation(&self, id: Uuid, user: UserId, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Marks the invitation accepted and adds the member, in one transaction, if the organization
+    /// has fewer members than `seats`; `false` when it has not.
+    async fn accept_invitation(
+        &self,
+        id: Uuid,
+        user: UserId,
+        at: DateTime<Utc>,
+        seats: Option<i64>,
+    ) -> StoreResult<bool>;
     async fn create_team(&self, org: OrgId, id: TeamId, name: &str, at: DateTime<Utc>) -> StoreResult<()>;
     async fn teams(&self, org: OrgId) -> StoreResult<Vec<TeamRecord>>;
     async fn delete_team(&self, org: OrgId, team: TeamId) -> StoreResult<()>;
@@ -1334,11 +1353,25 @@ pub struct PaymentRecord {
     pub refunded: i64,
 }
 
+/// A card dispute (Stripe's `charge.dispute.*`) and what it took from its payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisputeRecord {
+    /// Stripe's dispute id.
+    pub id: String,
+    pub payment_id: Uuid,
+    /// Taken from the payment when it opened (0 when it had been refunded already).
+    pub amount: i64,
+    /// `open`, `won` or `lost`.
+    pub status: String,
+    pub opened_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
 /// A balanced ledger transaction.
 #[derive(Debug, Clone)]
 pub struct LedgerTx {
     pub id: Uuid,
-    /// `sale`, `plan`, `refund` or `payout`.
+    /// `sale`, `plan`, `refund`, `reinstated` (a dispute won) or `payout`.
     pub kind: String,
     pub reference: String,
     pub currency: String,
@@ -1528,15 +1561,31 @@ pub trait BillingStore: Send + Sync {
     async fn payments(&self, filter: &PaymentFilter) -> StoreResult<Vec<PaymentRecord>>;
     async fn payment(&self, id: Uuid) -> StoreResult<Option<PaymentRecord>>;
     /// Moves a paid payment's refunded amount from `refunded.0` to `refunded.1` (marking it
-    /// refunded when that is all of it), books `reversal`, and cancels `cancel_plan_of`'s
-    /// subscription; `false` when the payment was refunded already or its refunded amount is no
-    /// longer `refunded.0`.
+    /// refunded when that is all of it), books `reversal`, records `dispute` (the one that took
+    /// it) and cancels `cancel_plan_of`'s subscription; `false` when the payment was refunded
+    /// already or its refunded amount is no longer `refunded.0`.
     async fn refund_payment(
         &self,
         id: Uuid,
         refunded: (i64, i64),
         reversal: &LedgerTx,
+        dispute: Option<&DisputeRecord>,
         cancel_plan_of: Option<&PlanChangeRecord>,
+    ) -> StoreResult<bool>;
+    /// Records a dispute that took nothing (its payment was refunded already); `false` when it
+    /// is recorded already.
+    async fn record_dispute(&self, dispute: &DisputeRecord) -> StoreResult<bool>;
+    async fn dispute(&self, id: &str) -> StoreResult<Option<DisputeRecord>>;
+    /// Closes an open dispute as `won` or `lost`. A won one gives back what it took: the
+    /// payment's refunded amount moves from `reinstate.0` down to `reinstate.1` (paid again) and
+    /// `reinstatement` is booked. `false` when the dispute was closed already or the payment's
+    /// refunded amount is no longer `reinstate.0`.
+    async fn close_dispute(
+        &self,
+        id: &str,
+        status: &str,
+        at: DateTime<Utc>,
+        reinstate: Option<((i64, i64), &LedgerTx)>,
     ) -> StoreResult<bool>;
     /// Whether `user` paid for `product` (any product with `None`) and kept it, at `now`.
     async fn has_paid(&self, user: UserId, product: Option<&str>, now: DateTime<Utc>) -> StoreResult<bool>;

@@ -79,11 +79,16 @@ test('sign up, verify, create an organization, invite, and roles decide who may 
   await expect(page.getByText('Team is for 5 to 50 people.')).toBeVisible();
   await page.getByLabel('Seats', { exact: true }).fill('6');
   await expect(page.getByRole('status').filter({ hasText: 'Total: $72.00 a month for 6 seats' })).toBeVisible();
+  // A promo code: an unknown one is refused next to its field, the demo's WELCOME20 takes 20% off.
+  await page.getByLabel("Promo code for the organization's plan").fill('NOT-A-CODE');
   await page.getByRole('button', { name: 'Choose plan' }).click();
-  await page.getByRole('button', { name: 'Pay $72.00 (test payment)' }).click();
+  await expect(page.getByText('No such code.')).toBeVisible();
+  await page.getByLabel("Promo code for the organization's plan").fill('welcome20');
+  await page.getByRole('button', { name: 'Choose plan' }).click();
+  await page.getByRole('button', { name: 'Pay $57.60 (test payment)' }).click();
   await page.getByRole('link', { name: 'Continue' }).click();
   await expect(page.getByText('Seats taken: 3 of 6')).toBeVisible();
-  await expect(page.getByText(/Renews on .* for \$72\.00\./)).toBeVisible();
+  await expect(page.getByText(/Renews on .* for \$57\.60 \(promo code WELCOME20\)\./)).toBeVisible();
 
   // The Editor writes a prompt and may edit it.
   await editor.goto('/prompts');

@@ -53,7 +53,7 @@ test('a free member hits the limit and upgrades with a promo code; premium seque
   await expect(page.getByRole('status').filter({ hasText: 'Payment received' })).toBeVisible();
   await page.getByRole('link', { name: 'Continue' }).click();
   await expect(page.getByRole('heading', { name: 'Your plan: Premium' })).toBeVisible();
-  await expect(page.getByText(/^Renews on /)).toBeVisible();
+  await expect(page.getByText(/^Renews on .* for \$15\.20 \(promo code WELCOME20\)\.$/)).toBeVisible();
   await expect(page.getByRole('link', { name: 'Receipt for Premium plan (monthly)' })).toBeVisible();
   await createSequence(page, 'Morning routine 4');
   await expect(page).toHaveURL(/\/sequences\/[0-9a-f-]+$/);

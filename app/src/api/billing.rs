@@ -320,8 +320,8 @@ pub(crate) mod rules {
     use crate::domain::{Action, OrgKind, Resource};
     use crate::error::Upgrade;
     use crate::ports::{
-        CheckoutRecord, LedgerTx, MembershipRecord, OutgoingMail, PaymentFilter, PaymentRecord, PlanChangeRecord,
-        PlanRecord, PlanSubscriptionRecord, PromoRecord, SequenceRecord, Services, Settlement,
+        CheckoutRecord, DisputeRecord, LedgerTx, MembershipRecord, OutgoingMail, PaymentFilter, PaymentRecord,
+        PlanChangeRecord, PlanRecord, PlanSubscriptionRecord, PromoRecord, SequenceRecord, Services, Settlement,
     };
 
     pub const PROVIDER: &str = "builtin";
@@ -546,32 +546,98 @@ pub(crate) mod rules {
             .map(|(plan, p)| Upgrade { plan, name: p.name }))
     }
 
-    /// Refuses one more person in `org` (named `name`) beyond the seats of its plan. Inviting
-    /// counts members and pending invitations; accepting (`accepting`) only members, since the
-    /// invitation held its seat already. A personal workspace holds what its owner's
-    /// individual plan allows.
-    pub async fn require_seat(services: &Services, org: OrgId, name: &str, accepting: bool) -> Result<(), AppError> {
+    /// How many people `org` holds at most — members and pending invitations — by its plan, its
+    /// seats and boosts (`None`: no limit). A personal workspace holds what its owner's individual
+    /// plan allows. The store checks it as it adds someone, so that people added at once cannot
+    /// overfill the organization.
+    pub async fn seats_of(services: &Services, org: OrgId) -> Result<Option<i64>, AppError> {
         let sub = org_subscription(services, org).await?;
         let plan = plan_of(services, sub.as_ref()).await?;
-        let Some(limit) = seat_limit(services, org, sub.as_ref(), &plan.config).await? else { return Ok(()) };
-        let members = services.store.members(org).await?.len() as i64;
-        let pending = match accepting {
-            true => 0,
-            false => services.store.pending_invitations(org, services.clock.now()).await?.len() as i64,
-        };
-        if members + pending < limit {
-            return Ok(());
-        }
+        seat_limit(services, org, sub.as_ref(), &plan.config).await
+    }
+
+    /// Why `org` (named `name`) has no seat for one more person, with the plan that would have
+    /// one. Inviting counts members and pending invitations; accepting (`accepting`) only
+    /// members, since the invitation held its seat already.
+    pub async fn no_seat(services: &Services, org: OrgId, name: &str, accepting: bool) -> Result<AppError, AppError> {
+        let sub = org_subscription(services, org).await?;
+        let plan = plan_of(services, sub.as_ref()).await?;
+        let limit = seat_limit(services, org, sub.as_ref(), &plan.config).await?.unwrap_or(0);
         let message = if accepting {
             format!("{name} has no free seat for you: ask its owner to add seats.")
         } else {
+            let members = services.store.members(org).await?.len() as i64;
+            let pending = services.store.pending_invitations(org, services.clock.now()).await?.len() as i64;
             format!(
                 "All {limit} seats of {name} are taken ({members} members, {pending} pending invitations): \
                  add seats to its {} plan, or revoke an invitation.",
                 plan.config.name
             )
         };
-        Err(AppError::PlanLimit { message, upgrade: seat_upgrade(services, limit).await? })
+        Ok(AppError::PlanLimit { message, upgrade: seat_upgrade(services, limit).await? })
+    }
+
+    /// What takes its part off a plan's next renewal.
+    enum RenewalOff {
+        None,
+        /// A promo code, while its duration lasts.
+        Promo(String),
+        /// An admin's discount: percent, until.
+        Admin(i64, DateTime<Utc>),
+    }
+
+    /// What the next renewal of `sub` costs at `price`: less its promo code's discount while the
+    /// code's duration lasts (counted in periods paid so far), or an admin's discount for the
+    /// period when larger (plans Stripe bills get only the code: Stripe applies it as a coupon).
+    async fn renewal_price(
+        services: &Services,
+        sub: &PlanSubscriptionRecord,
+        price: i64,
+    ) -> Result<(i64, RenewalOff), AppError> {
+        let product = format!("plan:{}", sub.plan_code);
+        let (mut off, mut why) = (0, RenewalOff::None);
+        if let Some(code) = &sub.promo_code
+            && let Some(promo) = services.store.promo(code).await?
+        {
+            let paid = services
+                .store
+                .payments(&PaymentFilter { org: Some(sub.org_id), limit: 1_000, ..Default::default() })
+                .await?
+                .iter()
+                .filter(|p| p.product == product)
+                .count() as i64;
+            if promo.rules.duration.applies_to(paid) {
+                off = promo.rules.discount.off(price);
+                why = RenewalOff::Promo(promo.code);
+            }
+        }
+        if sub.provider != STRIPE
+            && let Some(d) = services.store.discount_at(sub.org_id, sub.period_end).await?
+        {
+            let admin = money::percent_of(price, d.percent as u32 * 100);
+            if admin > off {
+                (off, why) = (admin, RenewalOff::Admin(d.percent, d.expires_at));
+            }
+        }
+        Ok((price - off, why))
+    }
+
+    /// "Renews on 2 January for $19.00." with what takes its part off.
+    async fn renews_text(
+        services: &Services,
+        sub: &PlanSubscriptionRecord,
+        price: i64,
+        when: impl Fn(DateTime<Utc>) -> String,
+    ) -> Result<String, AppError> {
+        let (amount, off) = renewal_price(services, sub, price).await?;
+        let (at, amount) = (when(sub.period_end), money::format_money(amount));
+        Ok(match off {
+            RenewalOff::None => format!("Renews on {at} for {amount}."),
+            RenewalOff::Promo(code) => format!("Renews on {at} for {amount} (promo code {code})."),
+            RenewalOff::Admin(percent, until) => {
+                format!("Renews on {at} for {amount} ({percent}% off until {}).", when(until))
+            }
+        })
     }
 
     /// The caller's membership in `org`, which they buy the plan of (its owner).
@@ -594,12 +660,6 @@ pub(crate) mod rules {
         let pending = services.store.pending_invitations(org, now).await?.len() as i64;
         let tz = tz(caller);
         let when = |at: DateTime<Utc>| crate::domain::schedule::format_local(at, &tz);
-        let price = |s: &PlanSubscriptionRecord| plan.config.price(s.interval, s.seats).unwrap_or(0);
-        // An admin's discount on the next renewal (plans Stripe bills get coupons there).
-        let discount = match &sub {
-            Some(s) if s.provider != STRIPE => services.store.discount_at(org, s.period_end).await?,
-            _ => None,
-        };
         let next = match &sub {
             None => format!("{} is on the free plan.", m.org.name),
             Some(s) if s.provider == OVERRIDE => {
@@ -612,16 +672,7 @@ pub(crate) mod rules {
                 "The last payment failed. Update the payment by {} or the plan drops to free.",
                 when(s.period_end + chrono::Duration::days(money::GRACE_DAYS))
             ),
-            Some(s) => match discount {
-                Some(d) => format!(
-                    "Renews on {} for {} ({}% off until {}).",
-                    when(s.period_end),
-                    money::format_money(price(s) - money::percent_of(price(s), d.percent as u32 * 100)),
-                    d.percent,
-                    when(d.expires_at)
-                ),
-                None => format!("Renews on {} for {}.", when(s.period_end), money::format_money(price(s))),
-            },
+            Some(s) => renews_text(services, s, plan.config.price(s.interval, s.seats).unwrap_or(0), when).await?,
         };
         let plans = services
             .store
@@ -660,6 +711,7 @@ pub(crate) mod rules {
         code: &str,
         interval: &str,
         seats: &str,
+        promo_code: &str,
     ) -> Result<Option<(CheckoutRecord, Option<String>)>, AppError> {
         let m = managed_org(services, caller, org).await?;
         let plan = services
@@ -743,20 +795,28 @@ pub(crate) mod rules {
             Interval::Month => "monthly",
             Interval::Year => "yearly",
         };
+        let product = format!("plan:{}", plan.code);
+        let (off, promo) = match promo_code.trim() {
+            "" => (0, None),
+            code => {
+                let (off, promo) = discount(services, caller.user.id, code, &product, price, None).await?;
+                (off, Some(promo))
+            }
+        };
         let checkout = CheckoutRecord {
             id: Uuid::now_v7(),
             user_id: caller.user.id,
             org_id: org,
-            product: format!("plan:{}", plan.code),
+            product,
             description: format!("{} plan for {}, {seats} seats ({every})", plan.config.name, m.org.name),
             plan_version: Some(plan.version),
             interval: Some(interval),
             seats,
             price,
-            discount: 0,
-            amount: price,
+            discount: off,
+            amount: price - off,
             currency: money::CURRENCY.into(),
-            promo_code: None,
+            promo_code: promo.as_ref().map(|p| p.code.clone()),
             provider: PROVIDER.into(),
             provider_ref: None,
             affiliate_code: None,
@@ -765,7 +825,7 @@ pub(crate) mod rules {
             expires_at: now + chrono::Duration::hours(24),
             completed_at: None,
         };
-        open_checkout(services, caller, checkout, None).await.map(Some)
+        open_checkout(services, caller, checkout, promo.as_ref()).await.map(Some)
     }
 
     /// Fewer seats of the plan `org` is on, from now on: the next renewal charges for them.
@@ -856,19 +916,7 @@ pub(crate) mod rules {
                 "The last payment failed. Update your payment by {} or the plan drops to free.",
                 when(s.period_end + chrono::Duration::days(money::GRACE_DAYS))
             ),
-            Some(s) => {
-                let price = current.config.price(s.interval, s.seats).unwrap_or(0);
-                match services.store.discount_at(org, s.period_end).await? {
-                    Some(d) if s.provider != STRIPE => format!(
-                        "Renews on {} for {} ({}% off until {}).",
-                        when(s.period_end),
-                        money::format_money(price - money::percent_of(price, d.percent as u32 * 100)),
-                        d.percent,
-                        when(d.expires_at)
-                    ),
-                    _ => format!("Renews on {} for {}.", when(s.period_end), money::format_money(price)),
-                }
-            }
+            Some(s) => renews_text(services, s, current.config.price(s.interval, s.seats).unwrap_or(0), when).await?,
         };
         let payments = services
             .store
@@ -1577,34 +1625,51 @@ pub(crate) mod rules {
                     .or_else(|| text(&object["id"]));
                 settle(services, &c, STRIPE, reference, money::card_fee(c.amount)).await.map(|_| ())
             }
-            "charge.refunded" | "charge.dispute.created" => {
-                let intent = text(&object["payment_intent"])
-                    .ok_or_else(|| AppError::conflict("The event names no payment intent."))?;
-                let p = services
-                    .store
-                    .payment_by_provider_ref(STRIPE, &intent)
-                    .await?
-                    .ok_or_else(|| AppError::conflict("The payment is not known yet."))?;
-                let disputed = e.event_type == "charge.dispute.created";
-                // A refund event says how much of the charge is refunded in all (events may come
-                // out of order: an older, smaller total changes nothing); a dispute, how much it takes.
-                let refunded = if disputed {
-                    object["amount"].as_i64().map(|a| p.refunded + a)
-                } else {
-                    object["amount_refunded"].as_i64()
-                }
-                .ok_or_else(|| AppError::conflict("The event says no amount."))?;
+            "charge.refunded" => {
+                let p = stripe_payment(services, object).await?;
+                // A refund event says how much of the charge is refunded in all: events may come
+                // out of order, and an older, smaller total changes nothing.
+                let refunded = object["amount_refunded"]
+                    .as_i64()
+                    .ok_or_else(|| AppError::conflict("The event says no amount."))?;
                 if p.status == "refunded" || refunded <= p.refunded {
                     return Ok(());
                 }
-                refund_to(
-                    services,
-                    None,
-                    &p,
-                    if disputed { "Disputed in Stripe" } else { "Refunded in Stripe" },
-                    refunded,
-                )
-                .await
+                refund_to(services, None, &p, "Refunded in Stripe", refunded, None).await
+            }
+            "charge.dispute.created" => {
+                let id = text(&object["id"]).ok_or_else(|| AppError::conflict("The event names no dispute."))?;
+                if services.store.dispute(&id).await?.is_some() {
+                    return Ok(()); // Taken already.
+                }
+                let p = stripe_payment(services, object).await?;
+                let amount =
+                    object["amount"].as_i64().ok_or_else(|| AppError::conflict("The event says no amount."))?;
+                let refunded = (p.refunded + amount.max(0)).min(p.amount);
+                if p.status == "refunded" || refunded <= p.refunded {
+                    // Nothing left to take: remembered, so that winning it gives nothing back.
+                    let dispute = DisputeRecord {
+                        id,
+                        payment_id: p.id,
+                        amount: 0,
+                        status: "open".into(),
+                        opened_at: services.clock.now(),
+                        closed_at: None,
+                    };
+                    return services.store.record_dispute(&dispute).await.map(|_| ()).map_err(Into::into);
+                }
+                refund_to(services, None, &p, "Disputed in Stripe", refunded, Some(&id)).await
+            }
+            "charge.dispute.closed" | "charge.dispute.funds_reinstated" => {
+                let id = text(&object["id"]).ok_or_else(|| AppError::conflict("The event names no dispute."))?;
+                // An inquiry closed without a chargeback (`warning_closed`) gives back what its
+                // opening took, as a dispute won does.
+                let won = e.event_type == "charge.dispute.funds_reinstated"
+                    || matches!(object["status"].as_str(), Some("won" | "warning_closed"));
+                if !won && object["status"].as_str() != Some("lost") {
+                    return Ok(()); // Not closed after all.
+                }
+                close_dispute(services, &id, won).await
             }
             "customer.subscription.created" | "customer.subscription.updated" | "customer.subscription.deleted" => {
                 apply_stripe_subscription(services, e, object).await
@@ -1637,6 +1702,51 @@ pub(crate) mod rules {
             // Recorded for the log; Cairn needs nothing from the others.
             _ => Ok(()),
         }
+    }
+
+    /// The payment a Stripe charge or dispute is about (by its payment intent).
+    async fn stripe_payment(services: &Services, object: &serde_json::Value) -> Result<PaymentRecord, AppError> {
+        let intent = object["payment_intent"]
+            .as_str()
+            .ok_or_else(|| AppError::conflict("The event names no payment intent."))?;
+        services
+            .store
+            .payment_by_provider_ref(STRIPE, intent)
+            .await?
+            .ok_or_else(|| AppError::conflict("The payment is not known yet."))
+    }
+
+    /// Closes a dispute Cairn booked. A dispute won gives back to the payment exactly what it
+    /// took (and the access that went with it, the payment being paid again); a plan it ended
+    /// stays ended — Stripe's subscription events say what the plan is.
+    async fn close_dispute(services: &Services, id: &str, won: bool) -> Result<(), AppError> {
+        let d = services.store.dispute(id).await?.ok_or_else(|| AppError::conflict("The dispute is not known yet."))?;
+        if d.status != "open" {
+            return Ok(());
+        }
+        let now = services.clock.now();
+        let status = if won { "won" } else { "lost" };
+        let p = services.store.payment(d.payment_id).await?.ok_or(AppError::NotFound)?;
+        let back = if won && d.amount > 0 {
+            let to = (p.refunded - d.amount).max(0);
+            Some(((p.refunded, to), refund_entries(services, &p, (p.refunded, to), now).await?))
+        } else {
+            None
+        };
+        let reinstate = back.as_ref().map(|(range, tx)| (*range, tx));
+        if !services.store.close_dispute(id, status, now, reinstate).await? {
+            return Err(AppError::conflict("The payment changed meanwhile: look again."));
+        }
+        crate::api::audit(
+            services,
+            None,
+            Some(p.org_id),
+            if won { "billing.dispute_won" } else { "billing.dispute_lost" },
+            format!("payment:{}", p.id),
+            None,
+            Some(serde_json::json!({ "dispute": id, "amount": d.amount })),
+        )
+        .await
     }
 
     /// What Cairn reads from a Stripe subscription. Cairn's checkout puts the organization, the
@@ -1783,7 +1893,6 @@ pub(crate) mod rules {
     /// The first invoice is the checkout's own payment (`checkout.session.completed`).
     async fn stripe_invoice_paid(services: &Services, invoice: &serde_json::Value) -> Result<(), AppError> {
         let Some(id) = invoice["id"].as_str() else { return Ok(()) };
-        let Some((org, Some(user), code, version)) = invoice_metadata(invoice) else { return Ok(()) };
         let amount = invoice["amount_paid"].as_i64().unwrap_or(0);
         if invoice["billing_reason"].as_str() == Some("subscription_create")
             || amount <= 0
@@ -1791,6 +1900,9 @@ pub(crate) mod rules {
         {
             return Ok(());
         }
+        let Some((org, Some(user), code, version)) = invoice_metadata(invoice) else {
+            return stripe_product_renewal(services, invoice, id, amount).await;
+        };
         let plan = services.store.plan(&code, version).await?.ok_or(AppError::NotFound)?;
         let now = services.clock.now();
         let breakdown = money::sale_breakdown(amount, money::card_fee(amount), 0, 0);
@@ -1829,6 +1941,96 @@ pub(crate) mod rules {
         };
         services.store.record_payment(&payment, &ledger).await?;
         if let Some(u) = services.store.user_by_id(user).await? {
+            send_receipt(services, &u, &description, amount, payment_id, now, false).await;
+        }
+        Ok(())
+    }
+
+    /// A renewal of a monthly premium sequence bought through Stripe (a subscription whose
+    /// metadata names the product): a sale like the first, split with its creator at their tier
+    /// now and with the affiliate the first sale was credited to, giving access to the end of the
+    /// invoice's period. The first sale's payment names the subscription; a renewal that arrives
+    /// before it waits for it.
+    async fn stripe_product_renewal(
+        services: &Services,
+        invoice: &serde_json::Value,
+        id: &str,
+        amount: i64,
+    ) -> Result<(), AppError> {
+        let details = if invoice["subscription_details"].is_null() {
+            &invoice["parent"]["subscription_details"]
+        } else {
+            &invoice["subscription_details"]
+        };
+        let product = details["metadata"]["cairn_product"].as_str().unwrap_or_default();
+        if !product.starts_with("sequence:") {
+            return Ok(()); // Not Cairn's.
+        }
+        let subscription = invoice["subscription"]
+            .as_str()
+            .or(details["subscription"].as_str())
+            .ok_or_else(|| AppError::conflict("The invoice names no subscription."))?;
+        let first = services
+            .store
+            .payment_by_provider_ref(STRIPE, subscription)
+            .await?
+            .ok_or_else(|| AppError::conflict("The subscription's first payment is not known yet."))?;
+        let seller = first.seller_id.ok_or_else(|| AppError::conflict("The first payment names no seller."))?;
+        let now = services.clock.now();
+        let price = services.store.price(&first.product).await?;
+        let since = now - chrono::Duration::days(30);
+        let tier = CreatorTier::for_monthly_sales(services.store.seller_sales_since(seller, since).await?);
+        let share = money::creator_share_bps(tier, money::Bonuses::default());
+        let affiliate = match &first.affiliate_code {
+            Some(code) => services.store.affiliate_link(code).await?.map(|l| (l.user_id, l.code)),
+            None => None,
+        };
+        let rate = match (&affiliate, &price) {
+            (Some(_), Some(price)) => price.affiliate_bps,
+            _ => 0,
+        };
+        let breakdown = money::sale_breakdown(amount, money::card_fee(amount), share, rate);
+        let period_end = invoice["lines"]["data"][0]["period"]["end"]
+            .as_i64()
+            .or(invoice["period_end"].as_i64())
+            .and_then(|t| DateTime::from_timestamp(t, 0))
+            .filter(|end| *end > now)
+            .unwrap_or_else(|| Interval::Month.after(now));
+        let payment_id = Uuid::now_v7();
+        let description = format!("{} (renewal)", first.description);
+        let payment = PaymentRecord {
+            id: payment_id,
+            checkout_id: None,
+            user_id: first.user_id,
+            org_id: first.org_id,
+            product: first.product.clone(),
+            description: description.clone(),
+            amount,
+            currency: invoice["currency"].as_str().unwrap_or(money::CURRENCY).to_owned(),
+            processor_fee: breakdown.processor_fee,
+            platform_fee: breakdown.platform_fee,
+            seller_id: Some(seller),
+            seller_share: breakdown.seller,
+            affiliate_code: affiliate.as_ref().map(|(_, code)| code.clone()),
+            affiliate_share: breakdown.affiliate,
+            status: "paid".into(),
+            provider: STRIPE.into(),
+            provider_ref: Some(id.to_owned()),
+            access_until: Some(period_end),
+            created_at: now,
+            refunded_at: None,
+            refunded: 0,
+        };
+        let ledger = LedgerTx {
+            id: Uuid::now_v7(),
+            kind: "sale".into(),
+            reference: format!("payment:{payment_id}"),
+            currency: payment.currency.clone(),
+            created_at: now,
+            entries: money::sale_entries(&breakdown, Some(seller), affiliate.map(|(user, _)| user)),
+        };
+        services.store.record_payment(&payment, &ledger).await?;
+        if let Some(u) = services.store.user_by_id(first.user_id).await? {
             send_receipt(services, &u, &description, amount, payment_id, now, false).await;
         }
         Ok(())
@@ -1936,28 +2138,7 @@ pub(crate) mod rules {
                 continue;
             }
             let price = plan.config.price(sub.interval, sub.seats).unwrap_or(0);
-            let product = format!("plan:{}", sub.plan_code);
-            // The promo code's discount applies while its duration lasts (periods paid so far).
-            let mut off = 0;
-            if let Some(code) = &sub.promo_code
-                && let Some(promo) = services.store.promo(code).await?
-            {
-                let paid = services
-                    .store
-                    .payments(&PaymentFilter { org: Some(sub.org_id), limit: 1_000, ..Default::default() })
-                    .await?
-                    .iter()
-                    .filter(|p| p.product == product)
-                    .count() as i64;
-                if promo.rules.duration.applies_to(paid) {
-                    off = promo.rules.discount.off(price);
-                }
-            }
-            // An admin's discount for the period starting now, when larger.
-            if let Some(d) = services.store.discount_at(sub.org_id, sub.period_end).await? {
-                off = off.max(money::percent_of(price, d.percent as u32 * 100));
-            }
-            let amount = price - off;
+            let (amount, _) = renewal_price(services, &sub, price).await?;
             let payment_id = Uuid::now_v7();
             // Periods follow each other without gaps, however late the renewal runs.
             let (start, end) = (sub.period_end, sub.interval.after(sub.period_end));
@@ -1973,7 +2154,7 @@ pub(crate) mod rules {
                 checkout_id: None,
                 user_id: payer,
                 org_id: sub.org_id,
-                product,
+                product: format!("plan:{}", sub.plan_code),
                 description: description.clone(),
                 amount,
                 currency: money::CURRENCY.into(),
@@ -2593,35 +2774,58 @@ pub(crate) mod rules {
                 ),
             ));
         }
-        refund_to(services, actor, &p, reason, p.refunded + amount).await
+        refund_to(services, actor, &p, reason, p.refunded + amount, None).await
     }
 
-    /// Refunds a payment up to `refunded` of it in all (from what it says was refunded so far).
+    /// The ledger transaction that moves a payment's refunded amount from `from` to `to`: a refund
+    /// (or dispute) when it grows, a reinstatement (a dispute won) when it shrinks. Both are the
+    /// difference of the sale's lines at the two amounts, so any sequence of them adds up to the
+    /// sale's lines at the final amount, to the cent.
+    async fn refund_entries(
+        services: &Services,
+        p: &PaymentRecord,
+        (from, to): (i64, i64),
+        now: DateTime<Utc>,
+    ) -> Result<LedgerTx, AppError> {
+        let booked = services.store.ledger_entries(&format!("payment:{}", p.id)).await?;
+        let entries: Vec<money::Entry> = booked
+            .iter()
+            .filter(|t| t.kind == "sale" || t.kind == "plan")
+            .flat_map(|t| money::partial_reversal(&t.entries, p.amount, from, to))
+            .collect();
+        Ok(LedgerTx {
+            id: Uuid::now_v7(),
+            kind: if to >= from { "refund" } else { "reinstated" }.into(),
+            reference: format!("payment:{}", p.id),
+            currency: p.currency.clone(),
+            created_at: now,
+            entries,
+        })
+    }
+
+    /// Refunds a payment up to `refunded` of it in all (from what it says was refunded so far);
+    /// `dispute` names the dispute that takes it.
     async fn refund_to(
         services: &Services,
         actor: Option<UserId>,
         p: &PaymentRecord,
         reason: &str,
         refunded: i64,
+        dispute: Option<&str>,
     ) -> Result<(), AppError> {
         let reason = self::reason(reason)?;
         let id = p.id;
         let refunded = refunded.min(p.amount);
         let now = services.clock.now();
-        let booked = services.store.ledger_entries(&format!("payment:{id}")).await?;
-        let entries: Vec<money::Entry> = booked
-            .iter()
-            .filter(|t| t.kind != "refund")
-            .flat_map(|t| money::partial_reversal(&t.entries, p.amount, p.refunded, refunded))
-            .collect();
-        let reversal = LedgerTx {
-            id: Uuid::now_v7(),
-            kind: "refund".into(),
-            reference: format!("payment:{id}"),
-            currency: p.currency.clone(),
-            created_at: now,
-            entries,
-        };
+        let reversal = refund_entries(services, p, (p.refunded, refunded), now).await?;
+        let dispute = dispute.map(|dispute| DisputeRecord {
+            id: dispute.to_owned(),
+            payment_id: id,
+            amount: refunded - p.refunded,
+            status: "open".into(),
+            opened_at: now,
+            closed_at: None,
+        });
         let mut cancel = None;
         if let Some(code) = p.product.strip_prefix("plan:")
             && refunded == p.amount
@@ -2642,7 +2846,11 @@ pub(crate) mod rules {
                 at: now,
             });
         }
-        if !services.store.refund_payment(id, (p.refunded, refunded), &reversal, cancel.as_ref()).await? {
+        if !services
+            .store
+            .refund_payment(id, (p.refunded, refunded), &reversal, dispute.as_ref(), cancel.as_ref())
+            .await?
+        {
             return Err(AppError::conflict("This payment was refunded meanwhile: look again."));
         }
         crate::api::audit(
@@ -2660,8 +2868,8 @@ pub(crate) mod rules {
 
 #[cfg(feature = "ssr")]
 pub use rules::{
-    OVERRIDE, REFERRAL_COOKIE, entitlements, process_stripe_events, record_ai_tokens, renew_due, require,
-    require_ai_tokens, require_seat,
+    OVERRIDE, REFERRAL_COOKIE, entitlements, no_seat, process_stripe_events, record_ai_tokens, renew_due, require,
+    require_ai_tokens, seats_of,
 };
 
 #[cfg(feature = "ssr")]
@@ -2727,19 +2935,21 @@ pub async fn org_plan(org_id: OrgId) -> Result<OrgPlanView, AppError> {
 }
 
 /// Chooses an organization's plan by the seat (`plan` its code, `seats` how many, `interval`
-/// month or year): answers the checkout to pay, or nothing when fewer seats of the same plan
-/// took effect at once. Needs: ManageBilling (the owner).
+/// month or year, an optional promo code): answers the checkout to pay, or nothing when fewer
+/// seats of the same plan took effect at once. Needs: ManageBilling (the owner).
 #[server(endpoint = "choose_org_plan", input = Json)]
 pub async fn choose_org_plan(
     org_id: OrgId,
     plan: String,
     seats: String,
     interval: String,
+    promo_code: Option<String>,
 ) -> Result<Option<CheckoutView>, AppError> {
     respond(async move {
         let services = services()?;
         let caller = caller()?;
-        match rules::org_checkout(&services, &caller, org_id, &plan, &interval, &seats).await? {
+        let promo = promo_code.unwrap_or_default();
+        match rules::org_checkout(&services, &caller, org_id, &plan, &interval, &seats, &promo).await? {
             Some((c, pay_url)) => rules::checkout_view(&services, c, pay_url).await.map(Some),
             None => Ok(None),
         }

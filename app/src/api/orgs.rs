@@ -12,6 +12,7 @@ use {
     super::account::org_summary,
     super::auth::send,
     super::{Caller, audit, authorize, caller, respond, services},
+    crate::api::billing,
     crate::domain::{Action, Email, OrgKind, OrgName, OrgRole, Resource, TeamName},
     crate::dto::{InvitationState, TeamMemberView},
     crate::error::FieldResult,
@@ -264,7 +265,6 @@ pub async fn invite_member(org_id: OrgId, email: String, role: String) -> Result
                 "That address already has a pending invitation: resend it instead.",
             ));
         }
-        crate::api::billing::require_seat(&services, org_id, &me.org.name, false).await?;
         let invitation = InvitationRecord {
             id: Uuid::now_v7(),
             org_id,
@@ -278,7 +278,10 @@ pub async fn invite_member(org_id: OrgId, email: String, role: String) -> Result
             revoked_at: None,
         };
         let token = security::random_token();
-        services.store.create_invitation(&invitation, &security::hash_token(&token)).await?;
+        let seats = billing::seats_of(&services, org_id).await?;
+        if !services.store.create_invitation(&invitation, &security::hash_token(&token), seats).await? {
+            return Err(billing::no_seat(&services, org_id, &me.org.name, false).await?);
+        }
         send_invitation(&services, &caller, &invitation, &token).await;
         audit(
             &services,
@@ -354,11 +357,13 @@ pub async fn resend_invitation(org_id: OrgId, invitation_id: Uuid) -> Result<(),
             return Err(AppError::conflict("That invitation was already answered or revoked."));
         }
         let token = security::random_token();
-        invitation.expires_at = services.clock.now() + Duration::days(INVITATION_DAYS);
-        services
-            .store
-            .renew_invitation(org_id, invitation_id, &security::hash_token(&token), invitation.expires_at)
-            .await?;
+        let now = services.clock.now();
+        invitation.expires_at = now + Duration::days(INVITATION_DAYS);
+        let seats = billing::seats_of(&services, org_id).await?;
+        let hash = security::hash_token(&token);
+        if !services.store.renew_invitation(org_id, invitation_id, &hash, now, invitation.expires_at, seats).await? {
+            return Err(billing::no_seat(&services, org_id, &invitation.org_name, false).await?);
+        }
         send_invitation(&services, &caller, &invitation, &token).await;
         audit(
             &services,
@@ -458,8 +463,10 @@ pub async fn accept_invitation(token: String) -> Result<OrgSummary, AppError> {
         if services.store.membership(invitation.org_id, caller.user.id).await?.is_some() {
             return Err(AppError::conflict("You are already a member of this organization."));
         }
-        crate::api::billing::require_seat(&services, invitation.org_id, &invitation.org_name, true).await?;
-        services.store.accept_invitation(invitation.id, caller.user.id, now).await?;
+        let seats = billing::seats_of(&services, invitation.org_id).await?;
+        if !services.store.accept_invitation(invitation.id, caller.user.id, now, seats).await? {
+            return Err(billing::no_seat(&services, invitation.org_id, &invitation.org_name, true).await?);
+        }
         services.store.set_session_org(caller.session.id, Some(invitation.org_id)).await?;
         audit(
             &services,

@@ -269,9 +269,9 @@ fn Plans(
 #[component]
 pub fn OrgPlanCard(org_id: OrgId, #[prop(into)] refresh: Signal<usize>) -> impl IntoView {
     let cancel = Action::new(move |cancel: &bool| cancel_plan(*cancel, Some(org_id)));
-    let choose = Action::new(move |(plan, seats, interval): &(String, String, String)| {
-        let (plan, seats, interval) = (plan.clone(), seats.clone(), interval.clone());
-        async move { choose_org_plan(org_id, plan, seats, interval).await }
+    let choose = Action::new(move |(plan, seats, promo): &(String, String, String)| {
+        let (plan, seats, promo) = (plan.clone(), seats.clone(), promo.clone());
+        async move { choose_org_plan(org_id, plan, seats, "month".to_owned(), Some(promo)).await }
     });
     let plan = Resource::new(
         move || (refresh.get(), cancel.version().get(), choose.version().get()),
@@ -292,6 +292,7 @@ pub fn OrgPlanCard(org_id: OrgId, #[prop(into)] refresh: Signal<usize>) -> impl 
     }
 }
 
+/// Chooses (plan, seats, promo code).
 type ChooseOrgPlanAction = Action<(String, String, String), Result<Option<CheckoutView>, AppError>>;
 
 #[component]
@@ -316,6 +317,7 @@ fn OrgPlanDetails(
     let seats = RwSignal::new(
         p.seats.unwrap_or_else(|| taken.max(p.plans.first().map_or(1, |o| o.config.min_seats))).to_string(),
     );
+    let promo = RwSignal::new(String::new());
     let error = RwSignal::new(None::<AppError>);
     let navigate = use_navigate();
     Effect::new(move |_| match choose.value().get() {
@@ -345,7 +347,7 @@ fn OrgPlanDetails(
             <form class="org-plan" on:submit=move |ev| {
                 ev.prevent_default();
                 error.set(None);
-                choose.dispatch((chosen.get_untracked(), seats.get_untracked(), "month".to_owned()));
+                choose.dispatch((chosen.get_untracked(), seats.get_untracked(), promo.get_untracked()));
             }>
                 <div class="field">
                     <label for="org-plan-choice">"Plan for the organization"</label>
@@ -361,6 +363,11 @@ fn OrgPlanDetails(
                     <label for="org-seats">"Seats"</label>
                     <input id="org-seats" type="number" min="1" inputmode="numeric" bind:value=seats aria-describedby="org-seats-error"/>
                     <p class="field-error" id="org-seats-error" aria-live="polite">{field_message(error, "seats")}</p>
+                </div>
+                <div class="field">
+                    <label for="org-promo">"Promo code for the organization's plan (optional)"</label>
+                    <input id="org-promo" bind:value=promo aria-describedby="org-promo-error" autocomplete="off"/>
+                    <p class="field-error" id="org-promo-error" aria-live="polite">{field_message(error, "promo_code")}</p>
                 </div>
                 <p role="status">{move || total().map(|t| format!("Total: {t}"))}</p>
                 <ErrorNotice error=general(error)/>

@@ -10,9 +10,9 @@ use app::domain::business::Revenue;
 use app::domain::{OrgId, UserId};
 use app::ports::{
     AffiliateLinkRecord, AffiliateStats, BillingStore, BoostRecord, CheckoutRecord, ConnectAccountRecord,
-    DiscountRecord, LedgerTx, PaymentFilter, PaymentRecord, PayoutBatchRecord, PayoutRecord, PlanChangeRecord,
-    PlanRecord, PlanSubscriptionRecord, PriceRecord, PromoRecord, Settlement, StoreError, StripeEventRecord,
-    UsageEventRecord,
+    DiscountRecord, DisputeRecord, LedgerTx, PaymentFilter, PaymentRecord, PayoutBatchRecord, PayoutRecord,
+    PlanChangeRecord, PlanRecord, PlanSubscriptionRecord, PriceRecord, PromoRecord, Settlement, StoreError,
+    StripeEventRecord, UsageEventRecord,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -113,6 +113,28 @@ macro_rules! record_change {
         .execute(&mut *$tx)
         .await
         .store()?;
+    }};
+}
+
+/// Records a dispute; evaluates to `false` when it is recorded already.
+macro_rules! insert_dispute {
+    ($tx:expr, $dispute:expr) => {{
+        let d: &DisputeRecord = $dispute;
+        sqlx::query(
+            "INSERT INTO payment_disputes (id, payment_id, amount, status, opened_at, closed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&d.id)
+        .bind(d.payment_id)
+        .bind(d.amount)
+        .bind(&d.status)
+        .bind(d.opened_at)
+        .bind(d.closed_at)
+        .execute(&mut *$tx)
+        .await
+        .store()?
+        .rows_affected()
+            == 1
     }};
 }
 
@@ -234,6 +256,29 @@ struct PaymentRow {
     created_at: DateTime<Utc>,
     refunded_at: Option<DateTime<Utc>>,
     refunded_amount: i64,
+}
+
+#[derive(FromRow)]
+struct DisputeRow {
+    id: String,
+    payment_id: Uuid,
+    amount: i64,
+    status: String,
+    opened_at: DateTime<Utc>,
+    closed_at: Option<DateTime<Utc>>,
+}
+
+impl From<DisputeRow> for DisputeRecord {
+    fn from(r: DisputeRow) -> Self {
+        DisputeRecord {
+            id: r.id,
+            payment_id: r.payment_id,
+            amount: r.amount,
+            status: r.status,
+            opened_at: r.opened_at,
+            closed_at: r.closed_at,
+        }
+    }
 }
 
 impl From<PaymentRow> for PaymentRecord {
@@ -691,6 +736,7 @@ impl BillingStore for Db {
         id: Uuid,
         refunded: (i64, i64),
         reversal: &LedgerTx,
+        dispute: Option<&DisputeRecord>,
         cancel: Option<&PlanChangeRecord>,
     ) -> Result<bool> {
         on_pool!(self, pool => {
@@ -706,10 +752,62 @@ impl BillingStore for Db {
                 return Ok(false);
             }
             book!(tx, reversal);
+            if let Some(d) = dispute
+                && !insert_dispute!(tx, d)
+            {
+                return Ok(false);
+            }
             if let Some(c) = cancel {
                 sqlx::query("UPDATE plan_subscriptions SET status = 'canceled', updated_at = $2 WHERE org_id = $1")
                     .bind(c.org_id.0).bind(c.at).execute(&mut *tx).await.store()?;
                 record_change!(tx, c);
+            }
+            tx.commit().await.store()?;
+            Ok(true)
+        })
+    }
+
+    async fn record_dispute(&self, dispute: &DisputeRecord) -> Result<bool> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await.store()?;
+            let inserted = insert_dispute!(tx, dispute);
+            tx.commit().await.store()?;
+            Ok(inserted)
+        })
+    }
+
+    async fn dispute(&self, id: &str) -> Result<Option<DisputeRecord>> {
+        let row: Option<DisputeRow> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT id, payment_id, amount, status, opened_at, closed_at FROM payment_disputes WHERE id = $1")
+            .bind(id).fetch_optional(pool).await.store()?);
+        Ok(row.map(Into::into))
+    }
+
+    async fn close_dispute(
+        &self,
+        id: &str,
+        status: &str,
+        at: DateTime<Utc>,
+        reinstate: Option<((i64, i64), &LedgerTx)>,
+    ) -> Result<bool> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await.store()?;
+            let payment: Option<(Uuid,)> = sqlx::query_as(
+                "UPDATE payment_disputes SET status = $2, closed_at = $3 WHERE id = $1 AND status = 'open' \
+                 RETURNING payment_id")
+                .bind(id).bind(status).bind(at).fetch_optional(&mut *tx).await.store()?;
+            let Some((payment,)) = payment else { return Ok(false) };
+            if let Some(((from, to), reinstatement)) = reinstate {
+                // Only from the amount the caller saw, as a refund does.
+                let done = sqlx::query(
+                    "UPDATE payments SET refunded_amount = $3, status = 'paid', \
+                     refunded_at = CASE WHEN $3 = 0 THEN NULL ELSE refunded_at END \
+                     WHERE id = $1 AND refunded_amount = $2")
+                    .bind(payment).bind(from).bind(to).execute(&mut *tx).await.store()?.rows_affected();
+                if done == 0 {
+                    return Ok(false);
+                }
+                book!(tx, reinstatement);
             }
             tx.commit().await.store()?;
             Ok(true)
@@ -864,7 +962,7 @@ impl BillingStore for Db {
     async fn revenue_since(&self, since: DateTime<Utc>) -> Result<Vec<Revenue>> {
         let lines: Vec<(Uuid, String, DateTime<Utc>, String, i64)> = on_pool!(self, pool => sqlx::query_as(
             "SELECT t.id, t.reference, t.created_at, e.account, e.amount FROM ledger_transactions t \
-             JOIN ledger_entries e ON e.tx_id = t.id WHERE t.created_at >= $1 AND t.kind IN ('sale', 'plan', 'refund') \
+             JOIN ledger_entries e ON e.tx_id = t.id WHERE t.created_at >= $1 AND t.kind IN ('sale', 'plan', 'refund', 'reinstated') \
              ORDER BY t.created_at, t.id, e.line")
             .bind(since).fetch_all(pool).await.store()?);
         // One transaction's lines, summed into what the customer paid and who got what.

@@ -8,6 +8,46 @@ use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use uuid::Uuid;
 
+/// Inside a write transaction: whether `org` has a seat free for one more person — fewer than
+/// `seats` (`None`: no limit) members and, unless `members_only`, pending invitations other than
+/// `except`. Takes the organization's row lock first (`lock`, from [`Db::org_lock`]), so that
+/// transactions that each take a seat run one after the other.
+macro_rules! seat_free {
+    ($tx:expr, $lock:expr, $org:expr, $seats:expr, $now:expr, $except:expr, $members_only:expr) => {{
+        match $seats {
+            None => true,
+            Some(seats) => {
+                let org: OrgId = $org;
+                sqlx::query($lock).bind(org.0).execute(&mut *$tx).await.store()?;
+                let (taken,): (i64,) = sqlx::query_as(
+                    "SELECT CAST((SELECT COUNT(*) FROM memberships WHERE org_id = $1) + \
+                     (SELECT COUNT(*) FROM invitations WHERE org_id = $1 AND NOT $4 AND accepted_at IS NULL \
+                     AND revoked_at IS NULL AND expires_at > $2 AND ($3 IS NULL OR id <> $3)) AS BIGINT)",
+                )
+                .bind(org.0)
+                .bind($now)
+                .bind($except)
+                .bind($members_only)
+                .fetch_one(&mut *$tx)
+                .await
+                .store()?;
+                taken < seats
+            }
+        }
+    }};
+}
+
+impl Db {
+    /// Locks an organization's row for the rest of a write transaction: PostgreSQL's row lock;
+    /// SQLite's write transaction holds the whole database already.
+    fn org_lock(&self) -> &'static str {
+        match self {
+            Db::Postgres(_) => "SELECT id FROM organizations WHERE id = $1 FOR NO KEY UPDATE",
+            Db::Sqlite(_) => "SELECT id FROM organizations WHERE id = $1",
+        }
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct MembershipRow {
     id: Uuid,
@@ -190,10 +230,19 @@ impl OrgStore for Db {
         })
     }
 
-    async fn create_invitation(&self, i: &InvitationRecord, token_hash: &str) -> Result<()> {
-        on_pool!(self, pool => sqlx::query("INSERT INTO invitations (id, org_id, email, role, token_hash, invited_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-            .bind(i.id).bind(i.org_id.0).bind(&i.email).bind(i.role.as_str()).bind(token_hash).bind(i.invited_by.0)
-            .bind(i.created_at).bind(i.expires_at).execute(pool).await.store().map(|_| ()))
+    async fn create_invitation(&self, i: &InvitationRecord, token_hash: &str, seats: Option<i64>) -> Result<bool> {
+        let lock = self.org_lock();
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await.store()?;
+            if !seat_free!(tx, lock, i.org_id, seats, i.created_at, None::<Uuid>, false) {
+                return Ok(false);
+            }
+            sqlx::query("INSERT INTO invitations (id, org_id, email, role, token_hash, invited_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                .bind(i.id).bind(i.org_id.0).bind(&i.email).bind(i.role.as_str()).bind(token_hash).bind(i.invited_by.0)
+                .bind(i.created_at).bind(i.expires_at).execute(&mut *tx).await.store()?;
+            tx.commit().await.store()?;
+            Ok(true)
+        })
     }
 
     async fn pending_invitations(&self, org: OrgId, now: DateTime<Utc>) -> Result<Vec<InvitationRecord>> {
@@ -219,9 +268,29 @@ impl OrgStore for Db {
         Ok(row.map(Into::into))
     }
 
-    async fn renew_invitation(&self, org: OrgId, id: Uuid, token_hash: &str, expires_at: DateTime<Utc>) -> Result<()> {
-        on_pool!(self, pool => sqlx::query("UPDATE invitations SET token_hash = $3, expires_at = $4 WHERE org_id = $1 AND id = $2")
-            .bind(org.0).bind(id).bind(token_hash).bind(expires_at).execute(pool).await.store().map(|_| ()))
+    async fn renew_invitation(
+        &self,
+        org: OrgId,
+        id: Uuid,
+        token_hash: &str,
+        at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+        seats: Option<i64>,
+    ) -> Result<bool> {
+        let lock = self.org_lock();
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await.store()?;
+            let expired: Option<(bool,)> = sqlx::query_as("SELECT expires_at <= $3 FROM invitations WHERE org_id = $1 AND id = $2")
+                .bind(org.0).bind(id).bind(at).fetch_optional(&mut *tx).await.store()?;
+            let Some((expired,)) = expired else { return Err(StoreError::NotFound) };
+            if expired && !seat_free!(tx, lock, org, seats, at, Some(id), false) {
+                return Ok(false);
+            }
+            sqlx::query("UPDATE invitations SET token_hash = $3, expires_at = $4 WHERE org_id = $1 AND id = $2")
+                .bind(org.0).bind(id).bind(token_hash).bind(expires_at).execute(&mut *tx).await.store()?;
+            tx.commit().await.store()?;
+            Ok(true)
+        })
     }
 
     async fn revoke_invitation(&self, org: OrgId, id: Uuid, at: DateTime<Utc>) -> Result<()> {
@@ -229,7 +298,8 @@ impl OrgStore for Db {
             .bind(org.0).bind(id).bind(at).execute(pool).await.store().map(|_| ()))
     }
 
-    async fn accept_invitation(&self, id: Uuid, user: UserId, at: DateTime<Utc>) -> Result<()> {
+    async fn accept_invitation(&self, id: Uuid, user: UserId, at: DateTime<Utc>, seats: Option<i64>) -> Result<bool> {
+        let lock = self.org_lock();
         on_pool!(self, pool => {
             let mut tx = pool.begin_write().await.store()?;
             let row: Option<(Uuid, String)> = sqlx::query_as(
@@ -238,9 +308,13 @@ impl OrgStore for Db {
             let Some((org, role)) = row else {
                 return Err(StoreError::Conflict("This invitation can no longer be accepted.".into()));
             };
+            if !seat_free!(tx, lock, OrgId(org), seats, at, Some(id), true) {
+                return Ok(false);
+            }
             sqlx::query("INSERT INTO memberships (org_id, user_id, role, enterprise_admin, created_at) VALUES ($1, $2, $3, FALSE, $4)")
                 .bind(org).bind(user.0).bind(role).bind(at).execute(&mut *tx).await.store()?;
-            tx.commit().await.store()
+            tx.commit().await.store()?;
+            Ok(true)
         })
     }
 

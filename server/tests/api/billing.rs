@@ -352,6 +352,8 @@ async fn built_in_plans_renew_each_period_with_the_codes_discount_and_end_when_c
     assert_eq!(c.amount, 950);
     pay(&alice, c.id).await;
     assert_eq!(app::api::billing::renew_due(services).await.expect("renew"), 0, "nothing is due yet");
+    let summary: BillingSummary = alice.call_json("billing_overview", json!({})).await.expect("overview");
+    assert!(summary.next.ends_with("for $9.50 (promo code HALF2)."), "{}", summary.next);
 
     let amounts = |summary: &BillingSummary| summary.payments.iter().map(|p| p.amount).rev().collect::<Vec<_>>();
     app.clock.advance(chrono::Duration::days(31));
@@ -363,6 +365,7 @@ async fn built_in_plans_renew_each_period_with_the_codes_discount_and_end_when_c
     alice.sign_in("alice@example.com", PASSWORD).await.expect("sign in again");
     let summary: BillingSummary = alice.call_json("billing_overview", json!({})).await.expect("overview");
     assert_eq!(amounts(&summary), vec![950, 950, 1_900], "half price for two months, then the full price");
+    assert!(summary.next.ends_with("for $19.00."), "{}", summary.next);
     assert_eq!(summary.plan_code, "premium");
     let period_end = summary.period_end.expect("period end");
     assert!(period_end > app.clock_now(), "the current period runs on");
@@ -603,6 +606,155 @@ async fn stripe_partial_refunds_and_disputes_take_their_part_once() {
     let p = &summary.payments[0];
     assert_eq!((summary.plan_code.as_str(), p.status.as_str(), p.refunded), ("free", "refunded", 1_900));
     assert_eq!(ledger_accounts(&app).await, vec![], "the charge, its fee and its revenue all reversed");
+}
+
+/// A dispute won gives back exactly what it took, and the access with it; a dispute lost keeps
+/// it. Closing events apply once, and not before the dispute they close.
+#[tokio::test]
+async fn a_dispute_won_gives_back_what_it_took_and_a_lost_one_keeps_it() {
+    let secret = "whsec_test_secret";
+    let app = TestApp::spawn_with(|c| c.stripe_webhook_secrets = vec![secret.into()]).await;
+    let services = &app.state.services;
+    let (chris, org, id) = premium_sequence(&app, "Disputed course").await;
+    let _: Option<PriceView> = chris
+        .call_json("set_sequence_price", json!({ "id": id, "amount": "49", "monthly": false }))
+        .await
+        .expect("price");
+    let victor = join(&app, &chris, org, "Victor Viewer", "victor@example.com", "viewer").await;
+    victor.call::<()>("switch_org", &[("org_id", &org.to_string())]).await.expect("switch");
+    let c = checkout(&victor, &format!("sequence:{id}"), "", "").await.expect("checkout");
+    let now = app.clock_now().timestamp();
+    let client = &app.client();
+    let deliver = |event: String| async move {
+        let signature = app::security::sign_webhook(secret, now, &event);
+        let (status, _) = post_stripe(client, &event, &signature).await;
+        assert_eq!(status, 200, "{event}");
+    };
+    let dispute = |id: &str, status: &str| {
+        json!({ "id": id, "object": "dispute", "amount": 4_000, "charge": "ch_3Disp", "currency": "usd",
+            "payment_intent": "pi_3Disp", "reason": "product_not_received", "status": status })
+    };
+    let process = || async { app::api::billing::process_stripe_events(services).await.expect("process") };
+    let state = || async {
+        let sales: SalesView = chris.call_json("my_sales", json!({})).await.expect("sales");
+        let seen: SequenceDetail = victor.call_json("sequence", json!({ "id": id })).await.expect("detail");
+        (sales.sales[0].status.clone(), sales.sales[0].refunded, seen.locked)
+    };
+
+    deliver(stripe_event(
+        "evt_paid",
+        "checkout.session.completed",
+        now,
+        json!({ "id": "cs_test_d", "object": "checkout.session", "client_reference_id": c.id,
+            "amount_total": 4_900, "currency": "usd", "mode": "payment", "payment_status": "paid",
+            "payment_intent": "pi_3Disp", "status": "complete" }),
+    ))
+    .await;
+    deliver(stripe_event(
+        "evt_refund",
+        "charge.refunded",
+        now + 1,
+        json!({ "id": "ch_3Disp", "object": "charge", "amount": 4_900, "amount_refunded": 900,
+            "currency": "usd", "payment_intent": "pi_3Disp", "refunded": false }),
+    ))
+    .await;
+    assert_eq!(process().await, 2);
+    let refunded_nine = ledger_accounts(&app).await;
+
+    // The dispute's closing arrives before its opening: it waits for it.
+    deliver(stripe_event("evt_won", "charge.dispute.closed", now + 3, dispute("dp_won", "won"))).await;
+    assert_eq!(process().await, 0);
+    deliver(stripe_event("evt_opened", "charge.dispute.created", now + 2, dispute("dp_won", "needs_response"))).await;
+    assert_eq!(process().await, 1);
+    assert_eq!(state().await, ("refunded".to_owned(), 4_900, true), "the dispute took the other $40.00");
+    assert_eq!(ledger_accounts(&app).await, vec![], "every account back to zero");
+
+    // Won: the $40.00 and the access are back, the ledger as it was after the $9.00 refund alone.
+    app.clock.advance(chrono::Duration::seconds(11));
+    assert_eq!(process().await, 1);
+    assert_eq!(state().await, ("paid".to_owned(), 900, false));
+    assert_eq!(ledger_accounts(&app).await, refunded_nine);
+    // Stripe also says the funds were reinstated, and repeats the opening: nothing more happens.
+    deliver(stripe_event("evt_reinstated", "charge.dispute.funds_reinstated", now + 4, dispute("dp_won", "won"))).await;
+    deliver(stripe_event("evt_opened_again", "charge.dispute.created", now + 5, dispute("dp_won", "needs_response")))
+        .await;
+    assert_eq!(process().await, 2);
+    assert_eq!(ledger_accounts(&app).await, refunded_nine);
+
+    // A second dispute, lost: what it took stays taken.
+    deliver(stripe_event("evt_opened_2", "charge.dispute.created", now + 6, dispute("dp_lost", "needs_response")))
+        .await;
+    deliver(stripe_event("evt_lost", "charge.dispute.closed", now + 7, dispute("dp_lost", "lost"))).await;
+    assert_eq!(process().await, 2);
+    assert_eq!(state().await, ("refunded".to_owned(), 4_900, true));
+    assert_eq!(ledger_accounts(&app).await, vec![]);
+    let closed = services.store.dispute("dp_lost").await.expect("dispute").expect("recorded");
+    assert_eq!((closed.status.as_str(), closed.amount), ("lost", 4_000));
+}
+
+/// A monthly premium sequence bought through Stripe renews through Stripe's invoices: each
+/// renewal is a sale shared with the creator and extends access to the end of its period, once.
+#[tokio::test]
+async fn a_monthly_sequence_bought_through_stripe_renews_with_the_creators_share() {
+    let secret = "whsec_test_secret";
+    let app = TestApp::spawn_with(|c| c.stripe_webhook_secrets = vec![secret.into()]).await;
+    let services = &app.state.services;
+    let (chris, org, id) = premium_sequence(&app, "Monthly mastermind").await;
+    let _: Option<PriceView> = chris
+        .call_json("set_sequence_price", json!({ "id": id, "amount": "10", "monthly": true }))
+        .await
+        .expect("price");
+    let victor = join(&app, &chris, org, "Victor Viewer", "victor@example.com", "viewer").await;
+    victor.call::<()>("switch_org", &[("org_id", &org.to_string())]).await.expect("switch");
+    let c = checkout(&victor, &format!("sequence:{id}"), "", "").await.expect("checkout");
+    let now = app.clock_now().timestamp();
+    let client = &app.client();
+    let deliver = |event: String| async move {
+        let signature = app::security::sign_webhook(secret, now, &event);
+        let (status, _) = post_stripe(client, &event, &signature).await;
+        assert_eq!(status, 200, "{event}");
+    };
+    let metadata = json!({ "cairn_checkout": c.id, "cairn_product": format!("sequence:{id}"),
+        "cairn_org": org, "cairn_user": "00000000-0000-0000-0000-000000000000" });
+    let mut renewal = stripe_invoice("in_renewal", "sub_seq", &metadata, "subscription_cycle", 1_000);
+    renewal["lines"] = json!({ "object": "list", "data": [{ "id": "il_1", "object": "line_item", "amount": 1_000,
+        "period": { "start": now + 30 * 86_400, "end": now + 60 * 86_400 } }] });
+
+    // The renewal arrives before the first payment it renews: it waits for it.
+    deliver(stripe_event("evt_renewed", "invoice.paid", now + 2, renewal.clone())).await;
+    assert_eq!(app::api::billing::process_stripe_events(services).await.expect("process"), 0);
+    deliver(stripe_event(
+        "evt_paid",
+        "checkout.session.completed",
+        now,
+        json!({ "id": "cs_test_m", "object": "checkout.session", "client_reference_id": c.id,
+            "amount_total": 1_000, "currency": "usd", "mode": "subscription", "payment_status": "paid",
+            "payment_intent": null, "subscription": "sub_seq", "status": "complete" }),
+    ))
+    .await;
+    let first = stripe_invoice("in_first", "sub_seq", &metadata, "subscription_create", 1_000);
+    deliver(stripe_event("evt_first_invoice", "invoice.paid", now + 1, first)).await;
+    assert_eq!(app::api::billing::process_stripe_events(services).await.expect("process"), 2);
+    app.clock.advance(chrono::Duration::seconds(11));
+    assert_eq!(app::api::billing::process_stripe_events(services).await.expect("process"), 1);
+    // Delivered again under another event id: still one renewal.
+    deliver(stripe_event("evt_renewed_again", "invoice.paid", now + 3, renewal)).await;
+    assert_eq!(app::api::billing::process_stripe_events(services).await.expect("process"), 1);
+
+    let sales: SalesView = chris.call_json("my_sales", json!({})).await.expect("sales");
+    assert_eq!(sales.sales.len(), 2, "the first month and one renewal");
+    assert!(sales.sales.iter().all(|s| s.gross == 1_000 && s.status == "paid"));
+    // Each $10.00 less Stripe's 59¢, 70% of the rest: $6.59 twice.
+    assert_eq!(sales.balance, 2 * 659);
+    // Five weeks on, the first month is over; the renewal's period is not.
+    app.clock.advance(chrono::Duration::days(35));
+    victor.sign_in("victor@example.com", PASSWORD).await.expect("sign in again");
+    let seen: SequenceDetail = victor.call_json("sequence", json!({ "id": id })).await.expect("detail");
+    assert!(!seen.locked, "the renewal extends access");
+    app.clock.advance(chrono::Duration::days(30));
+    victor.sign_in("victor@example.com", PASSWORD).await.expect("sign in again");
+    let seen: SequenceDetail = victor.call_json("sequence", json!({ "id": id })).await.expect("detail");
+    assert!(seen.locked, "no renewal after it: access ends with its period");
 }
 
 /// The business dashboard against a scenario worked by hand: three plans bought, an upgrade, a

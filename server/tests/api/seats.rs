@@ -182,11 +182,60 @@ async fn a_platform_admin_boosts_gives_and_discounts_an_organizations_plan() {
     // Discounts apply to the renewals of a plan the organization pays for.
     let paying = app.signed_up("Paula Payer", "paula@example.com").await;
     let other = create_org(&paying, "Paula's Practice").await.id;
-    let c = choose(&paying, other, "team", "5").await.expect("choose").expect("a checkout");
+    // A promo code limited to Team takes its part off the seats (a code for another plan does not).
+    crate::billing::promo(&sam, "teams20", "20", "plan:team", "").await;
+    crate::billing::promo(&sam, "solo20", "20", "plan:premium", "").await;
+    let with =
+        |code: &str| json!({ "org_id": other, "plan": "team", "seats": "5", "interval": "month", "promo_code": code });
+    let wrong = paying.call_json::<Option<CheckoutView>>("choose_org_plan", with("solo20")).await.unwrap_err();
+    assert_eq!(field_of(&wrong), "promo_code");
+    let c: CheckoutView = paying
+        .call_json::<Option<CheckoutView>>("choose_org_plan", with("TEAMS20"))
+        .await
+        .expect("choose")
+        .expect("a checkout");
+    assert_eq!((c.price, c.discount, c.amount, c.promo_code.as_deref()), (6_000, 1_200, 4_800, Some("TEAMS20")));
     pay(&paying, &c).await;
     let discount = json!({ "email": "paula@example.com", "percent": "50", "months": "3", "reason": "Outage",
         "organization": "Paula's Practice" });
     sam.call_json::<()>("admin_discount", discount).await.expect("discount");
     let discounted = plan_of(&paying, other).await;
     assert!(discounted.next.contains("for $30.00 (50% off until"), "{}", discounted.next);
+}
+
+/// Seats are checked and taken in one transaction: invitations sent at once never overfill an
+/// organization, and an expired invitation sent again needs a seat like a new one.
+#[tokio::test]
+async fn invitations_sent_at_once_take_only_the_free_seats() {
+    let app = TestApp::spawn().await;
+    let olivia = app.signed_up("Olivia Owner", "olivia@example.com").await;
+    let org = create_org(&olivia, "Acme").await.id;
+
+    // The free plan's five seats: Olivia holds one, so four of eight invitations go out.
+    let emails: Vec<String> = (1..=8).map(|n| format!("guest{n}@example.com")).collect();
+    let sent = futures_util::future::join_all(emails.iter().map(|email| invite(&olivia, org, email))).await;
+    let (ok, refused): (Vec<_>, Vec<_>) = sent.into_iter().partition(Result::is_ok);
+    assert_eq!((ok.len(), refused.len()), (4, 4));
+    for failure in refused.iter().map(|r| r.as_ref().unwrap_err()) {
+        plan_limit(failure);
+    }
+    let full = plan_of(&olivia, org).await;
+    assert_eq!((full.members, full.pending, full.limit), (1, 4, Some(5)));
+
+    // A week on the invitations have expired and hold no seat: a new one takes one, and then
+    // only three of the four expired ones can be sent again.
+    app.clock.advance(Duration::days(8));
+    olivia.sign_in("olivia@example.com", PASSWORD).await.expect("sign in again");
+    invite(&olivia, org, "newcomer@example.com").await.expect("a seat is free again");
+    let expired: Vec<InvitationView> = ok.into_iter().map(Result::unwrap).collect();
+    let mut resent = 0;
+    for invitation in &expired {
+        let id = invitation.id.to_string();
+        match olivia.call::<()>("resend_invitation", &[("org_id", &org.to_string()), ("invitation_id", &id)]).await {
+            Ok(()) => resent += 1,
+            Err(failure) => assert!(plan_limit(&failure).0.starts_with("All 5 seats of Acme are taken")),
+        }
+    }
+    assert_eq!(resent, 3);
+    assert_eq!(plan_of(&olivia, org).await.pending, 4);
 }

@@ -1559,6 +1559,9 @@ pub trait BillingStore: Send + Sync {
     /// already). `Conflict` when the promo code ran out meanwhile.
     async fn settle_checkout(&self, settlement: &Settlement, at: DateTime<Utc>) -> StoreResult<bool>;
     async fn payments(&self, filter: &PaymentFilter) -> StoreResult<Vec<PaymentRecord>>;
+    /// How many payments `org` made for `product` (refunded ones too), only those before
+    /// `before` when given.
+    async fn count_payments(&self, org: OrgId, product: &str, before: Option<DateTime<Utc>>) -> StoreResult<i64>;
     async fn payment(&self, id: Uuid) -> StoreResult<Option<PaymentRecord>>;
     /// Moves a paid payment's refunded amount from `refunded.0` to `refunded.1` (marking it
     /// refunded when that is all of it), books `reversal`, records `dispute` (the one that took
@@ -1638,7 +1641,8 @@ pub trait BillingStore: Send + Sync {
     /// The person's affiliate links with their clicks, sign-ups, sales and commission.
     async fn affiliate_stats(&self, user: UserId) -> StoreResult<Vec<AffiliateStats>>;
     /// The largest discount on the organization's plan for a period starting at `at` (given
-    /// before it, expiring no earlier).
+    /// strictly before it, expiring no earlier: a period's price is set when it starts, so one
+    /// given at that very moment applies from the next).
     async fn discount_at(&self, org: OrgId, at: DateTime<Utc>) -> StoreResult<Option<DiscountRecord>>;
     /// The person's Stripe customer id.
     async fn stripe_customer(&self, user: UserId) -> StoreResult<Option<String>>;

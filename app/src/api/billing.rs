@@ -586,33 +586,42 @@ pub(crate) mod rules {
         Admin(i64, DateTime<Utc>),
     }
 
-    /// What the next renewal of `sub` costs at `price`: less its promo code's discount while the
-    /// code's duration lasts (counted in periods paid so far), or an admin's discount for the
+    /// Which period of a plan a price is asked for.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Period {
+        /// The one running now.
+        Current,
+        /// The one its next renewal pays for.
+        Next,
+    }
+
+    /// What a period of `sub` costs at `price`: less its promo code's discount while the code's
+    /// duration lasts (counted in periods paid before that one), or an admin's discount for the
     /// period when larger (plans Stripe bills get only the code: Stripe applies it as a coupon).
-    async fn renewal_price(
+    async fn period_price(
         services: &Services,
         sub: &PlanSubscriptionRecord,
         price: i64,
+        period: Period,
     ) -> Result<(i64, RenewalOff), AppError> {
         let product = format!("plan:{}", sub.plan_code);
         let (mut off, mut why) = (0, RenewalOff::None);
         if let Some(code) = &sub.promo_code
             && let Some(promo) = services.store.promo(code).await?
         {
-            let paid = services
-                .store
-                .payments(&PaymentFilter { org: Some(sub.org_id), limit: 1_000, ..Default::default() })
-                .await?
-                .iter()
-                .filter(|p| p.product == product)
-                .count() as i64;
+            let before = (period == Period::Current).then_some(sub.period_start);
+            let paid = services.store.count_payments(sub.org_id, &product, before).await?;
             if promo.rules.duration.applies_to(paid) {
                 off = promo.rules.discount.off(price);
                 why = RenewalOff::Promo(promo.code);
             }
         }
+        let starts = match period {
+            Period::Current => sub.period_start,
+            Period::Next => sub.period_end,
+        };
         if sub.provider != STRIPE
-            && let Some(d) = services.store.discount_at(sub.org_id, sub.period_end).await?
+            && let Some(d) = services.store.discount_at(sub.org_id, starts).await?
         {
             let admin = money::percent_of(price, d.percent as u32 * 100);
             if admin > off {
@@ -620,6 +629,35 @@ pub(crate) mod rules {
             }
         }
         Ok((price - off, why))
+    }
+
+    /// What the next renewal of `sub` costs at `price`, and what takes its part off.
+    async fn renewal_price(
+        services: &Services,
+        sub: &PlanSubscriptionRecord,
+        price: i64,
+    ) -> Result<(i64, RenewalOff), AppError> {
+        period_price(services, sub, price, Period::Next).await
+    }
+
+    /// A period's price as monthly revenue: a yearly price counts a twelfth.
+    fn monthly(amount: i64, interval: Interval) -> i64 {
+        match interval {
+            Interval::Year => amount / 12,
+            Interval::Month => amount,
+        }
+    }
+
+    /// The monthly recurring revenue `sub` brings in the period running now: what that period
+    /// costs after a promo code's or an admin's discount in it. Trials and given plans bring
+    /// none.
+    async fn mrr_of(services: &Services, sub: &PlanSubscriptionRecord, plan: &PlanConfig) -> Result<i64, AppError> {
+        if sub.provider == OVERRIDE || sub.status == PlanStatus::Trialing {
+            return Ok(0);
+        }
+        let Some(price) = plan.price(sub.interval, sub.seats) else { return Ok(0) };
+        let (amount, _) = period_price(services, sub, price, Period::Current).await?;
+        Ok(monthly(amount, sub.interval))
     }
 
     /// "Renews on 2 January for $19.00." with what takes its part off.
@@ -842,8 +880,8 @@ pub(crate) mod rules {
             org_id: current.org_id,
             from_plan: Some(current.plan_code.clone()),
             to_plan: Some(current.plan_code.clone()),
-            mrr_before: mrr(plan, current.interval, current.seats),
-            mrr_after: mrr(plan, current.interval, seats),
+            mrr_before: mrr_of(services, &current, plan).await?,
+            mrr_after: mrr_of(services, &PlanSubscriptionRecord { seats, ..current.clone() }, plan).await?,
             reason: "seats".into(),
             at: now,
         };
@@ -860,14 +898,6 @@ pub(crate) mod rules {
             Some(serde_json::json!({ "seats": seats })),
         )
         .await
-    }
-
-    fn mrr(config: &PlanConfig, interval: Interval, seats: i64) -> i64 {
-        match config.price(interval, seats) {
-            Some(p) if interval == Interval::Year => p / 12,
-            Some(p) => p,
-            None => 0,
-        }
     }
 
     fn tz(caller: &Caller) -> String {
@@ -1463,7 +1493,7 @@ pub(crate) mod rules {
             if let Some(s) = live
                 && let Some(old) = services.store.plan(&s.plan_code, Some(s.plan_version)).await?
             {
-                mrr_before = mrr(&old.config, s.interval, s.seats);
+                mrr_before = mrr_of(services, s, &old.config).await?;
             }
             // A prorated upgrade keeps the period; anything else starts a new one.
             let (start, end) = match live {
@@ -1496,7 +1526,7 @@ pub(crate) mod rules {
                 from_plan: live.map(|s| s.plan_code.clone()),
                 to_plan: Some(code.to_owned()),
                 mrr_before,
-                mrr_after: mrr(&plan.config, interval, c.seats),
+                mrr_after: mrr_of(services, &sub, &plan.config).await?,
                 reason: "checkout".into(),
                 at: now,
             };
@@ -1817,17 +1847,15 @@ pub(crate) mod rules {
         })
     }
 
-    /// The MRR a subscription brings now: its plan's, while it is in effect.
+    /// The MRR a subscription brings now, while it is in effect.
     async fn mrr_now(services: &Services, s: &PlanSubscriptionRecord, now: DateTime<Utc>) -> Result<i64, AppError> {
-        let paying = s.provider != OVERRIDE && s.status != PlanStatus::Trialing;
-        if !paying || !plan_in_effect(s.status, s.period_end, s.cancel_at_period_end, now) {
+        if !plan_in_effect(s.status, s.period_end, s.cancel_at_period_end, now) {
             return Ok(0);
         }
-        Ok(services
-            .store
-            .plan(&s.plan_code, Some(s.plan_version))
-            .await?
-            .map_or(0, |p| mrr(&p.config, s.interval, s.seats)))
+        match services.store.plan(&s.plan_code, Some(s.plan_version)).await? {
+            Some(plan) => mrr_of(services, s, &plan.config).await,
+            None => Ok(0),
+        }
     }
 
     /// A subscription's state from Stripe. Events may arrive in any order: one older than an
@@ -2122,7 +2150,7 @@ pub(crate) mod rules {
         // Past due beyond the grace period: the plan ends and the account is on free.
         for sub in services.store.lapsed_plans(now - chrono::Duration::days(money::GRACE_DAYS), 100).await? {
             let m = match services.store.plan(&sub.plan_code, Some(sub.plan_version)).await? {
-                Some(p) => mrr(&p.config, sub.interval, sub.seats),
+                Some(p) => mrr_of(services, &sub, &p.config).await?,
                 None => 0,
             };
             let (next, change) = ended(&sub, m, "lapsed", now);
@@ -2130,7 +2158,7 @@ pub(crate) mod rules {
         }
         for sub in services.store.due_plan_renewals(now, 100).await? {
             let plan = services.store.plan(&sub.plan_code, Some(sub.plan_version)).await?.ok_or(AppError::NotFound)?;
-            let m = mrr(&plan.config, sub.interval, sub.seats);
+            let m = mrr_of(services, &sub, &plan.config).await?;
             let expected_end = sub.period_end;
             if sub.cancel_at_period_end {
                 let (next, change) = ended(&sub, m, "ended", now);
@@ -2189,18 +2217,21 @@ pub(crate) mod rules {
                 ..sub.clone()
             };
             let book = (amount > 0).then_some((&payment, &ledger));
-            // A trial that ends converts: its revenue starts now.
-            let converted = (sub.status == PlanStatus::Trialing).then(|| PlanChangeRecord {
+            // A trial that ends converts: its revenue starts now. A discount that ends (or an
+            // admin's that starts) moves the revenue too.
+            let trial = sub.status == PlanStatus::Trialing;
+            let after = monthly(amount, sub.interval);
+            let repriced = (trial || after != m).then(|| PlanChangeRecord {
                 id: Uuid::now_v7(),
                 org_id: sub.org_id,
                 from_plan: Some(sub.plan_code.clone()),
                 to_plan: Some(sub.plan_code.clone()),
-                mrr_before: 0,
-                mrr_after: m,
-                reason: "converted".into(),
+                mrr_before: m,
+                mrr_after: after,
+                reason: if trial { "converted" } else { "repriced" }.into(),
                 at: now,
             });
-            if services.store.roll_plan(&next, expected_end, book, converted.as_ref()).await? {
+            if services.store.roll_plan(&next, expected_end, book, repriced.as_ref()).await? {
                 moved += 1;
                 if amount > 0
                     && let Some(user) = services.store.user_by_id(payer).await?
@@ -2239,7 +2270,7 @@ pub(crate) mod rules {
             )));
         }
         let plan = services.store.plan(&sub.plan_code, Some(sub.plan_version)).await?.ok_or(AppError::NotFound)?;
-        let m = if sub.status == PlanStatus::Trialing { 0 } else { mrr(&plan.config, sub.interval, sub.seats) };
+        let m = mrr_of(services, &sub, &plan.config).await?;
         sub.cancel_at_period_end = cancel;
         sub.updated_at = now;
         let change = PlanChangeRecord {
@@ -2308,10 +2339,11 @@ pub(crate) mod rules {
             services.store.seller_sales_since(user, now - chrono::Duration::days(30)).await?,
         );
         let mut sales = Vec::new();
-        for p in
-            services.store.payments(&PaymentFilter { seller: Some(user), limit: 200, ..Default::default() }).await?
-        {
-            let buyer = services.store.user_by_id(p.user_id).await?.map(|u| u.display_name).unwrap_or_default();
+        let payments =
+            services.store.payments(&PaymentFilter { seller: Some(user), limit: 200, ..Default::default() }).await?;
+        let buyers = users_by_id(services, payments.iter().map(|p| p.user_id).collect()).await?;
+        for p in payments {
+            let buyer = buyers.get(&p.user_id).map(|u| u.display_name.clone()).unwrap_or_default();
             sales.push(SaleView {
                 id: p.id,
                 description: p.description,
@@ -2518,6 +2550,22 @@ pub(crate) mod rules {
         })
     }
 
+    /// The people `ids` name, each looked up once however many rows name them.
+    async fn users_by_id(
+        services: &Services,
+        ids: Vec<UserId>,
+    ) -> Result<std::collections::HashMap<UserId, crate::ports::UserRecord>, AppError> {
+        let mut found = std::collections::HashMap::new();
+        for id in ids {
+            if !found.contains_key(&id)
+                && let Some(u) = services.store.user_by_id(id).await?
+            {
+                found.insert(id, u);
+            }
+        }
+        Ok(found)
+    }
+
     pub async fn create_promo(services: &Services, promo: &PromoRecord) -> Result<(), AppError> {
         services.store.create_promo(promo).await.map_err(|e| match e {
             crate::ports::StoreError::Conflict(_) => AppError::validation("code", "This code is taken."),
@@ -2527,8 +2575,10 @@ pub(crate) mod rules {
 
     pub async fn admin_view(services: &Services, caller: &Caller) -> Result<AdminBillingView, AppError> {
         let mut payments = Vec::new();
-        for p in services.store.payments(&PaymentFilter { limit: 200, ..Default::default() }).await? {
-            let buyer = services.store.user_by_id(p.user_id).await?.map(|u| u.email).unwrap_or_default();
+        let listed = services.store.payments(&PaymentFilter { limit: 200, ..Default::default() }).await?;
+        let buyers = users_by_id(services, listed.iter().map(|p| p.user_id).collect()).await?;
+        for p in listed {
+            let buyer = buyers.get(&p.user_id).map(|u| u.email.clone()).unwrap_or_default();
             payments.push(AdminPaymentView {
                 id: p.id,
                 description: p.description,
@@ -2834,13 +2884,16 @@ pub(crate) mod rules {
             && (sub.provider_ref.as_deref() == Some(&p.id.to_string())
                 || (p.provider_ref.is_some() && sub.provider_ref == p.provider_ref))
         {
-            let plan = services.store.plan(code, Some(sub.plan_version)).await?;
+            let mrr_before = match services.store.plan(code, Some(sub.plan_version)).await? {
+                Some(plan) => mrr_of(services, &sub, &plan.config).await?,
+                None => 0,
+            };
             cancel = Some(PlanChangeRecord {
                 id: Uuid::now_v7(),
                 org_id: p.org_id,
                 from_plan: Some(code.to_owned()),
                 to_plan: None,
-                mrr_before: plan.map_or(0, |pl| mrr(&pl.config, sub.interval, sub.seats)),
+                mrr_before,
                 mrr_after: 0,
                 reason: "refunded".into(),
                 at: now,

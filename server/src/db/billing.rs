@@ -724,6 +724,15 @@ impl BillingStore for Db {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
+    async fn count_payments(&self, org: OrgId, product: &str, before: Option<DateTime<Utc>>) -> Result<i64> {
+        let n: i64 = on_pool!(self, pool => sqlx::query_scalar(
+                "SELECT CAST(COUNT(*) AS BIGINT) FROM payments \
+                 WHERE org_id = $1 AND product = $2 AND ($3 IS NULL OR created_at < $3)")
+                .bind(org.0).bind(product).bind(before)
+                .fetch_one(pool).await.store()?);
+        Ok(n)
+    }
+
     async fn payment(&self, id: Uuid) -> Result<Option<PaymentRecord>> {
         let sql = format!("{PAYMENT_SELECT} WHERE id = $1");
         let row: Option<PaymentRow> =
@@ -1150,7 +1159,7 @@ impl BillingStore for Db {
     async fn discount_at(&self, org: OrgId, at: DateTime<Utc>) -> Result<Option<DiscountRecord>> {
         let row: Option<(Uuid, i64, String, DateTime<Utc>, Option<Uuid>, DateTime<Utc>)> = on_pool!(self, pool => sqlx::query_as(
             "SELECT id, CAST(percent AS BIGINT), reason, expires_at, created_by, created_at FROM plan_discounts \
-             WHERE org_id = $1 AND created_at <= $2 AND expires_at >= $2 ORDER BY percent DESC, expires_at DESC LIMIT 1")
+             WHERE org_id = $1 AND created_at < $2 AND expires_at >= $2 ORDER BY percent DESC, expires_at DESC LIMIT 1")
             .bind(org.0).bind(at).fetch_optional(pool).await.store()?);
         Ok(row.map(|(id, percent, reason, expires_at, created_by, created_at)| DiscountRecord {
             id,

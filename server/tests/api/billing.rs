@@ -379,6 +379,13 @@ async fn built_in_plans_renew_each_period_with_the_codes_discount_and_end_when_c
     assert_eq!((summary.plan_code.as_str(), summary.payments.len()), ("free", 3), "ended, and not charged again");
     let revenue = services.store.ledger_sums("revenue:platform").await.expect("ledger");
     assert_eq!(revenue, vec![("revenue:platform".to_owned(), -3_800)]);
+    // MRR is what each period costs: half while the code lasts, then the move to the full price.
+    let history = services.store.plan_history().await.expect("history");
+    let moves: Vec<_> = history.iter().map(|c| (c.mrr_before, c.mrr_after, c.reason.as_str())).collect();
+    assert_eq!(
+        moves,
+        [(0, 950, "checkout"), (950, 1_900, "repriced"), (1_900, 1_900, "canceled"), (1_900, 0, "ended")]
+    );
     assert_eq!(ledger_total(&app).await, 0);
 }
 
@@ -418,6 +425,13 @@ async fn an_admin_discounts_a_plan_for_some_months_with_a_reason() {
     assert_eq!(amounts, vec![1_900, 950, 950, 1_900]);
     assert!(summary.next.ends_with("for $19.00."), "{}", summary.next);
     assert_eq!(ledger_total(&app).await, 0);
+    let history = services.store.plan_history().await.expect("history");
+    let moves: Vec<_> = history.iter().map(|c| (c.mrr_before, c.mrr_after, c.reason.as_str())).collect();
+    assert_eq!(
+        moves,
+        [(0, 1_900, "checkout"), (1_900, 950, "repriced"), (950, 1_900, "repriced")],
+        "MRR follows the discount"
+    );
 
     let me = alice.me().await.expect("me");
     let personal = me.orgs.iter().find(|o| o.kind == app::domain::OrgKind::Personal).expect("personal").id;

@@ -86,12 +86,16 @@ test('a creator builds, simulates and publishes a sequence; a member runs it liv
   const messages = member.getByRole('log', { name: 'Messages' });
   await hydrated(member);
   await expect(messages).not.toContainText('Hi Victor, welcome!');
+  // Preferences being edited (not saved yet) stay through the live messages below.
+  await member.getByText('Delivery preferences', { exact: true }).click();
+  await member.getByLabel('Quiet hours from').fill('22:30');
 
   // The server's test clock moves to the preferred time: the first messages arrive live.
   const moved = await member.request.post('/api/advance_clock', { data: { to_next_due: true } });
   expect(moved.status()).toBe(200);
   await expect(messages).toContainText('Hi Victor, welcome!', { timeout: 15_000 });
   await expect(messages).toContainText('What would you like to achieve?');
+  await expect(member.getByLabel('Quiet hours from')).toHaveValue('22:30');
   await hydrated(member);
 
   // A wrong kind of answer is refused next to the field; "no" takes the checkpoint path.

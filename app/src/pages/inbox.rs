@@ -128,6 +128,12 @@ fn Conversation() -> impl IntoView {
     // The answer being typed lives out here: a live message re-renders the conversation below
     // and must not take it away.
     let text = RwSignal::new(String::new());
+    // So do the delivery preferences being edited, filled from each conversation once.
+    let prefs = DeliveryPrefs {
+        form: PreferencesForm::new(&Default::default()),
+        of: StoredValue::new(None),
+        open: RwSignal::new(false),
+    };
     let view_data = Resource::new(
         move || (id(), refresh.get()),
         |(id, _)| async move { conversation(id.ok_or(AppError::NotFound)?).await },
@@ -137,7 +143,10 @@ fn Conversation() -> impl IntoView {
         <Transition fallback=|| view! { <p class="page">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match view_data.await {
-                    Ok(c) => view! { <ConversationBody c=c refresh=refresh text=text/> }.into_any(),
+                    Ok(c) => {
+                        prefs.fill(&c.subscription);
+                        view! { <ConversationBody c=c refresh=refresh text=text prefs=prefs/> }.into_any()
+                    }
                     Err(err) => view! { <section class="page"><h1>"Conversation"</h1><p role="alert">{err.to_string()}</p></section> }.into_any(),
                 }
             })}
@@ -145,8 +154,32 @@ fn Conversation() -> impl IntoView {
     }
 }
 
+/// The delivery preferences form of a conversation, kept across its live refreshes.
+#[derive(Clone, Copy)]
+struct DeliveryPrefs {
+    form: PreferencesForm,
+    /// The subscription the form was filled from.
+    of: StoredValue<Option<Uuid>>,
+    open: RwSignal<bool>,
+}
+
+impl DeliveryPrefs {
+    fn fill(&self, sub: &SubscriptionView) {
+        if self.of.get_value() != Some(sub.id) {
+            self.form.load(&sub.preferences);
+            self.of.set_value(Some(sub.id));
+            self.open.set(false);
+        }
+    }
+}
+
 #[component]
-fn ConversationBody(c: ConversationView, refresh: RwSignal<u32>, text: RwSignal<String>) -> impl IntoView {
+fn ConversationBody(
+    c: ConversationView,
+    refresh: RwSignal<u32>,
+    text: RwSignal<String>,
+    prefs: DeliveryPrefs,
+) -> impl IntoView {
     let sub = c.subscription.clone();
     let id = sub.id;
     let error = RwSignal::new(None::<AppError>);
@@ -190,7 +223,7 @@ fn ConversationBody(c: ConversationView, refresh: RwSignal<u32>, text: RwSignal<
         Some(other) => Some(other.to_string()),
     };
     let running = matches!(sub.status, SubscriptionStatus::Active | SubscriptionStatus::Paused);
-    let prefs = PreferencesForm::new(&sub.preferences);
+    let DeliveryPrefs { form: prefs_form, open: prefs_open, .. } = prefs;
     let prefs_error = RwSignal::new(None::<AppError>);
     let prefs_saved = RwSignal::new(false);
     let save_prefs = Action::new(move |input: &crate::api::sequences::PreferencesInput| {
@@ -242,10 +275,10 @@ fn ConversationBody(c: ConversationView, refresh: RwSignal<u32>, text: RwSignal<
                         <button type="button" class="danger" on:click=move |_| { status.dispatch(SubscriptionStatus::Canceled); }>"Leave sequence"</button>
                     })}
                 </div>
-                <details class="card">
-                    <summary>"Delivery preferences"</summary>
-                    <form on:submit=move |ev| { ev.prevent_default(); prefs_saved.set(false); save_prefs.dispatch(prefs.input()); }>
-                        <PreferencesFields prefs=prefs error=prefs_error/>
+                <details class="card" prop:open=move || prefs_open.get()>
+                    <summary on:click=move |ev| { ev.prevent_default(); prefs_open.update(|o| *o = !*o); }>"Delivery preferences"</summary>
+                    <form on:submit=move |ev| { ev.prevent_default(); prefs_saved.set(false); save_prefs.dispatch(prefs_form.input()); }>
+                        <PreferencesFields prefs=prefs_form error=prefs_error/>
                         <button type="submit">"Save preferences"</button>
                         <p role="status">{move || prefs_saved.get().then_some("Saved.")}</p>
                     </form>

@@ -317,14 +317,35 @@ pub struct PreferencesForm {
 
 impl PreferencesForm {
     pub fn new(p: &crate::domain::schedule::Preferences) -> Self {
-        let time = |t: Option<chrono::NaiveTime>| t.map(|t| t.format("%H:%M").to_string()).unwrap_or_default();
+        let (timezone, preferred_time, days, quiet_start, quiet_end) = Self::values(p);
         Self {
-            timezone: RwSignal::new(p.timezone.clone()),
-            preferred_time: RwSignal::new(time(p.preferred_time)),
-            days: RwSignal::new(if p.days.is_empty() { (0..7).collect() } else { p.days.clone() }),
-            quiet_start: RwSignal::new(time(p.quiet.map(|q| q.0))),
-            quiet_end: RwSignal::new(time(p.quiet.map(|q| q.1))),
+            timezone: RwSignal::new(timezone),
+            preferred_time: RwSignal::new(preferred_time),
+            days: RwSignal::new(days),
+            quiet_start: RwSignal::new(quiet_start),
+            quiet_end: RwSignal::new(quiet_end),
         }
+    }
+
+    /// Fills the form from saved preferences.
+    pub fn load(&self, p: &crate::domain::schedule::Preferences) {
+        let loaded = Self::values(p);
+        self.timezone.set(loaded.0);
+        self.preferred_time.set(loaded.1);
+        self.days.set(loaded.2);
+        self.quiet_start.set(loaded.3);
+        self.quiet_end.set(loaded.4);
+    }
+
+    fn values(p: &crate::domain::schedule::Preferences) -> (String, String, Vec<u8>, String, String) {
+        let time = |t: Option<chrono::NaiveTime>| t.map(|t| t.format("%H:%M").to_string()).unwrap_or_default();
+        (
+            p.timezone.clone(),
+            time(p.preferred_time),
+            if p.days.is_empty() { (0..7).collect() } else { p.days.clone() },
+            time(p.quiet.map(|q| q.0)),
+            time(p.quiet.map(|q| q.1)),
+        )
     }
 
     pub fn input(&self) -> PreferencesInput {

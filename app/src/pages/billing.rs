@@ -277,18 +277,67 @@ pub fn OrgPlanCard(org_id: OrgId, #[prop(into)] refresh: Signal<usize>) -> impl 
         move || (refresh.get(), cancel.version().get(), choose.version().get()),
         move |_| org_plan(org_id),
     );
+    // What the owner picks and types lives out here: a refused choice reloads the plan below and
+    // must not take it away.
+    let form = OrgPlanForm {
+        chosen: RwSignal::new(String::new()),
+        seats: RwSignal::new(String::new()),
+        promo: RwSignal::new(String::new()),
+        error: RwSignal::new(None),
+        of: StoredValue::new(None),
+    };
+    let navigate = use_navigate();
+    Effect::new(move |_| match choose.value().get() {
+        Some(Ok(Some(c))) => open_checkout(&c, &navigate),
+        Some(Err(e)) => form.error.set(Some(e)),
+        _ => {}
+    });
     view! {
         <section class="card" aria-labelledby="org-plan-h">
             <h2 id="org-plan-h">"Plan and seats"</h2>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match plan.await {
-                        Ok(p) => view! { <OrgPlanDetails p=p cancel=cancel choose=choose/> }.into_any(),
+                        Ok(p) => {
+                            form.fill(&p);
+                            view! { <OrgPlanDetails p=p cancel=cancel choose=choose form=form/> }.into_any()
+                        }
                         Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}
             </Transition>
         </section>
+    }
+}
+
+/// The plan form of an organization's members page, kept while its plan stays the same.
+#[derive(Clone, Copy)]
+struct OrgPlanForm {
+    chosen: RwSignal<String>,
+    seats: RwSignal<String>,
+    promo: RwSignal<String>,
+    error: RwSignal<Option<AppError>>,
+    /// The plan and seats the form was filled from.
+    of: StoredValue<Option<(String, Option<i64>)>>,
+}
+
+impl OrgPlanForm {
+    /// Fills the form from the organization's plan when it is new or has changed.
+    fn fill(&self, p: &OrgPlanView) {
+        let of = Some((p.plan_code.clone(), p.seats));
+        if self.of.with_value(|v| *v == of) {
+            return;
+        }
+        self.of.set_value(of);
+        let first = p.plans.first();
+        self.chosen.set(if p.seats.is_some() {
+            p.plan_code.clone()
+        } else {
+            first.map(|o| o.code.clone()).unwrap_or_default()
+        });
+        let taken = p.members + p.pending;
+        self.seats.set(p.seats.unwrap_or_else(|| taken.max(first.map_or(1, |o| o.config.min_seats))).to_string());
+        self.promo.set(String::new());
     }
 }
 
@@ -300,6 +349,7 @@ fn OrgPlanDetails(
     p: OrgPlanView,
     cancel: Action<bool, Result<(), AppError>>,
     choose: ChooseOrgPlanAction,
+    form: OrgPlanForm,
 ) -> impl IntoView {
     let taken = p.members + p.pending;
     let percent = p.limit.and_then(|l| crate::domain::billing::usage_percent(taken, Some(l)));
@@ -312,19 +362,7 @@ fn OrgPlanDetails(
     let on_seat_plan = p.seats.is_some();
     let manage = p.may_manage && !p.given_by_admin && !p.billed_by_stripe;
     let ending = p.cancel_at_period_end;
-    let first = p.plans.first().map(|o| o.code.clone()).unwrap_or_default();
-    let chosen = RwSignal::new(if on_seat_plan { p.plan_code.clone() } else { first });
-    let seats = RwSignal::new(
-        p.seats.unwrap_or_else(|| taken.max(p.plans.first().map_or(1, |o| o.config.min_seats))).to_string(),
-    );
-    let promo = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<AppError>);
-    let navigate = use_navigate();
-    Effect::new(move |_| match choose.value().get() {
-        Some(Ok(Some(c))) => open_checkout(&c, &navigate),
-        Some(Err(e)) => error.set(Some(e)),
-        _ => {}
-    });
+    let OrgPlanForm { chosen, seats, promo, error, .. } = form;
     let plans = p.plans.clone();
     let total = move || {
         let plan = plans.iter().find(|o| o.code == chosen.get())?;

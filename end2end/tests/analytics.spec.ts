@@ -19,7 +19,8 @@ test('an admin sees prompt analytics, changes the period and downloads them as C
   await expect(page.getByRole('img', { name: /Uses per day from/ })).toBeVisible();
   await expect(page.getByRole('table', { name: 'Most used prompts' })).toContainText('Goal check-in');
   await expect(page.getByRole('table', { name: 'Categories' })).toContainText('Sales');
-  await expect(page.getByRole('table', { name: 'Activity by member' })).toBeVisible();
+  // A table when members did something in the period (other tests' doing), a note otherwise.
+  await expect(page.getByRole('region', { name: 'Activity by member' })).toBeVisible();
 
   await page.getByLabel('Period').selectOption({ label: 'Last 7 days' });
   const download = page.getByRole('link', { name: 'Download CSV' });

@@ -28,7 +28,7 @@ tmp=$(mktemp)
   echo "scenario (after 1 s of warm-up). The load generator shares the machine's cores with the server."
   echo
   echo "- API list: \`GET /api/v1/prompts?limit=20\` with a random sort, 30% also filtered by a tag."
-  echo "- API get: \`GET /api/v1/prompts/{id}\` of a random prompt (also counts a view: a write)."
+  echo "- API get: \`GET /api/v1/prompts/{id}\` of a random prompt (also counts a view, in memory: written once a second)."
   echo "- API search: \`GET /api/v1/prompts?q=…\`: a content word, a content and a common word, a"
   echo "  phrase of both, or a content word with a typo. The prompts' words follow Zipf's law (a few"
   echo "  dozen common words in most prompts, 5,000 rarer ones); content words are drawn evenly from the"
@@ -36,7 +36,7 @@ tmp=$(mktemp)
   echo "- API search, a word in most prompts: one common word, every prompt a match to rank."
   echo "- Prompt list page: \`GET /prompts\` signed in, the whole server-rendered HTML."
   echo
-  echo "Every API request also checks the key and counts it against the rate limit (a write)."
+  echo "Every API request also checks the key and counts it against the rate limit (in memory, written once a second per key)."
   echo
   echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')),"
   echo "$(free -g | awk '/Mem:/ {print $2}') GiB RAM; $(date -u +%Y-%m-%d); commit $(git rev-parse --short HEAD)."

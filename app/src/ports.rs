@@ -551,6 +551,71 @@ pub enum PromptCounter {
     Use,
 }
 
+/// Views and uses of one prompt on one day (UTC, `YYYY-MM-DD`), to add to its totals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PromptCounts {
+    pub org: OrgId,
+    pub prompt: Uuid,
+    pub day: String,
+    pub views: i64,
+    pub uses: i64,
+}
+
+/// Views and uses of prompts, counted in memory and written together by `flush` (the server
+/// flushes about once a second and at shutdown), so that reading a prompt is not a database
+/// write. Instances add their own counts, so several share the totals; a crash loses at most
+/// the counts since the last flush.
+#[derive(Default)]
+pub struct PromptCountBuffer {
+    pending: std::sync::Mutex<std::collections::HashMap<PromptDay, (i64, i64)>>,
+}
+
+/// A prompt of an organization on a day: (organization, prompt, `YYYY-MM-DD`).
+type PromptDay = (OrgId, Uuid, String);
+
+impl PromptCountBuffer {
+    pub fn count(&self, org: OrgId, prompt: Uuid, counter: PromptCounter, at: DateTime<Utc>) {
+        let (views, uses) = match counter {
+            PromptCounter::View => (1, 0),
+            PromptCounter::Use => (0, 1),
+        };
+        self.add(org, prompt, at.format("%Y-%m-%d").to_string(), views, uses);
+    }
+
+    fn add(&self, org: OrgId, prompt: Uuid, day: String, views: i64, uses: i64) {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let slot = pending.entry((org, prompt, day)).or_default();
+        slot.0 += views;
+        slot.1 += uses;
+    }
+
+    /// Writes what was counted since the last flush; how many prompt-days it wrote. What could not
+    /// be written stays counted for the next flush.
+    pub async fn flush(&self, store: &dyn Store) -> StoreResult<usize> {
+        let mut counts: Vec<PromptCounts> = {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            pending
+                .drain()
+                .map(|((org, prompt, day), (views, uses))| PromptCounts { org, prompt, day, views, uses })
+                .collect()
+        };
+        if counts.is_empty() {
+            return Ok(0);
+        }
+        // One order for every writer: concurrent flushes of several instances lock rows alike.
+        counts.sort_by(|a, b| (a.org, a.prompt, &a.day).cmp(&(b.org, b.prompt, &b.day)));
+        match store.add_prompt_counts(&counts).await {
+            Ok(()) => Ok(counts.len()),
+            Err(err) => {
+                for c in counts {
+                    self.add(c.org, c.prompt, c.day, c.views, c.uses);
+                }
+                Err(err)
+            }
+        }
+    }
+}
+
 /// An organization API key (never the key itself, only its hash).
 #[derive(Debug, Clone)]
 pub struct ApiKeyRecord {
@@ -769,8 +834,9 @@ pub trait PromptStore: Send + Sync {
     async fn remove_prompt_label(&self, org: OrgId, id: Uuid, label: &str) -> StoreResult<bool>;
     /// A prompt anyone may read: public and published, with its organization's name.
     async fn public_prompt(&self, id: Uuid) -> StoreResult<Option<(PromptRecord, String)>>;
-    /// Counts a view or use, in the prompt's totals and in its day's (for analytics).
-    async fn count_prompt(&self, org: OrgId, id: Uuid, counter: PromptCounter, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Adds views and uses to the prompts' totals and to their days' (for analytics), in one
+    /// transaction; counts of prompts that are gone are dropped.
+    async fn add_prompt_counts(&self, counts: &[PromptCounts]) -> StoreResult<()>;
     /// Words of the organization's prompts that may be what `word` was meant to be.
     async fn term_candidates(&self, org: OrgId, word: &str) -> StoreResult<Vec<String>>;
     /// Whether the organization's prompts use `word` at all.
@@ -1895,4 +1961,6 @@ pub struct Services {
     pub hashing: Arc<tokio::sync::Semaphore>,
     /// Wakes the background senders (webhooks) when work is queued.
     pub jobs: Arc<tokio::sync::Notify>,
+    /// Prompt views and uses not written yet.
+    pub prompt_counts: Arc<PromptCountBuffer>,
 }

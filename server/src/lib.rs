@@ -140,6 +140,7 @@ pub async fn services(config: &Config) -> Result<(Services, Db), StartError> {
         settings: Arc::new(settings),
         hashing: Arc::new(tokio::sync::Semaphore::new(config.hash_concurrency.max(1))),
         jobs: Arc::new(tokio::sync::Notify::new()),
+        prompt_counts: Arc::default(),
     };
     Ok((services, db))
 }
@@ -219,6 +220,22 @@ async fn renew_plans(services: app::ports::Services, mut stopped: tokio::sync::w
     }
 }
 
+/// Writes the prompt views and uses counted in memory, once a second.
+async fn write_prompt_counts(services: app::ports::Services, mut stopped: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            _ = stopped.changed() => return,
+        }
+        if let Err(e) = services.prompt_counts.flush(services.store.as_ref()).await {
+            tracing::warn!(error = %e, "prompt views and uses (kept for the next try)");
+        }
+        if *stopped.borrow() {
+            return;
+        }
+    }
+}
+
 /// Serves until `shutdown` resolves, then finishes in-flight requests.
 pub async fn serve(
     listener: tokio::net::TcpListener,
@@ -243,6 +260,7 @@ pub async fn serve(
         tokio::spawn(worker.run(stopped.clone()))
     });
     let renewals = state.config.scheduler.then(|| tokio::spawn(renew_plans(state.services.clone(), stopped.clone())));
+    let counts = tokio::spawn(write_prompt_counts(state.services.clone(), stopped.clone()));
     let app = router(state);
     let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)
@@ -252,13 +270,16 @@ pub async fn serve(
     let _ = stop.send(true);
     // Both finish the work in hand within 10 s; what they could not record is taken over by
     // another worker once its lease runs out.
-    for task in [sender, scheduler, renewals].into_iter().flatten() {
+    for task in [sender, scheduler, renewals, Some(counts)].into_iter().flatten() {
         let abort = task.abort_handle();
         if tokio::time::timeout(std::time::Duration::from_secs(10), task).await.is_err() {
             abort.abort();
         }
     }
     api_requests.flush(services.store.as_ref(), services.clock.now()).await;
+    if let Err(e) = services.prompt_counts.flush(services.store.as_ref()).await {
+        tracing::warn!(error = %e, "prompt views and uses not written at shutdown");
+    }
     db.close().await;
     served
 }

@@ -45,6 +45,9 @@ pub mod rules {
         let first = today - Duration::days(days - 1);
         let (from, to) = (first.format("%Y-%m-%d").to_string(), today.format("%Y-%m-%d").to_string());
         let store = &services.store;
+        // What this server counted and has not written yet goes in first, so a use just made
+        // shows; other servers' counts are at most a second behind.
+        services.prompt_counts.flush(store.as_ref()).await?;
 
         // Every day of the period, zero where nothing happened.
         let counted: BTreeMap<String, (i64, i64)> =

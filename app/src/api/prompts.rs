@@ -272,7 +272,7 @@ pub mod library {
     ) -> Result<PromptDetail, AppError> {
         let prompt = visible(services, p, id).await?;
         if count_view {
-            services.store.count_prompt(p.org, id, PromptCounter::View, services.clock.now()).await?;
+            services.prompt_counts.count(p.org, id, PromptCounter::View, services.clock.now());
         }
         let labels = services.store.prompt_labels(p.org, id).await?;
         let favorite = services.store.is_favorite(id, p.user).await?;
@@ -619,7 +619,7 @@ pub mod library {
         };
         let rendered = render(&body, &defs, values);
         if rendered.is_ok() {
-            services.store.count_prompt(p.org, id, PromptCounter::Use, services.clock.now()).await?;
+            services.prompt_counts.count(p.org, id, PromptCounter::Use, services.clock.now());
         }
         Ok((rendered, model))
     }

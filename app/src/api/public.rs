@@ -15,7 +15,7 @@ pub async fn public_prompt(id: Uuid) -> Result<PublicPromptView, AppError> {
         use crate::ports::PromptCounter;
         let services = super::services()?;
         let (prompt, org_name) = services.store.public_prompt(id).await?.ok_or(AppError::NotFound)?;
-        services.store.count_prompt(prompt.org_id, id, PromptCounter::View, services.clock.now()).await?;
+        services.prompt_counts.count(prompt.org_id, id, PromptCounter::View, services.clock.now());
         Ok(PublicPromptView {
             id: prompt.id,
             html: crate::api::prompts::library::markdown_html(&prompt.fields.body),

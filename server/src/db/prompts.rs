@@ -11,8 +11,8 @@ use app::domain::prompt::{ModelSettings, PromptFields, PromptStatus, Visibility}
 use app::domain::search::words;
 use app::domain::{OrgId, UserId};
 use app::ports::{
-    CategoryRecord, CollectionRecord, LabelRecord, LibraryImport, PromptCounter, PromptFilter, PromptRecord,
-    PromptSave, PromptSort, PromptStore, PromptVersionRecord, StoreError,
+    CategoryRecord, CollectionRecord, LabelRecord, LibraryImport, PromptCounts, PromptFilter, PromptRecord, PromptSave,
+    PromptSort, PromptStore, PromptVersionRecord, StoreError,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -502,25 +502,21 @@ impl PromptStore for Db {
         Ok(removed > 0)
     }
 
-    async fn count_prompt(&self, org: OrgId, id: Uuid, counter: PromptCounter, at: DateTime<Utc>) -> Result<()> {
-        let (total, daily) = match counter {
-            PromptCounter::View => (
-                "UPDATE prompts SET view_count = view_count + 1 WHERE org_id = $1 AND id = $2",
-                "INSERT INTO prompt_usage_daily (org_id, prompt_id, day, views, uses) VALUES ($1, $2, $3, 1, 0) \
-                 ON CONFLICT (org_id, prompt_id, day) DO UPDATE SET views = prompt_usage_daily.views + 1",
-            ),
-            PromptCounter::Use => (
-                "UPDATE prompts SET use_count = use_count + 1 WHERE org_id = $1 AND id = $2",
-                "INSERT INTO prompt_usage_daily (org_id, prompt_id, day, views, uses) VALUES ($1, $2, $3, 0, 1) \
-                 ON CONFLICT (org_id, prompt_id, day) DO UPDATE SET uses = prompt_usage_daily.uses + 1",
-            ),
-        };
-        let day = at.format("%Y-%m-%d").to_string();
+    async fn add_prompt_counts(&self, counts: &[PromptCounts]) -> Result<()> {
+        const TOTAL: &str =
+            "UPDATE prompts SET view_count = view_count + $3, use_count = use_count + $4 WHERE org_id = $1 AND id = $2";
+        const DAILY: &str = "INSERT INTO prompt_usage_daily (org_id, prompt_id, day, views, uses) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (org_id, prompt_id, day) DO UPDATE \
+             SET views = prompt_usage_daily.views + excluded.views, uses = prompt_usage_daily.uses + excluded.uses";
         on_pool!(self, pool => {
             let mut tx = pool.begin_write().await.store()?;
-            let done = sqlx::query(total).bind(org.0).bind(id).execute(&mut *tx).await.store()?;
-            if done.rows_affected() > 0 {
-                sqlx::query(daily).bind(org.0).bind(id).bind(&day).execute(&mut *tx).await.store()?;
+            for c in counts {
+                let done = sqlx::query(TOTAL).bind(c.org.0).bind(c.prompt).bind(c.views).bind(c.uses)
+                    .execute(&mut *tx).await.store()?;
+                if done.rows_affected() > 0 {
+                    sqlx::query(DAILY).bind(c.org.0).bind(c.prompt).bind(&c.day).bind(c.views).bind(c.uses)
+                        .execute(&mut *tx).await.store()?;
+                }
             }
             tx.commit().await.store()
         })

@@ -35,10 +35,11 @@ async fn analytics_count_uses_views_and_members_per_day() {
         .call_json("add_comment", json!({ "prompt_id": viewed, "parent_id": null, "body": "Nice" }))
         .await
         .expect("comment");
-    // Two uses two days ago, counted the way renders count them.
-    let store = &app.state.services.store;
+    // Two uses two days ago, counted the way renders count them. None of it is written yet (the
+    // server writes its counts once a second): the report writes them before it reads.
+    let services = &app.state.services;
     for _ in 0..2 {
-        store.count_prompt(org.id, used, PromptCounter::Use, app.clock_now() - Duration::days(2)).await.expect("count");
+        services.prompt_counts.count(org.id, used, PromptCounter::Use, app.clock_now() - Duration::days(2));
     }
 
     let report: AnalyticsView = owner.call("analytics", &[("days", "7")]).await.expect("analytics");
@@ -66,4 +67,37 @@ async fn analytics_count_uses_views_and_members_per_day() {
     assert!(text.contains("Most used prompt,Category,Uses,Views\n\"Cold email, short\",Sales,5,0\n"), "{text}");
     assert!(text.contains(&format!("{},2,3\n", report.to)), "{text}");
     assert_eq!(editor.get(&format!("/orgs/{}/analytics.csv?days=7", org.id)).await.status(), 403);
+}
+
+#[tokio::test]
+async fn views_and_uses_counted_by_several_instances_add_up_when_written() {
+    use app::ports::PromptCountBuffer;
+    let app = TestApp::spawn().await;
+    let owner = app.signed_up("Olivia", "olivia@example.com").await;
+    let org = create_org(&owner, "Acme").await;
+    let kept = owner.create_prompt("Kept", "Hello").await.expect("prompt");
+    let gone = owner.create_prompt("Gone", "Bye").await.expect("prompt");
+    let store = app.state.services.store.as_ref();
+    let (one, two) = (PromptCountBuffer::default(), PromptCountBuffer::default());
+    let now = app.clock_now();
+    for _ in 0..3 {
+        one.count(org.id, kept, PromptCounter::View, now);
+    }
+    one.count(org.id, kept, PromptCounter::Use, now - Duration::days(1));
+    two.count(org.id, kept, PromptCounter::View, now);
+    two.count(org.id, gone, PromptCounter::Use, now);
+    let _: () = owner.call_json("delete_prompt", json!({ "id": gone })).await.expect("delete");
+
+    assert_eq!(one.flush(store).await.expect("flush"), 2, "two prompt-days");
+    assert_eq!(two.flush(store).await.expect("flush"), 2);
+    assert_eq!(one.flush(store).await.expect("nothing left"), 0);
+    let detail: app::dto::PromptDetail = owner.call_json("prompt", json!({ "id": kept })).await.expect("detail");
+    assert_eq!((detail.view_count, detail.use_count), (4 + 1, 1), "four counted, one for this read");
+    let report: AnalyticsView = owner.call("analytics", &[("days", "7")]).await.expect("analytics");
+    let days: Vec<(i64, i64)> = report.series.iter().rev().take(2).map(|d| (d.views, d.uses)).collect();
+    assert_eq!(
+        days,
+        [(5, 0), (0, 1)],
+        "four views and the read above today, yesterday's use; the deleted prompt's use is dropped"
+    );
 }

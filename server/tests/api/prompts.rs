@@ -168,6 +168,9 @@ async fn rendering_checks_every_variable_and_counts_uses() {
         .await
         .expect("render");
     assert_eq!(rendered, RenderOutcome::Rendered("Dear Ada, here are 3 tips in a casual tone. {{literal}}".into()));
+    // Counted in memory, written with the others once a second; the refused render is not counted.
+    let services = &app.state.services;
+    services.prompt_counts.flush(services.store.as_ref()).await.expect("flush");
     assert_eq!(detail(&owner, id).await.use_count, 1);
 
     // A select without options is refused next to the variables.

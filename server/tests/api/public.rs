@@ -28,7 +28,9 @@ async fn only_public_published_prompts_open_for_anyone() {
         let refused = guest.call_json::<PublicPromptView>("public_prompt", json!({ "id": hidden })).await;
         assert_eq!(refused.unwrap_err().status, 404, "{hidden}");
     }
-    // Reading it counts a view.
+    // Reading it counts a view (written with the others once a second).
+    let services = &app.state.services;
+    services.prompt_counts.flush(services.store.as_ref()).await.expect("flush");
     let detail: app::dto::PromptDetail = owner.call_json("prompt", json!({ "id": public })).await.expect("detail");
     assert_eq!(detail.view_count, 2);
     // The page renders for a guest.

@@ -48,6 +48,14 @@ pub struct UserRecord {
     pub created_at: DateTime<Utc>,
 }
 
+/// Who a user is, as lists of payments and balances name them.
+#[derive(Debug, Clone)]
+pub struct UserName {
+    pub id: UserId,
+    pub email: String,
+    pub display_name: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewUser {
     pub id: UserId,
@@ -683,6 +691,8 @@ pub trait UserStore: Send + Sync {
     async fn create_user(&self, user: &NewUser, personal_org: &OrgRecord) -> StoreResult<()>;
     async fn user_by_email(&self, email: &Email) -> StoreResult<Option<UserRecord>>;
     async fn user_by_id(&self, id: UserId) -> StoreResult<Option<UserRecord>>;
+    /// The names of the users `ids` lists, in one query (per 500 ids); unknown ids are left out.
+    async fn user_names(&self, ids: &[UserId]) -> StoreResult<Vec<UserName>>;
     async fn mark_email_verified(&self, id: UserId, at: DateTime<Utc>) -> StoreResult<()>;
     async fn set_password_hash(&self, id: UserId, hash: &str) -> StoreResult<()>;
     async fn update_profile(&self, id: UserId, display_name: &str, timezone: &str) -> StoreResult<()>;

@@ -631,15 +631,6 @@ pub(crate) mod rules {
         Ok((price - off, why))
     }
 
-    /// What the next renewal of `sub` costs at `price`, and what takes its part off.
-    async fn renewal_price(
-        services: &Services,
-        sub: &PlanSubscriptionRecord,
-        price: i64,
-    ) -> Result<(i64, RenewalOff), AppError> {
-        period_price(services, sub, price, Period::Next).await
-    }
-
     /// A period's price as monthly revenue: a yearly price counts a twelfth.
     fn monthly(amount: i64, interval: Interval) -> i64 {
         match interval {
@@ -667,7 +658,7 @@ pub(crate) mod rules {
         price: i64,
         when: impl Fn(DateTime<Utc>) -> String,
     ) -> Result<String, AppError> {
-        let (amount, off) = renewal_price(services, sub, price).await?;
+        let (amount, off) = period_price(services, sub, price, Period::Next).await?;
         let (at, amount) = (when(sub.period_end), money::format_money(amount));
         Ok(match off {
             RenewalOff::None => format!("Renews on {at} for {amount}."),
@@ -2166,7 +2157,7 @@ pub(crate) mod rules {
                 continue;
             }
             let price = plan.config.price(sub.interval, sub.seats).unwrap_or(0);
-            let (amount, _) = renewal_price(services, &sub, price).await?;
+            let (amount, _) = period_price(services, &sub, price, Period::Next).await?;
             let payment_id = Uuid::now_v7();
             // Periods follow each other without gaps, however late the renewal runs.
             let (start, end) = (sub.period_end, sub.interval.after(sub.period_end));
@@ -2550,20 +2541,12 @@ pub(crate) mod rules {
         })
     }
 
-    /// The people `ids` name, each looked up once however many rows name them.
+    /// The people `ids` name, by id, in one query however many rows name them.
     async fn users_by_id(
         services: &Services,
         ids: Vec<UserId>,
-    ) -> Result<std::collections::HashMap<UserId, crate::ports::UserRecord>, AppError> {
-        let mut found = std::collections::HashMap::new();
-        for id in ids {
-            if !found.contains_key(&id)
-                && let Some(u) = services.store.user_by_id(id).await?
-            {
-                found.insert(id, u);
-            }
-        }
-        Ok(found)
+    ) -> Result<std::collections::HashMap<UserId, crate::ports::UserName>, AppError> {
+        Ok(services.store.user_names(&ids).await?.into_iter().map(|u| (u.id, u)).collect())
     }
 
     pub async fn create_promo(services: &Services, promo: &PromoRecord) -> Result<(), AppError> {
@@ -2591,17 +2574,22 @@ pub(crate) mod rules {
                 created_at: p.created_at,
             });
         }
+        let owed: Vec<(UserId, i64)> = services
+            .store
+            .ledger_sums("liabilities:payable:")
+            .await?
+            .into_iter()
+            .filter(|(_, sum)| *sum != 0)
+            .filter_map(|(acct, sum)| Some((account::party_of(&acct)?, sum)))
+            .collect();
+        let parties = users_by_id(services, owed.iter().map(|(party, _)| *party).collect()).await?;
         let mut balances = Vec::new();
-        for (acct, sum) in services.store.ledger_sums("liabilities:payable:").await? {
-            let Some(party) = account::party_of(&acct) else { continue };
-            if sum == 0 {
-                continue;
-            }
-            let u = services.store.user_by_id(party).await?;
+        for (party, sum) in owed {
+            let u = parties.get(&party);
             balances.push(BalanceView {
                 party,
-                name: u.as_ref().map(|u| u.display_name.clone()).unwrap_or_default(),
-                email: u.map(|u| u.email).unwrap_or_default(),
+                name: u.map(|u| u.display_name.clone()).unwrap_or_default(),
+                email: u.map(|u| u.email.clone()).unwrap_or_default(),
                 balance: -sum,
             });
         }
@@ -2666,12 +2654,10 @@ pub(crate) mod rules {
                 names.insert(line.key.clone(), seq.meta.title);
             }
         }
-        for line in &figures.by_creator {
-            if let Ok(id) = line.key.parse::<Uuid>()
-                && let Some(u) = services.store.user_by_id(UserId(id)).await?
-            {
-                names.insert(line.key.clone(), u.display_name);
-            }
+        let creators: Vec<UserId> =
+            figures.by_creator.iter().filter_map(|line| line.key.parse::<Uuid>().ok().map(UserId)).collect();
+        for u in services.store.user_names(&creators).await? {
+            names.insert(u.id.0.to_string(), u.display_name);
         }
         let owed: Vec<i64> = services
             .store

@@ -1,8 +1,9 @@
 //! Users, their platform roles, capabilities, two-factor secrets and recovery codes.
 
+use super::sql::{Sql, bind_all};
 use super::{BeginWrite, Db, OrStore, StoreResult as Result, on_pool};
 use app::domain::{CapabilityRole, Email, PlatformRole, UserId};
-use app::ports::{NewUser, OrgRecord, UserRecord, UserStore};
+use app::ports::{NewUser, OrgRecord, UserName, UserRecord, UserStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -88,6 +89,25 @@ impl UserStore for Db {
         let row: Option<UserRow> =
             on_pool!(self, pool => sqlx::query_as(&sql).bind(id.0).fetch_optional(pool).await.store()?);
         self.load_user(row).await
+    }
+
+    async fn user_names(&self, ids: &[UserId]) -> Result<Vec<UserName>> {
+        let mut ids: Vec<Uuid> = ids.iter().map(|id| id.0).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut names = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let mut sql = Sql::default();
+            sql.push("SELECT id, email, display_name FROM users WHERE id IN ").in_list(chunk);
+            let rows: Vec<(Uuid, String, String)> =
+                on_pool!(self, pool => bind_all!(sqlx::query_as(&sql.text), &sql.args).fetch_all(pool).await.store()?);
+            names.extend(rows.into_iter().map(|(id, email, display_name)| UserName {
+                id: UserId(id),
+                email,
+                display_name,
+            }));
+        }
+        Ok(names)
     }
 
     async fn mark_email_verified(&self, id: UserId, at: DateTime<Utc>) -> Result<()> {

@@ -207,7 +207,15 @@ async fn a_premium_sequence_is_bought_the_creator_earns_seventy_percent_and_a_re
     let c = checkout(&wendy, &format!("sequence:{id}"), "", "").await.expect("checkout");
     pay(&wendy, c.id).await;
     let view: AdminBillingView = sam.call_json("admin_billing", json!({})).await.expect("admin");
+    let mut buyers: Vec<&str> = view.payments.iter().map(|p| p.buyer.as_str()).collect();
+    buyers.sort_unstable();
+    assert_eq!(buyers, ["victor@example.com", "wendy@example.com"], "each payment names its buyer");
+    let sales: SalesView = chris.call_json("my_sales", json!({})).await.expect("sales");
+    let mut names: Vec<&str> = sales.sales.iter().map(|s| s.buyer.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["Victor Viewer", "Wendy Buyer"], "each sale names its buyer");
     assert_eq!(view.balances.len(), 1);
+    assert_eq!(view.balances[0].name, "Chris Creator");
     assert_eq!((view.balances[0].email.as_str(), view.balances[0].balance), ("chris@example.com", 3_430));
     assert_eq!(chris.call_json::<AdminBillingView>("admin_billing", json!({})).await.unwrap_err().status, 403);
     let payouts: Vec<PayoutView> = sam.call_json("admin_payout_batch", json!({})).await.expect("batch");

@@ -317,35 +317,25 @@ pub struct PreferencesForm {
 
 impl PreferencesForm {
     pub fn new(p: &crate::domain::schedule::Preferences) -> Self {
-        let (timezone, preferred_time, days, quiet_start, quiet_end) = Self::values(p);
-        Self {
-            timezone: RwSignal::new(timezone),
-            preferred_time: RwSignal::new(preferred_time),
-            days: RwSignal::new(days),
-            quiet_start: RwSignal::new(quiet_start),
-            quiet_end: RwSignal::new(quiet_end),
-        }
+        let form = Self {
+            timezone: RwSignal::new(String::new()),
+            preferred_time: RwSignal::new(String::new()),
+            days: RwSignal::new(Vec::new()),
+            quiet_start: RwSignal::new(String::new()),
+            quiet_end: RwSignal::new(String::new()),
+        };
+        form.load(p);
+        form
     }
 
     /// Fills the form from saved preferences.
     pub fn load(&self, p: &crate::domain::schedule::Preferences) {
-        let loaded = Self::values(p);
-        self.timezone.set(loaded.0);
-        self.preferred_time.set(loaded.1);
-        self.days.set(loaded.2);
-        self.quiet_start.set(loaded.3);
-        self.quiet_end.set(loaded.4);
-    }
-
-    fn values(p: &crate::domain::schedule::Preferences) -> (String, String, Vec<u8>, String, String) {
         let time = |t: Option<chrono::NaiveTime>| t.map(|t| t.format("%H:%M").to_string()).unwrap_or_default();
-        (
-            p.timezone.clone(),
-            time(p.preferred_time),
-            if p.days.is_empty() { (0..7).collect() } else { p.days.clone() },
-            time(p.quiet.map(|q| q.0)),
-            time(p.quiet.map(|q| q.1)),
-        )
+        self.timezone.set(p.timezone.clone());
+        self.preferred_time.set(time(p.preferred_time));
+        self.days.set(if p.days.is_empty() { (0..7).collect() } else { p.days.clone() });
+        self.quiet_start.set(time(p.quiet.map(|q| q.0)));
+        self.quiet_end.set(time(p.quiet.map(|q| q.1)));
     }
 
     pub fn input(&self) -> PreferencesInput {

@@ -68,6 +68,10 @@ test('an admin sets the AI model; the test panel saves a case, compares two vers
     await ai.getByLabel('Model').fill('e2e-echo');
     await ai.getByRole('button', { name: 'Save AI model' }).click();
     await expect(ai.getByText('Use an http:// or https:// URL.')).toBeVisible();
+    // Once everything the refusal set off has settled, what was typed is still there to correct.
+    await page.waitForLoadState('networkidle');
+    await expect(ai.getByLabel('Base URL')).toHaveValue('ftp://models.example');
+    await expect(ai.getByLabel('Model')).toHaveValue('e2e-echo');
     await ai.getByLabel('Base URL').fill(model.baseUrl);
     await ai.getByLabel('API key').fill('sk-e2e');
     await ai.getByRole('button', { name: 'Save AI model' }).click();

@@ -55,6 +55,19 @@ test('an admin adds a webhook, sends a test event, sees a prompt event delivered
     await page.getByRole('link', { name: sink.url }).first().click();
     await expect(page.getByRole('heading', { name: 'Webhook', level: 1 })).toBeVisible();
     await hydrated(page);
+
+    // A refused change is explained next to the field and keeps what was typed; a good one saves.
+    await page.getByLabel('Description').fill('Prompt sync, all events');
+    await page.getByLabel('Payload URL').fill('ftp://example.com/changed');
+    await page.getByRole('button', { name: 'Save webhook' }).click();
+    await expect(page.getByText('Use an http:// or https:// URL.')).toBeVisible();
+    await page.waitForLoadState('networkidle');
+    await expect(page.getByLabel('Payload URL')).toHaveValue('ftp://example.com/changed');
+    await expect(page.getByLabel('Description')).toHaveValue('Prompt sync, all events');
+    await page.getByLabel('Payload URL').fill(sink.url);
+    await page.getByRole('button', { name: 'Save webhook' }).click();
+    await expect(page.getByRole('status').filter({ hasText: 'Saved.' })).toBeVisible();
+    await expect(page.getByLabel('Description')).toHaveValue('Prompt sync, all events');
     await expect(async () => {
       await page.getByRole('button', { name: 'Send test event' }).click();
       await expect(page.getByText('ping', { exact: true }).first()).toBeVisible({ timeout: 1_000 });

@@ -49,6 +49,20 @@ where
     })
 }
 
+/// The `version` of an action's last successful completion. A resource that reloads on this
+/// rather than on `version` does not reload when the server refuses a submit, so the form it
+/// renders is not rendered anew and keeps what was typed beside the error.
+pub fn last_success<T, S>(version: RwSignal<usize>, value: S) -> Memo<usize>
+where
+    T: Send + Sync + 'static,
+    S: With<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+{
+    Memo::new(move |prev: Option<&usize>| {
+        let done = version.get();
+        if value.with(|v| matches!(v, Some(Ok(_)))) { done } else { prev.copied().unwrap_or(0) }
+    })
+}
+
 /// A labelled input with its error message below it.
 #[component]
 pub fn Field(

@@ -6,7 +6,7 @@ use crate::api::webhooks::{
     CreateWebhook, DeleteWebhook, Redeliver, RevealWebhookSecret, RotateWebhookSecret, SendTestEvent, UpdateWebhook,
     webhook_deliveries, webhook_delivery, webhooks,
 };
-use crate::components::forms::{BoundField, error_for};
+use crate::components::forms::{BoundField, error_for, last_success};
 use crate::components::layout::{LocalTime, can_in_active_org, reload_to};
 use crate::domain::Action;
 use crate::domain::webhook::EventType;
@@ -205,8 +205,10 @@ fn Webhook(me: Me) -> impl IntoView {
     let params = use_params_map();
     let id = move || params.get().get("id").and_then(|s| s.parse::<Uuid>().ok());
     let update = ServerAction::<UpdateWebhook>::new();
+    // Not on every update: a refused one would render the settings anew and lose what was typed.
+    let saved = last_success(update.version(), update.value());
     let hook = Resource::new(
-        move || (id(), update.version().get()),
+        move || (id(), saved.get()),
         |(id, _)| async move {
             let id = id.ok_or(AppError::NotFound)?;
             webhooks().await?.into_iter().find(|w| w.id == id).ok_or(AppError::NotFound)

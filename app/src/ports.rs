@@ -167,7 +167,7 @@ pub struct PromptRecord {
     pub updated_at: DateTime<Utc>,
     /// Relevance when the list came from a search (higher is better).
     pub score: f64,
-    /// Whether the filter's `me` has it among their favorites (lists only).
+    /// Whether the filter's `me` (or `prompt_seen_by`'s user) has it among their favorites.
     pub favorite: bool,
 }
 
@@ -824,6 +824,8 @@ pub trait PromptStore: Send + Sync {
     /// How many prompts the organization has (its plan's prompt quota counts them).
     async fn prompt_count(&self, org: OrgId) -> StoreResult<i64>;
     async fn prompt(&self, org: OrgId, id: Uuid) -> StoreResult<Option<PromptRecord>>;
+    /// `prompt`, with `favorite` saying whether `user` has it among their favorites (one query).
+    async fn prompt_seen_by(&self, org: OrgId, id: Uuid, user: UserId) -> StoreResult<Option<PromptRecord>>;
     /// Creates the prompt or saves its next version, in one transaction; returns the new version.
     async fn save_prompt(&self, save: &PromptSave<'_>) -> StoreResult<i32>;
     async fn delete_prompt(&self, org: OrgId, id: Uuid) -> StoreResult<()>;
@@ -864,7 +866,6 @@ pub trait PromptStore: Send + Sync {
     async fn set_prompt_tags(&self, org: OrgId, id: Uuid, tags: &[String]) -> StoreResult<()>;
     async fn set_prompt_status(&self, org: OrgId, ids: &[Uuid], status: PromptStatus) -> StoreResult<u64>;
     async fn set_favorite(&self, org: OrgId, id: Uuid, user: UserId, on: bool, at: DateTime<Utc>) -> StoreResult<()>;
-    async fn is_favorite(&self, id: Uuid, user: UserId) -> StoreResult<bool>;
     /// Tags in use with how many prompts carry each, most used first.
     async fn tag_counts(&self, org: OrgId) -> StoreResult<Vec<(String, i64)>>;
     async fn categories(&self, org: OrgId) -> StoreResult<Vec<CategoryRecord>>;

@@ -147,7 +147,12 @@ pub mod library {
     /// Loads a prompt the principal may see; others' private prompts are `NotFound`.
     pub(crate) async fn visible(services: &Services, p: &Principal, id: Uuid) -> Result<PromptRecord, AppError> {
         p.require(Action::ViewPrompts, &Resource::Org(p.org))?;
-        let prompt = services.store.prompt(p.org, id).await?.ok_or(AppError::NotFound)?;
+        seen_by(p, services.store.prompt(p.org, id).await?)
+    }
+
+    /// The prompt if `p` may see it; someone else's private prompt is as good as missing.
+    fn seen_by(p: &Principal, prompt: Option<PromptRecord>) -> Result<PromptRecord, AppError> {
+        let prompt = prompt.ok_or(AppError::NotFound)?;
         if prompt.fields.visibility == Visibility::Private && prompt.author_id != p.user && !p.sees_private() {
             return Err(AppError::NotFound);
         }
@@ -270,14 +275,14 @@ pub mod library {
         id: Uuid,
         count_view: bool,
     ) -> Result<PromptDetail, AppError> {
-        let prompt = visible(services, p, id).await?;
+        p.require(Action::ViewPrompts, &Resource::Org(p.org))?;
+        let prompt = seen_by(p, services.store.prompt_seen_by(p.org, id, p.user).await?)?;
         if count_view {
             services.prompt_counts.count(p.org, id, PromptCounter::View, services.clock.now());
         }
         let labels = services.store.prompt_labels(p.org, id).await?;
-        let favorite = services.store.is_favorite(id, p.user).await?;
         Ok(PromptDetail {
-            favorite,
+            favorite: prompt.favorite,
             favorite_count: prompt.favorite_count,
             collection_id: prompt.collection_id,
             can_edit: p.may_on(Action::EditPrompt, &prompt),

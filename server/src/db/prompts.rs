@@ -334,6 +334,16 @@ impl PromptStore for Db {
         Ok(row.map(PromptRecord::from))
     }
 
+    async fn prompt_seen_by(&self, org: OrgId, id: Uuid, user: UserId) -> Result<Option<PromptRecord>> {
+        let sql = format!(
+            "SELECT {PROMPT_COLUMNS}, EXISTS (SELECT 1 FROM prompt_favorites f WHERE f.prompt_id = p.id AND f.user_id = $3) \
+             AS favorite FROM prompts p JOIN users u ON u.id = p.author_id WHERE p.org_id = $1 AND p.id = $2"
+        );
+        let row: Option<PromptRow> = on_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(org.0).bind(id).bind(user.0).fetch_optional(pool).await.store()?);
+        Ok(row.map(PromptRecord::from))
+    }
+
     async fn public_prompt(&self, id: Uuid) -> Result<Option<(PromptRecord, String)>> {
         #[derive(FromRow)]
         struct PublicRow {
@@ -681,13 +691,6 @@ impl PromptStore for Db {
             }
             tx.commit().await.store()
         })
-    }
-
-    async fn is_favorite(&self, id: Uuid, user: UserId) -> Result<bool> {
-        let row: Option<(i32,)> = on_pool!(self, pool => sqlx::query_as(
-            "SELECT 1 FROM prompt_favorites WHERE prompt_id = $1 AND user_id = $2")
-            .bind(id).bind(user.0).fetch_optional(pool).await.store()?);
-        Ok(row.is_some())
     }
 
     async fn tag_counts(&self, org: OrgId) -> Result<Vec<(String, i64)>> {

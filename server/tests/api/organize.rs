@@ -135,8 +135,12 @@ async fn favorites_duplicates_and_categories() {
     assert_eq!(popular.items.first().map(|p| (p.id, p.favorite)), Some((pitch, false)), "marked for the caller only");
     let detail: PromptDetail = viewer.call_json("prompt", json!({ "id": pitch })).await.expect("detail");
     assert!(detail.favorite);
+    let theirs: PromptDetail = owner.call_json("prompt", json!({ "id": pitch })).await.expect("detail");
+    assert!(!theirs.favorite, "the detail marks it for the caller only");
     viewer.call_json::<()>("set_favorite", json!({ "id": pitch, "on": false })).await.expect("unfavorite");
     assert!(list(&viewer, json!({ "favorites": true })).await.items.is_empty());
+    let detail: PromptDetail = viewer.call_json("prompt", json!({ "id": pitch })).await.expect("detail");
+    assert!(!detail.favorite);
     let _ = other;
 
     // Duplicates: a new draft by the caller, version 1, same collection, no labels.

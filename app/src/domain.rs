@@ -5,6 +5,7 @@ pub mod billing;
 pub mod business;
 pub mod comment;
 pub mod ids;
+pub mod journey;
 pub mod model;
 pub mod names;
 pub mod permission;

@@ -1750,6 +1750,57 @@ pub trait BillingStore: Send + Sync {
     ) -> StoreResult<()>;
 }
 
+/// A journey: its creator's sections of forms (see `domain::journey`).
+#[derive(Debug, Clone)]
+pub struct JourneyRecord {
+    pub id: Uuid,
+    pub org_id: OrgId,
+    pub creator_id: UserId,
+    /// The creator's display name (read with the journey; ignored when saving).
+    pub creator_name: String,
+    pub title: String,
+    pub description: String,
+    pub published: bool,
+    pub sections: Vec<crate::domain::journey::Section>,
+    /// Bumped by every change.
+    pub revision: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A client's answers to one section of a journey: a draft until `submitted_at`.
+#[derive(Debug, Clone)]
+pub struct JourneyEntryRecord {
+    pub journey_id: Uuid,
+    pub user_id: UserId,
+    pub section_id: String,
+    pub answers: std::collections::BTreeMap<String, String>,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub score: crate::domain::journey::Score,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Journeys and the answers clients give to their sections.
+#[async_trait]
+pub trait JourneyStore: Send + Sync {
+    async fn create_journey(&self, journey: &JourneyRecord) -> StoreResult<()>;
+    /// The organization's journeys, most recently changed first.
+    async fn journeys(&self, org: OrgId) -> StoreResult<Vec<JourneyRecord>>;
+    async fn journey(&self, org: OrgId, id: Uuid) -> StoreResult<Option<JourneyRecord>>;
+    /// Saves title, description, published and sections as `journey.revision`, if the stored
+    /// revision is still the one before it; `false` when someone else saved first.
+    async fn update_journey(&self, journey: &JourneyRecord) -> StoreResult<bool>;
+    async fn delete_journey(&self, org: OrgId, id: Uuid) -> StoreResult<()>;
+    /// The user's entries in one journey.
+    async fn journey_entries(&self, journey: Uuid, user: UserId) -> StoreResult<Vec<JourneyEntryRecord>>;
+    /// How many sections the user submitted in each of the organization's journeys they started.
+    async fn journey_progress(&self, org: OrgId, user: UserId) -> StoreResult<Vec<(Uuid, i64)>>;
+    /// Every submitted entry of a journey with the client's display name, newest first.
+    async fn journey_submissions(&self, journey: Uuid) -> StoreResult<Vec<(JourneyEntryRecord, String)>>;
+    /// Stores a draft or a submission, unless that section was submitted already (`false`).
+    async fn save_journey_entry(&self, entry: &JourneyEntryRecord) -> StoreResult<bool>;
+}
+
 /// Everything the application stores.
 pub trait Store:
     UserStore
@@ -1767,6 +1818,7 @@ pub trait Store:
     + AuditStore
     + MailStore
     + BillingStore
+    + JourneyStore
 {
 }
 impl<
@@ -1784,7 +1836,8 @@ impl<
         + SequenceStore
         + AuditStore
         + MailStore
-        + BillingStore,
+        + BillingStore
+        + JourneyStore,
 > Store for T
 {
 }

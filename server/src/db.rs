@@ -9,6 +9,7 @@ mod api_keys;
 mod audit;
 mod billing;
 mod collab;
+mod journeys;
 mod mail;
 mod orgs;
 mod prompts;

@@ -1023,7 +1023,7 @@ pub mod rules {
 
     /// Moves the user's running subscriptions in `org` that wait for the event `name` (as a trigger
     /// or an event wait), except `except`; returns how many moved.
-    async fn emit(
+    pub(crate) async fn emit(
         services: &Services,
         org: crate::domain::OrgId,
         user: UserId,

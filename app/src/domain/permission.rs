@@ -85,6 +85,11 @@ pub enum Action {
     ViewAuditLog,
     RenameOrg,
     DeleteOrg,
+    // Journeys (Wrap It Up): members fill in the organization's published journeys.
+    /// Build journeys in the organization.
+    CreateJourney,
+    /// Change or delete a journey and see its clients' submissions (Editors: their own).
+    EditJourney,
     // Sequences (PowerPrompts matrix).
     AccessFreeSequence,
     AccessPremiumSequence,
@@ -283,8 +288,8 @@ pub fn org_matrix(action: Action) -> Option<[OrgGrant; 4]> {
         Action::ViewOrg | Action::ViewMembers | Action::ViewPrompts | Action::CommentOnPrompts | Action::AccessApi => {
             [Yes, Yes, Yes, Yes]
         }
-        Action::CreatePrompt => [Yes, Yes, Yes, No],
-        Action::EditPrompt => [Yes, Yes, Own, No],
+        Action::CreatePrompt | Action::CreateJourney => [Yes, Yes, Yes, No],
+        Action::EditPrompt | Action::EditJourney => [Yes, Yes, Own, No],
         Action::DeletePrompt => [Yes, Yes, Own, No],
         Action::ManageMembers
         | Action::ManageTeams

@@ -16,6 +16,7 @@ mod billing;
 mod comments;
 mod export;
 mod import;
+mod journeys;
 mod oauth;
 mod organize;
 mod orgs;

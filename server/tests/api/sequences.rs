@@ -14,11 +14,11 @@ use chrono::Duration;
 use serde_json::json;
 use uuid::Uuid;
 
-fn step(id: &str, kind: StepKind) -> Step {
+pub(crate) fn step(id: &str, kind: StepKind) -> Step {
     Step { id: id.into(), title: format!("Step {id}"), trigger: Trigger::Completion, kind, next: None }
 }
 
-fn say(id: &str, text: &str) -> Step {
+pub(crate) fn say(id: &str, text: &str) -> Step {
     step(id, StepKind::Message { text: text.into() })
 }
 
@@ -81,7 +81,7 @@ async fn setup() -> (TestApp, Client, Client, Uuid) {
     (app, owner, member, id)
 }
 
-async fn save(
+pub(crate) async fn save(
     client: &Client,
     id: Uuid,
     steps: &[Step],
@@ -91,7 +91,7 @@ async fn save(
     client.call_json("save_sequence", json!({ "id": id, "meta": meta, "steps": steps })).await
 }
 
-async fn conversation(client: &Client, id: Uuid) -> ConversationView {
+pub(crate) async fn conversation(client: &Client, id: Uuid) -> ConversationView {
     client.call_json("conversation", json!({ "id": id })).await.expect("conversation")
 }
 
@@ -101,7 +101,7 @@ async fn later(app: &TestApp, member: &Client, by: Duration) {
     member.sign_in("mia@example.com", PASSWORD).await.expect("sign in");
 }
 
-fn bodies(c: &ConversationView) -> Vec<&str> {
+pub(crate) fn bodies(c: &ConversationView) -> Vec<&str> {
     c.messages.iter().map(|m| m.body.as_str()).collect()
 }
 

@@ -1,0 +1,543 @@
+//! Journeys: a creator builds sections of forms; members of the organization fill them in,
+//! saving drafts as they go and submitting each section once. A submission is scored and tells
+//! the member's sequences (`cairn.journey_section_submitted`).
+//!
+//! Who may do what: building needs `CreateJourney` (Owner, Admin, Editor); changing a journey,
+//! deleting it and reading its submissions needs `EditJourney` on it (its creator, or an Owner or
+//! Admin). Published journeys are filled in by any member; drafts are seen only by those who may
+//! edit them.
+
+use crate::domain::journey::{FieldProblem, Score, Section};
+use crate::error::AppError;
+use chrono::{DateTime, Utc};
+use leptos::server;
+use serde::{Deserialize, Serialize};
+use server_fn::codec::Json;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// The event a section's submission sends to the member's sequences.
+pub const SECTION_SUBMITTED: &str = "cairn.journey_section_submitted";
+
+/// A journey in the list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JourneySummary {
+    pub id: Uuid,
+    pub title: String,
+    pub description: String,
+    pub creator: String,
+    pub published: bool,
+    pub sections: usize,
+    /// Sections the caller submitted.
+    pub submitted: usize,
+    pub can_edit: bool,
+}
+
+/// One section with the caller's answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SectionView {
+    pub section: Section,
+    pub answers: BTreeMap<String, String>,
+    pub saved_at: Option<DateTime<Utc>>,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub score: Score,
+}
+
+/// A submitted section, as its journey's editors see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubmissionView {
+    pub client: String,
+    pub section: String,
+    pub score: Score,
+    pub submitted_at: DateTime<Utc>,
+    /// (question, answer) in the section's order.
+    pub answers: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JourneyView {
+    pub id: Uuid,
+    pub title: String,
+    pub description: String,
+    pub creator: String,
+    pub published: bool,
+    pub can_edit: bool,
+    /// Pass it back with a change: a change to an older revision is refused.
+    pub revision: i64,
+    pub sections: Vec<SectionView>,
+    /// The caller's score over the sections they submitted.
+    pub score: Score,
+    /// Only for those who may edit the journey.
+    pub submissions: Vec<SubmissionView>,
+}
+
+/// A new field, as the builder's form sends it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FieldInput {
+    pub label: String,
+    pub kind: String,
+    pub required: bool,
+    pub help: String,
+    /// One option per line, `Label | points`.
+    pub options: String,
+    pub scored: bool,
+}
+
+/// What saving a section's answers did. With problems nothing was submitted, but the answers were
+/// kept as a draft.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SaveOutcome {
+    pub problems: Vec<FieldProblem>,
+    pub saved_at: DateTime<Utc>,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub score: Score,
+}
+
+#[cfg(feature = "ssr")]
+pub mod rules {
+    use super::*;
+    use crate::api::prompts::library::Principal;
+    use crate::domain::journey::{
+        Field, FieldKind, MAX_FIELDS, MAX_SECTIONS, next_id, parse_description, parse_label, parse_options, parse_title,
+    };
+    use crate::domain::{Action, Resource};
+    use crate::error::FieldResult;
+    use crate::ports::{JourneyEntryRecord, JourneyRecord, Services};
+
+    fn may_edit(p: &Principal, j: &JourneyRecord) -> bool {
+        p.may(Action::EditJourney, &Resource::Content { org: p.org, author: j.creator_id })
+    }
+
+    /// The journey if the caller sees it: published ones to every member, drafts to its editors.
+    async fn visible(services: &Services, p: &Principal, id: Uuid) -> Result<JourneyRecord, AppError> {
+        p.require(Action::ViewOrg, &Resource::Org(p.org))?;
+        let j = services.store.journey(p.org, id).await?.ok_or(AppError::NotFound)?;
+        if j.published || may_edit(p, &j) { Ok(j) } else { Err(AppError::NotFound) }
+    }
+
+    async fn editable(services: &Services, p: &Principal, id: Uuid, revision: i64) -> Result<JourneyRecord, AppError> {
+        let j = visible(services, p, id).await?;
+        if !may_edit(p, &j) {
+            return Err(AppError::Forbidden);
+        }
+        if j.revision != revision {
+            return Err(stale());
+        }
+        Ok(j)
+    }
+
+    fn stale() -> AppError {
+        AppError::conflict("This journey was changed meanwhile (in another tab or by someone else): reload to see it.")
+    }
+
+    /// Stores a changed journey as the next revision; returns that revision.
+    async fn save(services: &Services, mut j: JourneyRecord) -> Result<i64, AppError> {
+        j.revision += 1;
+        j.updated_at = services.clock.now();
+        if services.store.update_journey(&j).await? { Ok(j.revision) } else { Err(stale()) }
+    }
+
+    fn section_mut<'a>(j: &'a mut JourneyRecord, section: &str) -> Result<&'a mut Section, AppError> {
+        j.sections.iter_mut().find(|s| s.id == section).ok_or(AppError::NotFound)
+    }
+
+    pub async fn list(services: &Services, p: &Principal) -> Result<Vec<JourneySummary>, AppError> {
+        p.require(Action::ViewOrg, &Resource::Org(p.org))?;
+        let progress: BTreeMap<Uuid, i64> = services.store.journey_progress(p.org, p.user).await?.into_iter().collect();
+        Ok(services
+            .store
+            .journeys(p.org)
+            .await?
+            .into_iter()
+            .filter(|j| j.published || may_edit(p, j))
+            .map(|j| JourneySummary {
+                can_edit: may_edit(p, &j),
+                submitted: progress.get(&j.id).copied().unwrap_or(0).try_into().unwrap_or(0),
+                id: j.id,
+                title: j.title,
+                description: j.description,
+                creator: j.creator_name,
+                published: j.published,
+                sections: j.sections.len(),
+            })
+            .collect())
+    }
+
+    pub async fn create(services: &Services, p: &Principal, title: &str, description: &str) -> Result<Uuid, AppError> {
+        p.require(Action::CreateJourney, &Resource::Org(p.org))?;
+        let now = services.clock.now();
+        let j = JourneyRecord {
+            id: Uuid::now_v7(),
+            org_id: p.org,
+            creator_id: p.user,
+            creator_name: String::new(),
+            title: parse_title(title).field("title")?,
+            description: parse_description(description).field("description")?,
+            published: false,
+            sections: Vec::new(),
+            revision: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        services.store.create_journey(&j).await?;
+        p.audit(services, "journey.create", j.id.to_string(), None, Some(serde_json::json!({ "title": j.title })))
+            .await?;
+        Ok(j.id)
+    }
+
+    pub async fn view(services: &Services, p: &Principal, id: Uuid) -> Result<JourneyView, AppError> {
+        let j = visible(services, p, id).await?;
+        let can_edit = may_edit(p, &j);
+        let mut entries: BTreeMap<String, JourneyEntryRecord> = services
+            .store
+            .journey_entries(j.id, p.user)
+            .await?
+            .into_iter()
+            .map(|e| (e.section_id.clone(), e))
+            .collect();
+        let mut score = Score::default();
+        let sections: Vec<SectionView> = j
+            .sections
+            .iter()
+            .map(|section| {
+                let entry = entries.remove(&section.id);
+                if let Some(e) = entry.as_ref().filter(|e| e.submitted_at.is_some()) {
+                    score.points += e.score.points;
+                    score.max += e.score.max;
+                }
+                SectionView {
+                    section: section.clone(),
+                    saved_at: entry.as_ref().map(|e| e.updated_at),
+                    submitted_at: entry.as_ref().and_then(|e| e.submitted_at),
+                    score: entry.as_ref().map(|e| e.score).unwrap_or_default(),
+                    answers: entry.map(|e| e.answers).unwrap_or_default(),
+                }
+            })
+            .collect();
+        let submissions = if can_edit {
+            services
+                .store
+                .journey_submissions(j.id)
+                .await?
+                .into_iter()
+                .filter_map(|(e, client)| {
+                    let section = j.sections.iter().find(|s| s.id == e.section_id)?;
+                    Some(SubmissionView {
+                        client,
+                        section: section.title.clone(),
+                        score: e.score,
+                        submitted_at: e.submitted_at?,
+                        answers: section
+                            .fields
+                            .iter()
+                            .map(|f| (f.label.clone(), e.answers.get(&f.id).cloned().unwrap_or_default()))
+                            .collect(),
+                    })
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(JourneyView {
+            id: j.id,
+            title: j.title,
+            description: j.description,
+            creator: j.creator_name,
+            published: j.published,
+            can_edit,
+            revision: j.revision,
+            sections,
+            score,
+            submissions,
+        })
+    }
+
+    pub async fn update(
+        services: &Services,
+        p: &Principal,
+        id: Uuid,
+        revision: i64,
+        title: &str,
+        description: &str,
+        published: bool,
+    ) -> Result<i64, AppError> {
+        let mut j = editable(services, p, id, revision).await?;
+        let before = serde_json::json!({ "title": j.title, "published": j.published });
+        j.title = parse_title(title).field("title")?;
+        j.description = parse_description(description).field("description")?;
+        if published && !j.sections.iter().any(|s| !s.fields.is_empty()) {
+            return Err(AppError::validation(
+                "published",
+                "Add a section with at least one question before publishing.",
+            ));
+        }
+        j.published = published;
+        let after = serde_json::json!({ "title": j.title, "published": j.published });
+        let revision = save(services, j).await?;
+        p.audit(services, "journey.update", id.to_string(), Some(before), Some(after)).await?;
+        Ok(revision)
+    }
+
+    pub async fn delete(services: &Services, p: &Principal, id: Uuid) -> Result<(), AppError> {
+        let j = visible(services, p, id).await?;
+        if !may_edit(p, &j) {
+            return Err(AppError::Forbidden);
+        }
+        services.store.delete_journey(p.org, id).await?;
+        p.audit(services, "journey.delete", id.to_string(), Some(serde_json::json!({ "title": j.title })), None)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn add_section(
+        services: &Services,
+        p: &Principal,
+        id: Uuid,
+        revision: i64,
+        title: &str,
+        description: &str,
+    ) -> Result<i64, AppError> {
+        let mut j = editable(services, p, id, revision).await?;
+        if j.sections.len() >= MAX_SECTIONS {
+            return Err(AppError::validation("section_title", format!("A journey holds {MAX_SECTIONS} sections.")));
+        }
+        let title = parse_title(title).map_err(|_| {
+            AppError::validation("section_title", "Name the section (120 characters at most), e.g. “The venue”.")
+        })?;
+        let section = Section {
+            id: next_id("s", j.sections.iter().map(|s| s.id.as_str())),
+            title,
+            description: parse_description(description).field("section_description")?,
+            fields: Vec::new(),
+        };
+        j.sections.push(section);
+        save(services, j).await
+    }
+
+    pub async fn remove_section(
+        services: &Services,
+        p: &Principal,
+        id: Uuid,
+        revision: i64,
+        section: &str,
+    ) -> Result<i64, AppError> {
+        let mut j = editable(services, p, id, revision).await?;
+        let before = j.sections.len();
+        j.sections.retain(|s| s.id != section);
+        if j.sections.len() == before {
+            return Err(AppError::NotFound);
+        }
+        if j.published && !j.sections.iter().any(|s| !s.fields.is_empty()) {
+            return Err(AppError::conflict("A published journey keeps at least one question: unpublish it first."));
+        }
+        save(services, j).await
+    }
+
+    pub async fn add_field(
+        services: &Services,
+        p: &Principal,
+        id: Uuid,
+        revision: i64,
+        section: &str,
+        input: &FieldInput,
+    ) -> Result<i64, AppError> {
+        let mut j = editable(services, p, id, revision).await?;
+        let s = section_mut(&mut j, section)?;
+        if s.fields.len() >= MAX_FIELDS {
+            return Err(AppError::validation("label", format!("A section holds {MAX_FIELDS} questions.")));
+        }
+        let kind = FieldKind::parse(&input.kind).field("kind")?;
+        let options = if kind.has_options() { parse_options(&input.options).field("options")? } else { Vec::new() };
+        if kind.has_options() && options.len() < 2 {
+            return Err(AppError::validation("options", "Offer at least two options, one per line."));
+        }
+        let field = Field {
+            id: next_id("f", s.fields.iter().map(|f| f.id.as_str())),
+            label: parse_label(&input.label).field("label")?,
+            kind,
+            required: input.required,
+            help: parse_description(&input.help).field("help")?,
+            options,
+            scored: input.scored && kind.scorable(),
+        };
+        s.fields.push(field);
+        save(services, j).await
+    }
+
+    pub async fn remove_field(
+        services: &Services,
+        p: &Principal,
+        id: Uuid,
+        revision: i64,
+        section: &str,
+        field: &str,
+    ) -> Result<i64, AppError> {
+        let mut j = editable(services, p, id, revision).await?;
+        let published = j.published;
+        let s = section_mut(&mut j, section)?;
+        let before = s.fields.len();
+        s.fields.retain(|f| f.id != field);
+        if s.fields.len() == before {
+            return Err(AppError::NotFound);
+        }
+        if published && !j.sections.iter().any(|s| !s.fields.is_empty()) {
+            return Err(AppError::conflict("A published journey keeps at least one question: unpublish it first."));
+        }
+        save(services, j).await
+    }
+
+    /// Saves the caller's answers to a section: as a draft, or (`submit`) checked, scored and
+    /// submitted. A submission with problems is kept as a draft and names every problem.
+    pub async fn save_answers(
+        services: &Services,
+        p: &Principal,
+        id: Uuid,
+        section: &str,
+        answers: &BTreeMap<String, String>,
+        submit: bool,
+    ) -> Result<SaveOutcome, AppError> {
+        let j = visible(services, p, id).await?;
+        if !j.published {
+            return Err(AppError::conflict("This journey is not published yet: publish it to fill it in."));
+        }
+        let s = j.sections.iter().find(|s| s.id == section).ok_or(AppError::NotFound)?;
+        // To the microsecond, as both databases keep it: the answer says what was stored.
+        let now = chrono::SubsecRound::trunc_subsecs(services.clock.now(), 6);
+        let mut entry = JourneyEntryRecord {
+            journey_id: j.id,
+            user_id: p.user,
+            section_id: s.id.clone(),
+            answers: s.keep_draft(answers),
+            submitted_at: None,
+            score: Score::default(),
+            updated_at: now,
+        };
+        let mut problems = Vec::new();
+        if submit {
+            match s.check(answers) {
+                Ok((clean, score)) => {
+                    entry.answers = clean;
+                    entry.score = score;
+                    entry.submitted_at = Some(now);
+                }
+                Err(found) => problems = found,
+            }
+        }
+        if !services.store.save_journey_entry(&entry).await? {
+            return Err(AppError::conflict("You submitted this section already; it cannot be changed."));
+        }
+        if entry.submitted_at.is_some() {
+            let moved = crate::api::sequences::rules::emit(services, p.org, p.user, SECTION_SUBMITTED, None).await;
+            if let Err(err) = moved {
+                tracing::warn!(error = %err, journey = %j.id, "telling sequences about a submitted section failed");
+            }
+        }
+        Ok(SaveOutcome { problems, saved_at: now, submitted_at: entry.submitted_at, score: entry.score })
+    }
+}
+
+/// The active organization's journeys the caller may see, with their progress.
+#[server(endpoint = "journeys")]
+pub async fn list_journeys() -> Result<Vec<JourneySummary>, AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::list(&services, &p).await
+    })
+    .await
+}
+
+/// Starts a journey (a draft with no sections yet); returns its id.
+#[server(endpoint = "create_journey", input = Json)]
+pub async fn create_journey(title: String, description: String) -> Result<Uuid, AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::create(&services, &p, &title, &description).await
+    })
+    .await
+}
+
+/// A journey with the caller's answers (and, for its editors, every submission).
+#[server(endpoint = "journey", input = Json)]
+pub async fn get_journey(id: Uuid) -> Result<JourneyView, AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::view(&services, &p, id).await
+    })
+    .await
+}
+
+/// Changes title, description and whether it is published; returns the new revision.
+#[server(endpoint = "update_journey", input = Json)]
+pub async fn update_journey(
+    id: Uuid,
+    revision: i64,
+    title: String,
+    description: String,
+    published: bool,
+) -> Result<i64, AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::update(&services, &p, id, revision, &title, &description, published).await
+    })
+    .await
+}
+
+#[server(endpoint = "delete_journey", input = Json)]
+pub async fn delete_journey(id: Uuid) -> Result<(), AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::delete(&services, &p, id).await
+    })
+    .await
+}
+
+#[server(endpoint = "add_journey_section", input = Json)]
+pub async fn add_section(id: Uuid, revision: i64, title: String, description: String) -> Result<i64, AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::add_section(&services, &p, id, revision, &title, &description).await
+    })
+    .await
+}
+
+#[server(endpoint = "remove_journey_section", input = Json)]
+pub async fn remove_section(id: Uuid, revision: i64, section: String) -> Result<i64, AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::remove_section(&services, &p, id, revision, &section).await
+    })
+    .await
+}
+
+#[server(endpoint = "add_journey_field", input = Json)]
+pub async fn add_field(id: Uuid, revision: i64, section: String, field: FieldInput) -> Result<i64, AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::add_field(&services, &p, id, revision, &section, &field).await
+    })
+    .await
+}
+
+#[server(endpoint = "remove_journey_field", input = Json)]
+pub async fn remove_field(id: Uuid, revision: i64, section: String, field: String) -> Result<i64, AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::remove_field(&services, &p, id, revision, &section, &field).await
+    })
+    .await
+}
+
+/// Saves the caller's answers to a section as a draft or (`submit`) submits them.
+#[server(endpoint = "save_journey_answers", input = Json)]
+pub async fn save_answers(
+    id: Uuid,
+    section: String,
+    answers: BTreeMap<String, String>,
+    submit: bool,
+) -> Result<SaveOutcome, AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::save_answers(&services, &p, id, &section, &answers, submit).await
+    })
+    .await
+}

@@ -1,0 +1,226 @@
+//! Journeys through their server functions: a creator builds sections of questions and publishes;
+//! a member saves drafts, submits with mistakes (every one named, nothing lost), submits for a
+//! score; the creator reads the submission; the member's sequences hear of it.
+
+use crate::orgs::{create_org, join};
+use crate::sequences::{bodies, conversation, save, say, step};
+use crate::support::{Client, TestApp, field_of};
+use app::api::journeys::{JourneySummary, JourneyView, SaveOutcome};
+use app::api::sequences::PreferencesInput;
+use app::domain::journey::Score;
+use app::domain::sequence::{StepKind, Trigger, Visibility};
+use app::error::AppError;
+use chrono::SubsecRound;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+async fn setup() -> (TestApp, Client, Client) {
+    let app = TestApp::spawn().await;
+    let owner = app.signed_up("Olivia Owner", "olivia@example.com").await;
+    let org = create_org(&owner, "Acme").await;
+    owner.call::<()>("switch_org", &[("org_id", &org.id.to_string())]).await.expect("switch");
+    let member = join(&app, &owner, org.id, "Mia Member", "mia@example.com", "viewer").await;
+    (app, owner, member)
+}
+
+async fn journey(client: &Client, id: Uuid) -> Result<JourneyView, crate::support::Failure> {
+    client.call_json("journey", json!({ "id": id })).await
+}
+
+async fn add_field(client: &Client, id: Uuid, revision: i64, field: Value) -> Result<i64, crate::support::Failure> {
+    let field =
+        json!({ "label": "", "kind": "short_text", "required": false, "help": "", "options": "", "scored": false })
+            .as_object()
+            .cloned()
+            .map(|mut base| {
+                base.extend(field.as_object().cloned().unwrap_or_default());
+                Value::Object(base)
+            })
+            .unwrap();
+    client
+        .call_json("add_journey_field", json!({ "id": id, "revision": revision, "section": "s1", "field": field }))
+        .await
+}
+
+async fn answer(
+    client: &Client,
+    id: Uuid,
+    answers: Value,
+    submit: bool,
+) -> Result<SaveOutcome, crate::support::Failure> {
+    client
+        .call_json("save_journey_answers", json!({ "id": id, "section": "s1", "answers": answers, "submit": submit }))
+        .await
+}
+
+/// A published journey with one section "Where you stand" of four questions; returns its id.
+async fn published(owner: &Client) -> Uuid {
+    let id: Uuid = owner
+        .call_json("create_journey", json!({ "title": "Wedding plan", "description": "Step by step." }))
+        .await
+        .expect("create");
+    let mut revision: i64 = owner
+        .call_json(
+            "add_journey_section",
+            json!({ "id": id, "revision": 1, "title": "Where you stand", "description": "" }),
+        )
+        .await
+        .expect("section");
+    for field in [
+        json!({ "label": "Your names", "required": true }),
+        json!({ "label": "How ready do you feel?", "kind": "scale", "required": true, "scored": true }),
+        json!({ "label": "Already booked", "kind": "multiple_choice", "options": "Venue | 3\nBand | 2\nFlowers", "scored": true }),
+        json!({ "label": "Date", "kind": "date" }),
+    ] {
+        revision = add_field(owner, id, revision, field).await.expect("field");
+    }
+    owner
+        .call_json::<i64>(
+            "update_journey",
+            json!({ "id": id, "revision": revision, "title": "Wedding plan", "description": "Step by step.", "published": true }),
+        )
+        .await
+        .expect("publish");
+    id
+}
+
+#[tokio::test]
+async fn a_journey_is_built_then_filled_in_saved_as_a_draft_and_submitted_for_a_score() {
+    let (app, owner, member) = setup().await;
+
+    // Building: Owners, Admins and Editors; a Viewer may not.
+    let refused = member.call_json::<Uuid>("create_journey", json!({ "title": "Mine", "description": "" })).await;
+    assert_eq!(refused.unwrap_err().status, 403);
+    let blank = owner.call_json::<Uuid>("create_journey", json!({ "title": " ", "description": "" })).await;
+    assert_eq!(field_of(&blank.unwrap_err()), "title");
+    let id: Uuid = owner
+        .call_json("create_journey", json!({ "title": "Wedding plan", "description": "Step by step." }))
+        .await
+        .expect("create");
+    // A draft is the builder's alone.
+    assert_eq!(journey(&member, id).await.unwrap_err().status, 404);
+    let list: Vec<JourneySummary> = member.call_json("journeys", json!({})).await.expect("list");
+    assert!(list.is_empty());
+    let empty = owner
+        .call_json::<i64>(
+            "update_journey",
+            json!({ "id": id, "revision": 1, "title": "Wedding plan", "description": "", "published": true }),
+        )
+        .await;
+    assert_eq!(field_of(&empty.unwrap_err()), "published", "nothing to fill in yet");
+    let revision: i64 = owner
+        .call_json(
+            "add_journey_section",
+            json!({ "id": id, "revision": 1, "title": "Where you stand", "description": "" }),
+        )
+        .await
+        .expect("section");
+    let wrong_kind = add_field(&owner, id, revision, json!({ "label": "Essay", "kind": "essay" })).await;
+    assert_eq!(field_of(&wrong_kind.unwrap_err()), "kind");
+    let one_option =
+        add_field(&owner, id, revision, json!({ "label": "Pick", "kind": "single_choice", "options": "Only" })).await;
+    assert_eq!(field_of(&one_option.unwrap_err()), "options");
+    let revision =
+        add_field(&owner, id, revision, json!({ "label": "Your names", "required": true })).await.expect("f1");
+    // A change made from an older revision (another tab) is refused, not merged unseen.
+    let stale = add_field(&owner, id, revision - 1, json!({ "label": "Lost" })).await.unwrap_err();
+    assert_eq!(stale.status, 409);
+    owner.call_json::<()>("delete_journey", json!({ "id": id })).await.expect("delete");
+    assert_eq!(journey(&owner, id).await.unwrap_err().status, 404);
+
+    let id = published(&owner).await;
+    let list: Vec<JourneySummary> = member.call_json("journeys", json!({})).await.expect("list");
+    assert_eq!((list.len(), list[0].sections, list[0].submitted, list[0].can_edit), (1, 1, 0, false));
+    assert_eq!(list[0].creator, "Olivia Owner");
+
+    // A draft keeps whatever was typed, even what would not pass yet.
+    let draft = answer(&member, id, json!({ "f1": "Mia & Sam", "f2": "eleven" }), false).await.expect("draft");
+    assert!(draft.problems.is_empty() && draft.submitted_at.is_none());
+    let seen = journey(&member, id).await.expect("view");
+    assert_eq!(seen.sections[0].answers.get("f2").map(String::as_str), Some("eleven"));
+    assert_eq!(seen.sections[0].saved_at, Some(draft.saved_at));
+
+    // Submitting names every problem and keeps the answers as a draft.
+    let refused = answer(&member, id, json!({ "f2": "11", "f3": "Venue\nCake", "f4": "next June" }), true)
+        .await
+        .expect("checked");
+    let named: Vec<&str> = refused.problems.iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(named, ["f1", "f2", "f3", "f4"]);
+    assert_eq!(refused.problems[1].label, "How ready do you feel?");
+    assert!(refused.problems[1].message.contains("1 to 10"), "{:?}", refused.problems[1]);
+    assert!(refused.submitted_at.is_none());
+    let seen = journey(&member, id).await.expect("view");
+    assert_eq!(seen.sections[0].answers.get("f4").map(String::as_str), Some("next June"));
+
+    let done = answer(&member, id, json!({ "f1": " Mia & Sam ", "f2": "7", "f3": "Venue\nFlowers" }), true)
+        .await
+        .expect("submitted");
+    assert!(done.problems.is_empty());
+    assert_eq!(done.score, Score { points: 10, max: 15 });
+    assert_eq!(done.submitted_at, Some(app.clock_now().trunc_subsecs(6)));
+    // Submitted is final.
+    let again = answer(&member, id, json!({ "f1": "Other" }), false).await.unwrap_err();
+    assert!(matches!(again.error, AppError::Conflict { .. }), "{:?}", again.error);
+    let seen = journey(&member, id).await.expect("view");
+    assert_eq!(seen.score, Score { points: 10, max: 15 });
+    assert_eq!(seen.sections[0].answers.get("f1").map(String::as_str), Some("Mia & Sam"));
+    assert!(seen.submissions.is_empty(), "a client sees only their own answers");
+    let list: Vec<JourneySummary> = member.call_json("journeys", json!({})).await.expect("list");
+    assert_eq!(list[0].submitted, 1);
+
+    // The creator reads the submission, question by question.
+    let built = journey(&owner, id).await.expect("view");
+    assert_eq!(built.submissions.len(), 1);
+    let submission = &built.submissions[0];
+    assert_eq!((submission.client.as_str(), submission.section.as_str()), ("Mia Member", "Where you stand"));
+    assert_eq!(submission.answers[2], ("Already booked".to_owned(), "Venue\nFlowers".to_owned()));
+
+    // A member may not change someone else's journey; an Editor who did not write it neither.
+    let revision = built.revision;
+    let meddling = json!({ "id": id, "revision": revision, "title": "Mine now", "description": "", "published": true });
+    assert_eq!(member.call_json::<i64>("update_journey", meddling.clone()).await.unwrap_err().status, 403);
+    let org = owner.me().await.expect("me").active_org.expect("org").id;
+    let editor = join(&app, &owner, org, "Eddie Editor", "eddie@example.com", "editor").await;
+    assert_eq!(editor.call_json::<i64>("update_journey", meddling).await.unwrap_err().status, 403);
+    assert_eq!(editor.call_json::<()>("delete_journey", json!({ "id": id })).await.unwrap_err().status, 403);
+    assert!(journey(&editor, id).await.expect("view").submissions.is_empty());
+
+    // Another organization does not see it at all.
+    let stranger = app.signed_up("Stan Stranger", "stan@example.com").await;
+    assert_eq!(journey(&stranger, id).await.unwrap_err().status, 404);
+    assert_eq!(answer(&stranger, id, json!({ "f1": "x" }), false).await.unwrap_err().status, 404);
+}
+
+#[tokio::test]
+async fn submitting_a_section_moves_the_members_sequences_waiting_for_that_event() {
+    let (app, owner, member) = setup().await;
+    app.give_plan(&member, "premium").await;
+    let journey_id = published(&owner).await;
+    let sequence: Uuid =
+        owner.call_json("create_sequence", json!({ "title": "Follow-up", "template": null })).await.expect("create");
+    let steps = vec![
+        app::domain::sequence::Step {
+            trigger: Trigger::Event { name: app::api::journeys::SECTION_SUBMITTED.into() },
+            ..say("hello", "Thanks for filling in your section!")
+        },
+        step("done", StepKind::End { outcome: "completed".into() }),
+    ];
+    assert_eq!(save(&owner, sequence, &steps, Visibility::Organization).await.expect("save"), vec![]);
+    let _: i32 = owner.call_json("publish_sequence", json!({ "id": sequence })).await.expect("publish");
+    let sub: Uuid = member
+        .call_json(
+            "subscribe",
+            json!({ "id": sequence, "preferences": PreferencesInput { timezone: "UTC".into(), ..Default::default() } }),
+        )
+        .await
+        .expect("subscribe");
+    assert!(bodies(&conversation(&member, sub).await).is_empty());
+
+    // A draft, or a submission with problems, is not a submitted section.
+    answer(&member, journey_id, json!({ "f1": "Mia" }), false).await.expect("draft");
+    assert!(!answer(&member, journey_id, json!({ "f1": "Mia" }), true).await.expect("checked").problems.is_empty());
+    assert!(bodies(&conversation(&member, sub).await).is_empty());
+
+    answer(&member, journey_id, json!({ "f1": "Mia", "f2": "9" }), true).await.expect("submit");
+    assert_eq!(bodies(&conversation(&member, sub).await), ["Thanks for filling in your section!"]);
+}

@@ -99,6 +99,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/org/webhooks/:id") view=pages::webhooks::WebhookPage ssr=SsrMode::Async/>
                         <Route path=path!("/sequences") view=pages::sequences::SequencesPage ssr=SsrMode::Async/>
                         <Route path=path!("/sequences/:id") view=pages::sequences::SequencePage ssr=SsrMode::Async/>
+                        <Route path=path!("/journeys") view=pages::journeys::JourneysPage ssr=SsrMode::Async/>
+                        <Route path=path!("/journeys/:id") view=pages::journeys::JourneyPage ssr=SsrMode::Async/>
                         <Route path=path!("/inbox") view=pages::inbox::InboxPage ssr=SsrMode::Async/>
                         <Route path=path!("/inbox/:id") view=pages::inbox::ConversationPage ssr=SsrMode::Async/>
                         <Route path=path!("/sequences/:id/people/:sub") view=pages::coach::CoachPage ssr=SsrMode::Async/>

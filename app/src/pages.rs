@@ -14,6 +14,7 @@ pub mod dev;
 pub mod home;
 pub mod import;
 pub mod inbox;
+pub mod journeys;
 pub mod library;
 pub mod orgs;
 pub mod prompts;

@@ -193,6 +193,7 @@ pub async fn seed_if_empty(services: &Services) -> Result<bool, String> {
         let product = app::api::billing::sequence_product(record.id);
         e(store.set_affiliate_rate(&product, 1_000, now).await.map(|_| ()))?;
     }
+    e(store.create_journey(&demo_journey(org.id, ids[5], now)).await)?;
     e(store
         .create_promo(&app::ports::PromoRecord {
             id: uuid::Uuid::now_v7(),
@@ -230,4 +231,59 @@ async fn room_for_members(services: &Services, org: OrgId) -> Result<(), app::po
         created_at: now,
     };
     services.store.add_boost(&boost).await
+}
+
+/// A published journey by the creator: two sections, a few of each kind of question.
+fn demo_journey(org: OrgId, creator: UserId, now: chrono::DateTime<chrono::Utc>) -> app::ports::JourneyRecord {
+    use app::domain::journey::{Choice, Field, FieldKind, Section};
+    let field = |id: &str, label: &str, kind: FieldKind, required: bool, options: &[(&str, i64)]| Field {
+        id: id.into(),
+        label: label.into(),
+        kind,
+        required,
+        help: String::new(),
+        options: options.iter().map(|(label, points)| Choice { label: (*label).into(), points: *points }).collect(),
+        scored: !options.is_empty() || kind == FieldKind::Scale,
+    };
+    let sections = vec![
+        Section {
+            id: "s1".into(),
+            title: "Where you are now".into(),
+            description: "A snapshot before we start: there are no wrong answers.".into(),
+            fields: vec![
+                field("f1", "What do you want to change this quarter?", FieldKind::LongText, true, &[]),
+                field("f2", "How much energy do you have for it?", FieldKind::Scale, true, &[]),
+                field(
+                    "f3",
+                    "What already helps you?",
+                    FieldKind::MultipleChoice,
+                    false,
+                    &[("A morning routine", 2), ("A mentor", 2), ("Weekly planning", 3), ("Nothing yet", 0)],
+                ),
+            ],
+        },
+        Section {
+            id: "s2".into(),
+            title: "Your first step".into(),
+            description: String::new(),
+            fields: vec![
+                field("f1", "Your first step", FieldKind::ShortText, true, &[]),
+                field("f2", "When will you take it?", FieldKind::Date, true, &[]),
+                field("f3", "Would you like a mentor to review this?", FieldKind::YesNo, false, &[]),
+            ],
+        },
+    ];
+    app::ports::JourneyRecord {
+        id: uuid::Uuid::now_v7(),
+        org_id: org,
+        creator_id: creator,
+        creator_name: String::new(),
+        title: "Quarterly reset".into(),
+        description: "Take stock, choose one change, and plan its first step.".into(),
+        published: true,
+        sections,
+        revision: 1,
+        created_at: now,
+        updated_at: now,
+    }
 }

@@ -105,6 +105,7 @@ fn SignedInNav(me: Me) -> impl IntoView {
             <A href="/">"Dashboard"</A>
             <A href="/prompts">"Prompts"</A>
             <A href="/sequences">"Sequences"</A>
+            <A href="/journeys">"Journeys"</A>
             <InboxLink initial=me.unread_messages/>
             <A href="/decisions">"Decisions"</A>
             <A href="/activity">"Activity"</A>

@@ -41,6 +41,7 @@ fn Dashboard(me: Me) -> impl IntoView {
     let abilities = [
         (Action::CreatePrompt, "create and edit your own prompts"),
         (Action::EditPrompt, "edit everyone's prompts"),
+        (Action::CreateJourney, "build journeys"),
         (Action::ManageMembers, "invite and remove members"),
         (Action::ViewAuditLog, "read the audit log"),
         (Action::ManageBilling, "manage billing"),
@@ -66,6 +67,7 @@ fn Dashboard(me: Me) -> impl IntoView {
             {(!roles.is_empty()).then(|| view! { <p>"Platform roles: " {roles.join(", ")}</p> })}
             <ul class="links">
                 <li><A href="/prompts">"Prompt library"</A></li>
+                <li><A href="/journeys">"Journeys"</A></li>
                 <li><A href="/org/members">"Members"</A></li>
                 <li><A href="/orgs">"Your organizations"</A></li>
                 <li><A href="/settings">"Account settings"</A></li>

@@ -125,4 +125,9 @@ async fn demo_seed_creates_one_account_per_role_once() {
     client.sign_in("viewer@demo.cairn.test", server::seed::DEMO_PASSWORD).await.expect("demo sign in");
     let me = client.me().await.expect("me");
     assert!(me.orgs.iter().any(|o| o.name == "Acme Coaching" && o.role == app::domain::OrgRole::Viewer));
+    // The demo journey is there to be filled in.
+    let journeys: Vec<app::api::journeys::JourneySummary> =
+        client.call_json("journeys", serde_json::json!({})).await.expect("journeys");
+    let titles: Vec<(&str, usize)> = journeys.iter().map(|j| (j.title.as_str(), j.sections)).collect();
+    assert_eq!(titles, [("Quarterly reset", 2)]);
 }

@@ -1623,6 +1623,8 @@ pub trait BillingStore: Send + Sync {
     async fn boosts(&self, orgs: &[OrgId], now: DateTime<Utc>) -> StoreResult<Vec<BoostRecord>>;
     async fn add_boost(&self, boost: &BoostRecord) -> StoreResult<()>;
     async fn price(&self, product: &str) -> StoreResult<Option<PriceRecord>>;
+    /// Every price whose product key starts with `prefix` (a journey's tiers), by key.
+    async fn prices_starting(&self, prefix: &str) -> StoreResult<Vec<PriceRecord>>;
     async fn set_price(&self, price: &PriceRecord) -> StoreResult<()>;
     async fn remove_price(&self, product: &str) -> StoreResult<()>;
     /// `Conflict` when the code is taken.
@@ -1667,6 +1669,11 @@ pub trait BillingStore: Send + Sync {
         at: DateTime<Utc>,
         reinstate: Option<((i64, i64), &LedgerTx)>,
     ) -> StoreResult<bool>;
+    /// Whether `user` paid for a product whose key starts with `prefix` and kept it, at `now`.
+    async fn has_paid_starting(&self, user: UserId, prefix: &str, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// A platform setting (`platform_settings`); `None`: the shipped default.
+    async fn setting(&self, key: &str) -> StoreResult<Option<String>>;
+    async fn set_setting(&self, key: &str, value: &str, at: DateTime<Utc>) -> StoreResult<()>;
     /// Whether `user` paid for `product` (any product with `None`) and kept it, at `now`.
     async fn has_paid(&self, user: UserId, product: Option<&str>, now: DateTime<Utc>) -> StoreResult<bool>;
     /// Each account starting with `prefix` and the sum of its entries.

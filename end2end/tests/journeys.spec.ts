@@ -75,3 +75,89 @@ test('an editor builds and publishes a journey; a viewer fills a section in, fix
   await expect(submissions).toContainText('1200');
   await expect(submissions).toContainText('Score 8 / 10');
 });
+
+test('a creator sells a journey in tiers with a live breakdown; a client buys a tier and fills it in; the admin sets the journey fee', async ({ page, browser, pageErrors }) => {
+  test.setTimeout(120_000);
+  const title = `Career compass ${Date.now()}`;
+  await signInDemo(page, 'creator@demo.cairn.test', 'Chris Creator');
+  await page.goto('/journeys');
+  await hydrated(page);
+  await page.getByLabel('Journey title').fill(title);
+  await page.getByRole('button', { name: 'Create journey' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: title })).toBeVisible();
+  await hydrated(page);
+  await page.getByLabel('Section title').fill('Strengths');
+  await page.getByRole('button', { name: 'Add section' }).click();
+  const addQuestion = page.getByRole('form', { name: 'Add a question to Strengths' });
+  await addQuestion.getByLabel('Question', { exact: true }).fill('What do people thank you for?');
+  await addQuestion.getByRole('button', { name: 'Add question' }).click();
+  await expect(page.getByRole('list', { name: 'Questions of Strengths' })).toContainText('What do people thank you for?');
+  const settings = page.getByRole('form', { name: 'Journey settings' });
+  await settings.getByLabel('Published: members can fill it in').check();
+  await settings.getByRole('button', { name: 'Save journey' }).click();
+  await expect(page.getByRole('form', { name: 'Strengths', exact: true })).toBeVisible();
+
+  // Prices in tiers: the breakdown follows what is typed; a bad amount is named next to its field.
+  const prices = page.getByRole('form', { name: 'Tier prices' });
+  await prices.getByLabel('Guided monthly price').fill('29');
+  await expect(prices.getByText('Guided monthly: the client pays $29.00; the platform fee is $4.35; you receive $24.65.')).toBeVisible();
+  await prices.getByLabel('Guided yearly price').fill('290.999');
+  await prices.getByRole('button', { name: 'Save tier prices' }).click();
+  await expect(prices.getByText('Enter an amount in dollars')).toBeVisible();
+  await expect(prices.getByLabel('Guided monthly price')).toHaveValue('29');
+  await prices.getByLabel('Guided yearly price').fill('290');
+  await prices.getByLabel('Essentials monthly price').fill('19');
+  await prices.getByRole('button', { name: 'Save tier prices' }).click();
+  await expect(prices.getByRole('status')).toContainText('Tier prices saved: 3 on sale.');
+
+  // A client sees the tiers, not the form, until they buy one.
+  const clara = await newPage(browser, pageErrors);
+  await clara.setViewportSize({ width: 375, height: 800 });
+  await signInDemo(clara, 'client@demo.cairn.test', 'Clara Client');
+  await clara.goto('/journeys');
+  await hydrated(clara);
+  await expect(clara.getByRole('listitem').filter({ hasText: title })).toContainText('from $19.00 a month');
+  await clara.getByRole('link', { name: title }).click();
+  await hydrated(clara);
+  const tiers = clara.getByRole('region', { name: 'Choose a tier' });
+  await expect(tiers).toContainText('Strengths');
+  await expect(clara.getByRole('form', { name: 'Strengths', exact: true })).toHaveCount(0);
+  await tiers.getByLabel('Promo code').fill('NOSUCHCODE');
+  await tiers.getByRole('button', { name: 'Buy Guided for $290.00 a year' }).click();
+  await expect(tiers.getByText('No such code.')).toBeVisible();
+  await tiers.getByLabel('Promo code').fill('');
+  await tiers.getByRole('button', { name: 'Buy Guided for $290.00 a year' }).click();
+  await expect(clara).toHaveURL(/\/billing\/checkout\//);
+  await hydrated(clara);
+  await clara.getByRole('button', { name: 'Pay $290.00 (test payment)' }).click();
+  await expect(clara.getByRole('status').filter({ hasText: 'Payment received' })).toBeVisible();
+  await clara.getByRole('link', { name: 'Continue' }).click();
+  await hydrated(clara);
+  const section = clara.getByRole('form', { name: 'Strengths', exact: true });
+  await section.getByLabel('What do people thank you for?').fill('Calm in a crisis');
+  await section.getByRole('button', { name: 'Submit section' }).click();
+  await expect(clara.getByRole('region', { name: 'Strengths', exact: true }).getByRole('status')).toContainText('Submitted');
+  const width = await clara.evaluate(() => document.documentElement.scrollWidth);
+  expect(width).toBeLessThanOrEqual(375);
+
+  // The creator sees the sale with all but the 15% journey fee.
+  await page.goto('/sales');
+  await hydrated(page);
+  const sale = page.getByRole('table', { name: 'Sales' }).getByRole('row').filter({ hasText: title });
+  await expect(sale).toContainText('Clara Client');
+  await expect(sale).toContainText('$246.50');
+
+  // The platform admin sets the fee for sales from now on.
+  const sam = await newPage(browser, pageErrors);
+  await signInDemo(sam, 'sysadmin@demo.cairn.test', 'Sam Sysadmin');
+  await sam.goto('/admin/billing');
+  await hydrated(sam);
+  const fee = sam.getByRole('form', { name: 'Journey fee' });
+  await expect(fee.getByLabel('Journey fee (percent of each sale)')).toHaveValue('15');
+  await fee.getByLabel('Journey fee (percent of each sale)').fill('75');
+  await fee.getByRole('button', { name: 'Save journey fee' }).click();
+  await expect(fee.getByText('A percentage from 0 to 50')).toBeVisible();
+  await fee.getByLabel('Journey fee (percent of each sale)').fill('15');
+  await fee.getByRole('button', { name: 'Save journey fee' }).click();
+  await expect(fee.getByRole('status')).toContainText('Journey fee saved: 15%.');
+});

@@ -252,6 +252,8 @@ pub struct AdminBillingView {
     pub balances: Vec<BalanceView>,
     pub batches: Vec<PayoutBatchView>,
     pub minimum_payout: i64,
+    /// The platform's share of journey sales, in basis points.
+    pub journey_fee_bps: u32,
     pub timezone: String,
 }
 
@@ -1144,6 +1146,32 @@ pub(crate) mod rules {
             let what = if price.recurring.is_some() { "monthly access" } else { "lifetime access" };
             affiliate = affiliate_for(services, user, product, &price).await?;
             (format!("{} ({what})", s.meta.title), price.amount, None, price.recurring, Some(price.seller_id), p.org)
+        } else if let Some((id, tier, every)) = crate::domain::journey::parse_product(product) {
+            let p = crate::api::prompts::session_principal(services, caller, crate::api::request_meta()).await?;
+            let j = crate::api::journeys::rules::for_sale(services, &p, id).await?;
+            if j.creator_id == user {
+                return Err(AppError::conflict("This is your own journey."));
+            }
+            let price = services
+                .store
+                .price(product)
+                .await?
+                .ok_or_else(|| AppError::validation("product", "This tier is not for sale."))?;
+            if services.store.has_paid_starting(user, &crate::domain::journey::products_prefix(id), now).await? {
+                return Err(AppError::conflict("You have this journey already."));
+            }
+            let what = match every {
+                Interval::Month => "monthly",
+                Interval::Year => "yearly",
+            };
+            (
+                format!("{}: {} ({what})", j.title, tier.label()),
+                price.amount,
+                None,
+                Some(every),
+                Some(price.seller_id),
+                p.org,
+            )
         } else {
             return Err(AppError::validation("product", "Choose something to buy."));
         };
@@ -1389,9 +1417,33 @@ pub(crate) mod rules {
         gateway.create_checkout(&request).await.map_err(AppError::internal)
     }
 
+    /// The key of the journey fee among the platform settings.
+    pub const JOURNEY_FEE: &str = "journey_fee_bps";
+
+    /// The platform's share of journey sales now, in basis points (15% unless an admin set it).
+    pub async fn journey_fee_bps(services: &Services) -> Result<u32, AppError> {
+        let set = services.store.setting(JOURNEY_FEE).await?;
+        Ok(set.and_then(|v| v.parse().ok()).unwrap_or(crate::domain::journey::DEFAULT_FEE_BPS))
+    }
+
+    /// The seller's share of a sale of `product`, in basis points: a journey's creator gets all
+    /// but the journey fee; a sequence's creator gets their tier's share (by their sales over the
+    /// last 30 days).
+    pub async fn seller_share_bps(services: &Services, product: &str, seller: UserId) -> Result<u32, AppError> {
+        if product.starts_with("journey:") {
+            return Ok(10_000 - journey_fee_bps(services).await?.min(10_000));
+        }
+        let since = services.clock.now() - chrono::Duration::days(30);
+        let tier = CreatorTier::for_monthly_sales(services.store.seller_sales_since(seller, since).await?);
+        Ok(money::creator_share_bps(tier, money::Bonuses::default()))
+    }
+
     /// Where a buyer goes back to from checkout `c`: the sequence they buy, the billing page
     /// for their own plan, the members page for an organization's.
     async fn return_path(services: &Services, c: &CheckoutRecord) -> Result<String, AppError> {
+        if let Some((id, _, _)) = crate::domain::journey::parse_product(&c.product) {
+            return Ok(format!("/journeys/{id}"));
+        }
         Ok(match c.product.strip_prefix("sequence:") {
             Some(id) => format!("/sequences/{id}"),
             None if personal_org(services, c.user_id).await? == Some(c.org_id) => "/billing".into(),
@@ -1529,9 +1581,7 @@ pub(crate) mod rules {
                 .price(&c.product)
                 .await?
                 .ok_or_else(|| AppError::conflict("This is no longer for sale."))?;
-            let since = now - chrono::Duration::days(30);
-            let tier = CreatorTier::for_monthly_sales(services.store.seller_sales_since(price.seller_id, since).await?);
-            let share = money::creator_share_bps(tier, money::Bonuses::default());
+            let share = seller_share_bps(services, &c.product, price.seller_id).await?;
             let until = price.recurring.map(|i| i.after(now));
             // The affiliate's commission is paid at the rate in force when the sale settles.
             if let Some(code) = &c.affiliate_code {
@@ -1982,7 +2032,7 @@ pub(crate) mod rules {
             &invoice["subscription_details"]
         };
         let product = details["metadata"]["cairn_product"].as_str().unwrap_or_default();
-        if !product.starts_with("sequence:") {
+        if !product.starts_with("sequence:") && !product.starts_with("journey:") {
             return Ok(()); // Not Cairn's.
         }
         let subscription = invoice["subscription"]
@@ -1997,9 +2047,7 @@ pub(crate) mod rules {
         let seller = first.seller_id.ok_or_else(|| AppError::conflict("The first payment names no seller."))?;
         let now = services.clock.now();
         let price = services.store.price(&first.product).await?;
-        let since = now - chrono::Duration::days(30);
-        let tier = CreatorTier::for_monthly_sales(services.store.seller_sales_since(seller, since).await?);
-        let share = money::creator_share_bps(tier, money::Bonuses::default());
+        let share = seller_share_bps(services, &first.product, seller).await?;
         let affiliate = match &first.affiliate_code {
             Some(code) => services.store.affiliate_link(code).await?.map(|l| (l.user_id, l.code)),
             None => None,
@@ -2014,7 +2062,7 @@ pub(crate) mod rules {
             .or(invoice["period_end"].as_i64())
             .and_then(|t| DateTime::from_timestamp(t, 0))
             .filter(|end| *end > now)
-            .unwrap_or_else(|| Interval::Month.after(now));
+            .unwrap_or_else(|| price.as_ref().and_then(|p| p.recurring).unwrap_or(Interval::Month).after(now));
         let payment_id = Uuid::now_v7();
         let description = format!("{} (renewal)", first.description);
         let payment = PaymentRecord {
@@ -2515,10 +2563,11 @@ pub(crate) mod rules {
             let ok = match (owner, p.split_once(':')) {
                 (None, Some(("plan", code))) => !code.is_empty(),
                 (Some(_), Some(("sequence", id))) => id.parse::<Uuid>().is_ok(),
+                (Some(_), Some(("journey", _))) => crate::domain::journey::parse_product(p).is_some(),
                 _ => false,
             };
             if !ok {
-                let hint = if owner.is_none() { "plan:premium" } else { "sequence:<id>" };
+                let hint = if owner.is_none() { "plan:premium" } else { "sequence:<id> or journey:<id>:guided:month" };
                 return Err(AppError::validation("products", format!("Unknown product {p:?}: use keys like {hint}.")));
             }
         }
@@ -2618,6 +2667,7 @@ pub(crate) mod rules {
                 })
                 .collect(),
             minimum_payout: MINIMUM_PAYOUT,
+            journey_fee_bps: journey_fee_bps(services).await?,
             timezone: tz(caller),
         })
     }
@@ -2647,6 +2697,14 @@ pub(crate) mod rules {
             names.insert(format!("plan:{}", p.code), format!("{} plan", p.config.name));
         }
         for line in &figures.by_product {
+            if let Some((id, tier, every)) = crate::domain::journey::parse_product(&line.key) {
+                if let Some(price) = services.store.price(&line.key).await?
+                    && let Some(j) = services.store.journey(price.org_id, id).await?
+                {
+                    names.insert(line.key.clone(), format!("{}: {} ({})", j.title, tier.label(), every.as_str()));
+                }
+                continue;
+            }
             let Some(id) = line.key.strip_prefix("sequence:").and_then(|id| id.parse::<Uuid>().ok()) else { continue };
             if let Some(price) = services.store.price(&line.key).await?
                 && let Some(seq) = services.store.sequence(price.org_id, id).await?
@@ -3144,6 +3202,34 @@ pub async fn admin_business_csv() -> Result<String, AppError> {
     respond(async move {
         let (services, caller) = platform_admin()?;
         Ok(rules::business_csv(&rules::business(&services, &caller).await?))
+    })
+    .await
+}
+
+/// Sets the platform's share of journey sales, a percentage from 0 to 50 with up to two
+/// decimals (e.g. 15 or 12.5); returns it in basis points. Sales from now on are split at it.
+/// Needs: platform admin.
+#[server(endpoint = "admin_set_journey_fee", input = Json)]
+pub async fn admin_set_journey_fee(percent: String) -> Result<u32, AppError> {
+    respond(async move {
+        let (services, caller) = platform_admin()?;
+        let bad = || AppError::validation("journey_fee", "A percentage from 0 to 50, e.g. 15 or 12.5.");
+        // A percentage with two decimals reads like dollars and cents: 12.5 -> 1250 basis points.
+        let bps = parse_money(percent.trim().trim_end_matches('%')).map_err(|_| bad())?;
+        let bps = u32::try_from(bps).ok().filter(|b| *b <= 5_000).ok_or_else(bad)?;
+        let before = rules::journey_fee_bps(&services).await?;
+        services.store.set_setting(rules::JOURNEY_FEE, &bps.to_string(), services.clock.now()).await?;
+        super::audit(
+            &services,
+            Some(caller.user.id),
+            None,
+            "billing.journey_fee_set",
+            rules::JOURNEY_FEE.to_owned(),
+            Some(serde_json::json!({ "bps": before })),
+            Some(serde_json::json!({ "bps": bps })),
+        )
+        .await?;
+        Ok(bps)
     })
     .await
 }

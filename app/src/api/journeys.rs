@@ -6,8 +6,13 @@
 //! deleting it and reading its submissions needs `EditJourney` on it (its creator, or an Owner or
 //! Admin). Published journeys are filled in by any member; drafts are seen only by those who may
 //! edit them.
+//!
+//! Selling: the creator may price the journey in tiers (Essentials, Guided, Premium; monthly and
+//! yearly). A priced journey is filled in by those who bought a tier and kept it; its editors
+//! always may. The platform keeps the journey fee (15% unless a platform admin sets another).
 
-use crate::domain::journey::{FieldProblem, Score, Section};
+use crate::domain::billing::Interval;
+use crate::domain::journey::{FieldProblem, Score, Section, Tier};
 use crate::error::AppError;
 use chrono::{DateTime, Utc};
 use leptos::server;
@@ -27,6 +32,8 @@ pub struct JourneySummary {
     pub description: String,
     pub creator: String,
     pub published: bool,
+    /// The lowest monthly tier price, when it is for sale.
+    pub from_price: Option<i64>,
     pub sections: usize,
     /// Sections the caller submitted.
     pub submitted: usize,
@@ -69,6 +76,38 @@ pub struct JourneyView {
     pub score: Score,
     /// Only for those who may edit the journey.
     pub submissions: Vec<SubmissionView>,
+    /// The tiers for sale (none: free to every member), by tier then interval.
+    pub prices: Vec<TierPrice>,
+    /// Whether the caller may fill it in: it is free, they bought a tier, or they edit it.
+    pub access: bool,
+    /// Whether the caller sets its prices (its creator).
+    pub is_seller: bool,
+    /// The platform's share of each sale, in basis points (for the seller's breakdown).
+    pub fee_bps: u32,
+}
+
+/// One tier's price for one interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TierPrice {
+    pub tier: Tier,
+    pub interval: Interval,
+    /// Minor units.
+    pub amount: i64,
+    /// The product key to buy it with (`start_checkout`).
+    pub product: String,
+}
+
+/// A tier price as the creator's form sends it: dollars, or empty for "not sold".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TierPriceInput {
+    pub tier: Tier,
+    pub interval: Interval,
+    pub amount: String,
+}
+
+/// The form field a tier price's problem is reported on, e.g. `price_guided_year`.
+pub fn price_field(tier: Tier, interval: Interval) -> String {
+    format!("price_{}_{}", tier.as_str(), interval.as_str())
 }
 
 /// A new field, as the builder's form sends it.
@@ -102,7 +141,7 @@ pub mod rules {
     };
     use crate::domain::{Action, Resource};
     use crate::error::FieldResult;
-    use crate::ports::{JourneyEntryRecord, JourneyRecord, Services};
+    use crate::ports::{JourneyEntryRecord, JourneyRecord, PriceRecord, Services};
 
     fn may_edit(p: &Principal, j: &JourneyRecord) -> bool {
         p.may(Action::EditJourney, &Resource::Content { org: p.org, author: j.creator_id })
@@ -137,6 +176,100 @@ pub mod rules {
         if services.store.update_journey(&j).await? { Ok(j.revision) } else { Err(stale()) }
     }
 
+    /// A published journey the caller sees, as something to buy.
+    pub async fn for_sale(services: &Services, p: &Principal, id: Uuid) -> Result<JourneyRecord, AppError> {
+        let j = visible(services, p, id).await?;
+        if !j.published {
+            return Err(AppError::conflict("This journey is not published yet."));
+        }
+        Ok(j)
+    }
+
+    /// The journey's tier prices, by tier then interval.
+    async fn prices(services: &Services, id: Uuid) -> Result<Vec<TierPrice>, AppError> {
+        use crate::domain::journey::{parse_product, products_prefix};
+        let mut out: Vec<TierPrice> = services
+            .store
+            .prices_starting(&products_prefix(id))
+            .await?
+            .into_iter()
+            .filter_map(|price| {
+                let (_, tier, interval) = parse_product(&price.product)?;
+                Some(TierPrice { tier, interval, amount: price.amount, product: price.product })
+            })
+            .collect();
+        out.sort_by_key(|t| (t.tier, t.interval == Interval::Year));
+        Ok(out)
+    }
+
+    /// Whether the caller may fill in `j`: free journeys to every member who sees them, priced
+    /// ones to those who bought a tier and kept it, and always to its editors.
+    async fn has_access(services: &Services, p: &Principal, j: &JourneyRecord, priced: bool) -> Result<bool, AppError> {
+        use crate::domain::journey::products_prefix;
+        if !priced || may_edit(p, j) {
+            return Ok(true);
+        }
+        Ok(services.store.has_paid_starting(p.user, &products_prefix(j.id), services.clock.now()).await?)
+    }
+
+    /// Sets the journey's tier prices: every tier and interval in `input`, an empty amount
+    /// taking that one off sale. Only its creator sells it; all prices are checked before any
+    /// is stored, each problem named on its own field.
+    pub async fn set_prices(
+        services: &Services,
+        p: &Principal,
+        id: Uuid,
+        input: &[TierPriceInput],
+    ) -> Result<Vec<TierPrice>, AppError> {
+        use crate::domain::billing::{CURRENCY, parse_money};
+        use crate::domain::journey::product;
+        let j = visible(services, p, id).await?;
+        if j.creator_id != p.user {
+            return Err(AppError::Forbidden);
+        }
+        if !p.actor.capabilities.contains(&crate::domain::CapabilityRole::Creator) {
+            use crate::domain::billing::{Feature, Need};
+            crate::api::billing::rules::require(services, p.user, p.org, Need::Feature(Feature::CreatorTools)).await?;
+        }
+        let mut wanted = Vec::new();
+        for t in input {
+            let field = price_field(t.tier, t.interval);
+            let amount = match t.amount.trim() {
+                "" => None,
+                raw => {
+                    let cents = parse_money(raw).map_err(|e| AppError::validation(&field, e.0))?;
+                    if cents < 100 {
+                        return Err(AppError::validation(&field, "At least $1.00, or leave it empty."));
+                    }
+                    Some(cents)
+                }
+            };
+            wanted.push((product(id, t.tier, t.interval), t.interval, amount));
+        }
+        let now = services.clock.now();
+        for (key, interval, amount) in wanted {
+            match amount {
+                Some(amount) => {
+                    let price = PriceRecord {
+                        product: key,
+                        org_id: p.org,
+                        seller_id: p.user,
+                        amount,
+                        currency: CURRENCY.into(),
+                        recurring: Some(interval),
+                        affiliate_bps: 0,
+                        updated_at: now,
+                    };
+                    services.store.set_price(&price).await?;
+                }
+                None => services.store.remove_price(&key).await?,
+            }
+        }
+        let prices = prices(services, id).await?;
+        p.audit(services, "journey.prices", id.to_string(), None, Some(serde_json::json!(prices))).await?;
+        Ok(prices)
+    }
+
     fn section_mut<'a>(j: &'a mut JourneyRecord, section: &str) -> Result<&'a mut Section, AppError> {
         j.sections.iter_mut().find(|s| s.id == section).ok_or(AppError::NotFound)
     }
@@ -144,6 +277,15 @@ pub mod rules {
     pub async fn list(services: &Services, p: &Principal) -> Result<Vec<JourneySummary>, AppError> {
         p.require(Action::ViewOrg, &Resource::Org(p.org))?;
         let progress: BTreeMap<Uuid, i64> = services.store.journey_progress(p.org, p.user).await?.into_iter().collect();
+        let mut from: BTreeMap<Uuid, i64> = BTreeMap::new();
+        for price in services.store.prices_starting("journey:").await? {
+            if let Some((id, _, Interval::Month)) = crate::domain::journey::parse_product(&price.product)
+                && price.org_id == p.org
+            {
+                let lowest = from.entry(id).or_insert(price.amount);
+                *lowest = (*lowest).min(price.amount);
+            }
+        }
         Ok(services
             .store
             .journeys(p.org)
@@ -151,6 +293,7 @@ pub mod rules {
             .into_iter()
             .filter(|j| j.published || may_edit(p, j))
             .map(|j| JourneySummary {
+                from_price: from.get(&j.id).copied(),
                 can_edit: may_edit(p, &j),
                 submitted: progress.get(&j.id).copied().unwrap_or(0).try_into().unwrap_or(0),
                 id: j.id,
@@ -238,7 +381,15 @@ pub mod rules {
         } else {
             Vec::new()
         };
+        let prices = prices(services, j.id).await?;
+        let access = has_access(services, p, &j, !prices.is_empty()).await?;
+        let is_seller = j.creator_id == p.user;
+        let fee_bps = if is_seller { crate::api::billing::rules::journey_fee_bps(services).await? } else { 0 };
         Ok(JourneyView {
+            prices,
+            access,
+            is_seller,
+            fee_bps,
             id: j.id,
             title: j.title,
             description: j.description,
@@ -400,6 +551,13 @@ pub mod rules {
         if !j.published {
             return Err(AppError::conflict("This journey is not published yet: publish it to fill it in."));
         }
+        let priced = !prices(services, j.id).await?.is_empty();
+        if !has_access(services, p, &j, priced).await? {
+            return Err(AppError::PlanLimit {
+                message: "This journey is sold in tiers: choose one to fill it in.".into(),
+                upgrade: None,
+            });
+        }
         let s = j.sections.iter().find(|s| s.id == section).ok_or(AppError::NotFound)?;
         // To the microsecond, as both databases keep it: the answer says what was stored.
         let now = chrono::SubsecRound::trunc_subsecs(services.clock.now(), 6);
@@ -538,6 +696,17 @@ pub async fn save_answers(
     super::respond(async move {
         let (services, p) = super::prompts::principal().await?;
         rules::save_answers(&services, &p, id, &section, &answers, submit).await
+    })
+    .await
+}
+
+/// Sets the journey's tier prices (each tier monthly and yearly; an empty amount is not sold);
+/// answers the prices now. Needs: the journey's creator.
+#[server(endpoint = "set_journey_prices", input = Json)]
+pub async fn set_journey_prices(id: Uuid, prices: Vec<TierPriceInput>) -> Result<Vec<TierPrice>, AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::set_prices(&services, &p, id, &prices).await
     })
     .await
 }

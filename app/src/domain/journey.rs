@@ -6,6 +6,7 @@
 //! module checks them against the fields and scores them.
 
 use super::Invalid;
+use super::billing::Interval;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -408,9 +409,107 @@ pub fn next_id<'a>(prefix: &str, taken: impl Iterator<Item = &'a str>) -> String
     (1..).map(|n| format!("{prefix}{n}")).find(|id| !taken.contains(&id.as_str())).unwrap_or_default()
 }
 
+/// The tiers a journey is sold in (Wrap It Up's Revenue & Pricing System), each with a monthly
+/// and a yearly price set by its creator. Any tier opens the journey's sections; the tiers say
+/// how much human help comes with them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    Essentials,
+    Guided,
+    Premium,
+}
+
+impl Tier {
+    pub const ALL: [Tier; 3] = [Tier::Essentials, Tier::Guided, Tier::Premium];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Essentials => "essentials",
+            Tier::Guided => "guided",
+            Tier::Premium => "premium",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Tier::Essentials => "Essentials",
+            Tier::Guided => "Guided",
+            Tier::Premium => "Premium",
+        }
+    }
+
+    /// What the tier brings, as its buy button's neighbour says.
+    pub fn promise(self) -> &'static str {
+        match self {
+            Tier::Essentials => "Every section, at your own pace.",
+            Tier::Guided => "Every section, with a mentor's review of what you submit.",
+            Tier::Premium => "Every section, mentor reviews and concierge sessions.",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str() == raw.trim())
+            .ok_or_else(|| Invalid(format!("Choose Essentials, Guided or Premium (not {raw:?}).")))
+    }
+}
+
+/// The platform's share of a journey sale unless a platform admin sets another: 15%.
+pub const DEFAULT_FEE_BPS: u32 = 1_500;
+
+/// The product key of a journey tier: `journey:<id>:<tier>:<month|year>`.
+pub fn product(journey: uuid::Uuid, tier: Tier, interval: Interval) -> String {
+    format!("journey:{journey}:{}:{}", tier.as_str(), interval.as_str())
+}
+
+/// The journey, tier and interval a product key names.
+pub fn parse_product(key: &str) -> Option<(uuid::Uuid, Tier, Interval)> {
+    let mut parts = key.strip_prefix("journey:")?.split(':');
+    let id = parts.next()?.parse().ok()?;
+    let tier = Tier::parse(parts.next()?).ok()?;
+    let interval = match parts.next()? {
+        "month" => Interval::Month,
+        "year" => Interval::Year,
+        _ => return None,
+    };
+    parts.next().is_none().then_some((id, tier, interval))
+}
+
+/// What every product key of a journey starts with.
+pub fn products_prefix(journey: uuid::Uuid) -> String {
+    format!("journey:{journey}:")
+}
+
+/// Every product key of a journey: each tier, monthly and yearly.
+pub fn products(journey: uuid::Uuid) -> Vec<String> {
+    Tier::ALL.into_iter().flat_map(|t| [Interval::Month, Interval::Year].map(|i| product(journey, t, i))).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tier_product_key_reads_back_and_nothing_else_does() {
+        let id = uuid::Uuid::now_v7();
+        for key in products(id) {
+            let (got, tier, interval) = parse_product(&key).unwrap();
+            assert_eq!(product(got, tier, interval), key);
+        }
+        assert_eq!(products(id).len(), 6);
+        assert_eq!(parse_product(&format!("journey:{id}:guided:year")), Some((id, Tier::Guided, Interval::Year)));
+        for bad in [
+            format!("sequence:{id}"),
+            format!("journey:{id}:gold:month"),
+            format!("journey:{id}:guided:week"),
+            format!("journey:{id}:guided:month:x"),
+            "journey:nope:guided:month".to_owned(),
+        ] {
+            assert_eq!(parse_product(&bad), None, "{bad}");
+        }
+    }
 
     fn field(id: &str, kind: FieldKind, required: bool) -> Field {
         Field {

@@ -35,7 +35,7 @@ fn field_message(error: RwSignal<Option<AppError>>, field: &'static str) -> impl
     move || error.get().and_then(|e| e.field_message(field))
 }
 
-fn general(error: RwSignal<Option<AppError>>) -> Signal<Option<AppError>> {
+pub(crate) fn general(error: RwSignal<Option<AppError>>) -> Signal<Option<AppError>> {
     Signal::derive(move || {
         error.get().filter(|e| !matches!(e, AppError::Validation { field, .. } if !field.is_empty()))
     })
@@ -141,7 +141,7 @@ fn Summary(
 }
 
 /// Goes where a checkout is paid: Stripe's page, or Cairn's own.
-fn open_checkout(c: &CheckoutView, navigate: &impl Fn(&str, leptos_router::NavigateOptions)) {
+pub(crate) fn open_checkout(c: &CheckoutView, navigate: &impl Fn(&str, leptos_router::NavigateOptions)) {
     match &c.pay_url {
         Some(url) => reload_to(url),
         None => navigate(&format!("/billing/checkout/{}", c.id), Default::default()),
@@ -772,7 +772,7 @@ fn Sales() -> impl IntoView {
             // Outside the streamed sales: its resource must be created in the same order on the
             // server and in the browser.
             <AffiliateEarnings/>
-            <PromoForm heading="New promo code for your sequences" input=promo action=create products_hint="sequence:<id>, comma-separated; empty for all your sequences"/>
+            <PromoForm heading="New promo code for your products" input=promo action=create products_hint="sequence:<id> or journey:<id>:<tier>:<month or year>, comma-separated; empty for all your products"/>
         </section>
     }
 }
@@ -1068,6 +1068,7 @@ fn AdminData(
             })}</p>
         </section>
         <PlanOverrideForm plans=givable/>
+        <JourneyFee bps=d.journey_fee_bps/>
         <section class="card" aria-labelledby="admin-plans">
             <h2 id="admin-plans">"Plans"</h2>
             <p class="hint">"Saving a plan makes a new version for new subscribers; current subscribers keep theirs."</p>
@@ -1078,6 +1079,34 @@ fn AdminData(
             <ul>{d.promos.into_iter().map(|p| view! {
                 <li><code>{p.code.clone()}</code>{format!(" — {}, used {}{} times", p.discount.describe(), p.redeemed, p.max_redemptions.map(|m| format!(" of {m}")).unwrap_or_default())}</li>
             }).collect_view()}</ul>
+        </section>
+    }
+}
+
+/// The platform's share of journey sales, for sales from now on.
+#[component]
+fn JourneyFee(bps: u32) -> impl IntoView {
+    let percent = RwSignal::new(format!("{}", f64::from(bps) / 100.0));
+    let error = RwSignal::new(None::<AppError>);
+    let save = Action::new(|percent: &String| admin_set_journey_fee(percent.clone()));
+    Effect::new(move |_| {
+        if let Some(r) = save.value().get() {
+            error.set(r.err());
+        }
+    });
+    view! {
+        <section class="card" aria-labelledby="admin-journey-fee">
+            <h2 id="admin-journey-fee">"Journey fee"</h2>
+            <form aria-label="Journey fee" on:submit=move |ev| { ev.prevent_default(); error.set(None); save.dispatch(percent.get_untracked()); }>
+                <BoundField id="journey-fee".into() label="Journey fee (percent of each sale)" value=percent
+                    error=error_for(error, "journey_fee") hint="The platform's share of journey tier sales from now on; creators receive the rest."/>
+                <ErrorNotice error=general(error)/>
+                <p role="status" class="form-success">{move || match save.value().get() {
+                    Some(Ok(bps)) => Some(format!("Journey fee saved: {}%.", f64::from(bps) / 100.0)),
+                    _ => None,
+                }}</p>
+                <button type="submit" disabled=move || save.pending().get()>"Save journey fee"</button>
+            </form>
         </section>
     }
 }

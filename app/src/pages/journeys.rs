@@ -3,15 +3,18 @@
 //! form generated from its questions, saved as a draft whenever an answer changes.
 
 use super::SignedIn;
-use super::billing::ErrorNotice;
+use super::billing::{ErrorNotice, general, open_checkout};
+use crate::api::billing::start_checkout;
 use crate::api::journeys::{
-    FieldInput, JourneyView, SectionView, add_field, add_section, create_journey, delete_journey, get_journey,
-    list_journeys, remove_field, remove_section, save_answers, update_journey,
+    FieldInput, JourneyView, SectionView, TierPrice, TierPriceInput, add_field, add_section, create_journey,
+    delete_journey, get_journey, list_journeys, price_field, remove_field, remove_section, save_answers,
+    set_journey_prices, update_journey,
 };
 use crate::components::forms::error_for;
 use crate::components::layout::{LocalTime, can_in_active_org};
 use crate::domain::Action as Permission;
-use crate::domain::journey::{Field, FieldKind, FieldProblem, Score};
+use crate::domain::billing::{Interval, format_money, parse_money, sale_breakdown};
+use crate::domain::journey::{Field, FieldKind, FieldProblem, Score, Tier};
 use crate::dto::Me;
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -47,6 +50,7 @@ fn JourneyList(me: Me) -> impl IntoView {
                                         <p class="meta">
                                             {format!("by {} · {} of {} sections submitted", j.creator, j.submitted, j.sections)}
                                             {(!j.published).then(|| view! { " · " <span class="badge">"draft"</span> })}
+                                            {j.from_price.map(|p| format!(" · from {} a month", format_money(p)))}
                                         </p>
                                     </li>
                                 }).collect_view()}
@@ -151,10 +155,11 @@ fn Journey(j: JourneyView, reload: Reload) -> impl IntoView {
     let submitted = j.sections.iter().filter(|s| s.submitted_at.is_some()).count();
     let progress = format!("{submitted} of {} sections submitted", j.sections.len());
     let total = score_text(j.score);
-    let fill = j.published.then(|| {
+    let fill = (j.published && j.access).then(|| {
         let id = j.id;
         j.sections.clone().into_iter().map(|s| view! { <FillSection journey=id entry=s reload=reload/> }).collect_view()
     });
+    let locked = j.published && !j.access;
     view! {
         <h1>{j.title.clone()}</h1>
         <p>{j.description.clone()}</p>
@@ -164,8 +169,10 @@ fn Journey(j: JourneyView, reload: Reload) -> impl IntoView {
             {(!j.published).then(|| view! { " · " <span class="badge">"draft"</span> })}
         </p>
         {j.can_edit.then(|| view! { <Builder j=j.clone() reload=reload/> })}
+        {j.is_seller.then(|| view! { <TierPrices id=j.id prices=j.prices.clone() fee_bps=j.fee_bps/> })}
         {match fill {
             Some(sections) => view! { <div class="journey-sections">{sections}</div> }.into_any(),
+            None if locked => view! { <BuyTier j=j.clone()/> }.into_any(),
             None => view! { <p class="muted">"Clients can fill this journey in once it is published."</p> }.into_any(),
         }}
         {(j.can_edit && !j.submissions.is_empty()).then(|| view! { <Submissions j=j.clone()/> })}
@@ -680,6 +687,171 @@ fn Submissions(j: JourneyView) -> impl IntoView {
                     </tbody>
                 </table>
             </div>
+        </section>
+    }
+}
+
+/// What a client who has not bought a tier sees: the sections inside and a buy button per tier
+/// and interval, with a promo code.
+#[component]
+fn BuyTier(j: JourneyView) -> impl IntoView {
+    let promo = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<AppError>);
+    let navigate = use_navigate();
+    let start = Action::new(move |(product, promo): &(String, String)| {
+        let (product, promo) = (product.clone(), promo.clone());
+        async move { start_checkout(product, String::new(), promo).await }
+    });
+    Effect::new(move |_| match start.value().get() {
+        Some(Ok(c)) => open_checkout(&c, &navigate),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    let tiers = Tier::ALL
+        .into_iter()
+        .filter(|t| j.prices.iter().any(|p| p.tier == *t))
+        .map(|tier| {
+            let buttons = j
+                .prices
+                .iter()
+                .filter(|p| p.tier == tier)
+                .map(|p| {
+                    let every = match p.interval {
+                        Interval::Month => "a month",
+                        Interval::Year => "a year",
+                    };
+                    let name = format!("Buy {} for {} {every}", tier.label(), format_money(p.amount));
+                    let product = p.product.clone();
+                    view! {
+                        <button type="button" disabled=move || start.pending().get()
+                            on:click=move |_| { error.set(None); start.dispatch((product.clone(), promo.get_untracked())); }>
+                            {name}
+                        </button>
+                    }
+                })
+                .collect_view();
+            view! {
+                <li class="card">
+                    <h3>{tier.label()}</h3>
+                    <p>{tier.promise()}</p>
+                    <div class="actions">{buttons}</div>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card" aria-labelledby="journey-buy-h">
+            <h2 id="journey-buy-h">"Choose a tier"</h2>
+            <p>"This journey is sold in tiers; any tier opens every section."</p>
+            <p>"Inside: " {j.sections.iter().map(|s| s.section.title.clone()).collect::<Vec<_>>().join(" · ")}</p>
+            <div class="field">
+                <label for="journey-promo">"Promo code"</label>
+                <input id="journey-promo" bind:value=promo aria-describedby="journey-promo-error" autocomplete="off"/>
+                <p class="field-error" id="journey-promo-error" aria-live="polite">{error_for(error, "promo_code")}</p>
+            </div>
+            <ul class="tier-list" aria-label="Tiers">{tiers}</ul>
+            <ErrorNotice error=general(error)/>
+        </section>
+    }
+}
+
+/// The creator's tier prices: each tier monthly and yearly, with what a sale gives the client,
+/// the platform and the creator, as they type.
+#[component]
+fn TierPrices(id: Uuid, prices: Vec<TierPrice>, fee_bps: u32) -> impl IntoView {
+    let cells: Vec<(Tier, Interval, RwSignal<String>)> = Tier::ALL
+        .into_iter()
+        .flat_map(|tier| [Interval::Month, Interval::Year].map(|interval| (tier, interval)))
+        .map(|(tier, interval)| {
+            let now = prices.iter().find(|p| p.tier == tier && p.interval == interval);
+            let text = now.map(|p| format!("{}.{:02}", p.amount / 100, p.amount % 100)).unwrap_or_default();
+            (tier, interval, RwSignal::new(text))
+        })
+        .collect();
+    let error = RwSignal::new(None::<AppError>);
+    let saved = RwSignal::new(None::<String>);
+    let form = cells.clone();
+    let save = Action::new(move |_: &()| {
+        let input: Vec<TierPriceInput> = form
+            .iter()
+            .map(|(tier, interval, amount)| TierPriceInput {
+                tier: *tier,
+                interval: *interval,
+                amount: amount.get_untracked(),
+            })
+            .collect();
+        set_journey_prices(id, input)
+    });
+    Effect::new(move |_| match save.value().get() {
+        Some(Ok(now)) => {
+            error.set(None);
+            saved.set(Some(if now.is_empty() {
+                "Not for sale: every member can fill it in.".into()
+            } else {
+                format!("Tier prices saved: {} on sale.", now.len())
+            }));
+        }
+        Some(Err(e)) => {
+            saved.set(None);
+            error.set(Some(e));
+        }
+        None => {}
+    });
+    let share_bps = 10_000 - fee_bps.min(10_000);
+    let fee = format!("{}%", f64::from(fee_bps) / 100.0);
+    let breakdown_cells = cells.clone();
+    let breakdown = move || {
+        breakdown_cells
+            .iter()
+            .filter_map(|(tier, interval, amount)| {
+                let cents = parse_money(&amount.get()).ok()?;
+                let b = sale_breakdown(cents, 0, share_bps, 0);
+                Some(view! {
+                    <li>{format!(
+                        "{} {}: the client pays {}; the platform fee is {}; you receive {}.",
+                        tier.label(),
+                        if *interval == Interval::Month { "monthly" } else { "yearly" },
+                        format_money(b.gross),
+                        format_money(b.platform_fee),
+                        format_money(b.seller),
+                    )}</li>
+                })
+            })
+            .collect_view()
+    };
+    let inputs = cells
+        .into_iter()
+        .map(|(tier, interval, amount)| {
+            let field = price_field(tier, interval);
+            let input_id = format!("journey-{}", field.replace('_', "-"));
+            let error_id = format!("{input_id}-error");
+            let described = error_id.clone();
+            let label_for = input_id.clone();
+            let every = if interval == Interval::Month { "monthly" } else { "yearly" };
+            view! {
+                <div class="field">
+                    <label for=label_for>{format!("{} {every} price", tier.label())}</label>
+                    <input id=input_id inputmode="decimal" bind:value=amount aria-describedby=described/>
+                    <p class="field-error" id=error_id aria-live="polite">
+                        {move || error.get().and_then(|e| e.field_message(&field))}
+                    </p>
+                </div>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card" aria-labelledby="journey-prices-h">
+            <h2 id="journey-prices-h">"Tier prices"</h2>
+            <p class="hint">{format!(
+                "Sell this journey in tiers, in dollars; leave a price empty not to sell it. With no price, every member fills it in for free. The platform fee is {fee} of each sale, before payment processing."
+            )}</p>
+            <form aria-label="Tier prices" on:submit=move |ev| { ev.prevent_default(); saved.set(None); save.dispatch(()); }>
+                <div class="tier-grid">{inputs}</div>
+                <ul id="journey-price-breakdown" aria-live="polite" aria-label="What each sale gives">{breakdown}</ul>
+                <ErrorNotice error=general(error)/>
+                <p role="status" class="form-success">{move || saved.get()}</p>
+                <button type="submit" disabled=move || save.pending().get()>"Save tier prices"</button>
+            </form>
         </section>
     }
 }

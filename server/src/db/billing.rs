@@ -379,6 +379,26 @@ impl From<ConnectRow> for ConnectAccountRecord {
 const CONNECT_SELECT: &str = "SELECT user_id, account_id, details_submitted, payouts_enabled, last_payout_status, \
      last_payout_at, updated_at FROM stripe_connect_accounts";
 
+const PRICE_SELECT: &str = "SELECT product, org_id, seller_id, amount, currency, recurring, \
+    CAST(affiliate_bps AS BIGINT), updated_at FROM prices";
+
+type PriceRow = (String, Uuid, Uuid, i64, String, Option<String>, i64, DateTime<Utc>);
+
+fn price_record(
+    (product, org, seller, amount, currency, recurring, affiliate_bps, updated_at): PriceRow,
+) -> PriceRecord {
+    PriceRecord {
+        product,
+        org_id: OrgId(org),
+        seller_id: UserId(seller),
+        amount,
+        currency,
+        recurring: recurring.and_then(|r| Interval::parse(&r).ok()),
+        affiliate_bps: u32::try_from(affiliate_bps).unwrap_or(0),
+        updated_at,
+    }
+}
+
 #[async_trait]
 impl BillingStore for Db {
     async fn ensure_plans(&self, defaults: &[(&str, PlanConfig)], at: DateTime<Utc>) -> Result<()> {
@@ -587,20 +607,33 @@ impl BillingStore for Db {
     }
 
     async fn price(&self, product: &str) -> Result<Option<PriceRecord>> {
-        let row: Option<(String, Uuid, Uuid, i64, String, Option<String>, i64, DateTime<Utc>)> = on_pool!(self, pool => sqlx::query_as(
-            "SELECT product, org_id, seller_id, amount, currency, recurring, CAST(affiliate_bps AS BIGINT), updated_at \
-             FROM prices WHERE product = $1")
-            .bind(product).fetch_optional(pool).await.store()?);
-        Ok(row.map(|(product, org, seller, amount, currency, recurring, affiliate_bps, updated_at)| PriceRecord {
-            product,
-            org_id: OrgId(org),
-            seller_id: UserId(seller),
-            amount,
-            currency,
-            recurring: recurring.and_then(|r| Interval::parse(&r).ok()),
-            affiliate_bps: u32::try_from(affiliate_bps).unwrap_or(0),
-            updated_at,
-        }))
+        let sql = format!("{PRICE_SELECT} WHERE product = $1");
+        let row: Option<PriceRow> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(product).fetch_optional(pool).await.store()?);
+        Ok(row.map(price_record))
+    }
+
+    async fn prices_starting(&self, prefix: &str) -> Result<Vec<PriceRecord>> {
+        // Product keys are Cairn's own (`journey:<uuid>:…`): no wildcards to escape.
+        let sql = format!("{PRICE_SELECT} WHERE product LIKE $1 ORDER BY product");
+        let rows: Vec<PriceRow> =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(format!("{prefix}%")).fetch_all(pool).await.store()?);
+        Ok(rows.into_iter().map(price_record).collect())
+    }
+
+    async fn setting(&self, key: &str) -> Result<Option<String>> {
+        let row: Option<(String,)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT value FROM platform_settings WHERE key = $1")
+            .bind(key).fetch_optional(pool).await.store()?);
+        Ok(row.map(|(v,)| v))
+    }
+
+    async fn set_setting(&self, key: &str, value: &str, at: DateTime<Utc>) -> Result<()> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO platform_settings (key, value, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (key) DO UPDATE SET value = $2, updated_at = $3")
+            .bind(key).bind(value).bind(at)
+            .execute(pool).await.store().map(|_| ()))
     }
 
     async fn set_price(&self, p: &PriceRecord) -> Result<()> {
@@ -821,6 +854,14 @@ impl BillingStore for Db {
             tx.commit().await.store()?;
             Ok(true)
         })
+    }
+
+    async fn has_paid_starting(&self, user: UserId, prefix: &str, now: DateTime<Utc>) -> Result<bool> {
+        let row: Option<(i32,)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT 1 FROM payments WHERE user_id = $1 AND product LIKE $2 AND status = 'paid' \
+             AND (access_until IS NULL OR access_until > $3) LIMIT 1")
+            .bind(user.0).bind(format!("{prefix}%")).bind(now).fetch_optional(pool).await.store()?);
+        Ok(row.is_some())
     }
 
     async fn has_paid(&self, user: UserId, product: Option<&str>, now: DateTime<Utc>) -> Result<bool> {

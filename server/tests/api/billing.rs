@@ -35,7 +35,7 @@ pub(crate) async fn checkout(
     client.call_json("start_checkout", json!({ "product": product, "interval": interval, "promo_code": code })).await
 }
 
-async fn pay(client: &Client, id: Uuid) -> CheckoutView {
+pub(crate) async fn pay(client: &Client, id: Uuid) -> CheckoutView {
     client.call_json("pay_checkout", json!({ "id": id })).await.expect("pay")
 }
 

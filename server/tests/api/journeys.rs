@@ -2,12 +2,17 @@
 //! a member saves drafts, submits with mistakes (every one named, nothing lost), submits for a
 //! score; the creator reads the submission; the member's sequences hear of it.
 
+use crate::billing::{checkout, ledger_total, pay, sysadmin};
 use crate::orgs::{create_org, join};
 use crate::sequences::{bodies, conversation, save, say, step};
-use crate::support::{Client, TestApp, field_of};
-use app::api::journeys::{JourneySummary, JourneyView, SaveOutcome};
+use crate::support::{Client, Failure, PASSWORD, TestApp, field_of};
+use app::api::billing::{AdminBillingView, SalesView};
+use app::api::journeys::{JourneySummary, JourneyView, SaveOutcome, TierPrice};
 use app::api::sequences::PreferencesInput;
+use app::domain::CapabilityRole;
+use app::domain::billing::Interval;
 use app::domain::journey::Score;
+use app::domain::journey::Tier;
 use app::domain::sequence::{StepKind, Trigger, Visibility};
 use app::error::AppError;
 use chrono::SubsecRound;
@@ -223,4 +228,102 @@ async fn submitting_a_section_moves_the_members_sequences_waiting_for_that_event
 
     answer(&member, journey_id, json!({ "f1": "Mia", "f2": "9" }), true).await.expect("submit");
     assert_eq!(bodies(&conversation(&member, sub).await), ["Thanks for filling in your section!"]);
+}
+
+async fn set_prices(client: &Client, id: Uuid, prices: &[(&str, &str, &str)]) -> Result<Vec<TierPrice>, Failure> {
+    let prices: Vec<Value> = prices
+        .iter()
+        .map(|(tier, interval, amount)| json!({ "tier": tier, "interval": interval, "amount": amount }))
+        .collect();
+    client.call_json("set_journey_prices", json!({ "id": id, "prices": prices })).await
+}
+
+#[tokio::test]
+async fn a_creator_sells_a_journey_in_tiers_and_the_platform_keeps_the_journey_fee() {
+    let (app, owner, member) = setup().await;
+    let sam = sysadmin(&app).await;
+    let id = published(&owner).await;
+    let org = owner.me().await.expect("me").active_org.expect("org").id;
+
+    // Selling needs creator tools (the Creator role or a plan with them).
+    let refused = set_prices(&owner, id, &[("essentials", "month", "19")]).await.unwrap_err();
+    assert_eq!(refused.status, 403);
+    let olivia = owner.me().await.expect("me").user_id;
+    app.state.services.store.grant_capability(olivia, CapabilityRole::Creator).await.expect("creator");
+    // Every price is checked before any is stored; each problem is named on its own field.
+    let bad = set_prices(&owner, id, &[("essentials", "month", "19"), ("guided", "year", "12.345")]).await.unwrap_err();
+    assert_eq!(field_of(&bad), "price_guided_year");
+    let too_low = set_prices(&owner, id, &[("premium", "month", "0.50")]).await.unwrap_err();
+    assert_eq!(field_of(&too_low), "price_premium_month");
+    assert!(journey(&owner, id).await.expect("view").prices.is_empty());
+    // Someone else cannot sell it, even through a direct call.
+    assert_eq!(set_prices(&member, id, &[("essentials", "month", "1")]).await.unwrap_err().status, 403);
+    let prices = set_prices(
+        &owner,
+        id,
+        &[("essentials", "month", "19"), ("guided", "month", "29"), ("guided", "year", "290"), ("premium", "year", "")],
+    )
+    .await
+    .expect("prices");
+    let sold: Vec<(Tier, Interval, i64)> = prices.iter().map(|p| (p.tier, p.interval, p.amount)).collect();
+    assert_eq!(
+        sold,
+        [
+            (Tier::Essentials, Interval::Month, 1_900),
+            (Tier::Guided, Interval::Month, 2_900),
+            (Tier::Guided, Interval::Year, 29_000)
+        ]
+    );
+    let owner_view = journey(&owner, id).await.expect("view");
+    assert!(owner_view.access && owner_view.is_seller);
+    assert_eq!(owner_view.fee_bps, 1_500);
+
+    // A member who has not bought a tier sees the tiers, not the questions' answers form.
+    let list: Vec<JourneySummary> = member.call_json("journeys", json!({})).await.expect("list");
+    assert_eq!(list[0].from_price, Some(1_900));
+    let seen = journey(&member, id).await.expect("view");
+    assert!(!seen.access && !seen.is_seller);
+    assert_eq!(seen.prices.len(), 3);
+    let locked = answer(&member, id, json!({ "f1": "Mia" }), false).await.unwrap_err();
+    assert_eq!(locked.status, 403);
+    assert!(matches!(locked.error, AppError::PlanLimit { .. }), "{:?}", locked.error);
+    let unsold = checkout(&member, &format!("journey:{id}:premium:month"), "", "").await.unwrap_err();
+    assert_eq!(field_of(&unsold), "product");
+    assert_eq!(checkout(&owner, &format!("journey:{id}:guided:year"), "", "").await.unwrap_err().status, 409);
+
+    let c = checkout(&member, &format!("journey:{id}:guided:year"), "", "").await.expect("checkout");
+    assert_eq!((c.amount, c.interval, c.return_to.clone()), (29_000, Some(Interval::Year), format!("/journeys/{id}")));
+    pay(&member, c.id).await;
+    assert!(journey(&member, id).await.expect("view").access, "bought");
+    answer(&member, id, json!({ "f1": "Mia" }), false).await.expect("draft");
+    let again = checkout(&member, &format!("journey:{id}:essentials:month"), "", "").await.unwrap_err();
+    assert_eq!(again.status, 409, "one tier is enough");
+
+    // The creator receives all but the 15% journey fee (the built-in provider charges nothing).
+    let sales: SalesView = owner.call_json("my_sales", json!({})).await.expect("sales");
+    assert_eq!((sales.sales[0].gross, sales.sales[0].share, sales.sales[0].platform_fee), (29_000, 24_650, 4_350));
+
+    // A platform admin sets the fee; sales from then on are split at it.
+    let fee = json!({ "percent": "10" });
+    assert_eq!(owner.call_json::<u32>("admin_set_journey_fee", fee.clone()).await.unwrap_err().status, 403);
+    let over = sam.call_json::<u32>("admin_set_journey_fee", json!({ "percent": "60" })).await.unwrap_err();
+    assert_eq!(field_of(&over), "journey_fee");
+    assert_eq!(sam.call_json::<u32>("admin_set_journey_fee", fee).await.expect("fee"), 1_000);
+    let admin: AdminBillingView = sam.call_json("admin_billing", json!({})).await.expect("admin");
+    assert_eq!(admin.journey_fee_bps, 1_000);
+    let kim = join(&app, &owner, org, "Kim Client", "kim@example.com", "viewer").await;
+    let c = checkout(&kim, &format!("journey:{id}:essentials:month"), "", "").await.expect("checkout");
+    pay(&kim, c.id).await;
+    let sales: SalesView = owner.call_json("my_sales", json!({})).await.expect("sales");
+    let kims = sales.sales.iter().find(|s| s.gross == 1_900).expect("kim's sale");
+    assert_eq!((kims.share, kims.platform_fee), (1_710, 190));
+    assert_eq!(sales.balance, 24_650 + 1_710);
+    assert_eq!(ledger_total(&app).await, 0);
+
+    // Access lasts the period bought: a month for Kim, a year for Mia.
+    app.clock.advance(chrono::Duration::days(40));
+    kim.sign_in("kim@example.com", PASSWORD).await.expect("sign in again");
+    member.sign_in("mia@example.com", PASSWORD).await.expect("sign in again");
+    assert!(!journey(&kim, id).await.expect("view").access, "the month is over");
+    assert!(journey(&member, id).await.expect("view").access, "the year is not");
 }

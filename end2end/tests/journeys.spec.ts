@@ -32,6 +32,21 @@ test('an editor builds and publishes a journey; a viewer fills a section in, fix
   await again.getByRole('button', { name: 'Add question' }).click();
   await expect(page.getByRole('list', { name: 'Questions of Budget' })).toContainText('How confident are you?');
 
+  // Questions are changed in place and reordered.
+  await page.getByRole('button', { name: 'Edit question Monthly budget' }).click();
+  const edit = page.getByRole('form', { name: 'Edit question Monthly budget' });
+  await edit.getByLabel('Question', { exact: true }).fill('');
+  await edit.getByRole('button', { name: 'Save question' }).click();
+  await expect(edit.getByText('Write the question the client answers')).toBeVisible();
+  await edit.getByLabel('Question', { exact: true }).fill('Monthly budget (USD)');
+  await edit.getByRole('button', { name: 'Save question' }).click();
+  const questions = page.getByRole('list', { name: 'Questions of Budget' });
+  await expect(questions).toContainText('Monthly budget (USD)');
+  await expect(page.getByRole('form', { name: /^Edit question/ })).toHaveCount(0);
+  await page.getByRole('button', { name: 'Move question How confident are you? up' }).click();
+  await expect(questions.getByRole('listitem').first()).toContainText('How confident are you?');
+  await expect(page.getByRole('button', { name: 'Move question How confident are you? up' })).toBeDisabled();
+
   const settings = page.getByRole('form', { name: 'Journey settings' });
   await settings.getByLabel('Published: members can fill it in').check();
   await settings.getByRole('button', { name: 'Save journey' }).click();

@@ -497,21 +497,76 @@ pub mod rules {
         if s.fields.len() >= MAX_FIELDS {
             return Err(AppError::validation("label", format!("A section holds {MAX_FIELDS} questions.")));
         }
+        let field = field_from(input, next_id("f", s.fields.iter().map(|f| f.id.as_str())))?;
+        s.fields.push(field);
+        save(services, j).await
+    }
+
+    /// A question as the builder's form describes it, with its id.
+    fn field_from(input: &FieldInput, id: String) -> Result<Field, AppError> {
         let kind = FieldKind::parse(&input.kind).field("kind")?;
         let options = if kind.has_options() { parse_options(&input.options).field("options")? } else { Vec::new() };
         if kind.has_options() && options.len() < 2 {
             return Err(AppError::validation("options", "Offer at least two options, one per line."));
         }
-        let field = Field {
-            id: next_id("f", s.fields.iter().map(|f| f.id.as_str())),
+        Ok(Field {
+            id,
             label: parse_label(&input.label).field("label")?,
             kind,
             required: input.required,
             help: parse_description(&input.help).field("help")?,
             options,
             scored: input.scored && kind.scorable(),
-        };
-        s.fields.push(field);
+        })
+    }
+
+    /// Changes a question in place: it keeps its id, so the answers given to it stay with it.
+    pub async fn update_field(
+        services: &Services,
+        p: &Principal,
+        id: Uuid,
+        revision: i64,
+        section: &str,
+        field: &str,
+        input: &FieldInput,
+    ) -> Result<i64, AppError> {
+        let mut j = editable(services, p, id, revision).await?;
+        let s = section_mut(&mut j, section)?;
+        let at = s.fields.iter().position(|f| f.id == field).ok_or(AppError::NotFound)?;
+        s.fields[at] = field_from(input, field.to_owned())?;
+        save(services, j).await
+    }
+
+    /// Moves a question within its section (`field`), or a section within the journey, one
+    /// place up or down. Moving past either end changes nothing.
+    pub async fn move_item(
+        services: &Services,
+        p: &Principal,
+        id: Uuid,
+        revision: i64,
+        section: &str,
+        field: Option<&str>,
+        up: bool,
+    ) -> Result<i64, AppError> {
+        fn shift<T>(items: &mut [T], at: usize, up: bool) {
+            match up {
+                true if at > 0 => items.swap(at, at - 1),
+                false if at + 1 < items.len() => items.swap(at, at + 1),
+                _ => {}
+            }
+        }
+        let mut j = editable(services, p, id, revision).await?;
+        match field {
+            Some(field) => {
+                let s = section_mut(&mut j, section)?;
+                let at = s.fields.iter().position(|f| f.id == field).ok_or(AppError::NotFound)?;
+                shift(&mut s.fields, at, up);
+            }
+            None => {
+                let at = j.sections.iter().position(|s| s.id == section).ok_or(AppError::NotFound)?;
+                shift(&mut j.sections, at, up);
+            }
+        }
         save(services, j).await
     }
 
@@ -681,6 +736,38 @@ pub async fn remove_field(id: Uuid, revision: i64, section: String, field: Strin
     super::respond(async move {
         let (services, p) = super::prompts::principal().await?;
         rules::remove_field(&services, &p, id, revision, &section, &field).await
+    })
+    .await
+}
+
+/// Changes a question in place (its answers stay with it); returns the new revision.
+#[server(endpoint = "update_journey_field", input = Json)]
+pub async fn update_field(
+    id: Uuid,
+    revision: i64,
+    section: String,
+    field: String,
+    question: FieldInput,
+) -> Result<i64, AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::update_field(&services, &p, id, revision, &section, &field, &question).await
+    })
+    .await
+}
+
+/// Moves a question (with `field`) or a section one place up or down; returns the new revision.
+#[server(endpoint = "move_journey_item", input = Json)]
+pub async fn move_item(
+    id: Uuid,
+    revision: i64,
+    section: String,
+    field: Option<String>,
+    up: bool,
+) -> Result<i64, AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::move_item(&services, &p, id, revision, &section, field.as_deref(), up).await
     })
     .await
 }

@@ -7,14 +7,14 @@ use super::billing::{ErrorNotice, general, open_checkout};
 use crate::api::billing::start_checkout;
 use crate::api::journeys::{
     FieldInput, JourneyView, SectionView, TierPrice, TierPriceInput, add_field, add_section, create_journey,
-    delete_journey, get_journey, list_journeys, price_field, remove_field, remove_section, save_answers,
-    set_journey_prices, update_journey,
+    delete_journey, get_journey, list_journeys, move_item, price_field, remove_field, remove_section, save_answers,
+    set_journey_prices, update_field, update_journey,
 };
 use crate::components::forms::error_for;
 use crate::components::layout::{LocalTime, can_in_active_org};
 use crate::domain::Action as Permission;
 use crate::domain::billing::{Interval, format_money, parse_money, sale_breakdown};
-use crate::domain::journey::{Field, FieldKind, FieldProblem, Score, Tier};
+use crate::domain::journey::{Field, FieldKind, FieldProblem, Score, Tier, options_text};
 use crate::dto::Me;
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -453,10 +453,16 @@ fn Builder(j: JourneyView, reload: Reload) -> impl IntoView {
         Some(Err(e)) => error.set(Some(e)),
         None => {}
     });
+    let count = j.sections.len();
     let sections = j
         .sections
         .iter()
-        .map(|s| view! { <BuildSection journey=id revision=revision entry=s.clone() reload=reload/> })
+        .enumerate()
+        .map(|(at, s)| {
+            view! {
+                <BuildSection journey=id revision=revision entry=s.clone() first=at == 0 last=at + 1 == count reload=reload/>
+            }
+        })
         .collect_view();
     view! {
         <section class="card builder" aria-labelledby="journey-builder-h">
@@ -490,7 +496,14 @@ fn Builder(j: JourneyView, reload: Reload) -> impl IntoView {
 }
 
 #[component]
-fn BuildSection(journey: Uuid, revision: i64, entry: SectionView, reload: Reload) -> impl IntoView {
+fn BuildSection(
+    journey: Uuid,
+    revision: i64,
+    entry: SectionView,
+    first: bool,
+    last: bool,
+    reload: Reload,
+) -> impl IntoView {
     let section = entry.section;
     let error = RwSignal::new(None::<AppError>);
     let section_id = section.id.clone();
@@ -509,10 +522,21 @@ fn BuildSection(journey: Uuid, revision: i64, entry: SectionView, reload: Reload
         Some(Err(e)) => error.set(Some(e)),
         None => {}
     });
+    let section_id = section.id.clone();
+    let shift = Action::new(move |(field, up): &(Option<String>, bool)| {
+        move_item(journey, revision, section_id.clone(), field.clone(), *up)
+    });
+    Effect::new(move |_| match shift.value().get() {
+        Some(Ok(_)) => reload.now(),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    let count = section.fields.len();
     let fields = section
         .fields
         .iter()
-        .map(|f| {
+        .enumerate()
+        .map(|(at, f)| {
             let mut facts = vec![f.kind.label().to_owned()];
             if f.required {
                 facts.push("required".into());
@@ -524,12 +548,29 @@ fn BuildSection(journey: Uuid, revision: i64, entry: SectionView, reload: Reload
                 facts.push(f.options.iter().map(|o| o.label.clone()).collect::<Vec<_>>().join(", "));
             }
             let field_id = f.id.clone();
+            let (up_id, down_id) = (f.id.clone(), f.id.clone());
+            let editing = RwSignal::new(false);
+            let form = f.clone();
+            let (section, title) = (section.id.clone(), section.title.clone());
             view! {
                 <li>
                     <span>{f.label.clone()}</span>
                     <span class="meta">{format!(" · {}", facts.join(" · "))}</span>
-                    <button type="button" class="small secondary" aria-label=format!("Remove question {}", f.label)
-                        on:click=move |_| { remove.dispatch(Some(field_id.clone())); }>"Remove"</button>
+                    <span class="actions">
+                        <button type="button" class="small secondary" aria-label=format!("Edit question {}", f.label)
+                            aria-expanded=move || editing.get().to_string()
+                            on:click=move |_| editing.update(|e| *e = !*e)>"Edit"</button>
+                        <button type="button" class="small secondary" aria-label=format!("Move question {} up", f.label)
+                            disabled=at == 0 on:click=move |_| { shift.dispatch((Some(up_id.clone()), true)); }>"Up"</button>
+                        <button type="button" class="small secondary" aria-label=format!("Move question {} down", f.label)
+                            disabled=at + 1 == count on:click=move |_| { shift.dispatch((Some(down_id.clone()), false)); }>"Down"</button>
+                        <button type="button" class="small secondary" aria-label=format!("Remove question {}", f.label)
+                            on:click=move |_| { remove.dispatch(Some(field_id.clone())); }>"Remove"</button>
+                    </span>
+                    <Show when=move || editing.get()>
+                        <FieldForm journey=journey revision=revision section=section.clone() title=title.clone()
+                            existing=Some(form.clone()) reload=reload/>
+                    </Show>
                 </li>
             }
         })
@@ -546,24 +587,63 @@ fn BuildSection(journey: Uuid, revision: i64, entry: SectionView, reload: Reload
                 view! { <ol aria-label=format!("Questions of {}", section.title)>{fields}</ol> }.into_any()
             }}
             <ErrorNotice error=error/>
-            <button type="button" class="small danger" aria-label=format!("Remove section {}", section.title)
-                on:click=move |_| { remove.dispatch(None); }>"Remove section"</button>
-            <NewField journey=journey revision=revision section=section.id.clone() title=section.title.clone() reload=reload/>
+            <div class="actions">
+                <button type="button" class="small secondary" aria-label=format!("Move section {} up", section.title)
+                    disabled=first on:click=move |_| { shift.dispatch((None, true)); }>"Move section up"</button>
+                <button type="button" class="small secondary" aria-label=format!("Move section {} down", section.title)
+                    disabled=last on:click=move |_| { shift.dispatch((None, false)); }>"Move section down"</button>
+                <button type="button" class="small danger" aria-label=format!("Remove section {}", section.title)
+                    on:click=move |_| { remove.dispatch(None); }>"Remove section"</button>
+            </div>
+            <FieldForm journey=journey revision=revision section=section.id.clone() title=section.title.clone() existing=None reload=reload/>
         </section>
     }
 }
 
+/// The form for a new question of a section, or (`existing`) for changing one in place.
 #[component]
-fn NewField(journey: Uuid, revision: i64, section: String, title: String, reload: Reload) -> impl IntoView {
-    let label = RwSignal::new(String::new());
-    let kind = RwSignal::new(FieldKind::ShortText.as_str().to_owned());
-    let required = RwSignal::new(false);
-    let options = RwSignal::new(String::new());
-    let help = RwSignal::new(String::new());
-    let scored = RwSignal::new(false);
+fn FieldForm(
+    journey: Uuid,
+    revision: i64,
+    section: String,
+    title: String,
+    existing: Option<Field>,
+    reload: Reload,
+) -> impl IntoView {
+    let start = existing.as_ref().map(|f| FieldInput {
+        label: f.label.clone(),
+        kind: f.kind.as_str().to_owned(),
+        required: f.required,
+        help: f.help.clone(),
+        options: options_text(&f.options),
+        scored: f.scored,
+    });
+    let start = start.unwrap_or(FieldInput { kind: FieldKind::ShortText.as_str().to_owned(), ..Default::default() });
+    let label = RwSignal::new(start.label);
+    let kind = RwSignal::new(start.kind);
+    let required = RwSignal::new(start.required);
+    let options = RwSignal::new(start.options);
+    let help = RwSignal::new(start.help);
+    let scored = RwSignal::new(start.scored);
     let error = RwSignal::new(None::<AppError>);
-    let key = format!("nf-{section}");
-    let add = Action::new(move |input: &FieldInput| add_field(journey, revision, section.clone(), input.clone()));
+    let editing = existing.as_ref().map(|f| f.id.clone());
+    let key = match &editing {
+        Some(field) => format!("ef-{section}-{field}"),
+        None => format!("nf-{section}"),
+    };
+    let (name, button) = match &existing {
+        Some(f) => (format!("Edit question {}", f.label), "Save question"),
+        None => (format!("Add a question to {title}"), "Add question"),
+    };
+    let add = Action::new(move |input: &FieldInput| {
+        let (section, editing, input) = (section.clone(), editing.clone(), input.clone());
+        async move {
+            match editing {
+                Some(field) => update_field(journey, revision, section, field, input).await,
+                None => add_field(journey, revision, section, input).await,
+            }
+        }
+    });
     Effect::new(move |_| match add.value().get() {
         Some(Ok(_)) => reload.now(),
         Some(Err(e)) => error.set(Some(e)),
@@ -585,7 +665,7 @@ fn NewField(journey: Uuid, revision: i64, section: String, title: String, reload
     let scorable = move || FieldKind::parse(&kind.get()).is_ok_and(FieldKind::scorable);
     let id = move |name: &str| format!("{key}-{name}");
     view! {
-        <form class="new-field" aria-label=format!("Add a question to {title}") on:submit=submit>
+        <form class="new-field" aria-label=name on:submit=submit>
             <div class="field">
                 <label for=id("label")>"Question"</label>
                 <input id=id("label") bind:value=label aria-describedby=id("label-error")/>
@@ -618,7 +698,7 @@ fn NewField(journey: Uuid, revision: i64, section: String, title: String, reload
                 <label for=id("scored")>"Counts towards the score"</label>
             </div>
             <ErrorNotice error=Signal::derive(move || error.get().filter(|e| !matches!(e, AppError::Validation { .. })))/>
-            <button type="submit" disabled=move || add.pending().get()>"Add question"</button>
+            <button type="submit" disabled=move || add.pending().get()>{button}</button>
         </form>
     }
 }

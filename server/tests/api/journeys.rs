@@ -327,3 +327,83 @@ async fn a_creator_sells_a_journey_in_tiers_and_the_platform_keeps_the_journey_f
     assert!(!journey(&kim, id).await.expect("view").access, "the month is over");
     assert!(journey(&member, id).await.expect("view").access, "the year is not");
 }
+
+#[tokio::test]
+async fn questions_and_sections_are_changed_and_reordered_and_answers_stay_with_their_question() {
+    let (_app, owner, member) = setup().await;
+    let id = published(&owner).await;
+    answer(&member, id, json!({ "f1": "Mia & Sam" }), false).await.expect("draft");
+    let revision = journey(&owner, id).await.expect("view").revision;
+    let edit = |revision: i64, field: &str, input: Value| {
+        let base =
+            json!({ "label": "", "kind": "short_text", "required": false, "help": "", "options": "", "scored": false });
+        let mut merged = base.as_object().cloned().unwrap();
+        merged.extend(input.as_object().cloned().unwrap());
+        json!({ "id": id, "revision": revision, "section": "s1", "field": field, "question": merged })
+    };
+
+    // A bad change names its field and changes nothing.
+    let bad = owner
+        .call_json::<i64>(
+            "update_journey_field",
+            edit(revision, "f1", json!({ "label": "Names", "kind": "dropdown", "options": "One" })),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(field_of(&bad), "options");
+    assert_eq!(
+        member
+            .call_json::<i64>("update_journey_field", edit(revision, "f1", json!({ "label": "Mine" })))
+            .await
+            .unwrap_err()
+            .status,
+        403
+    );
+    let missing = owner.call_json::<i64>("update_journey_field", edit(revision, "f9", json!({ "label": "X" }))).await;
+    assert_eq!(missing.unwrap_err().status, 404);
+    let revision: i64 = owner
+        .call_json(
+            "update_journey_field",
+            edit(
+                revision,
+                "f1",
+                json!({ "label": "Both your names", "required": true, "help": "As on the invitation." }),
+            ),
+        )
+        .await
+        .expect("edit");
+    let seen = journey(&member, id).await.expect("view");
+    let f1 = &seen.sections[0].section.fields[0];
+    assert_eq!(
+        (f1.id.as_str(), f1.label.as_str(), f1.help.as_str()),
+        ("f1", "Both your names", "As on the invitation.")
+    );
+    assert_eq!(seen.sections[0].answers.get("f1").map(String::as_str), Some("Mia & Sam"), "the answer stays");
+
+    // Questions move within their section, sections within the journey; past an end nothing moves.
+    let shift = |revision: i64, section: &str, field: Option<&str>, up: bool| json!({ "id": id, "revision": revision, "section": section, "field": field, "up": up });
+    let revision: i64 =
+        owner.call_json("move_journey_item", shift(revision, "s1", Some("f1"), false)).await.expect("down");
+    let revision: i64 =
+        owner.call_json("move_journey_item", shift(revision, "s1", Some("f4"), false)).await.expect("end");
+    let stale = owner.call_json::<i64>("move_journey_item", shift(revision - 1, "s1", Some("f2"), true)).await;
+    assert_eq!(stale.unwrap_err().status, 409);
+    assert_eq!(
+        member.call_json::<i64>("move_journey_item", shift(revision, "s1", None, true)).await.unwrap_err().status,
+        403
+    );
+    let revision: i64 = owner
+        .call_json(
+            "add_journey_section",
+            json!({ "id": id, "revision": revision, "title": "The day", "description": "" }),
+        )
+        .await
+        .expect("section");
+    owner.call_json::<i64>("move_journey_item", shift(revision, "s2", None, true)).await.expect("up");
+    let seen = journey(&member, id).await.expect("view");
+    let order: Vec<&str> = seen.sections.iter().map(|s| s.section.id.as_str()).collect();
+    assert_eq!(order, ["s2", "s1"]);
+    let fields: Vec<&str> = seen.sections[1].section.fields.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(fields, ["f2", "f1", "f3", "f4"]);
+    assert_eq!(seen.sections[1].answers.get("f1").map(String::as_str), Some("Mia & Sam"));
+}

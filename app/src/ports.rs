@@ -1623,8 +1623,9 @@ pub trait BillingStore: Send + Sync {
     async fn boosts(&self, orgs: &[OrgId], now: DateTime<Utc>) -> StoreResult<Vec<BoostRecord>>;
     async fn add_boost(&self, boost: &BoostRecord) -> StoreResult<()>;
     async fn price(&self, product: &str) -> StoreResult<Option<PriceRecord>>;
-    /// Every price whose product key starts with `prefix` (a journey's tiers), by key.
-    async fn prices_starting(&self, prefix: &str) -> StoreResult<Vec<PriceRecord>>;
+    /// Every price of the organization whose product key starts with `prefix` (a journey's
+    /// tiers), by key.
+    async fn prices_starting(&self, org: OrgId, prefix: &str) -> StoreResult<Vec<PriceRecord>>;
     async fn set_price(&self, price: &PriceRecord) -> StoreResult<()>;
     async fn remove_price(&self, product: &str) -> StoreResult<()>;
     /// `Conflict` when the code is taken.

@@ -136,6 +136,7 @@ pub struct SaveOutcome {
 pub mod rules {
     use super::*;
     use crate::api::prompts::library::Principal;
+    use crate::domain::OrgId;
     use crate::domain::journey::{
         Field, FieldKind, MAX_FIELDS, MAX_SECTIONS, next_id, parse_description, parse_label, parse_options, parse_title,
     };
@@ -186,11 +187,11 @@ pub mod rules {
     }
 
     /// The journey's tier prices, by tier then interval.
-    async fn prices(services: &Services, id: Uuid) -> Result<Vec<TierPrice>, AppError> {
+    async fn prices(services: &Services, org: OrgId, id: Uuid) -> Result<Vec<TierPrice>, AppError> {
         use crate::domain::journey::{parse_product, products_prefix};
         let mut out: Vec<TierPrice> = services
             .store
-            .prices_starting(&products_prefix(id))
+            .prices_starting(org, &products_prefix(id))
             .await?
             .into_iter()
             .filter_map(|price| {
@@ -265,7 +266,7 @@ pub mod rules {
                 None => services.store.remove_price(&key).await?,
             }
         }
-        let prices = prices(services, id).await?;
+        let prices = prices(services, p.org, id).await?;
         p.audit(services, "journey.prices", id.to_string(), None, Some(serde_json::json!(prices))).await?;
         Ok(prices)
     }
@@ -278,10 +279,8 @@ pub mod rules {
         p.require(Action::ViewOrg, &Resource::Org(p.org))?;
         let progress: BTreeMap<Uuid, i64> = services.store.journey_progress(p.org, p.user).await?.into_iter().collect();
         let mut from: BTreeMap<Uuid, i64> = BTreeMap::new();
-        for price in services.store.prices_starting("journey:").await? {
-            if let Some((id, _, Interval::Month)) = crate::domain::journey::parse_product(&price.product)
-                && price.org_id == p.org
-            {
+        for price in services.store.prices_starting(p.org, "journey:").await? {
+            if let Some((id, _, Interval::Month)) = crate::domain::journey::parse_product(&price.product) {
                 let lowest = from.entry(id).or_insert(price.amount);
                 *lowest = (*lowest).min(price.amount);
             }
@@ -381,7 +380,7 @@ pub mod rules {
         } else {
             Vec::new()
         };
-        let prices = prices(services, j.id).await?;
+        let prices = prices(services, j.org_id, j.id).await?;
         let access = has_access(services, p, &j, !prices.is_empty()).await?;
         let is_seller = j.creator_id == p.user;
         let fee_bps = if is_seller { crate::api::billing::rules::journey_fee_bps(services).await? } else { 0 };
@@ -606,7 +605,7 @@ pub mod rules {
         if !j.published {
             return Err(AppError::conflict("This journey is not published yet: publish it to fill it in."));
         }
-        let priced = !prices(services, j.id).await?.is_empty();
+        let priced = !prices(services, j.org_id, j.id).await?.is_empty();
         if !has_access(services, p, &j, priced).await? {
             return Err(AppError::PlanLimit {
                 message: "This journey is sold in tiers: choose one to fill it in.".into(),

@@ -613,11 +613,11 @@ impl BillingStore for Db {
         Ok(row.map(price_record))
     }
 
-    async fn prices_starting(&self, prefix: &str) -> Result<Vec<PriceRecord>> {
+    async fn prices_starting(&self, org: OrgId, prefix: &str) -> Result<Vec<PriceRecord>> {
         // Product keys are Cairn's own (`journey:<uuid>:…`): no wildcards to escape.
-        let sql = format!("{PRICE_SELECT} WHERE product LIKE $1 ORDER BY product");
-        let rows: Vec<PriceRow> =
-            on_pool!(self, pool => sqlx::query_as(&sql).bind(format!("{prefix}%")).fetch_all(pool).await.store()?);
+        let sql = format!("{PRICE_SELECT} WHERE org_id = $1 AND product LIKE $2 ORDER BY product");
+        let rows: Vec<PriceRow> = on_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(org.0).bind(format!("{prefix}%")).fetch_all(pool).await.store()?);
         Ok(rows.into_iter().map(price_record).collect())
     }
 

@@ -125,6 +125,15 @@ test('a creator sells a journey in tiers with a live breakdown; a client buys a 
   await prices.getByRole('button', { name: 'Save tier prices' }).click();
   await expect(prices.getByRole('status')).toContainText('Tier prices saved: 3 on sale.');
 
+  // With tiers on sale, the creator pays affiliates a commission (a bad one is explained).
+  const card = page.getByRole('region', { name: 'Tier prices' });
+  await card.getByLabel('Affiliate commission (%)').fill('60');
+  await card.getByRole('button', { name: 'Save commission' }).click();
+  await expect(card.getByText('A whole number from 0 to 50.')).toBeVisible();
+  await card.getByLabel('Affiliate commission (%)').fill('10');
+  await card.getByRole('button', { name: 'Save commission' }).click();
+  await expect(card.getByText('Affiliates earn 10% of each sale.')).toBeVisible();
+
   // A client sees the tiers, not the form, until they buy one.
   const clara = await newPage(browser, pageErrors);
   await clara.setViewportSize({ width: 375, height: 800 });
@@ -152,6 +161,11 @@ test('a creator sells a journey in tiers with a live breakdown; a client buys a 
   await section.getByLabel('What do people thank you for?').fill('Calm in a crisis');
   await section.getByRole('button', { name: 'Submit section' }).click();
   await expect(clara.getByRole('region', { name: 'Strengths', exact: true }).getByRole('status')).toContainText('Submitted');
+  // Members may share it for the commission: one link for the whole journey.
+  const share = clara.getByRole('region', { name: 'Share and earn' });
+  await expect(share).toContainText('earn 10% of each sale');
+  await share.getByRole('button', { name: 'Get my affiliate link' }).click();
+  await expect(share.getByLabel('Your affiliate link')).toHaveValue(/\/r\/[a-z0-9]{12}$/);
   const width = await clara.evaluate(() => document.documentElement.scrollWidth);
   expect(width).toBeLessThanOrEqual(375);
 

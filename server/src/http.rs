@@ -137,9 +137,12 @@ pub async fn referral(State(state): State<AppState>, Path(code): Path<String>) -
     if let Err(err) = services.store.record_affiliate_click(&link.code, services.clock.now()).await {
         tracing::warn!(error = %err, "affiliate click not counted");
     }
-    let to = match link.product.strip_prefix("sequence:") {
-        Some(id) => format!("/sequences/{id}"),
-        None => "/".to_owned(),
+    let to = if let Some(id) = link.product.strip_prefix("sequence:") {
+        format!("/sequences/{id}")
+    } else if let Some(id) = link.product.strip_prefix("journey:") {
+        format!("/journeys/{id}")
+    } else {
+        "/".to_owned()
     };
     let secure = if services.settings.secure_cookies() { "; Secure" } else { "" };
     let cookie = format!(

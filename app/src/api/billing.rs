@@ -192,6 +192,8 @@ pub struct SalesView {
     pub promos: Vec<PromoView>,
     pub timezone: String,
     pub payout_account: PayoutAccountView,
+    /// The smallest balance paid out.
+    pub minimum_payout: i64,
 }
 
 /// A promo code as typed into its form.
@@ -304,7 +306,7 @@ pub struct AffiliateLinkView {
     pub commission: i64,
 }
 
-/// The smallest balance paid out (PowerPrompts: $25).
+/// The smallest balance paid out unless a platform admin set another (PowerPrompts: $25).
 pub const MINIMUM_PAYOUT: i64 = 2_500;
 
 /// The product key of a sequence.
@@ -1164,6 +1166,7 @@ pub(crate) mod rules {
                 Interval::Month => "monthly",
                 Interval::Year => "yearly",
             };
+            affiliate = affiliate_for(services, user, product, &price).await?;
             (
                 format!("{}: {} ({what})", j.title, tier.label()),
                 price.amount,
@@ -1251,7 +1254,7 @@ pub(crate) mod rules {
         }
         for code in codes {
             if let Some(link) = services.store.affiliate_link(&code).await?
-                && link.product == product
+                && link_covers(&link.product, product)
                 && link.user_id != buyer
                 && link.user_id != price.seller_id
             {
@@ -1259,6 +1262,50 @@ pub(crate) mod rules {
             }
         }
         Ok(None)
+    }
+
+    /// Whether an affiliate link for `linked` is credited with a sale of `product`: a sequence's
+    /// link with the sequence, a journey's (`journey:<id>`) with any of its tiers.
+    fn link_covers(linked: &str, product: &str) -> bool {
+        product.strip_prefix(linked).is_some_and(|rest| rest.is_empty() || rest.starts_with(':'))
+    }
+
+    /// What an affiliate link promotes: its title, commission and seller; `None` when the product
+    /// is gone or no longer pays affiliates.
+    struct Program {
+        title: String,
+        rate_bps: u32,
+        seller: UserId,
+    }
+
+    /// The affiliate program of a journey: the commission its tiers pay (none for sale: no
+    /// program). A journey's link is for the journey, its tiers found by their keys.
+    async fn journey_program(services: &Services, id: Uuid) -> Result<Option<Program>, AppError> {
+        let mut found = None;
+        for key in crate::domain::journey::products(id) {
+            if let Some(price) = services.store.price(&key).await?
+                && found
+                    .as_ref()
+                    .is_none_or(|best: &crate::ports::PriceRecord| price.affiliate_bps > best.affiliate_bps)
+            {
+                found = Some(price);
+            }
+        }
+        let Some(price) = found else { return Ok(None) };
+        let Some(j) = services.store.journey(price.org_id, id).await? else { return Ok(None) };
+        Ok(Some(Program { title: j.title, rate_bps: price.affiliate_bps, seller: price.seller_id }))
+    }
+
+    /// A whole percentage from 0 to 50 ("10", "10%"), in basis points.
+    pub fn parse_affiliate_percent(raw: &str) -> Result<u32, AppError> {
+        raw.trim()
+            .trim_end_matches('%')
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n <= 50)
+            .map(|n| n * 100)
+            .ok_or_else(|| AppError::validation("percent", "A whole number from 0 to 50."))
     }
 
     /// Records the affiliate link a new person signed up through (from its cookie).
@@ -1278,15 +1325,29 @@ pub(crate) mod rules {
         caller: &Caller,
         product: &str,
     ) -> Result<AffiliateLinkView, AppError> {
-        let id: Uuid = product.strip_prefix("sequence:").and_then(|id| id.parse().ok()).ok_or(AppError::NotFound)?;
         let p = crate::api::prompts::session_principal(services, caller, crate::api::request_meta()).await?;
-        let s = crate::api::sequences::rules::visible(services, &p, id).await?;
-        let price = services.store.price(product).await?.filter(|p| p.affiliate_bps > 0);
-        let Some(price) = price else {
-            return Err(AppError::conflict("This sequence has no affiliate program."));
+        let (kind, program) = if let Some(id) = product.strip_prefix("sequence:") {
+            let id: Uuid = id.parse().map_err(|_| AppError::NotFound)?;
+            let s = crate::api::sequences::rules::visible(services, &p, id).await?;
+            let price = services.store.price(product).await?;
+            let program = price.map(|price| Program {
+                title: s.meta.title,
+                rate_bps: price.affiliate_bps,
+                seller: price.seller_id,
+            });
+            ("sequence", program)
+        } else if let Some(id) = product.strip_prefix("journey:") {
+            let id: Uuid = id.parse().map_err(|_| AppError::NotFound)?;
+            crate::api::journeys::rules::for_sale(services, &p, id).await?;
+            ("journey", journey_program(services, id).await?)
+        } else {
+            return Err(AppError::NotFound);
         };
-        if price.seller_id == caller.user.id {
-            return Err(AppError::conflict("This is your own sequence: share it directly."));
+        let Some(program) = program.filter(|x| x.rate_bps > 0) else {
+            return Err(AppError::conflict(format!("This {kind} has no affiliate program.")));
+        };
+        if program.seller == caller.user.id {
+            return Err(AppError::conflict(format!("This is your own {kind}: share it directly.")));
         }
         let code: String = crate::security::random_token()
             .chars()
@@ -1305,9 +1366,9 @@ pub(crate) mod rules {
         let mine = stats.into_iter().find(|x| x.link.code == link.code);
         Ok(AffiliateLinkView {
             product: product.to_owned(),
-            title: s.meta.title,
+            title: program.title,
             url: affiliate_url(services, &link.code),
-            rate_bps: price.affiliate_bps,
+            rate_bps: program.rate_bps,
             clicks: mine.as_ref().map_or(0, |x| x.clicks),
             signups: mine.as_ref().map_or(0, |x| x.signups),
             sales: mine.as_ref().map_or(0, |x| x.sales),
@@ -1323,17 +1384,28 @@ pub(crate) mod rules {
     pub async fn affiliate_links(services: &Services, caller: &Caller) -> Result<Vec<AffiliateLinkView>, AppError> {
         let mut out = Vec::new();
         for x in services.store.affiliate_stats(caller.user.id).await? {
-            let price = services.store.price(&x.link.product).await?;
-            let id = x.link.product.strip_prefix("sequence:").and_then(|id| id.parse::<Uuid>().ok());
-            let title = match (&price, id) {
-                (Some(p), Some(id)) => services.store.sequence(p.org_id, id).await?.map(|s| s.meta.title),
-                _ => None,
+            let program = if let Some(id) = x.link.product.strip_prefix("journey:") {
+                match id.parse() {
+                    Ok(id) => journey_program(services, id).await?,
+                    Err(_) => None,
+                }
+            } else {
+                let price = services.store.price(&x.link.product).await?;
+                let id = x.link.product.strip_prefix("sequence:").and_then(|id| id.parse::<Uuid>().ok());
+                match (price, id) {
+                    (Some(p), Some(id)) => services.store.sequence(p.org_id, id).await?.map(|s| Program {
+                        title: s.meta.title,
+                        rate_bps: p.affiliate_bps,
+                        seller: p.seller_id,
+                    }),
+                    _ => None,
+                }
             };
             out.push(AffiliateLinkView {
                 product: x.link.product.clone(),
-                title: title.unwrap_or_else(|| "No longer for sale".into()),
+                title: program.as_ref().map_or_else(|| "No longer for sale".into(), |x| x.title.clone()),
                 url: affiliate_url(services, &x.link.code),
-                rate_bps: price.map_or(0, |p| p.affiliate_bps),
+                rate_bps: program.map_or(0, |x| x.rate_bps),
                 clicks: x.clicks,
                 signups: x.signups,
                 sales: x.sales,
@@ -1419,6 +1491,15 @@ pub(crate) mod rules {
 
     /// The key of the journey fee among the platform settings.
     pub const JOURNEY_FEE: &str = "journey_fee_bps";
+
+    /// The key of the minimum payout among the platform settings.
+    pub const MINIMUM_PAYOUT_SETTING: &str = "minimum_payout";
+
+    /// The smallest balance paid out now, in minor units ($25 unless an admin set it).
+    pub async fn minimum_payout(services: &Services) -> Result<i64, AppError> {
+        let set = services.store.setting(MINIMUM_PAYOUT_SETTING).await?;
+        Ok(set.and_then(|v| v.parse().ok()).unwrap_or(MINIMUM_PAYOUT))
+    }
 
     /// The platform's share of journey sales now, in basis points (15% unless an admin set it).
     pub async fn journey_fee_bps(services: &Services) -> Result<u32, AppError> {
@@ -2415,6 +2496,7 @@ pub(crate) mod rules {
             payouts: services.store.payouts(Some(user), None).await?.into_iter().map(payout_view).collect(),
             promos: services.store.promos(Some(user)).await?.into_iter().map(promo_view).collect(),
             timezone: tz(caller),
+            minimum_payout: minimum_payout(services).await?,
         })
     }
 
@@ -2666,7 +2748,7 @@ pub(crate) mod rules {
                     created_at: b.created_at,
                 })
                 .collect(),
-            minimum_payout: MINIMUM_PAYOUT,
+            minimum_payout: minimum_payout(services).await?,
             journey_fee_bps: journey_fee_bps(services).await?,
             timezone: tz(caller),
         })
@@ -2725,13 +2807,14 @@ pub(crate) mod rules {
             .map(|(_, sum)| -sum)
             .filter(|owed| *owed > 0)
             .collect();
+        let minimum = minimum_payout(services).await?;
         let pending_payouts =
             services.store.payouts(None, None).await?.iter().filter(|p| p.status == "pending").map(|p| p.amount).sum();
         Ok(BusinessView {
             figures,
             names,
             owed: owed.iter().sum(),
-            owed_parties: owed.iter().filter(|o| **o >= MINIMUM_PAYOUT).count() as i64,
+            owed_parties: owed.iter().filter(|o| **o >= minimum).count() as i64,
             pending_payouts,
             ai_cost_per_million_tokens: cost,
             generated_at: now,
@@ -3117,21 +3200,14 @@ pub async fn set_affiliate_rate(id: Uuid, percent: String) -> Result<u32, AppErr
         if price.seller_id != caller.user.id {
             return Err(AppError::Forbidden);
         }
-        let percent: u32 = percent
-            .trim()
-            .trim_end_matches('%')
-            .trim()
-            .parse()
-            .ok()
-            .filter(|n| *n <= 50)
-            .ok_or_else(|| AppError::validation("percent", "A whole number from 0 to 50."))?;
-        services.store.set_affiliate_rate(&product, percent * 100, services.clock.now()).await?;
-        Ok(percent * 100)
+        let bps = rules::parse_affiliate_percent(&percent)?;
+        services.store.set_affiliate_rate(&product, bps, services.clock.now()).await?;
+        Ok(bps)
     })
     .await
 }
 
-/// The caller's affiliate link for a product (`sequence:<id>`) that pays affiliates, made on
+/// The caller's affiliate link for a product (`sequence:<id>` or `journey:<id>`) that pays affiliates, made on
 /// first use, with what it brought so far.
 #[server(endpoint = "affiliate_link", input = Json)]
 pub async fn affiliate_link(product: String) -> Result<AffiliateLinkView, AppError> {
@@ -3230,6 +3306,34 @@ pub async fn admin_set_journey_fee(percent: String) -> Result<u32, AppError> {
         )
         .await?;
         Ok(bps)
+    })
+    .await
+}
+
+/// Sets the smallest balance paid out, in dollars from $1 to $10,000 (e.g. 25 or 12.50); returns
+/// it in cents. Payout batches from now on leave smaller balances to grow. Needs: platform admin.
+#[server(endpoint = "admin_set_minimum_payout", input = Json)]
+pub async fn admin_set_minimum_payout(amount: String) -> Result<i64, AppError> {
+    respond(async move {
+        let (services, caller) = platform_admin()?;
+        let bad = || AppError::validation("minimum_payout", "An amount from $1 to $10,000, e.g. 25 or 12.50.");
+        let cents = parse_money(&amount).map_err(|_| bad())?;
+        if !(100..=1_000_000).contains(&cents) {
+            return Err(bad());
+        }
+        let before = rules::minimum_payout(&services).await?;
+        services.store.set_setting(rules::MINIMUM_PAYOUT_SETTING, &cents.to_string(), services.clock.now()).await?;
+        super::audit(
+            &services,
+            Some(caller.user.id),
+            None,
+            "billing.minimum_payout_set",
+            rules::MINIMUM_PAYOUT_SETTING.to_owned(),
+            Some(serde_json::json!({ "amount": before })),
+            Some(serde_json::json!({ "amount": cents })),
+        )
+        .await?;
+        Ok(cents)
     })
     .await
 }
@@ -3510,7 +3614,7 @@ pub async fn admin_payout_batch() -> Result<Vec<PayoutView>, AppError> {
         let batch = crate::ports::PayoutBatchRecord {
             id: Uuid::now_v7(),
             method: if services.payments.is_some() { "stripe" } else { "manual" }.into(),
-            minimum: MINIMUM_PAYOUT,
+            minimum: rules::minimum_payout(&services).await?,
             created_by: Some(caller.user.id),
             created_at: now,
             payouts: 0,

@@ -84,6 +84,8 @@ pub struct JourneyView {
     pub is_seller: bool,
     /// The platform's share of each sale, in basis points (for the seller's breakdown).
     pub fee_bps: u32,
+    /// The commission paid to affiliates who bring a buyer, in basis points (0: none).
+    pub affiliate_bps: u32,
 }
 
 /// One tier's price for one interval.
@@ -95,6 +97,8 @@ pub struct TierPrice {
     pub amount: i64,
     /// The product key to buy it with (`start_checkout`).
     pub product: String,
+    /// The affiliates' commission on it, in basis points (the journey's, on every tier).
+    pub affiliate_bps: u32,
 }
 
 /// A tier price as the creator's form sends it: dollars, or empty for "not sold".
@@ -196,7 +200,13 @@ pub mod rules {
             .into_iter()
             .filter_map(|price| {
                 let (_, tier, interval) = parse_product(&price.product)?;
-                Some(TierPrice { tier, interval, amount: price.amount, product: price.product })
+                Some(TierPrice {
+                    tier,
+                    interval,
+                    amount: price.amount,
+                    product: price.product,
+                    affiliate_bps: price.affiliate_bps,
+                })
             })
             .collect();
         out.sort_by_key(|t| (t.tier, t.interval == Interval::Year));
@@ -224,14 +234,7 @@ pub mod rules {
     ) -> Result<Vec<TierPrice>, AppError> {
         use crate::domain::billing::{CURRENCY, parse_money};
         use crate::domain::journey::product;
-        let j = visible(services, p, id).await?;
-        if j.creator_id != p.user {
-            return Err(AppError::Forbidden);
-        }
-        if !p.actor.capabilities.contains(&crate::domain::CapabilityRole::Creator) {
-            use crate::domain::billing::{Feature, Need};
-            crate::api::billing::rules::require(services, p.user, p.org, Need::Feature(Feature::CreatorTools)).await?;
-        }
+        seller(services, p, id).await?;
         let mut wanted = Vec::new();
         for t in input {
             let field = price_field(t.tier, t.interval);
@@ -248,6 +251,8 @@ pub mod rules {
             wanted.push((product(id, t.tier, t.interval), t.interval, amount));
         }
         let now = services.clock.now();
+        // A tier put on sale pays affiliates what the journey's other tiers pay.
+        let rate = affiliate_bps(&prices(services, p.org, id).await?);
         for (key, interval, amount) in wanted {
             match amount {
                 Some(amount) => {
@@ -258,7 +263,7 @@ pub mod rules {
                         amount,
                         currency: CURRENCY.into(),
                         recurring: Some(interval),
-                        affiliate_bps: 0,
+                        affiliate_bps: rate,
                         updated_at: now,
                     };
                     services.store.set_price(&price).await?;
@@ -269,6 +274,54 @@ pub mod rules {
         let prices = prices(services, p.org, id).await?;
         p.audit(services, "journey.prices", id.to_string(), None, Some(serde_json::json!(prices))).await?;
         Ok(prices)
+    }
+
+    /// The journey `id` if the caller sells it: its creator, with creator tools.
+    async fn seller(services: &Services, p: &Principal, id: Uuid) -> Result<JourneyRecord, AppError> {
+        let j = visible(services, p, id).await?;
+        if j.creator_id != p.user {
+            return Err(AppError::Forbidden);
+        }
+        if !p.actor.capabilities.contains(&crate::domain::CapabilityRole::Creator) {
+            use crate::domain::billing::{Feature, Need};
+            crate::api::billing::rules::require(services, p.user, p.org, Need::Feature(Feature::CreatorTools)).await?;
+        }
+        Ok(j)
+    }
+
+    /// The journey's affiliate commission: the one its tiers pay (0 when none is for sale).
+    pub fn affiliate_bps(prices: &[TierPrice]) -> u32 {
+        prices.iter().map(|t| t.affiliate_bps).max().unwrap_or(0)
+    }
+
+    /// Sets the commission paid to affiliates who bring a buyer of any of the journey's tiers,
+    /// a whole percentage from 0 (no program) to 50.
+    pub async fn set_affiliate_rate(
+        services: &Services,
+        p: &Principal,
+        id: Uuid,
+        percent: &str,
+    ) -> Result<u32, AppError> {
+        seller(services, p, id).await?;
+        let bps = crate::api::billing::rules::parse_affiliate_percent(percent)?;
+        let prices = prices(services, p.org, id).await?;
+        if prices.is_empty() {
+            return Err(AppError::conflict("Put a tier on sale first: affiliates earn from sales."));
+        }
+        let now = services.clock.now();
+        for t in &prices {
+            services.store.set_affiliate_rate(&t.product, bps, now).await?;
+        }
+        let before = serde_json::json!({ "bps": affiliate_bps(&prices) });
+        p.audit(
+            services,
+            "journey.affiliate_rate",
+            id.to_string(),
+            Some(before),
+            Some(serde_json::json!({ "bps": bps })),
+        )
+        .await?;
+        Ok(bps)
     }
 
     fn section_mut<'a>(j: &'a mut JourneyRecord, section: &str) -> Result<&'a mut Section, AppError> {
@@ -385,6 +438,7 @@ pub mod rules {
         let is_seller = j.creator_id == p.user;
         let fee_bps = if is_seller { crate::api::billing::rules::journey_fee_bps(services).await? } else { 0 };
         Ok(JourneyView {
+            affiliate_bps: affiliate_bps(&prices),
             prices,
             access,
             is_seller,
@@ -782,6 +836,18 @@ pub async fn save_answers(
     super::respond(async move {
         let (services, p) = super::prompts::principal().await?;
         rules::save_answers(&services, &p, id, &section, &answers, submit).await
+    })
+    .await
+}
+
+/// Sets the commission paid to affiliates who bring a buyer of any of the journey's tiers, as a
+/// percentage of each sale after payment processing (0 to 50; 0 ends the program); answers it
+/// in basis points. Needs: the journey's creator.
+#[server(endpoint = "set_journey_affiliate_rate", input = Json)]
+pub async fn set_journey_affiliate_rate(id: Uuid, percent: String) -> Result<u32, AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::set_affiliate_rate(&services, &p, id, &percent).await
     })
     .await
 }

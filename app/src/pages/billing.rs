@@ -594,10 +594,11 @@ pub fn BuySequence(id: Uuid, price: Option<PriceView>) -> impl IntoView {
     }
 }
 
-/// "Share and earn": a premium sequence's affiliate program, for anyone who can see it.
+/// "Share and earn": the affiliate program of a premium sequence or a journey
+/// (`sequence:<id>`, `journey:<id>`), for anyone who can see it.
 #[component]
-pub fn ShareAndEarn(id: Uuid, rate_bps: u32) -> impl IntoView {
-    let get = Action::new(move |_: &()| affiliate_link(sequence_product(id)));
+pub fn ShareAndEarn(product: String, rate_bps: u32) -> impl IntoView {
+    let get = Action::new(move |_: &()| affiliate_link(product.clone()));
     view! {
         <section class="card" aria-labelledby="share-earn">
             <h2 id="share-earn">"Share and earn"</h2>
@@ -622,12 +623,14 @@ pub fn ShareAndEarn(id: Uuid, rate_bps: u32) -> impl IntoView {
     }
 }
 
-/// The creator's affiliate commission for a premium sequence.
+/// The action that saves an affiliate commission (a percentage) and answers it in basis points.
+pub(crate) type SaveRate = Action<String, Result<u32, AppError>>;
+
+/// The creator's affiliate commission for a premium sequence or a journey, saved by `save`.
 #[component]
-fn AffiliateRate(id: Uuid, rate_bps: u32) -> impl IntoView {
+pub(crate) fn AffiliateRate(rate_bps: u32, save: SaveRate) -> impl IntoView {
     let percent = RwSignal::new((rate_bps / 100).to_string());
     let error = RwSignal::new(None::<AppError>);
-    let save = Action::new(move |percent: &String| set_affiliate_rate(id, percent.clone()));
     Effect::new(move |_| {
         if let Some(r) = save.value().get() {
             error.set(r.err());
@@ -703,7 +706,10 @@ pub fn PriceEditor(id: Uuid, price: Option<PriceView>) -> impl IntoView {
                 <p role="status" class="form-success">{move || saved.get()}</p>
                 <button type="submit" disabled=move || save.pending().get()>"Save price"</button>
             </form>
-            {affiliate.map(|rate_bps| view! { <AffiliateRate id=id rate_bps=rate_bps/> })}
+            {affiliate.map(|rate_bps| {
+                let save = Action::new(move |percent: &String| set_affiliate_rate(id, percent.clone()));
+                view! { <AffiliateRate rate_bps=rate_bps save=save/> }
+            })}
         </section>
     }
 }
@@ -728,7 +734,7 @@ fn Sales() -> impl IntoView {
                             <section class="card" aria-labelledby="earnings">
                                 <h2 id="earnings">"Earnings"</h2>
                                 <p>{format!("{} creator: you receive {}% of each sale.", s.tier.label(), s.share_bps / 100)}</p>
-                                <p><strong>{format!("Balance: {}", format_money(s.balance))}</strong>" (paid out once it reaches " {format_money(MINIMUM_PAYOUT)} ")"</p>
+                                <p><strong>{format!("Balance: {}", format_money(s.balance))}</strong>" (paid out once it reaches " {format_money(s.minimum_payout)} ")"</p>
                             </section>
                             <section class="card" aria-labelledby="sales-list">
                                 <h2 id="sales-list">"Sales"</h2>
@@ -948,8 +954,21 @@ fn AdminBilling() -> impl IntoView {
     let promo_input =
         RwSignal::new(PromoInput { kind: "percent".into(), duration: "once".into(), ..Default::default() });
     let promo = Action::new(|input: &PromoInput| admin_create_promo(input.clone()));
+    let minimum = MinimumPayoutForm {
+        amount: RwSignal::new(String::new()),
+        save: Action::new(|amount: &String| admin_set_minimum_payout(amount.clone())),
+        error: RwSignal::new(None),
+    };
+    Effect::new(move |_| {
+        if let Some(r) = minimum.save.value().get() {
+            minimum.error.set(r.err());
+        }
+    });
     let data = Resource::new(
-        move || (refund.version().get(), batch.version().get(), promo.version().get(), send.version().get()),
+        move || {
+            let versions = (refund.version().get(), batch.version().get(), promo.version().get());
+            (versions, send.version().get(), minimum.save.version().get())
+        },
         |_| admin_billing(),
     );
     let csv = Action::new(|id: &Uuid| admin_payout_csv(*id));
@@ -964,7 +983,7 @@ fn AdminBilling() -> impl IntoView {
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Ok(d) => view! { <AdminData d=d refund=refund refund_form=refund_form batch=batch csv=csv send=send/> }.into_any(),
+                        Ok(d) => view! { <AdminData d=d refund=refund refund_form=refund_form batch=batch csv=csv send=send minimum=minimum/> }.into_any(),
                         Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}
@@ -977,6 +996,15 @@ fn AdminBilling() -> impl IntoView {
 }
 
 type RefundAction = Action<(Uuid, String, String), Result<(), AppError>>;
+
+/// The minimum payout's form state, owned by the page so that what was typed and what the save
+/// answered outlive the reload of the data (which a save, a refund or a batch sets off).
+#[derive(Clone, Copy)]
+struct MinimumPayoutForm {
+    amount: RwSignal<String>,
+    save: Action<String, Result<i64, AppError>>,
+    error: RwSignal<Option<AppError>>,
+}
 
 /// The reason and amount of the next refund, and what the last one answered.
 #[derive(Clone, Copy)]
@@ -994,6 +1022,7 @@ fn AdminData(
     batch: Action<(), Result<Vec<PayoutView>, AppError>>,
     csv: Action<Uuid, Result<String, AppError>>,
     send: Action<Uuid, Result<Vec<PayoutView>, AppError>>,
+    minimum: MinimumPayoutForm,
 ) -> impl IntoView {
     let RefundForm { reason, amount, error } = refund_form;
     // Plans sold by the seat go to organizations.
@@ -1048,6 +1077,7 @@ fn AdminData(
                 Ok(p) => format!("Payout batch created: {}", payout_outcome(&p)),
                 Err(e) => e.to_string(),
             })}</p>
+            <MinimumPayout current=d.minimum_payout form=minimum/>
             <h3>"Payout batches"</h3>
             <ul>{d.batches.into_iter().map(|b| {
                 let id = b.id;
@@ -1080,6 +1110,27 @@ fn AdminData(
                 <li><code>{p.code.clone()}</code>{format!(" — {}, used {}{} times", p.discount.describe(), p.redeemed, p.max_redemptions.map(|m| format!(" of {m}")).unwrap_or_default())}</li>
             }).collect_view()}</ul>
         </section>
+    }
+}
+
+/// The smallest balance a payout batch pays out.
+#[component]
+fn MinimumPayout(current: i64, form: MinimumPayoutForm) -> impl IntoView {
+    let MinimumPayoutForm { amount, save, error } = form;
+    if amount.get_untracked().is_empty() {
+        amount.set(format!("{}.{:02}", current / 100, current % 100));
+    }
+    view! {
+        <form aria-label="Minimum payout" on:submit=move |ev| { ev.prevent_default(); error.set(None); save.dispatch(amount.get_untracked()); }>
+            <BoundField id="minimum-payout".into() label="Minimum payout" value=amount
+                error=error_for(error, "minimum_payout") hint="Smaller balances wait for a later batch."/>
+            <ErrorNotice error=general(error)/>
+            <p role="status" class="form-success">{move || match save.value().get() {
+                Some(Ok(cents)) => Some(format!("Minimum payout saved: {}.", format_money(cents))),
+                _ => None,
+            }}</p>
+            <button type="submit" class="secondary" disabled=move || save.pending().get()>"Save minimum payout"</button>
+        </form>
     }
 }
 

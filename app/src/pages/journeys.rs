@@ -3,12 +3,12 @@
 //! form generated from its questions, saved as a draft whenever an answer changes.
 
 use super::SignedIn;
-use super::billing::{ErrorNotice, general, open_checkout};
+use super::billing::{AffiliateRate, ErrorNotice, ShareAndEarn, general, open_checkout};
 use crate::api::billing::start_checkout;
 use crate::api::journeys::{
     FieldInput, JourneyView, SectionView, TierPrice, TierPriceInput, add_field, add_section, create_journey,
     delete_journey, get_journey, list_journeys, move_item, price_field, remove_field, remove_section, save_answers,
-    set_journey_prices, update_field, update_journey,
+    set_journey_affiliate_rate, set_journey_prices, update_field, update_journey,
 };
 use crate::components::forms::error_for;
 use crate::components::layout::{LocalTime, can_in_active_org};
@@ -169,12 +169,15 @@ fn Journey(j: JourneyView, reload: Reload) -> impl IntoView {
             {(!j.published).then(|| view! { " · " <span class="badge">"draft"</span> })}
         </p>
         {j.can_edit.then(|| view! { <Builder j=j.clone() reload=reload/> })}
-        {j.is_seller.then(|| view! { <TierPrices id=j.id prices=j.prices.clone() fee_bps=j.fee_bps/> })}
+        {j.is_seller.then(|| view! { <TierPrices id=j.id prices=j.prices.clone() fee_bps=j.fee_bps affiliate_bps=j.affiliate_bps/> })}
         {match fill {
             Some(sections) => view! { <div class="journey-sections">{sections}</div> }.into_any(),
             None if locked => view! { <BuyTier j=j.clone()/> }.into_any(),
             None => view! { <p class="muted">"Clients can fill this journey in once it is published."</p> }.into_any(),
         }}
+        {(j.published && !j.is_seller && j.affiliate_bps > 0).then(|| view! {
+            <ShareAndEarn product=format!("journey:{}", j.id) rate_bps=j.affiliate_bps/>
+        })}
         {(j.can_edit && !j.submissions.is_empty()).then(|| view! { <Submissions j=j.clone()/> })}
     }
 }
@@ -838,7 +841,9 @@ fn BuyTier(j: JourneyView) -> impl IntoView {
 /// The creator's tier prices: each tier monthly and yearly, with what a sale gives the client,
 /// the platform and the creator, as they type.
 #[component]
-fn TierPrices(id: Uuid, prices: Vec<TierPrice>, fee_bps: u32) -> impl IntoView {
+fn TierPrices(id: Uuid, prices: Vec<TierPrice>, fee_bps: u32, affiliate_bps: u32) -> impl IntoView {
+    // Affiliates earn from sales: their commission is set once a tier is on sale.
+    let on_sale = RwSignal::new(!prices.is_empty());
     let cells: Vec<(Tier, Interval, RwSignal<String>)> = Tier::ALL
         .into_iter()
         .flat_map(|tier| [Interval::Month, Interval::Year].map(|interval| (tier, interval)))
@@ -865,6 +870,7 @@ fn TierPrices(id: Uuid, prices: Vec<TierPrice>, fee_bps: u32) -> impl IntoView {
     Effect::new(move |_| match save.value().get() {
         Some(Ok(now)) => {
             error.set(None);
+            on_sale.set(!now.is_empty());
             saved.set(Some(if now.is_empty() {
                 "Not for sale: every member can fill it in.".into()
             } else {
@@ -932,6 +938,10 @@ fn TierPrices(id: Uuid, prices: Vec<TierPrice>, fee_bps: u32) -> impl IntoView {
                 <p role="status" class="form-success">{move || saved.get()}</p>
                 <button type="submit" disabled=move || save.pending().get()>"Save tier prices"</button>
             </form>
+            {move || on_sale.get().then(|| {
+                let save = Action::new(move |percent: &String| set_journey_affiliate_rate(id, percent.clone()));
+                view! { <AffiliateRate rate_bps=affiliate_bps save=save/> }
+            })}
         </section>
     }
 }

@@ -246,7 +246,7 @@ fn Overview(detail: SequenceDetail, timezone: String) -> impl IntoView {
                 None if detail.locked => view! { <super::billing::BuySequence id=id price=detail.price.clone()/> }.into_any(),
                 None => view! { <SubscribeForm id=id timezone=timezone/> }.into_any(),
             }}
-            {(affiliate_rate > 0).then(|| view! { <super::billing::ShareAndEarn id=id rate_bps=affiliate_rate/> })}
+            {(affiliate_rate > 0).then(|| view! { <super::billing::ShareAndEarn product=crate::api::billing::sequence_product(id) rate_bps=affiliate_rate/> })}
         </section>
     }
 }

@@ -638,11 +638,11 @@ impl BillingStore for Db {
 
     async fn set_price(&self, p: &PriceRecord) -> Result<()> {
         on_pool!(self, pool => sqlx::query(
-            "INSERT INTO prices (product, org_id, seller_id, amount, currency, recurring, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (product) DO UPDATE SET amount = $4, currency = $5, \
+            "INSERT INTO prices (product, org_id, seller_id, amount, currency, recurring, updated_at, affiliate_bps) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (product) DO UPDATE SET amount = $4, currency = $5, \
              recurring = $6, updated_at = $7")
             .bind(&p.product).bind(p.org_id.0).bind(p.seller_id.0).bind(p.amount).bind(&p.currency)
-            .bind(p.recurring.map(|r| r.as_str())).bind(p.updated_at)
+            .bind(p.recurring.map(|r| r.as_str())).bind(p.updated_at).bind(i64::from(p.affiliate_bps))
             .execute(pool).await.store().map(|_| ()))
     }
 

@@ -1,12 +1,14 @@
 //! Affiliates: a creator pays a commission on a premium sequence; a member gets a link (one per
 //! person and product), a click on it leaves a cookie for the attribution window, a sign-up
 //! through it is remembered, and a purchase it brought pays the affiliate their commission in
-//! the ledger — reversed by a refund, paid out with the rest.
+//! the ledger — reversed by a refund, paid out with the rest. A journey's affiliate program
+//! covers every tier it sells.
 
 use crate::billing::{checkout, ledger_total, premium_sequence, sysadmin};
 use crate::support::{Client, PASSWORD, TestApp, field_of};
 use app::api::billing::{AffiliateLinkView, CheckoutView, PayoutView, PriceView, SalesView};
-use app::domain::OrgId;
+use app::api::journeys::JourneyView;
+use app::domain::{CapabilityRole, OrgId};
 use app::dto::{InvitationView, OrgSummary};
 use serde_json::json;
 
@@ -156,4 +158,78 @@ async fn an_affiliate_link_brings_a_sign_up_and_a_sale_and_earns_its_commission(
     assert!(batch.iter().any(|p| p.email == "chris@example.com"));
     assert!(batch.iter().all(|p| p.email != "alice@example.com"), "below the minimum payout");
     assert_eq!(ledger_total(&app).await, 0);
+}
+
+async fn set_journey_rate(client: &Client, id: uuid::Uuid, percent: &str) -> Result<u32, crate::support::Failure> {
+    client.call_json("set_journey_affiliate_rate", json!({ "id": id, "percent": percent })).await
+}
+
+#[tokio::test]
+async fn a_journeys_affiliate_program_covers_every_tier_and_a_sale_it_brought_pays_the_commission() {
+    let app = TestApp::spawn().await;
+    let olivia = app.signed_up("Olivia Owner", "olivia@example.com").await;
+    let org = crate::orgs::create_org(&olivia, "Acme").await.id;
+    olivia.call::<()>("switch_org", &[("org_id", &org.to_string())]).await.expect("switch");
+    let me = olivia.me().await.expect("me").user_id;
+    app.state.services.store.grant_capability(me, CapabilityRole::Creator).await.expect("creator");
+    let id = crate::journeys::published(&olivia).await;
+    let product = format!("journey:{id}");
+    assert_eq!(set_journey_rate(&olivia, id, "10").await.unwrap_err().status, 409, "nothing for sale yet");
+    crate::journeys::set_prices(&olivia, id, &[("essentials", "month", "20")]).await.expect("prices");
+
+    let alice = app.client();
+    sign_up_and_join(&app, &olivia, org, &alice, "Alice Affiliate", "alice@example.com").await;
+    let none = alice.call_json::<AffiliateLinkView>("affiliate_link", json!({ "product": product })).await.unwrap_err();
+    assert_eq!(none.status, 409, "no affiliate program yet");
+    assert_eq!(field_of(&set_journey_rate(&olivia, id, "51").await.unwrap_err()), "percent");
+    assert_eq!(set_journey_rate(&alice, id, "10").await.unwrap_err().status, 403, "only its creator sets it");
+    assert_eq!(set_journey_rate(&olivia, id, "10").await.expect("rate"), 1_000);
+    // A tier put on sale later pays the same commission.
+    let prices = crate::journeys::set_prices(&olivia, id, &[("essentials", "month", "20"), ("guided", "year", "200")])
+        .await
+        .expect("prices");
+    assert!(prices.iter().all(|p| p.affiliate_bps == 1_000), "{prices:?}");
+    let seen: JourneyView = alice.call_json("journey", json!({ "id": id })).await.expect("view");
+    assert_eq!(seen.affiliate_bps, 1_000);
+
+    let link: AffiliateLinkView = alice.call_json("affiliate_link", json!({ "product": product })).await.expect("link");
+    assert_eq!((link.title.as_str(), link.rate_bps), ("Wedding plan", 1_000));
+    let own = olivia.call_json::<AffiliateLinkView>("affiliate_link", json!({ "product": product })).await.unwrap_err();
+    assert_eq!(own.status, 409, "the creator shares directly");
+    let tier = alice
+        .call_json::<AffiliateLinkView>("affiliate_link", json!({ "product": format!("{product}:guided:year") }))
+        .await
+        .unwrap_err();
+    assert_eq!(tier.status, 404, "a link is for the journey, not one of its tiers");
+    // Someone outside the organization cannot see the journey, so gets no link for it.
+    let stranger = app.signed_up("Sue Stranger", "sue@example.com").await;
+    let hidden = stranger.call_json::<AffiliateLinkView>("affiliate_link", json!({ "product": product })).await;
+    assert!(matches!(hidden.unwrap_err().status, 403 | 404));
+
+    // Bob follows the link to the journey, signs up and buys the yearly Guided tier.
+    let bob = app.client();
+    let response = click(&bob, &link.url).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()["location"], format!("/journeys/{id}").as_str());
+    sign_up_and_join(&app, &olivia, org, &bob, "Bob Buyer", "bob@example.com").await;
+    let c = checkout(&bob, &format!("{product}:guided:year"), "", "").await.expect("checkout");
+    pay(&bob, c.id).await;
+    // $200.00: Alice earns 10% ($20.00); Olivia 85% of the other $180.00 ($153.00).
+    let links: Vec<AffiliateLinkView> = alice.call_json("my_affiliate_links", json!({})).await.expect("links");
+    assert_eq!(links.len(), 1);
+    assert_eq!((links[0].title.as_str(), links[0].clicks, links[0].signups), ("Wedding plan", 1, 1));
+    assert_eq!((links[0].sales, links[0].commission), (1, 2_000));
+    let sales: SalesView = olivia.call_json("my_sales", json!({})).await.expect("sales");
+    assert_eq!((sales.sales[0].share, sales.balance), (15_300, 15_300));
+    assert_eq!(ledger_total(&app).await, 0);
+
+    // Ending the program: later buyers bring Alice nothing.
+    assert_eq!(set_journey_rate(&olivia, id, "0").await.expect("rate"), 0);
+    let carol = app.client();
+    click(&carol, &link.url).await;
+    sign_up_and_join(&app, &olivia, org, &carol, "Carol Later", "carol@example.com").await;
+    let c = checkout(&carol, &format!("{product}:essentials:month"), "", "").await.expect("checkout");
+    pay(&carol, c.id).await;
+    let links: Vec<AffiliateLinkView> = alice.call_json("my_affiliate_links", json!({})).await.expect("links");
+    assert_eq!((links[0].sales, links[0].commission), (1, 2_000));
 }

@@ -218,6 +218,24 @@ async fn a_premium_sequence_is_bought_the_creator_earns_seventy_percent_and_a_re
     assert_eq!(view.balances[0].name, "Chris Creator");
     assert_eq!((view.balances[0].email.as_str(), view.balances[0].balance), ("chris@example.com", 3_430));
     assert_eq!(chris.call_json::<AdminBillingView>("admin_billing", json!({})).await.unwrap_err().status, 403);
+
+    // The minimum payout is a platform setting: above Chris's balance, the batch leaves it to grow.
+    assert_eq!((view.minimum_payout, sales.minimum_payout), (2_500, 2_500));
+    let minimum = |amount: &str| json!({ "amount": amount });
+    let refused = chris.call_json::<i64>("admin_set_minimum_payout", minimum("1")).await.unwrap_err();
+    assert_eq!(refused.status, 403);
+    for bad in ["0.50", "10001", "lots", ""] {
+        let err = sam.call_json::<i64>("admin_set_minimum_payout", minimum(bad)).await.unwrap_err();
+        assert_eq!(field_of(&err), "minimum_payout", "{bad:?}");
+    }
+    assert_eq!(sam.call_json::<i64>("admin_set_minimum_payout", minimum("$50")).await.expect("minimum"), 5_000);
+    let none: Vec<PayoutView> = sam.call_json("admin_payout_batch", json!({})).await.expect("batch");
+    assert!(none.is_empty(), "$34.30 is below the minimum");
+    let sales: SalesView = chris.call_json("my_sales", json!({})).await.expect("sales");
+    assert_eq!((sales.minimum_payout, sales.balance), (5_000, 3_430));
+    assert_eq!(sam.call_json::<i64>("admin_set_minimum_payout", minimum("34.30")).await.expect("minimum"), 3_430);
+    let view: AdminBillingView = sam.call_json("admin_billing", json!({})).await.expect("admin");
+    assert_eq!(view.minimum_payout, 3_430);
     let payouts: Vec<PayoutView> = sam.call_json("admin_payout_batch", json!({})).await.expect("batch");
     assert_eq!(payouts.len(), 1);
     assert_eq!((payouts[0].email.as_str(), payouts[0].amount), ("chris@example.com", 3_430));
@@ -884,7 +902,7 @@ fn permutations<T: Clone>(items: &[T]) -> Vec<Vec<T>> {
 }
 
 /// A Stripe event as Stripe sends it (trimmed to what Cairn reads and a few more fields).
-fn stripe_event(id: &str, kind: &str, created: i64, object: serde_json::Value) -> String {
+pub(crate) fn stripe_event(id: &str, kind: &str, created: i64, object: serde_json::Value) -> String {
     json!({ "id": id, "object": "event", "api_version": "2024-06-20", "created": created, "livemode": false,
         "type": kind, "data": { "object": object } })
     .to_string()
@@ -905,7 +923,7 @@ fn stripe_subscription(
                 "recurring": { "interval": "month", "interval_count": 1 } } }] } })
 }
 
-fn stripe_invoice(
+pub(crate) fn stripe_invoice(
     id: &str,
     subscription: &str,
     metadata: &serde_json::Value,

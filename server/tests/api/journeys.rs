@@ -2,7 +2,7 @@
 //! a member saves drafts, submits with mistakes (every one named, nothing lost), submits for a
 //! score; the creator reads the submission; the member's sequences hear of it.
 
-use crate::billing::{checkout, ledger_total, pay, sysadmin};
+use crate::billing::{checkout, ledger_total, pay, post_stripe, stripe_event, stripe_invoice, sysadmin};
 use crate::orgs::{create_org, join};
 use crate::sequences::{bodies, conversation, save, say, step};
 use crate::support::{Client, Failure, PASSWORD, TestApp, field_of};
@@ -59,7 +59,7 @@ async fn answer(
 }
 
 /// A published journey with one section "Where you stand" of four questions; returns its id.
-async fn published(owner: &Client) -> Uuid {
+pub(crate) async fn published(owner: &Client) -> Uuid {
     let id: Uuid = owner
         .call_json("create_journey", json!({ "title": "Wedding plan", "description": "Step by step." }))
         .await
@@ -230,7 +230,11 @@ async fn submitting_a_section_moves_the_members_sequences_waiting_for_that_event
     assert_eq!(bodies(&conversation(&member, sub).await), ["Thanks for filling in your section!"]);
 }
 
-async fn set_prices(client: &Client, id: Uuid, prices: &[(&str, &str, &str)]) -> Result<Vec<TierPrice>, Failure> {
+pub(crate) async fn set_prices(
+    client: &Client,
+    id: Uuid,
+    prices: &[(&str, &str, &str)],
+) -> Result<Vec<TierPrice>, Failure> {
     let prices: Vec<Value> = prices
         .iter()
         .map(|(tier, interval, amount)| json!({ "tier": tier, "interval": interval, "amount": amount }))
@@ -326,6 +330,74 @@ async fn a_creator_sells_a_journey_in_tiers_and_the_platform_keeps_the_journey_f
     member.sign_in("mia@example.com", PASSWORD).await.expect("sign in again");
     assert!(!journey(&kim, id).await.expect("view").access, "the month is over");
     assert!(journey(&member, id).await.expect("view").access, "the year is not");
+}
+
+/// A monthly tier bought through Stripe renews through Stripe's invoices: each renewal is a sale
+/// split at the journey fee and extends access to the end of its period, once.
+#[tokio::test]
+async fn a_journey_tier_bought_through_stripe_renews_with_the_creators_share() {
+    let secret = "whsec_journey";
+    let app = TestApp::spawn_with(|c| c.stripe_webhook_secrets = vec![secret.into()]).await;
+    let services = &app.state.services;
+    let owner = app.signed_up("Olivia Owner", "olivia@example.com").await;
+    let org = create_org(&owner, "Acme").await.id;
+    owner.call::<()>("switch_org", &[("org_id", &org.to_string())]).await.expect("switch");
+    let member = join(&app, &owner, org, "Mia Member", "mia@example.com", "viewer").await;
+    let olivia = owner.me().await.expect("me").user_id;
+    services.store.grant_capability(olivia, CapabilityRole::Creator).await.expect("creator");
+    let id = published(&owner).await;
+    set_prices(&owner, id, &[("essentials", "month", "10")]).await.expect("prices");
+    let product = format!("journey:{id}:essentials:month");
+    let c = checkout(&member, &product, "", "").await.expect("checkout");
+
+    let now = app.clock_now().timestamp();
+    let client = &app.client();
+    let deliver = |event: String| async move {
+        let signature = app::security::sign_webhook(secret, now, &event);
+        let (status, _) = post_stripe(client, &event, &signature).await;
+        assert_eq!(status, 200, "{event}");
+    };
+    let process = || async { app::api::billing::process_stripe_events(services).await.expect("process") };
+    let metadata = json!({ "cairn_checkout": c.id, "cairn_product": product,
+        "cairn_org": org, "cairn_user": "00000000-0000-0000-0000-000000000000" });
+    deliver(stripe_event(
+        "evt_paid",
+        "checkout.session.completed",
+        now,
+        json!({ "id": "cs_test_j", "object": "checkout.session", "client_reference_id": c.id,
+            "amount_total": 1_000, "currency": "usd", "mode": "subscription", "payment_status": "paid",
+            "payment_intent": null, "subscription": "sub_journey", "status": "complete" }),
+    ))
+    .await;
+    let first = stripe_invoice("in_first", "sub_journey", &metadata, "subscription_create", 1_000);
+    deliver(stripe_event("evt_first_invoice", "invoice.paid", now + 1, first)).await;
+    assert_eq!(process().await, 2);
+    assert!(journey(&member, id).await.expect("view").access, "bought");
+
+    let mut renewal = stripe_invoice("in_renewal", "sub_journey", &metadata, "subscription_cycle", 1_000);
+    renewal["lines"] = json!({ "object": "list", "data": [{ "id": "il_1", "object": "line_item", "amount": 1_000,
+        "period": { "start": now + 30 * 86_400, "end": now + 60 * 86_400 } }] });
+    deliver(stripe_event("evt_renewed", "invoice.paid", now + 2, renewal.clone())).await;
+    // Delivered again under another event id: still one renewal.
+    deliver(stripe_event("evt_renewed_again", "invoice.paid", now + 3, renewal)).await;
+    app.clock.advance(chrono::Duration::seconds(11));
+    assert_eq!(process().await, 2);
+
+    let sales: SalesView = owner.call_json("my_sales", json!({})).await.expect("sales");
+    assert_eq!(sales.sales.len(), 2, "the first month and one renewal");
+    // Each $10.00 less Stripe's 59¢, 85% of the rest: $8.00 twice (rounded to the cent, never lost).
+    for sale in &sales.sales {
+        assert_eq!((sale.gross, sale.share, sale.status.as_str()), (1_000, 800, "paid"));
+    }
+    assert_eq!(sales.balance, 2 * 800);
+    assert_eq!(ledger_total(&app).await, 0);
+    // Five weeks on, the first month is over; the renewal's period is not.
+    app.clock.advance(chrono::Duration::days(35));
+    member.sign_in("mia@example.com", PASSWORD).await.expect("sign in again");
+    assert!(journey(&member, id).await.expect("view").access, "the renewal extends access");
+    app.clock.advance(chrono::Duration::days(30));
+    member.sign_in("mia@example.com", PASSWORD).await.expect("sign in again");
+    assert!(!journey(&member, id).await.expect("view").access, "access ends with the renewal's period");
 }
 
 #[tokio::test]

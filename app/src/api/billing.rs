@@ -1270,8 +1270,8 @@ pub(crate) mod rules {
         product.strip_prefix(linked).is_some_and(|rest| rest.is_empty() || rest.starts_with(':'))
     }
 
-    /// What an affiliate link promotes: its title, commission and seller; `None` when the product
-    /// is gone or no longer pays affiliates.
+    /// What an affiliate link promotes: its title, commission (0 when it no longer pays
+    /// affiliates) and seller.
     struct Program {
         title: String,
         rate_bps: u32,

@@ -954,16 +954,8 @@ fn AdminBilling() -> impl IntoView {
     let promo_input =
         RwSignal::new(PromoInput { kind: "percent".into(), duration: "once".into(), ..Default::default() });
     let promo = Action::new(|input: &PromoInput| admin_create_promo(input.clone()));
-    let minimum = MinimumPayoutForm {
-        amount: RwSignal::new(String::new()),
-        save: Action::new(|amount: &String| admin_set_minimum_payout(amount.clone())),
-        error: RwSignal::new(None),
-    };
-    Effect::new(move |_| {
-        if let Some(r) = minimum.save.value().get() {
-            minimum.error.set(r.err());
-        }
-    });
+    let minimum = SettingForm::new(Action::new(|amount: &String| admin_set_minimum_payout(amount.clone())));
+    let journey_fee = SettingForm::new(Action::new(|percent: &String| admin_set_journey_fee(percent.clone())));
     let data = Resource::new(
         move || {
             let versions = (refund.version().get(), batch.version().get(), promo.version().get());
@@ -983,7 +975,7 @@ fn AdminBilling() -> impl IntoView {
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Ok(d) => view! { <AdminData d=d refund=refund refund_form=refund_form batch=batch csv=csv send=send minimum=minimum/> }.into_any(),
+                        Ok(d) => view! { <AdminData d=d refund=refund refund_form=refund_form batch=batch csv=csv send=send minimum=minimum journey_fee=journey_fee/> }.into_any(),
                         Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}
@@ -997,13 +989,39 @@ fn AdminBilling() -> impl IntoView {
 
 type RefundAction = Action<(Uuid, String, String), Result<(), AppError>>;
 
-/// The minimum payout's form state, owned by the page so that what was typed and what the save
+/// A platform setting's form state, owned by the page so that what was typed and what the save
 /// answered outlive the reload of the data (which a save, a refund or a batch sets off).
-#[derive(Clone, Copy)]
-struct MinimumPayoutForm {
-    amount: RwSignal<String>,
-    save: Action<String, Result<i64, AppError>>,
+struct SettingForm<T: 'static> {
+    value: RwSignal<String>,
+    save: Action<String, Result<T, AppError>>,
     error: RwSignal<Option<AppError>>,
+}
+
+impl<T: 'static> Clone for SettingForm<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: 'static> Copy for SettingForm<T> {}
+
+impl<T: Clone + Send + Sync + 'static> SettingForm<T> {
+    fn new(save: Action<String, Result<T, AppError>>) -> Self {
+        let form = SettingForm { value: RwSignal::new(String::new()), save, error: RwSignal::new(None) };
+        Effect::new(move |_| {
+            if let Some(r) = form.save.value().get() {
+                form.error.set(r.err());
+            }
+        });
+        form
+    }
+
+    /// Shows `saved` unless something is typed already.
+    fn show(&self, saved: String) {
+        if self.value.get_untracked().is_empty() {
+            self.value.set(saved);
+        }
+    }
 }
 
 /// The reason and amount of the next refund, and what the last one answered.
@@ -1022,7 +1040,8 @@ fn AdminData(
     batch: Action<(), Result<Vec<PayoutView>, AppError>>,
     csv: Action<Uuid, Result<String, AppError>>,
     send: Action<Uuid, Result<Vec<PayoutView>, AppError>>,
-    minimum: MinimumPayoutForm,
+    minimum: SettingForm<i64>,
+    journey_fee: SettingForm<u32>,
 ) -> impl IntoView {
     let RefundForm { reason, amount, error } = refund_form;
     // Plans sold by the seat go to organizations.
@@ -1098,7 +1117,7 @@ fn AdminData(
             })}</p>
         </section>
         <PlanOverrideForm plans=givable/>
-        <JourneyFee bps=d.journey_fee_bps/>
+        <JourneyFee bps=d.journey_fee_bps form=journey_fee/>
         <section class="card" aria-labelledby="admin-plans">
             <h2 id="admin-plans">"Plans"</h2>
             <p class="hint">"Saving a plan makes a new version for new subscribers; current subscribers keep theirs."</p>
@@ -1115,11 +1134,9 @@ fn AdminData(
 
 /// The smallest balance a payout batch pays out.
 #[component]
-fn MinimumPayout(current: i64, form: MinimumPayoutForm) -> impl IntoView {
-    let MinimumPayoutForm { amount, save, error } = form;
-    if amount.get_untracked().is_empty() {
-        amount.set(format!("{}.{:02}", current / 100, current % 100));
-    }
+fn MinimumPayout(current: i64, form: SettingForm<i64>) -> impl IntoView {
+    form.show(format!("{}.{:02}", current / 100, current % 100));
+    let SettingForm { value: amount, save, error } = form;
     view! {
         <form aria-label="Minimum payout" on:submit=move |ev| { ev.prevent_default(); error.set(None); save.dispatch(amount.get_untracked()); }>
             <BoundField id="minimum-payout".into() label="Minimum payout" value=amount
@@ -1136,15 +1153,9 @@ fn MinimumPayout(current: i64, form: MinimumPayoutForm) -> impl IntoView {
 
 /// The platform's share of journey sales, for sales from now on.
 #[component]
-fn JourneyFee(bps: u32) -> impl IntoView {
-    let percent = RwSignal::new(format!("{}", f64::from(bps) / 100.0));
-    let error = RwSignal::new(None::<AppError>);
-    let save = Action::new(|percent: &String| admin_set_journey_fee(percent.clone()));
-    Effect::new(move |_| {
-        if let Some(r) = save.value().get() {
-            error.set(r.err());
-        }
-    });
+fn JourneyFee(bps: u32, form: SettingForm<u32>) -> impl IntoView {
+    form.show(format!("{}", f64::from(bps) / 100.0));
+    let SettingForm { value: percent, save, error } = form;
     view! {
         <section class="card" aria-labelledby="admin-journey-fee">
             <h2 id="admin-journey-fee">"Journey fee"</h2>

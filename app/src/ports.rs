@@ -824,8 +824,14 @@ pub trait PromptStore: Send + Sync {
     /// How many prompts the organization has (its plan's prompt quota counts them).
     async fn prompt_count(&self, org: OrgId) -> StoreResult<i64>;
     async fn prompt(&self, org: OrgId, id: Uuid) -> StoreResult<Option<PromptRecord>>;
-    /// `prompt`, with `favorite` saying whether `user` has it among their favorites (one query).
-    async fn prompt_seen_by(&self, org: OrgId, id: Uuid, user: UserId) -> StoreResult<Option<PromptRecord>>;
+    /// `prompt`, with `favorite` saying whether `user` has it among their favorites, and its
+    /// labels by name (one query).
+    async fn prompt_seen_by(
+        &self,
+        org: OrgId,
+        id: Uuid,
+        user: UserId,
+    ) -> StoreResult<Option<(PromptRecord, Vec<LabelRecord>)>>;
     /// Creates the prompt or saves its next version, in one transaction; returns the new version.
     async fn save_prompt(&self, save: &PromptSave<'_>) -> StoreResult<i32>;
     async fn delete_prompt(&self, org: OrgId, id: Uuid) -> StoreResult<()>;
@@ -964,6 +970,63 @@ pub struct ApiKeyAccess {
     pub key: ApiKeyRecord,
     pub org_kind: OrgKind,
     pub creator_role: Option<OrgRole>,
+}
+
+/// API keys as requests see them (`api_key_access`), kept for `ApiKeyCache::FRESH` so that an API
+/// request is not also a database read for its key. This instance forgets an organization's keys
+/// the moment one of them is revoked, a member's role changes or a member leaves; other instances
+/// see those changes within `FRESH`. An unknown key is remembered too (a new key cannot be
+/// mistaken for one: its hash was never asked for before it existed).
+#[derive(Default)]
+pub struct ApiKeyCache {
+    inner: std::sync::Mutex<KeyCacheInner>,
+}
+
+#[derive(Default)]
+struct KeyCacheInner {
+    /// Bumped by every `forget_org`: a read that began before it is not kept.
+    generation: u64,
+    keys: std::collections::HashMap<String, (std::time::Instant, Option<ApiKeyAccess>)>,
+}
+
+impl ApiKeyCache {
+    pub const FRESH: std::time::Duration = std::time::Duration::from_secs(1);
+    /// Beyond this many keys the cache starts again (a flood of made-up keys cannot grow it).
+    const MAX_KEYS: usize = 10_000;
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, KeyCacheInner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The key with this hash as read within `FRESH`, or the store's answer now.
+    pub async fn access(&self, store: &dyn Store, key_hash: &str) -> StoreResult<Option<ApiKeyAccess>> {
+        let generation = {
+            let inner = self.lock();
+            if let Some((read_at, access)) = inner.keys.get(key_hash)
+                && read_at.elapsed() < Self::FRESH
+            {
+                return Ok(access.clone());
+            }
+            inner.generation
+        };
+        let read_at = std::time::Instant::now();
+        let access = store.api_key_access(key_hash).await?;
+        let mut inner = self.lock();
+        if inner.generation == generation {
+            if inner.keys.len() >= Self::MAX_KEYS {
+                inner.keys.clear();
+            }
+            inner.keys.insert(key_hash.to_owned(), (read_at, access.clone()));
+        }
+        Ok(access)
+    }
+
+    /// Forgets what was read about `org`'s keys (and any read still under way).
+    pub fn forget_org(&self, org: OrgId) {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        inner.keys.retain(|_, (_, access)| access.as_ref().is_some_and(|a| a.key.org_id != org));
+    }
 }
 
 #[async_trait]
@@ -2035,4 +2098,6 @@ pub struct Services {
     pub jobs: Arc<tokio::sync::Notify>,
     /// Prompt views and uses not written yet.
     pub prompt_counts: Arc<PromptCountBuffer>,
+    /// API keys read within the last second.
+    pub api_keys: Arc<ApiKeyCache>,
 }

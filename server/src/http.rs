@@ -6,6 +6,7 @@ pub mod live;
 pub mod metrics;
 pub mod openapi;
 pub mod rate;
+pub mod render;
 pub mod run;
 pub mod stripe;
 

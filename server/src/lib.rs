@@ -84,15 +84,12 @@ pub enum StartError {
     Push(#[from] app::ports::StoreError),
 }
 
-/// The server's async runtime: `CAIRN_WORKER_THREADS` workers (default 1). Database work,
-/// password hashing and other blocking work run on their own threads beside them.
-///
-/// One worker by default because Leptos 0.8's reactive graph can deadlock when two workers touch
-/// one server-rendered page's graph at once (a lock-order inversion between an effect and an
-/// async resource under concurrent load; leptos-rs/leptos#4673, #4851). `cairn-bench` found it:
-/// with two workers the whole server hung within seconds of concurrent page loads.
+/// The server's async runtime: `CAIRN_WORKER_THREADS` workers (default: one per core). Database
+/// work, password hashing and other blocking work run on their own threads beside them, and
+/// Leptos's pages and server functions on a thread of their own (`http::render`).
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    let workers = std::env::var("CAIRN_WORKER_THREADS").ok().and_then(|v| v.parse::<usize>().ok()).unwrap_or(1);
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let workers = std::env::var("CAIRN_WORKER_THREADS").ok().and_then(|v| v.parse::<usize>().ok()).unwrap_or(cores);
     tokio::runtime::Builder::new_multi_thread().worker_threads(workers.max(1)).enable_all().build()
 }
 
@@ -141,6 +138,7 @@ pub async fn services(config: &Config) -> Result<(Services, Db), StartError> {
         hashing: Arc::new(tokio::sync::Semaphore::new(config.hash_concurrency.max(1))),
         jobs: Arc::new(tokio::sync::Notify::new()),
         prompt_counts: Arc::default(),
+        api_keys: Arc::default(),
     };
     Ok((services, db))
 }
@@ -156,6 +154,15 @@ pub fn router(state: AppState) -> Router {
             let options = options.clone();
             move || app::shell(options.clone())
         })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            {
+                let services = state.services.clone();
+                move || provide_context(services.clone())
+            },
+            app::shell,
+        ))
+        // Pages, server functions and files so far; the routes below run on every worker.
+        .layer(axum::middleware::from_fn(http::render::on_render_thread))
         .nest("/api/v1", http::api_v1::routes(state.clone()))
         .route("/healthz", get(http::healthz))
         .route("/r/{code}", get(http::referral))
@@ -169,13 +176,6 @@ pub fn router(state: AppState) -> Router {
         .route("/events/conversations/{id}", get(http::live::conversation_events))
         .route("/auth/oauth/{provider}", axum::routing::post(oauth::start))
         .route("/auth/oauth/{provider}/callback", get(oauth::callback))
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            {
-                let services = state.services.clone();
-                move || provide_context(services.clone())
-            },
-            app::shell,
-        ))
         .layer(from_fn_with_state(state.clone(), http::identify))
         .layer(from_fn_with_state(state.clone(), http::reject_cross_site))
         .layer(from_fn_with_state(state.clone(), http::security_headers))

@@ -1,5 +1,9 @@
 //! `cairn`: serves the app. Configuration comes from the environment (see the README).
 
+/// mimalloc: the API's small, short-lived allocations cost less than with the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use server::config::Config;
 use server::{AppState, seed, serve, services};
 use tracing_subscriber::EnvFilter;

@@ -105,6 +105,7 @@ pub async fn revoke_api_key(id: Uuid) -> Result<(), AppError> {
         let org = active_org(&services, &caller).await?.org.id;
         authorize(&services, &caller, org, Action::ManageApiKeys, &Resource::Org(org)).await?;
         services.store.revoke_api_key(org, id, services.clock.now()).await?;
+        services.api_keys.forget_org(org);
         audit(&services, Some(caller.user.id), Some(org), "api_key.revoked", format!("api_key:{id}"), None, None).await
     })
     .await

@@ -117,6 +117,7 @@ pub async fn delete_org(org_id: OrgId, confirm_name: String) -> Result<(), AppEr
         )
         .await?;
         services.store.delete_org(org_id).await?;
+        services.api_keys.forget_org(org_id);
         Ok(())
     })
     .await
@@ -200,6 +201,7 @@ pub async fn change_member_role(org_id: OrgId, user_id: UserId, role: String) ->
         let target = services.store.membership(org_id, user_id).await?.ok_or(AppError::NotFound)?;
         check_owner_power(me.role, Some(target.role), Some(role))?;
         services.store.set_member_role(org_id, user_id, role).await?;
+        services.api_keys.forget_org(org_id);
         audit(
             &services,
             Some(caller.user.id),
@@ -229,6 +231,7 @@ pub async fn remove_member(org_id: OrgId, user_id: UserId) -> Result<(), AppErro
             check_owner_power(me.role, Some(target.role), None)?;
         }
         services.store.remove_member(org_id, user_id).await?;
+        services.api_keys.forget_org(org_id);
         audit(
             &services,
             Some(caller.user.id),

@@ -276,11 +276,12 @@ pub mod library {
         count_view: bool,
     ) -> Result<PromptDetail, AppError> {
         p.require(Action::ViewPrompts, &Resource::Org(p.org))?;
-        let prompt = seen_by(p, services.store.prompt_seen_by(p.org, id, p.user).await?)?;
+        let (prompt, labels) = services.store.prompt_seen_by(p.org, id, p.user).await?.unzip();
+        let prompt = seen_by(p, prompt)?;
+        let labels = labels.unwrap_or_default();
         if count_view {
             services.prompt_counts.count(p.org, id, PromptCounter::View, services.clock.now());
         }
-        let labels = services.store.prompt_labels(p.org, id).await?;
         Ok(PromptDetail {
             favorite: prompt.favorite,
             favorite_count: prompt.favorite_count,

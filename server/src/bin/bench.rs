@@ -5,11 +5,17 @@
 //!
 //! ```text
 //! cairn-bench [--backend sqlite|postgres] [--prompts 100000] [--clients 64] [--seconds 10]
+//!             [--only "api get,api list"]
 //! ```
+//! `--only` runs the scenarios whose names contain one of the comma-separated words.
 //! PostgreSQL: `CAIRN_BENCH_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`)
 //! is used to create and afterwards drop a scratch database.
 
 #![allow(clippy::unwrap_used)]
+
+/// mimalloc: the API's small, short-lived allocations cost less than with the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use app::domain::prompt::{PromptFields, PromptInput};
 use app::domain::{Email, OrgId, OrgKind, UserId};
@@ -150,10 +156,19 @@ struct Args {
     prompts: usize,
     clients: usize,
     seconds: u64,
+    /// Scenarios whose name contains one of these (any case); all when empty.
+    only: Vec<String>,
+}
+
+impl Args {
+    fn wants(&self, scenario: &str) -> bool {
+        let scenario = scenario.to_lowercase();
+        self.only.is_empty() || self.only.iter().any(|o| scenario.contains(o.as_str()))
+    }
 }
 
 fn args() -> Args {
-    let mut a = Args { backend: "sqlite".into(), prompts: 100_000, clients: 64, seconds: 10 };
+    let mut a = Args { backend: "sqlite".into(), prompts: 100_000, clients: 64, seconds: 10, only: Vec::new() };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value = it.next().unwrap_or_default();
@@ -162,6 +177,7 @@ fn args() -> Args {
             "--prompts" => a.prompts = value.parse().expect("--prompts N"),
             "--clients" => a.clients = value.parse().expect("--clients N"),
             "--seconds" => a.seconds = value.parse().expect("--seconds N"),
+            "--only" => a.only = value.split(',').map(|s| s.trim().to_lowercase()).collect(),
             other => panic!("unknown flag {other}"),
         }
     }
@@ -294,16 +310,19 @@ impl Run {
 
 /// Runs `make_request` from `clients` concurrent loops for `seconds` (after a second of warm-up)
 /// and collects latencies.
-async fn measure<F>(name: &'static str, clients: usize, seconds: u64, make_request: F) -> Run
+async fn measure<F>(a: &Args, name: &'static str, make_request: F) -> Option<Run>
 where
     F: Fn(&mut StdRng) -> reqwest::RequestBuilder + Send + Sync + 'static,
 {
+    if !a.wants(name) {
+        return None;
+    }
     let make_request = Arc::new(make_request);
-    load(name, clients, 1, 0, &make_request).await;
-    let mut run = load(name, clients, seconds, 1, &make_request).await;
+    load(name, a.clients, 1, 0, &make_request).await;
+    let mut run = load(name, a.clients, a.seconds, 1, &make_request).await;
     eprintln!("{name}: {} requests, {} errors", run.micros.len(), run.errors);
     run.micros.sort_unstable();
-    run
+    Some(run)
 }
 
 /// One closed-loop load phase; `seed` varies the requests between phases.
@@ -509,8 +528,8 @@ async fn run(a: Args, setup: Setup) {
     {
         let (http, base, auth) = (http.clone(), base.clone(), auth.clone());
         let sorts = ["", "updated", "created", "popularity"];
-        runs.push(
-            measure("API list (20 per page)", a.clients, a.seconds, move |rng| {
+        runs.extend(
+            measure(&a, "API list (20 per page)", move |rng| {
                 let sort = sorts.choose(rng).unwrap();
                 let tag =
                     if rng.gen_bool(0.3) { format!("&tags={}", TAGS.choose(rng).unwrap()) } else { String::new() };
@@ -521,8 +540,8 @@ async fn run(a: Args, setup: Setup) {
     }
     {
         let (http, base, auth, ids) = (http.clone(), base.clone(), auth.clone(), ids.clone());
-        runs.push(
-            measure("API get", a.clients, a.seconds, move |rng| {
+        runs.extend(
+            measure(&a, "API get", move |rng| {
                 let id = ids.choose(rng).unwrap();
                 http.get(format!("{base}/api/v1/prompts/{id}")).header("authorization", &auth)
             })
@@ -531,8 +550,8 @@ async fn run(a: Args, setup: Setup) {
     }
     {
         let (http, base, auth) = (http.clone(), base.clone(), auth.clone());
-        runs.push(
-            measure("API search", a.clients, a.seconds, move |rng| {
+        runs.extend(
+            measure(&a, "API search", move |rng| {
                 let v = &*VOCABULARY;
                 let q = match rng.gen_range(0..4) {
                     0 => v.content_word(rng).to_owned(),
@@ -556,8 +575,8 @@ async fn run(a: Args, setup: Setup) {
     }
     {
         let (http, base, auth) = (http.clone(), base.clone(), auth.clone());
-        runs.push(
-            measure("API search, a word in most prompts", a.clients, a.seconds, move |rng| {
+        runs.extend(
+            measure(&a, "API search, a word in most prompts", move |rng| {
                 http.get(format!("{base}/api/v1/prompts"))
                     .query(&[("q", Vocabulary::common_word(rng)), ("limit", "20")])
                     .header("authorization", &auth)
@@ -567,10 +586,7 @@ async fn run(a: Args, setup: Setup) {
     }
     {
         let (browser, base) = (browser.clone(), base.clone());
-        runs.push(
-            measure("Prompt list page (SSR)", a.clients, a.seconds, move |_| browser.get(format!("{base}/prompts")))
-                .await,
-        );
+        runs.extend(measure(&a, "Prompt list page (SSR)", move |_| browser.get(format!("{base}/prompts"))).await);
     }
 
     println!("### {} — {} prompts, {} clients, {} s per scenario\n", a.backend, a.prompts, a.clients, a.seconds);

@@ -334,14 +334,43 @@ impl PromptStore for Db {
         Ok(row.map(PromptRecord::from))
     }
 
-    async fn prompt_seen_by(&self, org: OrgId, id: Uuid, user: UserId) -> Result<Option<PromptRecord>> {
+    async fn prompt_seen_by(
+        &self,
+        org: OrgId,
+        id: Uuid,
+        user: UserId,
+    ) -> Result<Option<(PromptRecord, Vec<LabelRecord>)>> {
+        /// The prompt on every row, with one of its labels (none on a single row without labels).
+        #[derive(FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            prompt: PromptRow,
+            label: Option<String>,
+            label_version: Option<i32>,
+            moved_by_name: Option<String>,
+            moved_at: Option<DateTime<Utc>>,
+        }
         let sql = format!(
             "SELECT {PROMPT_COLUMNS}, EXISTS (SELECT 1 FROM prompt_favorites f WHERE f.prompt_id = p.id AND f.user_id = $3) \
-             AS favorite FROM prompts p JOIN users u ON u.id = p.author_id WHERE p.org_id = $1 AND p.id = $2"
+             AS favorite, l.label, l.version AS label_version, lu.display_name AS moved_by_name, l.moved_at \
+             FROM prompts p JOIN users u ON u.id = p.author_id \
+             LEFT JOIN prompt_labels l ON l.prompt_id = p.id LEFT JOIN users lu ON lu.id = l.moved_by \
+             WHERE p.org_id = $1 AND p.id = $2 ORDER BY l.label"
         );
-        let row: Option<PromptRow> = on_pool!(self, pool => sqlx::query_as(&sql)
-            .bind(org.0).bind(id).bind(user.0).fetch_optional(pool).await.store()?);
-        Ok(row.map(PromptRecord::from))
+        let rows: Vec<Row> = on_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(org.0).bind(id).bind(user.0).fetch_all(pool).await.store()?);
+        let labels = rows
+            .iter()
+            .filter_map(|r| {
+                Some(LabelRecord {
+                    label: r.label.clone()?,
+                    version: r.label_version?,
+                    moved_by_name: r.moved_by_name.clone()?,
+                    moved_at: r.moved_at?,
+                })
+            })
+            .collect();
+        Ok(rows.into_iter().next().map(|r| (PromptRecord::from(r.prompt), labels)))
     }
 
     async fn public_prompt(&self, id: Uuid) -> Result<Option<(PromptRecord, String)>> {

@@ -194,7 +194,7 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
     else {
         return unauthenticated("Send an API key: Authorization: Bearer cairn_…");
     };
-    let Some(access) = (match services.store.api_key_access(&hash_token(secret)).await {
+    let Some(access) = (match services.api_keys.access(services.store.as_ref(), &hash_token(secret)).await {
         Ok(access) => access,
         Err(err) => return json_error(&err.into()),
     }) else {

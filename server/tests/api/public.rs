@@ -37,3 +37,23 @@ async fn only_public_published_prompts_open_for_anyone() {
     let page = guest.get(&format!("/p/{public}")).await;
     assert_eq!(page.status(), 200);
 }
+
+/// Pages render on their own thread and stream from there (server/src/http/render.rs); a browser
+/// asks for them compressed, and the compressor reads the body to its end and once more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_compressed_for_a_browser_arrives_whole() {
+    let app = TestApp::spawn().await;
+    let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().expect("client");
+    for _ in 0..3 {
+        let page = http
+            .get(format!("{}/sign-in", app.address))
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .expect("the page");
+        assert_eq!(page.status(), 200);
+        assert_eq!(page.headers()["content-encoding"], "gzip");
+        let body = page.bytes().await.expect("the whole page");
+        assert_eq!(&body[..2], &[0x1f, 0x8b], "gzip");
+    }
+}

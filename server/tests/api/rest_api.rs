@@ -194,6 +194,37 @@ async fn keys_are_scoped_expire_and_can_be_revoked() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
+/// Keys are remembered for a second between requests; a change of their creator's membership
+/// still applies to the very next request.
+#[tokio::test]
+async fn a_key_acts_with_its_creators_role_of_the_moment() {
+    let app = TestApp::spawn().await;
+    let owner = app.signed_up("Olivia", "olivia@example.com").await;
+    let org = create_org(&owner, "Acme").await;
+    let admin = join(&app, &owner, org.id, "Adam", "adam@example.com", "admin").await;
+    admin.call::<()>("switch_org", &[("org_id", &org.id.to_string())]).await.expect("switch");
+    let api = Api::new(&app, &new_key(&admin, "write", "0").await);
+    let (status, _) = api.post("/prompts", json!({ "title": "By Adam's key", "body": "b" })).await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let (org_id, adam) = (org.id.to_string(), admin.me().await.expect("me").user_id.to_string());
+    owner
+        .call::<()>("change_role", &[("org_id", &org_id), ("user_id", &adam), ("role", "viewer")])
+        .await
+        .expect("demote");
+    let (status, refused) = api.post("/prompts", json!({ "title": "Again", "body": "b" })).await;
+    assert_eq!((status, refused["code"].clone()), (StatusCode::FORBIDDEN, json!("forbidden")));
+    let (status, _) = api.get("/prompts").await;
+    assert_eq!(status, StatusCode::OK, "a viewer still reads");
+
+    owner.call::<()>("remove_member", &[("org_id", &org_id), ("user_id", &adam)]).await.expect("remove");
+    let (status, gone) = api.get("/prompts").await;
+    assert_eq!(
+        (status, gone["message"].clone()),
+        (StatusCode::UNAUTHORIZED, json!("The person who created this key has left the organization."))
+    );
+}
+
 #[tokio::test]
 async fn the_rate_limit_answers_429_with_headers() {
     let app = TestApp::spawn_with(|c| c.api_rate_limit = 3).await;

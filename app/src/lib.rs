@@ -101,6 +101,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/sequences/:id") view=pages::sequences::SequencePage ssr=SsrMode::Async/>
                         <Route path=path!("/journeys") view=pages::journeys::JourneysPage ssr=SsrMode::Async/>
                         <Route path=path!("/journeys/:id") view=pages::journeys::JourneyPage ssr=SsrMode::Async/>
+                        <Route path=path!("/reviews") view=pages::reviews::ReviewsPage ssr=SsrMode::Async/>
                         <Route path=path!("/inbox") view=pages::inbox::InboxPage ssr=SsrMode::Async/>
                         <Route path=path!("/inbox/:id") view=pages::inbox::ConversationPage ssr=SsrMode::Async/>
                         <Route path=path!("/sequences/:id/people/:sub") view=pages::coach::CoachPage ssr=SsrMode::Async/>

@@ -19,6 +19,7 @@ pub mod library;
 pub mod orgs;
 pub mod prompts;
 pub mod public;
+pub mod reviews;
 pub mod searches;
 pub mod sequences;
 pub mod settings;

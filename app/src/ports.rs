@@ -1511,7 +1511,8 @@ pub struct DisputeRecord {
 #[derive(Debug, Clone)]
 pub struct LedgerTx {
     pub id: Uuid,
-    /// `sale`, `plan`, `refund`, `reinstated` (a dispute won) or `payout`.
+    /// `sale`, `plan`, `refund`, `reinstated` (a dispute won), `payout` or `review` (a mentor paid
+    /// from the creator's balance).
     pub kind: String,
     pub reference: String,
     pub currency: String,
@@ -1851,6 +1852,40 @@ pub struct JourneyEntryRecord {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A mentor a journey's creator assigned, with what each completed review pays them.
+#[derive(Debug, Clone)]
+pub struct JourneyMentorRecord {
+    pub journey_id: Uuid,
+    pub mentor_id: UserId,
+    /// Read with the mentor; ignored when saving.
+    pub mentor_name: String,
+    /// Minor units per completed review.
+    pub rate: i64,
+    pub added_at: DateTime<Utc>,
+}
+
+/// A client's request that a mentor review one submitted section, and the mentor's feedback.
+#[derive(Debug, Clone)]
+pub struct ReviewRecord {
+    pub id: Uuid,
+    pub journey_id: Uuid,
+    pub client_id: UserId,
+    pub section_id: String,
+    pub mentor_id: UserId,
+    /// `requested` or `completed`.
+    pub status: String,
+    pub feedback: Option<String>,
+    /// The mentor's rate when it was asked for.
+    pub rate: i64,
+    /// What the mentor received (after the journey fee); 0 until completed.
+    pub mentor_amount: i64,
+    pub requested_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Read with the review; ignored when saving.
+    pub client_name: String,
+    pub mentor_name: String,
+}
+
 /// Journeys and the answers clients give to their sections.
 #[async_trait]
 pub trait JourneyStore: Send + Sync {
@@ -1870,6 +1905,31 @@ pub trait JourneyStore: Send + Sync {
     async fn journey_submissions(&self, journey: Uuid) -> StoreResult<Vec<(JourneyEntryRecord, String)>>;
     /// Stores a draft or a submission, unless that section was submitted already (`false`).
     async fn save_journey_entry(&self, entry: &JourneyEntryRecord) -> StoreResult<bool>;
+    /// The journey's mentors, by name.
+    async fn journey_mentors(&self, journey: Uuid) -> StoreResult<Vec<JourneyMentorRecord>>;
+    /// Assigns a mentor, or changes their rate.
+    async fn set_journey_mentor(&self, mentor: &JourneyMentorRecord) -> StoreResult<()>;
+    /// `false` when they were not the journey's mentor.
+    async fn remove_journey_mentor(&self, journey: Uuid, mentor: UserId) -> StoreResult<bool>;
+    /// Members of the organization with the mentor role, by name.
+    async fn org_mentors(&self, org: OrgId) -> StoreResult<Vec<(UserId, String)>>;
+    /// `Conflict` when the client asked for a review of that section already.
+    async fn request_review(&self, review: &ReviewRecord) -> StoreResult<()>;
+    async fn review(&self, id: Uuid) -> StoreResult<Option<ReviewRecord>>;
+    /// The client's reviews in one journey.
+    async fn client_reviews(&self, journey: Uuid, client: UserId) -> StoreResult<Vec<ReviewRecord>>;
+    /// The reviews asked of a mentor in the organization's journeys, oldest request first.
+    async fn mentor_reviews(&self, org: OrgId, mentor: UserId) -> StoreResult<Vec<ReviewRecord>>;
+    /// Completes a requested review with its feedback and the mentor's pay (`ledger`, when the
+    /// review pays anything) in one transaction; `false` when it was completed already.
+    async fn complete_review(
+        &self,
+        id: Uuid,
+        feedback: &str,
+        mentor_amount: i64,
+        at: DateTime<Utc>,
+        ledger: Option<&LedgerTx>,
+    ) -> StoreResult<bool>;
 }
 
 /// Everything the application stores.

@@ -91,7 +91,7 @@ test('an editor builds and publishes a journey; a viewer fills a section in, fix
   await expect(submissions).toContainText('Score 8 / 10');
 });
 
-test('a creator sells a journey in tiers with a live breakdown; a client buys a tier and fills it in; the admin sets the journey fee', async ({ page, browser, pageErrors }) => {
+test('a creator sells a journey in tiers with a live breakdown and assigns a mentor; a Guided client buys, fills it in and gets a review; the admin sets the journey fee', async ({ page, browser, pageErrors }) => {
   test.setTimeout(120_000);
   const title = `Career compass ${Date.now()}`;
   await signInDemo(page, 'creator@demo.cairn.test', 'Chris Creator');
@@ -134,6 +134,16 @@ test('a creator sells a journey in tiers with a live breakdown; a client buys a 
   await card.getByRole('button', { name: 'Save commission' }).click();
   await expect(card.getByText('Affiliates earn 10% of each sale.')).toBeVisible();
 
+  // Mentors review Guided and Premium clients' sections, each review paid at the creator's rate.
+  const mentors = page.getByRole('form', { name: 'Add a mentor' });
+  await mentors.getByLabel('Mentor', { exact: true }).selectOption({ label: 'Maya Mentor' });
+  await mentors.getByLabel('Pay per review (dollars)').fill('twenty');
+  await mentors.getByRole('button', { name: 'Save mentor' }).click();
+  await expect(mentors.getByText('Enter an amount in dollars')).toBeVisible();
+  await mentors.getByLabel('Pay per review (dollars)').fill('20');
+  await mentors.getByRole('button', { name: 'Save mentor' }).click();
+  await expect(page.getByRole('list', { name: 'Mentors of this journey' })).toContainText('Maya Mentor — $20.00 a review');
+
   // A client sees the tiers, not the form, until they buy one.
   const clara = await newPage(browser, pageErrors);
   await clara.setViewportSize({ width: 375, height: 800 });
@@ -160,7 +170,13 @@ test('a creator sells a journey in tiers with a live breakdown; a client buys a 
   const section = clara.getByRole('form', { name: 'Strengths', exact: true });
   await section.getByLabel('What do people thank you for?').fill('Calm in a crisis');
   await section.getByRole('button', { name: 'Submit section' }).click();
-  await expect(clara.getByRole('region', { name: 'Strengths', exact: true }).getByRole('status')).toContainText('Submitted');
+  const submitted = clara.getByRole('region', { name: 'Strengths', exact: true });
+  await expect(submitted.getByRole('status').first()).toContainText('Submitted');
+  // The Guided tier brings a mentor's review of the submitted section.
+  const ask = clara.getByRole('form', { name: 'Ask for a review of Strengths' });
+  await expect(ask.getByLabel('Mentor')).toHaveValue(/.+/);
+  await ask.getByRole('button', { name: 'Ask for a review' }).click();
+  await expect(submitted.getByText('Review requested from Maya Mentor')).toBeVisible();
   // Members may share it for the commission: one link for the whole journey.
   const share = clara.getByRole('region', { name: 'Share and earn' });
   await expect(share).toContainText('earn 10% of each sale');
@@ -168,6 +184,29 @@ test('a creator sells a journey in tiers with a live breakdown; a client buys a 
   await expect(share.getByLabel('Your affiliate link')).toHaveValue(/\/r\/[a-z0-9]{12}$/);
   const width = await clara.evaluate(() => document.documentElement.scrollWidth);
   expect(width).toBeLessThanOrEqual(375);
+
+  // The mentor reviews it at 375 px; the client reads the feedback.
+  const maya = await newPage(browser, pageErrors);
+  await maya.setViewportSize({ width: 375, height: 800 });
+  await signInDemo(maya, 'mentor@demo.cairn.test', 'Maya Mentor');
+  await maya.goto('/reviews');
+  await hydrated(maya);
+  const asked = maya.getByRole('article').filter({ hasText: title });
+  await expect(asked).toContainText('Calm in a crisis');
+  await expect(asked).toContainText('pays you $17.00');
+  const review = asked.getByRole('form', { name: 'Review of Strengths by Clara Client' });
+  await review.getByRole('button', { name: 'Complete review' }).click();
+  await expect(review.getByText('Write your feedback')).toBeVisible();
+  await review.getByLabel('Feedback').fill('Name one crisis and what you did: that is your story.');
+  await review.getByRole('button', { name: 'Complete review' }).click();
+  const done = maya.getByRole('list', { name: 'Completed reviews' });
+  await expect(done).toContainText('Strengths — Clara Client');
+  await expect(done).toContainText('earned $17.00');
+  expect(await maya.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+  await clara.reload();
+  await hydrated(clara);
+  await expect(clara.getByRole('region', { name: 'Mentor feedback on Strengths' }))
+    .toContainText('Name one crisis and what you did: that is your story.');
 
   // The creator sees the sale with all but the 15% journey fee.
   await page.goto('/sales');

@@ -193,7 +193,18 @@ pub async fn seed_if_empty(services: &Services) -> Result<bool, String> {
         let product = app::api::billing::sequence_product(record.id);
         e(store.set_affiliate_rate(&product, 1_000, now).await.map(|_| ()))?;
     }
-    e(store.create_journey(&demo_journey(org.id, ids[5], now)).await)?;
+    let journey = demo_journey(org.id, ids[5], now);
+    e(store.create_journey(&journey).await)?;
+    // Maya reviews submitted sections of it, at $15 a review from Chris's balance.
+    e(store
+        .set_journey_mentor(&app::ports::JourneyMentorRecord {
+            journey_id: journey.id,
+            mentor_id: ids[6],
+            mentor_name: String::new(),
+            rate: 1_500,
+            added_at: now,
+        })
+        .await)?;
     e(store
         .create_promo(&app::ports::PromoRecord {
             id: uuid::Uuid::now_v7(),

@@ -100,12 +100,14 @@ fn SignedInNav(me: Me) -> impl IntoView {
     let dev_mode = me.dev_mode;
     let platform_admin = me.platform_roles.contains(&crate::domain::PlatformRole::SystemAdmin);
     let creator = me.capabilities.contains(&crate::domain::CapabilityRole::Creator);
+    let mentor = me.capabilities.contains(&crate::domain::CapabilityRole::Mentor);
     view! {
         <nav aria-label="Main" class="nav">
             <A href="/">"Dashboard"</A>
             <A href="/prompts">"Prompts"</A>
             <A href="/sequences">"Sequences"</A>
             <A href="/journeys">"Journeys"</A>
+            {mentor.then(|| view! { <A href="/reviews">"Reviews"</A> })}
             <InboxLink initial=me.unread_messages/>
             <A href="/decisions">"Decisions"</A>
             <A href="/activity">"Activity"</A>

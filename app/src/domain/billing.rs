@@ -1003,6 +1003,21 @@ fn refunded_portion(entries: &[Entry], gross: i64, refunded: i64) -> Vec<i64> {
     entries.iter().enumerate().map(|(i, e)| if e.amount > 0 { debits[i] } else { credits[i] }).collect()
 }
 
+/// A mentor's completed review, paid from the creator's balance: the creator's payable goes down
+/// by `rate`, the platform keeps `fee_bps` of it and the mentor receives the rest. Returns what
+/// the mentor receives and the lines (none when the review pays nothing).
+pub fn review_entries(creator: super::UserId, mentor: super::UserId, rate: i64, fee_bps: u32) -> (i64, Vec<Entry>) {
+    let fee = percent_of(rate, fee_bps);
+    let mentor_amount = rate - fee;
+    let mut lines = vec![
+        Entry::new(account::payable(creator), rate),
+        Entry::new(account::payable(mentor), -mentor_amount),
+        Entry::new(account::PLATFORM_REVENUE, -fee),
+    ];
+    lines.retain(|e| e.amount != 0);
+    (mentor_amount, lines)
+}
+
 /// Paying a party out: their payable goes down, so does cash.
 pub fn payout_entries(party: super::UserId, amount: i64) -> Vec<Entry> {
     vec![Entry::new(account::payable(party), amount), Entry::new(account::CASH, -amount)]
@@ -1195,6 +1210,30 @@ mod tests {
         assert_eq!(Discount::Amount(5_000).off(1_900), 1_900);
         assert_eq!(parse_promo_code(" launch-25 ").unwrap(), "LAUNCH-25");
         assert!(parse_promo_code("no way").is_err());
+    }
+
+    #[test]
+    fn a_review_moves_its_rate_from_the_creator_to_the_mentor_and_the_platform_to_the_cent() {
+        let (creator, mentor) = (UserId(uuid::Uuid::now_v7()), UserId(uuid::Uuid::now_v7()));
+        let (paid, lines) = review_entries(creator, mentor, 2_000, 1_500);
+        assert_eq!(paid, 1_700);
+        assert_eq!(
+            lines,
+            [
+                Entry::new(account::payable(creator), 2_000),
+                Entry::new(account::payable(mentor), -1_700),
+                Entry::new(account::PLATFORM_REVENUE, -300),
+            ]
+        );
+        let mut rng = Lcg(7);
+        for _ in 0..1_000 {
+            let rate = (rng.next() % 100_001) as i64;
+            let bps = (rng.next() % 10_001) as u32;
+            let (paid, lines) = review_entries(creator, mentor, rate, bps);
+            assert!(rate == 0 || balanced(&lines), "{rate} at {bps}");
+            assert!((0..=rate).contains(&paid));
+        }
+        assert_eq!(review_entries(creator, mentor, 0, 1_500), (0, vec![]));
     }
 
     #[test]

@@ -448,6 +448,11 @@ impl Tier {
         }
     }
 
+    /// Whether the tier brings mentor reviews of submitted sections (Guided and Premium).
+    pub fn reviews(self) -> bool {
+        matches!(self, Tier::Guided | Tier::Premium)
+    }
+
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         Self::ALL
             .into_iter()
@@ -482,6 +487,26 @@ pub fn products_prefix(journey: uuid::Uuid) -> String {
     format!("journey:{journey}:")
 }
 
+/// What the product keys of one tier of a journey start with.
+pub fn tier_prefix(journey: uuid::Uuid, tier: Tier) -> String {
+    format!("journey:{journey}:{}:", tier.as_str())
+}
+
+/// The most one mentor review may pay: $1,000.
+pub const MAX_REVIEW_RATE: i64 = 100_000;
+
+/// A mentor's feedback on a section: 1-5,000 characters.
+pub fn parse_feedback(raw: &str) -> Result<String, Invalid> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err(Invalid("Write your feedback: what works, and what to do next.".into()));
+    }
+    if text.chars().count() > 5_000 || text.contains('\0') {
+        return Err(Invalid("Keep the feedback to 5,000 characters.".into()));
+    }
+    Ok(text.to_owned())
+}
+
 /// Every product key of a journey: each tier, monthly and yearly.
 pub fn products(journey: uuid::Uuid) -> Vec<String> {
     Tier::ALL.into_iter().flat_map(|t| [Interval::Month, Interval::Year].map(|i| product(journey, t, i))).collect()
@@ -490,6 +515,18 @@ pub fn products(journey: uuid::Uuid) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tier_prefix_matches_that_tier_only() {
+        let id = uuid::Uuid::now_v7();
+        for key in products(id) {
+            let (_, tier, _) = parse_product(&key).unwrap();
+            for other in Tier::ALL {
+                assert_eq!(key.starts_with(&tier_prefix(id, other)), tier == other, "{key} vs {other:?}");
+            }
+        }
+        assert_eq!(Tier::ALL.map(Tier::reviews), [false, true, true]);
+    }
 
     #[test]
     fn a_tier_product_key_reads_back_and_nothing_else_does() {

@@ -58,6 +58,7 @@ macro_rules! book {
         }
     }};
 }
+pub(super) use book;
 
 macro_rules! save_subscription {
     ($tx:expr, $sub:expr, $change:expr) => {{

@@ -1,9 +1,12 @@
 //! Journeys and clients' answers to their sections.
 
-use super::{Db, OrStore, StoreResult as Result, on_pool};
+use super::billing::book;
+use super::{BeginWrite, Db, OrStore, StoreResult as Result, on_pool};
 use app::domain::journey::{Score, Section};
-use app::domain::{OrgId, UserId};
-use app::ports::{JourneyEntryRecord, JourneyRecord, JourneyStore, StoreError};
+use app::domain::{CapabilityRole, OrgId, UserId};
+use app::ports::{
+    JourneyEntryRecord, JourneyMentorRecord, JourneyRecord, JourneyStore, LedgerTx, ReviewRecord, StoreError,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
@@ -83,6 +86,48 @@ const JOURNEY_SELECT: &str = "SELECT j.id, j.org_id, j.creator_id, u.display_nam
 
 const ENTRY_COLUMNS: &str = "e.journey_id, e.user_id, e.section_id, e.answers, e.submitted_at, \
      CAST(e.score AS BIGINT) AS score, CAST(e.max_score AS BIGINT) AS max_score, e.updated_at";
+
+#[derive(FromRow)]
+struct ReviewRow {
+    id: Uuid,
+    journey_id: Uuid,
+    client_id: Uuid,
+    section_id: String,
+    mentor_id: Uuid,
+    status: String,
+    feedback: Option<String>,
+    rate: i64,
+    mentor_amount: i64,
+    requested_at: DateTime<Utc>,
+    completed_at: Option<DateTime<Utc>>,
+    client_name: String,
+    mentor_name: String,
+}
+
+impl From<ReviewRow> for ReviewRecord {
+    fn from(r: ReviewRow) -> Self {
+        ReviewRecord {
+            id: r.id,
+            journey_id: r.journey_id,
+            client_id: UserId(r.client_id),
+            section_id: r.section_id,
+            mentor_id: UserId(r.mentor_id),
+            status: r.status,
+            feedback: r.feedback,
+            rate: r.rate,
+            mentor_amount: r.mentor_amount,
+            requested_at: r.requested_at,
+            completed_at: r.completed_at,
+            client_name: r.client_name,
+            mentor_name: r.mentor_name,
+        }
+    }
+}
+
+const REVIEW_SELECT: &str = "SELECT r.id, r.journey_id, r.client_id, r.section_id, r.mentor_id, r.status, r.feedback, \
+     CAST(r.rate AS BIGINT) AS rate, CAST(r.mentor_amount AS BIGINT) AS mentor_amount, r.requested_at, r.completed_at, \
+     c.display_name AS client_name, m.display_name AS mentor_name \
+     FROM mentor_reviews r JOIN users c ON c.id = r.client_id JOIN users m ON m.id = r.mentor_id";
 
 fn json<T: serde::Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| StoreError::Other(e.to_string()))
@@ -176,5 +221,103 @@ impl JourneyStore for Db {
             .bind(e.score.points).bind(e.score.max).bind(e.updated_at)
             .execute(pool).await.map(|r| r.rows_affected()).store())?;
         Ok(done == 1)
+    }
+
+    async fn journey_mentors(&self, journey: Uuid) -> Result<Vec<JourneyMentorRecord>> {
+        let rows: Vec<(Uuid, String, i64, DateTime<Utc>)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT m.mentor_id, u.display_name, CAST(m.rate AS BIGINT), m.added_at FROM journey_mentors m \
+             JOIN users u ON u.id = m.mentor_id WHERE m.journey_id = $1 ORDER BY u.display_name, m.mentor_id")
+            .bind(journey).fetch_all(pool).await.store())?;
+        Ok(rows
+            .into_iter()
+            .map(|(mentor, mentor_name, rate, added_at)| JourneyMentorRecord {
+                journey_id: journey,
+                mentor_id: UserId(mentor),
+                mentor_name,
+                rate,
+                added_at,
+            })
+            .collect())
+    }
+
+    async fn set_journey_mentor(&self, m: &JourneyMentorRecord) -> Result<()> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO journey_mentors (journey_id, mentor_id, rate, added_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (journey_id, mentor_id) DO UPDATE SET rate = excluded.rate")
+            .bind(m.journey_id).bind(m.mentor_id.0).bind(m.rate).bind(m.added_at)
+            .execute(pool).await.map(|_| ()).store())
+    }
+
+    async fn remove_journey_mentor(&self, journey: Uuid, mentor: UserId) -> Result<bool> {
+        let done = on_pool!(self, pool => sqlx::query(
+            "DELETE FROM journey_mentors WHERE journey_id = $1 AND mentor_id = $2")
+            .bind(journey).bind(mentor.0).execute(pool).await.map(|r| r.rows_affected()).store())?;
+        Ok(done == 1)
+    }
+
+    async fn org_mentors(&self, org: OrgId) -> Result<Vec<(UserId, String)>> {
+        let rows: Vec<(Uuid, String)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT u.id, u.display_name FROM memberships m JOIN users u ON u.id = m.user_id \
+             JOIN user_capabilities c ON c.user_id = u.id AND c.capability = $2 \
+             WHERE m.org_id = $1 ORDER BY u.display_name, u.id")
+            .bind(org.0).bind(CapabilityRole::Mentor.as_str()).fetch_all(pool).await.store())?;
+        Ok(rows.into_iter().map(|(id, name)| (UserId(id), name)).collect())
+    }
+
+    async fn request_review(&self, r: &ReviewRecord) -> Result<()> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO mentor_reviews (id, journey_id, client_id, section_id, mentor_id, status, feedback, rate, \
+             mentor_amount, requested_at, completed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+            .bind(r.id).bind(r.journey_id).bind(r.client_id.0).bind(&r.section_id).bind(r.mentor_id.0)
+            .bind(&r.status).bind(&r.feedback).bind(r.rate).bind(r.mentor_amount).bind(r.requested_at)
+            .bind(r.completed_at)
+            .execute(pool).await.map(|_| ()).store())
+    }
+
+    async fn review(&self, id: Uuid) -> Result<Option<ReviewRecord>> {
+        let row: Option<ReviewRow> = on_pool!(self, pool => sqlx::query_as(&format!("{REVIEW_SELECT} WHERE r.id = $1"))
+            .bind(id).fetch_optional(pool).await.store())?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn client_reviews(&self, journey: Uuid, client: UserId) -> Result<Vec<ReviewRecord>> {
+        let rows: Vec<ReviewRow> = on_pool!(self, pool => sqlx::query_as(
+            &format!("{REVIEW_SELECT} WHERE r.journey_id = $1 AND r.client_id = $2 ORDER BY r.requested_at"))
+            .bind(journey).bind(client.0).fetch_all(pool).await.store())?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn mentor_reviews(&self, org: OrgId, mentor: UserId) -> Result<Vec<ReviewRecord>> {
+        let rows: Vec<ReviewRow> = on_pool!(self, pool => sqlx::query_as(
+            &format!("{REVIEW_SELECT} JOIN journeys j ON j.id = r.journey_id \
+                      WHERE j.org_id = $1 AND r.mentor_id = $2 ORDER BY r.requested_at, r.id"))
+            .bind(org.0).bind(mentor.0).fetch_all(pool).await.store())?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn complete_review(
+        &self,
+        id: Uuid,
+        feedback: &str,
+        mentor_amount: i64,
+        at: DateTime<Utc>,
+        ledger: Option<&LedgerTx>,
+    ) -> Result<bool> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await.store()?;
+            let done = sqlx::query(
+                "UPDATE mentor_reviews SET status = 'completed', feedback = $2, mentor_amount = $3, completed_at = $4 \
+                 WHERE id = $1 AND status = 'requested'")
+                .bind(id).bind(feedback).bind(mentor_amount).bind(at)
+                .execute(&mut *tx).await.store()?.rows_affected();
+            if done != 1 {
+                return Ok(false);
+            }
+            if let Some(ledger) = ledger {
+                book!(tx, ledger);
+            }
+            tx.commit().await.store()?;
+            Ok(true)
+        })
     }
 }

@@ -6,8 +6,8 @@ use crate::billing::{checkout, ledger_total, pay, post_stripe, stripe_event, str
 use crate::orgs::{create_org, join};
 use crate::sequences::{bodies, conversation, save, say, step};
 use crate::support::{Client, Failure, PASSWORD, TestApp, field_of};
-use app::api::billing::{AdminBillingView, SalesView};
-use app::api::journeys::{JourneySummary, JourneyView, SaveOutcome, TierPrice};
+use app::api::billing::{AdminBillingView, PayoutView, SalesView};
+use app::api::journeys::{JourneySummary, JourneyView, MentorDesk, MentorView, ReviewView, SaveOutcome, TierPrice};
 use app::api::sequences::PreferencesInput;
 use app::domain::CapabilityRole;
 use app::domain::billing::Interval;
@@ -240,6 +240,129 @@ pub(crate) async fn set_prices(
         .map(|(tier, interval, amount)| json!({ "tier": tier, "interval": interval, "amount": amount }))
         .collect();
     client.call_json("set_journey_prices", json!({ "id": id, "prices": prices })).await
+}
+
+async fn set_mentor(
+    client: &Client,
+    id: Uuid,
+    mentor: app::domain::UserId,
+    rate: &str,
+) -> Result<Vec<MentorView>, Failure> {
+    client.call_json("set_journey_mentor", json!({ "id": id, "mentor": mentor, "rate": rate })).await
+}
+
+async fn ask_review(client: &Client, id: Uuid, mentor: app::domain::UserId) -> Result<ReviewView, Failure> {
+    client.call_json("request_review", json!({ "id": id, "section": "s1", "mentor": mentor })).await
+}
+
+/// Mentor reviews: the creator assigns a member with the mentor role at a rate per review; a
+/// Guided client asks for a review of a submitted section (an Essentials one may not); the mentor
+/// completes it with feedback the client reads, and is paid the rate less the journey fee out of
+/// the creator's balance, to the cent, then in a payout batch.
+#[tokio::test]
+async fn a_guided_client_asks_a_mentor_for_a_review_and_the_mentor_is_paid_from_the_creators_share() {
+    let (app, owner, member) = setup().await;
+    let sam = sysadmin(&app).await;
+    let id = published(&owner).await;
+    let me = owner.me().await.expect("me");
+    let (org, olivia) = (me.active_org.expect("org").id, me.user_id);
+    let store = &app.state.services.store;
+    store.grant_capability(olivia, CapabilityRole::Creator).await.expect("creator");
+    set_prices(&owner, id, &[("essentials", "month", "19"), ("guided", "month", "49")]).await.expect("prices");
+    let maya = join(&app, &owner, org, "Maya Mentor", "maya@example.com", "viewer").await;
+    let maya_id = maya.me().await.expect("me").user_id;
+
+    // Mentors are members with the mentor role, assigned by the journey's creator at a rate.
+    assert_eq!(field_of(&set_mentor(&owner, id, maya_id, "20").await.unwrap_err()), "mentor");
+    store.grant_capability(maya_id, CapabilityRole::Mentor).await.expect("mentor role");
+    let view = journey(&owner, id).await.expect("view");
+    assert_eq!(view.mentor_candidates.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), ["Maya Mentor"]);
+    for bad in ["", "20.001", "1000.01", "lots"] {
+        let err = set_mentor(&owner, id, maya_id, bad).await.unwrap_err();
+        assert_eq!(field_of(&err), "mentor_rate", "{bad:?}");
+    }
+    assert_eq!(set_mentor(&member, id, maya_id, "20").await.unwrap_err().status, 403);
+    let mentors = set_mentor(&owner, id, maya_id, "20").await.expect("mentor");
+    assert_eq!(mentors, [MentorView { id: maya_id, name: "Maya Mentor".into(), rate: 2_000 }]);
+
+    // An Essentials client fills the journey in but has no reviews.
+    let kim = join(&app, &owner, org, "Kim Client", "kim@example.com", "viewer").await;
+    let c = checkout(&kim, &format!("journey:{id}:essentials:month"), "", "").await.expect("checkout");
+    pay(&kim, c.id).await;
+    let submission = json!({ "f1": "Kim", "f2": "7", "f3": "Venue" });
+    answer(&kim, id, submission.clone(), true).await.expect("submit");
+    let seen = journey(&kim, id).await.expect("view");
+    assert!(!seen.reviews && seen.mentors.is_empty() && seen.mentor_candidates.is_empty());
+    let refused = ask_review(&kim, id, maya_id).await.unwrap_err();
+    assert!(matches!(refused.error, AppError::PlanLimit { .. }), "{:?}", refused.error);
+
+    // A Guided client sees the mentors (not their rates) and asks for a review once submitted.
+    let c = checkout(&member, &format!("journey:{id}:guided:month"), "", "").await.expect("checkout");
+    pay(&member, c.id).await;
+    let seen = journey(&member, id).await.expect("view");
+    assert!(seen.reviews);
+    assert_eq!(seen.mentors, [MentorView { id: maya_id, name: "Maya Mentor".into(), rate: 0 }]);
+    assert_eq!(ask_review(&member, id, maya_id).await.unwrap_err().status, 409, "not submitted yet");
+    answer(&member, id, json!({ "f1": "Mia", "f2": "9", "f3": "Band" }), true).await.expect("submit");
+    assert_eq!(field_of(&ask_review(&member, id, olivia).await.unwrap_err()), "mentor", "not a mentor of it");
+    let asked = ask_review(&member, id, maya_id).await.expect("ask");
+    assert_eq!((asked.mentor.as_str(), asked.completed), ("Maya Mentor", false));
+    assert_eq!(ask_review(&member, id, maya_id).await.unwrap_err().status, 409, "once per section");
+    let section = &journey(&member, id).await.expect("view").sections[0];
+    assert_eq!(section.review.as_ref().map(|r| r.id), Some(asked.id));
+
+    // The mentor is told and sees the client's answers with what the review pays them.
+    let notes = store.notifications(maya_id, 10).await.expect("notes");
+    assert!(notes.iter().any(|n| n.kind == "review" && n.link == "/reviews"), "{notes:?}");
+    let desk: MentorDesk = maya.call_json("mentor_reviews", json!({})).await.expect("desk");
+    assert_eq!((desk.pending.len(), desk.completed.len(), desk.earned), (1, 0, 0));
+    let task = &desk.pending[0];
+    assert_eq!((task.client.as_str(), task.section.as_str(), task.pay), ("Mia Member", "Where you stand", 1_700));
+    assert_eq!(task.answers[0], ("Your names".to_owned(), "Mia".to_owned()));
+    let nothing: MentorDesk = owner.call_json("mentor_reviews", json!({})).await.expect("desk");
+    assert!(nothing.pending.is_empty(), "a desk shows one's own reviews only");
+
+    // Only that mentor completes it, with feedback, once: of two completions at once, one pays.
+    let complete = |feedback: &str| json!({ "id": asked.id, "feedback": feedback });
+    assert_eq!(owner.call_json::<()>("complete_review", complete("Fine")).await.unwrap_err().status, 403);
+    let blank = maya.call_json::<()>("complete_review", complete("  ")).await.unwrap_err();
+    assert_eq!(field_of(&blank), "feedback");
+    let feedback = complete("Book the band first.\nThen the venue.");
+    let (first, second) = tokio::join!(
+        maya.call_json::<()>("complete_review", feedback.clone()),
+        maya.call_json::<()>("complete_review", feedback.clone()),
+    );
+    let refused: Vec<u16> = [first, second].into_iter().filter_map(|r| r.err().map(|e| e.status)).collect();
+    assert_eq!(refused, [409], "one completion, one refusal");
+    let again = maya.call_json::<()>("complete_review", complete("Twice")).await.unwrap_err();
+    assert_eq!(again.status, 409);
+    let review = journey(&member, id).await.expect("view").sections[0].review.clone().expect("review");
+    assert!(review.completed && review.completed_at.is_some());
+    assert_eq!(review.feedback.as_deref(), Some("Book the band first.\nThen the venue."));
+    let notes = store.notifications(member.me().await.expect("me").user_id, 10).await.expect("notes");
+    assert!(notes.iter().any(|n| n.kind == "review" && n.link == format!("/journeys/{id}")), "{notes:?}");
+
+    // Money: Olivia keeps 85% of $49 and of $19, less the $20 review; Maya receives $17.
+    let desk: MentorDesk = maya.call_json("mentor_reviews", json!({})).await.expect("desk");
+    assert_eq!((desk.pending.len(), desk.completed.len(), desk.earned), (0, 1, 1_700));
+    let sales: SalesView = owner.call_json("my_sales", json!({})).await.expect("sales");
+    assert_eq!(sales.balance, 4_165 + 1_615 - 2_000);
+    let earned: SalesView = maya.call_json("my_sales", json!({})).await.expect("sales");
+    assert_eq!(earned.balance, 1_700, "paid once");
+    assert_eq!(store.ledger_entries(&format!("review:{}", asked.id)).await.expect("ledger").len(), 1);
+    assert_eq!(ledger_total(&app).await, 0);
+    let minimum = json!({ "amount": "15" });
+    assert_eq!(sam.call_json::<i64>("admin_set_minimum_payout", minimum).await.expect("minimum"), 1_500);
+    let payouts: Vec<PayoutView> = sam.call_json("admin_payout_batch", json!({})).await.expect("batch");
+    let mut paid: Vec<(&str, i64)> = payouts.iter().map(|p| (p.email.as_str(), p.amount)).collect();
+    paid.sort_unstable();
+    assert_eq!(paid, [("maya@example.com", 1_700), ("olivia@example.com", 3_780)]);
+
+    // Taking a mentor off the journey leaves no one to ask.
+    let left: Vec<MentorView> =
+        owner.call_json("remove_journey_mentor", json!({ "id": id, "mentor": maya_id })).await.expect("remove");
+    assert!(left.is_empty());
+    assert_eq!(ask_review(&kim, id, maya_id).await.unwrap_err().status, 403);
 }
 
 #[tokio::test]

@@ -6,6 +6,11 @@ SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/cairn/target
 export LEPTOS_SITE_ROOT ?= $(CARGO_TARGET_DIR)/site
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+# A clean clone in CI compiles the workspace's crates once: incremental caches would only fill the
+# disk (tens of GB across the test, server and wasm builds).
+ifeq ($(CI),true)
+export CARGO_INCREMENTAL ?= 0
+endif
 CARGO_TEST_FLAGS ?=
 # What `make test` serves to Chromium, schemathesis and the crash test: `test` (the default) is a
 # debug server, sharing every compiled dependency with the integration tests, and a quickly built

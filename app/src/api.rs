@@ -18,6 +18,7 @@ pub mod dev;
 pub mod engine;
 pub mod export;
 pub mod import;
+pub mod journey_help;
 pub mod journeys;
 pub mod organize;
 pub mod orgs;

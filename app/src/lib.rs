@@ -101,7 +101,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/sequences/:id") view=pages::sequences::SequencePage ssr=SsrMode::Async/>
                         <Route path=path!("/journeys") view=pages::journeys::JourneysPage ssr=SsrMode::Async/>
                         <Route path=path!("/journeys/:id") view=pages::journeys::JourneyPage ssr=SsrMode::Async/>
-                        <Route path=path!("/reviews") view=pages::reviews::ReviewsPage ssr=SsrMode::Async/>
+                        <Route path=path!("/reviews") view=pages::desks::ReviewsPage ssr=SsrMode::Async/>
+                        <Route path=path!("/sessions") view=pages::desks::SessionsPage ssr=SsrMode::Async/>
                         <Route path=path!("/inbox") view=pages::inbox::InboxPage ssr=SsrMode::Async/>
                         <Route path=path!("/inbox/:id") view=pages::inbox::ConversationPage ssr=SsrMode::Async/>
                         <Route path=path!("/sequences/:id/people/:sub") view=pages::coach::CoachPage ssr=SsrMode::Async/>

@@ -1511,8 +1511,8 @@ pub struct DisputeRecord {
 #[derive(Debug, Clone)]
 pub struct LedgerTx {
     pub id: Uuid,
-    /// `sale`, `plan`, `refund`, `reinstated` (a dispute won), `payout` or `review` (a mentor paid
-    /// from the creator's balance).
+    /// `sale`, `plan`, `refund`, `reinstated` (a dispute won), `payout`, or `review` and `session`
+    /// (a mentor or concierge paid from the creator's balance).
     pub kind: String,
     pub reference: String,
     pub currency: String,
@@ -1852,14 +1852,17 @@ pub struct JourneyEntryRecord {
     pub updated_at: DateTime<Utc>,
 }
 
-/// A mentor a journey's creator assigned, with what each completed review pays them.
+/// A mentor or concierge a journey's creator assigned, with what each completed review or
+/// session pays them.
 #[derive(Debug, Clone)]
-pub struct JourneyMentorRecord {
+pub struct JourneyHelperRecord {
     pub journey_id: Uuid,
-    pub mentor_id: UserId,
-    /// Read with the mentor; ignored when saving.
-    pub mentor_name: String,
-    /// Minor units per completed review.
+    pub helper_id: UserId,
+    /// `Mentor` or `Concierge`.
+    pub role: crate::domain::CapabilityRole,
+    /// Read with the helper; ignored when saving.
+    pub helper_name: String,
+    /// Minor units per completed review or session.
     pub rate: i64,
     pub added_at: DateTime<Utc>,
 }
@@ -1886,6 +1889,30 @@ pub struct ReviewRecord {
     pub mentor_name: String,
 }
 
+/// A client's session with a concierge: asked for a time, confirmed, then completed with notes.
+#[derive(Debug, Clone)]
+pub struct ConciergeSessionRecord {
+    pub id: Uuid,
+    pub journey_id: Uuid,
+    pub client_id: UserId,
+    pub concierge_id: UserId,
+    /// `requested`, `confirmed` or `completed`.
+    pub status: String,
+    pub starts_at: DateTime<Utc>,
+    pub topic: String,
+    pub notes: Option<String>,
+    /// The concierge's rate when it was asked for.
+    pub rate: i64,
+    /// What the concierge received (after the journey fee); 0 until completed.
+    pub concierge_amount: i64,
+    pub requested_at: DateTime<Utc>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Read with the session; ignored when saving.
+    pub client_name: String,
+    pub concierge_name: String,
+}
+
 /// Journeys and the answers clients give to their sections.
 #[async_trait]
 pub trait JourneyStore: Send + Sync {
@@ -1905,14 +1932,23 @@ pub trait JourneyStore: Send + Sync {
     async fn journey_submissions(&self, journey: Uuid) -> StoreResult<Vec<(JourneyEntryRecord, String)>>;
     /// Stores a draft or a submission, unless that section was submitted already (`false`).
     async fn save_journey_entry(&self, entry: &JourneyEntryRecord) -> StoreResult<bool>;
-    /// The journey's mentors, by name.
-    async fn journey_mentors(&self, journey: Uuid) -> StoreResult<Vec<JourneyMentorRecord>>;
-    /// Assigns a mentor, or changes their rate.
-    async fn set_journey_mentor(&self, mentor: &JourneyMentorRecord) -> StoreResult<()>;
-    /// `false` when they were not the journey's mentor.
-    async fn remove_journey_mentor(&self, journey: Uuid, mentor: UserId) -> StoreResult<bool>;
-    /// Members of the organization with the mentor role, by name.
-    async fn org_mentors(&self, org: OrgId) -> StoreResult<Vec<(UserId, String)>>;
+    /// The journey's mentors and concierges, by name.
+    async fn journey_helpers(&self, journey: Uuid) -> StoreResult<Vec<JourneyHelperRecord>>;
+    /// Assigns a mentor or concierge, or changes their rate.
+    async fn set_journey_helper(&self, helper: &JourneyHelperRecord) -> StoreResult<()>;
+    /// `false` when they were not the journey's helper in that role.
+    async fn remove_journey_helper(
+        &self,
+        journey: Uuid,
+        role: crate::domain::CapabilityRole,
+        helper: UserId,
+    ) -> StoreResult<bool>;
+    /// Members of the organization with a capability role, by name.
+    async fn org_members_with(
+        &self,
+        org: OrgId,
+        role: crate::domain::CapabilityRole,
+    ) -> StoreResult<Vec<(UserId, String)>>;
     /// `Conflict` when the client asked for a review of that section already.
     async fn request_review(&self, review: &ReviewRecord) -> StoreResult<()>;
     async fn review(&self, id: Uuid) -> StoreResult<Option<ReviewRecord>>;
@@ -1927,6 +1963,24 @@ pub trait JourneyStore: Send + Sync {
         id: Uuid,
         feedback: &str,
         mentor_amount: i64,
+        at: DateTime<Utc>,
+        ledger: Option<&LedgerTx>,
+    ) -> StoreResult<bool>;
+    async fn request_session(&self, session: &ConciergeSessionRecord) -> StoreResult<()>;
+    async fn concierge_session(&self, id: Uuid) -> StoreResult<Option<ConciergeSessionRecord>>;
+    /// The client's sessions in one journey, soonest first.
+    async fn client_sessions(&self, journey: Uuid, client: UserId) -> StoreResult<Vec<ConciergeSessionRecord>>;
+    /// The sessions asked of a concierge in the organization's journeys, soonest first.
+    async fn concierge_sessions(&self, org: OrgId, concierge: UserId) -> StoreResult<Vec<ConciergeSessionRecord>>;
+    /// Confirms a requested session; `false` when it is no longer requested.
+    async fn confirm_session(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<bool>;
+    /// Completes a confirmed session with the concierge's notes and pay (`ledger`, when it pays
+    /// anything) in one transaction; `false` when it is not confirmed (completed already).
+    async fn complete_session(
+        &self,
+        id: Uuid,
+        notes: &str,
+        concierge_amount: i64,
         at: DateTime<Utc>,
         ledger: Option<&LedgerTx>,
     ) -> StoreResult<bool>;

@@ -229,3 +229,50 @@ test('a creator sells a journey in tiers with a live breakdown and assigns a men
   await fee.getByRole('button', { name: 'Save journey fee' }).click();
   await expect(fee.getByRole('status')).toContainText('Journey fee saved: 15%.');
 });
+
+test('a client asks a concierge for a session on the demo journey; the concierge confirms it and completes it with notes the client reads', async ({ page, browser, pageErrors }) => {
+  test.setTimeout(90_000);
+  const stamp = `${Date.now()}`;
+  await signInDemo(page, 'client@demo.cairn.test', 'Clara Client');
+  await page.goto('/journeys');
+  await hydrated(page);
+  await page.getByRole('link', { name: 'Quarterly reset' }).click();
+  await hydrated(page);
+  const sessions = page.getByRole('region', { name: 'Concierge sessions' });
+  const ask = sessions.getByRole('form', { name: 'Ask for a session' });
+  await expect(ask.getByLabel('Concierge')).toHaveValue(/.+/);
+  const when = new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 16);
+  await ask.getByLabel('When (your time)').fill(when);
+  await ask.getByRole('button', { name: 'Ask for a session' }).click();
+  await expect(ask.getByText('Say what you would like help with')).toBeVisible();
+  await expect(ask.getByLabel('When (your time)')).toHaveValue(when);
+  await ask.getByLabel('What would you like help with?').fill(`Planning my first step ${stamp}`);
+  await ask.getByRole('button', { name: 'Ask for a session' }).click();
+  const mine = sessions.getByRole('list', { name: 'Your sessions' }).getByRole('listitem').filter({ hasText: stamp });
+  await expect(mine).toContainText('With Conrad Concierge');
+  await expect(mine).toContainText('asked, waiting for confirmation');
+
+  // The concierge, on a phone: confirm, then complete with notes (a blank note is explained).
+  const conrad = await newPage(browser, pageErrors);
+  await conrad.setViewportSize({ width: 375, height: 800 });
+  await signInDemo(conrad, 'concierge@demo.cairn.test', 'Conrad Concierge');
+  await conrad.goto('/sessions');
+  await hydrated(conrad);
+  await expect(conrad.getByRole('heading', { level: 1, name: 'Sessions' })).toBeVisible();
+  const card = conrad.getByRole('article').filter({ hasText: stamp });
+  await expect(card).toContainText('pays you $34.00');
+  await card.getByRole('button', { name: 'Confirm session' }).click();
+  const notes = conrad.getByRole('article').filter({ hasText: stamp }).getByRole('form', { name: 'Notes on the session with Clara Client' });
+  await notes.getByRole('button', { name: 'Complete session' }).click();
+  await expect(notes.getByText('Write your notes')).toBeVisible();
+  await notes.getByLabel('Notes for the client').fill('Start on Monday: ten minutes of planning before email.');
+  await notes.getByRole('button', { name: 'Complete session' }).click();
+  await expect(conrad.getByRole('list', { name: 'Completed sessions' })).toContainText('earned $34.00');
+  expect(await conrad.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+
+  await page.reload();
+  await hydrated(page);
+  const done = page.getByRole('list', { name: 'Your sessions' }).getByRole('listitem').filter({ hasText: stamp });
+  await expect(done).toContainText('done');
+  await expect(done).toContainText('Start on Monday: ten minutes of planning before email.');
+});

@@ -195,16 +195,20 @@ pub async fn seed_if_empty(services: &Services) -> Result<bool, String> {
     }
     let journey = demo_journey(org.id, ids[5], now);
     e(store.create_journey(&journey).await)?;
-    // Maya reviews submitted sections of it, at $15 a review from Chris's balance.
-    e(store
-        .set_journey_mentor(&app::ports::JourneyMentorRecord {
-            journey_id: journey.id,
-            mentor_id: ids[6],
-            mentor_name: String::new(),
-            rate: 1_500,
-            added_at: now,
-        })
-        .await)?;
+    // Maya reviews submitted sections of it at $15 a review, Conrad holds sessions at $40, both
+    // paid from Chris's balance.
+    for (helper, role, rate) in [(ids[6], CapabilityRole::Mentor, 1_500), (ids[7], CapabilityRole::Concierge, 4_000)] {
+        e(store
+            .set_journey_helper(&app::ports::JourneyHelperRecord {
+                journey_id: journey.id,
+                helper_id: helper,
+                role,
+                helper_name: String::new(),
+                rate,
+                added_at: now,
+            })
+            .await)?;
+    }
     e(store
         .create_promo(&app::ports::PromoRecord {
             id: uuid::Uuid::now_v7(),

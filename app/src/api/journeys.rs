@@ -11,12 +11,8 @@
 //! yearly). A priced journey is filled in by those who bought a tier and kept it; its editors
 //! always may. The platform keeps the journey fee (15% unless a platform admin sets another).
 //!
-//! Mentor reviews: the creator assigns members with the mentor role, each with a rate per review.
-//! A client who bought the Guided or Premium tier (or anyone, on a free journey) asks one of them
-//! to review a submitted section; the mentor writes feedback and completes it, and is paid the
-//! rate from the creator's balance, less the journey fee.
+//! Mentor reviews and concierge sessions: see `journey_help`.
 
-use crate::domain::UserId;
 use crate::domain::billing::Interval;
 use crate::domain::journey::{FieldProblem, Score, Section, Tier};
 use crate::error::AppError;
@@ -55,56 +51,7 @@ pub struct SectionView {
     pub submitted_at: Option<DateTime<Utc>>,
     pub score: Score,
     /// The caller's request for a mentor's review of it, and the feedback once given.
-    pub review: Option<ReviewView>,
-}
-
-/// A mentor's review of one section, as its client sees it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ReviewView {
-    pub id: Uuid,
-    pub mentor: String,
-    pub completed: bool,
-    pub feedback: Option<String>,
-    pub requested_at: DateTime<Utc>,
-    pub completed_at: Option<DateTime<Utc>>,
-}
-
-/// One of a journey's mentors.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MentorView {
-    pub id: UserId,
-    pub name: String,
-    /// Minor units per completed review (shown to the journey's creator only; 0 for others).
-    pub rate: i64,
-}
-
-/// A review asked of the caller, with what the client submitted.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ReviewTask {
-    pub id: Uuid,
-    pub journey_id: Uuid,
-    pub journey: String,
-    pub section: String,
-    pub client: String,
-    pub score: Score,
-    /// (question, answer) in the section's order.
-    pub answers: Vec<(String, String)>,
-    pub requested_at: DateTime<Utc>,
-    pub completed_at: Option<DateTime<Utc>>,
-    pub feedback: Option<String>,
-    /// What the mentor received, or will receive on completing it (the rate less the journey fee).
-    pub pay: i64,
-}
-
-/// A mentor's reviews in the active organization.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MentorDesk {
-    /// Oldest request first.
-    pub pending: Vec<ReviewTask>,
-    /// Most recently completed first.
-    pub completed: Vec<ReviewTask>,
-    /// What completed reviews paid, in minor units.
-    pub earned: i64,
+    pub review: Option<super::journey_help::ReviewView>,
 }
 
 /// A submitted section, as its journey's editors see it.
@@ -143,12 +90,8 @@ pub struct JourneyView {
     pub fee_bps: u32,
     /// The commission paid to affiliates who bring a buyer, in basis points (0: none).
     pub affiliate_bps: u32,
-    /// The mentors who review submitted sections.
-    pub mentors: Vec<MentorView>,
-    /// Whether the caller may ask a mentor for reviews (Guided and Premium tiers, free journeys).
-    pub reviews: bool,
-    /// For its creator: the organization's members with the mentor role, to assign.
-    pub mentor_candidates: Vec<MentorView>,
+    /// Mentors, concierges, and the caller's sessions (see `journey_help`).
+    pub help: super::journey_help::JourneyHelp,
 }
 
 /// One tier's price for one interval.
@@ -209,17 +152,14 @@ pub mod rules {
     };
     use crate::domain::{Action, Resource};
     use crate::error::FieldResult;
-    use crate::ports::{
-        JourneyEntryRecord, JourneyMentorRecord, JourneyRecord, LedgerTx, NotificationRecord, PriceRecord,
-        ReviewRecord, Services, StoreError,
-    };
+    use crate::ports::{JourneyEntryRecord, JourneyRecord, PriceRecord, ReviewRecord, Services};
 
-    fn may_edit(p: &Principal, j: &JourneyRecord) -> bool {
+    pub(crate) fn may_edit(p: &Principal, j: &JourneyRecord) -> bool {
         p.may(Action::EditJourney, &Resource::Content { org: p.org, author: j.creator_id })
     }
 
     /// The journey if the caller sees it: published ones to every member, drafts to its editors.
-    async fn visible(services: &Services, p: &Principal, id: Uuid) -> Result<JourneyRecord, AppError> {
+    pub(crate) async fn visible(services: &Services, p: &Principal, id: Uuid) -> Result<JourneyRecord, AppError> {
         p.require(Action::ViewOrg, &Resource::Org(p.org))?;
         let j = services.store.journey(p.org, id).await?.ok_or(AppError::NotFound)?;
         if j.published || may_edit(p, &j) { Ok(j) } else { Err(AppError::NotFound) }
@@ -257,7 +197,7 @@ pub mod rules {
     }
 
     /// The journey's tier prices, by tier then interval.
-    async fn prices(services: &Services, org: OrgId, id: Uuid) -> Result<Vec<TierPrice>, AppError> {
+    pub(crate) async fn prices(services: &Services, org: OrgId, id: Uuid) -> Result<Vec<TierPrice>, AppError> {
         use crate::domain::journey::{parse_product, products_prefix};
         let mut out: Vec<TierPrice> = services
             .store
@@ -287,263 +227,6 @@ pub mod rules {
             return Ok(true);
         }
         Ok(services.store.has_paid_starting(p.user, &products_prefix(j.id), services.clock.now()).await?)
-    }
-
-    /// Whether the caller may ask for mentor reviews: on a free journey everyone who fills it in,
-    /// on a priced one those who bought a tier that brings them (and its editors).
-    async fn may_ask_reviews(
-        services: &Services,
-        p: &Principal,
-        j: &JourneyRecord,
-        priced: bool,
-    ) -> Result<bool, AppError> {
-        use crate::domain::journey::tier_prefix;
-        if !j.published {
-            return Ok(false);
-        }
-        if !priced || may_edit(p, j) {
-            return Ok(true);
-        }
-        let now = services.clock.now();
-        for tier in Tier::ALL.into_iter().filter(|t| t.reviews()) {
-            if services.store.has_paid_starting(p.user, &tier_prefix(j.id, tier), now).await? {
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    }
-
-    fn mentor_views(mentors: Vec<JourneyMentorRecord>, with_rates: bool) -> Vec<MentorView> {
-        mentors
-            .into_iter()
-            .map(|m| MentorView { id: m.mentor_id, name: m.mentor_name, rate: if with_rates { m.rate } else { 0 } })
-            .collect()
-    }
-
-    fn review_view(r: ReviewRecord) -> ReviewView {
-        ReviewView {
-            id: r.id,
-            mentor: r.mentor_name,
-            completed: r.status == "completed",
-            feedback: r.feedback,
-            requested_at: r.requested_at,
-            completed_at: r.completed_at,
-        }
-    }
-
-    /// Assigns a member with the mentor role to review the journey's sections at `rate` dollars
-    /// a review ($0 to $1,000), or changes their rate. Only its creator.
-    pub async fn set_mentor(
-        services: &Services,
-        p: &Principal,
-        id: Uuid,
-        mentor: UserId,
-        rate: &str,
-    ) -> Result<Vec<MentorView>, AppError> {
-        use crate::domain::billing::parse_money;
-        use crate::domain::journey::MAX_REVIEW_RATE;
-        seller(services, p, id).await?;
-        if !services.store.org_mentors(p.org).await?.iter().any(|(m, _)| *m == mentor) {
-            return Err(AppError::validation("mentor", "Choose a member of this organization with the mentor role."));
-        }
-        let rate = match rate.trim() {
-            "" => Err(AppError::validation("mentor_rate", "Say what a review pays, e.g. 20 (or 0).")),
-            raw => parse_money(raw).map_err(|e| AppError::validation("mentor_rate", e.0)),
-        }?;
-        if rate > MAX_REVIEW_RATE {
-            return Err(AppError::validation("mentor_rate", "A review pays at most $1,000.00."));
-        }
-        let record = JourneyMentorRecord {
-            journey_id: id,
-            mentor_id: mentor,
-            mentor_name: String::new(),
-            rate,
-            added_at: services.clock.now(),
-        };
-        services.store.set_journey_mentor(&record).await?;
-        let after = serde_json::json!({ "mentor": mentor, "rate": rate });
-        p.audit(services, "journey.mentor", id.to_string(), None, Some(after)).await?;
-        Ok(mentor_views(services.store.journey_mentors(id).await?, true))
-    }
-
-    /// Takes a mentor off the journey; reviews asked of them already stay theirs to complete.
-    pub async fn remove_mentor(
-        services: &Services,
-        p: &Principal,
-        id: Uuid,
-        mentor: UserId,
-    ) -> Result<Vec<MentorView>, AppError> {
-        seller(services, p, id).await?;
-        if !services.store.remove_journey_mentor(id, mentor).await? {
-            return Err(AppError::NotFound);
-        }
-        let before = serde_json::json!({ "mentor": mentor });
-        p.audit(services, "journey.mentor_removed", id.to_string(), Some(before), None).await?;
-        Ok(mentor_views(services.store.journey_mentors(id).await?, true))
-    }
-
-    /// Asks one of the journey's mentors to review a section the caller submitted.
-    pub async fn request_review(
-        services: &Services,
-        p: &Principal,
-        id: Uuid,
-        section: &str,
-        mentor: UserId,
-    ) -> Result<ReviewView, AppError> {
-        let j = visible(services, p, id).await?;
-        let priced = !prices(services, j.org_id, j.id).await?.is_empty();
-        if !may_ask_reviews(services, p, &j, priced).await? {
-            return Err(AppError::PlanLimit {
-                message: "Mentor reviews come with the Guided and Premium tiers.".into(),
-                upgrade: None,
-            });
-        }
-        let s = j.sections.iter().find(|s| s.id == section).ok_or(AppError::NotFound)?;
-        let entries = services.store.journey_entries(j.id, p.user).await?;
-        if !entries.iter().any(|e| e.section_id == s.id && e.submitted_at.is_some()) {
-            return Err(AppError::conflict("Submit this section first: mentors review submitted sections."));
-        }
-        let mentors = services.store.journey_mentors(j.id).await?;
-        let chosen = mentors
-            .into_iter()
-            .find(|m| m.mentor_id == mentor && m.mentor_id != p.user)
-            .ok_or_else(|| AppError::validation("mentor", "Choose one of this journey's mentors."))?;
-        let now = chrono::SubsecRound::trunc_subsecs(services.clock.now(), 6);
-        let review = ReviewRecord {
-            id: Uuid::now_v7(),
-            journey_id: j.id,
-            client_id: p.user,
-            section_id: s.id.clone(),
-            mentor_id: chosen.mentor_id,
-            status: "requested".into(),
-            feedback: None,
-            rate: chosen.rate,
-            mentor_amount: 0,
-            requested_at: now,
-            completed_at: None,
-            client_name: String::new(),
-            mentor_name: chosen.mentor_name,
-        };
-        match services.store.request_review(&review).await {
-            Err(StoreError::Conflict(_)) => {
-                return Err(AppError::conflict("You asked for a review of this section already."));
-            }
-            done => done?,
-        }
-        let client = services.store.user_by_id(p.user).await?.map(|u| u.display_name).unwrap_or_default();
-        let note = NotificationRecord {
-            id: Uuid::now_v7(),
-            user_id: chosen.mentor_id,
-            org_id: Some(p.org),
-            kind: "review".into(),
-            title: "A review was requested".into(),
-            body: format!("{client} asks you to review “{}” in {}.", s.title, j.title),
-            link: "/reviews".into(),
-            created_at: now,
-            read_at: None,
-        };
-        services.store.add_notifications(&[note]).await?;
-        Ok(review_view(review))
-    }
-
-    /// The reviews asked of the caller in the organization's journeys.
-    pub async fn mentor_desk(services: &Services, p: &Principal) -> Result<MentorDesk, AppError> {
-        p.require(Action::ViewOrg, &Resource::Org(p.org))?;
-        let fee_bps = crate::api::billing::rules::journey_fee_bps(services).await?;
-        let mut journeys: BTreeMap<Uuid, Option<JourneyRecord>> = BTreeMap::new();
-        let mut desk = MentorDesk { pending: Vec::new(), completed: Vec::new(), earned: 0 };
-        for r in services.store.mentor_reviews(p.org, p.user).await? {
-            if let std::collections::btree_map::Entry::Vacant(slot) = journeys.entry(r.journey_id) {
-                slot.insert(services.store.journey(p.org, r.journey_id).await?);
-            }
-            let Some(Some(j)) = journeys.get(&r.journey_id) else { continue };
-            let Some(section) = j.sections.iter().find(|s| s.id == r.section_id) else { continue };
-            let entry = services
-                .store
-                .journey_entries(j.id, r.client_id)
-                .await?
-                .into_iter()
-                .find(|e| e.section_id == r.section_id);
-            let completed = r.status == "completed";
-            let pay =
-                if completed { r.mentor_amount } else { r.rate - crate::domain::billing::percent_of(r.rate, fee_bps) };
-            let task = ReviewTask {
-                id: r.id,
-                journey_id: j.id,
-                journey: j.title.clone(),
-                section: section.title.clone(),
-                client: r.client_name,
-                score: entry.as_ref().map(|e| e.score).unwrap_or_default(),
-                answers: section
-                    .fields
-                    .iter()
-                    .map(|f| {
-                        let answer = entry.as_ref().and_then(|e| e.answers.get(&f.id)).cloned().unwrap_or_default();
-                        (f.label.clone(), answer)
-                    })
-                    .collect(),
-                requested_at: r.requested_at,
-                completed_at: r.completed_at,
-                feedback: r.feedback,
-                pay,
-            };
-            if completed {
-                desk.earned += pay;
-                desk.completed.push(task);
-            } else {
-                desk.pending.push(task);
-            }
-        }
-        desk.completed.sort_by_key(|t| std::cmp::Reverse(t.completed_at));
-        Ok(desk)
-    }
-
-    /// Completes a review asked of the caller with their feedback: the client is told, and the
-    /// mentor is paid the review's rate from the creator's balance, less the journey fee.
-    pub async fn complete_review(services: &Services, p: &Principal, id: Uuid, feedback: &str) -> Result<(), AppError> {
-        use crate::domain::billing::{CURRENCY, review_entries};
-        use crate::domain::journey::parse_feedback;
-        p.require(Action::ViewOrg, &Resource::Org(p.org))?;
-        let r = services.store.review(id).await?.ok_or(AppError::NotFound)?;
-        let j = services.store.journey(p.org, r.journey_id).await?.ok_or(AppError::NotFound)?;
-        if r.mentor_id != p.user {
-            return Err(AppError::Forbidden);
-        }
-        let done = || AppError::conflict("This review is completed already.");
-        if r.status == "completed" {
-            return Err(done());
-        }
-        let feedback = parse_feedback(feedback).field("feedback")?;
-        let fee_bps = crate::api::billing::rules::journey_fee_bps(services).await?;
-        let (pay, entries) = review_entries(j.creator_id, r.mentor_id, r.rate, fee_bps);
-        let now = chrono::SubsecRound::trunc_subsecs(services.clock.now(), 6);
-        let ledger = (!entries.is_empty()).then(|| LedgerTx {
-            id: Uuid::now_v7(),
-            kind: "review".into(),
-            reference: format!("review:{id}"),
-            currency: CURRENCY.into(),
-            created_at: now,
-            entries,
-        });
-        if !services.store.complete_review(id, &feedback, pay, now, ledger.as_ref()).await? {
-            return Err(done());
-        }
-        let section = j.sections.iter().find(|s| s.id == r.section_id).map(|s| s.title.as_str()).unwrap_or("a section");
-        let note = NotificationRecord {
-            id: Uuid::now_v7(),
-            user_id: r.client_id,
-            org_id: Some(p.org),
-            kind: "review".into(),
-            title: "Your review is in".into(),
-            body: format!("{} reviewed “{section}” in {}.", r.mentor_name, j.title),
-            link: format!("/journeys/{}", j.id),
-            created_at: now,
-            read_at: None,
-        };
-        services.store.add_notifications(&[note]).await?;
-        let after = serde_json::json!({ "rate": r.rate, "mentor_amount": pay });
-        p.audit(services, "journey.review_completed", id.to_string(), None, Some(after)).await?;
-        Ok(())
     }
 
     /// Sets the journey's tier prices: every tier and interval in `input`, an empty amount
@@ -600,7 +283,7 @@ pub mod rules {
     }
 
     /// The journey `id` if the caller sells it: its creator, with creator tools.
-    async fn seller(services: &Services, p: &Principal, id: Uuid) -> Result<JourneyRecord, AppError> {
+    pub(crate) async fn seller(services: &Services, p: &Principal, id: Uuid) -> Result<JourneyRecord, AppError> {
         let j = visible(services, p, id).await?;
         if j.creator_id != p.user {
             return Err(AppError::Forbidden);
@@ -731,7 +414,7 @@ pub mod rules {
                     submitted_at: entry.as_ref().and_then(|e| e.submitted_at),
                     score: entry.as_ref().map(|e| e.score).unwrap_or_default(),
                     answers: entry.map(|e| e.answers).unwrap_or_default(),
-                    review: reviews.remove(&section.id).map(review_view),
+                    review: reviews.remove(&section.id).map(super::super::journey_help::rules::review_view),
                 }
             })
             .collect();
@@ -763,22 +446,9 @@ pub mod rules {
         let access = has_access(services, p, &j, !prices.is_empty()).await?;
         let is_seller = j.creator_id == p.user;
         let fee_bps = if is_seller { crate::api::billing::rules::journey_fee_bps(services).await? } else { 0 };
-        let ask = may_ask_reviews(services, p, &j, !prices.is_empty()).await?;
-        let mentors = if ask || is_seller {
-            mentor_views(services.store.journey_mentors(j.id).await?, is_seller)
-        } else {
-            Vec::new()
-        };
-        let mentor_candidates = if is_seller {
-            let org_mentors = services.store.org_mentors(p.org).await?;
-            org_mentors.into_iter().map(|(id, name)| MentorView { id, name, rate: 0 }).collect()
-        } else {
-            Vec::new()
-        };
+        let help = super::super::journey_help::rules::for_journey(services, p, &j, !prices.is_empty()).await?;
         Ok(JourneyView {
-            mentors,
-            reviews: ask,
-            mentor_candidates,
+            help,
             affiliate_bps: affiliate_bps(&prices),
             prices,
             access,
@@ -1200,59 +870,6 @@ pub async fn set_journey_prices(id: Uuid, prices: Vec<TierPriceInput>) -> Result
     super::respond(async move {
         let (services, p) = super::prompts::principal().await?;
         rules::set_prices(&services, &p, id, &prices).await
-    })
-    .await
-}
-
-/// Assigns a member with the mentor role to the journey at `rate` dollars a review, or changes
-/// their rate; answers the journey's mentors. Needs: the journey's creator.
-#[server(endpoint = "set_journey_mentor", input = Json)]
-pub async fn set_journey_mentor(id: Uuid, mentor: UserId, rate: String) -> Result<Vec<MentorView>, AppError> {
-    super::respond(async move {
-        let (services, p) = super::prompts::principal().await?;
-        rules::set_mentor(&services, &p, id, mentor, &rate).await
-    })
-    .await
-}
-
-/// Takes a mentor off the journey; answers its mentors. Needs: the journey's creator.
-#[server(endpoint = "remove_journey_mentor", input = Json)]
-pub async fn remove_journey_mentor(id: Uuid, mentor: UserId) -> Result<Vec<MentorView>, AppError> {
-    super::respond(async move {
-        let (services, p) = super::prompts::principal().await?;
-        rules::remove_mentor(&services, &p, id, mentor).await
-    })
-    .await
-}
-
-/// Asks one of the journey's mentors to review a section the caller submitted. Needs: the
-/// Guided or Premium tier of a priced journey.
-#[server(endpoint = "request_review", input = Json)]
-pub async fn request_review(id: Uuid, section: String, mentor: UserId) -> Result<ReviewView, AppError> {
-    super::respond(async move {
-        let (services, p) = super::prompts::principal().await?;
-        rules::request_review(&services, &p, id, &section, mentor).await
-    })
-    .await
-}
-
-/// The reviews asked of the caller in the active organization.
-#[server(endpoint = "mentor_reviews")]
-pub async fn mentor_reviews() -> Result<MentorDesk, AppError> {
-    super::respond(async move {
-        let (services, p) = super::prompts::principal().await?;
-        rules::mentor_desk(&services, &p).await
-    })
-    .await
-}
-
-/// Completes a review asked of the caller with their feedback; the mentor is paid its rate less
-/// the journey fee.
-#[server(endpoint = "complete_review", input = Json)]
-pub async fn complete_review(id: Uuid, feedback: String) -> Result<(), AppError> {
-    super::respond(async move {
-        let (services, p) = super::prompts::principal().await?;
-        rules::complete_review(&services, &p, id, &feedback).await
     })
     .await
 }

@@ -101,6 +101,7 @@ fn SignedInNav(me: Me) -> impl IntoView {
     let platform_admin = me.platform_roles.contains(&crate::domain::PlatformRole::SystemAdmin);
     let creator = me.capabilities.contains(&crate::domain::CapabilityRole::Creator);
     let mentor = me.capabilities.contains(&crate::domain::CapabilityRole::Mentor);
+    let concierge = me.capabilities.contains(&crate::domain::CapabilityRole::Concierge);
     view! {
         <nav aria-label="Main" class="nav">
             <A href="/">"Dashboard"</A>
@@ -108,6 +109,7 @@ fn SignedInNav(me: Me) -> impl IntoView {
             <A href="/sequences">"Sequences"</A>
             <A href="/journeys">"Journeys"</A>
             {mentor.then(|| view! { <A href="/reviews">"Reviews"</A> })}
+            {concierge.then(|| view! { <A href="/sessions">"Sessions"</A> })}
             <InboxLink initial=me.unread_messages/>
             <A href="/decisions">"Decisions"</A>
             <A href="/activity">"Activity"</A>

@@ -1003,19 +1003,20 @@ fn refunded_portion(entries: &[Entry], gross: i64, refunded: i64) -> Vec<i64> {
     entries.iter().enumerate().map(|(i, e)| if e.amount > 0 { debits[i] } else { credits[i] }).collect()
 }
 
-/// A mentor's completed review, paid from the creator's balance: the creator's payable goes down
-/// by `rate`, the platform keeps `fee_bps` of it and the mentor receives the rest. Returns what
-/// the mentor receives and the lines (none when the review pays nothing).
-pub fn review_entries(creator: super::UserId, mentor: super::UserId, rate: i64, fee_bps: u32) -> (i64, Vec<Entry>) {
+/// A mentor's completed review or a concierge's completed session, paid from the creator's
+/// balance: the creator's payable goes down by `rate`, the platform keeps `fee_bps` of it and the
+/// helper receives the rest. Returns what the helper receives and the lines (none when it pays
+/// nothing).
+pub fn helper_pay_entries(creator: super::UserId, helper: super::UserId, rate: i64, fee_bps: u32) -> (i64, Vec<Entry>) {
     let fee = percent_of(rate, fee_bps);
-    let mentor_amount = rate - fee;
+    let paid = rate - fee;
     let mut lines = vec![
         Entry::new(account::payable(creator), rate),
-        Entry::new(account::payable(mentor), -mentor_amount),
+        Entry::new(account::payable(helper), -paid),
         Entry::new(account::PLATFORM_REVENUE, -fee),
     ];
     lines.retain(|e| e.amount != 0);
-    (mentor_amount, lines)
+    (paid, lines)
 }
 
 /// Paying a party out: their payable goes down, so does cash.
@@ -1213,9 +1214,9 @@ mod tests {
     }
 
     #[test]
-    fn a_review_moves_its_rate_from_the_creator_to_the_mentor_and_the_platform_to_the_cent() {
+    fn a_review_or_session_moves_its_rate_from_the_creator_to_the_helper_and_the_platform_to_the_cent() {
         let (creator, mentor) = (UserId(uuid::Uuid::now_v7()), UserId(uuid::Uuid::now_v7()));
-        let (paid, lines) = review_entries(creator, mentor, 2_000, 1_500);
+        let (paid, lines) = helper_pay_entries(creator, mentor, 2_000, 1_500);
         assert_eq!(paid, 1_700);
         assert_eq!(
             lines,
@@ -1229,11 +1230,11 @@ mod tests {
         for _ in 0..1_000 {
             let rate = (rng.next() % 100_001) as i64;
             let bps = (rng.next() % 10_001) as u32;
-            let (paid, lines) = review_entries(creator, mentor, rate, bps);
+            let (paid, lines) = helper_pay_entries(creator, mentor, rate, bps);
             assert!(rate == 0 || balanced(&lines), "{rate} at {bps}");
             assert!((0..=rate).contains(&paid));
         }
-        assert_eq!(review_entries(creator, mentor, 0, 1_500), (0, vec![]));
+        assert_eq!(helper_pay_entries(creator, mentor, 0, 1_500), (0, vec![]));
     }
 
     #[test]

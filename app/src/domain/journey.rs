@@ -453,6 +453,11 @@ impl Tier {
         matches!(self, Tier::Guided | Tier::Premium)
     }
 
+    /// Whether the tier brings concierge sessions (Premium).
+    pub fn sessions(self) -> bool {
+        self == Tier::Premium
+    }
+
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         Self::ALL
             .into_iter()
@@ -492,8 +497,8 @@ pub fn tier_prefix(journey: uuid::Uuid, tier: Tier) -> String {
     format!("journey:{journey}:{}:", tier.as_str())
 }
 
-/// The most one mentor review may pay: $1,000.
-pub const MAX_REVIEW_RATE: i64 = 100_000;
+/// The most one mentor review or concierge session may pay: $1,000.
+pub const MAX_HELPER_RATE: i64 = 100_000;
 
 /// A mentor's feedback on a section: 1-5,000 characters.
 pub fn parse_feedback(raw: &str) -> Result<String, Invalid> {
@@ -503,6 +508,30 @@ pub fn parse_feedback(raw: &str) -> Result<String, Invalid> {
     }
     if text.chars().count() > 5_000 || text.contains('\0') {
         return Err(Invalid("Keep the feedback to 5,000 characters.".into()));
+    }
+    Ok(text.to_owned())
+}
+
+/// What a client wants a concierge's help with: 1-2,000 characters.
+pub fn parse_topic(raw: &str) -> Result<String, Invalid> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err(Invalid("Say what you would like help with, e.g. “choosing a venue”.".into()));
+    }
+    if text.chars().count() > 2_000 || text.contains('\0') {
+        return Err(Invalid("Keep it to 2,000 characters.".into()));
+    }
+    Ok(text.to_owned())
+}
+
+/// A concierge's notes after a session: 1-5,000 characters.
+pub fn parse_notes(raw: &str) -> Result<String, Invalid> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err(Invalid("Write your notes: what you covered, and what comes next.".into()));
+    }
+    if text.chars().count() > 5_000 || text.contains('\0') {
+        return Err(Invalid("Keep the notes to 5,000 characters.".into()));
     }
     Ok(text.to_owned())
 }
@@ -526,6 +555,7 @@ mod tests {
             }
         }
         assert_eq!(Tier::ALL.map(Tier::reviews), [false, true, true]);
+        assert_eq!(Tier::ALL.map(Tier::sessions), [false, false, true]);
     }
 
     #[test]

@@ -137,6 +137,16 @@ pub fn format_local(at: DateTime<Utc>, timezone: &str) -> String {
     at.with_timezone(&tz).format("%-d %B %Y, %H:%M %Z").to_string()
 }
 
+/// A date and time as a `datetime-local` input sends it (`2027-01-02T09:30`), read in
+/// `timezone` (UTC for an unknown zone).
+pub fn parse_local_datetime(raw: &str, timezone: &str) -> Result<DateTime<Utc>, super::Invalid> {
+    let naive = NaiveDateTime::parse_from_str(raw.trim(), "%Y-%m-%dT%H:%M")
+        .or_else(|_| NaiveDateTime::parse_from_str(raw.trim(), "%Y-%m-%dT%H:%M:%S"))
+        .map_err(|_| super::Invalid("Choose a date and time, e.g. 2027-01-02 09:30.".into()))?;
+    let tz: Tz = timezone.parse().unwrap_or(chrono_tz::UTC);
+    Ok(local(&tz, naive))
+}
+
 fn local(tz: &Tz, naive: NaiveDateTime) -> DateTime<Utc> {
     let mut probe = naive;
     for _ in 0..4 {
@@ -159,6 +169,16 @@ mod tests {
 
     fn nine() -> NaiveTime {
         NaiveTime::from_hms_opt(9, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn a_local_date_and_time_is_read_in_the_persons_timezone() {
+        assert_eq!(parse_local_datetime("2027-01-02T09:30", "Europe/Berlin").unwrap(), utc("2027-01-02T08:30:00Z"));
+        assert_eq!(parse_local_datetime("2027-07-02T09:30:00", "Europe/Berlin").unwrap(), utc("2027-07-02T07:30:00Z"));
+        assert_eq!(parse_local_datetime("2027-01-02T09:30", "Nowhere/Else").unwrap(), utc("2027-01-02T09:30:00Z"));
+        // 02:30 on 28 March 2027 does not exist in Berlin: it moves past the gap.
+        assert_eq!(parse_local_datetime("2027-03-28T02:30", "Europe/Berlin").unwrap(), utc("2027-03-28T01:00:00Z"));
+        assert!(parse_local_datetime("tomorrow", "UTC").is_err());
     }
 
     #[test]

@@ -4,17 +4,17 @@
 
 use super::SignedIn;
 use super::billing::{AffiliateRate, ErrorNotice, ShareAndEarn, general, open_checkout};
+use super::journey_help::{ClientSessions, HelperPanel, Reviews, SectionReview};
 use crate::api::billing::start_checkout;
 use crate::api::journeys::{
-    FieldInput, JourneyView, MentorView, ReviewView, SectionView, TierPrice, TierPriceInput, add_field, add_section,
-    create_journey, delete_journey, get_journey, list_journeys, move_item, price_field, remove_field,
-    remove_journey_mentor, remove_section, request_review, save_answers, set_journey_affiliate_rate,
-    set_journey_mentor, set_journey_prices, update_field, update_journey,
+    FieldInput, JourneyView, SectionView, TierPrice, TierPriceInput, add_field, add_section, create_journey,
+    delete_journey, get_journey, list_journeys, move_item, price_field, remove_field, remove_section, save_answers,
+    set_journey_affiliate_rate, set_journey_prices, update_field, update_journey,
 };
 use crate::components::forms::error_for;
 use crate::components::layout::{LocalTime, can_in_active_org};
 use crate::domain::Action as Permission;
-use crate::domain::UserId;
+use crate::domain::CapabilityRole;
 use crate::domain::billing::{Interval, format_money, parse_money, sale_breakdown};
 use crate::domain::journey::{Field, FieldKind, FieldProblem, Score, Tier, options_text};
 use crate::dto::Me;
@@ -112,10 +112,10 @@ pub fn JourneyPage() -> impl IntoView {
 
 /// Bumped after every successful change, to reload the journey.
 #[derive(Clone, Copy)]
-struct Reload(RwSignal<usize>);
+pub struct Reload(RwSignal<usize>);
 
 impl Reload {
-    fn now(self) {
+    pub fn now(self) {
         self.0.update(|n| *n += 1);
     }
 }
@@ -160,8 +160,8 @@ fn Journey(j: JourneyView, reload: Reload) -> impl IntoView {
     let fill = (j.published && j.access).then(|| {
         let id = j.id;
         let reviews = Reviews {
-            mentors: if j.reviews { j.mentors.clone() } else { Vec::new() },
-            upsell: !j.reviews && j.prices.iter().any(|p| p.tier.reviews()),
+            mentors: if j.help.reviews { j.help.mentors.clone() } else { Vec::new() },
+            upsell: !j.help.reviews && j.prices.iter().any(|p| p.tier.reviews()),
         };
         j.sections
             .clone()
@@ -180,26 +180,24 @@ fn Journey(j: JourneyView, reload: Reload) -> impl IntoView {
         </p>
         {j.can_edit.then(|| view! { <Builder j=j.clone() reload=reload/> })}
         {j.is_seller.then(|| view! { <TierPrices id=j.id prices=j.prices.clone() fee_bps=j.fee_bps affiliate_bps=j.affiliate_bps/> })}
-        {j.is_seller.then(|| view! { <JourneyMentors id=j.id mentors=j.mentors.clone() candidates=j.mentor_candidates.clone()/> })}
+        {j.is_seller.then(|| view! {
+            <HelperPanel id=j.id role=CapabilityRole::Mentor helpers=j.help.mentors.clone() candidates=j.help.mentor_candidates.clone()/>
+            <HelperPanel id=j.id role=CapabilityRole::Concierge helpers=j.help.concierges.clone() candidates=j.help.concierge_candidates.clone()/>
+        })}
         {match fill {
             Some(sections) => view! { <div class="journey-sections">{sections}</div> }.into_any(),
             None if locked => view! { <BuyTier j=j.clone()/> }.into_any(),
             None => view! { <p class="muted">"Clients can fill this journey in once it is published."</p> }.into_any(),
         }}
+        {(j.published && j.access && !j.is_seller).then(|| {
+            let upsell = !j.help.sessions_open && j.prices.iter().any(|p| p.tier.sessions());
+            view! { <ClientSessions journey=j.id help=j.help.clone() upsell=upsell reload=reload/> }
+        })}
         {(j.published && !j.is_seller && j.affiliate_bps > 0).then(|| view! {
             <ShareAndEarn product=format!("journey:{}", j.id) rate_bps=j.affiliate_bps/>
         })}
         {(j.can_edit && !j.submissions.is_empty()).then(|| view! { <Submissions j=j.clone()/> })}
     }
-}
-
-/// What a client may do about mentor reviews of their submitted sections.
-#[derive(Clone)]
-struct Reviews {
-    /// The mentors to ask (empty: reviews are not for this client, or nobody reviews yet).
-    mentors: Vec<MentorView>,
-    /// Whether to say that a higher tier brings reviews.
-    upsell: bool,
 }
 
 /// One section to fill in: its questions as inputs, saved as a draft when an answer changes.
@@ -322,74 +320,6 @@ fn FillSection(journey: Uuid, entry: SectionView, reviews: Reviews, reload: Relo
         </section>
     }
     .into_any()
-}
-
-/// Below a submitted section: the mentor's feedback, the pending request, or the form to ask one
-/// of the journey's mentors for a review.
-#[component]
-fn SectionReview(
-    journey: Uuid,
-    section: String,
-    title: String,
-    review: Option<ReviewView>,
-    reviews: Reviews,
-    reload: Reload,
-) -> impl IntoView {
-    match review {
-        Some(r) if r.completed => view! {
-            <div class="review" role="region" aria-label=format!("Mentor feedback on {title}")>
-                <h3>{format!("Feedback from {}", r.mentor)}</h3>
-                <p class="feedback">{r.feedback.unwrap_or_default()}</p>
-                <p class="meta">{r.completed_at.map(|at| view! { "Reviewed " <LocalTime at=at/> })}</p>
-            </div>
-        }
-        .into_any(),
-        Some(r) => view! {
-            <p class="review" role="status">
-                {format!("Review requested from {} ", r.mentor)}<LocalTime at=r.requested_at/>
-                ": their feedback will appear here."
-            </p>
-        }
-        .into_any(),
-        None if !reviews.mentors.is_empty() => {
-            let mentors = reviews.mentors;
-            let chosen = RwSignal::new(mentors[0].id.0.to_string());
-            let error = RwSignal::new(None::<AppError>);
-            let select_id = format!("review-mentor-{section}");
-            let ask = Action::new(move |mentor: &String| {
-                let mentor = UserId(mentor.parse().unwrap_or_default());
-                request_review(journey, section.clone(), mentor)
-            });
-            Effect::new(move |_| match ask.value().get() {
-                Some(Ok(_)) => reload.now(),
-                Some(Err(e)) => error.set(Some(e)),
-                None => {}
-            });
-            let label_for = select_id.clone();
-            let error_id = format!("{select_id}-error");
-            let described = error_id.clone();
-            view! {
-                <form class="review" aria-label=format!("Ask for a review of {title}")
-                    on:submit=move |ev| { ev.prevent_default(); error.set(None); ask.dispatch(chosen.get_untracked()); }>
-                    <div class="field">
-                        <label for=label_for>"Mentor"</label>
-                        <select id=select_id on:change=move |ev| chosen.set(event_target_value(&ev)) aria-describedby=described>
-                            {mentors.iter().map(|m| view! { <option value=m.id.0.to_string()>{m.name.clone()}</option> }).collect_view()}
-                        </select>
-                        <p class="field-error" id=error_id aria-live="polite">{error_for(error, "mentor")}</p>
-                    </div>
-                    <ErrorNotice error=general(error)/>
-                    <button type="submit" disabled=move || ask.pending().get()>"Ask for a review"</button>
-                </form>
-            }
-            .into_any()
-        }
-        None if reviews.upsell => {
-            view! { <p class="muted">"A mentor's review of this section comes with the Guided and Premium tiers."</p> }
-                .into_any()
-        }
-        None => ().into_any(),
-    }
 }
 
 /// The input for one question, by its kind, with its problem below it.
@@ -1032,100 +962,6 @@ fn TierPrices(id: Uuid, prices: Vec<TierPrice>, fee_bps: u32, affiliate_bps: u32
                 let save = Action::new(move |percent: &String| set_journey_affiliate_rate(id, percent.clone()));
                 view! { <AffiliateRate rate_bps=affiliate_bps save=save/> }
             })}
-        </section>
-    }
-}
-
-/// The creator's mentors: who reviews clients' submitted sections, and what each review pays.
-#[component]
-fn JourneyMentors(id: Uuid, mentors: Vec<MentorView>, candidates: Vec<MentorView>) -> impl IntoView {
-    let list = RwSignal::new(mentors);
-    let chosen = RwSignal::new(candidates.first().map(|c| c.id.0.to_string()).unwrap_or_default());
-    let rate = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<AppError>);
-    let saved = RwSignal::new(None::<String>);
-    let add = Action::new(move |(mentor, rate): &(String, String)| {
-        set_journey_mentor(id, UserId(mentor.parse().unwrap_or_default()), rate.clone())
-    });
-    let remove = Action::new(move |mentor: &UserId| remove_journey_mentor(id, *mentor));
-    Effect::new(move |_| match add.value().get() {
-        Some(Ok(now)) => {
-            list.set(now);
-            rate.set(String::new());
-            saved.set(Some("Mentor saved.".into()));
-        }
-        Some(Err(e)) => error.set(Some(e)),
-        None => {}
-    });
-    Effect::new(move |_| match remove.value().get() {
-        Some(Ok(now)) => {
-            list.set(now);
-            saved.set(Some("Mentor removed.".into()));
-        }
-        Some(Err(e)) => error.set(Some(e)),
-        None => {}
-    });
-    let has_candidates = !candidates.is_empty();
-    view! {
-        <section class="card" aria-labelledby="journey-mentors-h">
-            <h2 id="journey-mentors-h">"Mentors"</h2>
-            <p class="hint">"Clients on a free journey, or on the Guided and Premium tiers, ask a mentor to review a section they submitted. Each completed review pays the mentor its rate from your balance, less the platform fee."</p>
-            {move || {
-                let now = list.get();
-                if now.is_empty() {
-                    view! { <p class="muted">"No mentors yet."</p> }.into_any()
-                } else {
-                    view! {
-                        <ul class="mentor-list" aria-label="Mentors of this journey">
-                            {now.into_iter().map(|m| {
-                                let who = m.id;
-                                view! {
-                                    <li>
-                                        {format!("{} — {} a review", m.name, format_money(m.rate))}
-                                        " "
-                                        <button type="button" class="secondary" aria-label=format!("Remove {}", m.name)
-                                            disabled=move || remove.pending().get()
-                                            on:click=move |_| { error.set(None); saved.set(None); remove.dispatch(who); }>
-                                            "Remove"
-                                        </button>
-                                    </li>
-                                }
-                            }).collect_view()}
-                        </ul>
-                    }.into_any()
-                }
-            }}
-            {if has_candidates {
-                view! {
-                    <form aria-label="Add a mentor" on:submit=move |ev| {
-                        ev.prevent_default();
-                        error.set(None);
-                        saved.set(None);
-                        add.dispatch((chosen.get_untracked(), rate.get_untracked()));
-                    }>
-                        <div class="field">
-                            <label for="journey-mentor">"Mentor"</label>
-                            <select id="journey-mentor" on:change=move |ev| chosen.set(event_target_value(&ev)) aria-describedby="journey-mentor-error">
-                                {candidates.iter().map(|c| view! { <option value=c.id.0.to_string()>{c.name.clone()}</option> }).collect_view()}
-                            </select>
-                            <p class="field-error" id="journey-mentor-error" aria-live="polite">{error_for(error, "mentor")}</p>
-                        </div>
-                        <div class="field">
-                            <label for="journey-mentor-rate">"Pay per review (dollars)"</label>
-                            <input id="journey-mentor-rate" inputmode="decimal" bind:value=rate aria-describedby="journey-mentor-rate-error"/>
-                            <p class="field-error" id="journey-mentor-rate-error" aria-live="polite">{error_for(error, "mentor_rate")}</p>
-                        </div>
-                        <ErrorNotice error=general(error)/>
-                        <p role="status" class="form-success">{move || saved.get()}</p>
-                        <button type="submit" disabled=move || add.pending().get()>"Save mentor"</button>
-                    </form>
-                }.into_any()
-            } else {
-                view! {
-                    <p class="muted">"No member of this organization has the mentor role yet: a platform admin grants it."</p>
-                    <ErrorNotice error=general(error)/>
-                }.into_any()
-            }}
         </section>
     }
 }

@@ -5,7 +5,8 @@ use super::{BeginWrite, Db, OrStore, StoreResult as Result, on_pool};
 use app::domain::journey::{Score, Section};
 use app::domain::{CapabilityRole, OrgId, UserId};
 use app::ports::{
-    JourneyEntryRecord, JourneyMentorRecord, JourneyRecord, JourneyStore, LedgerTx, ReviewRecord, StoreError,
+    ConciergeSessionRecord, JourneyEntryRecord, JourneyHelperRecord, JourneyRecord, JourneyStore, LedgerTx,
+    ReviewRecord, StoreError,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -129,6 +130,74 @@ const REVIEW_SELECT: &str = "SELECT r.id, r.journey_id, r.client_id, r.section_i
      c.display_name AS client_name, m.display_name AS mentor_name \
      FROM mentor_reviews r JOIN users c ON c.id = r.client_id JOIN users m ON m.id = r.mentor_id";
 
+#[derive(FromRow)]
+struct SessionRow {
+    id: Uuid,
+    journey_id: Uuid,
+    client_id: Uuid,
+    concierge_id: Uuid,
+    status: String,
+    starts_at: DateTime<Utc>,
+    topic: String,
+    notes: Option<String>,
+    rate: i64,
+    concierge_amount: i64,
+    requested_at: DateTime<Utc>,
+    confirmed_at: Option<DateTime<Utc>>,
+    completed_at: Option<DateTime<Utc>>,
+    client_name: String,
+    concierge_name: String,
+}
+
+impl From<SessionRow> for ConciergeSessionRecord {
+    fn from(r: SessionRow) -> Self {
+        ConciergeSessionRecord {
+            id: r.id,
+            journey_id: r.journey_id,
+            client_id: UserId(r.client_id),
+            concierge_id: UserId(r.concierge_id),
+            status: r.status,
+            starts_at: r.starts_at,
+            topic: r.topic,
+            notes: r.notes,
+            rate: r.rate,
+            concierge_amount: r.concierge_amount,
+            requested_at: r.requested_at,
+            confirmed_at: r.confirmed_at,
+            completed_at: r.completed_at,
+            client_name: r.client_name,
+            concierge_name: r.concierge_name,
+        }
+    }
+}
+
+const SESSION_SELECT: &str = "SELECT s.id, s.journey_id, s.client_id, s.concierge_id, s.status, s.starts_at, s.topic, \
+     s.notes, CAST(s.rate AS BIGINT) AS rate, CAST(s.concierge_amount AS BIGINT) AS concierge_amount, s.requested_at, \
+     s.confirmed_at, s.completed_at, c.display_name AS client_name, k.display_name AS concierge_name \
+     FROM concierge_sessions s JOIN users c ON c.id = s.client_id JOIN users k ON k.id = s.concierge_id";
+
+/// Marks a review or session completed with `update` (a conditional update binding id, text,
+/// amount paid and time) and books what it pays, in one transaction; `false` when the update
+/// changed nothing (completed already).
+macro_rules! complete_and_pay {
+    ($db:expr, $update:expr, ($id:expr, $text:expr, $paid:expr, $at:expr), $ledger:expr) => {
+        on_pool!($db, pool => {
+            let mut tx = pool.begin_write().await.store()?;
+            let done = sqlx::query($update)
+                .bind($id).bind($text).bind($paid).bind($at)
+                .execute(&mut *tx).await.store()?.rows_affected();
+            if done != 1 {
+                return Ok(false);
+            }
+            if let Some(ledger) = $ledger {
+                book!(tx, ledger);
+            }
+            tx.commit().await.store()?;
+            Ok(true)
+        })
+    };
+}
+
 fn json<T: serde::Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| StoreError::Other(e.to_string()))
 }
@@ -223,44 +292,48 @@ impl JourneyStore for Db {
         Ok(done == 1)
     }
 
-    async fn journey_mentors(&self, journey: Uuid) -> Result<Vec<JourneyMentorRecord>> {
-        let rows: Vec<(Uuid, String, i64, DateTime<Utc>)> = on_pool!(self, pool => sqlx::query_as(
-            "SELECT m.mentor_id, u.display_name, CAST(m.rate AS BIGINT), m.added_at FROM journey_mentors m \
-             JOIN users u ON u.id = m.mentor_id WHERE m.journey_id = $1 ORDER BY u.display_name, m.mentor_id")
+    async fn journey_helpers(&self, journey: Uuid) -> Result<Vec<JourneyHelperRecord>> {
+        let rows: Vec<(Uuid, String, String, i64, DateTime<Utc>)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT h.helper_id, h.role, u.display_name, CAST(h.rate AS BIGINT), h.added_at FROM journey_helpers h \
+             JOIN users u ON u.id = h.helper_id WHERE h.journey_id = $1 ORDER BY h.role, u.display_name, h.helper_id")
             .bind(journey).fetch_all(pool).await.store())?;
-        Ok(rows
-            .into_iter()
-            .map(|(mentor, mentor_name, rate, added_at)| JourneyMentorRecord {
-                journey_id: journey,
-                mentor_id: UserId(mentor),
-                mentor_name,
-                rate,
-                added_at,
+        rows.into_iter()
+            .map(|(helper, role, helper_name, rate, added_at)| {
+                let role = CapabilityRole::parse(&role)
+                    .map_err(|_| StoreError::Other(format!("journey {journey} has a helper role {role:?}")))?;
+                Ok(JourneyHelperRecord {
+                    journey_id: journey,
+                    helper_id: UserId(helper),
+                    role,
+                    helper_name,
+                    rate,
+                    added_at,
+                })
             })
-            .collect())
+            .collect()
     }
 
-    async fn set_journey_mentor(&self, m: &JourneyMentorRecord) -> Result<()> {
+    async fn set_journey_helper(&self, h: &JourneyHelperRecord) -> Result<()> {
         on_pool!(self, pool => sqlx::query(
-            "INSERT INTO journey_mentors (journey_id, mentor_id, rate, added_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (journey_id, mentor_id) DO UPDATE SET rate = excluded.rate")
-            .bind(m.journey_id).bind(m.mentor_id.0).bind(m.rate).bind(m.added_at)
+            "INSERT INTO journey_helpers (journey_id, helper_id, role, rate, added_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (journey_id, role, helper_id) DO UPDATE SET rate = excluded.rate")
+            .bind(h.journey_id).bind(h.helper_id.0).bind(h.role.as_str()).bind(h.rate).bind(h.added_at)
             .execute(pool).await.map(|_| ()).store())
     }
 
-    async fn remove_journey_mentor(&self, journey: Uuid, mentor: UserId) -> Result<bool> {
+    async fn remove_journey_helper(&self, journey: Uuid, role: CapabilityRole, helper: UserId) -> Result<bool> {
         let done = on_pool!(self, pool => sqlx::query(
-            "DELETE FROM journey_mentors WHERE journey_id = $1 AND mentor_id = $2")
-            .bind(journey).bind(mentor.0).execute(pool).await.map(|r| r.rows_affected()).store())?;
+            "DELETE FROM journey_helpers WHERE journey_id = $1 AND role = $2 AND helper_id = $3")
+            .bind(journey).bind(role.as_str()).bind(helper.0).execute(pool).await.map(|r| r.rows_affected()).store())?;
         Ok(done == 1)
     }
 
-    async fn org_mentors(&self, org: OrgId) -> Result<Vec<(UserId, String)>> {
+    async fn org_members_with(&self, org: OrgId, role: CapabilityRole) -> Result<Vec<(UserId, String)>> {
         let rows: Vec<(Uuid, String)> = on_pool!(self, pool => sqlx::query_as(
             "SELECT u.id, u.display_name FROM memberships m JOIN users u ON u.id = m.user_id \
              JOIN user_capabilities c ON c.user_id = u.id AND c.capability = $2 \
              WHERE m.org_id = $1 ORDER BY u.display_name, u.id")
-            .bind(org.0).bind(CapabilityRole::Mentor.as_str()).fetch_all(pool).await.store())?;
+            .bind(org.0).bind(role.as_str()).fetch_all(pool).await.store())?;
         Ok(rows.into_iter().map(|(id, name)| (UserId(id), name)).collect())
     }
 
@@ -303,21 +376,68 @@ impl JourneyStore for Db {
         at: DateTime<Utc>,
         ledger: Option<&LedgerTx>,
     ) -> Result<bool> {
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await.store()?;
-            let done = sqlx::query(
-                "UPDATE mentor_reviews SET status = 'completed', feedback = $2, mentor_amount = $3, completed_at = $4 \
-                 WHERE id = $1 AND status = 'requested'")
-                .bind(id).bind(feedback).bind(mentor_amount).bind(at)
-                .execute(&mut *tx).await.store()?.rows_affected();
-            if done != 1 {
-                return Ok(false);
-            }
-            if let Some(ledger) = ledger {
-                book!(tx, ledger);
-            }
-            tx.commit().await.store()?;
-            Ok(true)
-        })
+        complete_and_pay!(
+            self,
+            "UPDATE mentor_reviews SET status = 'completed', feedback = $2, mentor_amount = $3, completed_at = $4 \
+             WHERE id = $1 AND status = 'requested'",
+            (id, feedback, mentor_amount, at),
+            ledger
+        )
+    }
+
+    async fn request_session(&self, r: &ConciergeSessionRecord) -> Result<()> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO concierge_sessions (id, journey_id, client_id, concierge_id, status, starts_at, topic, notes, \
+             rate, concierge_amount, requested_at, confirmed_at, completed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
+            .bind(r.id).bind(r.journey_id).bind(r.client_id.0).bind(r.concierge_id.0).bind(&r.status)
+            .bind(r.starts_at).bind(&r.topic).bind(&r.notes).bind(r.rate).bind(r.concierge_amount)
+            .bind(r.requested_at).bind(r.confirmed_at).bind(r.completed_at)
+            .execute(pool).await.map(|_| ()).store())
+    }
+
+    async fn concierge_session(&self, id: Uuid) -> Result<Option<ConciergeSessionRecord>> {
+        let row: Option<SessionRow> = on_pool!(self, pool => sqlx::query_as(&format!("{SESSION_SELECT} WHERE s.id = $1"))
+            .bind(id).fetch_optional(pool).await.store())?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn client_sessions(&self, journey: Uuid, client: UserId) -> Result<Vec<ConciergeSessionRecord>> {
+        let rows: Vec<SessionRow> = on_pool!(self, pool => sqlx::query_as(
+            &format!("{SESSION_SELECT} WHERE s.journey_id = $1 AND s.client_id = $2 ORDER BY s.starts_at, s.id"))
+            .bind(journey).bind(client.0).fetch_all(pool).await.store())?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn concierge_sessions(&self, org: OrgId, concierge: UserId) -> Result<Vec<ConciergeSessionRecord>> {
+        let rows: Vec<SessionRow> = on_pool!(self, pool => sqlx::query_as(
+            &format!("{SESSION_SELECT} JOIN journeys j ON j.id = s.journey_id \
+                      WHERE j.org_id = $1 AND s.concierge_id = $2 ORDER BY s.starts_at, s.id"))
+            .bind(org.0).bind(concierge.0).fetch_all(pool).await.store())?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn confirm_session(&self, id: Uuid, at: DateTime<Utc>) -> Result<bool> {
+        let done = on_pool!(self, pool => sqlx::query(
+            "UPDATE concierge_sessions SET status = 'confirmed', confirmed_at = $2 WHERE id = $1 AND status = 'requested'")
+            .bind(id).bind(at).execute(pool).await.map(|r| r.rows_affected()).store())?;
+        Ok(done == 1)
+    }
+
+    async fn complete_session(
+        &self,
+        id: Uuid,
+        notes: &str,
+        concierge_amount: i64,
+        at: DateTime<Utc>,
+        ledger: Option<&LedgerTx>,
+    ) -> Result<bool> {
+        complete_and_pay!(
+            self,
+            "UPDATE concierge_sessions SET status = 'completed', notes = $2, concierge_amount = $3, completed_at = $4 \
+             WHERE id = $1 AND status = 'confirmed'",
+            (id, notes, concierge_amount, at),
+            ledger
+        )
     }
 }

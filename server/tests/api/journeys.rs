@@ -7,7 +7,8 @@ use crate::orgs::{create_org, join};
 use crate::sequences::{bodies, conversation, save, say, step};
 use crate::support::{Client, Failure, PASSWORD, TestApp, field_of};
 use app::api::billing::{AdminBillingView, PayoutView, SalesView};
-use app::api::journeys::{JourneySummary, JourneyView, MentorDesk, MentorView, ReviewView, SaveOutcome, TierPrice};
+use app::api::journey_help::{ConciergeDesk, HelperView, MentorDesk, ReviewView, SessionView};
+use app::api::journeys::{JourneySummary, JourneyView, SaveOutcome, TierPrice};
 use app::api::sequences::PreferencesInput;
 use app::domain::CapabilityRole;
 use app::domain::billing::Interval;
@@ -15,7 +16,7 @@ use app::domain::journey::Score;
 use app::domain::journey::Tier;
 use app::domain::sequence::{StepKind, Trigger, Visibility};
 use app::error::AppError;
-use chrono::SubsecRound;
+use chrono::{SubsecRound, Timelike};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -242,13 +243,23 @@ pub(crate) async fn set_prices(
     client.call_json("set_journey_prices", json!({ "id": id, "prices": prices })).await
 }
 
+async fn set_helper(
+    client: &Client,
+    id: Uuid,
+    role: &str,
+    helper: app::domain::UserId,
+    rate: &str,
+) -> Result<Vec<HelperView>, Failure> {
+    client.call_json("set_journey_helper", json!({ "id": id, "role": role, "helper": helper, "rate": rate })).await
+}
+
 async fn set_mentor(
     client: &Client,
     id: Uuid,
     mentor: app::domain::UserId,
     rate: &str,
-) -> Result<Vec<MentorView>, Failure> {
-    client.call_json("set_journey_mentor", json!({ "id": id, "mentor": mentor, "rate": rate })).await
+) -> Result<Vec<HelperView>, Failure> {
+    set_helper(client, id, "mentor", mentor, rate).await
 }
 
 async fn ask_review(client: &Client, id: Uuid, mentor: app::domain::UserId) -> Result<ReviewView, Failure> {
@@ -273,17 +284,17 @@ async fn a_guided_client_asks_a_mentor_for_a_review_and_the_mentor_is_paid_from_
     let maya_id = maya.me().await.expect("me").user_id;
 
     // Mentors are members with the mentor role, assigned by the journey's creator at a rate.
-    assert_eq!(field_of(&set_mentor(&owner, id, maya_id, "20").await.unwrap_err()), "mentor");
+    assert_eq!(field_of(&set_mentor(&owner, id, maya_id, "20").await.unwrap_err()), "helper");
     store.grant_capability(maya_id, CapabilityRole::Mentor).await.expect("mentor role");
     let view = journey(&owner, id).await.expect("view");
-    assert_eq!(view.mentor_candidates.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), ["Maya Mentor"]);
+    assert_eq!(view.help.mentor_candidates.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), ["Maya Mentor"]);
     for bad in ["", "20.001", "1000.01", "lots"] {
         let err = set_mentor(&owner, id, maya_id, bad).await.unwrap_err();
-        assert_eq!(field_of(&err), "mentor_rate", "{bad:?}");
+        assert_eq!(field_of(&err), "helper_rate", "{bad:?}");
     }
     assert_eq!(set_mentor(&member, id, maya_id, "20").await.unwrap_err().status, 403);
     let mentors = set_mentor(&owner, id, maya_id, "20").await.expect("mentor");
-    assert_eq!(mentors, [MentorView { id: maya_id, name: "Maya Mentor".into(), rate: 2_000 }]);
+    assert_eq!(mentors, [HelperView { id: maya_id, name: "Maya Mentor".into(), rate: 2_000 }]);
 
     // An Essentials client fills the journey in but has no reviews.
     let kim = join(&app, &owner, org, "Kim Client", "kim@example.com", "viewer").await;
@@ -292,7 +303,7 @@ async fn a_guided_client_asks_a_mentor_for_a_review_and_the_mentor_is_paid_from_
     let submission = json!({ "f1": "Kim", "f2": "7", "f3": "Venue" });
     answer(&kim, id, submission.clone(), true).await.expect("submit");
     let seen = journey(&kim, id).await.expect("view");
-    assert!(!seen.reviews && seen.mentors.is_empty() && seen.mentor_candidates.is_empty());
+    assert!(!seen.help.reviews && seen.help.mentors.is_empty() && seen.help.mentor_candidates.is_empty());
     let refused = ask_review(&kim, id, maya_id).await.unwrap_err();
     assert!(matches!(refused.error, AppError::PlanLimit { .. }), "{:?}", refused.error);
 
@@ -300,8 +311,8 @@ async fn a_guided_client_asks_a_mentor_for_a_review_and_the_mentor_is_paid_from_
     let c = checkout(&member, &format!("journey:{id}:guided:month"), "", "").await.expect("checkout");
     pay(&member, c.id).await;
     let seen = journey(&member, id).await.expect("view");
-    assert!(seen.reviews);
-    assert_eq!(seen.mentors, [MentorView { id: maya_id, name: "Maya Mentor".into(), rate: 0 }]);
+    assert!(seen.help.reviews && !seen.help.sessions_open, "Guided brings reviews, not sessions");
+    assert_eq!(seen.help.mentors, [HelperView { id: maya_id, name: "Maya Mentor".into(), rate: 0 }]);
     assert_eq!(ask_review(&member, id, maya_id).await.unwrap_err().status, 409, "not submitted yet");
     answer(&member, id, json!({ "f1": "Mia", "f2": "9", "f3": "Band" }), true).await.expect("submit");
     assert_eq!(field_of(&ask_review(&member, id, olivia).await.unwrap_err()), "mentor", "not a mentor of it");
@@ -313,7 +324,7 @@ async fn a_guided_client_asks_a_mentor_for_a_review_and_the_mentor_is_paid_from_
 
     // The mentor is told and sees the client's answers with what the review pays them.
     let notes = store.notifications(maya_id, 10).await.expect("notes");
-    assert!(notes.iter().any(|n| n.kind == "review" && n.link == "/reviews"), "{notes:?}");
+    assert!(notes.iter().any(|n| n.kind == "journey_help" && n.link == "/reviews"), "{notes:?}");
     let desk: MentorDesk = maya.call_json("mentor_reviews", json!({})).await.expect("desk");
     assert_eq!((desk.pending.len(), desk.completed.len(), desk.earned), (1, 0, 0));
     let task = &desk.pending[0];
@@ -340,7 +351,7 @@ async fn a_guided_client_asks_a_mentor_for_a_review_and_the_mentor_is_paid_from_
     assert!(review.completed && review.completed_at.is_some());
     assert_eq!(review.feedback.as_deref(), Some("Book the band first.\nThen the venue."));
     let notes = store.notifications(member.me().await.expect("me").user_id, 10).await.expect("notes");
-    assert!(notes.iter().any(|n| n.kind == "review" && n.link == format!("/journeys/{id}")), "{notes:?}");
+    assert!(notes.iter().any(|n| n.kind == "journey_help" && n.link == format!("/journeys/{id}")), "{notes:?}");
 
     // Money: Olivia keeps 85% of $49 and of $19, less the $20 review; Maya receives $17.
     let desk: MentorDesk = maya.call_json("mentor_reviews", json!({})).await.expect("desk");
@@ -359,10 +370,106 @@ async fn a_guided_client_asks_a_mentor_for_a_review_and_the_mentor_is_paid_from_
     assert_eq!(paid, [("maya@example.com", 1_700), ("olivia@example.com", 3_780)]);
 
     // Taking a mentor off the journey leaves no one to ask.
-    let left: Vec<MentorView> =
-        owner.call_json("remove_journey_mentor", json!({ "id": id, "mentor": maya_id })).await.expect("remove");
+    let left: Vec<HelperView> = owner
+        .call_json("remove_journey_helper", json!({ "id": id, "role": "mentor", "helper": maya_id }))
+        .await
+        .expect("remove");
     assert!(left.is_empty());
     assert_eq!(ask_review(&kim, id, maya_id).await.unwrap_err().status, 403);
+}
+
+async fn ask_session(
+    client: &Client,
+    id: Uuid,
+    concierge: app::domain::UserId,
+    starts_at: &str,
+    topic: &str,
+) -> Result<SessionView, Failure> {
+    let ask = json!({ "id": id, "concierge": concierge, "starts_at": starts_at, "topic": topic });
+    client.call_json("request_session", ask).await
+}
+
+/// Concierge sessions: the creator assigns a concierge at a rate per session; a Premium client
+/// (not a Guided one) asks for a session at a time in their own timezone; the concierge confirms
+/// it, then completes it with notes the client reads, and is paid the rate less the journey fee
+/// out of the creator's balance.
+#[tokio::test]
+async fn a_premium_client_books_a_concierge_session_and_the_concierge_is_paid_once_it_is_completed() {
+    let (app, owner, member) = setup().await;
+    let id = published(&owner).await;
+    let me = owner.me().await.expect("me");
+    let (org, olivia) = (me.active_org.expect("org").id, me.user_id);
+    let store = &app.state.services.store;
+    store.grant_capability(olivia, CapabilityRole::Creator).await.expect("creator");
+    set_prices(&owner, id, &[("guided", "month", "49"), ("premium", "month", "99")]).await.expect("prices");
+    let conrad = join(&app, &owner, org, "Conrad Concierge", "conrad@example.com", "viewer").await;
+    let conrad_id = conrad.me().await.expect("me").user_id;
+    assert_eq!(field_of(&set_helper(&owner, id, "concierge", conrad_id, "40").await.unwrap_err()), "helper");
+    store.grant_capability(conrad_id, CapabilityRole::Concierge).await.expect("concierge role");
+    assert_eq!(field_of(&set_helper(&owner, id, "creator", conrad_id, "40").await.unwrap_err()), "role");
+    let concierges = set_helper(&owner, id, "concierge", conrad_id, "40").await.expect("concierge");
+    assert_eq!(concierges, [HelperView { id: conrad_id, name: "Conrad Concierge".into(), rate: 4_000 }]);
+    assert!(journey(&owner, id).await.expect("view").help.mentors.is_empty(), "a concierge is no mentor");
+
+    // Sessions come with Premium, not Guided.
+    let kim = join(&app, &owner, org, "Kim Client", "kim@example.com", "viewer").await;
+    let c = checkout(&kim, &format!("journey:{id}:guided:month"), "", "").await.expect("checkout");
+    pay(&kim, c.id).await;
+    assert!(!journey(&kim, id).await.expect("view").help.sessions_open);
+    let refused = ask_session(&kim, id, conrad_id, "2030-01-01T10:00", "Venues").await.unwrap_err();
+    assert!(matches!(refused.error, AppError::PlanLimit { .. }), "{:?}", refused.error);
+
+    // A Premium client in Tokyo asks for a time in three days, read in their timezone.
+    let mia_id = member.me().await.expect("me").user_id;
+    store.update_profile(mia_id, "Mia Member", "Asia/Tokyo").await.expect("timezone");
+    let c = checkout(&member, &format!("journey:{id}:premium:month"), "", "").await.expect("checkout");
+    pay(&member, c.id).await;
+    let seen = journey(&member, id).await.expect("view");
+    assert!(seen.help.sessions_open && seen.help.reviews, "Premium brings both");
+    assert_eq!(seen.help.concierges, [HelperView { id: conrad_id, name: "Conrad Concierge".into(), rate: 0 }]);
+    let now = app::ports::Clock::now(&app.clock);
+    let later = now + chrono::Duration::days(3);
+    let in_tokyo = (later + chrono::Duration::hours(9)).format("%Y-%m-%dT%H:%M").to_string();
+    let past = (now - chrono::Duration::hours(1) + chrono::Duration::hours(9)).format("%Y-%m-%dT%H:%M").to_string();
+    let bad = |e: Failure| field_of(&e).to_owned();
+    assert_eq!(bad(ask_session(&member, id, conrad_id, "soon", "Venues").await.unwrap_err()), "starts_at");
+    assert_eq!(bad(ask_session(&member, id, conrad_id, &past, "Venues").await.unwrap_err()), "starts_at");
+    assert_eq!(bad(ask_session(&member, id, conrad_id, &in_tokyo, " ").await.unwrap_err()), "topic");
+    assert_eq!(bad(ask_session(&member, id, olivia, &in_tokyo, "Venues").await.unwrap_err()), "concierge");
+    let session = ask_session(&member, id, conrad_id, &in_tokyo, "Choosing a venue").await.expect("ask");
+    assert_eq!(session.starts_at, later.trunc_subsecs(0) - chrono::Duration::seconds(i64::from(later.second())));
+    assert_eq!((session.status.as_str(), session.concierge.as_str()), ("requested", "Conrad Concierge"));
+    let notes = store.notifications(conrad_id, 10).await.expect("notes");
+    assert!(notes.iter().any(|n| n.link == "/sessions"), "{notes:?}");
+
+    // The concierge confirms, then completes with notes; only they, in that order, once.
+    let desk: ConciergeDesk = conrad.call_json("concierge_sessions", json!({})).await.expect("desk");
+    assert_eq!((desk.requested.len(), desk.requested[0].pay), (1, 3_400));
+    assert_eq!(desk.requested[0].client, "Mia Member");
+    let session_id = json!({ "id": session.id });
+    let complete = |notes: &str| json!({ "id": session.id, "notes": notes });
+    assert_eq!(conrad.call_json::<()>("complete_session", complete("Early")).await.unwrap_err().status, 409);
+    assert_eq!(owner.call_json::<()>("confirm_session", session_id.clone()).await.unwrap_err().status, 403);
+    conrad.call_json::<()>("confirm_session", session_id.clone()).await.expect("confirm");
+    assert_eq!(conrad.call_json::<()>("confirm_session", session_id).await.unwrap_err().status, 409);
+    assert_eq!(journey(&member, id).await.expect("view").help.sessions[0].status, "confirmed");
+    assert_eq!(field_of(&conrad.call_json::<()>("complete_session", complete("")).await.unwrap_err()), "notes");
+    conrad.call_json::<()>("complete_session", complete("Visit the two barns on Saturday.")).await.expect("done");
+    assert_eq!(conrad.call_json::<()>("complete_session", complete("Again")).await.unwrap_err().status, 409);
+    let mine = journey(&member, id).await.expect("view").help.sessions;
+    assert_eq!(
+        (mine[0].status.as_str(), mine[0].notes.as_deref()),
+        ("completed", Some("Visit the two barns on Saturday."))
+    );
+
+    // Money: Conrad receives $34; Olivia keeps 85% of $49 and $99, less the $40 session.
+    let desk: ConciergeDesk = conrad.call_json("concierge_sessions", json!({})).await.expect("desk");
+    assert_eq!((desk.requested.len(), desk.confirmed.len(), desk.completed.len(), desk.earned), (0, 0, 1, 3_400));
+    let earned: SalesView = conrad.call_json("my_sales", json!({})).await.expect("sales");
+    assert_eq!(earned.balance, 3_400);
+    let sales: SalesView = owner.call_json("my_sales", json!({})).await.expect("sales");
+    assert_eq!(sales.balance, 4_165 + 8_415 - 4_000);
+    assert_eq!(ledger_total(&app).await, 0);
 }
 
 #[tokio::test]

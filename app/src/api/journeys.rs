@@ -414,7 +414,7 @@ pub mod rules {
                     submitted_at: entry.as_ref().and_then(|e| e.submitted_at),
                     score: entry.as_ref().map(|e| e.score).unwrap_or_default(),
                     answers: entry.map(|e| e.answers).unwrap_or_default(),
-                    review: reviews.remove(&section.id).map(super::super::journey_help::rules::review_view),
+                    review: reviews.remove(&section.id).map(crate::api::journey_help::rules::review_view),
                 }
             })
             .collect();
@@ -446,7 +446,7 @@ pub mod rules {
         let access = has_access(services, p, &j, !prices.is_empty()).await?;
         let is_seller = j.creator_id == p.user;
         let fee_bps = if is_seller { crate::api::billing::rules::journey_fee_bps(services).await? } else { 0 };
-        let help = super::super::journey_help::rules::for_journey(services, p, &j, !prices.is_empty()).await?;
+        let help = crate::api::journey_help::rules::for_journey(services, p, &j, !prices.is_empty()).await?;
         Ok(JourneyView {
             help,
             affiliate_bps: affiliate_bps(&prices),

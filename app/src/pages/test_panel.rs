@@ -151,7 +151,8 @@ fn TestCases(
     view! {
         <div class="test-cases">
             <Transition fallback=|| ()>
-                {move || cases.get().map(|r| match r {
+                {move || {
+                    Suspend::new(async move { match cases.await {
                     Ok(list) if list.is_empty() && !can_edit => ().into_any(),
                     Ok(list) => view! {
                         <div class="field">
@@ -163,7 +164,8 @@ fn TestCases(
                         </div>
                     }.into_any(),
                     Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
-                })}
+                }})
+                }}
             </Transition>
             {can_edit.then(|| view! {
                 <div class="row">
@@ -296,10 +298,12 @@ fn RunPanel(
     view! {
         <div class="run-panel">
             <Transition fallback=|| ()>
-                {move || model.get().map(|r| match r {
-                    Ok(m) => button(&m),
-                    Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
-                })}
+                {move || {
+                    Suspend::new(async move { match model.await {
+                        Ok(m) => button(&m),
+                        Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
+                    }})
+                }}
             </Transition>
             <p role="status" class="muted">{move || status.get()}</p>
             <Show when=move || !answer.get().is_empty()>

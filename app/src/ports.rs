@@ -1734,8 +1734,8 @@ pub trait BillingStore: Send + Sync {
         at: DateTime<Utc>,
         reinstate: Option<((i64, i64), &LedgerTx)>,
     ) -> StoreResult<bool>;
-    /// Whether `user` paid for a product whose key starts with `prefix` and kept it, at `now`.
-    async fn has_paid_starting(&self, user: UserId, prefix: &str, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// The products whose key starts with `prefix` that `user` paid for and kept, at `now`.
+    async fn paid_products_starting(&self, user: UserId, prefix: &str, now: DateTime<Utc>) -> StoreResult<Vec<String>>;
     /// A platform setting (`platform_settings`); `None`: the shipped default.
     async fn setting(&self, key: &str) -> StoreResult<Option<String>>;
     async fn set_setting(&self, key: &str, value: &str, at: DateTime<Utc>) -> StoreResult<()>;
@@ -1896,7 +1896,7 @@ pub struct ConciergeSessionRecord {
     pub journey_id: Uuid,
     pub client_id: UserId,
     pub concierge_id: UserId,
-    /// `requested`, `confirmed` or `completed`.
+    /// `requested`, `confirmed`, `completed` or `canceled`.
     pub status: String,
     pub starts_at: DateTime<Utc>,
     pub topic: String,
@@ -1908,6 +1908,9 @@ pub struct ConciergeSessionRecord {
     pub requested_at: DateTime<Utc>,
     pub confirmed_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
+    pub canceled_at: Option<DateTime<Utc>>,
+    /// The client or the concierge, whoever called it off.
+    pub canceled_by: Option<UserId>,
     /// Read with the session; ignored when saving.
     pub client_name: String,
     pub concierge_name: String,
@@ -1956,6 +1959,8 @@ pub trait JourneyStore: Send + Sync {
     async fn client_reviews(&self, journey: Uuid, client: UserId) -> StoreResult<Vec<ReviewRecord>>;
     /// The reviews asked of a mentor in the organization's journeys, oldest request first.
     async fn mentor_reviews(&self, org: OrgId, mentor: UserId) -> StoreResult<Vec<ReviewRecord>>;
+    /// The clients' entries of the sections asked of a mentor in the organization's journeys.
+    async fn reviewed_entries(&self, org: OrgId, mentor: UserId) -> StoreResult<Vec<JourneyEntryRecord>>;
     /// Completes a requested review with its feedback and the mentor's pay (`ledger`, when the
     /// review pays anything) in one transaction; `false` when it was completed already.
     async fn complete_review(
@@ -1966,7 +1971,9 @@ pub trait JourneyStore: Send + Sync {
         at: DateTime<Utc>,
         ledger: Option<&LedgerTx>,
     ) -> StoreResult<bool>;
-    async fn request_session(&self, session: &ConciergeSessionRecord) -> StoreResult<()>;
+    /// Stores a requested session unless its client has `max_open` sessions of the journey
+    /// requested or confirmed already (`false`).
+    async fn request_session(&self, session: &ConciergeSessionRecord, max_open: i64) -> StoreResult<bool>;
     async fn concierge_session(&self, id: Uuid) -> StoreResult<Option<ConciergeSessionRecord>>;
     /// The client's sessions in one journey, soonest first.
     async fn client_sessions(&self, journey: Uuid, client: UserId) -> StoreResult<Vec<ConciergeSessionRecord>>;
@@ -1974,6 +1981,8 @@ pub trait JourneyStore: Send + Sync {
     async fn concierge_sessions(&self, org: OrgId, concierge: UserId) -> StoreResult<Vec<ConciergeSessionRecord>>;
     /// Confirms a requested session; `false` when it is no longer requested.
     async fn confirm_session(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<bool>;
+    /// Cancels a requested or confirmed session; `false` when it is neither any more.
+    async fn cancel_session(&self, id: Uuid, by: UserId, at: DateTime<Utc>) -> StoreResult<bool>;
     /// Completes a confirmed session with the concierge's notes and pay (`ledger`, when it pays
     /// anything) in one transaction; `false` when it is not confirmed (completed already).
     async fn complete_session(

@@ -230,7 +230,7 @@ test('a creator sells a journey in tiers with a live breakdown and assigns a men
   await expect(fee.getByRole('status')).toContainText('Journey fee saved: 15%.');
 });
 
-test('a client asks a concierge for a session on the demo journey; the concierge confirms it and completes it with notes the client reads', async ({ page, browser, pageErrors }) => {
+test('a client asks a concierge for a session on the demo journey and cancels another; the concierge confirms the first and completes it with notes the client reads', async ({ page, browser, pageErrors }) => {
   test.setTimeout(90_000);
   const stamp = `${Date.now()}`;
   await signInDemo(page, 'client@demo.cairn.test', 'Clara Client');
@@ -248,9 +248,20 @@ test('a client asks a concierge for a session on the demo journey; the concierge
   await expect(ask.getByLabel('When (your time)')).toHaveValue(when);
   await ask.getByLabel('What would you like help with?').fill(`Planning my first step ${stamp}`);
   await ask.getByRole('button', { name: 'Ask for a session' }).click();
-  const mine = sessions.getByRole('list', { name: 'Your sessions' }).getByRole('listitem').filter({ hasText: stamp });
+  const yours = sessions.getByRole('list', { name: 'Your sessions' }).getByRole('listitem');
+  const mine = yours.filter({ hasText: `Planning my first step ${stamp}` });
   await expect(mine).toContainText('With Conrad Concierge');
   await expect(mine).toContainText('asked, waiting for confirmation');
+
+  // A second request, called off before the concierge answers it.
+  await ask.getByLabel('When (your time)').fill(when);
+  await ask.getByLabel('What would you like help with?').fill(`Second thoughts ${stamp}`);
+  await ask.getByRole('button', { name: 'Ask for a session' }).click();
+  const second = yours.filter({ hasText: `Second thoughts ${stamp}` });
+  await second.getByRole('button', { name: 'Cancel the session with Conrad Concierge', exact: true }).click();
+  await expect(second).toContainText('canceled by you');
+  await expect(second.getByRole('button')).toHaveCount(0);
+  await expect(mine.getByRole('button', { name: 'Cancel the session with Conrad Concierge', exact: true })).toBeVisible();
 
   // The concierge, on a phone: confirm, then complete with notes (a blank note is explained).
   const conrad = await newPage(browser, pageErrors);
@@ -261,6 +272,9 @@ test('a client asks a concierge for a session on the demo journey; the concierge
   await expect(conrad.getByRole('heading', { level: 1, name: 'Sessions' })).toBeVisible();
   const card = conrad.getByRole('article').filter({ hasText: stamp });
   await expect(card).toContainText('pays you $34.00');
+  await expect(card).toHaveCount(1);
+  await expect(conrad.getByRole('list', { name: 'Canceled sessions' }).getByRole('listitem').filter({ hasText: `Second thoughts ${stamp}` }))
+    .toContainText('canceled by Clara Client');
   await card.getByRole('button', { name: 'Confirm session' }).click();
   const notes = conrad.getByRole('article').filter({ hasText: stamp }).getByRole('form', { name: 'Notes on the session with Clara Client' });
   await notes.getByRole('button', { name: 'Complete session' }).click();
@@ -272,7 +286,7 @@ test('a client asks a concierge for a session on the demo journey; the concierge
 
   await page.reload();
   await hydrated(page);
-  const done = page.getByRole('list', { name: 'Your sessions' }).getByRole('listitem').filter({ hasText: stamp });
+  const done = page.getByRole('list', { name: 'Your sessions' }).getByRole('listitem').filter({ hasText: `Planning my first step ${stamp}` });
   await expect(done).toContainText('done');
   await expect(done).toContainText('Start on Monday: ten minutes of planning before email.');
 });

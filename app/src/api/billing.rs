@@ -1159,7 +1159,8 @@ pub(crate) mod rules {
                 .price(product)
                 .await?
                 .ok_or_else(|| AppError::validation("product", "This tier is not for sale."))?;
-            if services.store.has_paid_starting(user, &crate::domain::journey::products_prefix(id), now).await? {
+            let prefix = crate::domain::journey::products_prefix(id);
+            if !services.store.paid_products_starting(user, &prefix, now).await?.is_empty() {
                 return Err(AppError::conflict("You have this journey already."));
             }
             let what = match every {

@@ -61,11 +61,15 @@ pub struct ReviewView {
 pub struct SessionView {
     pub id: Uuid,
     pub concierge: String,
-    /// `requested`, `confirmed` or `completed`.
+    /// `requested`, `confirmed`, `completed` or `canceled`.
     pub status: String,
     pub starts_at: DateTime<Utc>,
     pub topic: String,
     pub notes: Option<String>,
+    /// Who called it off: "you" or the concierge's name.
+    pub canceled_by: Option<String>,
+    /// Whether the caller may still call it off (asked for or confirmed, not yet begun).
+    pub can_cancel: bool,
 }
 
 /// A review asked of the caller, with what the client submitted.
@@ -111,6 +115,8 @@ pub struct SessionTask {
     pub completed_at: Option<DateTime<Utc>>,
     /// What the concierge received, or will receive on completing it.
     pub pay: i64,
+    /// Who called it off: "you" or the client's name.
+    pub canceled_by: Option<String>,
 }
 
 /// A concierge's sessions in the active organization.
@@ -122,6 +128,8 @@ pub struct ConciergeDesk {
     pub confirmed: Vec<SessionTask>,
     /// Most recently completed first.
     pub completed: Vec<SessionTask>,
+    /// Called off by either side, latest start first.
+    pub canceled: Vec<SessionTask>,
     /// What completed sessions paid, in minor units.
     pub earned: i64,
 }
@@ -129,44 +137,15 @@ pub struct ConciergeDesk {
 #[cfg(feature = "ssr")]
 pub mod rules {
     use super::*;
-    use crate::api::journeys::rules::{may_edit, prices, seller, visible};
+    use crate::api::journeys::rules::{Access, access, prices, seller, visible};
     use crate::api::prompts::library::Principal;
-    use crate::domain::journey::Tier;
     use crate::domain::{Action, OrgId, Resource};
     use crate::error::FieldResult;
     use crate::ports::{
-        ConciergeSessionRecord, JourneyHelperRecord, JourneyRecord, LedgerTx, NotificationRecord, ReviewRecord,
-        Services, StoreError,
+        ConciergeSessionRecord, JourneyEntryRecord, JourneyHelperRecord, JourneyRecord, LedgerTx, NotificationRecord,
+        ReviewRecord, Services, StoreError,
     };
     use std::collections::BTreeMap;
-
-    /// What sort of help a tier predicate opens: reviews (Guided, Premium) or sessions (Premium).
-    type TierHelps = fn(Tier) -> bool;
-
-    /// Whether the caller may ask for help that `helps` tiers bring: on a free journey everyone
-    /// who fills it in, on a priced one those who bought such a tier (and its editors).
-    async fn may_ask(
-        services: &Services,
-        p: &Principal,
-        j: &JourneyRecord,
-        priced: bool,
-        helps: TierHelps,
-    ) -> Result<bool, AppError> {
-        use crate::domain::journey::tier_prefix;
-        if !j.published {
-            return Ok(false);
-        }
-        if !priced || may_edit(p, j) {
-            return Ok(true);
-        }
-        let now = services.clock.now();
-        for tier in Tier::ALL.into_iter().filter(|t| helps(*t)) {
-            if services.store.has_paid_starting(p.user, &tier_prefix(j.id, tier), now).await? {
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    }
 
     fn helper_views(helpers: &[JourneyHelperRecord], role: CapabilityRole, with_rates: bool) -> Vec<HelperView> {
         helpers
@@ -191,9 +170,26 @@ pub mod rules {
         }
     }
 
-    fn session_view(s: ConciergeSessionRecord) -> SessionView {
+    fn is_open(s: &ConciergeSessionRecord) -> bool {
+        matches!(s.status.as_str(), "requested" | "confirmed")
+    }
+
+    /// Who called `s` off, seen by `viewer`: "you" or the other side's name.
+    fn canceled_by(s: &ConciergeSessionRecord, viewer: UserId) -> Option<String> {
+        let by = s.canceled_by?;
+        Some(match by {
+            by if by == viewer => "you".to_owned(),
+            by if by == s.client_id => s.client_name.clone(),
+            _ => s.concierge_name.clone(),
+        })
+    }
+
+    /// The client's view of one of their sessions at `now`.
+    fn session_view(s: ConciergeSessionRecord, now: DateTime<Utc>) -> SessionView {
         SessionView {
             id: s.id,
+            can_cancel: is_open(&s) && s.starts_at > now,
+            canceled_by: canceled_by(&s, s.client_id),
             concierge: s.concierge_name,
             status: s.status,
             starts_at: s.starts_at,
@@ -207,11 +203,10 @@ pub mod rules {
         services: &Services,
         p: &Principal,
         j: &JourneyRecord,
-        priced: bool,
+        access: Access,
     ) -> Result<JourneyHelp, AppError> {
         let is_seller = j.creator_id == p.user;
-        let reviews = may_ask(services, p, j, priced, Tier::reviews).await?;
-        let sessions_open = may_ask(services, p, j, priced, Tier::sessions).await?;
+        let Access { reviews, sessions: sessions_open, .. } = access;
         let helpers = if reviews || sessions_open || is_seller {
             services.store.journey_helpers(j.id).await?
         } else {
@@ -234,7 +229,11 @@ pub mod rules {
             },
             reviews,
             sessions_open,
-            sessions: services.store.client_sessions(j.id, p.user).await?.into_iter().map(session_view).collect(),
+            sessions: {
+                let now = services.clock.now();
+                let sessions = services.store.client_sessions(j.id, p.user).await?;
+                sessions.into_iter().map(|s| session_view(s, now)).collect()
+            },
             mentor_candidates: if is_seller { candidates(CapabilityRole::Mentor).await? } else { Vec::new() },
             concierge_candidates: if is_seller { candidates(CapabilityRole::Concierge).await? } else { Vec::new() },
         })
@@ -385,7 +384,7 @@ pub mod rules {
     ) -> Result<ReviewView, AppError> {
         let j = visible(services, p, id).await?;
         let priced = !prices(services, j.org_id, j.id).await?.is_empty();
-        if !may_ask(services, p, &j, priced, Tier::reviews).await? {
+        if !access(services, p, &j, priced).await?.reviews {
             return Err(AppError::PlanLimit {
                 message: "Mentor reviews come with the Guided and Premium tiers.".into(),
                 upgrade: None,
@@ -431,18 +430,20 @@ pub mod rules {
         let fee_bps = crate::api::billing::rules::journey_fee_bps(services).await?;
         let mut journeys: BTreeMap<Uuid, Option<JourneyRecord>> = BTreeMap::new();
         let mut desk = MentorDesk { pending: Vec::new(), completed: Vec::new(), earned: 0 };
+        let mut entries: BTreeMap<(Uuid, UserId, String), JourneyEntryRecord> = services
+            .store
+            .reviewed_entries(p.org, p.user)
+            .await?
+            .into_iter()
+            .map(|e| ((e.journey_id, e.user_id, e.section_id.clone()), e))
+            .collect();
         for r in services.store.mentor_reviews(p.org, p.user).await? {
             if let std::collections::btree_map::Entry::Vacant(slot) = journeys.entry(r.journey_id) {
                 slot.insert(services.store.journey(p.org, r.journey_id).await?);
             }
             let Some(Some(j)) = journeys.get(&r.journey_id) else { continue };
             let Some(section) = j.sections.iter().find(|s| s.id == r.section_id) else { continue };
-            let entry = services
-                .store
-                .journey_entries(j.id, r.client_id)
-                .await?
-                .into_iter()
-                .find(|e| e.section_id == r.section_id);
+            let entry = entries.remove(&(j.id, r.client_id, r.section_id.clone()));
             let completed = r.status == "completed";
             let pay = if completed { r.mentor_amount } else { after_fee(r.rate, fee_bps) };
             let task = ReviewTask {
@@ -514,11 +515,11 @@ pub mod rules {
         starts_at: &str,
         topic: &str,
     ) -> Result<SessionView, AppError> {
-        use crate::domain::journey::parse_topic;
+        use crate::domain::journey::{MAX_OPEN_SESSIONS, parse_topic};
         use crate::domain::schedule::parse_local_datetime;
         let j = visible(services, p, id).await?;
         let priced = !prices(services, j.org_id, j.id).await?.is_empty();
-        if !may_ask(services, p, &j, priced, Tier::sessions).await? {
+        if !access(services, p, &j, priced).await?.sessions {
             return Err(AppError::PlanLimit {
                 message: "Concierge sessions come with the Premium tier.".into(),
                 upgrade: None,
@@ -548,14 +549,21 @@ pub mod rules {
             requested_at: now,
             confirmed_at: None,
             completed_at: None,
+            canceled_at: None,
+            canceled_by: None,
             client_name: String::new(),
             concierge_name: chosen.helper_name,
         };
-        services.store.request_session(&session).await?;
+        if !services.store.request_session(&session, MAX_OPEN_SESSIONS).await? {
+            return Err(AppError::conflict(format!(
+                "You have {MAX_OPEN_SESSIONS} sessions of this journey asked for or confirmed: \
+                 have one of them, or cancel one, before asking for another."
+            )));
+        }
         let client = display_name(services, p.user).await?;
         let body = format!("{client} asks for a session about {}.", j.title);
         notify(services, p.org, session.concierge_id, "A session was requested", body, "/sessions".into()).await?;
-        Ok(session_view(session))
+        Ok(session_view(session, now))
     }
 
     /// The sessions asked of the caller in the organization's journeys.
@@ -564,10 +572,17 @@ pub mod rules {
         let fee_bps = crate::api::billing::rules::journey_fee_bps(services).await?;
         let titles: BTreeMap<Uuid, String> =
             services.store.journeys(p.org).await?.into_iter().map(|j| (j.id, j.title)).collect();
-        let mut desk = ConciergeDesk { requested: Vec::new(), confirmed: Vec::new(), completed: Vec::new(), earned: 0 };
+        let mut desk = ConciergeDesk {
+            requested: Vec::new(),
+            confirmed: Vec::new(),
+            completed: Vec::new(),
+            canceled: Vec::new(),
+            earned: 0,
+        };
         for s in services.store.concierge_sessions(p.org, p.user).await? {
             let completed = s.status == "completed";
             let task = SessionTask {
+                canceled_by: canceled_by(&s, p.user),
                 id: s.id,
                 journey_id: s.journey_id,
                 journey: titles.get(&s.journey_id).cloned().unwrap_or_default(),
@@ -582,6 +597,7 @@ pub mod rules {
             match task.status.as_str() {
                 "requested" => desk.requested.push(task),
                 "confirmed" => desk.confirmed.push(task),
+                "canceled" => desk.canceled.push(task),
                 _ => {
                     desk.earned += task.pay;
                     desk.completed.push(task);
@@ -589,6 +605,7 @@ pub mod rules {
             }
         }
         desk.completed.sort_by_key(|t| std::cmp::Reverse(t.completed_at));
+        desk.canceled.reverse();
         Ok(desk)
     }
 
@@ -612,10 +629,41 @@ pub mod rules {
         let (s, j) = own_session(services, p, id).await?;
         let now = chrono::SubsecRound::trunc_subsecs(services.clock.now(), 6);
         if !services.store.confirm_session(id, now).await? {
-            return Err(AppError::conflict("This session is confirmed already."));
+            // Confirmed, completed or canceled meanwhile: say which.
+            let status = services.store.concierge_session(id).await?.map_or(s.status, |now| now.status);
+            return Err(AppError::conflict(format!("This session is {status} already.")));
         }
         let body = format!("{} confirmed your session about {}.", s.concierge_name, j.title);
         notify(services, p.org, s.client_id, "Your session is confirmed", body, format!("/journeys/{}", j.id)).await
+    }
+
+    /// Calls off a session asked for or confirmed: its client until it begins, its concierge
+    /// until they complete it. The other side is told.
+    pub async fn cancel_session(services: &Services, p: &Principal, id: Uuid) -> Result<(), AppError> {
+        p.require(Action::ViewOrg, &Resource::Org(p.org))?;
+        let s = services.store.concierge_session(id).await?.ok_or(AppError::NotFound)?;
+        let j = services.store.journey(p.org, s.journey_id).await?.ok_or(AppError::NotFound)?;
+        let by_client = s.client_id == p.user;
+        if !by_client && s.concierge_id != p.user {
+            return Err(AppError::Forbidden);
+        }
+        if !is_open(&s) {
+            return Err(AppError::conflict(format!("This session is {} already.", s.status)));
+        }
+        let now = chrono::SubsecRound::trunc_subsecs(services.clock.now(), 6);
+        if by_client && s.starts_at <= now {
+            return Err(AppError::conflict("This session has begun: ask your concierge to cancel it."));
+        }
+        if !services.store.cancel_session(id, p.user, now).await? {
+            return Err(AppError::conflict("This session was completed or canceled meanwhile."));
+        }
+        if by_client {
+            let body = format!("{} canceled their session about {}.", s.client_name, j.title);
+            notify(services, p.org, s.concierge_id, "A session was canceled", body, "/sessions".into()).await
+        } else {
+            let body = format!("{} canceled your session about {}.", s.concierge_name, j.title);
+            notify(services, p.org, s.client_id, "Your session was canceled", body, format!("/journeys/{}", j.id)).await
+        }
     }
 
     /// Completes a confirmed session with the concierge's notes: the client is told, and the
@@ -625,7 +673,9 @@ pub mod rules {
         let (s, j) = own_session(services, p, id).await?;
         match s.status.as_str() {
             "requested" => return Err(AppError::conflict("Confirm the session before completing it.")),
-            "completed" => return Err(AppError::conflict("This session is completed already.")),
+            "completed" | "canceled" => {
+                return Err(AppError::conflict(format!("This session is {} already.", s.status)));
+            }
             _ => {}
         }
         let notes = parse_notes(notes).field("notes")?;
@@ -728,6 +778,16 @@ pub async fn concierge_sessions() -> Result<ConciergeDesk, AppError> {
     super::respond(async move {
         let (services, p) = super::prompts::principal().await?;
         rules::concierge_desk(&services, &p).await
+    })
+    .await
+}
+
+/// Calls off a session: its client until it begins, its concierge until they complete it.
+#[server(endpoint = "cancel_session", input = Json)]
+pub async fn cancel_session(id: Uuid) -> Result<(), AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::cancel_session(&services, &p, id).await
     })
     .await
 }

@@ -219,14 +219,36 @@ pub mod rules {
         Ok(out)
     }
 
-    /// Whether the caller may fill in `j`: free journeys to every member who sees them, priced
-    /// ones to those who bought a tier and kept it, and always to its editors.
-    async fn has_access(services: &Services, p: &Principal, j: &JourneyRecord, priced: bool) -> Result<bool, AppError> {
-        use crate::domain::journey::products_prefix;
+    /// What the caller may do with a journey.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Access {
+        /// Fill it in.
+        pub fill: bool,
+        /// Ask a mentor to review a submitted section (published journeys only).
+        pub reviews: bool,
+        /// Book a concierge session (published journeys only).
+        pub sessions: bool,
+    }
+
+    /// What the caller may do with `j`: everything on a free journey and as its editor; on a
+    /// priced one, what the tiers they bought and kept bring. One query at most.
+    pub(crate) async fn access(
+        services: &Services,
+        p: &Principal,
+        j: &JourneyRecord,
+        priced: bool,
+    ) -> Result<Access, AppError> {
+        use crate::domain::journey::{parse_product, products_prefix};
         if !priced || may_edit(p, j) {
-            return Ok(true);
+            return Ok(Access { fill: true, reviews: j.published, sessions: j.published });
         }
-        Ok(services.store.has_paid_starting(p.user, &products_prefix(j.id), services.clock.now()).await?)
+        let held = services.store.paid_products_starting(p.user, &products_prefix(j.id), services.clock.now()).await?;
+        let tiers: Vec<_> = held.iter().filter_map(|product| parse_product(product)).map(|(_, tier, _)| tier).collect();
+        Ok(Access {
+            fill: !held.is_empty(),
+            reviews: j.published && tiers.iter().any(|t| t.reviews()),
+            sessions: j.published && tiers.iter().any(|t| t.sessions()),
+        })
     }
 
     /// Sets the journey's tier prices: every tier and interval in `input`, an empty amount
@@ -443,15 +465,15 @@ pub mod rules {
             Vec::new()
         };
         let prices = prices(services, j.org_id, j.id).await?;
-        let access = has_access(services, p, &j, !prices.is_empty()).await?;
+        let access = access(services, p, &j, !prices.is_empty()).await?;
         let is_seller = j.creator_id == p.user;
         let fee_bps = if is_seller { crate::api::billing::rules::journey_fee_bps(services).await? } else { 0 };
-        let help = crate::api::journey_help::rules::for_journey(services, p, &j, !prices.is_empty()).await?;
+        let help = crate::api::journey_help::rules::for_journey(services, p, &j, access).await?;
         Ok(JourneyView {
             help,
             affiliate_bps: affiliate_bps(&prices),
             prices,
-            access,
+            access: access.fill,
             is_seller,
             fee_bps,
             id: j.id,
@@ -671,7 +693,7 @@ pub mod rules {
             return Err(AppError::conflict("This journey is not published yet: publish it to fill it in."));
         }
         let priced = !prices(services, j.org_id, j.id).await?.is_empty();
-        if !has_access(services, p, &j, priced).await? {
+        if !access(services, p, &j, priced).await?.fill {
             return Err(AppError::PlanLimit {
                 message: "This journey is sold in tiers: choose one to fill it in.".into(),
                 upgrade: None,

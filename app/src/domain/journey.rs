@@ -497,6 +497,9 @@ pub fn tier_prefix(journey: uuid::Uuid, tier: Tier) -> String {
     format!("journey:{journey}:{}:", tier.as_str())
 }
 
+/// How many sessions of one journey a client may have asked for or confirmed at a time.
+pub const MAX_OPEN_SESSIONS: i64 = 3;
+
 /// The most one mentor review or concierge session may pay: $1,000.
 pub const MAX_HELPER_RATE: i64 = 100_000;
 

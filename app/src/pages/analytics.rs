@@ -36,10 +36,10 @@ fn Analytics(me: Me) -> impl IntoView {
                 <a href=move || format!("/orgs/{}/analytics.csv?days={}", org.id, days.get()) download="analytics.csv">"Download CSV"</a>
             </div>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
-                {move || data.get().map(|r| match r {
+                {move || Suspend::new(async move { match data.await {
                     Ok(view) => report(view).into_any(),
                     Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
-                })}
+                }})}
             </Transition>
         </section>
     }

@@ -6,7 +6,8 @@
 use super::SignedIn;
 use super::billing::{ErrorNotice, general};
 use crate::api::journey_help::{
-    ReviewTask, SessionTask, complete_review, complete_session, concierge_sessions, confirm_session, mentor_reviews,
+    ReviewTask, SessionTask, cancel_session, complete_review, complete_session, concierge_sessions, confirm_session,
+    mentor_reviews,
 };
 use crate::components::forms::error_for;
 use crate::components::layout::LocalTime;
@@ -159,6 +160,16 @@ fn SessionDesk() -> impl IntoView {
         }
         .into_any()
     };
+    let canceled = |t: SessionTask| {
+        view! {
+            <div class="card">
+                <h3>{format!("{} — {}", t.client, t.journey)}</h3>
+                <p class="meta"><LocalTime at=t.starts_at/>{format!(" · canceled by {}", t.canceled_by.unwrap_or_default())}</p>
+                <p>{t.topic}</p>
+            </div>
+        }
+        .into_any()
+    };
     view! {
         <section class="page">
             <DeskIntro title="Sessions" intro="Sessions clients asked you for. Confirm the time, meet, then complete the session with your notes: the client reads them, and you are paid its rate, less the platform fee."/>
@@ -176,6 +187,7 @@ fn SessionDesk() -> impl IntoView {
                             {part("To confirm", "Sessions to confirm", "No session is waiting for confirmation.", d.requested, card)}
                             {part("Confirmed", "Confirmed sessions", "No confirmed sessions.", d.confirmed, card)}
                             {part("Completed", "Completed sessions", "No completed sessions yet.", d.completed, done)}
+                            {part("Canceled", "Canceled sessions", "No canceled sessions.", d.canceled, canceled)}
                         }
                         .into_any(),
                         Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
@@ -186,7 +198,8 @@ fn SessionDesk() -> impl IntoView {
     }
 }
 
-/// One session asked of the concierge: confirm it, or (confirmed) complete it with notes.
+/// One session asked of the concierge: confirm or decline it, or (confirmed) complete it with
+/// notes or cancel it.
 #[component]
 fn SessionCard(task: SessionTask, reload: RwSignal<usize>) -> impl IntoView {
     let id = task.id;
@@ -194,8 +207,9 @@ fn SessionCard(task: SessionTask, reload: RwSignal<usize>) -> impl IntoView {
     let error = RwSignal::new(None::<AppError>);
     let confirm = Action::new(move |_: &()| confirm_session(id));
     let complete = Action::new(move |text: &String| complete_session(id, text.clone()));
+    let cancel = Action::new(move |_: &()| cancel_session(id));
     Effect::new(move |_| {
-        let done = confirm.value().get().map(|r| r.map(|_| ())).or_else(|| complete.value().get());
+        let done = confirm.value().get().or_else(|| complete.value().get()).or_else(|| cancel.value().get());
         match done {
             Some(Ok(())) => reload.update(|n| *n += 1),
             Some(Err(e)) => error.set(Some(e)),
@@ -209,10 +223,18 @@ fn SessionCard(task: SessionTask, reload: RwSignal<usize>) -> impl IntoView {
     let error_id = format!("{input_id}-error");
     let described = error_id.clone();
     let name = format!("Session with {} — {}", task.client, task.journey);
-    let action = if task.status == "requested" {
+    let requested = task.status == "requested";
+    let call_off = view! {
+        <button type="button" class="secondary" disabled=move || cancel.pending().get()
+            on:click=move |_| { error.set(None); cancel.dispatch(()); }>{if requested { "Decline" } else { "Cancel session" }}</button>
+    };
+    let action = if requested {
         view! {
-            <button type="button" disabled=move || confirm.pending().get()
-                on:click=move |_| { error.set(None); confirm.dispatch(()); }>"Confirm session"</button>
+            <div class="row">
+                <button type="button" disabled=move || confirm.pending().get()
+                    on:click=move |_| { error.set(None); confirm.dispatch(()); }>"Confirm session"</button>
+                {call_off}
+            </div>
             <ErrorNotice error=general(error)/>
         }
         .into_any()
@@ -226,7 +248,10 @@ fn SessionCard(task: SessionTask, reload: RwSignal<usize>) -> impl IntoView {
                     <p class="field-error" id=error_id aria-live="polite">{error_for(error, "notes")}</p>
                 </div>
                 <ErrorNotice error=general(error)/>
-                <button type="submit" disabled=move || complete.pending().get()>"Complete session"</button>
+                <div class="row">
+                    <button type="submit" disabled=move || complete.pending().get()>"Complete session"</button>
+                    {call_off}
+                </div>
             </form>
         }
         .into_any()

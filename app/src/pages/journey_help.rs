@@ -4,7 +4,8 @@
 use super::billing::{ErrorNotice, general};
 use super::journeys::Reload;
 use crate::api::journey_help::{
-    HelperView, JourneyHelp, ReviewView, remove_journey_helper, request_review, request_session, set_journey_helper,
+    HelperView, JourneyHelp, ReviewView, SessionView, cancel_session, remove_journey_helper, request_review,
+    request_session, set_journey_helper,
 };
 use crate::components::forms::error_for;
 use crate::components::layout::LocalTime;
@@ -218,21 +219,7 @@ pub(crate) fn ClientSessions(journey: Uuid, help: JourneyHelp, upsell: bool, rel
             .then(|| view! { <p class="muted">"Sessions with a concierge come with the Premium tier."</p> })
             .into_any();
     }
-    let sessions = help.sessions.into_iter().map(|s| {
-        let status = match s.status.as_str() {
-            "requested" => "asked, waiting for confirmation",
-            "confirmed" => "confirmed",
-            _ => "done",
-        };
-        view! {
-            <li class="card">
-                <p><strong>{format!("With {}", s.concierge)}</strong>" · " <LocalTime at=s.starts_at/> {format!(" · {status}")}</p>
-                <p>{s.topic.clone()}</p>
-                {s.notes.map(|n| view! { <h3>"Notes"</h3><p class="feedback">{n}</p> })}
-            </li>
-        }
-    });
-    let sessions = sessions.collect_view();
+    let sessions = help.sessions.into_iter().map(|s| view! { <ClientSession session=s reload=reload/> }).collect_view();
     let form = (help.sessions_open && !help.concierges.is_empty()).then(|| {
         let concierges = help.concierges;
         let chosen = RwSignal::new(concierges[0].id.0.to_string());
@@ -284,4 +271,41 @@ pub(crate) fn ClientSessions(journey: Uuid, help: JourneyHelp, upsell: bool, rel
         </section>
     }
     .into_any()
+}
+
+/// One of the client's sessions: when, with whom, its status and notes; until it begins, a
+/// button to cancel it.
+#[component]
+fn ClientSession(session: SessionView, reload: Reload) -> impl IntoView {
+    let id = session.id;
+    let status = match (session.status.as_str(), session.canceled_by.as_deref()) {
+        ("requested", _) => "asked, waiting for confirmation".to_owned(),
+        ("confirmed", _) => "confirmed".to_owned(),
+        ("canceled", Some(by)) => format!("canceled by {by}"),
+        ("canceled", None) => "canceled".to_owned(),
+        _ => "done".to_owned(),
+    };
+    let error = RwSignal::new(None::<AppError>);
+    let cancel = Action::new(move |_: &()| cancel_session(id));
+    Effect::new(move |_| match cancel.value().get() {
+        Some(Ok(())) => reload.now(),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    let button = session.can_cancel.then(|| {
+        view! {
+            <button type="button" class="secondary small" disabled=move || cancel.pending().get()
+                aria-label=format!("Cancel the session with {}", session.concierge)
+                on:click=move |_| { error.set(None); cancel.dispatch(()); }>"Cancel session"</button>
+            <ErrorNotice error=general(error)/>
+        }
+    });
+    view! {
+        <li class="card">
+            <p><strong>{format!("With {}", session.concierge)}</strong>" · " <LocalTime at=session.starts_at/> {format!(" · {status}")}</p>
+            <p>{session.topic.clone()}</p>
+            {session.notes.map(|n| view! { <h3>"Notes"</h3><p class="feedback">{n}</p> })}
+            {button}
+        </li>
+    }
 }

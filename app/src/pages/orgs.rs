@@ -483,7 +483,7 @@ fn AiModelCard() -> impl IntoView {
             <p>"The test panel's “Run” sends a rendered prompt to an OpenAI-compatible chat-completions endpoint: "
                "OpenAI, Ollama, vLLM, llama.cpp's server and others."</p>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
-                {move || current.get().map(|r| match r {
+                {move || Suspend::new(async move { match current.await {
                     Ok(m) => {
                         let own = m.source == ModelSource::Organization;
                         let has_key = m.has_key && own;
@@ -518,7 +518,7 @@ fn AiModelCard() -> impl IntoView {
                         }.into_any()
                     }
                     Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
-                })}
+                }})}
             </Transition>
         </section>
     }

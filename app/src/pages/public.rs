@@ -20,7 +20,7 @@ pub fn PublicPromptPage() -> impl IntoView {
     );
     view! {
         <Suspense fallback=|| view! { <p class="page">"Loading…"</p> }>
-            {move || prompt.get().map(|r| match r {
+            {move || Suspend::new(async move { match prompt.await {
                 Ok(p) => view! {
                     <article class="page public-prompt" aria-labelledby="public-title">
                         <h1 id="public-title">{p.title.clone()}</h1>
@@ -54,7 +54,7 @@ pub fn PublicPromptPage() -> impl IntoView {
                         <p>"This link shows nothing: the prompt is not public, not published, or no longer there."</p>
                     </section>
                 }.into_any(),
-            })}
+            }})}
         </Suspense>
     }
 }

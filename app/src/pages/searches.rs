@@ -96,7 +96,7 @@ pub fn Searches(
             }}</p>
             <h3>"Saved"</h3>
             <Transition fallback=|| ()>
-                {move || saved.get().map(|r| match r {
+                {move || Suspend::new(async move { match saved.await {
                     Ok(list) if list.is_empty() => view! { <p class="muted">"None yet."</p> }.into_any(),
                     Ok(list) => view! {
                         <ul class="search-list" aria-label="Saved searches">
@@ -118,11 +118,11 @@ pub fn Searches(
                         </ul>
                     }.into_any(),
                     Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
-                })}
+                }})}
             </Transition>
             <h3>"Recent"</h3>
             <Transition fallback=|| ()>
-                {move || recent.get().map(|r| match r {
+                {move || Suspend::new(async move { match recent.await {
                     Ok(list) if list.is_empty() => view! { <p class="muted">"Your searches will show here."</p> }.into_any(),
                     Ok(list) => view! {
                         <ul class="search-list" aria-label="Recent searches">
@@ -130,7 +130,7 @@ pub fn Searches(
                         </ul>
                     }.into_any(),
                     Err(err) => view! { <p role="alert">{err.to_string()}</p> }.into_any(),
-                })}
+                }})}
             </Transition>
         </section>
     }

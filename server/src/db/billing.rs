@@ -857,12 +857,12 @@ impl BillingStore for Db {
         })
     }
 
-    async fn has_paid_starting(&self, user: UserId, prefix: &str, now: DateTime<Utc>) -> Result<bool> {
-        let row: Option<(i32,)> = on_pool!(self, pool => sqlx::query_as(
-            "SELECT 1 FROM payments WHERE user_id = $1 AND product LIKE $2 AND status = 'paid' \
-             AND (access_until IS NULL OR access_until > $3) LIMIT 1")
-            .bind(user.0).bind(format!("{prefix}%")).bind(now).fetch_optional(pool).await.store()?);
-        Ok(row.is_some())
+    async fn paid_products_starting(&self, user: UserId, prefix: &str, now: DateTime<Utc>) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT DISTINCT product FROM payments WHERE user_id = $1 AND product LIKE $2 AND status = 'paid' \
+             AND (access_until IS NULL OR access_until > $3) ORDER BY product")
+            .bind(user.0).bind(format!("{prefix}%")).bind(now).fetch_all(pool).await.store()?);
+        Ok(rows.into_iter().map(|(product,)| product).collect())
     }
 
     async fn has_paid(&self, user: UserId, product: Option<&str>, now: DateTime<Utc>) -> Result<bool> {

@@ -145,6 +145,8 @@ struct SessionRow {
     requested_at: DateTime<Utc>,
     confirmed_at: Option<DateTime<Utc>>,
     completed_at: Option<DateTime<Utc>>,
+    canceled_at: Option<DateTime<Utc>>,
+    canceled_by: Option<Uuid>,
     client_name: String,
     concierge_name: String,
 }
@@ -165,6 +167,8 @@ impl From<SessionRow> for ConciergeSessionRecord {
             requested_at: r.requested_at,
             confirmed_at: r.confirmed_at,
             completed_at: r.completed_at,
+            canceled_at: r.canceled_at,
+            canceled_by: r.canceled_by.map(UserId),
             client_name: r.client_name,
             concierge_name: r.concierge_name,
         }
@@ -173,7 +177,7 @@ impl From<SessionRow> for ConciergeSessionRecord {
 
 const SESSION_SELECT: &str = "SELECT s.id, s.journey_id, s.client_id, s.concierge_id, s.status, s.starts_at, s.topic, \
      s.notes, CAST(s.rate AS BIGINT) AS rate, CAST(s.concierge_amount AS BIGINT) AS concierge_amount, s.requested_at, \
-     s.confirmed_at, s.completed_at, c.display_name AS client_name, k.display_name AS concierge_name \
+     s.confirmed_at, s.completed_at, s.canceled_at, s.canceled_by, c.display_name AS client_name, k.display_name AS concierge_name \
      FROM concierge_sessions s JOIN users c ON c.id = s.client_id JOIN users k ON k.id = s.concierge_id";
 
 /// Marks a review or session completed with `update` (a conditional update binding id, text,
@@ -368,6 +372,16 @@ impl JourneyStore for Db {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
+    async fn reviewed_entries(&self, org: OrgId, mentor: UserId) -> Result<Vec<JourneyEntryRecord>> {
+        let rows: Vec<EntryRow> = on_pool!(self, pool => sqlx::query_as(
+            &format!("SELECT {ENTRY_COLUMNS} FROM journey_entries e \
+                      JOIN mentor_reviews r ON r.journey_id = e.journey_id AND r.client_id = e.user_id \
+                      AND r.section_id = e.section_id \
+                      JOIN journeys j ON j.id = r.journey_id WHERE j.org_id = $1 AND r.mentor_id = $2"))
+            .bind(org.0).bind(mentor.0).fetch_all(pool).await.store())?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
     async fn complete_review(
         &self,
         id: Uuid,
@@ -385,15 +399,32 @@ impl JourneyStore for Db {
         )
     }
 
-    async fn request_session(&self, r: &ConciergeSessionRecord) -> Result<()> {
-        on_pool!(self, pool => sqlx::query(
-            "INSERT INTO concierge_sessions (id, journey_id, client_id, concierge_id, status, starts_at, topic, notes, \
-             rate, concierge_amount, requested_at, confirmed_at, completed_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
-            .bind(r.id).bind(r.journey_id).bind(r.client_id.0).bind(r.concierge_id.0).bind(&r.status)
-            .bind(r.starts_at).bind(&r.topic).bind(&r.notes).bind(r.rate).bind(r.concierge_amount)
-            .bind(r.requested_at).bind(r.confirmed_at).bind(r.completed_at)
-            .execute(pool).await.map(|_| ()).store())
+    async fn request_session(&self, r: &ConciergeSessionRecord, max_open: i64) -> Result<bool> {
+        // Two requests of one client at once must not both pass the count: SQLite has one writer
+        // at a time; on PostgreSQL the client's row is locked first, and the insert (a statement
+        // of its own, read committed) then counts what the other committed.
+        let lock = match self {
+            Db::Postgres(_) => Some("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE"),
+            Db::Sqlite(_) => None,
+        };
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await.store()?;
+            if let Some(lock) = lock {
+                sqlx::query(lock).bind(r.client_id.0).execute(&mut *tx).await.store()?;
+            }
+            let done = sqlx::query(
+                "INSERT INTO concierge_sessions (id, journey_id, client_id, concierge_id, status, starts_at, topic, \
+                 notes, rate, concierge_amount, requested_at) \
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 \
+                 WHERE (SELECT COUNT(*) FROM concierge_sessions WHERE journey_id = $2 AND client_id = $3 \
+                        AND status IN ('requested', 'confirmed')) < $12")
+                .bind(r.id).bind(r.journey_id).bind(r.client_id.0).bind(r.concierge_id.0).bind(&r.status)
+                .bind(r.starts_at).bind(&r.topic).bind(&r.notes).bind(r.rate).bind(r.concierge_amount)
+                .bind(r.requested_at).bind(max_open)
+                .execute(&mut *tx).await.store()?.rows_affected();
+            tx.commit().await.store()?;
+            Ok(done == 1)
+        })
     }
 
     async fn concierge_session(&self, id: Uuid) -> Result<Option<ConciergeSessionRecord>> {
@@ -421,6 +452,14 @@ impl JourneyStore for Db {
         let done = on_pool!(self, pool => sqlx::query(
             "UPDATE concierge_sessions SET status = 'confirmed', confirmed_at = $2 WHERE id = $1 AND status = 'requested'")
             .bind(id).bind(at).execute(pool).await.map(|r| r.rows_affected()).store())?;
+        Ok(done == 1)
+    }
+
+    async fn cancel_session(&self, id: Uuid, by: UserId, at: DateTime<Utc>) -> Result<bool> {
+        let done = on_pool!(self, pool => sqlx::query(
+            "UPDATE concierge_sessions SET status = 'canceled', canceled_at = $2, canceled_by = $3 \
+             WHERE id = $1 AND status IN ('requested', 'confirmed')")
+            .bind(id).bind(at).bind(by.0).execute(pool).await.map(|r| r.rows_affected()).store())?;
         Ok(done == 1)
     }
 

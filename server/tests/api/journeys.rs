@@ -15,6 +15,7 @@ use app::domain::billing::Interval;
 use app::domain::journey::Score;
 use app::domain::journey::Tier;
 use app::domain::sequence::{StepKind, Trigger, Visibility};
+use app::dto::AuditEntryView;
 use app::error::AppError;
 use chrono::{SubsecRound, Timelike};
 use serde_json::{Value, json};
@@ -376,6 +377,19 @@ async fn a_guided_client_asks_a_mentor_for_a_review_and_the_mentor_is_paid_from_
         .expect("remove");
     assert!(left.is_empty());
     assert_eq!(ask_review(&kim, id, maya_id).await.unwrap_err().status, 403);
+
+    // Both changes to the journey's helpers are in the organization's audit log.
+    let log: Vec<AuditEntryView> = owner.call("audit_log", &[("org_id", &org.to_string())]).await.expect("audit");
+    let entry = |action: &str| log.iter().find(|e| e.action == action).unwrap_or_else(|| panic!("{action} missing"));
+    let assigned = entry("journey.helper");
+    assert_eq!(
+        (assigned.target.as_str(), assigned.actor.as_deref()),
+        (id.to_string().as_str(), Some("olivia@example.com"))
+    );
+    let after = assigned.after.as_ref().expect("after");
+    assert_eq!((after["role"].as_str(), after["rate"].as_i64()), (Some("mentor"), Some(2_000)));
+    let removed = entry("journey.helper_removed").before.as_ref().expect("before");
+    assert_eq!(removed["helper"], json!(maya_id));
 }
 
 async fn ask_session(
@@ -469,6 +483,101 @@ async fn a_premium_client_books_a_concierge_session_and_the_concierge_is_paid_on
     assert_eq!(earned.balance, 3_400);
     let sales: SalesView = owner.call_json("my_sales", json!({})).await.expect("sales");
     assert_eq!(sales.balance, 4_165 + 8_415 - 4_000);
+    assert_eq!(ledger_total(&app).await, 0);
+}
+
+/// Either side calls a session off: the client until it begins, the concierge until they
+/// complete it; the other side is told, and a canceled session is neither confirmed nor paid. A
+/// client has at most three sessions of a journey open at a time.
+#[tokio::test]
+async fn either_side_cancels_a_session_and_a_client_keeps_at_most_three_open() {
+    let (app, owner, member) = setup().await;
+    let id = published(&owner).await;
+    let me = owner.me().await.expect("me");
+    let (org, olivia) = (me.active_org.expect("org").id, me.user_id);
+    let store = &app.state.services.store;
+    store.grant_capability(olivia, CapabilityRole::Creator).await.expect("creator");
+    let conrad = join(&app, &owner, org, "Conrad Concierge", "conrad@example.com", "viewer").await;
+    let conrad_id = conrad.me().await.expect("me").user_id;
+    store.grant_capability(conrad_id, CapabilityRole::Concierge).await.expect("concierge role");
+    set_helper(&owner, id, "concierge", conrad_id, "40").await.expect("concierge");
+    let mia_id = member.me().await.expect("me").user_id;
+
+    // On a free journey every member may ask; three open sessions at most.
+    let now = app::ports::Clock::now(&app.clock);
+    let at = |days: i64| (now + chrono::Duration::days(days)).format("%Y-%m-%dT%H:%M").to_string();
+    let mut asked = Vec::new();
+    for (day, topic) in [(1, "Venues"), (2, "Budget"), (3, "Guests")] {
+        asked.push(ask_session(&member, id, conrad_id, &at(day), topic).await.expect("ask"));
+    }
+    assert!(asked.iter().all(|s| s.can_cancel && s.canceled_by.is_none()));
+    let fourth = ask_session(&member, id, conrad_id, &at(4), "Music").await.unwrap_err();
+    assert_eq!(fourth.status, 409, "{:?}", fourth.error);
+    assert!(fourth.error.to_string().contains("cancel one"), "{}", fourth.error);
+
+    // Only the client or the concierge calls a session off.
+    let cancel = |id: Uuid| json!({ "id": id });
+    assert_eq!(owner.call_json::<()>("cancel_session", cancel(asked[0].id)).await.unwrap_err().status, 403);
+    assert_eq!(member.call_json::<()>("cancel_session", cancel(Uuid::now_v7())).await.unwrap_err().status, 404);
+
+    // The client cancels one: the concierge is told, and the client may ask again.
+    member.call_json::<()>("cancel_session", cancel(asked[0].id)).await.expect("client cancels");
+    assert_eq!(member.call_json::<()>("cancel_session", cancel(asked[0].id)).await.unwrap_err().status, 409);
+    let notes = store.notifications(conrad_id, 10).await.expect("notes");
+    assert!(notes.iter().any(|n| n.title == "A session was canceled" && n.link == "/sessions"), "{notes:?}");
+    let confirm = conrad.call_json::<()>("confirm_session", cancel(asked[0].id)).await.unwrap_err();
+    assert_eq!((confirm.status, confirm.error.to_string().contains("canceled")), (409, true), "{}", confirm.error);
+    // Room for one more: of two requests at once, one is stored.
+    let fourth_day = at(4);
+    let (first, second) = tokio::join!(
+        ask_session(&member, id, conrad_id, &fourth_day, "Music"),
+        ask_session(&member, id, conrad_id, &fourth_day, "Music"),
+    );
+    let refused: Vec<u16> = [&first, &second].iter().filter_map(|r| r.as_ref().err().map(|e| e.status)).collect();
+    assert_eq!(refused, [409], "one stored, one refused");
+    asked.push(first.or(second).expect("room for one more"));
+
+    // The concierge declines one and cancels a confirmed one; the client is told each time.
+    conrad.call_json::<()>("cancel_session", cancel(asked[1].id)).await.expect("concierge declines");
+    conrad.call_json::<()>("confirm_session", cancel(asked[2].id)).await.expect("confirm");
+    conrad.call_json::<()>("cancel_session", cancel(asked[2].id)).await.expect("concierge cancels");
+    let complete = json!({ "id": asked[2].id, "notes": "Too late" });
+    assert_eq!(conrad.call_json::<()>("complete_session", complete).await.unwrap_err().status, 409);
+    let notes = store.notifications(mia_id, 10).await.expect("notes");
+    let told = notes.iter().filter(|n| n.title == "Your session was canceled").count();
+    assert_eq!(told, 2, "{notes:?}");
+
+    let mine = journey(&member, id).await.expect("view").help.sessions;
+    let seen: Vec<(&str, &str, Option<&str>, bool)> =
+        mine.iter().map(|s| (s.topic.as_str(), s.status.as_str(), s.canceled_by.as_deref(), s.can_cancel)).collect();
+    assert_eq!(
+        seen,
+        [
+            ("Venues", "canceled", Some("you"), false),
+            ("Budget", "canceled", Some("Conrad Concierge"), false),
+            ("Guests", "canceled", Some("Conrad Concierge"), false),
+            ("Music", "requested", None, true),
+        ]
+    );
+    let desk: ConciergeDesk = conrad.call_json("concierge_sessions", json!({})).await.expect("desk");
+    let canceled: Vec<(&str, Option<&str>)> =
+        desk.canceled.iter().map(|t| (t.topic.as_str(), t.canceled_by.as_deref())).collect();
+    assert_eq!(canceled, [("Guests", Some("you")), ("Budget", Some("you")), ("Venues", Some("Mia Member"))]);
+    assert_eq!((desk.requested.len(), desk.confirmed.len(), desk.completed.len(), desk.earned), (1, 0, 0, 0));
+
+    // Once a session has begun, only the concierge calls it off.
+    conrad.call_json::<()>("confirm_session", cancel(asked[3].id)).await.expect("confirm");
+    app.clock.advance(chrono::Duration::days(5));
+    for (client, email) in [(&member, "mia@example.com"), (&conrad, "conrad@example.com")] {
+        // Five idle days ended their sign-ins.
+        client.sign_in(email, PASSWORD).await.expect("sign in");
+        client.call::<()>("switch_org", &[("org_id", &org.to_string())]).await.expect("switch");
+    }
+    let begun = journey(&member, id).await.expect("view").help.sessions;
+    assert!(!begun[3].can_cancel);
+    let late = member.call_json::<()>("cancel_session", cancel(asked[3].id)).await.unwrap_err();
+    assert_eq!(late.status, 409);
+    conrad.call_json::<()>("cancel_session", cancel(asked[3].id)).await.expect("no-show");
     assert_eq!(ledger_total(&app).await, 0);
 }
 

@@ -27,6 +27,9 @@ if [ "$mode" = release ]; then
     -o "$site/pkg/cairn_bg.wasm" "$site/pkg/cairn_bg.wasm"
 fi
 cp style/main.css "$site/pkg/cairn.css"
+# Served as is to browsers that accept gzip (leptos_axum's file handler looks for `.gz` beside
+# each file): compressing the test build's 30 MB wasm on every request took a debug server 11 s.
+gzip -kf -6 "$site/pkg/cairn_bg.wasm" "$site/pkg/cairn.js" "$site/pkg/cairn.css"
 cp -R public/. "$site/"
 cargo build -p server $server_flag
 echo "site built in $site"

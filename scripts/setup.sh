@@ -57,4 +57,18 @@ if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
     as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
   fi
 fi
+# The build directory lives outside the clone and is reused between runs; when the disk under it runs
+# low (old artifacts pile up as dependencies and profiles change), CI starts it afresh rather than
+# fail half-way through a link.
+target=${CARGO_TARGET_DIR:-$HOME/.cache/cairn/target}
+mkdir -p "$target"
+free_gb=$(df --output=avail -BG "$target" | tail -n1 | tr -dc '0-9')
+used=$(du -sh "$target" 2>/dev/null | cut -f1)
+say "build directory $target: ${used:-0} used, ${free_gb} GB free on its disk"
+if [ "${CI:-}" = true ] && [ "$free_gb" -lt "${CAIRN_MIN_FREE_GB:-30}" ]; then
+  say "less than ${CAIRN_MIN_FREE_GB:-30} GB free: removing the reused build directory"
+  rm -rf "$target"
+  mkdir -p "$target"
+  say "now $(df --output=avail -BG "$target" | tail -n1 | tr -dc '0-9') GB free"
+fi
 say "setup complete"

@@ -1884,6 +1884,8 @@ pub struct ReviewRecord {
     pub mentor_amount: i64,
     pub requested_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// The client's rating once completed, 1 to 5.
+    pub rating: Option<i64>,
     /// Read with the review; ignored when saving.
     pub client_name: String,
     pub mentor_name: String,
@@ -1911,6 +1913,8 @@ pub struct ConciergeSessionRecord {
     pub canceled_at: Option<DateTime<Utc>>,
     /// The client or the concierge, whoever called it off.
     pub canceled_by: Option<UserId>,
+    /// The client's rating once completed, 1 to 5.
+    pub rating: Option<i64>,
     /// Read with the session; ignored when saving.
     pub client_name: String,
     pub concierge_name: String,
@@ -1981,6 +1985,17 @@ pub trait JourneyStore: Send + Sync {
     async fn concierge_sessions(&self, org: OrgId, concierge: UserId) -> StoreResult<Vec<ConciergeSessionRecord>>;
     /// Confirms a requested session; `false` when it is no longer requested.
     async fn confirm_session(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<bool>;
+    /// Records a client's rating of their completed review; `false` when it is not theirs, not
+    /// completed, or rated already.
+    async fn rate_review(&self, id: Uuid, client: UserId, stars: i64) -> StoreResult<bool>;
+    /// Records a client's rating of their completed session; `false` as for reviews.
+    async fn rate_session(&self, id: Uuid, client: UserId, stars: i64) -> StoreResult<bool>;
+    /// The organization's mentors' (or concierges') ratings: (helper, sum of stars, how many).
+    async fn helper_ratings(
+        &self,
+        org: OrgId,
+        role: crate::domain::CapabilityRole,
+    ) -> StoreResult<Vec<(UserId, i64, i64)>>;
     /// Cancels a requested or confirmed session; `false` when it is neither any more.
     async fn cancel_session(&self, id: Uuid, by: UserId, at: DateTime<Utc>) -> StoreResult<bool>;
     /// Completes a confirmed session with the concierge's notes and pay (`ledger`, when it pays

@@ -205,8 +205,17 @@ test('a creator sells a journey in tiers with a live breakdown and assigns a men
   expect(await maya.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
   await clara.reload();
   await hydrated(clara);
-  await expect(clara.getByRole('region', { name: 'Mentor feedback on Strengths' }))
-    .toContainText('Name one crisis and what you did: that is your story.');
+  const feedback = clara.getByRole('region', { name: 'Mentor feedback on Strengths' });
+  await expect(feedback).toContainText('Name one crisis and what you did: that is your story.');
+  // The client rates the review; the mentor sees the rating on their desk.
+  const rateReview = feedback.getByRole('form', { name: 'Rate the review of Strengths' });
+  await rateReview.getByLabel('Your rating').selectOption('4');
+  await rateReview.getByRole('button', { name: 'Rate', exact: true }).click();
+  await expect(feedback.getByText('You rated the review of Strengths 4 of 5.')).toBeVisible();
+  await maya.reload();
+  await hydrated(maya);
+  await expect(maya.getByRole('list', { name: 'Completed reviews' }).getByRole('listitem').filter({ hasText: title }))
+    .toContainText('rated 4 of 5');
 
   // The creator sees the sale with all but the 15% journey fee.
   await page.goto('/sales');
@@ -289,4 +298,8 @@ test('a client asks a concierge for a session on the demo journey and cancels an
   const done = page.getByRole('list', { name: 'Your sessions' }).getByRole('listitem').filter({ hasText: `Planning my first step ${stamp}` });
   await expect(done).toContainText('done');
   await expect(done).toContainText('Start on Monday: ten minutes of planning before email.');
+  const rateSession = done.getByRole('form', { name: 'Rate the session with Conrad Concierge' });
+  await rateSession.getByLabel('Your rating').selectOption('5');
+  await rateSession.getByRole('button', { name: 'Rate', exact: true }).click();
+  await expect(done).toContainText('You rated the session with Conrad Concierge 5 of 5.');
 });

@@ -8,7 +8,7 @@
 //! completed review or session pays the helper its rate from the creator's balance, less the
 //! journey fee, in the transaction that completes it.
 
-use crate::domain::journey::Score;
+use crate::domain::journey::{Rating, Score};
 use crate::domain::{CapabilityRole, UserId};
 use crate::error::AppError;
 use chrono::{DateTime, Utc};
@@ -25,6 +25,8 @@ pub struct HelperView {
     /// Minor units per completed review or session (shown to the journey's creator only; 0 for
     /// others).
     pub rate: i64,
+    /// What clients rated their reviews or sessions, across the organization's journeys.
+    pub rating: Option<Rating>,
 }
 
 /// Mentors, concierges and the caller's sessions, on the journey's page.
@@ -54,6 +56,8 @@ pub struct ReviewView {
     pub feedback: Option<String>,
     pub requested_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// The client's rating of it, 1 to 5, once given.
+    pub rating: Option<i64>,
 }
 
 /// A session with a concierge, as its client sees it.
@@ -70,6 +74,8 @@ pub struct SessionView {
     pub canceled_by: Option<String>,
     /// Whether the caller may still call it off (asked for or confirmed, not yet begun).
     pub can_cancel: bool,
+    /// The client's rating of it, 1 to 5, once given.
+    pub rating: Option<i64>,
 }
 
 /// A review asked of the caller, with what the client submitted.
@@ -88,6 +94,8 @@ pub struct ReviewTask {
     pub feedback: Option<String>,
     /// What the mentor received, or will receive on completing it (the rate less the journey fee).
     pub pay: i64,
+    /// The client's rating, once given.
+    pub rating: Option<i64>,
 }
 
 /// A mentor's reviews in the active organization.
@@ -99,6 +107,8 @@ pub struct MentorDesk {
     pub completed: Vec<ReviewTask>,
     /// What completed reviews paid, in minor units.
     pub earned: i64,
+    /// What clients rated the completed reviews.
+    pub rating: Option<Rating>,
 }
 
 /// A session asked of the caller.
@@ -117,6 +127,8 @@ pub struct SessionTask {
     pub pay: i64,
     /// Who called it off: "you" or the client's name.
     pub canceled_by: Option<String>,
+    /// The client's rating, once given.
+    pub rating: Option<i64>,
 }
 
 /// A concierge's sessions in the active organization.
@@ -132,6 +144,8 @@ pub struct ConciergeDesk {
     pub canceled: Vec<SessionTask>,
     /// What completed sessions paid, in minor units.
     pub earned: i64,
+    /// What clients rated the completed sessions.
+    pub rating: Option<Rating>,
 }
 
 #[cfg(feature = "ssr")]
@@ -147,16 +161,44 @@ pub mod rules {
     };
     use std::collections::BTreeMap;
 
-    fn helper_views(helpers: &[JourneyHelperRecord], role: CapabilityRole, with_rates: bool) -> Vec<HelperView> {
-        helpers
+    /// The organization's mentors' (or concierges') ratings.
+    async fn ratings(
+        services: &Services,
+        org: OrgId,
+        role: CapabilityRole,
+    ) -> Result<BTreeMap<UserId, Rating>, AppError> {
+        let all = services.store.helper_ratings(org, role).await?;
+        Ok(all.into_iter().filter_map(|(helper, sum, count)| Some((helper, Rating::of(sum, count)?))).collect())
+    }
+
+    /// The journey's helpers in `role` with their ratings, and their rates when `with_rates`.
+    async fn helper_views(
+        services: &Services,
+        org: OrgId,
+        helpers: &[JourneyHelperRecord],
+        role: CapabilityRole,
+        with_rates: bool,
+    ) -> Result<Vec<HelperView>, AppError> {
+        if !helpers.iter().any(|h| h.role == role) {
+            return Ok(Vec::new());
+        }
+        let ratings = ratings(services, org, role).await?;
+        Ok(helpers
             .iter()
             .filter(|h| h.role == role)
             .map(|h| HelperView {
                 id: h.helper_id,
                 name: h.helper_name.clone(),
                 rate: if with_rates { h.rate } else { 0 },
+                rating: ratings.get(&h.helper_id).copied(),
             })
-            .collect()
+            .collect())
+    }
+
+    /// The average of the rated ones among `ratings`.
+    fn rating_of(ratings: impl Iterator<Item = Option<i64>>) -> Option<Rating> {
+        let (sum, count) = ratings.flatten().fold((0, 0), |(sum, count), stars| (sum + stars, count + 1));
+        Rating::of(sum, count)
     }
 
     pub fn review_view(r: ReviewRecord) -> ReviewView {
@@ -167,6 +209,7 @@ pub mod rules {
             feedback: r.feedback,
             requested_at: r.requested_at,
             completed_at: r.completed_at,
+            rating: r.rating,
         }
     }
 
@@ -195,6 +238,7 @@ pub mod rules {
             starts_at: s.starts_at,
             topic: s.topic,
             notes: s.notes,
+            rating: s.rating,
         }
     }
 
@@ -214,16 +258,17 @@ pub mod rules {
         };
         let candidates = |role| async move {
             let members = services.store.org_members_with(p.org, role).await?;
-            Ok::<_, AppError>(members.into_iter().map(|(id, name)| HelperView { id, name, rate: 0 }).collect())
+            let view = |(id, name)| HelperView { id, name, rate: 0, rating: None };
+            Ok::<_, AppError>(members.into_iter().map(view).collect())
         };
         Ok(JourneyHelp {
             mentors: if reviews || is_seller {
-                helper_views(&helpers, CapabilityRole::Mentor, is_seller)
+                helper_views(services, p.org, &helpers, CapabilityRole::Mentor, is_seller).await?
             } else {
                 Vec::new()
             },
             concierges: if sessions_open || is_seller {
-                helper_views(&helpers, CapabilityRole::Concierge, is_seller)
+                helper_views(services, p.org, &helpers, CapabilityRole::Concierge, is_seller).await?
             } else {
                 Vec::new()
             },
@@ -282,7 +327,7 @@ pub mod rules {
         services.store.set_journey_helper(&record).await?;
         let after = serde_json::json!({ "role": role, "helper": helper, "rate": rate });
         p.audit(services, "journey.helper", id.to_string(), None, Some(after)).await?;
-        Ok(helper_views(&services.store.journey_helpers(id).await?, role, true))
+        helper_views(services, p.org, &services.store.journey_helpers(id).await?, role, true).await
     }
 
     /// Takes a helper off the journey; what was asked of them already stays theirs to complete.
@@ -300,7 +345,7 @@ pub mod rules {
         }
         let before = serde_json::json!({ "role": role, "helper": helper });
         p.audit(services, "journey.helper_removed", id.to_string(), Some(before), None).await?;
-        Ok(helper_views(&services.store.journey_helpers(id).await?, role, true))
+        helper_views(services, p.org, &services.store.journey_helpers(id).await?, role, true).await
     }
 
     /// The journey's helper in `role` the caller may ask (never themselves), named on `field`.
@@ -409,6 +454,7 @@ pub mod rules {
             mentor_amount: 0,
             requested_at: now,
             completed_at: None,
+            rating: None,
             client_name: String::new(),
             mentor_name: chosen.helper_name,
         };
@@ -429,7 +475,7 @@ pub mod rules {
         p.require(Action::ViewOrg, &Resource::Org(p.org))?;
         let fee_bps = crate::api::billing::rules::journey_fee_bps(services).await?;
         let mut journeys: BTreeMap<Uuid, Option<JourneyRecord>> = BTreeMap::new();
-        let mut desk = MentorDesk { pending: Vec::new(), completed: Vec::new(), earned: 0 };
+        let mut desk = MentorDesk { pending: Vec::new(), completed: Vec::new(), earned: 0, rating: None };
         let mut entries: BTreeMap<(Uuid, UserId, String), JourneyEntryRecord> = services
             .store
             .reviewed_entries(p.org, p.user)
@@ -465,6 +511,7 @@ pub mod rules {
                 completed_at: r.completed_at,
                 feedback: r.feedback,
                 pay,
+                rating: r.rating,
             };
             if completed {
                 desk.earned += pay;
@@ -474,6 +521,7 @@ pub mod rules {
             }
         }
         desk.completed.sort_by_key(|t| std::cmp::Reverse(t.completed_at));
+        desk.rating = rating_of(desk.completed.iter().map(|t| t.rating));
         Ok(desk)
     }
 
@@ -551,6 +599,7 @@ pub mod rules {
             completed_at: None,
             canceled_at: None,
             canceled_by: None,
+            rating: None,
             client_name: String::new(),
             concierge_name: chosen.helper_name,
         };
@@ -578,11 +627,13 @@ pub mod rules {
             completed: Vec::new(),
             canceled: Vec::new(),
             earned: 0,
+            rating: None,
         };
         for s in services.store.concierge_sessions(p.org, p.user).await? {
             let completed = s.status == "completed";
             let task = SessionTask {
                 canceled_by: canceled_by(&s, p.user),
+                rating: s.rating,
                 id: s.id,
                 journey_id: s.journey_id,
                 journey: titles.get(&s.journey_id).cloned().unwrap_or_default(),
@@ -606,6 +657,7 @@ pub mod rules {
         }
         desk.completed.sort_by_key(|t| std::cmp::Reverse(t.completed_at));
         desk.canceled.reverse();
+        desk.rating = rating_of(desk.completed.iter().map(|t| t.rating));
         Ok(desk)
     }
 
@@ -635,6 +687,38 @@ pub mod rules {
         }
         let body = format!("{} confirmed your session about {}.", s.concierge_name, j.title);
         notify(services, p.org, s.client_id, "Your session is confirmed", body, format!("/journeys/{}", j.id)).await
+    }
+
+    /// The client rates a completed review (`session`: false) or session of theirs, once, from 1
+    /// to 5 stars.
+    pub async fn rate(services: &Services, p: &Principal, id: Uuid, session: bool, stars: i64) -> Result<(), AppError> {
+        use crate::domain::journey::parse_rating;
+        p.require(Action::ViewOrg, &Resource::Org(p.org))?;
+        let stars = parse_rating(stars).field("rating")?;
+        let (journey, client, status) = if session {
+            let s = services.store.concierge_session(id).await?.ok_or(AppError::NotFound)?;
+            (s.journey_id, s.client_id, s.status)
+        } else {
+            let r = services.store.review(id).await?.ok_or(AppError::NotFound)?;
+            (r.journey_id, r.client_id, r.status)
+        };
+        services.store.journey(p.org, journey).await?.ok_or(AppError::NotFound)?;
+        let what = if session { "session" } else { "review" };
+        if client != p.user {
+            return Err(AppError::Forbidden);
+        }
+        if status != "completed" {
+            return Err(AppError::conflict(format!("Rate the {what} once it is completed.")));
+        }
+        let done = if session {
+            services.store.rate_session(id, p.user, stars).await?
+        } else {
+            services.store.rate_review(id, p.user, stars).await?
+        };
+        if !done {
+            return Err(AppError::conflict(format!("You rated this {what} already.")));
+        }
+        Ok(())
     }
 
     /// Calls off a session asked for or confirmed: its client until it begins, its concierge
@@ -778,6 +862,26 @@ pub async fn concierge_sessions() -> Result<ConciergeDesk, AppError> {
     super::respond(async move {
         let (services, p) = super::prompts::principal().await?;
         rules::concierge_desk(&services, &p).await
+    })
+    .await
+}
+
+/// Rates a completed review of the caller's from 1 to 5 stars, once. Needs: the review's client.
+#[server(endpoint = "rate_review", input = Json)]
+pub async fn rate_review(id: Uuid, rating: i64) -> Result<(), AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::rate(&services, &p, id, false, rating).await
+    })
+    .await
+}
+
+/// Rates a completed session of the caller's from 1 to 5 stars, once. Needs: the session's client.
+#[server(endpoint = "rate_session", input = Json)]
+pub async fn rate_session(id: Uuid, rating: i64) -> Result<(), AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::rate(&services, &p, id, true, rating).await
     })
     .await
 }

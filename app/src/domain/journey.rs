@@ -497,6 +497,32 @@ pub fn tier_prefix(journey: uuid::Uuid, tier: Tier) -> String {
     format!("journey:{journey}:{}:", tier.as_str())
 }
 
+/// A client's rating of a completed review or session: 1 to 5 stars.
+pub fn parse_rating(stars: i64) -> Result<i64, Invalid> {
+    if (1..=5).contains(&stars) { Ok(stars) } else { Err(Invalid("Choose from 1 to 5 stars.".into())) }
+}
+
+/// A helper's ratings: their average in tenths of a star (45 is 4.5), and how many.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rating {
+    pub tenths: i64,
+    pub count: i64,
+}
+
+impl Rating {
+    /// The average of `count` ratings adding up to `sum`, rounded to a tenth (half up); `None`
+    /// without ratings.
+    pub fn of(sum: i64, count: i64) -> Option<Rating> {
+        (count > 0).then(|| Rating { tenths: (sum * 20 + count) / (2 * count), count })
+    }
+
+    /// "4.5 of 5 (2 ratings)".
+    pub fn label(&self) -> String {
+        let plural = if self.count == 1 { "" } else { "s" };
+        format!("{}.{} of 5 ({} rating{plural})", self.tenths / 10, self.tenths % 10, self.count)
+    }
+}
+
 /// How many sessions of one journey a client may have asked for or confirmed at a time.
 pub const MAX_OPEN_SESSIONS: i64 = 3;
 
@@ -547,6 +573,18 @@ pub fn products(journey: uuid::Uuid) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rating_is_one_to_five_stars_and_averages_to_the_nearest_tenth() {
+        assert!(parse_rating(0).is_err() && parse_rating(6).is_err());
+        assert_eq!(parse_rating(5), Ok(5));
+        assert_eq!(Rating::of(0, 0), None);
+        assert_eq!(Rating::of(9, 2), Some(Rating { tenths: 45, count: 2 }));
+        assert_eq!(Rating::of(14, 3).map(|r| r.tenths), Some(47));
+        assert_eq!(Rating::of(13, 3).map(|r| r.tenths), Some(43));
+        assert_eq!(Rating::of(5, 1).map(|r| r.label()), Some("5.0 of 5 (1 rating)".to_owned()));
+        assert_eq!(Rating::of(9, 2).map(|r| r.label()), Some("4.5 of 5 (2 ratings)".to_owned()));
+    }
 
     #[test]
     fn a_tier_prefix_matches_that_tier_only() {

@@ -1,7 +1,8 @@
 //! The helpers' desks. `/reviews`: a mentor's. The sections clients asked them to review, oldest
 //! first, each with the client's answers and a feedback form; completed reviews with what each
 //! paid. `/sessions`: a concierge's. Sessions asked for (to confirm), confirmed ones (to complete
-//! with notes), completed ones with what each paid.
+//! with notes or cancel), completed ones with what each paid, canceled ones. Both show what
+//! clients rated them.
 
 use super::SignedIn;
 use super::billing::{ErrorNotice, general};
@@ -12,6 +13,7 @@ use crate::api::journey_help::{
 use crate::components::forms::error_for;
 use crate::components::layout::LocalTime;
 use crate::domain::billing::format_money;
+use crate::domain::journey::Rating;
 use crate::dto::Me;
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -44,6 +46,11 @@ fn part<T>(
     view! { <h2>{heading}</h2> {body} }.into_any()
 }
 
+/// " · rated 4.5 of 5 (2 ratings)", or nothing before the first rating.
+fn rated(rating: Option<Rating>) -> String {
+    rating.map(|r| format!(" · rated {}", r.label())).unwrap_or_default()
+}
+
 #[component]
 pub fn ReviewsPage() -> impl IntoView {
     view! { <SignedIn content=|_me: Me| view! { <Desk/> }/> }
@@ -61,6 +68,7 @@ fn Desk() -> impl IntoView {
                     <A href=format!("/journeys/{}", t.journey_id)>{t.journey.clone()}</A>
                     {t.completed_at.map(|at| view! { " · reviewed " <LocalTime at=at/> })}
                     {format!(" · earned {}", format_money(t.pay))}
+                    {t.rating.map(|n| format!(" · rated {n} of 5"))}
                 </p>
                 <p class="feedback">{t.feedback.clone().unwrap_or_default()}</p>
             </div>
@@ -75,10 +83,11 @@ fn Desk() -> impl IntoView {
                     match desk.await {
                         Ok(d) => view! {
                             <p class="meta">{format!(
-                                "{} waiting · {} completed · {} earned",
+                                "{} waiting · {} completed · {} earned{}",
                                 d.pending.len(),
                                 d.completed.len(),
                                 format_money(d.earned),
+                                rated(d.rating),
                             )}</p>
                             {part("Waiting for you", "Reviews waiting for you", "Nothing is waiting for your review.", d.pending,
                                 |t| view! { <ReviewForm task=t reload=reload/> }.into_any())}
@@ -154,7 +163,10 @@ fn SessionDesk() -> impl IntoView {
         view! {
             <div class="card">
                 <h3>{format!("{} — {}", t.client, t.journey)}</h3>
-                <p class="meta"><LocalTime at=t.starts_at/>{format!(" · earned {}", format_money(t.pay))}</p>
+                <p class="meta">
+                    <LocalTime at=t.starts_at/>{format!(" · earned {}", format_money(t.pay))}
+                    {t.rating.map(|n| format!(" · rated {n} of 5"))}
+                </p>
                 <p class="feedback">{t.notes.clone().unwrap_or_default()}</p>
             </div>
         }
@@ -178,11 +190,12 @@ fn SessionDesk() -> impl IntoView {
                     match desk.await {
                         Ok(d) => view! {
                             <p class="meta">{format!(
-                                "{} to confirm · {} confirmed · {} completed · {} earned",
+                                "{} to confirm · {} confirmed · {} completed · {} earned{}",
                                 d.requested.len(),
                                 d.confirmed.len(),
                                 d.completed.len(),
                                 format_money(d.earned),
+                                rated(d.rating),
                             )}</p>
                             {part("To confirm", "Sessions to confirm", "No session is waiting for confirmation.", d.requested, card)}
                             {part("Confirmed", "Confirmed sessions", "No confirmed sessions.", d.confirmed, card)}

@@ -4,8 +4,8 @@
 use super::billing::{ErrorNotice, general};
 use super::journeys::Reload;
 use crate::api::journey_help::{
-    HelperView, JourneyHelp, ReviewView, SessionView, cancel_session, remove_journey_helper, request_review,
-    request_session, set_journey_helper,
+    HelperView, JourneyHelp, ReviewView, SessionView, cancel_session, rate_review, rate_session, remove_journey_helper,
+    request_review, request_session, set_journey_helper,
 };
 use crate::components::forms::error_for;
 use crate::components::layout::LocalTime;
@@ -28,6 +28,59 @@ fn user_id(raw: &str) -> UserId {
     UserId(raw.parse().unwrap_or_default())
 }
 
+/// A helper as clients choose them: their name, and their rating once they have one.
+fn helper_label(h: &HelperView) -> String {
+    match h.rating {
+        Some(r) => format!("{} (rated {})", h.name, r.label()),
+        None => h.name.clone(),
+    }
+}
+
+const STARS: [(i64, &str); 5] =
+    [(5, "5 of 5: excellent"), (4, "4 of 5: good"), (3, "3 of 5: fair"), (2, "2 of 5: poor"), (1, "1 of 5: unhelpful")];
+
+/// The client's rating of a completed review or session (`session`), 1 to 5 stars, once.
+#[component]
+fn RateForm(id: Uuid, session: bool, subject: String, reload: Reload) -> impl IntoView {
+    let stars = RwSignal::new("5".to_owned());
+    let error = RwSignal::new(None::<AppError>);
+    let rate = Action::new(move |stars: &String| {
+        let stars = stars.parse().unwrap_or(0);
+        async move { if session { rate_session(id, stars).await } else { rate_review(id, stars).await } }
+    });
+    Effect::new(move |_| match rate.value().get() {
+        Some(Ok(())) => reload.now(),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    let select_id = format!("rate-{id}");
+    let label_for = select_id.clone();
+    let error_id = format!("{select_id}-error");
+    let described = error_id.clone();
+    view! {
+        <form class="rate" aria-label=format!("Rate {subject}")
+            on:submit=move |ev| { ev.prevent_default(); error.set(None); rate.dispatch(stars.get_untracked()); }>
+            <div class="field">
+                <label for=label_for>"Your rating"</label>
+                <select id=select_id bind:value=stars aria-describedby=described>
+                    {STARS.iter().map(|(n, label)| view! { <option value=n.to_string()>{*label}</option> }).collect_view()}
+                </select>
+                <p class="field-error" id=error_id aria-live="polite">{error_for(error, "rating")}</p>
+            </div>
+            <ErrorNotice error=general(error)/>
+            <button type="submit" disabled=move || rate.pending().get()>"Rate"</button>
+        </form>
+    }
+}
+
+/// What the client rated a review or session, or the form to rate it.
+fn rating(id: Uuid, session: bool, rating: Option<i64>, subject: String, reload: Reload) -> AnyView {
+    match rating {
+        Some(stars) => view! { <p class="meta">{format!("You rated {subject} {stars} of 5.")}</p> }.into_any(),
+        None => view! { <RateForm id=id session=session subject=subject reload=reload/> }.into_any(),
+    }
+}
+
 /// Below a submitted section: the mentor's feedback, the pending request, or the form to ask one
 /// of the journey's mentors for a review.
 #[component]
@@ -45,6 +98,7 @@ pub(crate) fn SectionReview(
                 <h3>{format!("Feedback from {}", r.mentor)}</h3>
                 <p class="feedback">{r.feedback.unwrap_or_default()}</p>
                 <p class="meta">{r.completed_at.map(|at| view! { "Reviewed " <LocalTime at=at/> })}</p>
+                {rating(r.id, false, r.rating, format!("the review of {title}"), reload)}
             </div>
         }
         .into_any(),
@@ -75,7 +129,7 @@ pub(crate) fn SectionReview(
                     <div class="field">
                         <label for=label_for>"Mentor"</label>
                         <select id=select_id on:change=move |ev| chosen.set(event_target_value(&ev)) aria-describedby=described>
-                            {mentors.iter().map(|m| view! { <option value=m.id.0.to_string()>{m.name.clone()}</option> }).collect_view()}
+                            {mentors.iter().map(|m| view! { <option value=m.id.0.to_string()>{helper_label(m)}</option> }).collect_view()}
                         </select>
                         <p class="field-error" id=error_id aria-live="polite">{error_for(error, "mentor")}</p>
                     </div>
@@ -188,6 +242,7 @@ pub(crate) fn HelperPanel(
                                 view! {
                                     <li>
                                         {format!("{} — {} a {each}", h.name, format_money(h.rate))}
+                                        {h.rating.map(|r| format!(" · rated {}", r.label()))}
                                         " "
                                         <button type="button" class="secondary" aria-label=format!("Remove {}", h.name)
                                             disabled=move || remove.pending().get()
@@ -243,7 +298,7 @@ pub(crate) fn ClientSessions(journey: Uuid, help: JourneyHelp, upsell: bool, rel
                 <div class="field">
                     <label for="session-concierge">"Concierge"</label>
                     <select id="session-concierge" on:change=move |ev| chosen.set(event_target_value(&ev)) aria-describedby="session-concierge-error">
-                        {concierges.iter().map(|c| view! { <option value=c.id.0.to_string()>{c.name.clone()}</option> }).collect_view()}
+                        {concierges.iter().map(|c| view! { <option value=c.id.0.to_string()>{helper_label(c)}</option> }).collect_view()}
                     </select>
                     <p class="field-error" id="session-concierge-error" aria-live="polite">{error_for(error, "concierge")}</p>
                 </div>
@@ -306,6 +361,9 @@ fn ClientSession(session: SessionView, reload: Reload) -> impl IntoView {
             <p>{session.topic.clone()}</p>
             {session.notes.map(|n| view! { <h3>"Notes"</h3><p class="feedback">{n}</p> })}
             {button}
+            {(session.status == "completed").then(|| {
+                rating(id, true, session.rating, format!("the session with {}", session.concierge), reload)
+            })}
         </li>
     }
 }

@@ -101,6 +101,7 @@ struct ReviewRow {
     mentor_amount: i64,
     requested_at: DateTime<Utc>,
     completed_at: Option<DateTime<Utc>>,
+    rating: Option<i64>,
     client_name: String,
     mentor_name: String,
 }
@@ -119,6 +120,7 @@ impl From<ReviewRow> for ReviewRecord {
             mentor_amount: r.mentor_amount,
             requested_at: r.requested_at,
             completed_at: r.completed_at,
+            rating: r.rating,
             client_name: r.client_name,
             mentor_name: r.mentor_name,
         }
@@ -127,7 +129,7 @@ impl From<ReviewRow> for ReviewRecord {
 
 const REVIEW_SELECT: &str = "SELECT r.id, r.journey_id, r.client_id, r.section_id, r.mentor_id, r.status, r.feedback, \
      CAST(r.rate AS BIGINT) AS rate, CAST(r.mentor_amount AS BIGINT) AS mentor_amount, r.requested_at, r.completed_at, \
-     c.display_name AS client_name, m.display_name AS mentor_name \
+     CAST(r.rating AS BIGINT) AS rating, c.display_name AS client_name, m.display_name AS mentor_name \
      FROM mentor_reviews r JOIN users c ON c.id = r.client_id JOIN users m ON m.id = r.mentor_id";
 
 #[derive(FromRow)]
@@ -147,6 +149,7 @@ struct SessionRow {
     completed_at: Option<DateTime<Utc>>,
     canceled_at: Option<DateTime<Utc>>,
     canceled_by: Option<Uuid>,
+    rating: Option<i64>,
     client_name: String,
     concierge_name: String,
 }
@@ -169,6 +172,7 @@ impl From<SessionRow> for ConciergeSessionRecord {
             completed_at: r.completed_at,
             canceled_at: r.canceled_at,
             canceled_by: r.canceled_by.map(UserId),
+            rating: r.rating,
             client_name: r.client_name,
             concierge_name: r.concierge_name,
         }
@@ -177,7 +181,8 @@ impl From<SessionRow> for ConciergeSessionRecord {
 
 const SESSION_SELECT: &str = "SELECT s.id, s.journey_id, s.client_id, s.concierge_id, s.status, s.starts_at, s.topic, \
      s.notes, CAST(s.rate AS BIGINT) AS rate, CAST(s.concierge_amount AS BIGINT) AS concierge_amount, s.requested_at, \
-     s.confirmed_at, s.completed_at, s.canceled_at, s.canceled_by, c.display_name AS client_name, k.display_name AS concierge_name \
+     s.confirmed_at, s.completed_at, s.canceled_at, s.canceled_by, CAST(s.rating AS BIGINT) AS rating, \
+     c.display_name AS client_name, k.display_name AS concierge_name \
      FROM concierge_sessions s JOIN users c ON c.id = s.client_id JOIN users k ON k.id = s.concierge_id";
 
 /// Marks a review or session completed with `update` (a conditional update binding id, text,
@@ -453,6 +458,35 @@ impl JourneyStore for Db {
             "UPDATE concierge_sessions SET status = 'confirmed', confirmed_at = $2 WHERE id = $1 AND status = 'requested'")
             .bind(id).bind(at).execute(pool).await.map(|r| r.rows_affected()).store())?;
         Ok(done == 1)
+    }
+
+    async fn rate_review(&self, id: Uuid, client: UserId, stars: i64) -> Result<bool> {
+        let done = on_pool!(self, pool => sqlx::query(
+            "UPDATE mentor_reviews SET rating = $3 \
+             WHERE id = $1 AND client_id = $2 AND status = 'completed' AND rating IS NULL")
+            .bind(id).bind(client.0).bind(stars).execute(pool).await.map(|r| r.rows_affected()).store())?;
+        Ok(done == 1)
+    }
+
+    async fn rate_session(&self, id: Uuid, client: UserId, stars: i64) -> Result<bool> {
+        let done = on_pool!(self, pool => sqlx::query(
+            "UPDATE concierge_sessions SET rating = $3 \
+             WHERE id = $1 AND client_id = $2 AND status = 'completed' AND rating IS NULL")
+            .bind(id).bind(client.0).bind(stars).execute(pool).await.map(|r| r.rows_affected()).store())?;
+        Ok(done == 1)
+    }
+
+    async fn helper_ratings(&self, org: OrgId, role: CapabilityRole) -> Result<Vec<(UserId, i64, i64)>> {
+        let (table, helper) = match role {
+            CapabilityRole::Mentor => ("mentor_reviews", "mentor_id"),
+            CapabilityRole::Concierge => ("concierge_sessions", "concierge_id"),
+            _ => return Ok(Vec::new()),
+        };
+        let rows: Vec<(Uuid, i64, i64)> = on_pool!(self, pool => sqlx::query_as(&format!(
+            "SELECT h.{helper}, CAST(SUM(h.rating) AS BIGINT), CAST(COUNT(h.rating) AS BIGINT) FROM {table} h \
+             JOIN journeys j ON j.id = h.journey_id WHERE j.org_id = $1 AND h.rating IS NOT NULL GROUP BY h.{helper}"))
+            .bind(org.0).fetch_all(pool).await.store())?;
+        Ok(rows.into_iter().map(|(helper, sum, count)| (UserId(helper), sum, count)).collect())
     }
 
     async fn cancel_session(&self, id: Uuid, by: UserId, at: DateTime<Utc>) -> Result<bool> {

@@ -12,8 +12,8 @@ use app::api::journeys::{JourneySummary, JourneyView, SaveOutcome, TierPrice};
 use app::api::sequences::PreferencesInput;
 use app::domain::CapabilityRole;
 use app::domain::billing::Interval;
-use app::domain::journey::Score;
 use app::domain::journey::Tier;
+use app::domain::journey::{Rating, Score};
 use app::domain::sequence::{StepKind, Trigger, Visibility};
 use app::dto::AuditEntryView;
 use app::error::AppError;
@@ -295,7 +295,7 @@ async fn a_guided_client_asks_a_mentor_for_a_review_and_the_mentor_is_paid_from_
     }
     assert_eq!(set_mentor(&member, id, maya_id, "20").await.unwrap_err().status, 403);
     let mentors = set_mentor(&owner, id, maya_id, "20").await.expect("mentor");
-    assert_eq!(mentors, [HelperView { id: maya_id, name: "Maya Mentor".into(), rate: 2_000 }]);
+    assert_eq!(mentors, [HelperView { id: maya_id, name: "Maya Mentor".into(), rate: 2_000, rating: None }]);
 
     // An Essentials client fills the journey in but has no reviews.
     let kim = join(&app, &owner, org, "Kim Client", "kim@example.com", "viewer").await;
@@ -313,13 +313,16 @@ async fn a_guided_client_asks_a_mentor_for_a_review_and_the_mentor_is_paid_from_
     pay(&member, c.id).await;
     let seen = journey(&member, id).await.expect("view");
     assert!(seen.help.reviews && !seen.help.sessions_open, "Guided brings reviews, not sessions");
-    assert_eq!(seen.help.mentors, [HelperView { id: maya_id, name: "Maya Mentor".into(), rate: 0 }]);
+    assert_eq!(seen.help.mentors, [HelperView { id: maya_id, name: "Maya Mentor".into(), rate: 0, rating: None }]);
     assert_eq!(ask_review(&member, id, maya_id).await.unwrap_err().status, 409, "not submitted yet");
     answer(&member, id, json!({ "f1": "Mia", "f2": "9", "f3": "Band" }), true).await.expect("submit");
     assert_eq!(field_of(&ask_review(&member, id, olivia).await.unwrap_err()), "mentor", "not a mentor of it");
     let asked = ask_review(&member, id, maya_id).await.expect("ask");
     assert_eq!((asked.mentor.as_str(), asked.completed), ("Maya Mentor", false));
     assert_eq!(ask_review(&member, id, maya_id).await.unwrap_err().status, 409, "once per section");
+    let rate = |stars: i64| json!({ "id": asked.id, "rating": stars });
+    let early = member.call_json::<()>("rate_review", rate(5)).await.unwrap_err();
+    assert_eq!(early.status, 409, "not completed yet");
     let section = &journey(&member, id).await.expect("view").sections[0];
     assert_eq!(section.review.as_ref().map(|r| r.id), Some(asked.id));
 
@@ -351,12 +354,22 @@ async fn a_guided_client_asks_a_mentor_for_a_review_and_the_mentor_is_paid_from_
     let review = journey(&member, id).await.expect("view").sections[0].review.clone().expect("review");
     assert!(review.completed && review.completed_at.is_some());
     assert_eq!(review.feedback.as_deref(), Some("Book the band first.\nThen the venue."));
+
+    // The client rates it once, 1 to 5 stars; clients choosing a mentor see the average.
+    assert_eq!(field_of(&member.call_json::<()>("rate_review", rate(6)).await.unwrap_err()), "rating");
+    assert_eq!(kim.call_json::<()>("rate_review", rate(5)).await.unwrap_err().status, 403);
+    member.call_json::<()>("rate_review", rate(4)).await.expect("rate");
+    assert_eq!(member.call_json::<()>("rate_review", rate(5)).await.unwrap_err().status, 409, "rated once");
+    let seen = journey(&member, id).await.expect("view");
+    assert_eq!(seen.sections[0].review.as_ref().and_then(|r| r.rating), Some(4));
+    assert_eq!(seen.help.mentors[0].rating, Some(Rating { tenths: 40, count: 1 }));
     let notes = store.notifications(member.me().await.expect("me").user_id, 10).await.expect("notes");
     assert!(notes.iter().any(|n| n.kind == "journey_help" && n.link == format!("/journeys/{id}")), "{notes:?}");
 
     // Money: Olivia keeps 85% of $49 and of $19, less the $20 review; Maya receives $17.
     let desk: MentorDesk = maya.call_json("mentor_reviews", json!({})).await.expect("desk");
     assert_eq!((desk.pending.len(), desk.completed.len(), desk.earned), (0, 1, 1_700));
+    assert_eq!((desk.completed[0].rating, desk.rating), (Some(4), Some(Rating { tenths: 40, count: 1 })));
     let sales: SalesView = owner.call_json("my_sales", json!({})).await.expect("sales");
     assert_eq!(sales.balance, 4_165 + 1_615 - 2_000);
     let earned: SalesView = maya.call_json("my_sales", json!({})).await.expect("sales");
@@ -422,7 +435,7 @@ async fn a_premium_client_books_a_concierge_session_and_the_concierge_is_paid_on
     store.grant_capability(conrad_id, CapabilityRole::Concierge).await.expect("concierge role");
     assert_eq!(field_of(&set_helper(&owner, id, "creator", conrad_id, "40").await.unwrap_err()), "role");
     let concierges = set_helper(&owner, id, "concierge", conrad_id, "40").await.expect("concierge");
-    assert_eq!(concierges, [HelperView { id: conrad_id, name: "Conrad Concierge".into(), rate: 4_000 }]);
+    assert_eq!(concierges, [HelperView { id: conrad_id, name: "Conrad Concierge".into(), rate: 4_000, rating: None }]);
     assert!(journey(&owner, id).await.expect("view").help.mentors.is_empty(), "a concierge is no mentor");
 
     // Sessions come with Premium, not Guided.
@@ -440,7 +453,10 @@ async fn a_premium_client_books_a_concierge_session_and_the_concierge_is_paid_on
     pay(&member, c.id).await;
     let seen = journey(&member, id).await.expect("view");
     assert!(seen.help.sessions_open && seen.help.reviews, "Premium brings both");
-    assert_eq!(seen.help.concierges, [HelperView { id: conrad_id, name: "Conrad Concierge".into(), rate: 0 }]);
+    assert_eq!(
+        seen.help.concierges,
+        [HelperView { id: conrad_id, name: "Conrad Concierge".into(), rate: 0, rating: None }]
+    );
     let now = app::ports::Clock::now(&app.clock);
     let later = now + chrono::Duration::days(3);
     let in_tokyo = (later + chrono::Duration::hours(9)).format("%Y-%m-%dT%H:%M").to_string();
@@ -475,10 +491,15 @@ async fn a_premium_client_books_a_concierge_session_and_the_concierge_is_paid_on
         (mine[0].status.as_str(), mine[0].notes.as_deref()),
         ("completed", Some("Visit the two barns on Saturday."))
     );
+    let rate = json!({ "id": session.id, "rating": 5 });
+    assert_eq!(conrad.call_json::<()>("rate_session", rate.clone()).await.unwrap_err().status, 403, "the client rates");
+    member.call_json::<()>("rate_session", rate.clone()).await.expect("rate");
+    assert_eq!(member.call_json::<()>("rate_session", rate).await.unwrap_err().status, 409);
 
     // Money: Conrad receives $34; Olivia keeps 85% of $49 and $99, less the $40 session.
     let desk: ConciergeDesk = conrad.call_json("concierge_sessions", json!({})).await.expect("desk");
     assert_eq!((desk.requested.len(), desk.confirmed.len(), desk.completed.len(), desk.earned), (0, 0, 1, 3_400));
+    assert_eq!(desk.rating, Some(Rating { tenths: 50, count: 1 }));
     let earned: SalesView = conrad.call_json("my_sales", json!({})).await.expect("sales");
     assert_eq!(earned.balance, 3_400);
     let sales: SalesView = owner.call_json("my_sales", json!({})).await.expect("sales");
@@ -544,6 +565,8 @@ async fn either_side_cancels_a_session_and_a_client_keeps_at_most_three_open() {
     let complete = json!({ "id": asked[2].id, "notes": "Too late" });
     assert_eq!(conrad.call_json::<()>("complete_session", complete).await.unwrap_err().status, 409);
     let notes = store.notifications(mia_id, 10).await.expect("notes");
+    let rate = json!({ "id": asked[1].id, "rating": 3 });
+    assert_eq!(member.call_json::<()>("rate_session", rate).await.unwrap_err().status, 409, "nothing to rate");
     let told = notes.iter().filter(|n| n.title == "Your session was canceled").count();
     assert_eq!(told, 2, "{notes:?}");
 

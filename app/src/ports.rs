@@ -1772,7 +1772,8 @@ pub trait BillingStore: Send + Sync {
     /// Every plan change, oldest first (the business dashboard replays them).
     async fn plan_history(&self) -> StoreResult<Vec<PlanChangeRecord>>;
     /// Payments, refunds and disputes booked in the ledger since `since`, each with the product
-    /// and seller of its payment (payouts are not revenue).
+    /// and seller of its payment, and the journey fees kept on paid reviews and sessions (payouts
+    /// are not revenue).
     async fn revenue_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<crate::domain::business::Revenue>>;
     /// AI tokens (prompt and completion) used per month (`YYYY-MM`, UTC) since `since`.
     async fn ai_tokens_by_month(&self, since: DateTime<Utc>) -> StoreResult<std::collections::BTreeMap<String, i64>>;
@@ -1996,6 +1997,9 @@ pub trait JourneyStore: Send + Sync {
         org: OrgId,
         role: crate::domain::CapabilityRole,
     ) -> StoreResult<Vec<(UserId, i64, i64)>>;
+    /// Moves a requested or confirmed session that has not begun at `now` to `starts_at`, asked
+    /// for again (to be confirmed anew); `false` when it is no longer open or has begun.
+    async fn move_session(&self, id: Uuid, starts_at: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<bool>;
     /// Cancels a requested or confirmed session; `false` when it is neither any more.
     async fn cancel_session(&self, id: Uuid, by: UserId, at: DateTime<Utc>) -> StoreResult<bool>;
     /// Completes a confirmed session with the concierge's notes and pay (`ledger`, when it pays

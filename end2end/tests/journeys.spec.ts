@@ -272,6 +272,18 @@ test('a client asks a concierge for a session on the demo journey and cancels an
   await expect(second.getByRole('button')).toHaveCount(0);
   await expect(mine.getByRole('button', { name: 'Cancel the session with Conrad Concierge', exact: true })).toBeVisible();
 
+  // The client moves the first a day later (a missing time is explained); it waits for the
+  // concierge's confirmation again.
+  const before = await mine.locator('time').getAttribute('datetime');
+  const move = mine.getByRole('form', { name: 'Move the session with Conrad Concierge' });
+  await move.getByRole('button', { name: 'Move session' }).click();
+  await expect(move.getByText('Choose a date and time')).toBeVisible();
+  const later = new Date(Date.now() + 4 * 86_400_000).toISOString().slice(0, 16);
+  await move.getByLabel('New time (your time)').fill(later);
+  await move.getByRole('button', { name: 'Move session' }).click();
+  await expect(mine.locator('time')).not.toHaveAttribute('datetime', before ?? '');
+  await expect(mine).toContainText('asked, waiting for confirmation');
+
   // The concierge, on a phone: confirm, then complete with notes (a blank note is explained).
   const conrad = await newPage(browser, pageErrors);
   await conrad.setViewportSize({ width: 375, height: 800 });

@@ -2779,6 +2779,8 @@ pub(crate) mod rules {
             names.insert(p.code.clone(), p.config.name.clone());
             names.insert(format!("plan:{}", p.code), format!("{} plan", p.config.name));
         }
+        names.insert("help:review".into(), "Journey fees on mentor reviews".into());
+        names.insert("help:session".into(), "Journey fees on concierge sessions".into());
         for line in &figures.by_product {
             if let Some((id, tier, every)) = crate::domain::journey::parse_product(&line.key) {
                 if let Some(price) = services.store.price(&line.key).await?

@@ -564,7 +564,6 @@ pub mod rules {
         topic: &str,
     ) -> Result<SessionView, AppError> {
         use crate::domain::journey::{MAX_OPEN_SESSIONS, parse_topic};
-        use crate::domain::schedule::parse_local_datetime;
         let j = visible(services, p, id).await?;
         let priced = !prices(services, j.org_id, j.id).await?.is_empty();
         if !access(services, p, &j, priced).await?.sessions {
@@ -574,15 +573,8 @@ pub mod rules {
             });
         }
         let chosen = chosen_helper(services, p, &j, CapabilityRole::Concierge, concierge, "concierge").await?;
-        let timezone = services.store.user_by_id(p.user).await?.map(|u| u.timezone).unwrap_or_default();
-        let starts_at = parse_local_datetime(starts_at, &timezone).field("starts_at")?;
         let now = chrono::SubsecRound::trunc_subsecs(services.clock.now(), 6);
-        if starts_at < now + chrono::Duration::hours(1) {
-            return Err(AppError::validation("starts_at", "Choose a time at least an hour from now."));
-        }
-        if starts_at > now + chrono::Duration::days(365) {
-            return Err(AppError::validation("starts_at", "Choose a time within a year."));
-        }
+        let starts_at = session_time(services, p, starts_at, now).await?;
         let session = ConciergeSessionRecord {
             id: Uuid::now_v7(),
             journey_id: j.id,
@@ -613,6 +605,57 @@ pub mod rules {
         let body = format!("{client} asks for a session about {}.", j.title);
         notify(services, p.org, session.concierge_id, "A session was requested", body, "/sessions".into()).await?;
         Ok(session_view(session, now))
+    }
+
+    /// A session's time as the caller typed it in their own timezone: at least an hour after
+    /// `now` and within a year (errors on `starts_at`).
+    async fn session_time(
+        services: &Services,
+        p: &Principal,
+        raw: &str,
+        now: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, AppError> {
+        use crate::domain::schedule::parse_local_datetime;
+        let timezone = services.store.user_by_id(p.user).await?.map(|u| u.timezone).unwrap_or_default();
+        let starts_at = parse_local_datetime(raw, &timezone).field("starts_at")?;
+        if starts_at < now + chrono::Duration::hours(1) {
+            return Err(AppError::validation("starts_at", "Choose a time at least an hour from now."));
+        }
+        if starts_at > now + chrono::Duration::days(365) {
+            return Err(AppError::validation("starts_at", "Choose a time within a year."));
+        }
+        Ok(starts_at)
+    }
+
+    /// The client moves a session asked for or confirmed, before it begins, to another time: it
+    /// is asked for again, and the concierge is told to confirm the new time.
+    pub async fn move_session(
+        services: &Services,
+        p: &Principal,
+        id: Uuid,
+        starts_at: &str,
+    ) -> Result<SessionView, AppError> {
+        p.require(Action::ViewOrg, &Resource::Org(p.org))?;
+        let s = services.store.concierge_session(id).await?.ok_or(AppError::NotFound)?;
+        let j = services.store.journey(p.org, s.journey_id).await?.ok_or(AppError::NotFound)?;
+        if s.client_id != p.user {
+            return Err(AppError::Forbidden);
+        }
+        let now = chrono::SubsecRound::trunc_subsecs(services.clock.now(), 6);
+        if !is_open(&s) {
+            return Err(AppError::conflict(format!("This session is {} already.", s.status)));
+        }
+        if s.starts_at <= now {
+            return Err(AppError::conflict("This session has begun: it can no longer be moved."));
+        }
+        let starts_at = session_time(services, p, starts_at, now).await?;
+        if !services.store.move_session(id, starts_at, now).await? {
+            return Err(AppError::conflict("This session began, was completed or was canceled meanwhile."));
+        }
+        let body = format!("{} asks to move their session about {} to another time.", s.client_name, j.title);
+        notify(services, p.org, s.concierge_id, "A session was moved", body, "/sessions".into()).await?;
+        let moved = services.store.concierge_session(id).await?.ok_or(AppError::NotFound)?;
+        Ok(session_view(moved, now))
     }
 
     /// The sessions asked of the caller in the organization's journeys.
@@ -882,6 +925,18 @@ pub async fn rate_session(id: Uuid, rating: i64) -> Result<(), AppError> {
     super::respond(async move {
         let (services, p) = super::prompts::principal().await?;
         rules::rate(&services, &p, id, true, rating).await
+    })
+    .await
+}
+
+/// Moves a session asked for or confirmed to another time (`starts_at` in the caller's timezone,
+/// `YYYY-MM-DDTHH:MM`) before it begins; the concierge confirms it again. Needs: the session's
+/// client.
+#[server(endpoint = "move_session", input = Json)]
+pub async fn move_session(id: Uuid, starts_at: String) -> Result<SessionView, AppError> {
+    super::respond(async move {
+        let (services, p) = super::prompts::principal().await?;
+        rules::move_session(&services, &p, id, &starts_at).await
     })
     .await
 }

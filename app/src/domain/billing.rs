@@ -670,7 +670,6 @@ pub struct UsageTotals {
     pub unique_users: i64,
 }
 
-/// The start of the calendar month (UTC) `at` is in: monthly quotas reset then.
 /// The start of `at`'s day (UTC): daily quotas reset then.
 pub fn day_start(at: DateTime<Utc>) -> DateTime<Utc> {
     at.date_naive().and_hms_opt(0, 0, 0).map_or(at, |d| d.and_utc())

@@ -23,7 +23,9 @@ pub struct MrrChange {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Revenue {
     pub at: DateTime<Utc>,
-    /// `plan:<code>` or `sequence:<id>`.
+    /// `plan:<code>`, `sequence:<id>`, a journey tier's product, or `help:review` /
+    /// `help:session` for the journey fee kept on a paid mentor review or concierge session
+    /// (no payment: `gross` 0).
     pub product: String,
     pub seller: Option<UserId>,
     /// What the customer paid (cash plus the processor's fee).
@@ -192,7 +194,7 @@ pub fn figures(
             line.revenue += r.gross;
             line.platform += r.platform;
             line.seller_share += r.seller_share;
-            line.payments += if r.gross >= 0 { 1 } else { -1 };
+            line.payments += r.gross.signum();
         };
         add(&mut by_product, r.product.clone());
         if let Some(seller) = r.seller {
@@ -322,6 +324,22 @@ mod tests {
         assert_eq!(f.by_creator.len(), 1);
         assert_eq!((f.by_creator[0].revenue, f.by_creator[0].seller_share), (4_900, 3_430));
         assert_eq!(f.by_product.iter().map(|l| l.revenue).sum::<i64>(), 6_800 + 26_900 - 17_100);
+
+        // The journey fee kept on a paid review: the platform's revenue, no payment.
+        let fee = Revenue {
+            at: at(2026, 11, 15),
+            product: "help:review".into(),
+            seller: None,
+            gross: 0,
+            platform: 300,
+            seller_share: 0,
+        };
+        let with_fee = figures(&changes, &[revenue, vec![fee]].concat(), &tokens, 100, at(2026, 11, 25), 3);
+        let nov_with_fee = &with_fee.months[2];
+        assert_eq!((nov_with_fee.revenue, nov_with_fee.platform), (nov.revenue, nov.platform + 300));
+        let help = with_fee.by_product.iter().find(|l| l.key == "help:review").expect("help line");
+        assert_eq!((help.revenue, help.platform, help.seller_share, help.payments), (0, 300, 0, 0));
+        assert_eq!(with_fee.by_creator, f.by_creator);
     }
 
     #[test]

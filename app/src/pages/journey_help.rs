@@ -4,8 +4,8 @@
 use super::billing::{ErrorNotice, general};
 use super::journeys::Reload;
 use crate::api::journey_help::{
-    HelperView, JourneyHelp, ReviewView, SessionView, cancel_session, rate_review, rate_session, remove_journey_helper,
-    request_review, request_session, set_journey_helper,
+    HelperView, JourneyHelp, ReviewView, SessionView, cancel_session, move_session, rate_review, rate_session,
+    remove_journey_helper, request_review, request_session, set_journey_helper,
 };
 use crate::components::forms::error_for;
 use crate::components::layout::LocalTime;
@@ -328,8 +328,38 @@ pub(crate) fn ClientSessions(journey: Uuid, help: JourneyHelp, upsell: bool, rel
     .into_any()
 }
 
-/// One of the client's sessions: when, with whom, its status and notes; until it begins, a
-/// button to cancel it.
+/// Until a session begins, its client may move it to another time (the concierge confirms it
+/// again).
+#[component]
+fn MoveSession(id: Uuid, concierge: String, reload: Reload) -> impl IntoView {
+    let starts_at = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<AppError>);
+    let move_it = Action::new(move |at: &String| move_session(id, at.clone()));
+    Effect::new(move |_| match move_it.value().get() {
+        Some(Ok(_)) => reload.now(),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    let input_id = format!("move-{id}");
+    let label_for = input_id.clone();
+    let error_id = format!("{input_id}-error");
+    let described = error_id.clone();
+    view! {
+        <form class="inline-form" aria-label=format!("Move the session with {concierge}")
+            on:submit=move |ev| { ev.prevent_default(); error.set(None); move_it.dispatch(starts_at.get_untracked()); }>
+            <div class="field">
+                <label for=label_for>"New time (your time)"</label>
+                <input id=input_id type="datetime-local" bind:value=starts_at aria-describedby=described/>
+                <p class="field-error" id=error_id aria-live="polite">{error_for(error, "starts_at")}</p>
+            </div>
+            <ErrorNotice error=general(error)/>
+            <button type="submit" class="secondary small" disabled=move || move_it.pending().get()>"Move session"</button>
+        </form>
+    }
+}
+
+/// One of the client's sessions: when, with whom, its status and notes; until it begins,
+/// buttons to cancel it or move it to another time.
 #[component]
 fn ClientSession(session: SessionView, reload: Reload) -> impl IntoView {
     let id = session.id;
@@ -353,6 +383,7 @@ fn ClientSession(session: SessionView, reload: Reload) -> impl IntoView {
                 aria-label=format!("Cancel the session with {}", session.concierge)
                 on:click=move |_| { error.set(None); cancel.dispatch(()); }>"Cancel session"</button>
             <ErrorNotice error=general(error)/>
+            <MoveSession id=id concierge=session.concierge.clone() reload=reload/>
         }
     });
     view! {

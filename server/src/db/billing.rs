@@ -1013,18 +1013,24 @@ impl BillingStore for Db {
     async fn revenue_since(&self, since: DateTime<Utc>) -> Result<Vec<Revenue>> {
         let lines: Vec<(Uuid, String, DateTime<Utc>, String, i64)> = on_pool!(self, pool => sqlx::query_as(
             "SELECT t.id, t.reference, t.created_at, e.account, e.amount FROM ledger_transactions t \
-             JOIN ledger_entries e ON e.tx_id = t.id WHERE t.created_at >= $1 AND t.kind IN ('sale', 'plan', 'refund', 'reinstated') \
+             JOIN ledger_entries e ON e.tx_id = t.id WHERE t.created_at >= $1 AND t.kind IN ('sale', 'plan', 'refund', 'reinstated', 'review', 'session') \
              ORDER BY t.created_at, t.id, e.line")
             .bind(since).fetch_all(pool).await.store()?);
-        // One transaction's lines, summed into what the customer paid and who got what.
-        let mut txs: Vec<(Uuid, Uuid, Revenue)> = Vec::new();
+        // One transaction's lines, summed into what the customer paid and who got what. A paid
+        // review or session moves money from the creator to the helper and keeps the journey fee:
+        // revenue for the platform without a payment (product `help:review` / `help:session`).
+        let mut txs: Vec<(Uuid, Option<Uuid>, Revenue)> = Vec::new();
         for (tx, reference, at, acct, amount) in lines {
-            let Some(payment) = reference.strip_prefix("payment:").and_then(|id| id.parse::<Uuid>().ok()) else {
-                continue;
+            let (payment, product) = match reference.split_once(':') {
+                Some(("payment", id)) => match id.parse::<Uuid>() {
+                    Ok(id) => (Some(id), String::new()),
+                    Err(_) => continue,
+                },
+                Some((kind @ ("review" | "session"), _)) => (None, format!("help:{kind}")),
+                _ => continue,
             };
             if txs.last().is_none_or(|(id, _, _)| *id != tx) {
-                let empty =
-                    Revenue { at, product: String::new(), seller: None, gross: 0, platform: 0, seller_share: 0 };
+                let empty = Revenue { at, product, seller: None, gross: 0, platform: 0, seller_share: 0 };
                 txs.push((tx, payment, empty));
             }
             let Some((_, _, r)) = txs.last_mut() else { continue };
@@ -1035,11 +1041,11 @@ impl BillingStore for Db {
                     r.platform -= amount;
                 }
                 account::PLATFORM_REVENUE => r.platform -= amount,
-                other if account::party_of(other).is_some() => r.seller_share -= amount,
+                other if payment.is_some() && account::party_of(other).is_some() => r.seller_share -= amount,
                 _ => {}
             }
         }
-        let mut ids: Vec<Uuid> = txs.iter().map(|(_, p, _)| *p).collect();
+        let mut ids: Vec<Uuid> = txs.iter().filter_map(|(_, p, _)| *p).collect();
         ids.sort_unstable();
         ids.dedup();
         let mut products = std::collections::HashMap::new();
@@ -1057,9 +1063,12 @@ impl BillingStore for Db {
         }
         Ok(txs
             .into_iter()
-            .filter_map(|(_, payment, r)| {
-                let (product, seller) = products.get(&payment)?.clone();
-                Some(Revenue { product, seller, ..r })
+            .filter_map(|(_, payment, r)| match payment {
+                Some(payment) => {
+                    let (product, seller) = products.get(&payment)?.clone();
+                    Some(Revenue { product, seller, ..r })
+                }
+                None => Some(r),
             })
             .collect())
     }

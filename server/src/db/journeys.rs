@@ -489,6 +489,14 @@ impl JourneyStore for Db {
         Ok(rows.into_iter().map(|(helper, sum, count)| (UserId(helper), sum, count)).collect())
     }
 
+    async fn move_session(&self, id: Uuid, starts_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<bool> {
+        let done = on_pool!(self, pool => sqlx::query(
+            "UPDATE concierge_sessions SET starts_at = $2, status = 'requested', confirmed_at = NULL \
+             WHERE id = $1 AND status IN ('requested', 'confirmed') AND starts_at > $3")
+            .bind(id).bind(starts_at).bind(now).execute(pool).await.map(|r| r.rows_affected()).store())?;
+        Ok(done == 1)
+    }
+
     async fn cancel_session(&self, id: Uuid, by: UserId, at: DateTime<Utc>) -> Result<bool> {
         let done = on_pool!(self, pool => sqlx::query(
             "UPDATE concierge_sessions SET status = 'canceled', canceled_at = $2, canceled_by = $3 \

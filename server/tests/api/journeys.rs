@@ -6,7 +6,7 @@ use crate::billing::{checkout, ledger_total, pay, post_stripe, stripe_event, str
 use crate::orgs::{create_org, join};
 use crate::sequences::{bodies, conversation, save, say, step};
 use crate::support::{Client, Failure, PASSWORD, TestApp, field_of};
-use app::api::billing::{AdminBillingView, PayoutView, SalesView};
+use app::api::billing::{AdminBillingView, BusinessView, PayoutView, SalesView};
 use app::api::journey_help::{ConciergeDesk, HelperView, MentorDesk, ReviewView, SessionView};
 use app::api::journeys::{JourneySummary, JourneyView, SaveOutcome, TierPrice};
 use app::api::sequences::PreferencesInput;
@@ -376,6 +376,13 @@ async fn a_guided_client_asks_a_mentor_for_a_review_and_the_mentor_is_paid_from_
     assert_eq!(earned.balance, 1_700, "paid once");
     assert_eq!(store.ledger_entries(&format!("review:{}", asked.id)).await.expect("ledger").len(), 1);
     assert_eq!(ledger_total(&app).await, 0);
+    // The business dashboard counts the fee kept on the review as the platform's revenue.
+    let business: BusinessView = sam.call_json("admin_business", json!({})).await.expect("dashboard");
+    let help = business.figures.by_product.iter().find(|l| l.key == "help:review").expect("help line");
+    assert_eq!((help.revenue, help.platform, help.payments), (0, 300, 0));
+    assert_eq!(business.names.get("help:review").map(String::as_str), Some("Journey fees on mentor reviews"));
+    let month = business.figures.months.last().expect("this month");
+    assert_eq!(month.platform, 4_900 - 4_165 + 1_900 - 1_615 + 300);
     let minimum = json!({ "amount": "15" });
     assert_eq!(sam.call_json::<i64>("admin_set_minimum_payout", minimum).await.expect("minimum"), 1_500);
     let payouts: Vec<PayoutView> = sam.call_json("admin_payout_batch", json!({})).await.expect("batch");
@@ -590,6 +597,20 @@ async fn either_side_cancels_a_session_and_a_client_keeps_at_most_three_open() {
 
     // Once a session has begun, only the concierge calls it off.
     conrad.call_json::<()>("confirm_session", cancel(asked[3].id)).await.expect("confirm");
+    // Before it begins the client moves it: asked for again, the concierge told to confirm it.
+    let later = (now + chrono::Duration::days(4) + chrono::Duration::hours(3)).format("%Y-%m-%dT%H:%M").to_string();
+    let move_to = |at: &str| json!({ "id": asked[3].id, "starts_at": at });
+    assert_eq!(conrad.call_json::<SessionView>("move_session", move_to(&later)).await.unwrap_err().status, 403);
+    let past = member.call_json::<SessionView>("move_session", move_to(&at(-1))).await.unwrap_err();
+    assert_eq!(field_of(&past), "starts_at");
+    let moved: SessionView = member.call_json("move_session", move_to(&later)).await.expect("move");
+    assert_eq!(
+        (moved.status.as_str(), moved.starts_at - asked[3].starts_at),
+        ("requested", chrono::Duration::hours(3))
+    );
+    let notes = store.notifications(conrad_id, 10).await.expect("notes");
+    assert!(notes.iter().any(|n| n.title == "A session was moved" && n.link == "/sessions"), "{notes:?}");
+    conrad.call_json::<()>("confirm_session", cancel(asked[3].id)).await.expect("confirm the new time");
     app.clock.advance(chrono::Duration::days(5));
     for (client, email) in [(&member, "mia@example.com"), (&conrad, "conrad@example.com")] {
         // Five idle days ended their sign-ins.
@@ -600,6 +621,8 @@ async fn either_side_cancels_a_session_and_a_client_keeps_at_most_three_open() {
     assert!(!begun[3].can_cancel);
     let late = member.call_json::<()>("cancel_session", cancel(asked[3].id)).await.unwrap_err();
     assert_eq!(late.status, 409);
+    let late_move = member.call_json::<SessionView>("move_session", move_to(&at(7))).await.unwrap_err();
+    assert_eq!(late_move.status, 409, "begun");
     conrad.call_json::<()>("cancel_session", cancel(asked[3].id)).await.expect("no-show");
     assert_eq!(ledger_total(&app).await, 0);
 }

@@ -148,8 +148,14 @@ fn TestCases(
             message.set(Some(outcome.map(|()| format!("Deleted “{}”.", case.name))));
         });
     };
+    // The saved cases render in the browser once the page has hydrated: streamed into the
+    // server's HTML, their Transition made hydration fail now and then (a marker node not where
+    // expected, under load in CI).
+    let mounted = RwSignal::new(false);
+    Effect::new(move |_| mounted.set(true));
     view! {
         <div class="test-cases">
+            {move || mounted.get().then(|| view! {
             <Transition fallback=|| ()>
                 {move || {
                     Suspend::new(async move { match cases.await {
@@ -167,6 +173,7 @@ fn TestCases(
                 }})
                 }}
             </Transition>
+            })}
             {can_edit.then(|| view! {
                 <div class="row">
                     <div class="field">

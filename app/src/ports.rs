@@ -950,8 +950,9 @@ pub trait ApiKeyStore: Send + Sync {
     /// read: every API request asks.
     async fn api_key_access(&self, key_hash: &str) -> StoreResult<Option<ApiKeyAccess>>;
     async fn revoke_api_key(&self, org: OrgId, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
-    /// Adds `requests` to the key's window starting at `window`, returns the window's count, and
-    /// records the key as used at `at`.
+    /// Adds `requests` to the key's window starting at `window`, returns the window's count,
+    /// records them as a usage event of the key's organization (`api_requests`) and the key as
+    /// used at `at`.
     async fn add_api_requests(
         &self,
         key: Uuid,
@@ -959,7 +960,7 @@ pub trait ApiKeyStore: Send + Sync {
         requests: i64,
         at: DateTime<Utc>,
     ) -> StoreResult<i64>;
-    /// Requests made with any of the organization's keys in windows starting at `since` or later.
+    /// Requests made with any of the organization's keys from `since` on (their usage events).
     async fn org_api_requests(&self, org: OrgId, since: DateTime<Utc>) -> StoreResult<i64>;
 }
 

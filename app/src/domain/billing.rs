@@ -648,12 +648,16 @@ pub enum Need {
 pub enum Metric {
     /// Tokens (prompt and completion) of an AI model call.
     AiTokens,
+    /// Requests made with an organization's API keys (recorded in batches, about one event a
+    /// second per key).
+    ApiRequests,
 }
 
 impl Metric {
     pub fn as_str(self) -> &'static str {
         match self {
             Metric::AiTokens => "ai_tokens",
+            Metric::ApiRequests => "api_requests",
         }
     }
 }

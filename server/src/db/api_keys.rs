@@ -1,10 +1,11 @@
 //! Organization API keys and their request counts.
 
 use super::orgs::org_role;
-use super::{Db, OrStore, StoreResult as Result, on_pool};
+use super::{BeginWrite, Db, OrStore, StoreResult as Result, on_pool};
 use app::domain::OrgKind;
+use app::domain::billing::Metric;
 use app::domain::{OrgId, UserId};
-use app::ports::{ApiKeyAccess, ApiKeyRecord, ApiKeyStore, StoreError};
+use app::ports::{ApiKeyAccess, ApiKeyRecord, ApiKeyStore, BillingStore, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
@@ -101,11 +102,29 @@ impl ApiKeyStore for Db {
         requests: i64,
         at: DateTime<Utc>,
     ) -> Result<i64> {
-        let (count,): (i64,) = on_pool!(self, pool => sqlx::query_as(
-            "INSERT INTO api_key_usage (key_id, window_start, requests) VALUES ($1, $2, $3) \
-             ON CONFLICT (key_id, window_start) DO UPDATE SET requests = api_key_usage.requests + $3 \
-             RETURNING CAST(requests AS BIGINT)")
-            .bind(key).bind(window).bind(i32::try_from(requests).unwrap_or(i32::MAX)).fetch_one(pool).await.store()?);
+        // The same requests are a usage event of the key's organization (metric `api_requests`):
+        // one per write, that is per key about once a second, with its own idempotency key.
+        let event = Uuid::now_v7();
+        // Requests written after their hour (at shutdown, or a late first write) count in it.
+        let event_at = at.min(window + chrono::Duration::hours(1) - chrono::Duration::seconds(1));
+        let count = on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await.store()?;
+            let (count,): (i64,) = sqlx::query_as(
+                "INSERT INTO api_key_usage (key_id, window_start, requests) VALUES ($1, $2, $3) \
+                 ON CONFLICT (key_id, window_start) DO UPDATE SET requests = api_key_usage.requests + $3 \
+                 RETURNING CAST(requests AS BIGINT)")
+                .bind(key).bind(window).bind(i32::try_from(requests).unwrap_or(i32::MAX))
+                .fetch_one(&mut *tx).await.store()?;
+            sqlx::query(
+                "INSERT INTO usage_events (id, idempotency_key, org_id, user_id, metric, quantity, at) \
+                 SELECT $1, $2, org_id, created_by, $3, $4, $5 FROM api_keys WHERE id = $6 \
+                 ON CONFLICT (idempotency_key) DO NOTHING")
+                .bind(event).bind(format!("api_requests:{event}")).bind(Metric::ApiRequests.as_str())
+                .bind(requests).bind(event_at).bind(key)
+                .execute(&mut *tx).await.store()?;
+            tx.commit().await.store()?;
+            count
+        });
         // Last-used is advisory: at most one write a minute per key.
         on_pool!(self, pool => sqlx::query(
             "UPDATE api_keys SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)")
@@ -114,10 +133,6 @@ impl ApiKeyStore for Db {
     }
 
     async fn org_api_requests(&self, org: OrgId, since: DateTime<Utc>) -> Result<i64> {
-        let (n,): (i64,) = on_pool!(self, pool => sqlx::query_as(
-            "SELECT CAST(COALESCE(SUM(u.requests), 0) AS BIGINT) FROM api_key_usage u \
-             JOIN api_keys k ON k.id = u.key_id WHERE k.org_id = $1 AND u.window_start >= $2")
-            .bind(org.0).bind(since).fetch_one(pool).await.store()?);
-        Ok(n)
+        Ok(self.usage_totals(org, Metric::ApiRequests, since).await?.sum)
     }
 }

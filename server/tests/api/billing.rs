@@ -525,18 +525,21 @@ async fn stripe_webhooks_are_verified_stored_once_and_applied_in_any_order() {
     let alice = app.signed_up("Alice Free", "alice@example.com").await;
     let c = checkout(&alice, "plan:premium", "month", "").await.expect("checkout");
     let now = app.clock_now().timestamp();
-    // Real event shapes (trimmed to the fields Cairn reads and a few more).
-    let completed = json!({ "id": "evt_1Completed", "object": "event", "api_version": "2024-06-20", "created": now,
-        "livemode": false, "type": "checkout.session.completed",
-        "data": { "object": { "id": "cs_test_a1", "object": "checkout.session", "client_reference_id": c.id,
+    let completed = stripe_event(
+        "evt_1Completed",
+        "checkout.session.completed",
+        now,
+        json!({ "id": "cs_test_a1", "object": "checkout.session", "client_reference_id": c.id,
             "amount_total": 1_900, "currency": "usd", "mode": "payment", "payment_status": "paid",
-            "payment_intent": "pi_3Test", "status": "complete" } } })
-    .to_string();
-    let refunded = json!({ "id": "evt_2Refunded", "object": "event", "api_version": "2024-06-20", "created": now + 1,
-        "livemode": false, "type": "charge.refunded",
-        "data": { "object": { "id": "ch_3Test", "object": "charge", "amount": 1_900, "amount_refunded": 1_900,
-            "currency": "usd", "payment_intent": "pi_3Test", "refunded": true } } })
-    .to_string();
+            "payment_intent": "pi_3Test", "status": "complete" }),
+    );
+    let refunded = stripe_event(
+        "evt_2Refunded",
+        "charge.refunded",
+        now + 1,
+        json!({ "id": "ch_3Test", "object": "charge", "amount": 1_900, "amount_refunded": 1_900,
+            "currency": "usd", "payment_intent": "pi_3Test", "refunded": true }),
+    );
     let client = app.client();
     let sign = |body: &str, t: i64, key: &str| app::security::sign_webhook(key, t, body);
 
@@ -597,11 +600,7 @@ async fn stripe_partial_refunds_and_disputes_take_their_part_once() {
     let alice = app.signed_up("Alice Free", "alice@example.com").await;
     let c = checkout(&alice, "plan:premium", "month", "").await.expect("checkout");
     let now = app.clock_now().timestamp();
-    let event = |id: &str, kind: &str, object: serde_json::Value| {
-        json!({ "id": id, "object": "event", "api_version": "2024-06-20", "created": now, "livemode": false,
-            "type": kind, "data": { "object": object } })
-        .to_string()
-    };
+    let event = |id: &str, kind: &str, object: serde_json::Value| stripe_event(id, kind, now, object);
     let charge = |refunded: i64| {
         json!({ "id": "ch_3Part", "object": "charge", "amount": 1_900, "amount_refunded": refunded,
             "currency": "usd", "payment_intent": "pi_3Part", "refunded": refunded == 1_900 })
@@ -901,11 +900,10 @@ fn permutations<T: Clone>(items: &[T]) -> Vec<Vec<T>> {
     all
 }
 
-/// A Stripe event as Stripe sends it (trimmed to what Cairn reads and a few more fields).
+/// A Stripe event as Stripe sends it: the test's fields over complete objects
+/// (`support::stripe_events`).
 pub(crate) fn stripe_event(id: &str, kind: &str, created: i64, object: serde_json::Value) -> String {
-    json!({ "id": id, "object": "event", "api_version": "2024-06-20", "created": created, "livemode": false,
-        "type": kind, "data": { "object": object } })
-    .to_string()
+    crate::support::stripe_events::stripe_event(id, kind, created, object, json!({}))
 }
 
 fn stripe_subscription(
@@ -916,9 +914,9 @@ fn stripe_subscription(
     cancel: bool,
 ) -> serde_json::Value {
     json!({ "id": id, "object": "subscription", "status": status, "cancel_at_period_end": cancel,
-        "current_period_start": start, "current_period_end": start + 30 * 86_400, "customer": "cus_1",
-        "metadata": metadata,
+        "customer": "cus_1", "metadata": metadata,
         "items": { "object": "list", "data": [{ "id": "si_1", "object": "subscription_item", "quantity": 1,
+            "current_period_start": start, "current_period_end": start + 30 * 86_400,
             "price": { "id": "price_premium", "object": "price", "unit_amount": 1_900, "currency": "usd",
                 "recurring": { "interval": "month", "interval_count": 1 } } }] } })
 }
@@ -930,10 +928,13 @@ pub(crate) fn stripe_invoice(
     reason: &str,
     amount: i64,
 ) -> serde_json::Value {
-    json!({ "id": id, "object": "invoice", "subscription": subscription, "billing_reason": reason,
-        "amount_paid": if reason == "failed" { 0 } else { amount }, "amount_due": amount, "currency": "usd",
-        "customer": "cus_1", "status": if reason == "failed" { "open" } else { "paid" },
-        "subscription_details": { "metadata": metadata } })
+    let failed = reason == "failed";
+    json!({ "id": id, "object": "invoice", "billing_reason": if failed { "subscription_cycle" } else { reason },
+        "amount_paid": if failed { 0 } else { amount }, "amount_due": amount,
+        "amount_remaining": if failed { amount } else { 0 }, "total": amount, "subtotal": amount, "currency": "usd",
+        "customer": "cus_1", "status": if failed { "open" } else { "paid" },
+        "parent": { "type": "subscription_details",
+            "subscription_details": { "subscription": subscription, "metadata": metadata } } })
 }
 
 /// A subscription's lifecycle through Stripe (paid at checkout, renewed, canceled at period end,

@@ -282,6 +282,14 @@ async fn the_plan_s_prompt_and_daily_request_quotas_apply_to_keys() {
         owner.call_json("billing_overview", json!({})).await.expect("overview");
     let prompts = summary.usage.iter().find(|u| u.quota == app::domain::billing::Quota::Prompts).expect("prompts");
     assert_eq!((prompts.used, prompts.limit), (1, Some(1)));
+    // The four admitted requests are the organization's metered usage (usage events, written
+    // with the key's counts); the refused fifth is not.
+    app.state.api_requests.flush(app.state.services.store.as_ref(), app.clock_now()).await;
+    let summary: app::api::billing::BillingSummary =
+        owner.call_json("billing_overview", json!({})).await.expect("overview");
+    let requests =
+        summary.usage.iter().find(|u| u.quota == app::domain::billing::Quota::ApiRequestsPerDay).expect("requests");
+    assert_eq!((requests.used, requests.limit), (4, Some(4)));
     app.clock.advance(Duration::days(1));
     assert_eq!(api.get("/prompts").await.0, StatusCode::OK, "a new day");
 }

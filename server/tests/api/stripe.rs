@@ -29,12 +29,8 @@ async fn stripe_app() -> (TestApp, FakeStripe) {
 /// Delivers a signed Stripe event and applies it.
 async fn deliver(app: &TestApp, kind: &str, object: serde_json::Value, extra: serde_json::Value) {
     let now = app.clock_now().timestamp();
-    let mut event = json!({ "id": format!("evt_{}", uuid::Uuid::now_v7().simple()), "object": "event",
-        "api_version": "2024-06-20", "created": now, "livemode": false, "type": kind, "data": { "object": object } });
-    if let (Some(e), Some(more)) = (event.as_object_mut(), extra.as_object()) {
-        e.extend(more.clone());
-    }
-    let body = event.to_string();
+    let id = format!("evt_{}", uuid::Uuid::now_v7().simple());
+    let body = crate::support::stripe_events::stripe_event(&id, kind, now, object, extra);
     let signature = app::security::sign_webhook(SECRET, now, &body);
     let (status, _) = post_stripe(&app.client(), &body, &signature).await;
     assert_eq!(status, 200);
@@ -270,9 +266,9 @@ async fn an_organizations_seats_are_the_quantity_of_its_stripe_subscription() {
     let metadata = json!({ "cairn_org": org.0.to_string(), "cairn_plan": "team", "cairn_plan_version": "1" });
     let start = app.clock_now().timestamp();
     let subscription = json!({ "id": "sub_acme", "object": "subscription", "status": "active",
-        "cancel_at_period_end": false, "current_period_start": start, "current_period_end": start + 30 * 86_400,
-        "customer": "cus_1", "metadata": metadata,
+        "cancel_at_period_end": false, "customer": "cus_1", "metadata": metadata,
         "items": { "object": "list", "data": [{ "id": "si_1", "object": "subscription_item", "quantity": 7,
+            "current_period_start": start, "current_period_end": start + 30 * 86_400,
             "price": { "id": "price_team", "object": "price", "unit_amount": 1_200, "currency": "usd",
                 "recurring": { "interval": "month", "interval_count": 1 } } }] } });
     deliver(&app, "customer.subscription.created", subscription, json!({})).await;

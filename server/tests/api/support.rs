@@ -4,6 +4,7 @@ pub mod fake_llm;
 pub mod fake_stripe;
 pub mod hook_sink;
 pub mod smtp_sink;
+pub mod stripe_events;
 
 use app::domain::{OrgId, UserId};
 use app::error::AppError;

@@ -1776,8 +1776,12 @@ pub trait BillingStore: Send + Sync {
     /// and seller of its payment, and the journey fees kept on paid reviews and sessions (payouts
     /// are not revenue).
     async fn revenue_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<crate::domain::business::Revenue>>;
-    /// AI tokens (prompt and completion) used per month (`YYYY-MM`, UTC) since `since`.
-    async fn ai_tokens_by_month(&self, since: DateTime<Utc>) -> StoreResult<std::collections::BTreeMap<String, i64>>;
+    /// The sum of `metric` over every organization per month (`YYYY-MM`, UTC) since `since`.
+    async fn usage_by_month(
+        &self,
+        metric: crate::domain::billing::Metric,
+        since: DateTime<Utc>,
+    ) -> StoreResult<std::collections::BTreeMap<String, i64>>;
     async fn add_discount(&self, discount: &DiscountRecord) -> StoreResult<()>;
     /// Sets the affiliate commission of a product's price; `false` when it has no price.
     async fn set_affiliate_rate(&self, product: &str, bps: u32, at: DateTime<Utc>) -> StoreResult<bool>;

@@ -456,8 +456,9 @@ pub(crate) mod rules {
         require(services, user, org, Need::Quota { quota, used, adding }).await.map(|_| ())
     }
 
-    /// Records the AI tokens a model call used in `org`, once per `key`. A failure is logged:
-    /// the answer was given, metering must not take it back.
+    /// Records the AI tokens a model call used in `org` and what they cost at the configured
+    /// rate now (`CAIRN_AI_COST_PER_MILLION_TOKENS`), once per `key`. A failure is logged: the
+    /// answer was given, metering must not take it back.
     pub async fn record_ai_tokens(
         services: &Services,
         key: String,
@@ -466,17 +467,24 @@ pub(crate) mod rules {
         usage: Option<crate::domain::model::TokenUsage>,
     ) {
         let Some(u) = usage else { return };
-        let event = crate::ports::UsageEventRecord {
-            id: Uuid::now_v7(),
-            idempotency_key: key,
-            org_id: org,
-            user_id: user,
-            metric: money::Metric::AiTokens,
-            quantity: u.prompt_tokens + u.completion_tokens,
-            at: services.clock.now(),
-        };
-        if let Err(e) = services.store.record_usage(&event).await {
-            tracing::warn!(error = %e, "recording AI token usage failed");
+        let tokens = u.prompt_tokens + u.completion_tokens;
+        let cost = crate::domain::business::token_cost_micros(tokens, services.settings.ai_cost_per_million_tokens);
+        let at = services.clock.now();
+        for (metric, quantity, key) in
+            [(money::Metric::AiTokens, tokens, key.clone()), (money::Metric::AiCost, cost, format!("{key}:cost"))]
+        {
+            let event = crate::ports::UsageEventRecord {
+                id: Uuid::now_v7(),
+                idempotency_key: key,
+                org_id: org,
+                user_id: user,
+                metric,
+                quantity,
+                at,
+            };
+            if let Err(e) = services.store.record_usage(&event).await {
+                tracing::warn!(error = %e, metric = metric.as_str(), "recording AI usage failed");
+            }
         }
     }
 
@@ -2770,9 +2778,14 @@ pub(crate) mod rules {
             .map(|c| MrrChange { org: c.org_id, plan: c.to_plan, mrr: c.mrr_after, at: c.at })
             .collect();
         let revenue = services.store.revenue_since(since).await?;
-        let tokens = services.store.ai_tokens_by_month(since).await?;
+        let tokens = services.store.usage_by_month(money::Metric::AiTokens, since).await?;
+        let mut ai: std::collections::BTreeMap<String, business::AiUse> =
+            tokens.into_iter().map(|(month, tokens)| (month, business::AiUse { tokens, cost_micros: 0 })).collect();
+        for (month, micros) in services.store.usage_by_month(money::Metric::AiCost, since).await? {
+            ai.entry(month).or_default().cost_micros = micros;
+        }
         let cost = services.settings.ai_cost_per_million_tokens;
-        let figures = business::figures(&changes, &revenue, &tokens, cost, now, DASHBOARD_MONTHS);
+        let figures = business::figures(&changes, &revenue, &ai, now, DASHBOARD_MONTHS);
 
         let mut names = std::collections::BTreeMap::new();
         for p in services.store.plans().await? {

@@ -651,6 +651,9 @@ pub enum Metric {
     /// Requests made with an organization's API keys (recorded in batches, about one event a
     /// second per key).
     ApiRequests,
+    /// What an AI model call cost, in millionths of a minor unit (its tokens at the rate in
+    /// effect then: exact, whatever the rate).
+    AiCost,
 }
 
 impl Metric {
@@ -658,6 +661,7 @@ impl Metric {
         match self {
             Metric::AiTokens => "ai_tokens",
             Metric::ApiRequests => "api_requests",
+            Metric::AiCost => "ai_cost",
         }
     }
 }

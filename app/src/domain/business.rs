@@ -117,18 +117,31 @@ fn month_start(at: DateTime<Utc>, back: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(index.div_euclid(12), index.rem_euclid(12) as u32 + 1, 1, 0, 0, 0).single().unwrap_or(at)
 }
 
-/// What AI tokens cost at `per_million` minor units per million tokens, rounded half up.
-pub fn token_cost(tokens: i64, per_million: i64) -> i64 {
-    ((i128::from(tokens) * i128::from(per_million) + 500_000) / 1_000_000) as i64
+/// What AI tokens cost at `per_million` minor units per million tokens, in millionths of a
+/// minor unit: exact.
+pub fn token_cost_micros(tokens: i64, per_million: i64) -> i64 {
+    tokens.saturating_mul(per_million)
+}
+
+/// Millionths of a minor unit in minor units, rounded half up.
+pub fn micros_to_minor(micros: i64) -> i64 {
+    ((i128::from(micros) + 500_000) / 1_000_000) as i64
+}
+
+/// AI use in a month: tokens, and their cost in millionths of a minor unit (each call at the
+/// rate in effect when it was made).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AiUse {
+    pub tokens: i64,
+    pub cost_micros: i64,
 }
 
 /// Computes the dashboard over the `months` calendar months up to `now` (the current one last).
-/// `changes` and `revenue` may come in any order; `tokens` is AI tokens per `YYYY-MM`.
+/// `changes` and `revenue` may come in any order; `ai` is AI use per `YYYY-MM`.
 pub fn figures(
     changes: &[MrrChange],
     revenue: &[Revenue],
-    tokens: &BTreeMap<String, i64>,
-    cost_per_million_tokens: i64,
+    ai: &BTreeMap<String, AiUse>,
     now: DateTime<Utc>,
     months: u32,
 ) -> Figures {
@@ -205,8 +218,9 @@ pub fn figures(
         }
     }
     for row in &mut rows {
-        row.ai_tokens = tokens.get(&row.month).copied().unwrap_or(0);
-        row.ai_cost = token_cost(row.ai_tokens, cost_per_million_tokens);
+        let used = ai.get(&row.month).copied().unwrap_or_default();
+        row.ai_tokens = used.tokens;
+        row.ai_cost = micros_to_minor(used.cost_micros);
     }
 
     let mrr: i64 = current.values().sum();
@@ -295,8 +309,15 @@ mod tests {
             sale(at(2026, 11, 12), "plan:premium", 1_900, None),
             sale(at(2026, 11, 20), "plan:premium", -19_000, None),
         ];
-        let tokens = BTreeMap::from([("2026-11".to_owned(), 1_500_000)]);
-        let f = figures(&changes, &revenue, &tokens, 100, at(2026, 11, 25), 3);
+        // 1,000,000 tokens at $1.00 per million, then 500,000 at $2.00.
+        let ai = BTreeMap::from([(
+            "2026-11".to_owned(),
+            AiUse {
+                tokens: 1_500_000,
+                cost_micros: token_cost_micros(1_000_000, 100) + token_cost_micros(500_000, 200),
+            },
+        )]);
+        let f = figures(&changes, &revenue, &ai, at(2026, 11, 25), 3);
 
         assert_eq!(f.months.iter().map(|m| m.month.as_str()).collect::<Vec<_>>(), ["2026-09", "2026-10", "2026-11"]);
         let [sep, oct, nov] = [&f.months[0], &f.months[1], &f.months[2]];
@@ -310,7 +331,7 @@ mod tests {
         assert_eq!((sep.revenue, oct.revenue, nov.revenue), (6_800, 26_900, -17_100));
         assert_eq!(nov.refunds, 19_000);
         assert_eq!(oct.platform, 19_000 + 3_000 + 4_900 - 3_430);
-        assert_eq!((nov.ai_tokens, nov.ai_cost), (1_500_000, 150));
+        assert_eq!((nov.ai_tokens, nov.ai_cost), (1_500_000, 200));
 
         assert_eq!((f.mrr, f.arr, f.subscribers, f.arpu), (3_800, 45_600, 2, 1_900));
         // 30 days before Nov 25 (Oct 26) A, B and C were paying; B and C left since.
@@ -334,7 +355,7 @@ mod tests {
             platform: 300,
             seller_share: 0,
         };
-        let with_fee = figures(&changes, &[revenue, vec![fee]].concat(), &tokens, 100, at(2026, 11, 25), 3);
+        let with_fee = figures(&changes, &[revenue, vec![fee]].concat(), &ai, at(2026, 11, 25), 3);
         let nov_with_fee = &with_fee.months[2];
         assert_eq!((nov_with_fee.revenue, nov_with_fee.platform), (nov.revenue, nov.platform + 300));
         let help = with_fee.by_product.iter().find(|l| l.key == "help:review").expect("help line");
@@ -344,7 +365,7 @@ mod tests {
 
     #[test]
     fn nothing_yet() {
-        let f = figures(&[], &[], &BTreeMap::new(), 100, at(2026, 1, 15), 12);
+        let f = figures(&[], &[], &BTreeMap::new(), at(2026, 1, 15), 12);
         assert_eq!(f.months.len(), 12);
         assert_eq!(f.months[0].month, "2025-02");
         assert_eq!((f.mrr, f.subscribers, f.arpu, f.churn_bps, f.ltv), (0, 0, 0, None, None));
@@ -353,15 +374,17 @@ mod tests {
     #[test]
     fn history_before_the_window_sets_the_starting_mrr_without_counting_as_new() {
         let changes = vec![change(1, Some("premium"), 1_900, at(2025, 1, 1))];
-        let f = figures(&changes, &[], &BTreeMap::new(), 100, at(2026, 3, 1), 2);
+        let f = figures(&changes, &[], &BTreeMap::new(), at(2026, 3, 1), 2);
         assert_eq!((f.months[0].new, f.months[0].mrr, f.months[1].mrr), (0, 1_900, 1_900));
     }
 
     #[test]
-    fn token_cost_rounds_half_up() {
-        assert_eq!(token_cost(0, 100), 0);
-        assert_eq!(token_cost(4_999, 100), 0);
-        assert_eq!(token_cost(5_000, 100), 1);
-        assert_eq!(token_cost(1_000_000, 250), 250);
+    fn token_costs_are_exact_and_round_half_up_once() {
+        assert_eq!(micros_to_minor(token_cost_micros(0, 100)), 0);
+        assert_eq!(micros_to_minor(token_cost_micros(4_999, 100)), 0);
+        assert_eq!(micros_to_minor(token_cost_micros(5_000, 100)), 1);
+        assert_eq!(micros_to_minor(token_cost_micros(1_000_000, 250)), 250);
+        // A thousand calls of 3,000 tokens at $1.00 per million: 0.3¢ each, $3.00 in all.
+        assert_eq!(micros_to_minor((0..1_000).map(|_| token_cost_micros(3_000, 100)).sum()), 300);
     }
 }

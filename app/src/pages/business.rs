@@ -70,7 +70,7 @@ fn report(v: BusinessView) -> impl IntoView {
             {stat("Churn", f.churn_bps.map_or("—".into(), percent), "subscribers lost in the last 30 days".into())}
             {stat("LTV", f.ltv.map_or("—".into(), format_money), match f.ltv { Some(_) => "ARPU ÷ monthly churn".into(), None => "needs churn to estimate".into() })}
             {stat("Revenue this month", format_money(this_month.revenue), format!("{} refunded", format_money(this_month.refunds)))}
-            {stat("AI cost this month", format_money(this_month.ai_cost), format!("{} tokens at {} per million", this_month.ai_tokens, format_money(v.ai_cost_per_million_tokens)))}
+            {stat("AI cost this month", format_money(this_month.ai_cost), format!("{} tokens, each call at the rate then (now {} per million)", this_month.ai_tokens, format_money(v.ai_cost_per_million_tokens)))}
             {stat("Owed to creators", format_money(v.owed), format!("{} above the payout minimum; {} in unpaid batches", v.owed_parties, format_money(v.pending_payouts)))}
         </dl>
     };

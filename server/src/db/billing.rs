@@ -1073,19 +1073,28 @@ impl BillingStore for Db {
             .collect())
     }
 
-    async fn ai_tokens_by_month(&self, since: DateTime<Utc>) -> Result<BTreeMap<String, i64>> {
+    async fn usage_by_month(&self, metric: Metric, since: DateTime<Utc>) -> Result<BTreeMap<String, i64>> {
         let rows: Vec<(String, Option<i64>)> = match self {
             Db::Sqlite(pool) => sqlx::query_as(
-                "SELECT substr(created_at, 1, 7) AS month, CAST(SUM(COALESCE(tokens_in, 0) + COALESCE(tokens_out, 0)) AS BIGINT) \
-                 FROM messages WHERE created_at >= $1 AND (tokens_in IS NOT NULL OR tokens_out IS NOT NULL) GROUP BY month")
-                .bind(since).fetch_all(pool).await.store()?,
+                "SELECT substr(at, 1, 7) AS month, CAST(SUM(quantity) AS BIGINT) FROM usage_events \
+                 WHERE metric = $1 AND at >= $2 GROUP BY month",
+            )
+            .bind(metric.as_str())
+            .bind(since)
+            .fetch_all(pool)
+            .await
+            .store()?,
             Db::Postgres(pool) => sqlx::query_as(
-                "SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM') AS month, \
-                 CAST(SUM(COALESCE(tokens_in, 0) + COALESCE(tokens_out, 0)) AS BIGINT) \
-                 FROM messages WHERE created_at >= $1 AND (tokens_in IS NOT NULL OR tokens_out IS NOT NULL) GROUP BY month")
-                .bind(since).fetch_all(pool).await.store()?,
+                "SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM') AS month, CAST(SUM(quantity) AS BIGINT) \
+                 FROM usage_events WHERE metric = $1 AND at >= $2 GROUP BY month",
+            )
+            .bind(metric.as_str())
+            .bind(since)
+            .fetch_all(pool)
+            .await
+            .store()?,
         };
-        Ok(rows.into_iter().map(|(month, tokens)| (month, tokens.unwrap_or(0))).collect())
+        Ok(rows.into_iter().map(|(month, sum)| (month, sum.unwrap_or(0))).collect())
     }
     async fn stripe_object_history(&self, object_id: &str) -> Result<Vec<(String, i64)>> {
         on_pool!(self, pool => sqlx::query_as(

@@ -192,7 +192,8 @@ async fn test_cases_are_saved_by_name_for_those_who_may_edit() {
 #[tokio::test]
 async fn runs_count_against_the_monthly_ai_tokens_of_the_plan() {
     use app::domain::billing::{Limits, Metric, month_start};
-    let app = TestApp::spawn().await;
+    // $2,500 per million tokens: a run of 9 tokens costs 2.25¢.
+    let app = TestApp::spawn_with(|c| c.ai_cost_per_million_tokens = 250_000).await;
     let services = &app.state.services;
     let llm = FakeLlm::start(Some("sk-test")).await;
     let sam = app.signed_up("Sam", "sam@example.com").await;
@@ -220,6 +221,8 @@ async fn runs_count_against_the_monthly_ai_tokens_of_the_plan() {
     let since = month_start(app.clock_now());
     let totals = services.store.usage_totals(org.id, Metric::AiTokens, since).await.expect("usage");
     assert_eq!((totals.count, totals.sum, totals.max, totals.unique_users), (1, 9, 9, 1), "4 prompt + 5 completion");
+    let cost = services.store.usage_totals(org.id, Metric::AiCost, since).await.expect("cost");
+    assert_eq!((cost.count, cost.sum), (1, 9 * 250_000), "in millionths of a cent");
 
     let event = |key: &str| app::ports::UsageEventRecord {
         id: Uuid::now_v7(),
@@ -241,4 +244,8 @@ async fn runs_count_against_the_monthly_ai_tokens_of_the_plan() {
     assert_eq!(llm.requests().len(), 2, "the refused run never reached the model");
     let totals = services.store.usage_totals(org.id, Metric::AiTokens, since).await.expect("usage");
     assert_eq!((totals.count, totals.sum), (3, 18));
+    // The business dashboard: the month's tokens and their cost, 2.25¢ twice rounded once (5¢).
+    let business: app::api::billing::BusinessView = sam.call_json("admin_business", json!({})).await.expect("business");
+    let month = business.figures.months.last().expect("this month");
+    assert_eq!((month.ai_tokens, month.ai_cost), (18, 5));
 }

@@ -1074,6 +1074,53 @@ async fn a_stripe_subscription_ends_the_same_whatever_order_its_events_arrive_in
     );
 }
 
+/// A webhook endpoint created before API version 2025-03-31 gets the older shapes: the period on
+/// the subscription itself, an invoice's subscription and its metadata at the invoice's top.
+/// Cairn reads them too. (Sent as such, unchecked: async-stripe speaks the current version.)
+#[tokio::test]
+async fn stripe_events_of_an_older_api_version_are_read_too() {
+    let secret = "whsec_older";
+    let app = TestApp::spawn_with(|c| c.stripe_webhook_secrets = vec![secret.into()]).await;
+    let services = &app.state.services;
+    let client = app.client();
+    let now = app.clock_now().timestamp();
+    let dana = app.signed_up("Dana", "dana@example.com").await;
+    let me = dana.me().await.expect("me");
+    let org = me.active_org.expect("personal").id;
+    let metadata =
+        json!({ "cairn_org": org, "cairn_user": me.user_id, "cairn_plan": "premium", "cairn_plan_version": "1" });
+    let start = now - 10 * 86_400;
+    let event = |id: &str, kind: &str, created: i64, object: serde_json::Value| {
+        json!({ "id": id, "object": "event", "api_version": "2024-06-20", "created": created, "livemode": false,
+            "pending_webhooks": 1, "request": { "id": null, "idempotency_key": null }, "type": kind,
+            "data": { "object": object } })
+        .to_string()
+    };
+    let subscription = json!({ "id": "sub_old", "object": "subscription", "status": "active",
+        "cancel_at_period_end": false, "current_period_start": start, "current_period_end": start + 30 * 86_400,
+        "customer": "cus_old", "metadata": metadata,
+        "items": { "object": "list", "data": [{ "id": "si_old", "object": "subscription_item", "quantity": 1,
+            "price": { "id": "price_old", "object": "price", "unit_amount": 1_900, "currency": "usd",
+                "recurring": { "interval": "month", "interval_count": 1 } } }] } });
+    let failed = json!({ "id": "in_old", "object": "invoice", "subscription": "sub_old",
+        "billing_reason": "subscription_cycle", "amount_paid": 0, "amount_due": 1_900, "currency": "usd",
+        "customer": "cus_old", "status": "open", "subscription_details": { "metadata": metadata } });
+    for body in [
+        event("evt_old_1", "customer.subscription.created", start, subscription),
+        event("evt_old_2", "invoice.payment_failed", now, failed),
+    ] {
+        let signature = app::security::sign_webhook(secret, now, &body);
+        assert_eq!(post_stripe(&client, &body, &signature).await.0, 200);
+        app::api::billing::process_stripe_events(services).await.expect("process");
+    }
+    let state = services.store.plan_subscriptions(&[org]).await.expect("subscription").pop().expect("a row");
+    assert_eq!(
+        (state.plan_code.as_str(), state.status, state.period_start.timestamp(), state.period_end.timestamp()),
+        ("premium", PlanStatus::Active, start, start + 30 * 86_400)
+    );
+    app.mail.wait_for("dana@example.com", "Your Premium payment failed").await;
+}
+
 /// A free trial: no payment until it ends, then the first payment (MRR starts then); canceled
 /// during the trial it ends without a charge. Once per person.
 #[tokio::test]

@@ -261,12 +261,20 @@ pub mod library {
         }
     }
 
+    /// The sanitizer's allow-lists, built once (building them is a good part of a small prompt's
+    /// rendering).
+    static SANITIZER: std::sync::LazyLock<ammonia::Builder<'static>> = std::sync::LazyLock::new(|| {
+        let mut builder = ammonia::Builder::default();
+        builder.link_rel(Some("noopener noreferrer nofollow"));
+        builder
+    });
+
     /// Markdown to HTML with everything unsafe removed (scripts, event handlers, javascript: links).
     pub fn markdown_html(markdown: &str) -> String {
         use pulldown_cmark::{Options, Parser, html};
-        let mut raw = String::new();
+        let mut raw = String::with_capacity(markdown.len() + markdown.len() / 4);
         html::push_html(&mut raw, Parser::new_ext(markdown, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH));
-        ammonia::Builder::default().link_rel(Some("noopener noreferrer nofollow")).clean(&raw).to_string()
+        SANITIZER.clean(&raw).to_string()
     }
 
     pub async fn detail(

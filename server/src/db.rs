@@ -13,6 +13,7 @@ mod journeys;
 mod mail;
 mod orgs;
 mod prompts;
+mod readers;
 mod searches;
 mod sequences;
 mod sessions;
@@ -22,16 +23,31 @@ mod users;
 mod webhooks;
 
 use app::ports::StoreError;
+use readers::Readers;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, SqlitePool};
+use sqlx::{Database, PgPool, Pool, SqlitePool};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
+    Sqlite(Backend<sqlx::Sqlite>),
+    Postgres(Backend<sqlx::Postgres>),
+}
+
+/// A database's pool, and the connections kept apart for the hottest reads ([`readers`]).
+#[derive(Debug)]
+pub struct Backend<DB: Database> {
+    pub pool: Pool<DB>,
+    readers: Arc<Readers<DB::Connection>>,
+}
+
+impl<DB: Database> Clone for Backend<DB> {
+    fn clone(&self) -> Self {
+        Self { pool: self.pool.clone(), readers: self.readers.clone() }
+    }
 }
 
 /// Runs `$body` with `$pool` bound to whichever pool `$db` holds. The body is compiled once per
@@ -39,12 +55,60 @@ pub enum Db {
 macro_rules! on_pool {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite($pool) => $body,
-            $crate::db::Db::Postgres($pool) => $body,
+            $crate::db::Db::Sqlite(backend) => {
+                let $pool = &backend.pool;
+                $body
+            }
+            $crate::db::Db::Postgres(backend) => {
+                let $pool = &backend.pool;
+                $body
+            }
         }
     };
 }
 pub(crate) use on_pool;
+
+/// Like `on_pool!` for a single read on one of the backend's reader connections (`$conn`, a
+/// `&mut` connection): the hot paths of the prompt library. `$body` evaluates to a
+/// `Result<_, sqlx::Error>`; the connection is lent again only after a read that succeeded.
+macro_rules! on_reader {
+    ($db:expr, $conn:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite(backend) => $crate::db::read_with!(backend, $conn => $body),
+            $crate::db::Db::Postgres(backend) => $crate::db::read_with!(backend, $conn => $body),
+        }
+    };
+}
+pub(crate) use on_reader;
+
+macro_rules! read_with {
+    ($backend:expr, $conn:ident => $body:expr) => {
+        match $backend.readers().get().await {
+            Ok(mut reader) => {
+                let result = {
+                    let $conn = &mut *reader;
+                    $body
+                };
+                if result.is_ok() {
+                    reader.done();
+                }
+                result
+            }
+            Err(err) => Err(err),
+        }
+    };
+}
+pub(crate) use read_with;
+
+impl<DB: Database> Backend<DB> {
+    fn new(pool: Pool<DB>, options: <DB::Connection as sqlx::Connection>::Options, readers: usize) -> Self {
+        Self { pool, readers: Arc::new(Readers::new(options, readers)) }
+    }
+
+    pub(crate) fn readers(&self) -> &Readers<DB::Connection> {
+        &self.readers
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
@@ -79,10 +143,13 @@ impl Db {
                 .busy_timeout(Duration::from_secs(5));
             // A connection to a local file does not go stale: no ping (a round trip to the
             // connection's thread) before each use.
-            let pool =
-                SqlitePoolOptions::new().max_connections(8).test_before_acquire(false).connect_with(options).await?;
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .test_before_acquire(false)
+                .connect_with(options.clone())
+                .await?;
             sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
-            Db::Sqlite(pool)
+            Db::Sqlite(Backend::new(pool, options, 8))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             if !cfg!(feature = "postgres") {
                 return Err(ConnectError::NotCompiled { backend: "postgres" });
@@ -91,10 +158,10 @@ impl Db {
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(10))
-                .connect_with(options)
+                .connect_with(options.clone())
                 .await?;
             sqlx::migrate!("../migrations/postgres").run(&pool).await?;
-            Db::Postgres(pool)
+            Db::Postgres(Backend::new(pool, options, 8))
         } else {
             return Err(ConnectError::UnsupportedUrl(url.to_owned()));
         };
@@ -114,7 +181,16 @@ impl Db {
     }
 
     pub async fn close(&self) {
-        on_pool!(self, pool => pool.close().await)
+        match self {
+            Db::Sqlite(backend) => {
+                backend.readers.close().await;
+                backend.pool.close().await;
+            }
+            Db::Postgres(backend) => {
+                backend.readers.close().await;
+                backend.pool.close().await;
+            }
+        }
     }
 }
 

@@ -214,8 +214,8 @@ fn start(a: &Args, url: &str) -> Result<Vec<Child>, String> {
 
 async fn count(db: &server::db::Db, sql: &str) -> Result<i64, String> {
     match db {
-        server::db::Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
-        server::db::Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+        server::db::Db::Sqlite(server::db::Backend { pool, .. }) => sqlx::query_scalar(sql).fetch_one(pool).await,
+        server::db::Db::Postgres(server::db::Backend { pool, .. }) => sqlx::query_scalar(sql).fetch_one(pool).await,
     }
     .map_err(|e| e.to_string())
 }

@@ -132,8 +132,8 @@ impl Bench {
 
     async fn count(&self, sql: &str) -> i64 {
         match &self.db {
-            Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
-            Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+            Db::Sqlite(server::db::Backend { pool, .. }) => sqlx::query_scalar(sql).fetch_one(pool).await,
+            Db::Postgres(server::db::Backend { pool, .. }) => sqlx::query_scalar(sql).fetch_one(pool).await,
         }
         .unwrap()
     }
@@ -271,8 +271,8 @@ async fn latency(a: &Args, bench: &Bench) -> String {
     }
     let sql = "SELECT subscription_id, created_at FROM messages WHERE step_id = 's0' AND created_at >= $1";
     let delivered: Vec<(Uuid, DateTime<Utc>)> = match &bench.db {
-        Db::Sqlite(pool) => sqlx::query_as(sql).bind(started).fetch_all(pool).await,
-        Db::Postgres(pool) => sqlx::query_as(sql).bind(started).fetch_all(pool).await,
+        Db::Sqlite(server::db::Backend { pool, .. }) => sqlx::query_as(sql).bind(started).fetch_all(pool).await,
+        Db::Postgres(server::db::Backend { pool, .. }) => sqlx::query_as(sql).bind(started).fetch_all(pool).await,
     }
     .unwrap();
     let mut millis: Vec<f64> = delivered
@@ -314,11 +314,11 @@ async fn noop(a: &Args, bench: &Bench) -> String {
         sql.push_str(&rows.join(", "));
         let ids: Vec<Uuid> = chunk.iter().map(|_| Uuid::now_v7()).collect();
         match &bench.db {
-            Db::Sqlite(pool) => {
+            Db::Sqlite(server::db::Backend { pool, .. }) => {
                 let query = sqlx::query(&sql).bind(due).bind(holder.id);
                 ids.iter().fold(query, |q, id| q.bind(*id)).execute(pool).await.map(|_| ())
             }
-            Db::Postgres(pool) => {
+            Db::Postgres(server::db::Backend { pool, .. }) => {
                 let query = sqlx::query(&sql).bind(due).bind(holder.id);
                 ids.iter().fold(query, |q, id| q.bind(*id)).execute(pool).await.map(|_| ())
             }

@@ -1075,7 +1075,7 @@ impl BillingStore for Db {
 
     async fn usage_by_month(&self, metric: Metric, since: DateTime<Utc>) -> Result<BTreeMap<String, i64>> {
         let rows: Vec<(String, Option<i64>)> = match self {
-            Db::Sqlite(pool) => sqlx::query_as(
+            Db::Sqlite(crate::db::Backend { pool, .. }) => sqlx::query_as(
                 "SELECT substr(at, 1, 7) AS month, CAST(SUM(quantity) AS BIGINT) FROM usage_events \
                  WHERE metric = $1 AND at >= $2 GROUP BY month",
             )
@@ -1084,7 +1084,7 @@ impl BillingStore for Db {
             .fetch_all(pool)
             .await
             .store()?,
-            Db::Postgres(pool) => sqlx::query_as(
+            Db::Postgres(crate::db::Backend { pool, .. }) => sqlx::query_as(
                 "SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM') AS month, CAST(SUM(quantity) AS BIGINT) \
                  FROM usage_events WHERE metric = $1 AND at >= $2 GROUP BY month",
             )

@@ -6,7 +6,7 @@
 //! the edit distance budget.
 
 use super::sql::{Arg, Sql, bind_all};
-use super::{BeginWrite, Db, OrStore, StoreResult as Result, on_pool};
+use super::{BeginWrite, Db, OrStore, StoreResult as Result, on_pool, on_reader};
 use app::domain::prompt::{ModelSettings, PromptFields, PromptStatus, Visibility};
 use app::domain::search::words;
 use app::domain::{OrgId, UserId};
@@ -321,7 +321,7 @@ impl PromptStore for Db {
             }
         }
         let rows: Vec<PromptRow> =
-            on_pool!(self, pool => bind_all!(sqlx::query_as(&sql.text), &sql.args).fetch_all(pool).await.store()?);
+            on_reader!(self, conn => bind_all!(sqlx::query_as(&sql.text), &sql.args).fetch_all(conn).await).store()?;
         Ok(rows.into_iter().map(PromptRecord::from).collect())
     }
 
@@ -330,7 +330,7 @@ impl PromptStore for Db {
             "SELECT {PROMPT_COLUMNS} FROM prompts p JOIN users u ON u.id = p.author_id WHERE p.org_id = $1 AND p.id = $2"
         );
         let row: Option<PromptRow> =
-            on_pool!(self, pool => sqlx::query_as(&sql).bind(org.0).bind(id).fetch_optional(pool).await.store()?);
+            on_reader!(self, conn => sqlx::query_as(&sql).bind(org.0).bind(id).fetch_optional(conn).await).store()?;
         Ok(row.map(PromptRecord::from))
     }
 
@@ -357,8 +357,9 @@ impl PromptStore for Db {
              LEFT JOIN prompt_labels l ON l.prompt_id = p.id LEFT JOIN users lu ON lu.id = l.moved_by \
              WHERE p.org_id = $1 AND p.id = $2 ORDER BY l.label"
         );
-        let rows: Vec<Row> = on_pool!(self, pool => sqlx::query_as(&sql)
-            .bind(org.0).bind(id).bind(user.0).fetch_all(pool).await.store()?);
+        let rows: Vec<Row> = on_reader!(self, conn => sqlx::query_as(&sql)
+            .bind(org.0).bind(id).bind(user.0).fetch_all(conn).await)
+        .store()?;
         let labels = rows
             .iter()
             .filter_map(|r| {
@@ -542,20 +543,34 @@ impl PromptStore for Db {
     }
 
     async fn add_prompt_counts(&self, counts: &[PromptCounts]) -> Result<()> {
-        const TOTAL: &str =
-            "UPDATE prompts SET view_count = view_count + $3, use_count = use_count + $4 WHERE org_id = $1 AND id = $2";
-        const DAILY: &str = "INSERT INTO prompt_usage_daily (org_id, prompt_id, day, views, uses) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (org_id, prompt_id, day) DO UPDATE \
-             SET views = prompt_usage_daily.views + excluded.views, uses = prompt_usage_daily.uses + excluded.uses";
+        // A flush holds a count for every prompt read in the last second, thousands under load:
+        // written a chunk per statement (two statements a chunk, not two a prompt), in one
+        // transaction. Full chunks share one SQL text, so they are prepared once per connection.
+        const CHUNK: usize = 64;
+        // PostgreSQL: the chunk's prompts are locked first in the order the flush is sorted in,
+        // so two instances flushing the same prompts wait for each other instead of deadlocking
+        // (a day's row is only written under its prompt's lock).
         on_pool!(self, pool => {
             let mut tx = pool.begin_write().await.store()?;
-            for c in counts {
-                let done = sqlx::query(TOTAL).bind(c.org.0).bind(c.prompt).bind(c.views).bind(c.uses)
-                    .execute(&mut *tx).await.store()?;
-                if done.rows_affected() > 0 {
-                    sqlx::query(DAILY).bind(c.org.0).bind(c.prompt).bind(&c.day).bind(c.views).bind(c.uses)
-                        .execute(&mut *tx).await.store()?;
+            for chunk in counts.chunks(CHUNK) {
+                if let Db::Postgres(_) = self {
+                    let ids: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+                    let lock = format!(
+                        "SELECT 1 FROM prompts WHERE id IN ({}) ORDER BY org_id, id FOR NO KEY UPDATE",
+                        ids.join(", ")
+                    );
+                    let lock = chunk.iter().fold(sqlx::query(&lock), |q, c| q.bind(c.prompt));
+                    lock.execute(&mut *tx).await.store()?;
                 }
+                let (total, daily) = count_statements(chunk.len());
+                let total = chunk.iter().fold(sqlx::query(&total), |q, c| {
+                    q.bind(c.org.0).bind(c.prompt).bind(c.views).bind(c.uses)
+                });
+                total.execute(&mut *tx).await.store()?;
+                let daily = chunk.iter().fold(sqlx::query(&daily), |q, c| {
+                    q.bind(c.org.0).bind(c.prompt).bind(&c.day).bind(c.views).bind(c.uses)
+                });
+                daily.execute(&mut *tx).await.store()?;
             }
             tx.commit().await.store()
         })
@@ -564,7 +579,7 @@ impl PromptStore for Db {
     async fn term_candidates(&self, org: OrgId, word: &str) -> Result<Vec<String>> {
         let len = word.chars().count() as i64;
         let rows: Vec<(String,)> = match self {
-            Db::Sqlite(pool) => {
+            Db::Sqlite(crate::db::Backend { pool, .. }) => {
                 let first: String = word.chars().take(1).collect();
                 // Same first letter, similar length: the usual shape of a typo, and an index range scan.
                 sqlx::query_as(
@@ -580,7 +595,7 @@ impl PromptStore for Db {
                 .await
                 .store()?
             }
-            Db::Postgres(pool) => sqlx::query_as(
+            Db::Postgres(crate::db::Backend { pool, .. }) => sqlx::query_as(
                 "SELECT term FROM search_terms WHERE org_id = $1 AND term % $2 \
                  AND length(term) BETWEEN $3 AND $4 ORDER BY similarity(term, $2) DESC LIMIT 200",
             )
@@ -596,9 +611,10 @@ impl PromptStore for Db {
     }
 
     async fn has_term(&self, org: OrgId, word: &str) -> Result<bool> {
-        let row: Option<(i32,)> = on_pool!(self, pool => sqlx::query_as(
+        let row: Option<(i32,)> = on_reader!(self, conn => sqlx::query_as(
             "SELECT 1 FROM search_terms WHERE org_id = $1 AND term = $2")
-            .bind(org.0).bind(word).fetch_optional(pool).await.store()?);
+            .bind(org.0).bind(word).fetch_optional(conn).await)
+        .store()?;
         Ok(row.is_some())
     }
 
@@ -750,4 +766,37 @@ impl PromptStore for Db {
         on_pool!(self, pool => sqlx::query("DELETE FROM categories WHERE org_id = $1 AND name = $2")
             .bind(org.0).bind(name).execute(pool).await.store().map(|r| r.rows_affected() > 0))
     }
+}
+
+/// The two statements that add `rows` prompts' counts: to the prompts' totals, and to their day's
+/// row (counts of prompts deleted meanwhile are dropped). Both backends read the same SQL.
+fn count_statements(rows: usize) -> (String, String) {
+    let values = |width: usize| {
+        (0..rows)
+            .map(|r| {
+                let params: Vec<String> = (1..=width).map(|i| format!("${}", r * width + i)).collect();
+                format!("({})", params.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    // A prompt may have two days' counts in one flush (across midnight): summed before the update,
+    // which would otherwise take one of them.
+    let total = format!(
+        "WITH c (org_id, id, views, uses) AS (VALUES {}) \
+         UPDATE prompts SET view_count = view_count + s.views, use_count = use_count + s.uses \
+         FROM (SELECT org_id, id, CAST(SUM(views) AS BIGINT) AS views, CAST(SUM(uses) AS BIGINT) AS uses \
+         FROM c GROUP BY org_id, id) s \
+         WHERE prompts.org_id = s.org_id AND prompts.id = s.id",
+        values(4)
+    );
+    let daily = format!(
+        "WITH c (org_id, id, day, views, uses) AS (VALUES {}) \
+         INSERT INTO prompt_usage_daily (org_id, prompt_id, day, views, uses) \
+         SELECT c.org_id, c.id, c.day, c.views, c.uses FROM c JOIN prompts p ON p.org_id = c.org_id AND p.id = c.id \
+         WHERE TRUE ON CONFLICT (org_id, prompt_id, day) DO UPDATE \
+         SET views = prompt_usage_daily.views + excluded.views, uses = prompt_usage_daily.uses + excluded.uses",
+        values(5)
+    );
+    (total, daily)
 }

@@ -101,3 +101,35 @@ async fn views_and_uses_counted_by_several_instances_add_up_when_written() {
         "four views and the read above today, yesterday's use; the deleted prompt's use is dropped"
     );
 }
+
+#[tokio::test]
+async fn a_flush_of_more_prompts_than_one_statement_holds_writes_each_its_own_counts() {
+    use app::ports::PromptCountBuffer;
+    let app = TestApp::spawn().await;
+    let owner = app.signed_up("Olivia", "olivia@example.com").await;
+    let org = create_org(&owner, "Acme").await;
+    let user = owner.me().await.expect("me").user_id;
+    app.give_org_plan(org.id, user, "enterprise", 5).await;
+    let mut ids = Vec::new();
+    for i in 0..130 {
+        ids.push(owner.create_prompt(&format!("Prompt {i}"), "Hello").await.expect("prompt"));
+    }
+    let store = app.state.services.store.as_ref();
+    let buffer = PromptCountBuffer::default();
+    let now = app.clock_now();
+    for (i, id) in ids.iter().enumerate() {
+        for _ in 0..=i % 7 {
+            buffer.count(org.id, *id, PromptCounter::View, now);
+        }
+        buffer.count(org.id, *id, PromptCounter::Use, now - Duration::days(1));
+    }
+    assert_eq!(buffer.flush(store).await.expect("flush"), 260, "two days of each prompt");
+    for (i, id) in ids.iter().enumerate() {
+        let prompt = store.prompt(org.id, *id).await.expect("read").expect("the prompt");
+        assert_eq!((prompt.view_count, prompt.use_count), (i as i64 % 7 + 1, 1), "prompt {i}");
+    }
+    let report: AnalyticsView = owner.call("analytics", &[("days", "7")]).await.expect("analytics");
+    let days: Vec<(i64, i64)> = report.series.iter().rev().take(2).map(|d| (d.views, d.uses)).collect();
+    let views: i64 = (0..130).map(|i| i % 7 + 1).sum();
+    assert_eq!(days, [(views, 0), (0, 130)]);
+}

@@ -128,7 +128,7 @@ async fn overdue_firings_catch_up_in_due_order_and_very_late_ones_are_skipped() 
     assert_eq!(bodies(&app, late).await, Vec::<String>::new());
     assert_eq!(bodies(&app, recent).await, ["Due at the start"]);
     let pool = match &app.state.db {
-        server::db::Db::Postgres(pool) => {
+        server::db::Db::Postgres(server::db::Backend { pool, .. }) => {
             sqlx::query_scalar::<_, String>(
                 "SELECT detail FROM sequence_events WHERE subscription_id = $1 AND kind = 'skipped'",
             )
@@ -136,7 +136,7 @@ async fn overdue_firings_catch_up_in_due_order_and_very_late_ones_are_skipped() 
             .fetch_all(pool)
             .await
         }
-        server::db::Db::Sqlite(pool) => {
+        server::db::Db::Sqlite(server::db::Backend { pool, .. }) => {
             sqlx::query_scalar::<_, String>(
                 "SELECT detail FROM sequence_events WHERE subscription_id = $1 AND kind = 'skipped'",
             )

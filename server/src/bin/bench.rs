@@ -24,8 +24,10 @@ use chrono::Utc;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
+use reqwest::cookie::CookieStore;
 use server::config::Config;
 use server::{AppState, serve, services};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -308,45 +310,62 @@ impl Run {
     }
 }
 
-/// Runs `make_request` from `clients` concurrent loops for `seconds` (after a second of warm-up)
-/// and collects latencies.
-async fn measure<F>(a: &Args, name: &'static str, make_request: F) -> Option<Run>
+/// What a scenario's clients send: the path (and query) of each request, and the headers they all
+/// carry (the API key, or the signed-in session's cookie).
+struct Scenario<F> {
+    headers: Vec<(&'static str, String)>,
+    path: F,
+}
+
+/// Runs the scenario from `clients` concurrent loops for `seconds` (after a second of warm-up) and
+/// collects latencies.
+async fn measure<F>(a: &Args, addr: SocketAddr, name: &'static str, scenario: Scenario<F>) -> Option<Run>
 where
-    F: Fn(&mut StdRng) -> reqwest::RequestBuilder + Send + Sync + 'static,
+    F: Fn(&mut StdRng) -> String + Send + Sync + 'static,
 {
     if !a.wants(name) {
         return None;
     }
-    let make_request = Arc::new(make_request);
-    load(name, a.clients, 1, 0, &make_request).await;
-    let mut run = load(name, a.clients, a.seconds, 1, &make_request).await;
+    let scenario = Arc::new(scenario);
+    load(name, addr, a.clients, 1, 0, &scenario).await;
+    let mut run = load(name, addr, a.clients, a.seconds, 1, &scenario).await;
     eprintln!("{name}: {} requests, {} errors", run.micros.len(), run.errors);
     run.micros.sort_unstable();
     Some(run)
 }
 
-/// One closed-loop load phase; `seed` varies the requests between phases.
-async fn load<F>(name: &'static str, clients: usize, seconds: u64, seed: u64, make_request: &Arc<F>) -> Run
+/// One closed-loop load phase; `seed` varies the requests between phases. Each client keeps one
+/// HTTP/1.1 connection (hyper's, with no pool, redirects or decompression on top), so the load
+/// generator takes as little as it can of the cores it shares with the server.
+async fn load<F>(
+    name: &'static str,
+    addr: SocketAddr,
+    clients: usize,
+    seconds: u64,
+    seed: u64,
+    scenario: &Arc<Scenario<F>>,
+) -> Run
 where
-    F: Fn(&mut StdRng) -> reqwest::RequestBuilder + Send + Sync + 'static,
+    F: Fn(&mut StdRng) -> String + Send + Sync + 'static,
 {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..clients {
-        let make_request = make_request.clone();
+        let scenario = scenario.clone();
         tasks.push(tokio::spawn(async move {
             let mut rng = StdRng::seed_from_u64(c as u64 * 2 + seed);
             let (mut micros, mut errors) = (Vec::new(), 0usize);
+            let mut connection = None;
             while Instant::now() < deadline {
-                let request = make_request(&mut rng);
+                let path = (scenario.path)(&mut rng);
                 let t = Instant::now();
-                match request.send().await {
-                    Ok(r) if r.status().is_success() => {
-                        let _ = r.bytes().await;
-                        micros.push(t.elapsed().as_micros() as u64);
+                match request(&mut connection, addr, &scenario.headers, &path).await {
+                    Ok(()) => micros.push(t.elapsed().as_micros() as u64),
+                    Err(_) => {
+                        errors += 1;
+                        connection = None;
                     }
-                    _ => errors += 1,
                 }
             }
             (micros, errors)
@@ -362,10 +381,53 @@ where
     run
 }
 
-/// The server runs on its own runtime (as `cairn` does); the clients on another.
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type Connection = hyper::client::conn::http1::SendRequest<http_body_util::Empty<bytes::Bytes>>;
+
+/// One GET on the client's connection (opened first if it has none), its whole body read; an
+/// error for a failed exchange, a status other than 2xx, or no answer within 30 s.
+async fn request(
+    connection: &mut Option<Connection>,
+    addr: SocketAddr,
+    headers: &[(&'static str, String)],
+    path: &str,
+) -> Result<(), BoxError> {
+    use http_body_util::BodyExt;
+    let exchange = async {
+        if connection.is_none() {
+            let stream = tokio::net::TcpStream::connect(addr).await?;
+            stream.set_nodelay(true)?;
+            let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+            tokio::spawn(conn);
+            *connection = Some(sender);
+        }
+        let sender = connection.as_mut().unwrap();
+        sender.ready().await?;
+        let mut builder = hyper::Request::get(path).header("host", "127.0.0.1");
+        for (name, value) in headers {
+            builder = builder.header(*name, value);
+        }
+        let response = sender.send_request(builder.body(http_body_util::Empty::new())?).await?;
+        let ok = response.status().is_success();
+        response.into_body().collect().await?;
+        if !ok {
+            return Err("an unsuccessful status".into());
+        }
+        Ok::<(), BoxError>(())
+    };
+    tokio::time::timeout(Duration::from_secs(30), exchange).await?
+}
+
+/// The server runs on its own runtime (as `cairn` does); the clients on another, of one thread
+/// (named `bench-client`, to tell its share of the CPU from the server's).
 fn main() {
     let server = server::runtime().expect("server runtime");
-    let clients = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let clients = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("bench-client")
+        .enable_all()
+        .build()
+        .unwrap();
     let a = args();
     let setup = server.block_on(set_up(&a));
     clients.block_on(run(a, setup));
@@ -376,7 +438,8 @@ fn main() {
 struct Setup {
     base: String,
     secret: String,
-    browser: reqwest::Client,
+    /// The signed-in browser's cookies.
+    browser: Arc<reqwest::cookie::Jar>,
     ids: Vec<uuid::Uuid>,
     seeded_in: Duration,
     db: server::db::Db,
@@ -434,10 +497,11 @@ async fn set_up(a: &Args) -> Setup {
         }
     }
     let seeded_in = seeding.elapsed();
-    if let server::db::Db::Postgres(pool) = &db {
-        sqlx::query("ANALYZE").execute(pool).await.unwrap();
-    }
-    if let server::db::Db::Sqlite(pool) = &db {
+    // PostgreSQL's autovacuum would have analyzed the tables by now. Cairn never runs ANALYZE on
+    // SQLite, so neither does the benchmark: with statistics, SQLite (built with STAT4) plans a
+    // statement again whenever a bound value changes, which cost about a third of a get's
+    // throughput here (docs/performance.md).
+    if let server::db::Db::Postgres(server::db::Backend { pool, .. }) = &db {
         sqlx::query("ANALYZE").execute(pool).await.unwrap();
     }
 
@@ -498,7 +562,9 @@ async fn set_up(a: &Args) -> Setup {
         let _ = serve(listener, state, std::future::pending()).await;
     });
 
-    let browser = reqwest::Client::builder().cookie_store(true).timeout(Duration::from_secs(30)).build().unwrap();
+    let jar = Arc::new(reqwest::cookie::Jar::default());
+    let browser =
+        reqwest::Client::builder().cookie_provider(jar.clone()).timeout(Duration::from_secs(30)).build().unwrap();
     let signed_in = browser
         .post(format!("{base}/api/sign_in"))
         .header("accept", "application/json")
@@ -515,79 +581,65 @@ async fn set_up(a: &Args) -> Setup {
         .await
         .unwrap();
     assert!(switched.status().is_success(), "switch org: {}", switched.status());
-    Setup { base, secret, browser, ids, seeded_in, db, url, scratch }
+    Setup { base, secret, browser: jar, ids, seeded_in, db, url, scratch }
 }
 
 async fn run(a: Args, setup: Setup) {
     let Setup { base, secret, browser, ids, seeded_in, db, url, scratch } = setup;
-    let timeout = Duration::from_secs(30);
-    let http = reqwest::Client::builder().pool_max_idle_per_host(a.clients).timeout(timeout).build().unwrap();
+    let addr: SocketAddr = base.trim_start_matches("http://").parse().unwrap();
     let ids = Arc::new(ids);
-    let auth = format!("Bearer {secret}");
+    let api = || vec![("authorization", format!("Bearer {secret}"))];
     let mut runs = Vec::new();
-    {
-        let (http, base, auth) = (http.clone(), base.clone(), auth.clone());
-        let sorts = ["", "updated", "created", "popularity"];
-        runs.extend(
-            measure(&a, "API list (20 per page)", move |rng| {
-                let sort = sorts.choose(rng).unwrap();
-                let tag =
-                    if rng.gen_bool(0.3) { format!("&tags={}", TAGS.choose(rng).unwrap()) } else { String::new() };
-                http.get(format!("{base}/api/v1/prompts?limit=20&sort={sort}{tag}")).header("authorization", &auth)
-            })
-            .await,
-        );
-    }
-    {
-        let (http, base, auth, ids) = (http.clone(), base.clone(), auth.clone(), ids.clone());
-        runs.extend(
-            measure(&a, "API get", move |rng| {
-                let id = ids.choose(rng).unwrap();
-                http.get(format!("{base}/api/v1/prompts/{id}")).header("authorization", &auth)
-            })
-            .await,
-        );
-    }
-    {
-        let (http, base, auth) = (http.clone(), base.clone(), auth.clone());
-        runs.extend(
-            measure(&a, "API search", move |rng| {
-                let v = &*VOCABULARY;
-                let q = match rng.gen_range(0..4) {
-                    0 => v.content_word(rng).to_owned(),
-                    1 => format!("{} {}", v.content_word(rng), Vocabulary::common_word(rng)),
-                    2 => format!("\"{} {}\"", Vocabulary::common_word(rng), v.content_word(rng)),
-                    // A typo: one letter dropped.
-                    _ => loop {
-                        let w = v.content_word(rng);
-                        if w.len() > 5 {
-                            let at = rng.gen_range(1..w.len() - 1);
-                            break format!("{}{}", &w[..at], &w[at + 1..]);
-                        }
-                    },
-                };
-                http.get(format!("{base}/api/v1/prompts"))
-                    .query(&[("q", q.as_str()), ("limit", "20")])
-                    .header("authorization", &auth)
-            })
-            .await,
-        );
-    }
-    {
-        let (http, base, auth) = (http.clone(), base.clone(), auth.clone());
-        runs.extend(
-            measure(&a, "API search, a word in most prompts", move |rng| {
-                http.get(format!("{base}/api/v1/prompts"))
-                    .query(&[("q", Vocabulary::common_word(rng)), ("limit", "20")])
-                    .header("authorization", &auth)
-            })
-            .await,
-        );
-    }
-    {
-        let (browser, base) = (browser.clone(), base.clone());
-        runs.extend(measure(&a, "Prompt list page (SSR)", move |_| browser.get(format!("{base}/prompts"))).await);
-    }
+    let sorts = ["", "updated", "created", "popularity"];
+    let list = Scenario {
+        headers: api(),
+        path: move |rng: &mut StdRng| {
+            let sort = sorts.choose(rng).unwrap();
+            let tag = if rng.gen_bool(0.3) { format!("&tags={}", TAGS.choose(rng).unwrap()) } else { String::new() };
+            format!("/api/v1/prompts?limit=20&sort={sort}{tag}")
+        },
+    };
+    runs.extend(measure(&a, addr, "API list (20 per page)", list).await);
+    let get = Scenario {
+        headers: api(),
+        path: move |rng: &mut StdRng| format!("/api/v1/prompts/{}", ids.choose(rng).unwrap()),
+    };
+    runs.extend(measure(&a, addr, "API get", get).await);
+    let search = Scenario {
+        headers: api(),
+        path: |rng: &mut StdRng| {
+            let v = &*VOCABULARY;
+            let q = match rng.gen_range(0..4) {
+                0 => v.content_word(rng).to_owned(),
+                1 => format!("{} {}", v.content_word(rng), Vocabulary::common_word(rng)),
+                2 => format!("\"{} {}\"", Vocabulary::common_word(rng), v.content_word(rng)),
+                // A typo: one letter dropped.
+                _ => loop {
+                    let w = v.content_word(rng);
+                    if w.len() > 5 {
+                        let at = rng.gen_range(1..w.len() - 1);
+                        break format!("{}{}", &w[..at], &w[at + 1..]);
+                    }
+                },
+            };
+            format!("/api/v1/prompts?{}", serde_urlencoded::to_string([("q", q.as_str()), ("limit", "20")]).unwrap())
+        },
+    };
+    runs.extend(measure(&a, addr, "API search", search).await);
+    let common = Scenario {
+        headers: api(),
+        path: |rng: &mut StdRng| {
+            let query = [("q", Vocabulary::common_word(rng)), ("limit", "20")];
+            format!("/api/v1/prompts?{}", serde_urlencoded::to_string(query).unwrap())
+        },
+    };
+    runs.extend(measure(&a, addr, "API search, a word in most prompts", common).await);
+    let cookie = browser.cookies(&format!("{base}/prompts").parse().unwrap()).expect("the session's cookie");
+    let page = Scenario {
+        headers: vec![("cookie", cookie.to_str().unwrap().to_owned())],
+        path: |_: &mut StdRng| "/prompts".to_owned(),
+    };
+    runs.extend(measure(&a, addr, "Prompt list page (SSR)", page).await);
 
     println!("### {} — {} prompts, {} clients, {} s per scenario\n", a.backend, a.prompts, a.clients, a.seconds);
     println!("Seeded {} prompts with 2 versions each in {:.0} s.\n", a.prompts, seeded_in.as_secs_f64());

@@ -25,7 +25,10 @@ tmp=$(mktemp)
   echo "Measured by \`make bench\` (\`scripts/bench.sh\`): \`cairn-bench\` seeds one organization with"
   echo "$prompts prompts (two versions, a label and one to three tags each) on a fresh database, serves"
   echo "Cairn in the same process and runs $clients concurrent clients in closed loops for $seconds s per"
-  echo "scenario (after 1 s of warm-up). The load generator shares the machine's cores with the server."
+  echo "scenario (after 1 s of warm-up). The load generator shares the machine's cores with the server:"
+  echo "each client keeps one HTTP/1.1 connection (hyper's, nothing on top), on one thread of its own."
+  echo "PostgreSQL's tables are ANALYZEd after seeding (as autovacuum would); SQLite's are not (Cairn"
+  echo "never runs ANALYZE on SQLite)."
   echo
   echo "- API list: \`GET /api/v1/prompts?limit=20\` with a random sort, 30% also filtered by a tag."
   echo "- API get: \`GET /api/v1/prompts/{id}\` of a random prompt (also counts a view, in memory: written once a second)."

@@ -248,6 +248,9 @@ pub struct PromptFilter {
     pub sort: PromptSort,
     pub offset: i64,
     pub limit: i64,
+    /// Only what a list shows of each prompt: its variables and model settings are left empty,
+    /// and its body too when not searching and the description is there to show instead.
+    pub summaries: bool,
 }
 
 /// A save: the new content, who made it and why.

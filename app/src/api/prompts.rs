@@ -220,6 +220,7 @@ pub mod library {
             sort,
             offset,
             limit: limit + 1,
+            summaries: true,
         };
         let mut records = services.store.prompts(p.org, &filter).await?;
         let next_cursor = (records.len() as i64 > limit).then(|| (offset + limit).to_string());

@@ -251,8 +251,8 @@ pub fn highlight(text: &str, hits: &[String], window: Option<usize>) -> Vec<Mark
     let mut spans: Vec<(usize, usize, bool)> = Vec::new();
     let mut start = None;
     let boundary = |from: usize, to: usize, spans: &mut Vec<(usize, usize, bool)>| {
-        let word = text[from..to].to_lowercase();
-        spans.push((from, to, hits.contains(&word)));
+        let hit = !hits.is_empty() && hits.contains(&text[from..to].to_lowercase());
+        spans.push((from, to, hit));
     };
     for (i, c) in text.char_indices() {
         match (c.is_alphanumeric(), start) {

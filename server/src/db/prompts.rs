@@ -23,6 +23,18 @@ const PROMPT_COLUMNS: &str = "p.id, p.org_id, p.author_id, u.display_name AS aut
      p.body, p.status, p.visibility, p.category, p.tags, p.variables, p.model, p.temperature, p.max_tokens, \
      p.version, p.view_count, p.use_count, p.favorite_count, p.collection_id, p.created_at, p.updated_at";
 
+/// `PROMPT_COLUMNS` for a list's summaries (`PromptFilter::summaries`): no variables or model, and
+/// the body only where the snippet may come from it (no description). A search reads the body
+/// (`SEARCH_SUMMARY_COLUMNS`): its hits may be there.
+const SUMMARY_COLUMNS: &str = "p.id, p.org_id, p.author_id, u.display_name AS author_name, p.title, p.description, \
+     CASE WHEN p.description = '' THEN p.body ELSE '' END AS body, p.status, p.visibility, p.category, p.tags, \
+     '[]' AS variables, '' AS model, p.temperature, p.max_tokens, \
+     p.version, p.view_count, p.use_count, p.favorite_count, p.collection_id, p.created_at, p.updated_at";
+const SEARCH_SUMMARY_COLUMNS: &str = "p.id, p.org_id, p.author_id, u.display_name AS author_name, p.title, \
+     p.description, p.body, p.status, p.visibility, p.category, p.tags, '[]' AS variables, '' AS model, \
+     p.temperature, p.max_tokens, p.version, p.view_count, p.use_count, p.favorite_count, p.collection_id, \
+     p.created_at, p.updated_at";
+
 #[derive(FromRow)]
 struct PromptRow {
     id: Uuid,
@@ -270,7 +282,12 @@ impl PromptStore for Db {
     async fn prompts(&self, org: OrgId, filter: &PromptFilter) -> Result<Vec<PromptRecord>> {
         let mut sql = Sql::default();
         let searching = filter.query.as_ref().filter(|q| !q.is_empty());
-        sql.push("SELECT ").push(PROMPT_COLUMNS);
+        let columns = match (filter.summaries, searching.is_some()) {
+            (false, _) => PROMPT_COLUMNS,
+            (true, false) => SUMMARY_COLUMNS,
+            (true, true) => SEARCH_SUMMARY_COLUMNS,
+        };
+        sql.push("SELECT ").push(columns);
         match filter.me {
             Some(me) => sql
                 .push(", EXISTS (SELECT 1 FROM prompt_favorites f WHERE f.prompt_id = p.id AND f.user_id = ")

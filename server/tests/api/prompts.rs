@@ -204,3 +204,25 @@ async fn private_prompts_are_for_their_author_and_admins_and_markdown_is_sanitiz
     owner.call::<()>("switch_org", &[("org_id", &org.id.to_string())]).await.expect("switch");
     assert_eq!(owner.prompts().await.expect("list").len(), 1, "admins see private prompts");
 }
+
+#[tokio::test]
+async fn a_list_shows_the_description_or_else_the_start_of_the_content_and_a_search_finds_the_content() {
+    let app = TestApp::spawn().await;
+    let owner = app.signed_up("Olivia", "olivia@example.com").await;
+    let input = json!({ "title": "Described", "description": "What it is for", "body": "Hidden kiwi words" });
+    owner.call_json::<Uuid>("create_prompt", json!({ "input": input })).await.expect("create");
+    owner.create_prompt("Plain", "Opening words of the content").await.expect("create");
+
+    let text = |page: &app::dto::PromptPage, title: &str| -> String {
+        let item = page.items.iter().find(|p| p.title == title).expect("listed");
+        item.snippet.iter().map(|m| m.text.as_str()).collect()
+    };
+    let page = search(&owner, json!({})).await;
+    assert_eq!(text(&page, "Described"), "What it is for");
+    assert_eq!(text(&page, "Plain"), "Opening words of the content");
+    let page = search(&owner, json!({ "q": "kiwi" })).await;
+    assert_eq!(text(&page, "Described"), "Hidden kiwi words", "the hit is in the content");
+    let detail: app::dto::PromptDetail =
+        owner.call_json("prompt", json!({ "id": page.items[0].id })).await.expect("detail");
+    assert_eq!(detail.fields.body, "Hidden kiwi words", "a prompt's own page reads all of it");
+}

@@ -74,16 +74,12 @@ pub(crate) use on_pool;
 macro_rules! on_reader {
     ($db:expr, $conn:ident => $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite(backend) => $crate::db::read_with!(backend, $conn => $body),
-            $crate::db::Db::Postgres(backend) => $crate::db::read_with!(backend, $conn => $body),
+            $crate::db::Db::Sqlite(backend) => $crate::db::on_reader!(@read backend, $conn => $body),
+            $crate::db::Db::Postgres(backend) => $crate::db::on_reader!(@read backend, $conn => $body),
         }
     };
-}
-pub(crate) use on_reader;
-
-macro_rules! read_with {
-    ($backend:expr, $conn:ident => $body:expr) => {
-        match $backend.readers().get().await {
+    (@read $backend:expr, $conn:ident => $body:expr) => {
+        match $backend.readers.get().await {
             Ok(mut reader) => {
                 let result = {
                     let $conn = &mut *reader;
@@ -98,15 +94,16 @@ macro_rules! read_with {
         }
     };
 }
-pub(crate) use read_with;
+pub(crate) use on_reader;
 
 impl<DB: Database> Backend<DB> {
     fn new(pool: Pool<DB>, options: <DB::Connection as sqlx::Connection>::Options, readers: usize) -> Self {
         Self { pool, readers: Arc::new(Readers::new(options, readers)) }
     }
 
-    pub(crate) fn readers(&self) -> &Readers<DB::Connection> {
-        &self.readers
+    async fn close(&self) {
+        self.readers.close().await;
+        self.pool.close().await;
     }
 }
 
@@ -182,14 +179,8 @@ impl Db {
 
     pub async fn close(&self) {
         match self {
-            Db::Sqlite(backend) => {
-                backend.readers.close().await;
-                backend.pool.close().await;
-            }
-            Db::Postgres(backend) => {
-                backend.readers.close().await;
-                backend.pool.close().await;
-            }
+            Db::Sqlite(backend) => backend.close().await,
+            Db::Postgres(backend) => backend.close().await,
         }
     }
 }

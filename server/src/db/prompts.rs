@@ -19,21 +19,30 @@ use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 use uuid::Uuid;
 
-const PROMPT_COLUMNS: &str = "p.id, p.org_id, p.author_id, u.display_name AS author_name, p.title, p.description, \
-     p.body, p.status, p.visibility, p.category, p.tags, p.variables, p.model, p.temperature, p.max_tokens, \
-     p.version, p.view_count, p.use_count, p.favorite_count, p.collection_id, p.created_at, p.updated_at";
+/// A prompt's columns for `PromptRow`, with what is read for its body, variables and model.
+macro_rules! prompt_columns {
+    ($body:literal, $variables:literal, $model:literal) => {
+        concat!(
+            "p.id, p.org_id, p.author_id, u.display_name AS author_name, p.title, p.description, ",
+            $body,
+            ", p.status, p.visibility, p.category, p.tags, ",
+            $variables,
+            ", ",
+            $model,
+            ", p.temperature, p.max_tokens, p.version, p.view_count, p.use_count, p.favorite_count, ",
+            "p.collection_id, p.created_at, p.updated_at"
+        )
+    };
+}
+
+const PROMPT_COLUMNS: &str = prompt_columns!("p.body", "p.variables", "p.model");
 
 /// `PROMPT_COLUMNS` for a list's summaries (`PromptFilter::summaries`): no variables or model, and
 /// the body only where the snippet may come from it (no description). A search reads the body
 /// (`SEARCH_SUMMARY_COLUMNS`): its hits may be there.
-const SUMMARY_COLUMNS: &str = "p.id, p.org_id, p.author_id, u.display_name AS author_name, p.title, p.description, \
-     CASE WHEN p.description = '' THEN p.body ELSE '' END AS body, p.status, p.visibility, p.category, p.tags, \
-     '[]' AS variables, '' AS model, p.temperature, p.max_tokens, \
-     p.version, p.view_count, p.use_count, p.favorite_count, p.collection_id, p.created_at, p.updated_at";
-const SEARCH_SUMMARY_COLUMNS: &str = "p.id, p.org_id, p.author_id, u.display_name AS author_name, p.title, \
-     p.description, p.body, p.status, p.visibility, p.category, p.tags, '[]' AS variables, '' AS model, \
-     p.temperature, p.max_tokens, p.version, p.view_count, p.use_count, p.favorite_count, p.collection_id, \
-     p.created_at, p.updated_at";
+const SUMMARY_COLUMNS: &str =
+    prompt_columns!("CASE WHEN p.description = '' THEN p.body ELSE '' END AS body", "'[]' AS variables", "'' AS model");
+const SEARCH_SUMMARY_COLUMNS: &str = prompt_columns!("p.body", "'[]' AS variables", "'' AS model");
 
 #[derive(FromRow)]
 struct PromptRow {

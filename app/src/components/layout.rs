@@ -197,6 +197,16 @@ fn OrgSwitcher(me: Me) -> impl IntoView {
     }
 }
 
+/// Children rendered in the browser only, once the page has hydrated (nothing in the server's
+/// HTML). For a `Transition` over a resource inside a streamed page: streamed into the server's
+/// HTML, such a Transition made hydration fail now and then under load ("expected a marker node").
+#[component]
+pub fn AfterHydration(children: ChildrenFn) -> impl IntoView {
+    let mounted = RwSignal::new(false);
+    Effect::new(move |_| mounted.set(true));
+    move || mounted.get().then(|| children())
+}
+
 /// A time shown in the viewer's timezone: UTC in the server's HTML, the person's zone once the
 /// page runs in the browser.
 #[component]

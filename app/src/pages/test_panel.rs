@@ -4,6 +4,7 @@
 
 use crate::api::prompts::render_prompt;
 use crate::api::test_panel::{ai_model, delete_test_case, prompt_test_cases, save_test_case};
+use crate::components::layout::AfterHydration;
 use crate::domain::model::{RunEvent, TokenUsage};
 use crate::domain::template::{VariableDef, VariableKind};
 use crate::dto::{AiModelView, RenderOutcome, TestCaseView};
@@ -148,14 +149,9 @@ fn TestCases(
             message.set(Some(outcome.map(|()| format!("Deleted “{}”.", case.name))));
         });
     };
-    // The saved cases render in the browser once the page has hydrated: streamed into the
-    // server's HTML, their Transition made hydration fail now and then (a marker node not where
-    // expected, under load in CI).
-    let mounted = RwSignal::new(false);
-    Effect::new(move |_| mounted.set(true));
     view! {
         <div class="test-cases">
-            {move || mounted.get().then(|| view! {
+            <AfterHydration>
             <Transition fallback=|| ()>
                 {move || {
                     Suspend::new(async move { match cases.await {
@@ -173,7 +169,7 @@ fn TestCases(
                 }})
                 }}
             </Transition>
-            })}
+            </AfterHydration>
             {can_edit.then(|| view! {
                 <div class="row">
                     <div class="field">
@@ -304,6 +300,7 @@ fn RunPanel(
     };
     view! {
         <div class="run-panel">
+            <AfterHydration>
             <Transition fallback=|| ()>
                 {move || {
                     Suspend::new(async move { match model.await {
@@ -312,6 +309,7 @@ fn RunPanel(
                     }})
                 }}
             </Transition>
+            </AfterHydration>
             <p role="status" class="muted">{move || status.get()}</p>
             <Show when=move || !answer.get().is_empty()>
                 <pre class="prompt-body model-answer" aria-label="Model answer" aria-live="polite">{move || answer.get()}</pre>

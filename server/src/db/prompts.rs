@@ -72,6 +72,11 @@ struct PromptRow {
     score: Option<f64>,
     #[sqlx(default)]
     favorite: Option<bool>,
+    /// A search ranked from its best matches first: the lowest score kept, and how many were kept.
+    #[sqlx(default)]
+    floor: Option<f64>,
+    #[sqlx(default)]
+    ranked: Option<i64>,
 }
 
 impl From<PromptRow> for PromptRecord {
@@ -279,6 +284,122 @@ fn push_page(sql: &mut Sql, filter: &PromptFilter) {
     sql.push(" OFFSET ").arg(Arg::Int(filter.offset.max(0)));
 }
 
+/// How many of the best-scored matches a SQLite search ranks first, before it looks at their
+/// prompts (see [`prompts_sql`]).
+const RANKED_FIRST: i64 = 200;
+
+/// The statement for a page of prompts. Searching, matches are ranked in two steps: the matches'
+/// ids and scores are sorted and cut to the page, then the page's rows are read. Sorting thousands
+/// of matches then moves ids, not whole prompts, and per-row work (the favorite flag) is done for
+/// the page only.
+///
+/// With `ranked_first` (SQLite, by relevance), FTS5 first ranks all matches on its own and keeps
+/// the best `ranked_first`, and only those are looked up in `prompts` for the organization and the
+/// filters: looking up every match cost about three times its bm25 score. Each row then also
+/// carries the lowest score kept (`floor`) and how many were kept (`ranked`), for
+/// [`ranked_first_holds_the_page`].
+fn prompts_sql(db: &Db, org: OrgId, filter: &PromptFilter, ranked_first: Option<i64>) -> Sql {
+    let mut sql = Sql::default();
+    let searching = filter.query.as_ref().filter(|q| !q.is_empty());
+    let columns = match (filter.summaries, searching.is_some()) {
+        (false, _) => PROMPT_COLUMNS,
+        (true, false) => SUMMARY_COLUMNS,
+        (true, true) => SEARCH_SUMMARY_COLUMNS,
+    };
+    if let (Some(query), Some(first)) = (searching, ranked_first) {
+        sql.push("WITH ranked AS MATERIALIZED (SELECT rowid AS doc, ")
+            .push(SQLITE_SCORE)
+            .push(" AS score FROM prompts_fts WHERE prompts_fts MATCH ")
+            .arg(Arg::Text(query.to_fts5()))
+            .push(" ORDER BY score DESC LIMIT ")
+            .arg(Arg::Int(first))
+            .push(") ");
+    }
+    sql.push("SELECT ").push(columns);
+    match filter.me {
+        Some(me) => sql
+            .push(", EXISTS (SELECT 1 FROM prompt_favorites f WHERE f.prompt_id = p.id AND f.user_id = ")
+            .arg(Arg::Uuid(me.0))
+            .push(") AS favorite"),
+        None => sql.push(", FALSE AS favorite"),
+    };
+    let order = |score: &str| match (filter.sort, searching.is_some()) {
+        (PromptSort::Relevance, true) => format!(" ORDER BY {score} DESC, p.updated_at DESC, p.id DESC"),
+        (PromptSort::Relevance | PromptSort::Updated, _) => " ORDER BY p.updated_at DESC, p.id DESC".to_owned(),
+        (PromptSort::Created, _) => " ORDER BY p.created_at DESC, p.id DESC".to_owned(),
+        (PromptSort::Popularity, _) => {
+            " ORDER BY p.use_count + p.view_count + 5 * p.favorite_count DESC, p.updated_at DESC, p.id DESC".to_owned()
+        }
+    };
+    match (searching, ranked_first) {
+        (Some(_), Some(_)) => {
+            // CROSS JOIN keeps SQLite's join order: from the kept matches to their prompts, not
+            // from the organization's prompts to the matches.
+            sql.push(", top.score AS score, top.floor AS floor, top.ranked AS ranked FROM (SELECT p.id AS hit, ")
+                .push("r.score AS score, (SELECT min(score) FROM ranked) AS floor, ")
+                .push("(SELECT count(*) FROM ranked) AS ranked FROM ranked r ")
+                .push("CROSS JOIN prompt_docs d ON d.doc = r.doc CROSS JOIN prompts p ON p.id = d.prompt_id ")
+                .push("WHERE p.org_id = ")
+                .arg(Arg::Uuid(org.0));
+            push_filters(&mut sql, filter);
+            sql.push(&order("score"));
+            push_page(&mut sql, filter);
+            sql.push(") top JOIN prompts p ON p.id = top.hit JOIN users u ON u.id = p.author_id");
+            sql.push(&order("top.score"));
+        }
+        (Some(query), None) => {
+            sql.push(", top.score AS score FROM (SELECT p.id AS hit, ");
+            match db {
+                Db::Sqlite(_) => sql
+                    .push(SQLITE_SCORE)
+                    .push(" AS score FROM prompts_fts ")
+                    .push("JOIN prompt_docs d ON d.doc = prompts_fts.rowid JOIN prompts p ON p.id = d.prompt_id ")
+                    .push("WHERE prompts_fts MATCH ")
+                    .arg(Arg::Text(query.to_fts5())),
+                Db::Postgres(_) => sql
+                    .push("ts_rank_cd(p.search, q)::float8 AS score FROM prompts p CROSS JOIN to_tsquery('simple', ")
+                    .arg(Arg::Text(query.to_tsquery()))
+                    .push(") q WHERE p.search @@ q"),
+            };
+            sql.push(" AND p.org_id = ").arg(Arg::Uuid(org.0));
+            push_filters(&mut sql, filter);
+            sql.push(&order("score"));
+            push_page(&mut sql, filter);
+            sql.push(") top JOIN prompts p ON p.id = top.hit JOIN users u ON u.id = p.author_id");
+            sql.push(&order("top.score"));
+        }
+        (None, _) => {
+            sql.push(" FROM prompts p JOIN users u ON u.id = p.author_id WHERE p.org_id = ").arg(Arg::Uuid(org.0));
+            push_filters(&mut sql, filter);
+            sql.push(&order("score"));
+            push_page(&mut sql, filter);
+        }
+    }
+    sql
+}
+
+impl Db {
+    async fn prompt_rows(&self, sql: &Sql) -> Result<Vec<PromptRow>> {
+        on_reader!(self, conn => bind_all!(sqlx::query_as(&sql.text), &sql.args).fetch_all(conn).await).store()
+    }
+}
+
+/// A match's relevance on SQLite: bm25 with the title weighted highest (title, description, body,
+/// tags), negated so that higher is better.
+const SQLITE_SCORE: &str = "-bm25(prompts_fts, 10.0, 4.0, 1.0, 4.0)";
+
+/// Whether a page ranked from the best `first` matches is the page a search of every match gives.
+/// It is when fewer than `first` matched (all were ranked), or when the page is full and its last
+/// row scores above the lowest score kept: every match left out scores at most that, so none of
+/// them could come before a row of the page (nor before the rows the offset skipped).
+fn ranked_first_holds_the_page(rows: &[PromptRow], filter: &PromptFilter, first: i64) -> bool {
+    let Some(last) = rows.last() else { return false };
+    if last.ranked.is_some_and(|kept| kept < first) {
+        return true;
+    }
+    rows.len() as i64 == filter.limit.clamp(1, 500) && matches!((last.score, last.floor), (Some(s), Some(f)) if s > f)
+}
+
 #[async_trait]
 impl PromptStore for Db {
     async fn prompt_count(&self, org: OrgId) -> Result<i64> {
@@ -289,65 +410,16 @@ impl PromptStore for Db {
     }
 
     async fn prompts(&self, org: OrgId, filter: &PromptFilter) -> Result<Vec<PromptRecord>> {
-        let mut sql = Sql::default();
-        let searching = filter.query.as_ref().filter(|q| !q.is_empty());
-        let columns = match (filter.summaries, searching.is_some()) {
-            (false, _) => PROMPT_COLUMNS,
-            (true, false) => SUMMARY_COLUMNS,
-            (true, true) => SEARCH_SUMMARY_COLUMNS,
-        };
-        sql.push("SELECT ").push(columns);
-        match filter.me {
-            Some(me) => sql
-                .push(", EXISTS (SELECT 1 FROM prompt_favorites f WHERE f.prompt_id = p.id AND f.user_id = ")
-                .arg(Arg::Uuid(me.0))
-                .push(") AS favorite"),
-            None => sql.push(", FALSE AS favorite"),
-        };
-        let order = |score: &str| match (filter.sort, searching.is_some()) {
-            (PromptSort::Relevance, true) => format!(" ORDER BY {score} DESC, p.updated_at DESC, p.id DESC"),
-            (PromptSort::Relevance | PromptSort::Updated, _) => " ORDER BY p.updated_at DESC, p.id DESC".to_owned(),
-            (PromptSort::Created, _) => " ORDER BY p.created_at DESC, p.id DESC".to_owned(),
-            (PromptSort::Popularity, _) => {
-                " ORDER BY p.use_count + p.view_count + 5 * p.favorite_count DESC, p.updated_at DESC, p.id DESC"
-                    .to_owned()
-            }
-        };
-        match searching {
-            // Ranked in two steps: the matches' ids and scores are sorted and cut to the page, then
-            // the page's rows are read. Sorting thousands of matches then moves ids, not whole
-            // prompts, and per-row work (the favorite flag) is done for the page only.
-            Some(query) => {
-                sql.push(", top.score AS score FROM (SELECT p.id AS hit, ");
-                match self {
-                    Db::Sqlite(_) => sql
-                        .push("-bm25(prompts_fts, 10.0, 4.0, 1.0, 4.0) AS score FROM prompts_fts ")
-                        .push("JOIN prompt_docs d ON d.doc = prompts_fts.rowid JOIN prompts p ON p.id = d.prompt_id ")
-                        .push("WHERE prompts_fts MATCH ")
-                        .arg(Arg::Text(query.to_fts5())),
-                    Db::Postgres(_) => sql
-                        .push(
-                            "ts_rank_cd(p.search, q)::float8 AS score FROM prompts p CROSS JOIN to_tsquery('simple', ",
-                        )
-                        .arg(Arg::Text(query.to_tsquery()))
-                        .push(") q WHERE p.search @@ q"),
-                };
-                sql.push(" AND p.org_id = ").arg(Arg::Uuid(org.0));
-                push_filters(&mut sql, filter);
-                sql.push(&order("score"));
-                push_page(&mut sql, filter);
-                sql.push(") top JOIN prompts p ON p.id = top.hit JOIN users u ON u.id = p.author_id");
-                sql.push(&order("top.score"));
-            }
-            None => {
-                sql.push(" FROM prompts p JOIN users u ON u.id = p.author_id WHERE p.org_id = ").arg(Arg::Uuid(org.0));
-                push_filters(&mut sql, filter);
-                sql.push(&order("score"));
-                push_page(&mut sql, filter);
+        let searching = filter.query.as_ref().is_some_and(|q| !q.is_empty());
+        let window = 4 * (filter.offset.max(0) + filter.limit.clamp(1, 500));
+        if matches!(self, Db::Sqlite(_)) && searching && filter.sort == PromptSort::Relevance && window <= 4_000 {
+            let first = RANKED_FIRST.max(window);
+            let rows = self.prompt_rows(&prompts_sql(self, org, filter, Some(first))).await?;
+            if ranked_first_holds_the_page(&rows, filter, first) {
+                return Ok(rows.into_iter().map(PromptRecord::from).collect());
             }
         }
-        let rows: Vec<PromptRow> =
-            on_reader!(self, conn => bind_all!(sqlx::query_as(&sql.text), &sql.args).fetch_all(conn).await).store()?;
+        let rows = self.prompt_rows(&prompts_sql(self, org, filter, None)).await?;
         Ok(rows.into_iter().map(PromptRecord::from).collect())
     }
 

@@ -144,6 +144,55 @@ async fn search_ranks_highlights_filters_and_forgives_typos() {
     assert!(matches!(&only_not.error, AppError::Validation { field, .. } if field == "q"));
 }
 
+/// SQLite ranks the best 200 matches of the whole index before it looks at their organizations;
+/// a page must come out as if every match had been ranked. A page of 100 ranks at least 404
+/// first, so it ranks all 235 matches here: it is what the pages of 20 are checked against.
+#[tokio::test]
+async fn a_search_pages_through_an_organizations_matches_when_another_organization_holds_the_best() {
+    use std::collections::HashSet;
+    let app = TestApp::spawn().await;
+    let zoo_owner = app.signed_up("Olivia", "olivia@example.com").await;
+    let zoo = create_org(&zoo_owner, "Zoo").await;
+    let user = zoo_owner.me().await.expect("me").user_id;
+    app.give_org_plan(zoo.id, user, "enterprise", 5).await;
+    for i in 0..210 {
+        let body = vec!["zebra"; i % 10 + 1].join(" ");
+        zoo_owner.create_prompt(&format!("Zebra zebra {i}"), &body).await.expect("prompt");
+    }
+    let farm_owner = app.signed_up("Omar", "omar@example.com").await;
+    create_org(&farm_owner, "Farm").await;
+    let mut strong = HashSet::new();
+    for i in 0..3 {
+        let body = ["zebra"; 12].join(" ");
+        strong.insert(farm_owner.create_prompt(&format!("Zebra zebra zebra {i}"), &body).await.expect("prompt"));
+    }
+    let filler = "one line about horses and cows and the fields they graze in all summer long ".repeat(3);
+    for i in 0..22 {
+        farm_owner.create_prompt(&format!("Weak {i}"), &format!("{filler} zebra")).await.expect("prompt");
+    }
+
+    let ids = |page: &PromptPage| page.items.iter().map(|p| p.id).collect::<Vec<_>>();
+    let pages = async |client: &Client| {
+        let first = search(client, json!({ "q": "zebra", "limit": 20 })).await;
+        let cursor = first.next_cursor.clone().expect("a second page");
+        let second = search(client, json!({ "q": "zebra", "limit": 20, "cursor": cursor })).await;
+        let all = search(client, json!({ "q": "zebra", "limit": 100 })).await;
+        (first, second, ids(&all))
+    };
+    // The Zoo's matches are most of the best 200: its pages come from those.
+    let (first, second, all) = pages(&zoo_owner).await;
+    assert_eq!(all.len(), 100);
+    assert_eq!([ids(&first), ids(&second)].concat(), all[..40]);
+
+    // The Farm's three strong matches are among the index's best 200, its 22 weak ones are not:
+    // its pages still hold them all, in the same order.
+    let (first, second, all) = pages(&farm_owner).await;
+    assert_eq!(all.len(), 25);
+    assert_eq!(all[..3].iter().copied().collect::<HashSet<_>>(), strong, "the strong ones first");
+    assert_eq!((first.items.len(), second.items.len(), &second.next_cursor), (20, 5, &None));
+    assert_eq!([ids(&first), ids(&second)].concat(), all);
+}
+
 #[tokio::test]
 async fn rendering_checks_every_variable_and_counts_uses() {
     let app = TestApp::spawn().await;

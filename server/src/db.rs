@@ -119,6 +119,9 @@ pub enum ConnectError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
+/// How much of a SQLite database file its connections map into memory to read it (1 GiB).
+const SQLITE_MMAP_SIZE: u64 = 1 << 30;
+
 impl Db {
     /// Opens a pool for the URL (`sqlite://…` or `postgres://…`) and runs the migrations.
     pub async fn connect(url: &str) -> Result<Self, ConnectError> {
@@ -137,7 +140,10 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(5));
+                .busy_timeout(Duration::from_secs(5))
+                // Reads map the file instead of copying each page with a system call into the
+                // connection's own cache (a bound, not an allocation: SQLite maps what it reads).
+                .pragma("mmap_size", SQLITE_MMAP_SIZE.to_string());
             // A connection to a local file does not go stale: no ping (a round trip to the
             // connection's thread) before each use.
             let pool = SqlitePoolOptions::new()
@@ -237,5 +243,27 @@ pub(crate) trait OrStore<T> {
 impl<T> OrStore<T> for std::result::Result<T, sqlx::Error> {
     fn store(self) -> StoreResult<T> {
         self.map_err(store_err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Db, SQLITE_MMAP_SIZE};
+
+    /// The flags in `.cargo/config.toml` reach the bundled SQLite, and connections map the file.
+    #[tokio::test]
+    async fn sqlite_connections_share_no_global_page_cache_and_map_the_file() {
+        let dir = tempfile::tempdir().expect("a folder");
+        let db = Db::connect(&format!("sqlite://{}", dir.path().join("cairn.db").display())).await.expect("open");
+        let Db::Sqlite(backend) = &db else { unreachable!("a SQLite URL") };
+        let options: Vec<(String,)> =
+            sqlx::query_as("PRAGMA compile_options").fetch_all(&backend.pool).await.expect("compile options");
+        let options: Vec<&str> = options.iter().map(|(o,)| o.as_str()).collect();
+        assert!(options.contains(&"ENABLE_FTS5"), "{options:?}");
+        assert!(!options.contains(&"ENABLE_MEMORY_MANAGEMENT"), "one page cache group for all: {options:?}");
+        assert!(options.contains(&"DEFAULT_MEMSTATUS=0"), "a global lock on every allocation: {options:?}");
+        let (mmap,): (i64,) = sqlx::query_as("PRAGMA mmap_size").fetch_one(&backend.pool).await.expect("mmap_size");
+        assert_eq!(mmap, SQLITE_MMAP_SIZE as i64);
+        db.close().await;
     }
 }

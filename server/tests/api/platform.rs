@@ -34,7 +34,7 @@ async fn hsts_is_sent_when_served_over_https() {
     let app = TestApp::spawn().await;
     let mut config = (*app.state.config).clone();
     config.public_url = "https://cairn.example".into();
-    let state = server::AppState { config: std::sync::Arc::new(config), ..app.state.clone() };
+    let state = server::AppState::from(server::Shared { config: std::sync::Arc::new(config), ..(*app.state).clone() });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("addr");
     tokio::spawn(server::serve(listener, state, std::future::pending()));

@@ -301,7 +301,7 @@ async fn instances_share_a_key_s_limit() {
     let app = TestApp::spawn_with(|c| c.api_rate_limit = 4).await;
     let owner = app.signed_up("Olivia", "olivia@example.com").await;
     let secret = new_key(&owner, "read", "0").await;
-    let second = server::AppState { api_requests: Default::default(), ..app.state.clone() };
+    let second = server::AppState::from(server::Shared { api_requests: Default::default(), ..(*app.state).clone() });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("addr");
     tokio::spawn(server::serve(listener, second, std::future::pending()));

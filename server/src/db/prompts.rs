@@ -279,8 +279,13 @@ fn push_filters(sql: &mut Sql, filter: &PromptFilter) {
     }
 }
 
+/// How many rows a page holds: the filter's limit, within 1..=500.
+fn page_limit(filter: &PromptFilter) -> i64 {
+    filter.limit.clamp(1, 500)
+}
+
 fn push_page(sql: &mut Sql, filter: &PromptFilter) {
-    sql.push(" LIMIT ").arg(Arg::Int(filter.limit.clamp(1, 500)));
+    sql.push(" LIMIT ").arg(Arg::Int(page_limit(filter)));
     sql.push(" OFFSET ").arg(Arg::Int(filter.offset.max(0)));
 }
 
@@ -331,44 +336,42 @@ fn prompts_sql(db: &Db, org: OrgId, filter: &PromptFilter, ranked_first: Option<
             " ORDER BY p.use_count + p.view_count + 5 * p.favorite_count DESC, p.updated_at DESC, p.id DESC".to_owned()
         }
     };
-    match (searching, ranked_first) {
-        (Some(_), Some(_)) => {
-            // CROSS JOIN keeps SQLite's join order: from the kept matches to their prompts, not
-            // from the organization's prompts to the matches.
-            sql.push(", top.score AS score, top.floor AS floor, top.ranked AS ranked FROM (SELECT p.id AS hit, ")
-                .push("r.score AS score, (SELECT min(score) FROM ranked) AS floor, ")
-                .push("(SELECT count(*) FROM ranked) AS ranked FROM ranked r ")
-                .push("CROSS JOIN prompt_docs d ON d.doc = r.doc CROSS JOIN prompts p ON p.id = d.prompt_id ")
-                .push("WHERE p.org_id = ")
-                .arg(Arg::Uuid(org.0));
-            push_filters(&mut sql, filter);
-            sql.push(&order("score"));
-            push_page(&mut sql, filter);
-            sql.push(") top JOIN prompts p ON p.id = top.hit JOIN users u ON u.id = p.author_id");
-            sql.push(&order("top.score"));
-        }
-        (Some(query), None) => {
-            sql.push(", top.score AS score FROM (SELECT p.id AS hit, ");
-            match db {
-                Db::Sqlite(_) => sql
+    match searching {
+        Some(query) => {
+            // The matches' ids and scores, then the page of them, then the page's rows.
+            sql.push(", top.score AS score");
+            if ranked_first.is_some() {
+                sql.push(", top.floor AS floor, top.ranked AS ranked");
+            }
+            sql.push(" FROM (SELECT p.id AS hit, ");
+            match (ranked_first, db) {
+                // CROSS JOIN keeps SQLite's join order: from the kept matches to their prompts, not
+                // from the organization's prompts to the matches.
+                (Some(_), _) => sql
+                    .push("r.score AS score, (SELECT min(score) FROM ranked) AS floor, ")
+                    .push("(SELECT count(*) FROM ranked) AS ranked FROM ranked r ")
+                    .push("CROSS JOIN prompt_docs d ON d.doc = r.doc CROSS JOIN prompts p ON p.id = d.prompt_id ")
+                    .push("WHERE"),
+                (None, Db::Sqlite(_)) => sql
                     .push(SQLITE_SCORE)
                     .push(" AS score FROM prompts_fts ")
                     .push("JOIN prompt_docs d ON d.doc = prompts_fts.rowid JOIN prompts p ON p.id = d.prompt_id ")
                     .push("WHERE prompts_fts MATCH ")
-                    .arg(Arg::Text(query.to_fts5())),
-                Db::Postgres(_) => sql
+                    .arg(Arg::Text(query.to_fts5()))
+                    .push(" AND"),
+                (None, Db::Postgres(_)) => sql
                     .push("ts_rank_cd(p.search, q)::float8 AS score FROM prompts p CROSS JOIN to_tsquery('simple', ")
                     .arg(Arg::Text(query.to_tsquery()))
-                    .push(") q WHERE p.search @@ q"),
+                    .push(") q WHERE p.search @@ q AND"),
             };
-            sql.push(" AND p.org_id = ").arg(Arg::Uuid(org.0));
+            sql.push(" p.org_id = ").arg(Arg::Uuid(org.0));
             push_filters(&mut sql, filter);
             sql.push(&order("score"));
             push_page(&mut sql, filter);
             sql.push(") top JOIN prompts p ON p.id = top.hit JOIN users u ON u.id = p.author_id");
             sql.push(&order("top.score"));
         }
-        (None, _) => {
+        None => {
             sql.push(" FROM prompts p JOIN users u ON u.id = p.author_id WHERE p.org_id = ").arg(Arg::Uuid(org.0));
             push_filters(&mut sql, filter);
             sql.push(&order("score"));
@@ -397,7 +400,7 @@ fn ranked_first_holds_the_page(rows: &[PromptRow], filter: &PromptFilter, first:
     if last.ranked.is_some_and(|kept| kept < first) {
         return true;
     }
-    rows.len() as i64 == filter.limit.clamp(1, 500) && matches!((last.score, last.floor), (Some(s), Some(f)) if s > f)
+    rows.len() as i64 == page_limit(filter) && matches!((last.score, last.floor), (Some(s), Some(f)) if s > f)
 }
 
 #[async_trait]
@@ -411,7 +414,7 @@ impl PromptStore for Db {
 
     async fn prompts(&self, org: OrgId, filter: &PromptFilter) -> Result<Vec<PromptRecord>> {
         let searching = filter.query.as_ref().is_some_and(|q| !q.is_empty());
-        let window = 4 * (filter.offset.max(0) + filter.limit.clamp(1, 500));
+        let window = 4 * (filter.offset.max(0) + page_limit(filter));
         if matches!(self, Db::Sqlite(_)) && searching && filter.sort == PromptSort::Relevance && window <= 4_000 {
             let first = RANKED_FIRST.max(window);
             let rows = self.prompt_rows(&prompts_sql(self, org, filter, Some(first))).await?;

@@ -37,6 +37,8 @@ tmp=$(mktemp)
   echo "  dozen common words in most prompts, 5,000 rarer ones); content words are drawn evenly from the"
   echo "  rarer ones."
   echo "- API search, a word in most prompts: one common word, every prompt a match to rank."
+  echo "- API search, three words as prompts use them: three words drawn as the prompts' own are"
+  echo "  (so mostly common ones, as in a question typed in plain words), all required."
   echo "- Prompt list page: \`GET /prompts\` signed in, the whole server-rendered HTML."
   echo
   echo "Every API request also checks the key (read from the database at most once a second per key) and counts it against the rate limit (in memory, written once a second per key)."

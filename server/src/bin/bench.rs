@@ -634,6 +634,14 @@ async fn run(a: Args, setup: Setup) {
         },
     };
     runs.extend(measure(&a, addr, "API search, a word in most prompts", common).await);
+    let words = Scenario {
+        headers: api(),
+        path: |rng: &mut StdRng| {
+            let query = [("q", sentence(rng, 3)), ("limit", "20".to_owned())];
+            format!("/api/v1/prompts?{}", serde_urlencoded::to_string(query).unwrap())
+        },
+    };
+    runs.extend(measure(&a, addr, "API search, three words as prompts use them", words).await);
     let cookie = browser.cookies(&format!("{base}/prompts").parse().unwrap()).expect("the session's cookie");
     let page = Scenario {
         headers: vec![("cookie", cookie.to_str().unwrap().to_owned())],

@@ -172,8 +172,11 @@ impl OrgStore for Db {
     }
 
     async fn delete_org(&self, org: OrgId) -> Result<()> {
-        on_pool!(self, pool => sqlx::query("DELETE FROM organizations WHERE id = $1")
-            .bind(org.0).execute(pool).await.store().map(|_| ()))
+        let deleted = on_pool!(self, pool => sqlx::query("DELETE FROM organizations WHERE id = $1")
+            .bind(org.0).execute(pool).await.store().map(|_| ()));
+        // Its prompts went with it.
+        self.search_text_changed();
+        deleted
     }
 
     async fn members(&self, org: OrgId) -> Result<Vec<MemberRecord>> {

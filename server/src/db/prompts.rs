@@ -1,14 +1,16 @@
 //! The prompt library: prompts, their immutable versions, labels, tags and search.
 //!
-//! Search runs inside the database: SQLite FTS5 (bm25, title weighted highest) and PostgreSQL
-//! `tsvector` (`ts_rank_cd`, same weights). Typo tolerance looks up near words in `search_terms`
-//! (pg_trgm similarity on PostgreSQL, same first letter on SQLite) and the caller keeps those within
-//! the edit distance budget.
+//! Search runs inside the database: SQLite FTS5 (bm25, title weighted highest, ranked by the words
+//! that carry weight: [`super::search_weights`]) and PostgreSQL `tsvector` (`ts_rank_cd`, same
+//! weights). Typo tolerance looks up near words in `search_terms` (pg_trgm similarity on
+//! PostgreSQL, same first letter on SQLite) and the caller keeps those within the edit distance
+//! budget.
 
+use super::search_weights::{may_narrow, ranking};
 use super::sql::{Arg, Sql, bind_all};
-use super::{BeginWrite, Db, OrStore, StoreResult as Result, on_pool, on_reader};
+use super::{Backend, BeginWrite, Db, OrStore, StoreResult as Result, on_pool, on_reader};
 use app::domain::prompt::{ModelSettings, PromptFields, PromptStatus, Visibility};
-use app::domain::search::words;
+use app::domain::search::{Query, words};
 use app::domain::{OrgId, UserId};
 use app::ports::{
     CategoryRecord, CollectionRecord, LabelRecord, LibraryImport, PromptCounts, PromptFilter, PromptRecord, PromptSave,
@@ -290,35 +292,61 @@ fn push_page(sql: &mut Sql, filter: &PromptFilter) {
 }
 
 /// How many of the best-scored matches a SQLite search ranks first, before it looks at their
-/// prompts (see [`prompts_sql`]).
+/// prompts (see [`Matches::Fts`]).
 const RANKED_FIRST: i64 = 200;
 
-/// The statement for a page of prompts. Searching, matches are ranked in two steps: the matches'
-/// ids and scores are sorted and cut to the page, then the page's rows are read. Sorting thousands
-/// of matches then moves ids, not whole prompts, and per-row work (the favorite flag) is done for
-/// the page only.
-///
-/// With `ranked_first` (SQLite, by relevance), FTS5 first ranks all matches on its own and keeps
-/// the best `ranked_first`, and only those are looked up in `prompts` for the organization and the
-/// filters: looking up every match cost about three times its bm25 score. Each row then also
-/// carries the lowest score kept (`floor`) and how many were kept (`ranked`), for
-/// [`ranked_first_holds_the_page`].
-fn prompts_sql(db: &Db, org: OrgId, filter: &PromptFilter, ranked_first: Option<i64>) -> Sql {
+/// Where a search's matches come from.
+enum Matches<'a> {
+    /// SQLite's FTS5 index. With `first` (by relevance), FTS5 first ranks all matches on its own
+    /// and keeps the best `first`, and only those are looked up in `prompts` for the organization
+    /// and the filters: looking up every match cost about three times its bm25 score. Each row
+    /// then also carries the lowest score kept (`floor`) and how many were kept (`ranked`), for
+    /// [`ranked_first_holds_the_page`].
+    Fts { search: &'a FtsSearch, first: Option<i64> },
+    /// PostgreSQL's `tsvector`, with this `to_tsquery` text.
+    TsQuery(String),
+}
+
+/// A SQLite search in FTS5 syntax: what it is ranked by and, when that is less than the whole
+/// query, the whole query, which decides what matches (see [`super::search_weights`]).
+struct FtsSearch {
+    rank: String,
+    matched: Option<String>,
+}
+
+impl FtsSearch {
+    /// ` AND <rowid> IN (the whole query's matches)` when the ranking leaves part of it out. The
+    /// unary plus keeps SQLite from handing the list to FTS5 as rowids to look up one by one,
+    /// each a new scan of the ranked words.
+    fn push_matched(&self, sql: &mut Sql, rowid: &str) {
+        if let Some(matched) = &self.matched {
+            sql.push(" AND +")
+                .push(rowid)
+                .push(" IN (SELECT rowid FROM prompts_fts WHERE prompts_fts MATCH ")
+                .arg(Arg::Text(matched.clone()))
+                .push(")");
+        }
+    }
+}
+
+/// The statement for a page of prompts (of search matches, with `matches`). Searching, matches
+/// are ranked in two steps: the matches' ids and scores are sorted and cut to the page, then the
+/// page's rows are read. Sorting thousands of matches then moves ids, not whole prompts, and
+/// per-row work (the favorite flag) is done for the page only.
+fn prompts_sql(org: OrgId, filter: &PromptFilter, matches: Option<Matches<'_>>) -> Sql {
     let mut sql = Sql::default();
-    let searching = filter.query.as_ref().filter(|q| !q.is_empty());
-    let columns = match (filter.summaries, searching.is_some()) {
+    let columns = match (filter.summaries, matches.is_some()) {
         (false, _) => PROMPT_COLUMNS,
         (true, false) => SUMMARY_COLUMNS,
         (true, true) => SEARCH_SUMMARY_COLUMNS,
     };
-    if let (Some(query), Some(first)) = (searching, ranked_first) {
+    if let Some(Matches::Fts { search, first: Some(first) }) = &matches {
         sql.push("WITH ranked AS MATERIALIZED (SELECT rowid AS doc, ")
             .push(SQLITE_SCORE)
             .push(" AS score FROM prompts_fts WHERE prompts_fts MATCH ")
-            .arg(Arg::Text(query.to_fts5()))
-            .push(" ORDER BY score DESC LIMIT ")
-            .arg(Arg::Int(first))
-            .push(") ");
+            .arg(Arg::Text(search.rank.clone()));
+        search.push_matched(&mut sql, "rowid");
+        sql.push(" ORDER BY score DESC LIMIT ").arg(Arg::Int(*first)).push(") ");
     }
     sql.push("SELECT ").push(columns);
     match filter.me {
@@ -328,7 +356,7 @@ fn prompts_sql(db: &Db, org: OrgId, filter: &PromptFilter, ranked_first: Option<
             .push(") AS favorite"),
         None => sql.push(", FALSE AS favorite"),
     };
-    let order = |score: &str| match (filter.sort, searching.is_some()) {
+    let order = |score: &str| match (filter.sort, matches.is_some()) {
         (PromptSort::Relevance, true) => format!(" ORDER BY {score} DESC, p.updated_at DESC, p.id DESC"),
         (PromptSort::Relevance | PromptSort::Updated, _) => " ORDER BY p.updated_at DESC, p.id DESC".to_owned(),
         (PromptSort::Created, _) => " ORDER BY p.created_at DESC, p.id DESC".to_owned(),
@@ -336,32 +364,34 @@ fn prompts_sql(db: &Db, org: OrgId, filter: &PromptFilter, ranked_first: Option<
             " ORDER BY p.use_count + p.view_count + 5 * p.favorite_count DESC, p.updated_at DESC, p.id DESC".to_owned()
         }
     };
-    match searching {
-        Some(query) => {
+    match &matches {
+        Some(source) => {
             // The matches' ids and scores, then the page of them, then the page's rows.
             sql.push(", top.score AS score");
-            if ranked_first.is_some() {
+            if matches!(source, Matches::Fts { first: Some(_), .. }) {
                 sql.push(", top.floor AS floor, top.ranked AS ranked");
             }
             sql.push(" FROM (SELECT p.id AS hit, ");
-            match (ranked_first, db) {
+            match source {
                 // CROSS JOIN keeps SQLite's join order: from the kept matches to their prompts, not
                 // from the organization's prompts to the matches.
-                (Some(_), _) => sql
+                Matches::Fts { first: Some(_), .. } => sql
                     .push("r.score AS score, (SELECT min(score) FROM ranked) AS floor, ")
                     .push("(SELECT count(*) FROM ranked) AS ranked FROM ranked r ")
                     .push("CROSS JOIN prompt_docs d ON d.doc = r.doc CROSS JOIN prompts p ON p.id = d.prompt_id ")
                     .push("WHERE"),
-                (None, Db::Sqlite(_)) => sql
-                    .push(SQLITE_SCORE)
-                    .push(" AS score FROM prompts_fts ")
-                    .push("JOIN prompt_docs d ON d.doc = prompts_fts.rowid JOIN prompts p ON p.id = d.prompt_id ")
-                    .push("WHERE prompts_fts MATCH ")
-                    .arg(Arg::Text(query.to_fts5()))
-                    .push(" AND"),
-                (None, Db::Postgres(_)) => sql
+                Matches::Fts { search, first: None } => {
+                    sql.push(SQLITE_SCORE)
+                        .push(" AS score FROM prompts_fts ")
+                        .push("JOIN prompt_docs d ON d.doc = prompts_fts.rowid JOIN prompts p ON p.id = d.prompt_id ")
+                        .push("WHERE prompts_fts MATCH ")
+                        .arg(Arg::Text(search.rank.clone()));
+                    search.push_matched(&mut sql, "prompts_fts.rowid");
+                    sql.push(" AND")
+                }
+                Matches::TsQuery(query) => sql
                     .push("ts_rank_cd(p.search, q)::float8 AS score FROM prompts p CROSS JOIN to_tsquery('simple', ")
-                    .arg(Arg::Text(query.to_tsquery()))
+                    .arg(Arg::Text(query.clone()))
                     .push(") q WHERE p.search @@ q AND"),
             };
             sql.push(" p.org_id = ").arg(Arg::Uuid(org.0));
@@ -381,9 +411,60 @@ fn prompts_sql(db: &Db, org: OrgId, filter: &PromptFilter, ranked_first: Option<
     sql
 }
 
+/// How a SQLite search ranks and matches: by the words that carry weight in the index, looked up
+/// in its vocabulary unless remembered (see [`super::search_weights`]).
+async fn fts_search(backend: &Backend<sqlx::Sqlite>, query: &Query) -> Result<FtsSearch> {
+    let whole = query.to_fts5();
+    if !may_narrow(query) {
+        return Ok(FtsSearch { rank: whole, matched: None });
+    }
+    let mut plain = query.plain_words();
+    plain.sort_unstable();
+    plain.dedup();
+    let words: Vec<&str> = plain.iter().map(String::as_str).collect();
+    let known = backend.word_docs.get(&words);
+    let (total, mut docs) = (known.total, known.words);
+    let missing: Vec<&str> = words.iter().copied().filter(|w| !docs.contains_key(*w)).collect();
+    let total = match total {
+        Some(total) if missing.is_empty() => total,
+        _ => {
+            let (total, found) = on_reader!(@read backend, conn => async {
+                let total = match total {
+                    Some(total) => total,
+                    None => sqlx::query_scalar("SELECT count(*) FROM prompt_docs").fetch_one(&mut *conn).await?,
+                };
+                let mut found = Vec::with_capacity(missing.len());
+                for word in &missing {
+                    let n: Option<i64> = sqlx::query_scalar("SELECT doc FROM prompts_fts_terms WHERE term = $1")
+                        .bind(word).fetch_optional(&mut *conn).await?;
+                    // Not in the index under this spelling (it folds accents): ranked by, as a rare word.
+                    found.push(((*word).to_owned(), n.unwrap_or(0)));
+                }
+                Ok::<_, sqlx::Error>((total, found))
+            }.await)
+            .store()?;
+            backend.word_docs.remember(known.generation, total, found.iter().cloned());
+            docs.extend(found);
+            total
+        }
+    };
+    Ok(match ranking(query, total, |w| docs.get(w).copied()) {
+        Some(rank) => FtsSearch { rank: rank.to_fts5(), matched: Some(whole) },
+        None => FtsSearch { rank: whole, matched: None },
+    })
+}
+
 impl Db {
     async fn prompt_rows(&self, sql: &Sql) -> Result<Vec<PromptRow>> {
         on_reader!(self, conn => bind_all!(sqlx::query_as(&sql.text), &sql.args).fetch_all(conn).await).store()
+    }
+
+    /// Prompts' indexed text (title, description, body, tags) changed, or prompts were added or
+    /// removed: words' document counts must be looked up again.
+    pub(super) fn search_text_changed(&self) {
+        if let Db::Sqlite(backend) = self {
+            backend.word_docs.forget();
+        }
     }
 }
 
@@ -413,16 +494,35 @@ impl PromptStore for Db {
     }
 
     async fn prompts(&self, org: OrgId, filter: &PromptFilter) -> Result<Vec<PromptRecord>> {
-        let searching = filter.query.as_ref().is_some_and(|q| !q.is_empty());
-        let window = 4 * (filter.offset.max(0) + page_limit(filter));
-        if matches!(self, Db::Sqlite(_)) && searching && filter.sort == PromptSort::Relevance && window <= 4_000 {
-            let first = RANKED_FIRST.max(window);
-            let rows = self.prompt_rows(&prompts_sql(self, org, filter, Some(first))).await?;
-            if ranked_first_holds_the_page(&rows, filter, first) {
-                return Ok(rows.into_iter().map(PromptRecord::from).collect());
+        let rows = match (self, filter.query.as_ref().filter(|q| !q.is_empty())) {
+            (_, None) => self.prompt_rows(&prompts_sql(org, filter, None)).await?,
+            (Db::Postgres(_), Some(query)) => {
+                self.prompt_rows(&prompts_sql(org, filter, Some(Matches::TsQuery(query.to_tsquery())))).await?
             }
-        }
-        let rows = self.prompt_rows(&prompts_sql(self, org, filter, None)).await?;
+            (Db::Sqlite(backend), Some(query)) => {
+                let search = fts_search(backend, query).await?;
+                let window = 4 * (filter.offset.max(0) + page_limit(filter));
+                let mut page = None;
+                if filter.sort == PromptSort::Relevance && window <= 4_000 {
+                    let first = RANKED_FIRST.max(window);
+                    let rows = self
+                        .prompt_rows(&prompts_sql(
+                            org,
+                            filter,
+                            Some(Matches::Fts { search: &search, first: Some(first) }),
+                        ))
+                        .await?;
+                    page = ranked_first_holds_the_page(&rows, filter, first).then_some(rows);
+                }
+                match page {
+                    Some(rows) => rows,
+                    None => {
+                        self.prompt_rows(&prompts_sql(org, filter, Some(Matches::Fts { search: &search, first: None })))
+                            .await?
+                    }
+                }
+            }
+        };
         Ok(rows.into_iter().map(PromptRecord::from).collect())
     }
 
@@ -497,7 +597,7 @@ impl PromptStore for Db {
         let variables = json(&f.variables)?;
         let tags = f.tags.join(" ");
         let terms = vocabulary(f);
-        on_pool!(self, pool => {
+        let saved = on_pool!(self, pool => {
             let mut tx = pool.begin_write().await.store()?;
             let version = match save.base_version {
                 None => {
@@ -534,12 +634,14 @@ impl PromptStore for Db {
             index_prompt!(&mut *tx, save.org.0, save.id, &f.tags, &terms);
             tx.commit().await.store()?;
             Ok(version)
-        })
+        });
+        self.search_text_changed();
+        saved
     }
 
     async fn import_library(&self, import: &LibraryImport) -> Result<()> {
         let org = import.org.0;
-        on_pool!(self, pool => {
+        let imported = on_pool!(self, pool => {
             let mut tx = pool.begin_write().await.store()?;
             for c in &import.collections {
                 sqlx::query("INSERT INTO collections (id, org_id, parent_id, name, created_at) VALUES ($1, $2, $3, $4, $5)")
@@ -576,12 +678,15 @@ impl PromptStore for Db {
                 }
             }
             tx.commit().await.store()
-        })
+        });
+        self.search_text_changed();
+        imported
     }
 
     async fn delete_prompt(&self, org: OrgId, id: Uuid) -> Result<()> {
         let deleted = on_pool!(self, pool => sqlx::query("DELETE FROM prompts WHERE org_id = $1 AND id = $2")
             .bind(org.0).bind(id).execute(pool).await.store()?.rows_affected());
+        self.search_text_changed();
         if deleted == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
@@ -783,7 +888,7 @@ impl PromptStore for Db {
     }
 
     async fn set_prompt_tags(&self, org: OrgId, id: Uuid, tags: &[String]) -> Result<()> {
-        on_pool!(self, pool => {
+        let tagged = on_pool!(self, pool => {
             let mut tx = pool.begin_write().await.store()?;
             let changed = sqlx::query("UPDATE prompts SET tags = $3 WHERE org_id = $1 AND id = $2")
                 .bind(org.0).bind(id).bind(tags.join(" ")).execute(&mut *tx).await.store()?.rows_affected();
@@ -800,7 +905,9 @@ impl PromptStore for Db {
                 }
             }
             tx.commit().await.store()
-        })
+        });
+        self.search_text_changed();
+        tagged
     }
 
     async fn set_prompt_status(&self, org: OrgId, ids: &[Uuid], status: PromptStatus) -> Result<u64> {

@@ -144,6 +144,53 @@ async fn search_ranks_highlights_filters_and_forgives_typos() {
     assert!(matches!(&only_not.error, AppError::Validation { field, .. } if field == "q"));
 }
 
+/// On SQLite a word in half the prompts or more weighs next to nothing in bm25, so it is left out
+/// of what a search ranks by (it still decides what matches). `you OR zzzz` is never left out
+/// (`zzzz` is in no prompt), so `pricing you OR zzzz` is ranked by every word: the order to match,
+/// on both backends (PostgreSQL's ranking does not weigh words by how common they are).
+#[tokio::test]
+async fn words_in_most_prompts_still_match_and_rank_as_their_weight_says() {
+    let app = TestApp::spawn().await;
+    let owner = app.signed_up("Olivia", "olivia@example.com").await;
+    for (title, body) in [
+        ("Alpha", "pricing pricing you"),
+        ("Bravo", "pricing pricing you and more words"),
+        ("Charlie", "pricing you you you you you"),
+        ("Delta", "pricing alone"),
+        ("Echo", "you again"),
+        ("Foxtrot", "you once more"),
+        ("Golf", "and you too"),
+        ("Hotel", "you see"),
+        ("India", "you know"),
+    ] {
+        owner.create_prompt(title, body).await.expect("create");
+    }
+    let titles = async |q: &str| -> Vec<String> {
+        search(&owner, json!({ "q": q })).await.items.into_iter().map(|p| p.title).collect()
+    };
+    let sqlite = crate::support::backend() == "sqlite";
+    // "you" is in 8 of 9 prompts: on SQLite "pricing" alone orders them. Delta has no "you".
+    let ranked = titles("pricing you OR zzzz").await;
+    assert_eq!(titles("pricing you").await, ranked);
+    let mut found = ranked.clone();
+    found.sort();
+    assert_eq!(found, ["Alpha", "Bravo", "Charlie"]);
+    if sqlite {
+        assert_eq!(ranked, ["Alpha", "Bravo", "Charlie"]);
+    }
+    assert_eq!(titles("pricing -you").await, ["Delta"]);
+
+    // With 30 more prompts "you" is in 8 of 39 and weighs: Charlie's five count.
+    for i in 0..30 {
+        owner.create_prompt(&format!("Filler {i}"), "nothing here at all").await.expect("create");
+    }
+    let ranked = titles("pricing you OR zzzz").await;
+    assert_eq!(titles("pricing you").await, ranked, "the counts of before are forgotten");
+    if sqlite {
+        assert_eq!(ranked, ["Alpha", "Charlie", "Bravo"]);
+    }
+}
+
 /// SQLite ranks the best 200 matches of the whole index before it looks at their organizations;
 /// a page must come out as if every match had been ranked. A page of 100 ranks at least 404
 /// first, so it ranks all 235 matches here: it is what the pages of 20 are checked against.

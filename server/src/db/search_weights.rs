@@ -1,0 +1,181 @@
+//! Which of a search's words SQLite ranks by.
+//!
+//! FTS5's bm25 weighs a phrase by its inverse document frequency, ln((N - n + 0.5) / (n + 0.5))
+//! for a phrase in n of the N indexed prompts, floored at 1e-6: a word in half the prompts or more
+//! ("you", "the", "write" in a prompt library) adds next to nothing to any score. To know n, FTS5
+//! reads the phrase's whole list of documents, for every query: a word in most of 100,000 prompts
+//! cost about 6 ms per search, against 1 ms for the rest of it. Excluded words cost the same and
+//! add nothing at all (no match holds them).
+//!
+//! So a search ranks by its groups that carry weight ([`ranking`]) while the whole query decides
+//! which prompts match. The words' document counts come from the index itself (the
+//! `prompts_fts_terms` vocabulary table) and are remembered until the prompts change
+//! ([`WordDocs`]).
+
+use app::domain::search::{Atom, Query};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The query to rank a search by, when it differs from the query itself: without excluded atoms,
+/// and without the groups whose every atom is a word in at least half of the `total` prompts
+/// (`docs` says in how many a word is, `None` when unknown). At least one group is kept: a search
+/// for common words only is ranked by them all.
+pub(crate) fn ranking(query: &Query, total: i64, docs: impl Fn(&str) -> Option<i64>) -> Option<Query> {
+    let weightless = |atom: &Atom| matches!(atom, Atom::Word(w) if docs(w).is_some_and(|n| 2 * n >= total));
+    let mut groups: Vec<Vec<Atom>> = query.groups.iter().filter(|g| !g.iter().all(weightless)).cloned().collect();
+    if groups.is_empty() {
+        groups = query.groups.clone();
+    }
+    (groups.len() < query.groups.len() || !query.excluded.is_empty()).then(|| Query { groups, excluded: Vec::new() })
+}
+
+/// Whether looking up document counts could change how `query` is ranked: only when there is a
+/// group to leave out (a single group never is) or something excluded.
+pub(crate) fn may_narrow(query: &Query) -> bool {
+    query.groups.len() > 1 || !query.excluded.is_empty()
+}
+
+/// In how many prompts each looked-up word is, and how many prompts are indexed, as FTS5 counts
+/// them. Forgotten whenever this process changes the indexed text ([`WordDocs::forget`]), and
+/// after a minute in any case (another process may write to the same file).
+#[derive(Debug, Default)]
+pub struct WordDocs {
+    counts: Mutex<Counts>,
+}
+
+#[derive(Debug, Default)]
+struct Counts {
+    /// Counted since the last change seen: counts read before it are not remembered.
+    generation: u64,
+    since: Option<Instant>,
+    total: Option<i64>,
+    words: HashMap<String, i64>,
+}
+
+/// What [`WordDocs::get`] knows: the total and the remembered counts of the words asked for.
+#[derive(Debug, PartialEq)]
+pub struct Known {
+    pub generation: u64,
+    pub total: Option<i64>,
+    pub words: HashMap<String, i64>,
+}
+
+/// How long counts are trusted without a change seen.
+const FRESH: Duration = Duration::from_secs(60);
+
+/// At most this many words are remembered; beyond, the counts start over.
+const MAX_WORDS: usize = 20_000;
+
+impl WordDocs {
+    /// The indexed text changed.
+    pub fn forget(&self) {
+        let mut counts = self.lock();
+        *counts = Counts { generation: counts.generation + 1, ..Counts::default() };
+    }
+
+    /// The remembered total and counts of `words` (those not remembered are missing).
+    pub fn get(&self, words: &[&str]) -> Known {
+        let mut counts = self.lock();
+        if counts.since.is_some_and(|t| t.elapsed() > FRESH) {
+            *counts = Counts { generation: counts.generation + 1, ..Counts::default() };
+        }
+        let known = words.iter().filter_map(|w| counts.words.get(*w).map(|n| ((*w).to_owned(), *n))).collect();
+        Known { generation: counts.generation, total: counts.total, words: known }
+    }
+
+    /// Remembers counts read after [`WordDocs::get`] said `generation`, unless the text changed
+    /// since.
+    pub fn remember(&self, generation: u64, total: i64, words: impl IntoIterator<Item = (String, i64)>) {
+        let mut counts = self.lock();
+        if counts.generation != generation {
+            return;
+        }
+        if counts.words.len() >= MAX_WORDS {
+            counts.words.clear();
+        }
+        counts.since.get_or_insert_with(Instant::now);
+        counts.total = Some(total);
+        counts.words.extend(words);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Counts> {
+        self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(n: &[(&str, i64)]) -> impl Fn(&str) -> Option<i64> {
+        let n: HashMap<String, i64> = n.iter().map(|(w, c)| ((*w).to_owned(), *c)).collect();
+        move |w| n.get(w).copied()
+    }
+
+    fn fts(q: &Option<Query>) -> Option<String> {
+        q.as_ref().map(Query::to_fts5)
+    }
+
+    #[test]
+    fn words_in_half_the_prompts_or_more_are_not_ranked_by() {
+        let q = Query::parse("pricing you email");
+        let docs = counts(&[("pricing", 40), ("you", 50), ("email", 49)]);
+        assert_eq!(fts(&ranking(&q, 100, docs)), Some("\"pricing\" AND \"email\"".into()));
+    }
+
+    #[test]
+    fn a_group_counts_when_any_of_its_atoms_carries_weight() {
+        let docs = counts(&[("pricing", 5), ("you", 90), ("the", 95)]);
+        let q = Query::parse("pricing you OR the");
+        assert_eq!(fts(&ranking(&q, 100, &docs)), Some("\"pricing\"".into()));
+        let q = Query::parse("pricing you OR invoice");
+        assert_eq!(ranking(&q, 100, &docs), None, "invoice is unknown, so it may carry weight");
+        let q = Query::parse("pricing \"you the\"");
+        assert_eq!(ranking(&q, 100, &docs), None, "a phrase's own count is not known");
+    }
+
+    #[test]
+    fn excluded_atoms_are_never_ranked_by() {
+        let q = Query::parse("pricing -draft");
+        assert_eq!(fts(&ranking(&q, 100, counts(&[("pricing", 5), ("draft", 1)]))), Some("\"pricing\"".into()));
+    }
+
+    #[test]
+    fn common_words_alone_are_all_ranked_by() {
+        let q = Query::parse("you the");
+        assert_eq!(ranking(&q, 100, counts(&[("you", 90), ("the", 95)])), None);
+        let q = Query::parse("you the -draft");
+        assert_eq!(fts(&ranking(&q, 100, counts(&[("you", 90), ("the", 95)]))), Some("\"you\" AND \"the\"".into()));
+    }
+
+    #[test]
+    fn only_several_groups_or_an_exclusion_can_narrow() {
+        assert!(!may_narrow(&Query::parse("pricing")));
+        assert!(!may_narrow(&Query::parse("pricing OR invoice")));
+        assert!(may_narrow(&Query::parse("pricing invoice")));
+        assert!(may_narrow(&Query::parse("pricing -draft")));
+    }
+
+    #[test]
+    fn counts_are_forgotten_when_the_text_changes() {
+        let words = WordDocs::default();
+        let known = words.get(&["you"]);
+        words.remember(known.generation, 10, [("you".to_owned(), 6)]);
+        let known = words.get(&["you", "me"]);
+        assert_eq!((known.total, known.words), (Some(10), HashMap::from([("you".to_owned(), 6)])));
+        words.forget();
+        let known = words.get(&["you"]);
+        assert_eq!((known.total, known.words.len()), (None, 0));
+    }
+
+    #[test]
+    fn counts_read_before_a_change_are_not_remembered() {
+        let words = WordDocs::default();
+        let before = words.get(&["you"]).generation;
+        words.forget();
+        words.remember(before, 10, [("you".to_owned(), 6)]);
+        let known = words.get(&["you"]);
+        assert_eq!((known.total, known.words.len()), (None, 0));
+    }
+}

@@ -3,9 +3,9 @@
 //! FTS5's bm25 weighs a phrase by its inverse document frequency, ln((N - n + 0.5) / (n + 0.5))
 //! for a phrase in n of the N indexed prompts, floored at 1e-6: a word in half the prompts or more
 //! ("you", "the", "write" in a prompt library) adds next to nothing to any score. To know n, FTS5
-//! reads the phrase's whole list of documents, for every query: a word in most of 100,000 prompts
-//! cost about 6 ms per search, against 1 ms for the rest of it. Excluded words cost the same and
-//! add nothing at all (no match holds them).
+//! reads the phrase's whole list of documents, for every query: with a word in every one of
+//! 100,000 prompts, a page of a content word's matches took 4.5 ms instead of 1.95. Excluded words
+//! cost the same and add nothing at all (no match holds them).
 //!
 //! So a search ranks by its groups that carry weight ([`ranking`]) while the whole query decides
 //! which prompts match. The words' document counts come from the index itself (the

@@ -517,6 +517,19 @@ pub(crate) async fn post_stripe(client: &Client, body: &str, signature: &str) ->
     (status, response.json().await.expect("json"))
 }
 
+/// Posts a Stripe event signed with `secret` at the test clock's time and expects it accepted.
+pub(crate) async fn post_signed(app: &TestApp, secret: &str, body: &str) {
+    let signature = app::security::sign_webhook(secret, app.clock_now().timestamp(), body);
+    let (status, answer) = post_stripe(&app.client(), body, &signature).await;
+    assert_eq!(status, 200, "{body}: {answer}");
+}
+
+/// [`post_signed`], then applies the events that are due: how many were.
+pub(crate) async fn deliver(app: &TestApp, secret: &str, body: &str) -> usize {
+    post_signed(app, secret, body).await;
+    app::api::billing::process_stripe_events(&app.state.services).await.expect("process")
+}
+
 #[tokio::test]
 async fn stripe_webhooks_are_verified_stored_once_and_applied_in_any_order() {
     let secret = "whsec_test_secret";
@@ -596,7 +609,6 @@ async fn stripe_webhooks_are_verified_stored_once_and_applied_in_any_order() {
 async fn stripe_partial_refunds_and_disputes_take_their_part_once() {
     let secret = "whsec_test_secret";
     let app = TestApp::spawn_with(|c| c.stripe_webhook_secrets = vec![secret.into()]).await;
-    let services = &app.state.services;
     let alice = app.signed_up("Alice Free", "alice@example.com").await;
     let c = checkout(&alice, "plan:premium", "month", "").await.expect("checkout");
     let now = app.clock_now().timestamp();
@@ -617,11 +629,8 @@ async fn stripe_partial_refunds_and_disputes_take_their_part_once() {
         event("evt_refund_500", "charge.refunded", charge(500)),
         event("evt_refund_300", "charge.refunded", charge(300)),
     ];
-    let client = app.client();
     for body in &deliveries {
-        let (status, _) = post_stripe(&client, body, &app::security::sign_webhook(secret, now, body)).await;
-        assert_eq!(status, 200);
-        app::api::billing::process_stripe_events(services).await.expect("process");
+        deliver(&app, secret, body).await;
     }
     let summary: BillingSummary = alice.call_json("billing_overview", json!({})).await.expect("overview");
     let p = &summary.payments[0];
@@ -638,9 +647,7 @@ async fn stripe_partial_refunds_and_disputes_take_their_part_once() {
         "amount": 1_400, "charge": "ch_3Part", "currency": "usd", "payment_intent": "pi_3Part",
         "reason": "fraudulent", "status": "needs_response" }),
     );
-    let (status, _) = post_stripe(&client, &dispute, &app::security::sign_webhook(secret, now, &dispute)).await;
-    assert_eq!(status, 200);
-    assert_eq!(app::api::billing::process_stripe_events(services).await.expect("process"), 1);
+    assert_eq!(deliver(&app, secret, &dispute).await, 1);
     let summary: BillingSummary = alice.call_json("billing_overview", json!({})).await.expect("overview");
     let p = &summary.payments[0];
     assert_eq!((summary.plan_code.as_str(), p.status.as_str(), p.refunded), ("free", "refunded", 1_900));
@@ -663,12 +670,7 @@ async fn a_dispute_won_gives_back_what_it_took_and_a_lost_one_keeps_it() {
     victor.call::<()>("switch_org", &[("org_id", &org.to_string())]).await.expect("switch");
     let c = checkout(&victor, &format!("sequence:{id}"), "", "").await.expect("checkout");
     let now = app.clock_now().timestamp();
-    let client = &app.client();
-    let deliver = |event: String| async move {
-        let signature = app::security::sign_webhook(secret, now, &event);
-        let (status, _) = post_stripe(client, &event, &signature).await;
-        assert_eq!(status, 200, "{event}");
-    };
+    let deliver = async |event: String| post_signed(&app, secret, &event).await;
     let dispute = |id: &str, status: &str| {
         json!({ "id": id, "object": "dispute", "amount": 4_000, "charge": "ch_3Disp", "currency": "usd",
             "payment_intent": "pi_3Disp", "reason": "product_not_received", "status": status })
@@ -747,12 +749,7 @@ async fn a_monthly_sequence_bought_through_stripe_renews_with_the_creators_share
     victor.call::<()>("switch_org", &[("org_id", &org.to_string())]).await.expect("switch");
     let c = checkout(&victor, &format!("sequence:{id}"), "", "").await.expect("checkout");
     let now = app.clock_now().timestamp();
-    let client = &app.client();
-    let deliver = |event: String| async move {
-        let signature = app::security::sign_webhook(secret, now, &event);
-        let (status, _) = post_stripe(client, &event, &signature).await;
-        assert_eq!(status, 200, "{event}");
-    };
+    let deliver = async |event: String| post_signed(&app, secret, &event).await;
     let metadata = json!({ "cairn_checkout": c.id, "cairn_product": format!("sequence:{id}"),
         "cairn_org": org, "cairn_user": "00000000-0000-0000-0000-000000000000" });
     let mut renewal = stripe_invoice("in_renewal", "sub_seq", &metadata, "subscription_cycle", 1_000);
@@ -945,16 +942,9 @@ async fn a_stripe_subscription_ends_the_same_whatever_order_its_events_arrive_in
     let secret = "whsec_lifecycle";
     let app = TestApp::spawn_with(|c| c.stripe_webhook_secrets = vec![secret.into()]).await;
     let services = &app.state.services;
-    let client = app.client();
     let now = app.clock_now().timestamp();
-    let post = |body: String| {
-        let (client, app) = (&client, &app);
-        async move {
-            let signature = app::security::sign_webhook(secret, app.clock_now().timestamp(), &body);
-            let (status, _) = post_stripe(client, &body, &signature).await;
-            assert_eq!(status, 200);
-            app::api::billing::process_stripe_events(services).await.expect("process");
-        }
+    let post = async |body: String| {
+        deliver(&app, secret, &body).await;
     };
     // 0 checkout completed, 1 subscription created, 2 renewal paid, 3 cancel at period end, 4 deleted.
     let orders: Vec<Vec<usize>> = permutations(&[1, 2, 3, 4])
@@ -1082,7 +1072,6 @@ async fn stripe_events_of_an_older_api_version_are_read_too() {
     let secret = "whsec_older";
     let app = TestApp::spawn_with(|c| c.stripe_webhook_secrets = vec![secret.into()]).await;
     let services = &app.state.services;
-    let client = app.client();
     let now = app.clock_now().timestamp();
     let dana = app.signed_up("Dana", "dana@example.com").await;
     let me = dana.me().await.expect("me");
@@ -1109,9 +1098,7 @@ async fn stripe_events_of_an_older_api_version_are_read_too() {
         event("evt_old_1", "customer.subscription.created", start, subscription),
         event("evt_old_2", "invoice.payment_failed", now, failed),
     ] {
-        let signature = app::security::sign_webhook(secret, now, &body);
-        assert_eq!(post_stripe(&client, &body, &signature).await.0, 200);
-        app::api::billing::process_stripe_events(services).await.expect("process");
+        deliver(&app, secret, &body).await;
     }
     let state = services.store.plan_subscriptions(&[org]).await.expect("subscription").pop().expect("a row");
     assert_eq!(

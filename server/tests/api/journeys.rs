@@ -2,7 +2,7 @@
 //! a member saves drafts, submits with mistakes (every one named, nothing lost), submits for a
 //! score; the creator reads the submission; the member's sequences hear of it.
 
-use crate::billing::{checkout, ledger_total, pay, post_stripe, stripe_event, stripe_invoice, sysadmin};
+use crate::billing::{checkout, ledger_total, pay, post_signed, stripe_event, stripe_invoice, sysadmin};
 use crate::orgs::{create_org, join};
 use crate::sequences::{bodies, conversation, save, say, step};
 use crate::support::{Client, Failure, PASSWORD, TestApp, field_of};
@@ -736,12 +736,7 @@ async fn a_journey_tier_bought_through_stripe_renews_with_the_creators_share() {
     let c = checkout(&member, &product, "", "").await.expect("checkout");
 
     let now = app.clock_now().timestamp();
-    let client = &app.client();
-    let deliver = |event: String| async move {
-        let signature = app::security::sign_webhook(secret, now, &event);
-        let (status, _) = post_stripe(client, &event, &signature).await;
-        assert_eq!(status, 200, "{event}");
-    };
+    let deliver = async |event: String| post_signed(&app, secret, &event).await;
     let process = || async { app::api::billing::process_stripe_events(services).await.expect("process") };
     let metadata = json!({ "cairn_checkout": c.id, "cairn_product": product,
         "cairn_org": org, "cairn_user": "00000000-0000-0000-0000-000000000000" });

@@ -54,7 +54,7 @@ struct Counts {
 }
 
 /// What [`WordDocs::get`] knows: the total and the remembered counts of the words asked for.
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 pub struct Known {
     pub generation: u64,
     pub total: Option<i64>,

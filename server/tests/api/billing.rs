@@ -670,7 +670,7 @@ async fn a_dispute_won_gives_back_what_it_took_and_a_lost_one_keeps_it() {
     victor.call::<()>("switch_org", &[("org_id", &org.to_string())]).await.expect("switch");
     let c = checkout(&victor, &format!("sequence:{id}"), "", "").await.expect("checkout");
     let now = app.clock_now().timestamp();
-    let deliver = async |event: String| post_signed(&app, secret, &event).await;
+    let post = async |event: String| post_signed(&app, secret, &event).await;
     let dispute = |id: &str, status: &str| {
         json!({ "id": id, "object": "dispute", "amount": 4_000, "charge": "ch_3Disp", "currency": "usd",
             "payment_intent": "pi_3Disp", "reason": "product_not_received", "status": status })
@@ -682,7 +682,7 @@ async fn a_dispute_won_gives_back_what_it_took_and_a_lost_one_keeps_it() {
         (sales.sales[0].status.clone(), sales.sales[0].refunded, seen.locked)
     };
 
-    deliver(stripe_event(
+    post(stripe_event(
         "evt_paid",
         "checkout.session.completed",
         now,
@@ -691,7 +691,7 @@ async fn a_dispute_won_gives_back_what_it_took_and_a_lost_one_keeps_it() {
             "payment_intent": "pi_3Disp", "status": "complete" }),
     ))
     .await;
-    deliver(stripe_event(
+    post(stripe_event(
         "evt_refund",
         "charge.refunded",
         now + 1,
@@ -703,9 +703,9 @@ async fn a_dispute_won_gives_back_what_it_took_and_a_lost_one_keeps_it() {
     let refunded_nine = ledger_accounts(&app).await;
 
     // The dispute's closing arrives before its opening: it waits for it.
-    deliver(stripe_event("evt_won", "charge.dispute.closed", now + 3, dispute("dp_won", "won"))).await;
+    post(stripe_event("evt_won", "charge.dispute.closed", now + 3, dispute("dp_won", "won"))).await;
     assert_eq!(process().await, 0);
-    deliver(stripe_event("evt_opened", "charge.dispute.created", now + 2, dispute("dp_won", "needs_response"))).await;
+    post(stripe_event("evt_opened", "charge.dispute.created", now + 2, dispute("dp_won", "needs_response"))).await;
     assert_eq!(process().await, 1);
     assert_eq!(state().await, ("refunded".to_owned(), 4_900, true), "the dispute took the other $40.00");
     assert_eq!(ledger_accounts(&app).await, vec![], "every account back to zero");
@@ -716,16 +716,15 @@ async fn a_dispute_won_gives_back_what_it_took_and_a_lost_one_keeps_it() {
     assert_eq!(state().await, ("paid".to_owned(), 900, false));
     assert_eq!(ledger_accounts(&app).await, refunded_nine);
     // Stripe also says the funds were reinstated, and repeats the opening: nothing more happens.
-    deliver(stripe_event("evt_reinstated", "charge.dispute.funds_reinstated", now + 4, dispute("dp_won", "won"))).await;
-    deliver(stripe_event("evt_opened_again", "charge.dispute.created", now + 5, dispute("dp_won", "needs_response")))
+    post(stripe_event("evt_reinstated", "charge.dispute.funds_reinstated", now + 4, dispute("dp_won", "won"))).await;
+    post(stripe_event("evt_opened_again", "charge.dispute.created", now + 5, dispute("dp_won", "needs_response")))
         .await;
     assert_eq!(process().await, 2);
     assert_eq!(ledger_accounts(&app).await, refunded_nine);
 
     // A second dispute, lost: what it took stays taken.
-    deliver(stripe_event("evt_opened_2", "charge.dispute.created", now + 6, dispute("dp_lost", "needs_response")))
-        .await;
-    deliver(stripe_event("evt_lost", "charge.dispute.closed", now + 7, dispute("dp_lost", "lost"))).await;
+    post(stripe_event("evt_opened_2", "charge.dispute.created", now + 6, dispute("dp_lost", "needs_response"))).await;
+    post(stripe_event("evt_lost", "charge.dispute.closed", now + 7, dispute("dp_lost", "lost"))).await;
     assert_eq!(process().await, 2);
     assert_eq!(state().await, ("refunded".to_owned(), 4_900, true));
     assert_eq!(ledger_accounts(&app).await, vec![]);
@@ -749,7 +748,7 @@ async fn a_monthly_sequence_bought_through_stripe_renews_with_the_creators_share
     victor.call::<()>("switch_org", &[("org_id", &org.to_string())]).await.expect("switch");
     let c = checkout(&victor, &format!("sequence:{id}"), "", "").await.expect("checkout");
     let now = app.clock_now().timestamp();
-    let deliver = async |event: String| post_signed(&app, secret, &event).await;
+    let post = async |event: String| post_signed(&app, secret, &event).await;
     let metadata = json!({ "cairn_checkout": c.id, "cairn_product": format!("sequence:{id}"),
         "cairn_org": org, "cairn_user": "00000000-0000-0000-0000-000000000000" });
     let mut renewal = stripe_invoice("in_renewal", "sub_seq", &metadata, "subscription_cycle", 1_000);
@@ -757,9 +756,9 @@ async fn a_monthly_sequence_bought_through_stripe_renews_with_the_creators_share
         "period": { "start": now + 30 * 86_400, "end": now + 60 * 86_400 } }] });
 
     // The renewal arrives before the first payment it renews: it waits for it.
-    deliver(stripe_event("evt_renewed", "invoice.paid", now + 2, renewal.clone())).await;
+    post(stripe_event("evt_renewed", "invoice.paid", now + 2, renewal.clone())).await;
     assert_eq!(app::api::billing::process_stripe_events(services).await.expect("process"), 0);
-    deliver(stripe_event(
+    post(stripe_event(
         "evt_paid",
         "checkout.session.completed",
         now,
@@ -769,12 +768,12 @@ async fn a_monthly_sequence_bought_through_stripe_renews_with_the_creators_share
     ))
     .await;
     let first = stripe_invoice("in_first", "sub_seq", &metadata, "subscription_create", 1_000);
-    deliver(stripe_event("evt_first_invoice", "invoice.paid", now + 1, first)).await;
+    post(stripe_event("evt_first_invoice", "invoice.paid", now + 1, first)).await;
     assert_eq!(app::api::billing::process_stripe_events(services).await.expect("process"), 2);
     app.clock.advance(chrono::Duration::seconds(11));
     assert_eq!(app::api::billing::process_stripe_events(services).await.expect("process"), 1);
     // Delivered again under another event id: still one renewal.
-    deliver(stripe_event("evt_renewed_again", "invoice.paid", now + 3, renewal)).await;
+    post(stripe_event("evt_renewed_again", "invoice.paid", now + 3, renewal)).await;
     assert_eq!(app::api::billing::process_stripe_events(services).await.expect("process"), 1);
 
     let sales: SalesView = chris.call_json("my_sales", json!({})).await.expect("sales");

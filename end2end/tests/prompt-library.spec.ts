@@ -92,6 +92,14 @@ test('an editor versions, compares, reverts, labels, previews and finds a prompt
   // Search forgives a typo and highlights the match.
   await page.goto('/prompts');
   await hydrated(page);
+  // A search that excludes without including is refused next to the field, and kept.
+  await page.getByLabel('Search prompts').fill('-draft');
+  await page.getByRole('button', { name: 'Search', exact: true }).click();
+  await expect(page.getByLabel('Search prompts')).toHaveAccessibleDescription(
+    /Add a word to search for \(NOT alone excludes from nothing\)\./,
+  );
+  await expect(page.getByLabel('Search prompts')).toHaveValue('-draft');
+  await expect(page.getByText('Fix the search above.')).toBeVisible();
   await page.getByLabel('Search prompts').fill('onbording');
   await page.getByRole('button', { name: 'Search', exact: true }).click();
   const hit = page.getByRole('article', { name: title });

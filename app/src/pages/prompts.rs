@@ -184,7 +184,13 @@ fn SearchForm(
                 <input id="prompt-search" type="search" bind:value=q aria-describedby="prompt-search-hint prompt-search-error"
                     placeholder="words, \"exact phrase\", OR, -exclude"/>
                 <p class="hint" id="prompt-search-hint">"Use \"quotes\" for a phrase, OR for either word, - or NOT to exclude."</p>
-                <p class="field-error" id="prompt-search-error" aria-live="polite">{move || page.get().and_then(|r| r.err()).and_then(|e| e.field_message("q"))}</p>
+                <p class="field-error" id="prompt-search-error" aria-live="polite">
+                    // Its own boundary: a resource read straight under the page's would make that
+                    // boundary wait on it too, and server rendering could then start over and over.
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move { page.await.err().and_then(|e| e.field_message("q")) })}
+                    </Transition>
+                </p>
             </div>
             <div class="field">
                 <label for="filter-status">"Status"</label>

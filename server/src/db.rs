@@ -43,13 +43,13 @@ pub enum Db {
 pub struct Backend<DB: Database> {
     pub pool: Pool<DB>,
     readers: Arc<Readers<DB::Connection>>,
-    /// Words' document counts in the full-text index (SQLite's search ranking only).
-    word_docs: Arc<search_weights::WordDocs>,
+    /// Words' document counts in the full-text index and searches' best matches (SQLite only).
+    search_memo: Arc<search_weights::SearchMemo>,
 }
 
 impl<DB: Database> Clone for Backend<DB> {
     fn clone(&self) -> Self {
-        Self { pool: self.pool.clone(), readers: self.readers.clone(), word_docs: self.word_docs.clone() }
+        Self { pool: self.pool.clone(), readers: self.readers.clone(), search_memo: self.search_memo.clone() }
     }
 }
 
@@ -101,7 +101,7 @@ pub(crate) use on_reader;
 
 impl<DB: Database> Backend<DB> {
     fn new(pool: Pool<DB>, options: <DB::Connection as sqlx::Connection>::Options, readers: usize) -> Self {
-        Self { pool, readers: Arc::new(Readers::new(options, readers)), word_docs: Arc::default() }
+        Self { pool, readers: Arc::new(Readers::new(options, readers)), search_memo: Arc::default() }
     }
 
     async fn close(&self) {

@@ -6,7 +6,7 @@
 //! PostgreSQL, same first letter on SQLite) and the caller keeps those within the edit distance
 //! budget.
 
-use super::search_weights::{may_narrow, ranking};
+use super::search_weights::{Best, may_narrow, ranking};
 use super::sql::{Arg, Sql, bind_all};
 use super::{Backend, BeginWrite, Db, OrStore, StoreResult as Result, on_pool, on_reader};
 use app::domain::prompt::{ModelSettings, PromptFields, PromptStatus, Visibility};
@@ -19,6 +19,7 @@ use app::ports::{
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// A prompt's columns for `PromptRow`, with what is read for its body, variables and model.
@@ -292,16 +293,19 @@ fn push_page(sql: &mut Sql, filter: &PromptFilter) {
 }
 
 /// How many of the best-scored matches a SQLite search ranks first, before it looks at their
-/// prompts (see [`Matches::Fts`]).
+/// prompts (see [`Matches::Best`]).
 const RANKED_FIRST: i64 = 200;
 
 /// Where a search's matches come from.
 enum Matches<'a> {
-    /// SQLite's FTS5 index. With `first` (by relevance), FTS5 first ranks all matches on its own
-    /// and keeps the best `first`, and only those are looked up in `prompts` for the organization
-    /// and the filters: looking up every match cost about three times its bm25 score. Each row
-    /// then also carries the lowest score kept (`floor`) and how many were kept (`ranked`), for
+    /// SQLite's best-scored matches, already ranked by FTS5 ([`best_matches`]): a JSON array of
+    /// `[rowid, score]`. Only these are looked up in `prompts` for the organization and the
+    /// filters: looking up every match cost about three times its bm25 score. Each row then also
+    /// carries the lowest score kept (`floor`) and how many were kept (`ranked`), for
     /// [`ranked_first_holds_the_page`].
+    Best(&'a str),
+    /// SQLite's FTS5 index. With `first`, as `Best` with FTS5 ranking the best `first` matches in
+    /// the same statement, for a search not seen before ([`best_matches`]).
     Fts { search: &'a FtsSearch, first: Option<i64> },
     /// PostgreSQL's `tsvector`, with this `to_tsquery` text.
     TsQuery(String),
@@ -348,6 +352,13 @@ fn prompts_sql(org: OrgId, filter: &PromptFilter, matches: Option<Matches<'_>>) 
         search.push_matched(&mut sql, "rowid");
         sql.push(" ORDER BY score DESC LIMIT ").arg(Arg::Int(*first)).push(") ");
     }
+    if let Some(Matches::Best(best)) = &matches {
+        sql.push("WITH ranked AS MATERIALIZED (SELECT json_extract(value, '$[0]') AS doc, ")
+            .push("json_extract(value, '$[1]') AS score FROM json_each(")
+            .arg(Arg::Text((*best).to_owned()))
+            // Sorted, so that the page below reads its rows best first and stops at the page.
+            .push(") ORDER BY score DESC) ");
+    }
     sql.push("SELECT ").push(columns);
     match filter.me {
         Some(me) => sql
@@ -368,14 +379,14 @@ fn prompts_sql(org: OrgId, filter: &PromptFilter, matches: Option<Matches<'_>>) 
         Some(source) => {
             // The matches' ids and scores, then the page of them, then the page's rows.
             sql.push(", top.score AS score");
-            if matches!(source, Matches::Fts { first: Some(_), .. }) {
+            if matches!(source, Matches::Best(_) | Matches::Fts { first: Some(_), .. }) {
                 sql.push(", top.floor AS floor, top.ranked AS ranked");
             }
             sql.push(" FROM (SELECT p.id AS hit, ");
             match source {
                 // CROSS JOIN keeps SQLite's join order: from the kept matches to their prompts, not
                 // from the organization's prompts to the matches.
-                Matches::Fts { first: Some(_), .. } => sql
+                Matches::Best(_) | Matches::Fts { first: Some(_), .. } => sql
                     .push("r.score AS score, (SELECT min(score) FROM ranked) AS floor, ")
                     .push("(SELECT count(*) FROM ranked) AS ranked FROM ranked r ")
                     .push("CROSS JOIN prompt_docs d ON d.doc = r.doc CROSS JOIN prompts p ON p.id = d.prompt_id ")
@@ -422,7 +433,7 @@ async fn fts_search(backend: &Backend<sqlx::Sqlite>, query: &Query) -> Result<Ft
     plain.sort_unstable();
     plain.dedup();
     let words: Vec<&str> = plain.iter().map(String::as_str).collect();
-    let known = backend.word_docs.get(&words);
+    let known = backend.search_memo.get(&words);
     let (total, mut docs) = (known.total, known.words);
     let missing: Vec<&str> = words.iter().copied().filter(|w| !docs.contains_key(*w)).collect();
     let total = match total {
@@ -443,7 +454,7 @@ async fn fts_search(backend: &Backend<sqlx::Sqlite>, query: &Query) -> Result<Ft
                 Ok::<_, sqlx::Error>((total, found))
             }.await)
             .store()?;
-            backend.word_docs.remember(known.generation, total, found.iter().cloned());
+            backend.search_memo.remember(known.generation, total, found.iter().cloned());
             docs.extend(found);
             total
         }
@@ -452,6 +463,31 @@ async fn fts_search(backend: &Backend<sqlx::Sqlite>, query: &Query) -> Result<Ft
         Some(rank) => FtsSearch { rank: rank.to_fts5(), matched: Some(whole) },
         None => FtsSearch { rank: whole, matched: None },
     })
+}
+
+/// The `first` best-scored matches of `search` in the whole index (every organization's), as
+/// [`Matches::Best`] takes them, once the search is seen a second time: they are remembered until
+/// the indexed text changes (see [`super::search_weights::SearchMemo`]), so a search that comes
+/// again ranks its matches once. The first time, `None`: the page's own statement ranks them, which
+/// costs one round trip less.
+async fn best_matches(backend: &Backend<sqlx::Sqlite>, search: &FtsSearch, first: i64) -> Result<Option<Arc<str>>> {
+    let key = format!("{first}\u{0}{}\u{0}{}", search.rank, search.matched.as_deref().unwrap_or(""));
+    let generation = match backend.search_memo.best(&key) {
+        Best::Unseen => return Ok(None),
+        Best::Again(generation) => generation,
+        Best::Known(best) => return Ok(Some(best)),
+    };
+    let mut sql = Sql::default();
+    sql.push("SELECT rowid, ").push(SQLITE_SCORE).push(" AS score FROM prompts_fts WHERE prompts_fts MATCH ");
+    sql.arg(Arg::Text(search.rank.clone()));
+    search.push_matched(&mut sql, "rowid");
+    sql.push(" ORDER BY score DESC LIMIT ").arg(Arg::Int(first));
+    let rows: Vec<(i64, f64)> =
+        on_reader!(@read backend, conn => bind_all!(sqlx::query_as(&sql.text), &sql.args).fetch_all(&mut *conn).await)
+            .store()?;
+    let best: Arc<str> = serde_json::to_string(&rows).map_err(|e| StoreError::Other(e.to_string()))?.into();
+    backend.search_memo.remember_best(generation, key, best.clone());
+    Ok(Some(best))
 }
 
 impl Db {
@@ -463,7 +499,7 @@ impl Db {
     /// removed: words' document counts must be looked up again.
     pub(super) fn search_text_changed(&self) {
         if let Db::Sqlite(backend) = self {
-            backend.word_docs.forget();
+            backend.search_memo.forget();
         }
     }
 }
@@ -505,13 +541,12 @@ impl PromptStore for Db {
                 let mut page = None;
                 if filter.sort == PromptSort::Relevance && window <= 4_000 {
                     let first = RANKED_FIRST.max(window);
-                    let rows = self
-                        .prompt_rows(&prompts_sql(
-                            org,
-                            filter,
-                            Some(Matches::Fts { search: &search, first: Some(first) }),
-                        ))
-                        .await?;
+                    let best = best_matches(backend, &search, first).await?;
+                    let matches = match &best {
+                        Some(best) => Matches::Best(best),
+                        None => Matches::Fts { search: &search, first: Some(first) },
+                    };
+                    let rows = self.prompt_rows(&prompts_sql(org, filter, Some(matches))).await?;
                     page = ranked_first_holds_the_page(&rows, filter, first).then_some(rows);
                 }
                 match page {

@@ -10,11 +10,12 @@
 //! So a search ranks by its groups that carry weight ([`ranking`]) while the whole query decides
 //! which prompts match. The words' document counts come from the index itself (the
 //! `prompts_fts_terms` vocabulary table) and are remembered until the prompts change
-//! ([`WordDocs`]).
+//! ([`SearchMemo`]), as are a search's best matches: ranking every match is what a search of a
+//! common word costs (all 100,000 prompts scored to keep 200), and such searches repeat.
 
 use app::domain::search::{Atom, Query};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The query to rank a search by, when it differs from the query itself: without excluded atoms,
@@ -36,24 +37,56 @@ pub(crate) fn may_narrow(query: &Query) -> bool {
     query.groups.len() > 1 || !query.excluded.is_empty()
 }
 
-/// In how many prompts each looked-up word is, and how many prompts are indexed, as FTS5 counts
-/// them. Forgotten whenever this process changes the indexed text ([`WordDocs::forget`]), and
-/// after a minute in any case (another process may write to the same file).
+/// In how many prompts each looked-up word is and how many prompts are indexed, as FTS5 counts
+/// them, and the best matches of searches. Forgotten whenever this process changes the indexed
+/// text ([`SearchMemo::forget`]), and after a minute in any case (another process may write to the
+/// same file).
 #[derive(Debug, Default)]
-pub struct WordDocs {
+pub struct SearchMemo {
     counts: Mutex<Counts>,
+}
+
+/// What [`SearchMemo::best`] knows of a search's best matches.
+#[derive(Debug, PartialEq)]
+pub enum Best {
+    /// Not seen before (now it is).
+    Unseen,
+    /// Seen before: its matches, read now, may be remembered under this generation.
+    Again(u64),
+    Known(Arc<str>),
+}
+
+impl Counts {
+    fn remember(&mut self, search: String, best: Option<Arc<str>>) {
+        let size = |best: &Option<Arc<str>>| best.as_ref().map_or(0, |b| b.len());
+        if let Some(old) = self.best.remove(&search) {
+            self.best_bytes -= search.len() + size(&old);
+        }
+        let bytes = search.len() + size(&best);
+        if self.best_bytes + bytes > MAX_BEST_BYTES {
+            self.best.clear();
+            self.best_bytes = 0;
+        }
+        self.since.get_or_insert_with(Instant::now);
+        self.best_bytes += bytes;
+        self.best.insert(search, best);
+    }
 }
 
 #[derive(Debug, Default)]
 struct Counts {
-    /// Counted since the last change seen: counts read before it are not remembered.
+    /// Read since the last change seen: what was read before it is not remembered.
     generation: u64,
     since: Option<Instant>,
     total: Option<i64>,
     words: HashMap<String, i64>,
+    /// Best matches by search, `None` for a search seen once (see [`SearchMemo::best`]), and
+    /// their size in bytes.
+    best: HashMap<String, Option<Arc<str>>>,
+    best_bytes: usize,
 }
 
-/// What [`WordDocs::get`] knows: the total and the remembered counts of the words asked for.
+/// What [`SearchMemo::get`] knows: the total and the remembered counts of the words asked for.
 #[derive(Debug)]
 pub struct Known {
     pub generation: u64,
@@ -67,7 +100,10 @@ const FRESH: Duration = Duration::from_secs(60);
 /// At most this many words are remembered; beyond, the counts start over.
 const MAX_WORDS: usize = 20_000;
 
-impl WordDocs {
+/// At most this many bytes of best matches are remembered; beyond, they start over.
+const MAX_BEST_BYTES: usize = 16 << 20;
+
+impl SearchMemo {
     /// The indexed text changed.
     pub fn forget(&self) {
         let mut counts = self.lock();
@@ -76,15 +112,12 @@ impl WordDocs {
 
     /// The remembered total and counts of `words` (those not remembered are missing).
     pub fn get(&self, words: &[&str]) -> Known {
-        let mut counts = self.lock();
-        if counts.since.is_some_and(|t| t.elapsed() > FRESH) {
-            *counts = Counts { generation: counts.generation + 1, ..Counts::default() };
-        }
+        let counts = self.lock();
         let known = words.iter().filter_map(|w| counts.words.get(*w).map(|n| ((*w).to_owned(), *n))).collect();
         Known { generation: counts.generation, total: counts.total, words: known }
     }
 
-    /// Remembers counts read after [`WordDocs::get`] said `generation`, unless the text changed
+    /// Remembers counts read after [`SearchMemo::get`] said `generation`, unless the text changed
     /// since.
     pub fn remember(&self, generation: u64, total: i64, words: impl IntoIterator<Item = (String, i64)>) {
         let mut counts = self.lock();
@@ -99,8 +132,36 @@ impl WordDocs {
         counts.words.extend(words);
     }
 
+    /// What is remembered of `search`'s best matches. A search not seen before is remembered as
+    /// seen: its matches are worth remembering when it comes again.
+    pub fn best(&self, search: &str) -> Best {
+        let mut counts = self.lock();
+        match counts.best.get(search) {
+            Some(Some(best)) => Best::Known(best.clone()),
+            Some(None) => Best::Again(counts.generation),
+            None => {
+                counts.remember(search.to_owned(), None);
+                Best::Unseen
+            }
+        }
+    }
+
+    /// Remembers `search`'s best matches (a JSON array of `[rowid, score]` pairs), read after
+    /// [`SearchMemo::best`] said [`Best::Again`] with `generation`, unless the text changed since.
+    pub fn remember_best(&self, generation: u64, search: String, best: Arc<str>) {
+        let mut counts = self.lock();
+        if counts.generation == generation {
+            counts.remember(search, Some(best));
+        }
+    }
+
+    /// The memo, started over when it is older than [`FRESH`].
     fn lock(&self) -> std::sync::MutexGuard<'_, Counts> {
-        self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        let mut counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if counts.since.is_some_and(|t| t.elapsed() > FRESH) {
+            *counts = Counts { generation: counts.generation + 1, ..Counts::default() };
+        }
+        counts
     }
 }
 
@@ -159,7 +220,7 @@ mod tests {
 
     #[test]
     fn counts_are_forgotten_when_the_text_changes() {
-        let words = WordDocs::default();
+        let words = SearchMemo::default();
         let known = words.get(&["you"]);
         words.remember(known.generation, 10, [("you".to_owned(), 6)]);
         let known = words.get(&["you", "me"]);
@@ -170,8 +231,34 @@ mod tests {
     }
 
     #[test]
+    fn best_matches_are_remembered_from_a_search_seen_again_until_the_text_changes() {
+        let memo = SearchMemo::default();
+        assert_eq!(memo.best("200 pricing"), Best::Unseen);
+        let Best::Again(generation) = memo.best("200 pricing") else { panic!("seen once") };
+        memo.remember_best(generation, "200 pricing".into(), "[[1,2.5]]".into());
+        assert_eq!(memo.best("200 pricing"), Best::Known("[[1,2.5]]".into()));
+        assert_eq!(memo.best("200 invoice"), Best::Unseen);
+        memo.forget();
+        assert_eq!(memo.best("200 pricing"), Best::Unseen);
+        let Best::Again(now) = memo.best("200 pricing") else { panic!("seen once") };
+        memo.remember_best(now - 1, "200 pricing".into(), "[[1,2.5]]".into());
+        assert_eq!(memo.best("200 pricing"), Best::Again(now), "read before the change");
+    }
+
+    #[test]
+    fn best_matches_start_over_beyond_their_budget() {
+        let memo = SearchMemo::default();
+        let big: Arc<str> = "x".repeat(MAX_BEST_BYTES / 2).into();
+        memo.remember_best(0, "a".into(), big.clone());
+        memo.remember_best(0, "a".into(), big.clone());
+        assert_eq!(memo.best("a"), Best::Known(big.clone()), "replacing an entry does not count it twice");
+        memo.remember_best(0, "b".into(), big.clone());
+        assert_eq!((memo.best("a"), memo.best("b")), (Best::Unseen, Best::Known(big)));
+    }
+
+    #[test]
     fn counts_read_before_a_change_are_not_remembered() {
-        let words = WordDocs::default();
+        let words = SearchMemo::default();
         let before = words.get(&["you"]).generation;
         words.forget();
         words.remember(before, 10, [("you".to_owned(), 6)]);

@@ -191,6 +191,40 @@ async fn words_in_most_prompts_still_match_and_rank_as_their_weight_says() {
     }
 }
 
+/// A search that comes again is ranked from its remembered best matches on SQLite: what is
+/// created, edited or deleted since shows at once, on both backends.
+#[tokio::test]
+async fn a_repeated_search_sees_what_changed_since() {
+    let app = TestApp::spawn().await;
+    let owner = app.signed_up("Olivia", "olivia@example.com").await;
+    owner.create_prompt("Kiwi once", "kiwi").await.expect("create");
+    let twice = owner.create_prompt("Kiwi twice", "kiwi kiwi and more words").await.expect("create");
+    owner.create_prompt("Plum", "no fruit of that name").await.expect("create");
+    let titles = async |q: &str| -> Vec<String> {
+        search(&owner, json!({ "q": q })).await.items.into_iter().map(|p| p.title).collect()
+    };
+    let first = titles("kiwi").await;
+    assert_eq!(first.len(), 2);
+    // Seen, then ranked on its own and remembered, then read from what was remembered.
+    for _ in 0..3 {
+        assert_eq!(titles("kiwi").await, first);
+    }
+
+    let best = owner.create_prompt("Kiwi kiwi kiwi", "kiwi kiwi kiwi kiwi kiwi").await.expect("create");
+    let after_create = titles("kiwi").await;
+    assert_eq!(after_create.len(), 3);
+    assert_eq!(after_create[0], "Kiwi kiwi kiwi", "the new best match comes first");
+    titles("kiwi").await;
+
+    owner.update_prompt(twice, 1, "Plain", "nothing about fruit").await.expect("edit");
+    assert_eq!(titles("kiwi").await, ["Kiwi kiwi kiwi", "Kiwi once"], "an edit takes the word away");
+    titles("kiwi").await;
+
+    owner.delete_prompt(best).await.expect("delete");
+    assert_eq!(titles("kiwi").await, ["Kiwi once"]);
+    assert_eq!(titles("kiwi").await, ["Kiwi once"]);
+}
+
 /// SQLite ranks the best 200 matches of the whole index before it looks at their organizations;
 /// a page must come out as if every match had been ranked. A page of 100 ranks at least 404
 /// first, so it ranks all 235 matches here: it is what the pages of 20 are checked against.

@@ -43,7 +43,7 @@ pub(crate) fn may_narrow(query: &Query) -> bool {
 /// same file).
 #[derive(Debug, Default)]
 pub struct SearchMemo {
-    counts: Mutex<Counts>,
+    memo: Mutex<Memo>,
 }
 
 /// What [`SearchMemo::best`] knows of a search's best matches.
@@ -56,8 +56,22 @@ pub enum Best {
     Known(Arc<str>),
 }
 
-impl Counts {
-    fn remember(&mut self, search: String, best: Option<Arc<str>>) {
+#[derive(Debug, Default)]
+struct Memo {
+    /// Read since the last change seen: what was read before it is not remembered.
+    generation: u64,
+    since: Option<Instant>,
+    total: Option<i64>,
+    words: HashMap<String, i64>,
+    /// Best matches by search, `None` for a search seen once (see [`SearchMemo::best`]), and
+    /// their size in bytes.
+    best: HashMap<String, Option<Arc<str>>>,
+    best_bytes: usize,
+}
+
+impl Memo {
+    /// Keeps `search`'s best matches (`None`: seen once), starting over beyond [`MAX_BEST_BYTES`].
+    fn keep_best(&mut self, search: String, best: Option<Arc<str>>) {
         let size = |best: &Option<Arc<str>>| best.as_ref().map_or(0, |b| b.len());
         if let Some(old) = self.best.remove(&search) {
             self.best_bytes -= search.len() + size(&old);
@@ -73,19 +87,6 @@ impl Counts {
     }
 }
 
-#[derive(Debug, Default)]
-struct Counts {
-    /// Read since the last change seen: what was read before it is not remembered.
-    generation: u64,
-    since: Option<Instant>,
-    total: Option<i64>,
-    words: HashMap<String, i64>,
-    /// Best matches by search, `None` for a search seen once (see [`SearchMemo::best`]), and
-    /// their size in bytes.
-    best: HashMap<String, Option<Arc<str>>>,
-    best_bytes: usize,
-}
-
 /// What [`SearchMemo::get`] knows: the total and the remembered counts of the words asked for.
 #[derive(Debug)]
 pub struct Known {
@@ -94,7 +95,7 @@ pub struct Known {
     pub words: HashMap<String, i64>,
 }
 
-/// How long counts are trusted without a change seen.
+/// How long the memo is trusted without a change seen.
 const FRESH: Duration = Duration::from_secs(60);
 
 /// At most this many words are remembered; beyond, the counts start over.
@@ -106,41 +107,41 @@ const MAX_BEST_BYTES: usize = 16 << 20;
 impl SearchMemo {
     /// The indexed text changed.
     pub fn forget(&self) {
-        let mut counts = self.lock();
-        *counts = Counts { generation: counts.generation + 1, ..Counts::default() };
+        let mut memo = self.lock();
+        *memo = Memo { generation: memo.generation + 1, ..Memo::default() };
     }
 
     /// The remembered total and counts of `words` (those not remembered are missing).
     pub fn get(&self, words: &[&str]) -> Known {
-        let counts = self.lock();
-        let known = words.iter().filter_map(|w| counts.words.get(*w).map(|n| ((*w).to_owned(), *n))).collect();
-        Known { generation: counts.generation, total: counts.total, words: known }
+        let memo = self.lock();
+        let known = words.iter().filter_map(|w| memo.words.get(*w).map(|n| ((*w).to_owned(), *n))).collect();
+        Known { generation: memo.generation, total: memo.total, words: known }
     }
 
     /// Remembers counts read after [`SearchMemo::get`] said `generation`, unless the text changed
     /// since.
     pub fn remember(&self, generation: u64, total: i64, words: impl IntoIterator<Item = (String, i64)>) {
-        let mut counts = self.lock();
-        if counts.generation != generation {
+        let mut memo = self.lock();
+        if memo.generation != generation {
             return;
         }
-        if counts.words.len() >= MAX_WORDS {
-            counts.words.clear();
+        if memo.words.len() >= MAX_WORDS {
+            memo.words.clear();
         }
-        counts.since.get_or_insert_with(Instant::now);
-        counts.total = Some(total);
-        counts.words.extend(words);
+        memo.since.get_or_insert_with(Instant::now);
+        memo.total = Some(total);
+        memo.words.extend(words);
     }
 
     /// What is remembered of `search`'s best matches. A search not seen before is remembered as
     /// seen: its matches are worth remembering when it comes again.
     pub fn best(&self, search: &str) -> Best {
-        let mut counts = self.lock();
-        match counts.best.get(search) {
+        let mut memo = self.lock();
+        match memo.best.get(search) {
             Some(Some(best)) => Best::Known(best.clone()),
-            Some(None) => Best::Again(counts.generation),
+            Some(None) => Best::Again(memo.generation),
             None => {
-                counts.remember(search.to_owned(), None);
+                memo.keep_best(search.to_owned(), None);
                 Best::Unseen
             }
         }
@@ -149,19 +150,19 @@ impl SearchMemo {
     /// Remembers `search`'s best matches (a JSON array of `[rowid, score]` pairs), read after
     /// [`SearchMemo::best`] said [`Best::Again`] with `generation`, unless the text changed since.
     pub fn remember_best(&self, generation: u64, search: String, best: Arc<str>) {
-        let mut counts = self.lock();
-        if counts.generation == generation {
-            counts.remember(search, Some(best));
+        let mut memo = self.lock();
+        if memo.generation == generation {
+            memo.keep_best(search, Some(best));
         }
     }
 
     /// The memo, started over when it is older than [`FRESH`].
-    fn lock(&self) -> std::sync::MutexGuard<'_, Counts> {
-        let mut counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if counts.since.is_some_and(|t| t.elapsed() > FRESH) {
-            *counts = Counts { generation: counts.generation + 1, ..Counts::default() };
+    fn lock(&self) -> std::sync::MutexGuard<'_, Memo> {
+        let mut memo = self.memo.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if memo.since.is_some_and(|t| t.elapsed() > FRESH) {
+            *memo = Memo { generation: memo.generation + 1, ..Memo::default() };
         }
-        counts
+        memo
     }
 }
 

@@ -1,6 +1,7 @@
 //! `cairn`: serves the app. Configuration comes from the environment (see the README).
 
 /// mimalloc: the API's small, short-lived allocations cost less than with the system allocator.
+/// With the crate's `override` feature it is SQLite's malloc too.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -14,6 +14,7 @@
 #![allow(clippy::unwrap_used)]
 
 /// mimalloc: the API's small, short-lived allocations cost less than with the system allocator.
+/// With the crate's `override` feature it is SQLite's malloc too.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -225,6 +225,44 @@ async fn a_repeated_search_sees_what_changed_since() {
     assert_eq!(titles("kiwi").await, ["Kiwi once"]);
 }
 
+/// A search filtered by nothing but its organization ranks from the words alone on PostgreSQL
+/// (`prompt_search`); one with a filter that every match passes joins the prompts. Both give the
+/// same page, ties broken by time of change, and never another organization's prompts; an edit
+/// and a view are seen by both.
+#[tokio::test]
+async fn a_search_with_and_without_filters_ranks_the_same() {
+    let app = TestApp::spawn().await;
+    let other = app.signed_up("Omar", "omar@example.com").await;
+    other.create_prompt("Kiwi elsewhere", "kiwi kiwi kiwi kiwi kiwi kiwi").await.expect("create");
+    let owner = app.signed_up("Olivia", "olivia@example.com").await;
+    let mut ids = Vec::new();
+    for (i, body) in ["kiwi", "kiwi", "kiwi kiwi kiwi", "kiwi", "kiwi kiwi", "plum"].iter().enumerate() {
+        app.clock.advance(chrono::Duration::minutes(1));
+        ids.push(owner.create_prompt(&format!("Fruit {i}"), body).await.expect("create"));
+    }
+    let page = async |params: serde_json::Value| -> Vec<String> {
+        search(&owner, params).await.items.into_iter().map(|p| p.title).collect()
+    };
+    let expected = ["Fruit 2", "Fruit 4", "Fruit 3", "Fruit 1", "Fruit 0"];
+    for sort in ["relevance", "updated"] {
+        let alone = page(json!({ "q": "kiwi", "sort": sort })).await;
+        let filtered = page(json!({ "q": "kiwi", "sort": sort, "status": "draft" })).await;
+        assert_eq!(alone, filtered, "sorted by {sort}");
+        if sort == "relevance" {
+            assert_eq!(alone, expected, "most kiwis first, then the latest change");
+        } else {
+            assert_eq!(alone, ["Fruit 4", "Fruit 3", "Fruit 2", "Fruit 1", "Fruit 0"]);
+        }
+    }
+    let _: PromptDetail = owner.call_json("prompt", json!({ "id": ids[0] })).await.expect("a view");
+    app.clock.advance(chrono::Duration::minutes(1));
+    owner.update_prompt(ids[0], 1, "Fruit 0", "kiwi kiwi kiwi kiwi").await.expect("edit");
+    let alone = page(json!({ "q": "kiwi" })).await;
+    assert_eq!(alone, ["Fruit 0", "Fruit 2", "Fruit 4", "Fruit 3", "Fruit 1"], "the edit ranks it first");
+    assert_eq!(alone, page(json!({ "q": "kiwi", "status": "draft" })).await);
+    assert_eq!(page(json!({ "q": "kiwi", "sort": "updated" })).await[0], "Fruit 0", "the edit is the latest change");
+}
+
 /// SQLite ranks the best 200 matches of the whole index before it looks at their organizations;
 /// a page must come out as if every match had been ranked. A page of 100 ranks at least 404
 /// first, so it ranks all 235 matches here: it is what the pages of 20 are checked against.

@@ -381,15 +381,15 @@ fn prompts_sql(org: OrgId, filter: &PromptFilter, matches: Option<Matches<'_>>) 
         }
     };
     let order = |score: &str| order_on(score, "p.updated_at", "p.id");
-    // A PostgreSQL search filtered by nothing but its organization, ordered by relevance or time of
-    // change, ranks its matches from `prompt_search` alone: only the page's rows are read from
-    // `prompts` (a word in every prompt read all 100,000 of them to rank them).
+    // A PostgreSQL search filtered by nothing but its organization and what the caller may see,
+    // ordered by relevance or time of change, ranks its matches from `prompt_search` alone: only
+    // the page's rows are read from `prompts`.
     let words_alone = matches!(matches, Some(Matches::TsQuery(_)))
         && matches!(filter.sort, PromptSort::Relevance | PromptSort::Updated)
         && {
-            let mut filters = Sql::default();
-            push_filters(&mut filters, filter);
-            filters.text.is_empty()
+            let mut others = Sql::default();
+            push_filters(&mut others, &PromptFilter { viewer: None, ..filter.clone() });
+            others.text.is_empty()
         };
     match &matches {
         Some(source) => {
@@ -427,8 +427,11 @@ fn prompts_sql(org: OrgId, filter: &PromptFilter, matches: Option<Matches<'_>>) 
                     .push(") q WHERE s.search @@ q AND"),
             };
             if words_alone {
-                // `prompt_search` holds the organization and the time of the last change too.
+                // `prompt_search` holds the organization, author, visibility and time of change too.
                 sql.push(" s.org_id = ").arg(Arg::Uuid(org.0));
+                if let Some(viewer) = filter.viewer {
+                    sql.push(" AND (s.visibility <> 'private' OR s.author_id = ").arg(Arg::Uuid(viewer.0)).push(")");
+                }
                 sql.push(&order_on("score", "s.updated_at", "s.prompt_id"));
             } else {
                 sql.push(" p.org_id = ").arg(Arg::Uuid(org.0));

@@ -225,42 +225,50 @@ async fn a_repeated_search_sees_what_changed_since() {
     assert_eq!(titles("kiwi").await, ["Kiwi once"]);
 }
 
-/// A search filtered by nothing but its organization ranks from the words alone on PostgreSQL
-/// (`prompt_search`); one with a filter that every match passes joins the prompts. Both give the
-/// same page, ties broken by time of change, and never another organization's prompts; an edit
-/// and a view are seen by both.
+/// A search filtered by nothing but its organization and what the caller may see ranks from the
+/// words alone on PostgreSQL (`prompt_search`); one with a filter that every match passes joins
+/// the prompts. Both give the same page, ties broken by time of change, never another
+/// organization's prompts nor someone else's private ones; an edit is seen by both.
 #[tokio::test]
 async fn a_search_with_and_without_filters_ranks_the_same() {
     let app = TestApp::spawn().await;
     let other = app.signed_up("Omar", "omar@example.com").await;
     other.create_prompt("Kiwi elsewhere", "kiwi kiwi kiwi kiwi kiwi kiwi").await.expect("create");
     let owner = app.signed_up("Olivia", "olivia@example.com").await;
+    let org = create_org(&owner, "Acme").await;
+    let viewer = join(&app, &owner, org.id, "Victor", "victor@example.com", "viewer").await;
     let mut ids = Vec::new();
     for (i, body) in ["kiwi", "kiwi", "kiwi kiwi kiwi", "kiwi", "kiwi kiwi", "plum"].iter().enumerate() {
         app.clock.advance(chrono::Duration::minutes(1));
         ids.push(owner.create_prompt(&format!("Fruit {i}"), body).await.expect("create"));
     }
-    let page = async |params: serde_json::Value| -> Vec<String> {
-        search(&owner, params).await.items.into_iter().map(|p| p.title).collect()
+    let secret =
+        json!({ "input": { "title": "Fruit secret", "body": "kiwi kiwi kiwi kiwi kiwi", "visibility": "private" } });
+    let _: Uuid = owner.call_json("create_prompt", secret).await.expect("a private prompt");
+    let page = async |who: &Client, params: serde_json::Value| -> Vec<String> {
+        search(who, params).await.items.into_iter().map(|p| p.title).collect()
     };
-    let expected = ["Fruit 2", "Fruit 4", "Fruit 3", "Fruit 1", "Fruit 0"];
     for sort in ["relevance", "updated"] {
-        let alone = page(json!({ "q": "kiwi", "sort": sort })).await;
-        let filtered = page(json!({ "q": "kiwi", "sort": sort, "status": "draft" })).await;
-        assert_eq!(alone, filtered, "sorted by {sort}");
-        if sort == "relevance" {
-            assert_eq!(alone, expected, "most kiwis first, then the latest change");
-        } else {
-            assert_eq!(alone, ["Fruit 4", "Fruit 3", "Fruit 2", "Fruit 1", "Fruit 0"]);
+        for (who, private) in [(&owner, true), (&viewer, false)] {
+            let alone = page(who, json!({ "q": "kiwi", "sort": sort })).await;
+            let filtered = page(who, json!({ "q": "kiwi", "sort": sort, "status": "draft" })).await;
+            assert_eq!(alone, filtered, "sorted by {sort}");
+            let mut expected = match sort {
+                "relevance" => vec!["Fruit 2", "Fruit 4", "Fruit 3", "Fruit 1", "Fruit 0"],
+                _ => vec!["Fruit 4", "Fruit 3", "Fruit 2", "Fruit 1", "Fruit 0"],
+            };
+            if private {
+                expected.insert(0, "Fruit secret");
+            }
+            assert_eq!(alone, expected, "sorted by {sort}; the private prompt is its author's alone");
         }
     }
-    let _: PromptDetail = owner.call_json("prompt", json!({ "id": ids[0] })).await.expect("a view");
     app.clock.advance(chrono::Duration::minutes(1));
     owner.update_prompt(ids[0], 1, "Fruit 0", "kiwi kiwi kiwi kiwi").await.expect("edit");
-    let alone = page(json!({ "q": "kiwi" })).await;
+    let alone = page(&viewer, json!({ "q": "kiwi" })).await;
     assert_eq!(alone, ["Fruit 0", "Fruit 2", "Fruit 4", "Fruit 3", "Fruit 1"], "the edit ranks it first");
-    assert_eq!(alone, page(json!({ "q": "kiwi", "status": "draft" })).await);
-    assert_eq!(page(json!({ "q": "kiwi", "sort": "updated" })).await[0], "Fruit 0", "the edit is the latest change");
+    assert_eq!(alone, page(&viewer, json!({ "q": "kiwi", "status": "draft" })).await);
+    assert_eq!(page(&viewer, json!({ "q": "kiwi", "sort": "updated" })).await[0], "Fruit 0", "the latest change");
 }
 
 /// SQLite ranks the best 200 matches of the whole index before it looks at their organizations;

@@ -241,10 +241,18 @@ macro_rules! index_prompt {
     };
 }
 
+/// What `viewer` may see of the prompts (or their `prompt_search` rows) named `table`: all but
+/// others' private ones.
+fn push_visible_to(sql: &mut Sql, table: &str, viewer: UserId) {
+    sql.push(&format!(" AND ({table}.visibility <> 'private' OR {table}.author_id = "))
+        .arg(Arg::Uuid(viewer.0))
+        .push(")");
+}
+
 /// The list's filters, after its `WHERE` (on `p`, the prompts).
 fn push_filters(sql: &mut Sql, filter: &PromptFilter) {
     if let Some(viewer) = filter.viewer {
-        sql.push(" AND (p.visibility <> 'private' OR p.author_id = ").arg(Arg::Uuid(viewer.0)).push(")");
+        push_visible_to(sql, "p", viewer);
     }
     if !filter.tags.is_empty() {
         sql.push(" AND (SELECT COUNT(*) FROM prompt_tags t WHERE t.prompt_id = p.id AND t.tag IN (");
@@ -430,7 +438,7 @@ fn prompts_sql(org: OrgId, filter: &PromptFilter, matches: Option<Matches<'_>>) 
                 // `prompt_search` holds the organization, author, visibility and time of change too.
                 sql.push(" s.org_id = ").arg(Arg::Uuid(org.0));
                 if let Some(viewer) = filter.viewer {
-                    sql.push(" AND (s.visibility <> 'private' OR s.author_id = ").arg(Arg::Uuid(viewer.0)).push(")");
+                    push_visible_to(&mut sql, "s", viewer);
                 }
                 sql.push(&order_on("score", "s.updated_at", "s.prompt_id"));
             } else {

@@ -859,7 +859,7 @@ pub trait PromptStore: Send + Sync {
     /// transaction; counts of prompts that are gone are dropped.
     async fn add_prompt_counts(&self, counts: &[PromptCounts]) -> StoreResult<()>;
     /// Words of the organization's prompts that may be what `word` was meant to be.
-    async fn term_candidates(&self, org: OrgId, word: &str) -> StoreResult<Vec<String>>;
+    async fn term_candidates(&self, org: OrgId, word: &str) -> StoreResult<Arc<[String]>>;
     /// Whether the organization's prompts use `word` at all.
     async fn has_term(&self, org: OrgId, word: &str) -> StoreResult<bool>;
 

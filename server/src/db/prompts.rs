@@ -4,9 +4,9 @@
 //! that carry weight: [`super::search_weights`]) and PostgreSQL `tsvector` (`ts_rank_cd`, same
 //! weights). Typo tolerance looks up near words in `search_terms` (pg_trgm similarity on
 //! PostgreSQL, same first letter on SQLite) and the caller keeps those within the edit distance
-//! budget.
+//! budget; both lookups are remembered until the text changes (see [`super::search_weights`]).
 
-use super::search_weights::{Best, may_narrow, ranking};
+use super::search_weights::{Best, Recall, SearchMemo, may_narrow, ranking};
 use super::sql::{Arg, Sql, bind_all};
 use super::{Backend, BeginWrite, Db, OrStore, StoreResult as Result, on_pool, on_reader};
 use app::domain::prompt::{ModelSettings, PromptFields, PromptStatus, Visibility};
@@ -534,10 +534,15 @@ impl Db {
     }
 
     /// Prompts' indexed text (title, description, body, tags) changed, or prompts were added or
-    /// removed: words' document counts must be looked up again.
+    /// removed: words' document counts and typo lookups must be read again.
     pub(super) fn search_text_changed(&self) {
-        if let Db::Sqlite(backend) = self {
-            backend.search_memo.forget();
+        self.search_memo().forget();
+    }
+
+    fn search_memo(&self) -> &SearchMemo {
+        match self {
+            Db::Sqlite(backend) => &backend.search_memo,
+            Db::Postgres(backend) => &backend.search_memo,
         }
     }
 }
@@ -855,45 +860,56 @@ impl PromptStore for Db {
         })
     }
 
-    async fn term_candidates(&self, org: OrgId, word: &str) -> Result<Vec<String>> {
+    async fn term_candidates(&self, org: OrgId, word: &str) -> Result<Arc<[String]>> {
         let len = word.chars().count() as i64;
+        let first: String = word.chars().take(1).collect();
+        // SQLite's lookup depends on the word's first letter and length only: misspellings share it.
+        let key = match self {
+            Db::Sqlite(_) => format!("{first}\u{0}{len}"),
+            Db::Postgres(_) => word.to_owned(),
+        };
+        let generation = match self.search_memo().candidates(org.0, &key) {
+            Recall::Known(words) => return Ok(words),
+            Recall::Unknown(generation) => generation,
+        };
         let rows: Vec<(String,)> = match self {
-            Db::Sqlite(crate::db::Backend { pool, .. }) => {
-                let first: String = word.chars().take(1).collect();
-                // Same first letter, similar length: the usual shape of a typo, and an index range scan.
-                sqlx::query_as(
-                    "SELECT term FROM search_terms WHERE org_id = $1 AND term >= $2 AND term < $3 \
-                     AND length(term) BETWEEN $4 AND $5 LIMIT 2000",
-                )
+            // Same first letter, similar length: the usual shape of a typo, and an index range scan.
+            Db::Sqlite(backend) => on_reader!(@read backend, conn => sqlx::query_as(
+                "SELECT term FROM search_terms WHERE org_id = $1 AND term >= $2 AND term < $3 \
+                 AND length(term) BETWEEN $4 AND $5 LIMIT 2000")
                 .bind(org.0)
                 .bind(&first)
                 .bind(format!("{first}\u{10FFFF}"))
                 .bind(len - 2)
                 .bind(len + 2)
-                .fetch_all(pool)
-                .await
-                .store()?
-            }
-            Db::Postgres(crate::db::Backend { pool, .. }) => sqlx::query_as(
+                .fetch_all(&mut *conn)
+                .await),
+            Db::Postgres(backend) => on_reader!(@read backend, conn => sqlx::query_as(
                 "SELECT term FROM search_terms WHERE org_id = $1 AND term % $2 \
-                 AND length(term) BETWEEN $3 AND $4 ORDER BY similarity(term, $2) DESC LIMIT 200",
-            )
-            .bind(org.0)
-            .bind(word)
-            .bind(len - 2)
-            .bind(len + 2)
-            .fetch_all(pool)
-            .await
-            .store()?,
-        };
-        Ok(rows.into_iter().map(|(t,)| t).collect())
+                 AND length(term) BETWEEN $3 AND $4 ORDER BY similarity(term, $2) DESC LIMIT 200")
+                .bind(org.0)
+                .bind(word)
+                .bind(len - 2)
+                .bind(len + 2)
+                .fetch_all(&mut *conn)
+                .await),
+        }
+        .store()?;
+        let words: Arc<[String]> = rows.into_iter().map(|(t,)| t).collect();
+        self.search_memo().remember_candidates(generation, org.0, key, words.clone());
+        Ok(words)
     }
 
     async fn has_term(&self, org: OrgId, word: &str) -> Result<bool> {
+        let generation = match self.search_memo().term(org.0, word) {
+            Recall::Known(there) => return Ok(there),
+            Recall::Unknown(generation) => generation,
+        };
         let row: Option<(i32,)> = on_reader!(self, conn => sqlx::query_as(
             "SELECT 1 FROM search_terms WHERE org_id = $1 AND term = $2")
             .bind(org.0).bind(word).fetch_optional(conn).await)
         .store()?;
+        self.search_memo().remember_term(generation, org.0, word, row.is_some());
         Ok(row.is_some())
     }
 

@@ -11,12 +11,15 @@
 //! which prompts match. The words' document counts come from the index itself (the
 //! `prompts_fts_terms` vocabulary table) and are remembered until the prompts change
 //! ([`SearchMemo`]), as are a search's best matches: ranking every match is what a search of a
-//! common word costs (all 100,000 prompts scored to keep 200), and such searches repeat.
+//! common word costs (all 100,000 prompts scored to keep 200), and such searches repeat. So are,
+//! on both backends, what typo tolerance looks up in an organization's `search_terms` for every
+//! word searched: whether the word is there, and the words a misspelling may have meant.
 
 use app::domain::search::{Atom, Query};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use uuid::Uuid;
 
 /// The query to rank a search by, when it differs from the query itself: without excluded atoms,
 /// and without the groups whose every atom is a word in at least half of the `total` prompts
@@ -38,12 +41,22 @@ pub(crate) fn may_narrow(query: &Query) -> bool {
 }
 
 /// In how many prompts each looked-up word is and how many prompts are indexed, as FTS5 counts
-/// them, and the best matches of searches. Forgotten whenever this process changes the indexed
-/// text ([`SearchMemo::forget`]), and after a minute in any case (another process may write to the
-/// same file).
+/// them, the best matches of searches, and typo tolerance's lookups in `search_terms`. Forgotten
+/// whenever this process changes the indexed text ([`SearchMemo::forget`]), and after a minute in
+/// any case (another process may write to the same file or, on PostgreSQL, another instance to the
+/// same database: until then a word it added is not offered for a misspelling here, and a search
+/// for that word also matches its near words).
 #[derive(Debug, Default)]
 pub struct SearchMemo {
     memo: Mutex<Memo>,
+}
+
+/// What the memo knows of a lookup: its answer, or the generation to remember an answer read now
+/// under (see [`SearchMemo::remember_term`]).
+#[derive(Debug, PartialEq)]
+pub enum Recall<T> {
+    Known(T),
+    Unknown(u64),
 }
 
 /// What [`SearchMemo::best`] knows of a search's best matches.
@@ -67,6 +80,13 @@ struct Memo {
     /// their size in bytes.
     best: HashMap<String, Option<Arc<str>>>,
     best_bytes: usize,
+    /// Whether words are in an organization's `search_terms` (their number in `term_count`).
+    terms: HashMap<Uuid, HashMap<String, bool>>,
+    term_count: usize,
+    /// The words a misspelling may have meant, by organization and the lookup's key (see
+    /// `Db::term_candidates`), and how many words they hold together.
+    candidates: HashMap<Uuid, HashMap<String, Arc<[String]>>>,
+    candidate_words: usize,
 }
 
 impl Memo {
@@ -103,6 +123,11 @@ const MAX_WORDS: usize = 20_000;
 
 /// At most this many bytes of best matches are remembered; beyond, they start over.
 const MAX_BEST_BYTES: usize = 16 << 20;
+
+/// At most this many words' presence in `search_terms`, and this many candidate words, are
+/// remembered; beyond, each starts over.
+const MAX_TERMS: usize = 50_000;
+const MAX_CANDIDATE_WORDS: usize = 200_000;
 
 impl SearchMemo {
     /// The indexed text changed.
@@ -153,6 +178,59 @@ impl SearchMemo {
         let mut memo = self.lock();
         if memo.generation == generation {
             memo.keep_best(search, Some(best));
+        }
+    }
+
+    /// Whether `word` is known to be in `org`'s `search_terms`.
+    pub fn term(&self, org: Uuid, word: &str) -> Recall<bool> {
+        let memo = self.lock();
+        match memo.terms.get(&org).and_then(|t| t.get(word)) {
+            Some(there) => Recall::Known(*there),
+            None => Recall::Unknown(memo.generation),
+        }
+    }
+
+    /// Remembers whether `word` is in `org`'s `search_terms`, read after [`SearchMemo::term`]
+    /// said [`Recall::Unknown`] with `generation`, unless the text changed since.
+    pub fn remember_term(&self, generation: u64, org: Uuid, word: &str, there: bool) {
+        let mut memo = self.lock();
+        if memo.generation != generation {
+            return;
+        }
+        if memo.term_count >= MAX_TERMS {
+            memo.terms.clear();
+            memo.term_count = 0;
+        }
+        memo.since.get_or_insert_with(Instant::now);
+        if memo.terms.entry(org).or_default().insert(word.to_owned(), there).is_none() {
+            memo.term_count += 1;
+        }
+    }
+
+    /// The candidate words remembered for `org` under `key`.
+    pub fn candidates(&self, org: Uuid, key: &str) -> Recall<Arc<[String]>> {
+        let memo = self.lock();
+        match memo.candidates.get(&org).and_then(|c| c.get(key)) {
+            Some(words) => Recall::Known(words.clone()),
+            None => Recall::Unknown(memo.generation),
+        }
+    }
+
+    /// Remembers `org`'s candidate words under `key`, read after [`SearchMemo::candidates`] said
+    /// [`Recall::Unknown`] with `generation`, unless the text changed since.
+    pub fn remember_candidates(&self, generation: u64, org: Uuid, key: String, words: Arc<[String]>) {
+        let mut memo = self.lock();
+        if memo.generation != generation {
+            return;
+        }
+        if memo.candidate_words + words.len() > MAX_CANDIDATE_WORDS {
+            memo.candidates.clear();
+            memo.candidate_words = 0;
+        }
+        memo.since.get_or_insert_with(Instant::now);
+        memo.candidate_words += words.len();
+        if let Some(old) = memo.candidates.entry(org).or_default().insert(key, words) {
+            memo.candidate_words -= old.len();
         }
     }
 
@@ -255,6 +333,42 @@ mod tests {
         assert_eq!(memo.best("a"), Best::Known(big.clone()), "replacing an entry does not count it twice");
         memo.remember_best(0, "b".into(), big.clone());
         assert_eq!((memo.best("a"), memo.best("b")), (Best::Unseen, Best::Known(big)));
+    }
+
+    #[test]
+    fn terms_and_candidates_are_remembered_per_organization_until_the_text_changes() {
+        let memo = SearchMemo::default();
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let Recall::Unknown(generation) = memo.term(a, "prompt") else { panic!("not read yet") };
+        memo.remember_term(generation, a, "prompt", true);
+        memo.remember_term(generation, a, "promt", false);
+        assert_eq!((memo.term(a, "prompt"), memo.term(a, "promt")), (Recall::Known(true), Recall::Known(false)));
+        assert_eq!(memo.term(b, "prompt"), Recall::Unknown(generation), "another organization's words");
+        let words: Arc<[String]> = vec!["prompt".to_owned(), "prompts".to_owned()].into();
+        memo.remember_candidates(generation, a, "p\u{0}5".into(), words.clone());
+        assert_eq!(memo.candidates(a, "p\u{0}5"), Recall::Known(words.clone()));
+        assert_eq!(memo.candidates(b, "p\u{0}5"), Recall::Unknown(generation));
+        memo.forget();
+        let Recall::Unknown(now) = memo.term(a, "promt") else { panic!("forgotten") };
+        assert_eq!(memo.candidates(a, "p\u{0}5"), Recall::Unknown(now));
+        memo.remember_term(generation, a, "promt", false);
+        memo.remember_candidates(generation, a, "p\u{0}5".into(), words);
+        assert_eq!(memo.term(a, "promt"), Recall::Unknown(now), "read before the change");
+        assert_eq!(memo.candidates(a, "p\u{0}5"), Recall::Unknown(now), "read before the change");
+    }
+
+    #[test]
+    fn candidates_start_over_beyond_their_budget() {
+        let memo = SearchMemo::default();
+        let org = Uuid::from_u128(1);
+        let half: Arc<[String]> = vec![String::new(); MAX_CANDIDATE_WORDS / 2].into();
+        memo.remember_candidates(0, org, "a".into(), half.clone());
+        memo.remember_candidates(0, org, "a".into(), half.clone());
+        memo.remember_candidates(0, org, "b".into(), half.clone());
+        assert!(matches!(memo.candidates(org, "a"), Recall::Known(_)), "replacing a list does not count it twice");
+        memo.remember_candidates(0, org, "c".into(), half);
+        assert_eq!(memo.candidates(org, "a"), Recall::Unknown(0));
+        assert!(matches!(memo.candidates(org, "c"), Recall::Known(_)));
     }
 
     #[test]

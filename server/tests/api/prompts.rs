@@ -225,6 +225,37 @@ async fn a_repeated_search_sees_what_changed_since() {
     assert_eq!(titles("kiwi").await, ["Kiwi once"]);
 }
 
+/// What typo tolerance looks up (whether a word is in the organization's prompts, the words a
+/// misspelling may have meant) is remembered: a word that arrives later, by a create or an edit,
+/// is offered at once; another organization's words never are.
+#[tokio::test]
+async fn typo_tolerance_sees_words_added_since() {
+    let app = TestApp::spawn().await;
+    let other = app.signed_up("Omar", "omar@example.com").await;
+    other.create_prompt("Elsewhere", "prompting prompts").await.expect("create");
+    let owner = app.signed_up("Olivia", "olivia@example.com").await;
+    let plum = owner.create_prompt("Plum", "no fruit of that name").await.expect("create");
+    let found = async |q: &str| -> (Vec<String>, Vec<(String, Vec<String>)>) {
+        let page = search(&owner, json!({ "q": q })).await;
+        (page.items.into_iter().map(|p| p.title).collect(), page.widened)
+    };
+    for _ in 0..2 {
+        assert_eq!(found("promt").await, (vec![], vec![]), "no near word in this organization");
+        assert_eq!(found("prompt").await.0, Vec::<String>::new());
+    }
+
+    owner.create_prompt("Prompt tips", "How to write a good prompt.").await.expect("create");
+    let widened = vec![("promt".to_owned(), vec!["prompt".to_owned()])];
+    for _ in 0..2 {
+        assert_eq!(found("promt").await, (vec!["Prompt tips".to_owned()], widened.clone()));
+        assert_eq!(found("prompt").await, (vec!["Prompt tips".to_owned()], vec![]), "a word now, not a typo");
+    }
+
+    assert_eq!(found("plumb").await.1, vec![("plumb".to_owned(), vec!["plum".to_owned()])]);
+    owner.update_prompt(plum, 1, "Plumb line", "a plumb line hangs straight").await.expect("edit");
+    assert_eq!(found("plumb").await, (vec!["Plumb line".to_owned()], vec![]), "an edit brought the word");
+}
+
 /// A search filtered by nothing but its organization and what the caller may see ranks from the
 /// words alone on PostgreSQL (`prompt_search`); one with a filter that every match passes joins
 /// the prompts. Both give the same page, ties broken by time of change, never another

@@ -80,13 +80,45 @@ struct Memo {
     /// their size in bytes.
     best: HashMap<String, Option<Arc<str>>>,
     best_bytes: usize,
-    /// Whether words are in an organization's `search_terms` (their number in `term_count`).
-    terms: HashMap<Uuid, HashMap<String, bool>>,
-    term_count: usize,
+    /// Whether words are in an organization's `search_terms`.
+    terms: PerOrg<bool>,
     /// The words a misspelling may have meant, by organization and the lookup's key (see
-    /// `Db::term_candidates`), and how many words they hold together.
-    candidates: HashMap<Uuid, HashMap<String, Arc<[String]>>>,
-    candidate_words: usize,
+    /// `Db::term_candidates`).
+    candidates: PerOrg<Arc<[String]>>,
+}
+
+/// Lookups by organization and key, each weighing something against a budget (one word, or a
+/// list's words): beyond it, they start over.
+#[derive(Debug)]
+struct PerOrg<V> {
+    by_org: HashMap<Uuid, HashMap<String, V>>,
+    weight: usize,
+}
+
+impl<V> Default for PerOrg<V> {
+    fn default() -> Self {
+        Self { by_org: HashMap::new(), weight: 0 }
+    }
+}
+
+impl<V: Clone> PerOrg<V> {
+    fn get(&self, org: Uuid, key: &str) -> Option<V> {
+        self.by_org.get(&org)?.get(key).cloned()
+    }
+
+    /// Keeps `value` under `org` and `key`, weighing `weight(&value)`, starting over when all
+    /// would weigh more than `max`.
+    fn insert(&mut self, org: Uuid, key: String, value: V, weight: fn(&V) -> usize, max: usize) {
+        if let Some(old) = self.by_org.get_mut(&org).and_then(|keys| keys.remove(&key)) {
+            self.weight -= weight(&old);
+        }
+        let added = weight(&value);
+        if self.weight + added > max {
+            *self = Self::default();
+        }
+        self.weight += added;
+        self.by_org.entry(org).or_default().insert(key, value);
+    }
 }
 
 impl Memo {
@@ -146,14 +178,10 @@ impl SearchMemo {
     /// Remembers counts read after [`SearchMemo::get`] said `generation`, unless the text changed
     /// since.
     pub fn remember(&self, generation: u64, total: i64, words: impl IntoIterator<Item = (String, i64)>) {
-        let mut memo = self.lock();
-        if memo.generation != generation {
-            return;
-        }
+        let Some(mut memo) = self.lock_at(generation) else { return };
         if memo.words.len() >= MAX_WORDS {
             memo.words.clear();
         }
-        memo.since.get_or_insert_with(Instant::now);
         memo.total = Some(total);
         memo.words.extend(words);
     }
@@ -175,63 +203,52 @@ impl SearchMemo {
     /// Remembers `search`'s best matches (a JSON array of `[rowid, score]` pairs), read after
     /// [`SearchMemo::best`] said [`Best::Again`] with `generation`, unless the text changed since.
     pub fn remember_best(&self, generation: u64, search: String, best: Arc<str>) {
-        let mut memo = self.lock();
-        if memo.generation == generation {
+        if let Some(mut memo) = self.lock_at(generation) {
             memo.keep_best(search, Some(best));
         }
     }
 
     /// Whether `word` is known to be in `org`'s `search_terms`.
     pub fn term(&self, org: Uuid, word: &str) -> Recall<bool> {
-        let memo = self.lock();
-        match memo.terms.get(&org).and_then(|t| t.get(word)) {
-            Some(there) => Recall::Known(*there),
-            None => Recall::Unknown(memo.generation),
-        }
+        self.recall(|memo| memo.terms.get(org, word))
     }
 
     /// Remembers whether `word` is in `org`'s `search_terms`, read after [`SearchMemo::term`]
     /// said [`Recall::Unknown`] with `generation`, unless the text changed since.
     pub fn remember_term(&self, generation: u64, org: Uuid, word: &str, there: bool) {
-        let mut memo = self.lock();
-        if memo.generation != generation {
-            return;
-        }
-        if memo.term_count >= MAX_TERMS {
-            memo.terms.clear();
-            memo.term_count = 0;
-        }
-        memo.since.get_or_insert_with(Instant::now);
-        if memo.terms.entry(org).or_default().insert(word.to_owned(), there).is_none() {
-            memo.term_count += 1;
+        if let Some(mut memo) = self.lock_at(generation) {
+            memo.terms.insert(org, word.to_owned(), there, |_| 1, MAX_TERMS);
         }
     }
 
     /// The candidate words remembered for `org` under `key`.
     pub fn candidates(&self, org: Uuid, key: &str) -> Recall<Arc<[String]>> {
-        let memo = self.lock();
-        match memo.candidates.get(&org).and_then(|c| c.get(key)) {
-            Some(words) => Recall::Known(words.clone()),
-            None => Recall::Unknown(memo.generation),
-        }
+        self.recall(|memo| memo.candidates.get(org, key))
     }
 
     /// Remembers `org`'s candidate words under `key`, read after [`SearchMemo::candidates`] said
     /// [`Recall::Unknown`] with `generation`, unless the text changed since.
     pub fn remember_candidates(&self, generation: u64, org: Uuid, key: String, words: Arc<[String]>) {
+        if let Some(mut memo) = self.lock_at(generation) {
+            memo.candidates.insert(org, key, words, |words| words.len(), MAX_CANDIDATE_WORDS);
+        }
+    }
+
+    /// What `find` finds in the memo, or the generation to remember it under once read.
+    fn recall<T>(&self, find: impl FnOnce(&Memo) -> Option<T>) -> Recall<T> {
+        let memo = self.lock();
+        find(&memo).map_or(Recall::Unknown(memo.generation), Recall::Known)
+    }
+
+    /// The memo, to remember what was read after it said `generation`; `None` when the text
+    /// changed since.
+    fn lock_at(&self, generation: u64) -> Option<std::sync::MutexGuard<'_, Memo>> {
         let mut memo = self.lock();
         if memo.generation != generation {
-            return;
-        }
-        if memo.candidate_words + words.len() > MAX_CANDIDATE_WORDS {
-            memo.candidates.clear();
-            memo.candidate_words = 0;
+            return None;
         }
         memo.since.get_or_insert_with(Instant::now);
-        memo.candidate_words += words.len();
-        if let Some(old) = memo.candidates.entry(org).or_default().insert(key, words) {
-            memo.candidate_words -= old.len();
-        }
+        Some(memo)
     }
 
     /// The memo, started over when it is older than [`FRESH`].

@@ -228,13 +228,20 @@ pub fn typo_distance(word: &str) -> usize {
     }
 }
 
-/// The vocabulary words close enough to `word` to count as what was meant.
+/// The vocabulary words close enough to `word` to count as what was meant. They start with the
+/// same letter: people seldom mistype the first one, and a word that differs there is most often
+/// another word ("mjove" means "mojove" or "move", not "jove"; Meilisearch counts a typo there as
+/// two). Both backends look near words up by their first letter.
 pub fn near_words<'a>(word: &str, vocabulary: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     let max = typo_distance(word);
-    if max == 0 {
+    let Some(first) = word.chars().next().filter(|_| max > 0) else {
         return vec![];
-    }
-    vocabulary.into_iter().filter(|v| *v != word && edit_distance(word, v, max).is_some()).map(str::to_owned).collect()
+    };
+    vocabulary
+        .into_iter()
+        .filter(|v| *v != word && v.starts_with(first) && edit_distance(word, v, max).is_some())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// A piece of highlighted text: `hit` marks a matching word.
@@ -348,6 +355,8 @@ mod tests {
         let vocabulary = ["prompt", "prompts", "program", "romp"];
         assert_eq!(near_words("promt", vocabulary), ["prompt"]);
         assert!(near_words("cat", ["car"]).is_empty(), "short words are taken as typed");
+        assert_eq!(near_words("mjove", ["mojove", "jove", "move"]), ["mojove", "move"], "the first letter is kept");
+        assert!(near_words("xpromptly", ["promptly"]).is_empty(), "even with two typos to spend");
         let mut q = Query::parse("promt marketing");
         q.widen("promt", &["prompt".into()]);
         assert_eq!(q.to_fts5(), r#"("promt" OR "prompt") AND "marketing""#);

@@ -884,8 +884,9 @@ impl PromptStore for Db {
                 .bind(len + 2)
                 .fetch_all(&mut *conn)
                 .await),
+            // Trigrams in common, the same first letter ([`app::domain::search::near_words`]).
             Db::Postgres(backend) => on_reader!(@read backend, conn => sqlx::query_as(
-                "SELECT term FROM search_terms WHERE org_id = $1 AND term % $2 \
+                "SELECT term FROM search_terms WHERE org_id = $1 AND term % $2 AND left(term, 1) = left($2, 1) \
                  AND length(term) BETWEEN $3 AND $4 ORDER BY similarity(term, $2) DESC LIMIT 200")
                 .bind(org.0)
                 .bind(word)

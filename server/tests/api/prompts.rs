@@ -256,6 +256,19 @@ async fn typo_tolerance_sees_words_added_since() {
     assert_eq!(found("plumb").await, (vec!["Plumb line".to_owned()], vec![]), "an edit brought the word");
 }
 
+/// A misspelling is widened to near words that start with its first letter, on both backends
+/// (PostgreSQL finds candidates by trigrams, which would offer "jove" for "mjove" too).
+#[tokio::test]
+async fn a_typo_keeps_its_first_letter() {
+    let app = TestApp::spawn().await;
+    let owner = app.signed_up("Olivia", "olivia@example.com").await;
+    owner.create_prompt("Moving day", "Plan the move to the new office.").await.expect("create");
+    owner.create_prompt("Ode", "A hymn to jove, king of the gods.").await.expect("create");
+    let page = search(&owner, json!({ "q": "mjove" })).await;
+    assert_eq!(page.items.iter().map(|p| p.title.as_str()).collect::<Vec<_>>(), ["Moving day"]);
+    assert_eq!(page.widened, vec![("mjove".to_owned(), vec!["move".to_owned()])]);
+}
+
 /// A search filtered by nothing but its organization and what the caller may see ranks from the
 /// words alone on PostgreSQL (`prompt_search`); one with a filter that every match passes joins
 /// the prompts. Both give the same page, ties broken by time of change, never another

@@ -43,8 +43,8 @@ pub enum Db {
 pub struct Backend<DB: Database> {
     pub pool: Pool<DB>,
     readers: Arc<Readers<DB::Connection>>,
-    /// What searches look up and may remember: words' document counts in the full-text index and
-    /// searches' best matches (SQLite), and typo tolerance's lookups in `search_terms` (both).
+    /// What searches look up and may remember: words' document counts in the full-text index
+    /// (SQLite), searches' best matches and typo tolerance's lookups in `search_terms` (both).
     search_memo: Arc<search_weights::SearchMemo>,
 }
 

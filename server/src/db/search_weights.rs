@@ -10,10 +10,12 @@
 //! So a search ranks by its groups that carry weight ([`ranking`]) while the whole query decides
 //! which prompts match. The words' document counts come from the index itself (the
 //! `prompts_fts_terms` vocabulary table) and are remembered until the prompts change
-//! ([`SearchMemo`]), as are a search's best matches: ranking every match is what a search of a
-//! common word costs (all 100,000 prompts scored to keep 200), and such searches repeat. So are,
-//! on both backends, what typo tolerance looks up in an organization's `search_terms` for every
-//! word searched: whether the word is there, and the words a misspelling may have meant.
+//! ([`SearchMemo`]). So are, on both backends, a search's best matches (ranking every match is
+//! what a search of a common word costs, all 100,000 prompts scored to keep 200, and such searches
+//! repeat; on PostgreSQL they are checked against the organization's search generation, see
+//! `kept_matches` in `prompts.rs`) and what typo tolerance looks up in an organization's
+//! `search_terms` for every word searched: whether the word is there, and the words a misspelling
+//! may have meant.
 
 use app::domain::search::{Atom, Query};
 use std::collections::HashMap;
@@ -45,7 +47,8 @@ pub(crate) fn may_narrow(query: &Query) -> bool {
 /// whenever this process changes the indexed text ([`SearchMemo::forget`]), and after a minute in
 /// any case (another process may write to the same file or, on PostgreSQL, another instance to the
 /// same database: until then a word it added is not offered for a misspelling here, and a search
-/// for that word also matches its near words).
+/// for that word also matches its near words; PostgreSQL's best matches are checked as they are
+/// used, and do not wait for that).
 #[derive(Debug, Default)]
 pub struct SearchMemo {
     memo: Mutex<Memo>,
@@ -208,6 +211,14 @@ impl SearchMemo {
         }
     }
 
+    /// Forgets `search`'s best matches, found out of date: they are read again when it comes again.
+    pub fn forget_best(&self, search: &str) {
+        let mut memo = self.lock();
+        if memo.best.get(search).is_some_and(Option::is_some) {
+            memo.keep_best(search.to_owned(), None);
+        }
+    }
+
     /// Whether `word` is known to be in `org`'s `search_terms`.
     pub fn term(&self, org: Uuid, word: &str) -> Recall<bool> {
         self.recall(|memo| memo.terms.get(org, word))
@@ -339,6 +350,11 @@ mod tests {
         let Best::Again(now) = memo.best("200 pricing") else { panic!("seen once") };
         memo.remember_best(now - 1, "200 pricing".into(), "[[1,2.5]]".into());
         assert_eq!(memo.best("200 pricing"), Best::Again(now), "read before the change");
+        memo.remember_best(now, "200 pricing".into(), "[[1,2.5]]".into());
+        memo.forget_best("200 pricing");
+        assert_eq!(memo.best("200 pricing"), Best::Again(now), "out of date: read again when it comes again");
+        memo.forget_best("200 invoice");
+        assert_eq!(memo.best("200 invoice"), Best::Unseen, "forgetting what was never remembered marks nothing");
     }
 
     #[test]

@@ -27,6 +27,24 @@ macro_rules! bind_all {
     }};
 }
 
+/// Where the two backends' SQL differs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// The function `f(haystack, needle)` that gives where `needle` first occurs in `haystack`,
+    /// from 1, or 0.
+    pub fn position(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "instr",
+            Dialect::Postgres => "strpos",
+        }
+    }
+}
+
 /// A statement's text and arguments, numbered as they are added.
 #[derive(Default)]
 pub(crate) struct Sql {

@@ -144,6 +144,82 @@ async fn search_ranks_highlights_filters_and_forgives_typos() {
     assert!(matches!(&only_not.error, AppError::Validation { field, .. } if field == "q"));
 }
 
+/// A tag filter matches whole tags: not one that merely starts with it, and `_` (allowed in tags)
+/// is a character, not a wildcard. Any tag or all of them, alone and within a search.
+#[tokio::test]
+async fn tag_filters_match_whole_tags() {
+    let app = TestApp::spawn().await;
+    let owner = app.signed_up("Olivia", "olivia@example.com").await;
+    for (title, tags) in [
+        ("Underscore", "team_a"),
+        ("Lookalike", "teamxa"),
+        ("Sales", "sales"),
+        ("Sales ops", "sales-ops"),
+        ("Sales email", "email, sales"),
+        ("Email", "email, team_a"),
+    ] {
+        let input = json!({ "title": title, "body": "A plain prompt.", "tags": tags, "status": "published" });
+        owner.call_json::<Uuid>("create_prompt", json!({ "input": input })).await.expect("create");
+    }
+    let titles = |page: PromptPage| {
+        let mut titles: Vec<String> = page.items.into_iter().map(|p| p.title).collect();
+        titles.sort();
+        titles
+    };
+
+    assert_eq!(titles(search(&owner, json!({ "tags": "team_a" })).await), ["Email", "Underscore"]);
+    assert_eq!(titles(search(&owner, json!({ "tags": "sales" })).await), ["Sales", "Sales email"]);
+    assert_eq!(
+        titles(search(&owner, json!({ "tags": "sales, team_a" })).await),
+        ["Email", "Sales", "Sales email", "Underscore"]
+    );
+    assert_eq!(titles(search(&owner, json!({ "tags": "email, team_a", "all_tags": true })).await), ["Email"]);
+    assert_eq!(
+        titles(search(&owner, json!({ "tags": "sales, team_a", "all_tags": true })).await),
+        Vec::<String>::new()
+    );
+    assert_eq!(titles(search(&owner, json!({ "q": "plain", "tags": "email" })).await), ["Email", "Sales email"]);
+}
+
+/// PostgreSQL remembers the best matches of a search that comes again. Another instance's change
+/// to the organization's prompts (here, a statement of the test's own, which this instance does not
+/// see made) shows in the next search, not once the memo expires. SQLite runs one instance per
+/// database.
+#[tokio::test]
+async fn remembered_matches_see_another_instances_changes() {
+    let app = TestApp::spawn().await;
+    let server::db::Db::Postgres(server::db::Backend { pool, .. }) = &app.state.db else { return };
+    let owner = app.signed_up("Olivia", "olivia@example.com").await;
+    let crossing = owner.create_prompt("Zebra crossing", "Cross where the zebra is.").await.expect("create");
+    let herd = owner.create_prompt("Horses", "A herd of horses.").await.expect("create");
+    let zebra = || async {
+        let mut titles: Vec<String> =
+            search(&owner, json!({ "q": "zebra" })).await.items.into_iter().map(|p| p.title).collect();
+        titles.sort();
+        titles
+    };
+    // New, seen again (its matches read and remembered), then served from what is remembered.
+    for _ in 0..3 {
+        assert_eq!(zebra().await, ["Zebra crossing"]);
+    }
+    let elsewhere = |id: Uuid, title: &'static str, body: &'static str| async move {
+        sqlx::query("UPDATE prompts SET title = $2, body = $3, updated_at = now() WHERE id = $1")
+            .bind(id)
+            .bind(title)
+            .bind(body)
+            .execute(pool)
+            .await
+            .expect("update from another instance");
+    };
+    elsewhere(herd, "Zebra herd", "A herd of zebras and one zebra.").await;
+    assert_eq!(zebra().await, ["Zebra crossing", "Zebra herd"], "a prompt that now matches");
+    for _ in 0..2 {
+        assert_eq!(zebra().await, ["Zebra crossing", "Zebra herd"]);
+    }
+    elsewhere(crossing, "Crossing", "Cross at the lights.").await;
+    assert_eq!(zebra().await, ["Zebra herd"], "a prompt that no longer matches");
+}
+
 /// On SQLite a word in half the prompts or more weighs next to nothing in bm25, so it is left out
 /// of what a search ranks by (it still decides what matches). `you OR zzzz` is never left out
 /// (`zzzz` is in no prompt), so `pricing you OR zzzz` is ranked by every word: the order to match,

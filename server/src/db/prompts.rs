@@ -599,6 +599,16 @@ async fn kept_matches(
     Ok(Some((key, kept)))
 }
 
+/// Whether `org`'s search generation is still the one `kept` matches were read at: a page read from
+/// them comes back empty both when it moved on and when the filters leave none of them.
+async fn kept_still_hold(backend: &Backend<sqlx::Postgres>, org: OrgId, kept: &str) -> Result<bool> {
+    on_reader!(@read backend, conn => sqlx::query_scalar(
+        "SELECT COALESCE((SELECT generation FROM search_generations WHERE org_id = $1), 0) \
+         = (CAST($2 AS json)->>'generation')::bigint")
+        .bind(org.0).bind(kept).fetch_one(&mut *conn).await)
+    .store()
+}
+
 impl Db {
     async fn prompt_rows(&self, sql: &Sql) -> Result<Vec<PromptRow>> {
         on_reader!(self, conn => bind_all!(sqlx::query_as(&sql.text), &sql.args).fetch_all(conn).await).store()
@@ -651,28 +661,24 @@ impl PromptStore for Db {
     }
 
     async fn prompts(&self, org: OrgId, filter: &PromptFilter) -> Result<Vec<PromptRecord>> {
+        let dialect = self.dialect();
         let rows = match (self, filter.query.as_ref().filter(|q| !q.is_empty())) {
-            (_, None) => self.prompt_rows(&prompts_sql(self.dialect(), org, filter, None)).await?,
+            (_, None) => self.prompt_rows(&prompts_sql(dialect, org, filter, None)).await?,
             (Db::Postgres(backend), Some(query)) => {
                 let query = query.to_tsquery();
                 let mut page = None;
                 if let Some(first) = ranked_first(filter)
                     && let Some((key, kept)) = kept_matches(backend, org, &query, first).await?
                 {
-                    let rows =
-                        self.prompt_rows(&prompts_sql(self.dialect(), org, filter, Some(Matches::Kept(&kept)))).await?;
-                    if rows.is_empty() {
-                        // Out of date (or the filters leave none of them): read again next time.
+                    let rows = self.prompt_rows(&prompts_sql(dialect, org, filter, Some(Matches::Kept(&kept)))).await?;
+                    if rows.is_empty() && !kept_still_hold(backend, org, &kept).await? {
                         backend.search_memo.forget_best(&key);
                     }
                     page = ranked_first_holds_the_page(&rows, filter, first).then_some(rows);
                 }
                 match page {
                     Some(rows) => rows,
-                    None => {
-                        self.prompt_rows(&prompts_sql(self.dialect(), org, filter, Some(Matches::TsQuery(query))))
-                            .await?
-                    }
+                    None => self.prompt_rows(&prompts_sql(dialect, org, filter, Some(Matches::TsQuery(query)))).await?,
                 }
             }
             (Db::Sqlite(backend), Some(query)) => {
@@ -684,7 +690,7 @@ impl PromptStore for Db {
                         Some(best) => Matches::Best(best),
                         None => Matches::Fts { search: &search, first: Some(first) },
                     };
-                    let rows = self.prompt_rows(&prompts_sql(self.dialect(), org, filter, Some(matches))).await?;
+                    let rows = self.prompt_rows(&prompts_sql(dialect, org, filter, Some(matches))).await?;
                     page = ranked_first_holds_the_page(&rows, filter, first).then_some(rows);
                 }
                 match page {

@@ -202,6 +202,10 @@ async fn remembered_matches_see_another_instances_changes() {
     for _ in 0..3 {
         assert_eq!(zebra().await, ["Zebra crossing"]);
     }
+    // Filters that leave none of the remembered matches: an empty page, not an out-of-date one.
+    for _ in 0..3 {
+        assert!(search(&owner, json!({ "q": "zebra", "tags": "unused" })).await.items.is_empty());
+    }
     let elsewhere = |id: Uuid, title: &'static str, body: &'static str| async move {
         sqlx::query("UPDATE prompts SET title = $2, body = $3, updated_at = now() WHERE id = $1")
             .bind(id)

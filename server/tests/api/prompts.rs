@@ -21,6 +21,13 @@ async fn search(client: &Client, params: serde_json::Value) -> PromptPage {
     client.call_json("prompts", json!({ "params": params })).await.expect("search")
 }
 
+/// The page's titles in alphabetical order, for what a search finds whatever its ranking.
+fn sorted_titles(page: PromptPage) -> Vec<String> {
+    let mut titles: Vec<String> = page.items.into_iter().map(|p| p.title).collect();
+    titles.sort();
+    titles
+}
+
 #[tokio::test]
 async fn versions_diff_revert_and_labels() {
     let app = TestApp::spawn().await;
@@ -161,24 +168,18 @@ async fn tag_filters_match_whole_tags() {
         let input = json!({ "title": title, "body": "A plain prompt.", "tags": tags, "status": "published" });
         owner.call_json::<Uuid>("create_prompt", json!({ "input": input })).await.expect("create");
     }
-    let titles = |page: PromptPage| {
-        let mut titles: Vec<String> = page.items.into_iter().map(|p| p.title).collect();
-        titles.sort();
-        titles
-    };
-
-    assert_eq!(titles(search(&owner, json!({ "tags": "team_a" })).await), ["Email", "Underscore"]);
-    assert_eq!(titles(search(&owner, json!({ "tags": "sales" })).await), ["Sales", "Sales email"]);
+    assert_eq!(sorted_titles(search(&owner, json!({ "tags": "team_a" })).await), ["Email", "Underscore"]);
+    assert_eq!(sorted_titles(search(&owner, json!({ "tags": "sales" })).await), ["Sales", "Sales email"]);
     assert_eq!(
-        titles(search(&owner, json!({ "tags": "sales, team_a" })).await),
+        sorted_titles(search(&owner, json!({ "tags": "sales, team_a" })).await),
         ["Email", "Sales", "Sales email", "Underscore"]
     );
-    assert_eq!(titles(search(&owner, json!({ "tags": "email, team_a", "all_tags": true })).await), ["Email"]);
+    assert_eq!(sorted_titles(search(&owner, json!({ "tags": "email, team_a", "all_tags": true })).await), ["Email"]);
     assert_eq!(
-        titles(search(&owner, json!({ "tags": "sales, team_a", "all_tags": true })).await),
+        sorted_titles(search(&owner, json!({ "tags": "sales, team_a", "all_tags": true })).await),
         Vec::<String>::new()
     );
-    assert_eq!(titles(search(&owner, json!({ "q": "plain", "tags": "email" })).await), ["Email", "Sales email"]);
+    assert_eq!(sorted_titles(search(&owner, json!({ "q": "plain", "tags": "email" })).await), ["Email", "Sales email"]);
 }
 
 /// PostgreSQL remembers the best matches of a search that comes again. Another instance's change
@@ -192,12 +193,7 @@ async fn remembered_matches_see_another_instances_changes() {
     let owner = app.signed_up("Olivia", "olivia@example.com").await;
     let crossing = owner.create_prompt("Zebra crossing", "Cross where the zebra is.").await.expect("create");
     let herd = owner.create_prompt("Horses", "A herd of horses.").await.expect("create");
-    let zebra = || async {
-        let mut titles: Vec<String> =
-            search(&owner, json!({ "q": "zebra" })).await.items.into_iter().map(|p| p.title).collect();
-        titles.sort();
-        titles
-    };
+    let zebra = || async { sorted_titles(search(&owner, json!({ "q": "zebra" })).await) };
     // New, seen again (its matches read and remembered), then served from what is remembered.
     for _ in 0..3 {
         assert_eq!(zebra().await, ["Zebra crossing"]);
@@ -271,8 +267,8 @@ async fn words_in_most_prompts_still_match_and_rank_as_their_weight_says() {
     }
 }
 
-/// A search that comes again is ranked from its remembered best matches on SQLite: what is
-/// created, edited or deleted since shows at once, on both backends.
+/// A search that comes again is ranked from its remembered best matches: what is created, edited
+/// or deleted since shows at once, on both backends.
 #[tokio::test]
 async fn a_repeated_search_sees_what_changed_since() {
     let app = TestApp::spawn().await;

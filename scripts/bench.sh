@@ -36,6 +36,7 @@ tmp=$(mktemp)
   echo "  phrase of both, or a content word with a typo. The prompts' words follow Zipf's law (a few"
   echo "  dozen common words in most prompts, 5,000 rarer ones); content words are drawn evenly from the"
   echo "  rarer ones."
+  echo "- API search by shape: each of those four alone, to see which one costs what."
   echo "- API search, a word in most prompts: one common word, every prompt a match to rank."
   echo "- API search, three words as prompts use them: three words drawn as the prompts' own are"
   echo "  (so mostly common ones, as in a question typed in plain words), all required."

@@ -293,6 +293,33 @@ fn prompt(rng: &mut StdRng, n: usize) -> ImportedPrompt {
     }
 }
 
+/// The shapes of query "API search" mixes in equal parts, as scenarios of their own.
+const SEARCH_SHAPES: [&str; 4] = [
+    "API search by shape: a content word",
+    "API search by shape: a content word and a common one",
+    "API search by shape: a phrase of a common word and a content word",
+    "API search by shape: a content word with a typo",
+];
+
+/// The path of a search of the given shape (an index into [`SEARCH_SHAPES`]).
+fn search_path(rng: &mut StdRng, shape: usize) -> String {
+    let v = &*VOCABULARY;
+    let q = match shape {
+        0 => v.content_word(rng).to_owned(),
+        1 => format!("{} {}", v.content_word(rng), Vocabulary::common_word(rng)),
+        2 => format!("\"{} {}\"", Vocabulary::common_word(rng), v.content_word(rng)),
+        // A typo: one letter dropped.
+        _ => loop {
+            let w = v.content_word(rng);
+            if w.len() > 5 {
+                let at = rng.gen_range(1..w.len() - 1);
+                break format!("{}{}", &w[..at], &w[at + 1..]);
+            }
+        },
+    };
+    format!("/api/v1/prompts?{}", serde_urlencoded::to_string([("q", q.as_str()), ("limit", "20")]).unwrap())
+}
+
 /// One measured scenario: every latency, in microseconds.
 struct Run {
     name: &'static str,
@@ -609,24 +636,16 @@ async fn run(a: Args, setup: Setup) {
     let search = Scenario {
         headers: api(),
         path: |rng: &mut StdRng| {
-            let v = &*VOCABULARY;
-            let q = match rng.gen_range(0..4) {
-                0 => v.content_word(rng).to_owned(),
-                1 => format!("{} {}", v.content_word(rng), Vocabulary::common_word(rng)),
-                2 => format!("\"{} {}\"", Vocabulary::common_word(rng), v.content_word(rng)),
-                // A typo: one letter dropped.
-                _ => loop {
-                    let w = v.content_word(rng);
-                    if w.len() > 5 {
-                        let at = rng.gen_range(1..w.len() - 1);
-                        break format!("{}{}", &w[..at], &w[at + 1..]);
-                    }
-                },
-            };
-            format!("/api/v1/prompts?{}", serde_urlencoded::to_string([("q", q.as_str()), ("limit", "20")]).unwrap())
+            let shape = rng.gen_range(0..SEARCH_SHAPES.len());
+            search_path(rng, shape)
         },
     };
     runs.extend(measure(&a, addr, "API search", search).await);
+    // Each of the mix's shapes alone, to see which one costs what.
+    for (shape, name) in SEARCH_SHAPES.iter().enumerate() {
+        let alone = Scenario { headers: api(), path: move |rng: &mut StdRng| search_path(rng, shape) };
+        runs.extend(measure(&a, addr, name, alone).await);
+    }
     let common = Scenario {
         headers: api(),
         path: |rng: &mut StdRng| {

@@ -14,6 +14,7 @@ mod mail;
 mod orgs;
 mod prompts;
 mod readers;
+mod relevance;
 mod search_weights;
 mod searches;
 mod sequences;
@@ -121,6 +122,8 @@ pub enum ConnectError {
     Open(#[from] sqlx::Error),
     #[error("could not run migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("could not index prompts for search: {0}")]
+    Index(StoreError),
 }
 
 /// How many reader connections ([`readers`]) an instance keeps: `CAIRN_DB_READERS`, or the
@@ -182,6 +185,7 @@ impl Db {
         } else {
             return Err(ConnectError::UnsupportedUrl(url.to_owned()));
         };
+        db.index_waiting_prompts().await.map_err(ConnectError::Index)?;
         Ok(db)
     }
 

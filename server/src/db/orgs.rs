@@ -172,8 +172,14 @@ impl OrgStore for Db {
     }
 
     async fn delete_org(&self, org: OrgId) -> Result<()> {
-        let deleted = on_pool!(self, pool => sqlx::query("DELETE FROM organizations WHERE id = $1")
-            .bind(org.0).execute(pool).await.store().map(|_| ()));
+        // Its search postings have no foreign key to go with it (see migration 0034).
+        let deleted = on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await.store()?;
+            sqlx::query("DELETE FROM search_postings WHERE word_id IN (SELECT id FROM search_words WHERE org_id = $1)")
+                .bind(org.0).execute(&mut *tx).await.store()?;
+            sqlx::query("DELETE FROM organizations WHERE id = $1").bind(org.0).execute(&mut *tx).await.store()?;
+            tx.commit().await.store()
+        });
         // Its prompts went with it.
         self.search_text_changed();
         deleted

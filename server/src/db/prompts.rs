@@ -6,11 +6,12 @@
 //! PostgreSQL, same first letter on SQLite) and the caller keeps those within the edit distance
 //! budget; both lookups are remembered until the text changes (see [`super::search_weights`]).
 
+use super::relevance::{self, Candidate, IndexWrites, Next, PostingsRead, Ranker, WordStats};
 use super::search_weights::{Best, Recall, SearchMemo, may_narrow, ranking};
 use super::sql::{Arg, Dialect, Sql, bind_all};
 use super::{Backend, BeginWrite, Db, OrStore, StoreResult as Result, on_pool, on_reader};
 use app::domain::prompt::{ModelSettings, PromptFields, PromptStatus, Visibility};
-use app::domain::search::{Query, words};
+use app::domain::search::{Atom, Query, words};
 use app::domain::{OrgId, UserId};
 use app::ports::{
     CategoryRecord, CollectionRecord, LabelRecord, LibraryImport, PromptCounts, PromptFilter, PromptRecord, PromptSave,
@@ -19,6 +20,7 @@ use app::ports::{
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
+use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -241,6 +243,115 @@ macro_rules! index_prompt {
     };
 }
 
+/// Looks up the ids of `$words` (`&str`s, each once) in the organization's `search_words` on
+/// `$tx`, adding the missing ones, into `$w.ids` ([`IndexWrites`]).
+macro_rules! word_ids {
+    ($tx:expr, $org:expr, $w:expr, $words:expr) => {{
+        let missing: Vec<String> = $words.filter(|w| !$w.ids.contains_key(*w)).map(str::to_owned).collect();
+        for chunk in missing.chunks(500) {
+            // Read, add what is not there, and read again what another transaction added meanwhile
+            // (PostgreSQL: `DO NOTHING` returns no id for those).
+            for add in [true, true, false] {
+                let unknown: Vec<&String> = chunk.iter().filter(|w| !$w.ids.contains_key(w.as_str())).collect();
+                if unknown.is_empty() {
+                    break;
+                }
+                let sql = relevance::select_words_sql(unknown.len());
+                let found: Vec<(String, i64)> = unknown
+                    .iter()
+                    .fold(sqlx::query_as(&sql).bind($org), |q, w| q.bind(w.as_str()))
+                    .fetch_all(&mut *$tx)
+                    .await
+                    .store()?;
+                $w.ids.extend(found);
+                let unknown: Vec<&String> = chunk.iter().filter(|w| !$w.ids.contains_key(w.as_str())).collect();
+                if unknown.is_empty() {
+                    break;
+                }
+                if !add {
+                    return Err(StoreError::Other(format!("search words not found after adding them: {unknown:?}")));
+                }
+                let sql = relevance::insert_words_sql(unknown.len());
+                let added: Vec<(String, i64)> = unknown
+                    .iter()
+                    .fold(sqlx::query_as(&sql).bind($org), |q, w| q.bind(w.as_str()))
+                    .fetch_all(&mut *$tx)
+                    .await
+                    .store()?;
+                $w.ids.extend(added);
+            }
+        }
+    }};
+}
+
+/// Indexes the prompt `$id` of `$org` for search on `$tx`, from `$fields` (title, description,
+/// body and tags as stored), replacing what was indexed of it.
+macro_rules! index_doc {
+    ($tx:expr, $org:expr, $w:expr, $id:expr, $fields:expr) => {{
+        // The upsert locks the prompt's row (PostgreSQL) and returns its postings as they were.
+        let (doc, old): (i64, Option<String>) = sqlx::query_as(
+            "INSERT INTO prompt_docs (prompt_id) VALUES ($1) ON CONFLICT (prompt_id) \
+             DO UPDATE SET prompt_id = excluded.prompt_id RETURNING doc, postings",
+        )
+        .bind($id)
+        .fetch_one(&mut *$tx)
+        .await
+        .store()?;
+        let impacts = relevance::impacts($fields);
+        word_ids!($tx, $org, $w, impacts.iter().map(|(k, _)| k.as_str()));
+        let new: Vec<(i64, i32)> = impacts.iter().map(|(k, i)| ($w.ids[k.as_str()], *i)).collect();
+        let old = old.as_deref().map(relevance::decode_postings);
+        for sql in $w.change(doc, old.as_deref(), Some(new.as_slice())) {
+            sqlx::query(&sql).execute(&mut *$tx).await.store()?;
+        }
+        sqlx::query("UPDATE prompt_docs SET postings = $2 WHERE doc = $1")
+            .bind(doc)
+            .bind(relevance::encode_postings(&new))
+            .execute(&mut *$tx)
+            .await
+            .store()?;
+    }};
+}
+
+/// Takes the prompt `$id` of `$org` out of the search index on `$tx`, before it is deleted;
+/// `$lock` locks its `prompt_docs` row (`d`) on PostgreSQL, so that two deletes count it once.
+macro_rules! unindex_doc {
+    ($tx:expr, $org:expr, $w:expr, $id:expr, $lock:expr) => {{
+        let sql = format!(
+            "SELECT d.doc, d.postings FROM prompt_docs d JOIN prompts p ON p.id = d.prompt_id \
+             WHERE p.org_id = $1 AND d.prompt_id = $2{}",
+            $lock
+        );
+        let found: Option<(i64, Option<String>)> =
+            sqlx::query_as(&sql).bind($org).bind($id).fetch_optional(&mut *$tx).await.store()?;
+        if let Some((doc, Some(old))) = found {
+            for sql in $w.change(doc, Some(relevance::decode_postings(&old).as_slice()), None) {
+                sqlx::query(&sql).execute(&mut *$tx).await.store()?;
+            }
+            sqlx::query("UPDATE prompt_docs SET postings = NULL WHERE doc = $1")
+                .bind(doc)
+                .execute(&mut *$tx)
+                .await
+                .store()?;
+        }
+    }};
+}
+
+/// Writes the postings `$w` gained and the words' prompt counts it counted on `$tx`.
+macro_rules! write_index {
+    ($tx:expr, $org:expr, $w:expr) => {{
+        let total = if $w.total == 0 {
+            None
+        } else {
+            word_ids!($tx, $org, $w, std::iter::once(""));
+            Some($w.ids[""])
+        };
+        for sql in $w.finish(total) {
+            sqlx::query(&sql).execute(&mut *$tx).await.store()?;
+        }
+    }};
+}
+
 /// What `viewer` may see of the prompts (or their `prompt_search` rows) named `table`: all but
 /// others' private ones.
 fn push_visible_to(sql: &mut Sql, table: &str, viewer: UserId) {
@@ -365,17 +476,30 @@ impl FtsSearch {
     }
 }
 
+/// `SELECT` and a page's columns (a search's: with the body, where hits may be), and whether
+/// `filter.me` marked each prompt a favorite.
+fn push_columns(sql: &mut Sql, filter: &PromptFilter, searching: bool) {
+    let columns = match (filter.summaries, searching) {
+        (false, _) => PROMPT_COLUMNS,
+        (true, false) => SUMMARY_COLUMNS,
+        (true, true) => SEARCH_SUMMARY_COLUMNS,
+    };
+    sql.push("SELECT ").push(columns);
+    match filter.me {
+        Some(me) => sql
+            .push(", EXISTS (SELECT 1 FROM prompt_favorites f WHERE f.prompt_id = p.id AND f.user_id = ")
+            .arg(Arg::Uuid(me.0))
+            .push(") AS favorite"),
+        None => sql.push(", FALSE AS favorite"),
+    };
+}
+
 /// The statement for a page of prompts (of search matches, with `matches`). Searching, matches
 /// are ranked in two steps: the matches' ids and scores are sorted and cut to the page, then the
 /// page's rows are read. Sorting thousands of matches then moves ids, not whole prompts, and
 /// per-row work (the favorite flag) is done for the page only.
 fn prompts_sql(dialect: Dialect, org: OrgId, filter: &PromptFilter, matches: Option<Matches<'_>>) -> Sql {
     let mut sql = Sql::default();
-    let columns = match (filter.summaries, matches.is_some()) {
-        (false, _) => PROMPT_COLUMNS,
-        (true, false) => SUMMARY_COLUMNS,
-        (true, true) => SEARCH_SUMMARY_COLUMNS,
-    };
     if let Some(Matches::Fts { search, first: Some(first) }) = &matches {
         sql.push("WITH ranked AS MATERIALIZED (SELECT rowid AS doc, ")
             .push(SQLITE_SCORE)
@@ -400,14 +524,7 @@ fn prompts_sql(dialect: Dialect, org: OrgId, filter: &PromptFilter, matches: Opt
             // Sorted, so that the page below reads its rows best first and stops at the page.
             .push(") ORDER BY score DESC) ");
     }
-    sql.push("SELECT ").push(columns);
-    match filter.me {
-        Some(me) => sql
-            .push(", EXISTS (SELECT 1 FROM prompt_favorites f WHERE f.prompt_id = p.id AND f.user_id = ")
-            .arg(Arg::Uuid(me.0))
-            .push(") AS favorite"),
-        None => sql.push(", FALSE AS favorite"),
-    };
+    push_columns(&mut sql, filter, matches.is_some());
     // `updated` and `id`: where the prompt's time of change and id are read (`p`, or `prompt_search`).
     let order_on = |score: &str, updated: &str, id: &str| match (filter.sort, matches.is_some()) {
         (PromptSort::Relevance, true) => format!(" ORDER BY {score} DESC, {updated} DESC, {id} DESC"),
@@ -620,6 +737,148 @@ impl Db {
         self.search_memo().forget();
     }
 
+    /// A page of a search's matches by relevance, from the search index (see [`super::relevance`]):
+    /// the query's words' counts, then their postings and the prompts they lead to, as the
+    /// [`Ranker`] asks, then the page's rows.
+    async fn ranked(&self, org: OrgId, filter: &PromptFilter, query: &Query) -> Result<Vec<PromptRow>> {
+        let offset = filter.offset.max(0) as usize;
+        let stats = self.word_stats(org, query).await?;
+        let total = stats.get("").map_or(0, |s| s.docs);
+        let Some(mut ranker) = Ranker::new(query, &stats, total, offset + page_limit(filter) as usize) else {
+            return Ok(Vec::new());
+        };
+        loop {
+            match ranker.next() {
+                Next::Done => break,
+                Next::Postings(reads) => {
+                    for read in reads {
+                        let rows = self.postings(&read).await?;
+                        ranker.postings(read.cursor, rows);
+                    }
+                }
+                Next::Candidates(docs) => {
+                    let rows = self.candidates(org, filter, &docs, ranker.needs_text()).await?;
+                    ranker.candidates(rows);
+                }
+            }
+        }
+        let page = ranker.page(offset);
+        if page.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::default();
+        push_columns(&mut sql, filter, true);
+        let ids: Vec<Uuid> = page.iter().map(|(id, _)| *id).collect();
+        sql.push(" FROM prompts p JOIN users u ON u.id = p.author_id WHERE p.org_id = ")
+            .arg(Arg::Uuid(org.0))
+            .push(" AND p.id IN ")
+            .in_list(&ids);
+        let mut rows = self.prompt_rows(&sql).await?;
+        let place: HashMap<Uuid, (usize, f64)> = page.iter().enumerate().map(|(i, (id, s))| (*id, (i, *s))).collect();
+        rows.sort_by_key(|r| place.get(&r.id).map(|(i, _)| *i));
+        for row in &mut rows {
+            row.score = place.get(&row.id).map(|(_, score)| *score);
+        }
+        Ok(rows)
+    }
+
+    /// The index's counts of the query's words in `org` (excluded ones too: their ids tell a
+    /// prompt's postings that hold them), by key, and of its prompts (the word '').
+    async fn word_stats(&self, org: OrgId, query: &Query) -> Result<HashMap<String, WordStats>> {
+        let mut keys: Vec<&str> = vec![""];
+        for atom in query.groups.iter().flatten().chain(&query.excluded) {
+            match atom {
+                Atom::Word(w) => keys.push(relevance::key(w)),
+                Atom::Phrase(ws) => keys.extend(ws.iter().map(|w| relevance::key(w))),
+            }
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        let mut sql = Sql::default();
+        sql.push(
+            "SELECT w.word, w.id, w.docs, COALESCE((SELECT s.impact FROM search_postings s WHERE s.word_id = w.id ",
+        )
+        .push("ORDER BY s.impact DESC, s.doc DESC LIMIT 1), 0) AS top FROM search_words w WHERE w.org_id = ")
+        .arg(Arg::Uuid(org.0))
+        .push(" AND w.word IN (");
+        for (i, key) in keys.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.arg(Arg::Text((*key).to_owned()));
+        }
+        sql.push(")");
+        let rows: Vec<(String, i64, i64, i32)> =
+            on_reader!(self, conn => bind_all!(sqlx::query_as(&sql.text), &sql.args).fetch_all(conn).await).store()?;
+        Ok(rows.into_iter().map(|(word, id, docs, top)| (word, WordStats { id, docs, top })).collect())
+    }
+
+    /// A word's next postings, best first.
+    async fn postings(&self, read: &PostingsRead) -> Result<Vec<(i32, i64)>> {
+        on_reader!(self, conn => match read.after {
+            None => sqlx::query_as(
+                "SELECT impact, doc FROM search_postings WHERE word_id = $1 ORDER BY impact DESC, doc DESC LIMIT $2")
+                .bind(read.word_id).bind(read.limit).fetch_all(conn).await,
+            Some((impact, doc)) => sqlx::query_as(
+                "SELECT impact, doc FROM search_postings WHERE word_id = $1 AND (impact, doc) < ($2, $3) \
+                 ORDER BY impact DESC, doc DESC LIMIT $4")
+                .bind(read.word_id).bind(impact).bind(doc).bind(read.limit).fetch_all(conn).await,
+        })
+        .store()
+    }
+
+    /// The prompts of `org` among `docs` that pass the filters, with their postings (and their text
+    /// with `text`).
+    async fn candidates(&self, org: OrgId, filter: &PromptFilter, docs: &[i64], text: bool) -> Result<Vec<Candidate>> {
+        let dialect = self.dialect();
+        let mut sql = Sql::default();
+        sql.push("SELECT p.id, p.updated_at, d.postings, ")
+            .push(match text {
+                true => "p.title, p.description, p.body, p.tags",
+                false => "'' AS title, '' AS description, '' AS body, '' AS tags",
+            })
+            .push(" FROM prompt_docs d")
+            .push(dialect.join_in_order())
+            .push("prompts p ON p.id = d.prompt_id WHERE ");
+        dialect.push_ints_in(&mut sql, "d.doc", docs);
+        sql.push(" AND p.org_id = ").arg(Arg::Uuid(org.0));
+        push_filters(&mut sql, dialect, filter);
+        on_reader!(self, conn => bind_all!(sqlx::query_as(&sql.text), &sql.args).fetch_all(conn).await).store()
+    }
+
+    /// Indexes for search the prompts not indexed yet (those of a database from before the index,
+    /// migrations 0034 and 0036), 500 per transaction. Several instances starting at once share
+    /// the work: each skips the prompts another holds.
+    pub async fn index_waiting_prompts(&self) -> Result<u64> {
+        let lock = self.dialect().lock_rows("d", true);
+        let sql = format!(
+            "SELECT p.org_id, p.id, p.title, p.description, p.body, p.tags FROM prompt_docs d \
+             JOIN prompts p ON p.id = d.prompt_id WHERE d.postings IS NULL ORDER BY d.doc LIMIT 500{lock}"
+        );
+        let mut indexed = 0;
+        loop {
+            let n = on_pool!(self, pool => {
+                let mut tx = pool.begin_write().await.store()?;
+                let rows: Vec<(Uuid, Uuid, String, String, String, String)> =
+                    sqlx::query_as(&sql).fetch_all(&mut *tx).await.store()?;
+                let mut by_org: HashMap<Uuid, IndexWrites> = HashMap::new();
+                for (org, id, title, description, body, tags) in &rows {
+                    let writes = by_org.entry(*org).or_default();
+                    index_doc!(tx, *org, writes, *id, [title.as_str(), description.as_str(), body.as_str(), tags.as_str()]);
+                }
+                for (org, writes) in &mut by_org {
+                    write_index!(tx, *org, writes);
+                }
+                tx.commit().await.store()?;
+                rows.len()
+            });
+            indexed += n as u64;
+            if n < 500 {
+                return Ok(indexed);
+            }
+        }
+    }
+
     fn dialect(&self) -> Dialect {
         match self {
             Db::Sqlite(_) => Dialect::Sqlite,
@@ -664,6 +923,9 @@ impl PromptStore for Db {
         let dialect = self.dialect();
         let rows = match (self, filter.query.as_ref().filter(|q| !q.is_empty())) {
             (_, None) => self.prompt_rows(&prompts_sql(dialect, org, filter, None)).await?,
+            (_, Some(query)) if filter.sort == PromptSort::Relevance && relevance::from_index(query) => {
+                self.ranked(org, filter, query).await?
+            }
             (Db::Postgres(backend), Some(query)) => {
                 let query = query.to_tsquery();
                 let mut page = None;
@@ -816,6 +1078,9 @@ impl PromptStore for Db {
                 save.author.0, save.change_note, save.at);
             sqlx::query("DELETE FROM prompt_tags WHERE prompt_id = $1").bind(save.id).execute(&mut *tx).await.store()?;
             index_prompt!(&mut *tx, save.org.0, save.id, &f.tags, &terms);
+            let mut writes = IndexWrites::default();
+            index_doc!(tx, save.org.0, writes, save.id, [f.title.as_str(), f.description.as_str(), f.body.as_str(), tags.as_str()]);
+            write_index!(tx, save.org.0, writes);
             tx.commit().await.store()?;
             Ok(version)
         });
@@ -837,10 +1102,12 @@ impl PromptStore for Db {
                     .bind(org).bind(&c.name).bind(&c.color).bind(&c.icon).bind(c.created_at)
                     .execute(&mut *tx).await.store()?;
             }
+            let mut writes = IndexWrites::default();
             for p in &import.prompts {
                 let f = &p.fields;
                 let current = p.versions.last().map_or(1, |v| v.number);
-                insert_prompt!(&mut *tx, org, p.id, import.author.0, f, &f.tags.join(" "), &json(&f.variables)?, current,
+                let tags = f.tags.join(" ");
+                insert_prompt!(&mut *tx, org, p.id, import.author.0, f, &tags, &json(&f.variables)?, current,
                     p.collection_id, p.created_at, p.updated_at);
                 for v in &p.versions {
                     insert_version!(&mut *tx, p.id, v.number, v.title, v.description, v.body, &json(&v.variables)?,
@@ -852,6 +1119,7 @@ impl PromptStore for Db {
                         .execute(&mut *tx).await.store()?;
                 }
                 index_prompt!(&mut *tx, org, p.id, &f.tags, &vocabulary(f));
+                index_doc!(tx, org, writes, p.id, [f.title.as_str(), f.description.as_str(), f.body.as_str(), tags.as_str()]);
                 for c in &p.comments {
                     sqlx::query(
                         "INSERT INTO prompt_comments (id, org_id, prompt_id, parent_id, author_id, body, created_at, \
@@ -861,6 +1129,7 @@ impl PromptStore for Db {
                         .execute(&mut *tx).await.store()?;
                 }
             }
+            write_index!(tx, org, writes);
             tx.commit().await.store()
         });
         self.search_text_changed();
@@ -868,8 +1137,17 @@ impl PromptStore for Db {
     }
 
     async fn delete_prompt(&self, org: OrgId, id: Uuid) -> Result<()> {
-        let deleted = on_pool!(self, pool => sqlx::query("DELETE FROM prompts WHERE org_id = $1 AND id = $2")
-            .bind(org.0).bind(id).execute(pool).await.store()?.rows_affected());
+        let lock = self.dialect().lock_rows("d", false);
+        let deleted = on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await.store()?;
+            let mut writes = IndexWrites::default();
+            unindex_doc!(tx, org.0, writes, id, lock);
+            write_index!(tx, org.0, writes);
+            let deleted = sqlx::query("DELETE FROM prompts WHERE org_id = $1 AND id = $2")
+                .bind(org.0).bind(id).execute(&mut *tx).await.store()?.rows_affected();
+            tx.commit().await.store()?;
+            deleted
+        });
         self.search_text_changed();
         if deleted == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
@@ -1086,11 +1364,16 @@ impl PromptStore for Db {
     async fn set_prompt_tags(&self, org: OrgId, id: Uuid, tags: &[String]) -> Result<()> {
         let tagged = on_pool!(self, pool => {
             let mut tx = pool.begin_write().await.store()?;
-            let changed = sqlx::query("UPDATE prompts SET tags = $3 WHERE org_id = $1 AND id = $2")
-                .bind(org.0).bind(id).bind(tags.join(" ")).execute(&mut *tx).await.store()?.rows_affected();
-            if changed == 0 {
+            let joined = tags.join(" ");
+            let text: Option<(String, String, String)> = sqlx::query_as(
+                "UPDATE prompts SET tags = $3 WHERE org_id = $1 AND id = $2 RETURNING title, description, body")
+                .bind(org.0).bind(id).bind(&joined).fetch_optional(&mut *tx).await.store()?;
+            let Some((title, description, body)) = text else {
                 return Err(StoreError::NotFound);
-            }
+            };
+            let mut writes = IndexWrites::default();
+            index_doc!(tx, org.0, writes, id, [title.as_str(), description.as_str(), body.as_str(), joined.as_str()]);
+            write_index!(tx, org.0, writes);
             sqlx::query("DELETE FROM prompt_tags WHERE prompt_id = $1").bind(id).execute(&mut *tx).await.store()?;
             for tag in tags {
                 sqlx::query("INSERT INTO prompt_tags (prompt_id, org_id, tag) VALUES ($1, $2, $3)")

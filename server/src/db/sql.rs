@@ -43,6 +43,38 @@ impl Dialect {
             Dialect::Postgres => "strpos",
         }
     }
+
+    /// A join that keeps the order written: SQLite's `CROSS JOIN` (PostgreSQL plans it).
+    pub fn join_in_order(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => " CROSS JOIN ",
+            Dialect::Postgres => " JOIN ",
+        }
+    }
+
+    /// Locks the rows read from `table` until the transaction ends (PostgreSQL: `FOR UPDATE`;
+    /// SQLite's write transactions hold the whole database), skipping those another transaction
+    /// holds with `skip_locked`.
+    pub fn lock_rows(self, table: &str, skip_locked: bool) -> String {
+        match (self, skip_locked) {
+            (Dialect::Sqlite, _) => String::new(),
+            (Dialect::Postgres, false) => format!(" FOR UPDATE OF {table}"),
+            (Dialect::Postgres, true) => format!(" FOR UPDATE OF {table} SKIP LOCKED"),
+        }
+    }
+
+    /// `column IN (ints)` with the list as one argument: one statement, prepared once, for any
+    /// number of them.
+    pub fn push_ints_in(self, sql: &mut Sql, column: &str, ints: &[i64]) {
+        let list = ints.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        sql.push(column);
+        match self {
+            Dialect::Sqlite => {
+                sql.push(" IN (SELECT value FROM json_each(").arg(Arg::Text(format!("[{list}]"))).push("))")
+            }
+            Dialect::Postgres => sql.push(" = ANY(CAST(").arg(Arg::Text(format!("{{{list}}}"))).push(" AS bigint[]))"),
+        };
+    }
 }
 
 /// A statement's text and arguments, numbered as they are added.

@@ -182,8 +182,9 @@ async fn tag_filters_match_whole_tags() {
     assert_eq!(sorted_titles(search(&owner, json!({ "q": "plain", "tags": "email" })).await), ["Email", "Sales email"]);
 }
 
-/// PostgreSQL remembers the best matches of a search that comes again. Another instance's change
-/// to the organization's prompts (here, a statement of the test's own, which this instance does not
+/// PostgreSQL remembers the best matches of a search of several words that comes again (one word
+/// is ranked from the search index instead). Another instance's change to the organization's
+/// prompts (here, a statement of the test's own, which this instance does not
 /// see made) shows in the next search, not once the memo expires. SQLite runs one instance per
 /// database.
 #[tokio::test]
@@ -193,14 +194,14 @@ async fn remembered_matches_see_another_instances_changes() {
     let owner = app.signed_up("Olivia", "olivia@example.com").await;
     let crossing = owner.create_prompt("Zebra crossing", "Cross where the zebra is.").await.expect("create");
     let herd = owner.create_prompt("Horses", "A herd of horses.").await.expect("create");
-    let zebra = || async { sorted_titles(search(&owner, json!({ "q": "zebra" })).await) };
+    let zebra = || async { sorted_titles(search(&owner, json!({ "q": "zebra cross" })).await) };
     // New, seen again (its matches read and remembered), then served from what is remembered.
     for _ in 0..3 {
         assert_eq!(zebra().await, ["Zebra crossing"]);
     }
     // Filters that leave none of the remembered matches: an empty page, not an out-of-date one.
     for _ in 0..3 {
-        assert!(search(&owner, json!({ "q": "zebra", "tags": "unused" })).await.items.is_empty());
+        assert!(search(&owner, json!({ "q": "zebra cross", "tags": "unused" })).await.items.is_empty());
     }
     let elsewhere = |id: Uuid, title: &'static str, body: &'static str| async move {
         sqlx::query("UPDATE prompts SET title = $2, body = $3, updated_at = now() WHERE id = $1")
@@ -211,13 +212,67 @@ async fn remembered_matches_see_another_instances_changes() {
             .await
             .expect("update from another instance");
     };
-    elsewhere(herd, "Zebra herd", "A herd of zebras and one zebra.").await;
+    elsewhere(herd, "Zebra herd", "A herd of zebras, and one zebra that will cross.").await;
     assert_eq!(zebra().await, ["Zebra crossing", "Zebra herd"], "a prompt that now matches");
     for _ in 0..2 {
         assert_eq!(zebra().await, ["Zebra crossing", "Zebra herd"]);
     }
     elsewhere(crossing, "Crossing", "Cross at the lights.").await;
     assert_eq!(zebra().await, ["Zebra herd"], "a prompt that no longer matches");
+}
+
+/// Search reads everything it ranks by from the database: a change made by another instance
+/// (here a second connection of the test's own, as a second server holds) shows in the next
+/// search. A database whose prompts are not indexed (as one from before the index) is indexed
+/// when an instance starts.
+#[tokio::test]
+async fn another_instances_changes_show_at_once_and_a_starting_instance_indexes_what_is_not() {
+    use app::ports::{PromptSave, PromptStore};
+    use server::db::Db;
+    let app = TestApp::spawn().await;
+    let owner = app.signed_up("Olivia", "olivia@example.com").await;
+    let crossing = owner.create_prompt("Zebra crossing", "Cross where the zebra is.").await.expect("create");
+    let herd = owner.create_prompt("Horses", "A herd of horses.").await.expect("create");
+    let zebra = || async { sorted_titles(search(&owner, json!({ "q": "zebra" })).await) };
+    assert_eq!(zebra().await, ["Zebra crossing"]);
+
+    let url = &app.state.config.database_url;
+    let other = Db::connect(url).await.expect("a second instance");
+    let user = owner.me().await.expect("me").user_id;
+    let org = app.state.services.store.memberships_of(user).await.expect("memberships")[0].org.id;
+    let record = other.prompt(org, herd).await.expect("read").expect("there");
+    let fields = app::domain::prompt::PromptFields {
+        title: "Zebra herd".into(),
+        body: "A herd of zebras and one zebra.".into(),
+        ..record.fields.clone()
+    };
+    let save = PromptSave {
+        org,
+        id: herd,
+        author: user,
+        fields: &fields,
+        change_note: "",
+        at: chrono::Utc::now(),
+        base_version: Some(record.version),
+    };
+    other.save_prompt(&save).await.expect("saved by the other instance");
+    assert_eq!(zebra().await, ["Zebra crossing", "Zebra herd"], "a prompt that now matches");
+    other.delete_prompt(org, crossing).await.expect("deleted by the other instance");
+    assert_eq!(zebra().await, ["Zebra herd"], "a prompt that is gone");
+
+    for sql in ["DELETE FROM search_postings", "DELETE FROM search_words", "UPDATE prompt_docs SET postings = NULL"] {
+        match &other {
+            Db::Sqlite(b) => sqlx::query(sql).execute(&b.pool).await.map(|_| ()),
+            Db::Postgres(b) => sqlx::query(sql).execute(&b.pool).await.map(|_| ()),
+        }
+        .expect("take the index away");
+    }
+    assert_eq!(zebra().await, Vec::<String>::new(), "nothing indexed");
+    other.close().await;
+    let starting = Db::connect(url).await.expect("a third instance");
+    assert_eq!(zebra().await, ["Zebra herd"], "indexed as the third instance started");
+    assert_eq!(sorted_titles(search(&owner, json!({ "q": "zebras" })).await), ["Zebra herd"]);
+    starting.close().await;
 }
 
 /// On SQLite a word in half the prompts or more weighs next to nothing in bm25, so it is left out
@@ -267,8 +322,7 @@ async fn words_in_most_prompts_still_match_and_rank_as_their_weight_says() {
     }
 }
 
-/// A search that comes again is ranked from its remembered best matches: what is created, edited
-/// or deleted since shows at once, on both backends.
+/// A search that comes again sees what was created, edited or deleted since, at once.
 #[tokio::test]
 async fn a_repeated_search_sees_what_changed_since() {
     let app = TestApp::spawn().await;
@@ -281,7 +335,6 @@ async fn a_repeated_search_sees_what_changed_since() {
     };
     let first = titles("kiwi").await;
     assert_eq!(first.len(), 2);
-    // Seen, then ranked on its own and remembered, then read from what was remembered.
     for _ in 0..3 {
         assert_eq!(titles("kiwi").await, first);
     }
@@ -345,9 +398,9 @@ async fn a_typo_keeps_its_first_letter() {
     assert_eq!(page.widened, vec![("mjove".to_owned(), vec!["move".to_owned()])]);
 }
 
-/// A search filtered by nothing but its organization and what the caller may see ranks from the
-/// words alone on PostgreSQL (`prompt_search`); one with a filter that every match passes joins
-/// the prompts. Both give the same page, ties broken by time of change, never another
+/// A search filtered by nothing but its organization and what the caller may see, and one with a
+/// filter that every match passes (sorted by time of change on PostgreSQL, the first reads
+/// `prompt_search` alone), give the same page, ties broken by time of change, never another
 /// organization's prompts nor someone else's private ones; an edit is seen by both.
 #[tokio::test]
 async fn a_search_with_and_without_filters_ranks_the_same() {
@@ -391,9 +444,9 @@ async fn a_search_with_and_without_filters_ranks_the_same() {
     assert_eq!(page(&viewer, json!({ "q": "kiwi", "sort": "updated" })).await[0], "Fruit 0", "the latest change");
 }
 
-/// SQLite ranks the best 200 matches of the whole index before it looks at their organizations;
-/// a page must come out as if every match had been ranked. A page of 100 ranks at least 404
-/// first, so it ranks all 235 matches here: it is what the pages of 20 are checked against.
+/// Pages of a search's matches follow each other as one list of them (a page of 100 is what the
+/// pages of 20 are checked against), and another organization's better matches take no place in
+/// them.
 #[tokio::test]
 async fn a_search_pages_through_an_organizations_matches_when_another_organization_holds_the_best() {
     use std::collections::HashSet;

@@ -1,10 +1,12 @@
 //! The prompt library: prompts, their immutable versions, labels, tags and search.
 //!
-//! Search runs inside the database: SQLite FTS5 (bm25, title weighted highest, ranked by the words
-//! that carry weight: [`super::search_weights`]) and PostgreSQL `tsvector` (`ts_rank_cd`, same
-//! weights). Typo tolerance looks up near words in `search_terms` (pg_trgm similarity on
-//! PostgreSQL, same first letter on SQLite) and the caller keeps those within the edit distance
-//! budget; both lookups are remembered until the text changes (see [`super::search_weights`]).
+//! Search runs inside the database. A search by relevance of one group of words is ranked from
+//! Cairn's own index (`search_postings`, [`super::relevance`]); the others by SQLite FTS5 (bm25,
+//! title weighted highest, ranked by the words that carry weight: [`super::search_weights`]) and
+//! PostgreSQL `tsvector` (`ts_rank_cd`, same weights). Typo tolerance looks up near words in
+//! `search_terms` (pg_trgm similarity on PostgreSQL, same first letter on SQLite) and the caller
+//! keeps those within the edit distance budget; both lookups are remembered until the text changes
+//! (see [`super::search_weights`]).
 
 use super::relevance::{self, Candidate, IndexWrites, Next, PostingsRead, Ranker, WordStats};
 use super::search_weights::{Best, Recall, SearchMemo, may_narrow, ranking};

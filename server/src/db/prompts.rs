@@ -251,9 +251,9 @@ macro_rules! word_ids {
     ($tx:expr, $org:expr, $w:expr, $words:expr) => {{
         let missing: Vec<String> = $words.filter(|w| !$w.ids.contains_key(*w)).map(str::to_owned).collect();
         for chunk in missing.chunks(500) {
-            // Read, add what is not there, and read again what another transaction added meanwhile
-            // (PostgreSQL: `DO NOTHING` returns no id for those).
-            for add in [true, true, false] {
+            // Read and add what is not there; then read again what another transaction added
+            // meanwhile (PostgreSQL: `DO NOTHING` returns no id for those).
+            for add in [true, false] {
                 let unknown: Vec<&String> = chunk.iter().filter(|w| !$w.ids.contains_key(w.as_str())).collect();
                 if unknown.is_empty() {
                     break;
@@ -315,8 +315,9 @@ macro_rules! index_doc {
     }};
 }
 
-/// Takes the prompt `$id` of `$org` out of the search index on `$tx`, before it is deleted;
-/// `$lock` locks its `prompt_docs` row (`d`) on PostgreSQL, so that two deletes count it once.
+/// Takes the prompt `$id` of `$org` out of the search index on `$tx`, just before it is deleted
+/// (its `prompt_docs` row goes with it); `$lock` locks that row (`d`) on PostgreSQL, so that two
+/// deletes count it once.
 macro_rules! unindex_doc {
     ($tx:expr, $org:expr, $w:expr, $id:expr, $lock:expr) => {{
         let sql = format!(
@@ -330,11 +331,6 @@ macro_rules! unindex_doc {
             for sql in $w.change(doc, Some(relevance::decode_postings(&old).as_slice()), None) {
                 sqlx::query(&sql).execute(&mut *$tx).await.store()?;
             }
-            sqlx::query("UPDATE prompt_docs SET postings = NULL WHERE doc = $1")
-                .bind(doc)
-                .execute(&mut *$tx)
-                .await
-                .store()?;
         }
     }};
 }

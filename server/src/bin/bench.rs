@@ -180,7 +180,7 @@ fn args() -> Args {
             "--prompts" => a.prompts = value.parse().expect("--prompts N"),
             "--clients" => a.clients = value.parse().expect("--clients N"),
             "--seconds" => a.seconds = value.parse().expect("--seconds N"),
-            "--only" => a.only = value.split(',').map(|s| s.trim().to_lowercase()).collect(),
+            "--only" => a.only = value.split(',').map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()).collect(),
             other => panic!("unknown flag {other}"),
         }
     }

@@ -736,15 +736,18 @@ impl Db {
     }
 
     /// A page of a search's matches by relevance, from the search index (see [`super::relevance`]):
-    /// the query's words' counts, then their postings and the prompts they lead to, as the
-    /// [`Ranker`] asks, then the page's rows.
+    /// the query's words' counts with their first postings, then the prompts they lead to and
+    /// more postings as the [`Ranker`] asks, then the page's rows. A search settled by its first
+    /// candidates, as most are, makes three reads.
     async fn ranked(&self, org: OrgId, filter: &PromptFilter, query: &Query) -> Result<Vec<PromptRow>> {
         let offset = filter.offset.max(0) as usize;
-        let stats = self.word_stats(org, query).await?;
+        let wanted = offset + page_limit(filter) as usize;
+        let (stats, first) = self.word_stats(org, query, Ranker::first_chunk(wanted)).await?;
         let total = stats.get("").map_or(0, |s| s.docs);
-        let Some(mut ranker) = Ranker::new(query, &stats, total, offset + page_limit(filter) as usize) else {
+        let Some(mut ranker) = Ranker::new(query, &stats, total, wanted) else {
             return Ok(Vec::new());
         };
+        ranker.prefetched(first);
         loop {
             match ranker.next() {
                 Next::Done => break,
@@ -755,7 +758,8 @@ impl Db {
                     }
                 }
                 Next::Candidates(docs) => {
-                    let rows = self.candidates(org, filter, &docs, ranker.needs_text()).await?;
+                    let rows =
+                        self.candidates(org, filter, &docs, ranker.needs_postings(), ranker.needs_text()).await?;
                     ranker.candidates(rows);
                 }
             }
@@ -781,22 +785,24 @@ impl Db {
     }
 
     /// The index's counts of the query's words in `org` (excluded ones too: their ids tell a
-    /// prompt's postings that hold them), by key, and of its prompts (the word '').
-    async fn word_stats(&self, org: OrgId, query: &Query) -> Result<HashMap<String, WordStats>> {
-        let mut keys: Vec<&str> = vec![""];
-        for atom in query.groups.iter().flatten().chain(&query.excluded) {
-            match atom {
-                Atom::Word(w) => keys.push(relevance::key(w)),
-                Atom::Phrase(ws) => keys.extend(ws.iter().map(|w| relevance::key(w))),
-            }
-        }
-        keys.sort_unstable();
-        keys.dedup();
+    /// prompt's postings that hold them), by key, and of its prompts (the word ''); and, by word
+    /// id, the first `chunk` postings of each word of a group, best first, whose first impact is
+    /// the word's highest ([`WordStats::top`]). One statement.
+    async fn word_stats(
+        &self,
+        org: OrgId,
+        query: &Query,
+        chunk: i64,
+    ) -> Result<(HashMap<String, WordStats>, HashMap<i64, Vec<(i32, i64)>>)> {
+        let grouped = index_keys(query.groups.iter().flatten());
+        let mut keys = index_keys(query.groups.iter().flatten().chain(&query.excluded));
+        keys.push("");
         let mut sql = Sql::default();
+        // PostgreSQL types a column of a UNION by its first branch: NULL needs a cast there.
         sql.push(
-            "SELECT w.word, w.id, w.docs, COALESCE((SELECT s.impact FROM search_postings s WHERE s.word_id = w.id ",
+            "SELECT w.word, w.id, w.docs, CAST(NULL AS INTEGER) AS impact, CAST(NULL AS BIGINT) AS doc \
+             FROM search_words w WHERE w.org_id = ",
         )
-        .push("ORDER BY s.impact DESC, s.doc DESC LIMIT 1), 0) AS top FROM search_words w WHERE w.org_id = ")
         .arg(Arg::Uuid(org.0))
         .push(" AND w.word IN (");
         for (i, key) in keys.iter().enumerate() {
@@ -806,9 +812,32 @@ impl Db {
             sql.arg(Arg::Text((*key).to_owned()));
         }
         sql.push(")");
-        let rows: Vec<(String, i64, i64, i32)> =
+        for (i, key) in grouped.iter().enumerate() {
+            sql.push(" UNION ALL SELECT * FROM (SELECT '', w.id, 0, s.impact, s.doc FROM search_words w ")
+                .push("JOIN search_postings s ON s.word_id = w.id WHERE w.org_id = ")
+                .arg(Arg::Uuid(org.0))
+                .push(" AND w.word = ")
+                .arg(Arg::Text((*key).to_owned()))
+                .push(" ORDER BY s.impact DESC, s.doc DESC LIMIT ")
+                .arg(Arg::Int(chunk))
+                .push(&format!(") AS first{i}"));
+        }
+        let rows: Vec<(String, i64, i64, Option<i32>, Option<i64>)> =
             on_reader!(self, conn => bind_all!(sqlx::query_as(&sql.text), &sql.args).fetch_all(conn).await).store()?;
-        Ok(rows.into_iter().map(|(word, id, docs, top)| (word, WordStats { id, docs, top })).collect())
+        let mut stats = HashMap::new();
+        let mut first: HashMap<i64, Vec<(i32, i64)>> = HashMap::new();
+        for (word, id, docs, impact, doc) in rows {
+            match (impact, doc) {
+                (Some(impact), Some(doc)) => first.entry(id).or_default().push((impact, doc)),
+                _ => {
+                    stats.insert(word, WordStats { id, docs, top: 0 });
+                }
+            }
+        }
+        for s in stats.values_mut() {
+            s.top = first.get(&s.id).and_then(|p| p.first()).map_or(0, |(impact, _)| *impact);
+        }
+        Ok((stats, first))
     }
 
     /// A word's next postings, best first.
@@ -825,12 +854,20 @@ impl Db {
         .store()
     }
 
-    /// The prompts of `org` among `docs` that pass the filters, with their postings (and their text
-    /// with `text`).
-    async fn candidates(&self, org: OrgId, filter: &PromptFilter, docs: &[i64], text: bool) -> Result<Vec<Candidate>> {
+    /// The prompts of `org` among `docs` that pass the filters, with their postings (with
+    /// `postings`) and their text (with `text`).
+    async fn candidates(
+        &self,
+        org: OrgId,
+        filter: &PromptFilter,
+        docs: &[i64],
+        postings: bool,
+        text: bool,
+    ) -> Result<Vec<Candidate>> {
         let dialect = self.dialect();
         let mut sql = Sql::default();
-        sql.push("SELECT p.id, p.updated_at, d.postings, ")
+        sql.push("SELECT d.doc, p.id, p.updated_at, ")
+            .push(if postings { "d.postings, " } else { "NULL AS postings, " })
             .push(match text {
                 true => "p.title, p.description, p.body, p.tags",
                 false => "'' AS title, '' AS description, '' AS body, '' AS tags",
@@ -890,6 +927,19 @@ impl Db {
             Db::Postgres(backend) => &backend.search_memo,
         }
     }
+}
+
+/// The index keys of `atoms`' words, sorted, each once.
+fn index_keys<'a>(atoms: impl Iterator<Item = &'a Atom>) -> Vec<&'a str> {
+    let mut keys: Vec<&str> = atoms
+        .flat_map(|atom| match atom {
+            Atom::Word(w) => vec![relevance::key(w)],
+            Atom::Phrase(ws) => ws.iter().map(|w| relevance::key(w)).collect(),
+        })
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
 }
 
 /// A match's relevance on SQLite: bm25 with the title weighted highest (title, description, body,

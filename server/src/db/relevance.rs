@@ -393,8 +393,10 @@ pub struct WordStats {
 /// A prompt read as a candidate: its text, and what orders ties.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Candidate {
+    pub doc: i64,
     pub id: Uuid,
     pub updated_at: DateTime<Utc>,
+    /// Its postings, read only when [`Ranker::needs_postings`].
     pub postings: Option<String>,
     /// The text, read only when [`Ranker::needs_text`].
     pub title: String,
@@ -473,6 +475,9 @@ pub struct Ranker {
     rest: f64,
     wanted: usize,
     seen: HashSet<i64>,
+    /// The scores of the prompts handed out as candidates and not read yet, when a prompt's first
+    /// posting read gives its score (see [`Self::needs_postings`]).
+    scores: Option<HashMap<i64, f64>>,
     hits: Vec<Hit>,
     batch: usize,
 }
@@ -517,11 +522,40 @@ impl Ranker {
                     buffered: VecDeque::new(),
                     last: None,
                     exhausted: false,
-                    chunk: (2 * wanted as i64 + 32).min(1_000),
+                    chunk: Self::first_chunk(wanted),
                 }),
             }
         }
-        Some(Ranker { scorer, cursors, rest, wanted, seen: HashSet::new(), hits: Vec::new(), batch: wanted + 16 })
+        // One group of words and nothing excluded: postings are handed out best score first across
+        // the group's words, so a prompt's first is its best atom, which is its score.
+        let scores = (query.groups.len() == 1 && query.excluded.is_empty() && !scorer.needs_text()).then(HashMap::new);
+        Some(Ranker {
+            scorer,
+            cursors,
+            rest,
+            wanted,
+            seen: HashSet::new(),
+            scores,
+            hits: Vec::new(),
+            batch: wanted + 16,
+        })
+    }
+
+    /// How many postings a ranker for `wanted` matches first reads of each word it is driven by.
+    pub fn first_chunk(wanted: usize) -> i64 {
+        (2 * wanted as i64 + 32).min(1_000)
+    }
+
+    /// Postings already read, by word id: each word's first [`Self::first_chunk`], best first (as
+    /// [`Self::postings`] takes them).
+    pub fn prefetched(&mut self, mut first: HashMap<i64, Vec<(i32, i64)>>) {
+        for i in 0..self.cursors.len() {
+            if self.cursors[i].last.is_none()
+                && let Some(rows) = first.remove(&self.cursors[i].word_id)
+            {
+                self.postings(i, rows);
+            }
+        }
     }
 
     /// The score a prompt not read yet could reach at most.
@@ -565,8 +599,11 @@ impl Ranker {
                 }
                 break;
             }
-            let (_, doc) = self.cursors[i].buffered.pop_front().expect("not empty");
+            let (impact, doc) = self.cursors[i].buffered.pop_front().expect("not empty");
             if self.seen.insert(doc) {
+                if let Some(scores) = &mut self.scores {
+                    scores.insert(doc, self.cursors[i].weight * f64::from(impact) / 1000.0);
+                }
                 docs.push(doc);
                 if docs.len() >= self.batch {
                     break;
@@ -596,15 +633,22 @@ impl Ranker {
         self.scorer.needs_text()
     }
 
+    /// Whether candidates are read with their postings: not when the postings that led to them
+    /// gave their scores (a single group of words, nothing excluded).
+    pub fn needs_postings(&self) -> bool {
+        self.scores.is_none() && !self.needs_text()
+    }
+
     /// The candidates read (those of the organization that pass the filters).
-    pub fn candidates(&mut self, rows: Vec<Candidate>) {
+    pub fn candidates(&mut self, rows: impl IntoIterator<Item = Candidate>) {
         let text = self.needs_text();
         for row in rows {
             let fields = [row.title.as_str(), row.description.as_str(), row.body.as_str(), row.tags.as_str()];
-            let score = match (text, &row.postings) {
-                (true, _) => self.scorer.score(fields),
-                (false, Some(postings)) => self.scorer.score_postings(postings),
-                (false, None) => None,
+            let score = match (text, &mut self.scores, &row.postings) {
+                (true, _, _) => self.scorer.score(fields),
+                (false, Some(scores), _) => scores.remove(&row.doc),
+                (false, None, Some(postings)) => self.scorer.score_postings(postings),
+                (false, None, None) => None,
             };
             if let Some(score) = score {
                 self.hits.push(Hit { score, updated_at: row.updated_at, id: row.id });
@@ -754,6 +798,7 @@ mod tests {
         r.postings(0, vec![(1_900, 7), (1_000, 8), (900, 9)]);
         assert_eq!(r.next(), Next::Candidates(vec![7, 8, 9]));
         let row = |doc: i64, postings: &str| Candidate {
+            doc,
             id: Uuid::from_u128(doc as u128),
             updated_at: DateTime::UNIX_EPOCH,
             postings: Some(postings.into()),
@@ -763,12 +808,58 @@ mod tests {
             tags: String::new(),
         };
         // 9 lacks "common": it does not match.
-        assert!(!r.needs_text());
+        assert!(!r.needs_text() && r.needs_postings());
         r.candidates(vec![row(7, "1:1900 2:500"), row(8, "1:1000 2:2000"), row(9, "1:900")]);
         assert_eq!(r.next(), Next::Done);
         let page = r.page(0);
         // The rare word weighs most: 7 holds it with the higher impact.
         assert_eq!(page.iter().map(|(id, _)| id.as_u128()).collect::<Vec<_>>(), vec![7, 8]);
+    }
+
+    #[test]
+    fn prefetched_postings_are_not_read_again() {
+        let query = Query::parse("rare OR other");
+        let st = stats(&[("rare", 1, 3, 2_000), ("other", 2, 5, 1_500)]);
+        let mut r = Ranker::new(&query, &st, 100, 2).unwrap();
+        assert_eq!(Ranker::first_chunk(2), 36);
+        // Fewer than a chunk: each word's postings are all read.
+        r.prefetched(HashMap::from([(1, vec![(1_900, 7), (900, 9)]), (2, vec![(1_500, 8)])]));
+        let Next::Candidates(mut docs) = r.next() else { panic!("goes to the candidates") };
+        docs.sort_unstable();
+        assert_eq!(docs, vec![7, 8, 9]);
+    }
+
+    #[test]
+    fn one_group_is_scored_from_the_postings_that_led_to_its_prompts() {
+        let st = stats(&[("rare", 1, 3, 2_000), ("other", 2, 5, 1_500), ("not", 3, 9, 1_000)]);
+        let mut r = Ranker::new(&Query::parse("rare OR other"), &st, 100, 2).unwrap();
+        assert!(!r.needs_postings());
+        // 7 holds both words: its best atom scores it, whichever cursor reaches it first.
+        r.prefetched(HashMap::from([(1, vec![(1_900, 7), (400, 9)]), (2, vec![(1_500, 8), (1_400, 7)])]));
+        let Next::Candidates(docs) = r.next() else { panic!("goes to the candidates") };
+        assert_eq!(docs.len(), 3);
+        let row = |doc: i64| Candidate {
+            doc,
+            id: Uuid::from_u128(doc as u128),
+            updated_at: DateTime::UNIX_EPOCH,
+            postings: None,
+            title: String::new(),
+            description: String::new(),
+            body: String::new(),
+            tags: String::new(),
+        };
+        // 9 did not pass the filters.
+        r.candidates([row(7), row(8)]);
+        assert_eq!(r.next(), Next::Done);
+        let page = r.page(0);
+        let (rare, other) = (idf(3, 100), idf(5, 100));
+        assert_eq!(page.iter().map(|(id, _)| id.as_u128()).collect::<Vec<_>>(), vec![7, 8]);
+        // As [`Scorer::combine`] computes it, to the last bit.
+        let score = |weight: f64, impact: i32| weight * f64::from(impact) / 1000.0;
+        assert_eq!(page[0].1, score(rare, 1_900).max(score(other, 1_400)));
+        assert_eq!(page[1].1, score(other, 1_500));
+        // With an excluded word, each prompt's postings tell whether it holds it.
+        assert!(Ranker::new(&Query::parse("rare -not"), &st, 100, 2).unwrap().needs_postings());
     }
 
     #[test]

@@ -813,12 +813,14 @@ impl Db {
         }
         sql.push(")");
         for (i, key) in grouped.iter().enumerate() {
-            sql.push(" UNION ALL SELECT * FROM (SELECT '', w.id, 0, s.impact, s.doc FROM search_words w ")
-                .push("JOIN search_postings s ON s.word_id = w.id WHERE w.org_id = ")
+            // The word's id as a value, not a join: the postings then come in the primary key's
+            // order (PostgreSQL sorted every posting of the word after a join).
+            sql.push(" UNION ALL SELECT * FROM (SELECT '', s.word_id, 0, s.impact, s.doc FROM search_postings s ")
+                .push("WHERE s.word_id = (SELECT w.id FROM search_words w WHERE w.org_id = ")
                 .arg(Arg::Uuid(org.0))
                 .push(" AND w.word = ")
                 .arg(Arg::Text((*key).to_owned()))
-                .push(" ORDER BY s.impact DESC, s.doc DESC LIMIT ")
+                .push(") ORDER BY s.impact DESC, s.doc DESC LIMIT ")
                 .arg(Arg::Int(chunk))
                 .push(&format!(") AS first{i}"));
         }

@@ -11,10 +11,13 @@
 //!
 //! **The index** (`search_postings`, migrations 0034 on SQLite and 0036 on PostgreSQL) keeps, for
 //! each word of an organization, its prompts ordered by impact. [`Ranker`] reads the postings of
-//! the query's cheapest required group best first, scores each prompt read (from its postings, or
-//! its text when the query has a phrase), and stops as soon as the page's last prompt scores more
-//! than any prompt not read yet could: the threshold algorithm of search engines. Each prompt is
-//! scored exactly, so the page is the page a search of every match would give.
+//! the query's cheapest required group best first, scores each prompt read, and stops as soon as
+//! the page's last prompt scores more than any prompt not read yet could: the threshold
+//! algorithm of search engines. Each prompt is scored exactly, so the page is the page a search
+//! of every match would give. In a single group with nothing excluded, the posting that reaches
+//! a prompt first is its score (postings are handed out best score first across the group's
+//! words); otherwise the prompt's postings (`prompt_docs.postings`) give it, or its text when
+//! the query has a phrase.
 //!
 //! **Which searches use it** ([`from_index`]): a single group of words, as a word, a typo widened
 //! to its near words or `a OR b`, with or without excluded words. They read a few dozen

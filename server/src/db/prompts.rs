@@ -824,11 +824,20 @@ impl Db {
                 .arg(Arg::Int(chunk))
                 .push(&format!(") AS first{i}"));
         }
-        let rows: Vec<(String, i64, i64, Option<i32>, Option<i64>)> =
+        /// A word's counts (no posting), or one of its first postings.
+        #[derive(FromRow)]
+        struct Row {
+            word: String,
+            id: i64,
+            docs: i64,
+            impact: Option<i32>,
+            doc: Option<i64>,
+        }
+        let rows: Vec<Row> =
             on_reader!(self, conn => bind_all!(sqlx::query_as(&sql.text), &sql.args).fetch_all(conn).await).store()?;
         let mut stats = HashMap::new();
         let mut first: HashMap<i64, Vec<(i32, i64)>> = HashMap::new();
-        for (word, id, docs, impact, doc) in rows {
+        for Row { word, id, docs, impact, doc } in rows {
             match (impact, doc) {
                 (Some(impact), Some(doc)) => first.entry(id).or_default().push((impact, doc)),
                 _ => {

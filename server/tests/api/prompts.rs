@@ -151,6 +151,40 @@ async fn search_ranks_highlights_filters_and_forgives_typos() {
     assert!(matches!(&only_not.error, AppError::Validation { field, .. } if field == "q"));
 }
 
+/// A search of several words finds the prompts that hold a word of each group (among prompts of
+/// which most hold only one) and ranks a prompt with both words in its title first. Pages follow
+/// each other.
+#[tokio::test]
+async fn a_search_of_several_words_finds_prompts_that_hold_each_group() {
+    let app = TestApp::spawn().await;
+    let owner = app.signed_up("Olivia", "olivia@example.com").await;
+    for i in 0..40 {
+        owner.create_prompt(&format!("Draft {i}"), "An alpha prompt among many.").await.expect("create");
+    }
+    for (title, body) in [
+        ("Beta alpha", "Both words, in the title."),
+        ("Gamma", "Alpha and beta, in the body."),
+        ("Beta only", "Nothing else."),
+        ("Gamma delta", "An alpha delta."),
+    ] {
+        owner.create_prompt(title, body).await.expect("create");
+    }
+    let titles = |page: PromptPage| page.items.into_iter().map(|p| p.title).collect::<Vec<_>>();
+    assert_eq!(titles(search(&owner, json!({ "q": "alpha beta" })).await), ["Beta alpha", "Gamma"]);
+    assert_eq!(titles(search(&owner, json!({ "q": "beta alpha" })).await), ["Beta alpha", "Gamma"]);
+    assert_eq!(
+        sorted_titles(search(&owner, json!({ "q": "alpha beta OR delta" })).await),
+        ["Beta alpha", "Gamma", "Gamma delta"]
+    );
+    assert_eq!(titles(search(&owner, json!({ "q": "alpha beta -title" })).await), ["Gamma"]);
+    assert!(search(&owner, json!({ "q": "alpha beta nowhere" })).await.items.is_empty());
+    let first = search(&owner, json!({ "q": "alpha beta", "limit": 1 })).await;
+    let cursor = first.next_cursor.clone().expect("a second page");
+    assert_eq!(titles(first), ["Beta alpha"]);
+    let second = search(&owner, json!({ "q": "alpha beta", "limit": 1, "cursor": cursor })).await;
+    assert_eq!((titles(second.clone()), second.next_cursor), (vec!["Gamma".to_owned()], None));
+}
+
 /// A tag filter matches whole tags: not one that merely starts with it, and `_` (allowed in tags)
 /// is a character, not a wildcard. Any tag or all of them, alone and within a search.
 #[tokio::test]

@@ -42,7 +42,7 @@ tmp=$(mktemp)
   echo "  (so mostly common ones, as in a question typed in plain words), all required."
   echo "- Prompt list page: \`GET /prompts\` signed in, the whole server-rendered HTML."
   echo
-  echo "Every API request also checks the key (read from the database at most once a second per key) and counts it against the rate limit (in memory, written once a second per key)."
+  echo "Every API request also checks the key (read from the database at most once a second per key) and counts it against the rate limit (in memory, written per key at most once a second and, far from its limit as here, every 30 seconds)."
   echo
   echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')),"
   echo "$(free -g | awk '/Mem:/ {print $2}') GiB RAM; $(date -u +%Y-%m-%d); commit $(git rev-parse --short HEAD)."

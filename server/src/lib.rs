@@ -58,7 +58,7 @@ pub struct Shared {
     pub http: reqwest::Client,
     /// The AI model client (test panel runs).
     pub chat: llm::ChatClient,
-    /// API requests per key, counted in memory and written about once a second.
+    /// API requests per key, counted in memory and written as often as the limits need (see `http::rate`).
     pub api_requests: Arc<http::rate::RequestCounter>,
     /// Each organization's API requests today against its plan's daily quota.
     pub api_daily: Arc<http::rate::DailyQuota>,

@@ -103,7 +103,7 @@ impl ApiKeyStore for Db {
         at: DateTime<Utc>,
     ) -> Result<i64> {
         // The same requests are a usage event of the key's organization (metric `api_requests`):
-        // one per write, that is per key about once a second, with its own idempotency key.
+        // one per write (per key at most once a second, see `http::rate`), with its own idempotency key.
         let event = Uuid::now_v7();
         // Requests written after their hour (at shutdown, or a late first write) count in it.
         let event_at = at.min(window + chrono::Duration::hours(1) - chrono::Duration::seconds(1));

@@ -208,16 +208,17 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
     if key.expires_at.is_some_and(|at| at <= now) {
         return unauthenticated("That API key has expired.");
     }
-    if let Err(err) = state.api_daily.admit(services, key.created_by, key.org_id, now).await {
-        return json_error(&err);
-    }
+    let day_left = match state.api_daily.admit(services, key.created_by, key.org_id, now).await {
+        Ok(left) => left,
+        Err(err) => return json_error(&err),
+    };
     let window = now.duration_trunc(TimeDelta::hours(1)).unwrap_or(now);
     let reset = (window + TimeDelta::hours(1) - now).num_seconds().max(1) as u64;
-    let used = match state.api_requests.count(services.store.as_ref(), key.id, window, now).await {
+    let limit = key.rate_limit;
+    let used = match state.api_requests.count(services.store.as_ref(), key.id, limit, day_left, window, now).await {
         Ok(n) => n,
         Err(err) => return json_error(&err.into()),
     };
-    let limit = key.rate_limit;
     let rate_headers = |res: &mut Response| {
         let h = res.headers_mut();
         h.insert("ratelimit-limit", HeaderValue::from(limit));

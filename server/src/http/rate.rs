@@ -1,12 +1,19 @@
-//! API requests counted against each key's hourly limit: in memory, added to the database about
-//! once a second per key.
+//! API requests counted against each key's hourly limit: in memory, added to the database at most
+//! once a second per key, and only as often as the limits need.
 //!
 //! Writing every request's count made each API call a database write. Here a key's first request
-//! in a window, and then one request a second, adds what this instance counted since to the
-//! shared row (`api_key_usage`) and reads back the total of every instance; the requests in
-//! between answer from memory. One instance therefore limits exactly; several share a limit that
-//! sees the other instances' requests up to a second late. What is counted but not yet written
-//! is written at shutdown (`flush`); a crash loses at most a second of counts.
+//! in a window adds what this instance counted to the shared row (`api_key_usage`) and reads back
+//! the total of every instance; later requests answer from memory until the count is due again:
+//! at least a second after the last write, once what this instance holds unwritten is a sixteenth
+//! of what is left of the key's hourly limit or of its organization's daily quota, and at the
+//! latest after 30 seconds. One instance therefore limits exactly; several share a limit that
+//! sees the other instances' requests up to a second late when it is near, and up to 30 seconds
+//! late while each holds a small share of what is left. What is counted but not yet written is
+//! written at shutdown (`flush`); a crash loses at most 30 seconds of counts.
+//!
+//! Writing less often is not only fewer writes: on SQLite each write makes every reading
+//! connection drop its map of the file at its next read and fault the pages in again, which cost
+//! searches a tenth to a sixth of their throughput at one write a second (docs/performance.md).
 
 use app::api::billing;
 use app::domain::billing::{Need, Quota, day_start};
@@ -21,7 +28,10 @@ use uuid::Uuid;
 
 pub struct RequestCounter {
     keys: Mutex<HashMap<Uuid, Slot>>,
+    /// The least time between two writes of a key's count.
     sync_every: Duration,
+    /// The most time a key's count stays unwritten.
+    sync_within: Duration,
 }
 
 struct Slot {
@@ -42,17 +52,20 @@ impl Slot {
 
 impl Default for RequestCounter {
     fn default() -> Self {
-        Self { keys: Mutex::default(), sync_every: Duration::from_secs(1) }
+        Self { keys: Mutex::default(), sync_every: Duration::from_secs(1), sync_within: Duration::from_secs(30) }
     }
 }
 
 impl RequestCounter {
-    /// Counts one request of `key` in the window starting at `window`; returns the window's count
-    /// including it.
+    /// Counts one request of `key` (whose hourly limit is `limit`) in the window starting at
+    /// `window`; returns the window's count including it. `day_left`: how many more requests its
+    /// organization's daily quota allows, if it has one.
     pub async fn count(
         &self,
         store: &dyn Store,
         key: Uuid,
+        limit: i64,
+        day_left: Option<i64>,
         window: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> StoreResult<i64> {
@@ -65,7 +78,12 @@ impl RequestCounter {
                 stale = (old.pending > 0).then_some((old.window, old.pending));
             }
             slot.pending += 1;
-            if slot.synced_at.is_some_and(|at| at.elapsed() < self.sync_every) {
+            let left = (limit - slot.synced - slot.pending).min(day_left.unwrap_or(i64::MAX));
+            let due = slot.synced_at.is_none_or(|at| {
+                let since = at.elapsed();
+                since >= self.sync_every && (since >= self.sync_within || slot.pending.saturating_mul(16) >= left)
+            });
+            if !due {
                 return Ok(slot.synced + slot.pending);
             }
             slot.synced_at = Some(Instant::now());
@@ -140,15 +158,16 @@ impl Default for DailyQuota {
 
 impl DailyQuota {
     /// Admits one more request of `org` made with `user`'s key today, or answers 429
-    /// `quota_exhausted` with the plan that would allow more. Call it before the request is
-    /// counted against its key.
+    /// `quota_exhausted` with the plan that would allow more; returns how many more the day's
+    /// quota allows after it, if the plan has one. Call it before the request is counted against
+    /// its key.
     pub async fn admit(
         &self,
         services: &Services,
         user: UserId,
         org: OrgId,
         now: DateTime<Utc>,
-    ) -> Result<(), AppError> {
+    ) -> Result<Option<i64>, AppError> {
         let start = day_start(now);
         let (fresh, counted) = {
             let orgs = self.orgs.lock().unwrap_or_else(|e| e.into_inner());
@@ -177,6 +196,6 @@ impl DailyQuota {
         if let Some(d) = self.orgs.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&org) {
             d.used += 1;
         }
-        Ok(())
+        Ok(limit.map(|l| l - used - 1))
     }
 }

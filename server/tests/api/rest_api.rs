@@ -294,8 +294,9 @@ async fn the_plan_s_prompt_and_daily_request_quotas_apply_to_keys() {
     assert_eq!(api.get("/prompts").await.0, StatusCode::OK, "a new day");
 }
 
-/// Instances count in memory and add their counts to the shared row about once a second: one
-/// instance limits exactly, several see each other's requests within a second.
+/// Instances count in memory and add their counts to the shared row at most once a second, and
+/// every second when the limit is near: one instance limits exactly, several see each other's
+/// requests within a second there.
 #[tokio::test]
 async fn instances_share_a_key_s_limit() {
     let app = TestApp::spawn_with(|c| c.api_rate_limit = 4).await;
@@ -322,6 +323,40 @@ async fn instances_share_a_key_s_limit() {
     assert_eq!((status, remaining(&headers).expect("header")), (StatusCode::OK, "0".into()));
     let (status, body, _) = second.send(reqwest::Method::GET, "/prompts", None).await;
     assert_eq!((status, body["code"].clone()), (StatusCode::TOO_MANY_REQUESTS, json!("rate_limited")));
+}
+
+/// Far from its limits, a key's count is not written every second: a second instance sees the
+/// first one's later requests only once they are written (at the latest after 30 seconds, or at
+/// shutdown), and the count is then whole.
+#[tokio::test]
+async fn a_key_far_from_its_limit_is_counted_in_memory_and_written_later() {
+    let app = TestApp::spawn_with(|c| c.api_rate_limit = 10_000).await;
+    let owner = app.signed_up("Olivia", "olivia@example.com").await;
+    let secret = new_key(&owner, "read", "0").await;
+    let instance = async || {
+        let state = server::AppState::from(server::Shared { api_requests: Default::default(), ..(*app.state).clone() });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("addr");
+        tokio::spawn(server::serve(listener, state, std::future::pending()));
+        Api { http: reqwest::Client::new(), base: format!("http://{address}/api/v1"), key: secret.clone() }
+    };
+    let remaining = async |api: &Api| {
+        let (status, _, headers) = api.send(reqwest::Method::GET, "/prompts", None).await;
+        assert_eq!(status, StatusCode::OK);
+        headers["ratelimit-remaining"].to_str().expect("ascii").parse::<i64>().expect("a number")
+    };
+
+    let first = Api::new(&app, &secret);
+    assert_eq!(remaining(&first).await, 9_999, "the window's first request is written");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    for left in [9_998, 9_997] {
+        assert_eq!(remaining(&first).await, left);
+    }
+    // A second instance writes its first request and reads the first instance's first alone.
+    assert_eq!(remaining(&instance().await).await, 9_998);
+    // Written at shutdown (or after 30 seconds): a third instance then reads every request.
+    app.state.api_requests.flush(app.state.services.store.as_ref(), app.clock_now()).await;
+    assert_eq!(remaining(&instance().await).await, 9_995, "three, one and this one");
 }
 
 #[tokio::test]

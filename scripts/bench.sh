@@ -31,7 +31,7 @@ tmp=$(mktemp)
   echo "never runs ANALYZE on SQLite)."
   echo
   echo "- API list: \`GET /api/v1/prompts?limit=20\` with a random sort, 30% also filtered by a tag."
-  echo "- API get: \`GET /api/v1/prompts/{id}\` of a random prompt (also counts a view, in memory: written once a second)."
+  echo "- API get: \`GET /api/v1/prompts/{id}\` of a random prompt (also counts a view, in memory: written every 10 seconds)."
   echo "- API search: \`GET /api/v1/prompts?q=…\`: a content word, a content and a common word, a"
   echo "  phrase of both, or a content word with a typo. The prompts' words follow Zipf's law (a few"
   echo "  dozen common words in most prompts, 5,000 rarer ones); content words are drawn evenly from the"

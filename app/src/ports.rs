@@ -573,9 +573,9 @@ pub struct PromptCounts {
 }
 
 /// Views and uses of prompts, counted in memory and written together by `flush` (the server
-/// flushes about once a second and at shutdown), so that reading a prompt is not a database
-/// write. Instances add their own counts, so several share the totals; a crash loses at most
-/// the counts since the last flush.
+/// flushes every 10 seconds, before the analytics page reads them, and at shutdown), so that
+/// reading a prompt is not a database write. Instances add their own counts, so several share
+/// the totals; a crash loses at most the counts since the last flush.
 #[derive(Default)]
 pub struct PromptCountBuffer {
     pending: std::sync::Mutex<std::collections::HashMap<PromptDay, (i64, i64)>>,

@@ -239,11 +239,17 @@ async fn renew_plans(services: app::ports::Services, mut stopped: tokio::sync::w
     }
 }
 
-/// Writes the prompt views and uses counted in memory, once a second.
+/// How often the prompt views and uses counted in memory are written. Not every second: on
+/// SQLite every write makes each reading connection drop its map of the database file and fault
+/// its pages in again, which cost reads of single prompts a seventh of their throughput at one
+/// write a second (docs/performance.md).
+const WRITE_PROMPT_COUNTS_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Writes the prompt views and uses counted in memory, every [`WRITE_PROMPT_COUNTS_EVERY`].
 async fn write_prompt_counts(services: app::ports::Services, mut stopped: tokio::sync::watch::Receiver<bool>) {
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            _ = tokio::time::sleep(WRITE_PROMPT_COUNTS_EVERY) => {}
             _ = stopped.changed() => return,
         }
         if let Err(e) = services.prompt_counts.flush(services.store.as_ref()).await {

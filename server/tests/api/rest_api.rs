@@ -28,6 +28,15 @@ impl Api {
         Self { http: reqwest::Client::new(), base: format!("{}/api/v1", app.address), key: key.to_owned() }
     }
 
+    /// Calls a second instance of `app`: the same database and settings, its own request counts.
+    async fn on_another_instance(app: &TestApp, key: &str) -> Self {
+        let state = server::AppState::from(server::Shared { api_requests: Default::default(), ..(*app.state).clone() });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("addr");
+        tokio::spawn(server::serve(listener, state, std::future::pending()));
+        Self { http: reqwest::Client::new(), base: format!("http://{address}/api/v1"), key: key.to_owned() }
+    }
+
     async fn send(
         &self,
         method: reqwest::Method,
@@ -302,12 +311,8 @@ async fn instances_share_a_key_s_limit() {
     let app = TestApp::spawn_with(|c| c.api_rate_limit = 4).await;
     let owner = app.signed_up("Olivia", "olivia@example.com").await;
     let secret = new_key(&owner, "read", "0").await;
-    let second = server::AppState::from(server::Shared { api_requests: Default::default(), ..(*app.state).clone() });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("addr");
-    tokio::spawn(server::serve(listener, second, std::future::pending()));
     let first = Api::new(&app, &secret);
-    let second = Api { http: reqwest::Client::new(), base: format!("http://{address}/api/v1"), key: secret };
+    let second = Api::on_another_instance(&app, &secret).await;
     let remaining = |headers: &reqwest::header::HeaderMap| headers["ratelimit-remaining"].to_str().map(str::to_owned);
 
     for expected in ["3", "2"] {
@@ -333,13 +338,6 @@ async fn a_key_far_from_its_limit_is_counted_in_memory_and_written_later() {
     let app = TestApp::spawn_with(|c| c.api_rate_limit = 10_000).await;
     let owner = app.signed_up("Olivia", "olivia@example.com").await;
     let secret = new_key(&owner, "read", "0").await;
-    let instance = async || {
-        let state = server::AppState::from(server::Shared { api_requests: Default::default(), ..(*app.state).clone() });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let address = listener.local_addr().expect("addr");
-        tokio::spawn(server::serve(listener, state, std::future::pending()));
-        Api { http: reqwest::Client::new(), base: format!("http://{address}/api/v1"), key: secret.clone() }
-    };
     let remaining = async |api: &Api| {
         let (status, _, headers) = api.send(reqwest::Method::GET, "/prompts", None).await;
         assert_eq!(status, StatusCode::OK);
@@ -353,10 +351,10 @@ async fn a_key_far_from_its_limit_is_counted_in_memory_and_written_later() {
         assert_eq!(remaining(&first).await, left);
     }
     // A second instance writes its first request and reads the first instance's first alone.
-    assert_eq!(remaining(&instance().await).await, 9_998);
+    assert_eq!(remaining(&Api::on_another_instance(&app, &secret).await).await, 9_998);
     // Written at shutdown (or after 30 seconds): a third instance then reads every request.
     app.state.api_requests.flush(app.state.services.store.as_ref(), app.clock_now()).await;
-    assert_eq!(remaining(&instance().await).await, 9_995, "three, one and this one");
+    assert_eq!(remaining(&Api::on_another_instance(&app, &secret).await).await, 9_995, "three, one and this one");
 }
 
 #[tokio::test]

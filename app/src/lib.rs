@@ -21,19 +21,9 @@ use leptos_router::SsrMode;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
-/// The HTML document around the app. Sets the Content-Security-Policy with this response's nonce.
+/// The HTML document around the app. Its inline scripts carry the request's nonce, which the
+/// server's `security_headers` names in the Content-Security-Policy.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
-        let csp = format!(
-            "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
-             img-src 'self' data:; connect-src 'self'; manifest-src 'self'; worker-src 'self'; \
-             object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-        );
-        if let Ok(value) = axum::http::HeaderValue::from_str(&csp) {
-            response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
-        }
-    }
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -20,6 +20,7 @@ use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderValue, Method, Request, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Json, Response};
+use leptos::nonce::Nonce;
 use std::net::SocketAddr;
 
 /// Resolves the session cookie into a `CallerSlot` and records where the request comes from.
@@ -85,26 +86,46 @@ fn forbidden_cross_site() -> Response {
         .into_response()
 }
 
-/// Headers every response carries. Pages set their own CSP with a nonce; anything else gets a
-/// locked-down default.
-pub async fn security_headers(State(state): State<AppState>, req: Request<Body>, next: Next) -> Response {
+/// Headers every response carries, and its Content-Security-Policy. A page's CSP allows the
+/// inline scripts that carry this request's nonce: the nonce is made here, put in the request's
+/// extensions, and given to Leptos by [`crate::page_context`], so the header and the page always
+/// agree. Anything else gets a locked-down default.
+///
+/// The header is set here rather than through Leptos's `ResponseOptions`: set there, a page now
+/// and then went out without it under load, and the browser refused its scripts, so it never
+/// hydrated. The likely path: Leptos's file handler takes the headers of the `ResponseOptions` of
+/// whichever reactive owner is current, so a file answered on the render thread while a page
+/// rendered could carry them off.
+pub async fn security_headers(State(state): State<AppState>, mut req: Request<Body>, next: Next) -> Response {
+    let nonce = Nonce::new();
+    req.extensions_mut().insert(nonce.clone());
     let mut res = next.run(req).await;
     let headers = res.headers_mut();
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
     headers.insert("permissions-policy", HeaderValue::from_static("camera=(), microphone=(), geolocation=()"));
-    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
-        headers.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"),
-        );
-    }
+    let is_page = headers.get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    let csp = match is_page.then(|| HeaderValue::from_str(&page_csp(&nonce))) {
+        Some(Ok(page)) => page,
+        _ => HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"),
+    };
+    headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     if state.config.public_url.starts_with("https://") {
         headers
             .insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     }
     res
+}
+
+/// A page's policy: its own scripts, the inline ones Leptos writes with `nonce`, and compiling
+/// the app's WebAssembly.
+fn page_csp(nonce: &Nonce) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self' data:; connect-src 'self'; manifest-src 'self'; worker-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
 }
 
 /// Liveness and database check.

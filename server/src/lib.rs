@@ -169,17 +169,11 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     let services = state.services.clone();
     let leptos = Router::<AppState>::new()
-        .leptos_routes_with_context(&state, routes, move || provide_context(services.clone()), {
+        .leptos_routes_with_context(&state, routes, page_context(services.clone()), {
             let options = options.clone();
             move || app::shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            {
-                let services = state.services.clone();
-                move || provide_context(services.clone())
-            },
-            app::shell,
-        ))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(page_context(services), app::shell))
         // Pages, server functions and files so far; the routes below run on every worker.
         .layer(axum::middleware::from_fn(http::render::on_render_thread))
         .nest("/api/v1", http::api_v1::routes(state.clone()))
@@ -207,6 +201,20 @@ pub fn router(state: AppState) -> Router {
             // Streamed test runs go out piece by piece, not held back by the compressor.
             DefaultPredicate::new().and(NotForContentType::const_new("application/x-ndjson"))
         }))
+}
+
+/// What pages and server functions find in their context: the services, and the nonce
+/// [`http::security_headers`] made for this request and names in its Content-Security-Policy
+/// (in place of the one Leptos made, so the page's inline scripts carry the header's).
+pub fn page_context(services: app::ports::Services) -> impl Fn() + Clone + Send + Sync + 'static {
+    move || {
+        provide_context(services.clone());
+        let nonce = use_context::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<leptos::nonce::Nonce>().cloned());
+        if let Some(nonce) = nonce {
+            provide_context(nonce);
+        }
+    }
 }
 
 pub fn leptos_options(config: &Config) -> LeptosOptions {

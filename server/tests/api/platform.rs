@@ -29,6 +29,43 @@ async fn pages_render_on_the_server_with_a_nonce_csp_and_safe_headers() {
     assert_eq!(missing.status(), 404);
 }
 
+/// Pages and files answered side by side: every page's CSP names the nonce its own inline
+/// scripts carry, and no file's answer takes a page's policy.
+#[tokio::test]
+async fn each_page_s_csp_names_its_own_nonce_while_files_are_served_alongside() {
+    let site = tempfile::tempdir().expect("site root");
+    std::fs::create_dir_all(site.path().join("pkg")).expect("pkg dir");
+    std::fs::write(site.path().join("pkg/cairn.css"), "body { margin: 0 }").expect("css");
+    let root = site.path().to_string_lossy().into_owned();
+    let app = TestApp::spawn_with(|c| c.site_root = root).await;
+    let pages_done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let files = tokio::spawn({
+        let (url, done) = (format!("{}/pkg/cairn.css", app.address), pages_done.clone());
+        async move {
+            let http = reqwest::Client::new();
+            let mut served = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let response = http.get(&url).send().await.expect("GET file");
+                let csp = response.headers()["content-security-policy"].to_str().expect("csp").to_owned();
+                assert!(!csp.contains("nonce-"), "a file gets the default policy, not a page's: {csp}");
+                assert_eq!(response.text().await.expect("css"), "body { margin: 0 }");
+                served += 1;
+            }
+            served
+        }
+    });
+    let client = app.client();
+    for _ in 0..10 {
+        let response = client.get("/").await;
+        let csp = response.headers()["content-security-policy"].to_str().expect("csp").to_owned();
+        let html = response.text().await.expect("html");
+        let nonce = csp.split("'nonce-").nth(1).and_then(|s| s.split('\'').next()).expect("a nonce in the page's CSP");
+        assert!(html.contains(&format!("nonce=\"{nonce}\"")), "the page's scripts carry its CSP's nonce: {csp}");
+    }
+    pages_done.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(files.await.expect("files") > 0, "files were served while the pages rendered");
+}
+
 #[tokio::test]
 async fn hsts_is_sent_when_served_over_https() {
     let app = TestApp::spawn().await;

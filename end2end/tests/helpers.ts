@@ -23,9 +23,30 @@ export function uniqueEmail(name: string): string {
   return `${name}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
 }
 
-/** Waits until the WASM has hydrated the page, so clicks are handled by the app. */
+/**
+ * Waits until the WASM has hydrated the page, so clicks are handled by the app. When it does not,
+ * the error says where the page's load stood (its response, DOM, load event and the bundle's
+ * files, in ms since navigation), so a timeout in CI can be told apart from a hang.
+ */
 export async function hydrated(page: Page): Promise<void> {
-  await expect(page.locator('[data-hydrated="true"]')).toBeAttached();
+  try {
+    await expect(page.locator('[data-hydrated="true"]')).toBeAttached();
+  } catch (error) {
+    const timings = await page.evaluate(loadTimings).catch((e) => `unavailable: ${e}`);
+    throw new Error(`${(error as Error).message}\nPage load: ${timings}`);
+  }
+}
+
+function loadTimings(): string {
+  const ms = (t: number) => `${Math.round(t)}`;
+  const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
+  const bundle = (performance.getEntriesByType('resource') as PerformanceResourceTiming[])
+    .filter((r) => r.name.includes('/pkg/'))
+    .map((r) => `${r.name.split('/').pop()} ${ms(r.startTime)}-${ms(r.responseEnd)} (${r.encodedBodySize} B)`);
+  const page = nav
+    ? `response ${ms(nav.responseEnd)}, DOM ready ${ms(nav.domContentLoadedEventEnd)}, load ${ms(nav.loadEventEnd)}`
+    : 'no navigation entry';
+  return `${page}; bundle: ${bundle.join(', ') || 'none'}; now ${ms(performance.now())} ms`;
 }
 
 /** Reads the newest mail to `to` with `subject` from the dev mailbox and returns the first link. */

@@ -93,9 +93,7 @@ fn forbidden_cross_site() -> Response {
 ///
 /// The header is set here rather than through Leptos's `ResponseOptions`: set there, a page now
 /// and then went out without it under load, and the browser refused its scripts, so it never
-/// hydrated. The likely path: Leptos's file handler takes the headers of the `ResponseOptions` of
-/// whichever reactive owner is current, so a file answered on the render thread while a page
-/// rendered could carry them off.
+/// hydrated (the likely path: `render::without_stale_owner`).
 pub async fn security_headers(State(state): State<AppState>, mut req: Request<Body>, next: Next) -> Response {
     let nonce = Nonce::new();
     req.extensions_mut().insert(nonce.clone());
@@ -106,9 +104,10 @@ pub async fn security_headers(State(state): State<AppState>, mut req: Request<Bo
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
     headers.insert("permissions-policy", HeaderValue::from_static("camera=(), microphone=(), geolocation=()"));
     let is_page = headers.get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
-    let csp = match is_page.then(|| HeaderValue::from_str(&page_csp(&nonce))) {
-        Some(Ok(page)) => page,
-        _ => HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"),
+    let csp = if is_page {
+        page_csp(&nonce)
+    } else {
+        HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
     };
     headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     if state.config.public_url.starts_with("https://") {
@@ -120,12 +119,13 @@ pub async fn security_headers(State(state): State<AppState>, mut req: Request<Bo
 
 /// A page's policy: its own scripts, the inline ones Leptos writes with `nonce`, and compiling
 /// the app's WebAssembly.
-fn page_csp(nonce: &Nonce) -> String {
-    format!(
+fn page_csp(nonce: &Nonce) -> HeaderValue {
+    let policy = format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
          img-src 'self' data:; connect-src 'self'; manifest-src 'self'; worker-src 'self'; \
          object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    )
+    );
+    HeaderValue::try_from(policy).expect("a nonce is URL-safe base64, valid in a header")
 }
 
 /// Liveness and database check.

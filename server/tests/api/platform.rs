@@ -19,14 +19,22 @@ async fn pages_render_on_the_server_with_a_nonce_csp_and_safe_headers() {
     assert!(!headers.contains_key("strict-transport-security"), "no HSTS over plain http");
     let html = response.text().await.expect("html");
     assert!(html.contains("Programs that start the conversation"));
-    let nonce = csp.split("'nonce-").nth(1).and_then(|s| s.split('\'').next()).expect("nonce");
-    assert!(html.contains(&format!("nonce=\"{nonce}\"")), "inline scripts carry the nonce");
+    assert!(scripts_carry_the_nonce_of(&csp, &html), "inline scripts carry the nonce");
 
     let other = app.client().get("/").await.headers()["content-security-policy"].to_str().expect("csp").to_owned();
     assert_ne!(csp, other, "a fresh nonce per response");
 
     let missing = app.client().get("/no/such/page").await;
     assert_eq!(missing.status(), 404);
+    let csp = missing.headers()["content-security-policy"].to_str().expect("csp").to_owned();
+    let html = missing.text().await.expect("html");
+    assert!(scripts_carry_the_nonce_of(&csp, &html), "the not-found page's scripts carry its nonce too");
+}
+
+/// Whether `csp` names a nonce and the page's inline scripts carry it.
+fn scripts_carry_the_nonce_of(csp: &str, html: &str) -> bool {
+    let nonce = csp.split("'nonce-").nth(1).and_then(|s| s.split('\'').next()).expect("a nonce in the page's CSP");
+    html.contains(&format!("nonce=\"{nonce}\""))
 }
 
 /// Pages and files answered side by side: every page's CSP names the nonce its own inline
@@ -59,8 +67,7 @@ async fn each_page_s_csp_names_its_own_nonce_while_files_are_served_alongside() 
         let response = client.get("/").await;
         let csp = response.headers()["content-security-policy"].to_str().expect("csp").to_owned();
         let html = response.text().await.expect("html");
-        let nonce = csp.split("'nonce-").nth(1).and_then(|s| s.split('\'').next()).expect("a nonce in the page's CSP");
-        assert!(html.contains(&format!("nonce=\"{nonce}\"")), "the page's scripts carry its CSP's nonce: {csp}");
+        assert!(scripts_carry_the_nonce_of(&csp, &html), "the page's scripts carry its CSP's nonce: {csp}");
     }
     pages_done.store(true, std::sync::atomic::Ordering::Relaxed);
     assert!(files.await.expect("files") > 0, "files were served while the pages rendered");

@@ -12,6 +12,7 @@ mod collab;
 mod journeys;
 mod mail;
 mod orgs;
+mod postings;
 mod prompts;
 mod readers;
 mod relevance;
@@ -47,11 +48,18 @@ pub struct Backend<DB: Database> {
     /// What searches look up and may remember: words' document counts in the full-text index
     /// (SQLite), searches' best matches and typo tolerance's lookups in `search_terms` (both).
     search_memo: Arc<search_weights::SearchMemo>,
+    /// The search index's postings of the words searched for ([`postings`]).
+    postings: Arc<postings::PostingsMemo>,
 }
 
 impl<DB: Database> Clone for Backend<DB> {
     fn clone(&self) -> Self {
-        Self { pool: self.pool.clone(), readers: self.readers.clone(), search_memo: self.search_memo.clone() }
+        Self {
+            pool: self.pool.clone(),
+            readers: self.readers.clone(),
+            search_memo: self.search_memo.clone(),
+            postings: self.postings.clone(),
+        }
     }
 }
 
@@ -103,7 +111,12 @@ pub(crate) use on_reader;
 
 impl<DB: Database> Backend<DB> {
     fn new(pool: Pool<DB>, options: <DB::Connection as sqlx::Connection>::Options, readers: usize) -> Self {
-        Self { pool, readers: Arc::new(Readers::new(options, readers)), search_memo: Arc::default() }
+        Self {
+            pool,
+            readers: Arc::new(Readers::new(options, readers)),
+            search_memo: Arc::default(),
+            postings: Arc::default(),
+        }
     }
 
     async fn close(&self) {

@@ -8,6 +8,7 @@
 //! keeps those within the edit distance budget; both lookups are remembered until the text changes
 //! (see [`super::search_weights`]).
 
+use super::postings::{self, PostingsMemo, WordPostings};
 use super::relevance::{self, Candidate, IndexWrites, Next, PostingsRead, Ranker, WordStats};
 use super::search_weights::{Best, Recall, SearchMemo, may_narrow, ranking};
 use super::sql::{Arg, Dialect, Sql, bind_all};
@@ -84,6 +85,9 @@ struct PromptRow {
     floor: Option<f64>,
     #[sqlx(default)]
     ranked: Option<i64>,
+    /// A search ranked in memory: the prompt's number in the search index.
+    #[sqlx(default)]
+    doc: Option<i64>,
 }
 
 impl From<PromptRow> for PromptRecord {
@@ -607,6 +611,38 @@ fn prompts_sql(dialect: Dialect, org: OrgId, filter: &PromptFilter, matches: Opt
     sql
 }
 
+/// ` AND` the organization's search generation is `generation` (see [`super::postings`]): a
+/// statement over postings read at another one returns nothing.
+fn push_generation_is(sql: &mut Sql, org: OrgId, generation: Option<i64>) {
+    if let Some(generation) = generation {
+        sql.push(" AND COALESCE((SELECT generation FROM search_generations WHERE org_id = ")
+            .arg(Arg::Uuid(org.0))
+            .push("), 0) = ")
+            .arg(Arg::Int(generation));
+    }
+}
+
+/// The rows of `docs` in `org` that pass the filters, whole, with their `doc` (a search ranked in
+/// memory: its first batch of matches).
+fn in_memory_page_sql(
+    dialect: Dialect,
+    org: OrgId,
+    filter: &PromptFilter,
+    docs: &[i64],
+    generation: Option<i64>,
+) -> Sql {
+    let mut sql = Sql::default();
+    push_columns(&mut sql, filter, true);
+    sql.push(", d.doc AS doc FROM prompt_docs d")
+        .push(dialect.join_in_order())
+        .push("prompts p ON p.id = d.prompt_id JOIN users u ON u.id = p.author_id WHERE ");
+    dialect.push_ints_in(&mut sql, "d.doc", docs);
+    sql.push(" AND p.org_id = ").arg(Arg::Uuid(org.0));
+    push_filters(&mut sql, dialect, filter);
+    push_generation_is(&mut sql, org, generation);
+    sql
+}
+
 /// How a SQLite search ranks and matches: by the words that carry weight in the index, looked up
 /// in its vocabulary unless remembered (see [`super::search_weights`]).
 async fn fts_search(backend: &Backend<sqlx::Sqlite>, query: &Query) -> Result<FtsSearch> {
@@ -759,7 +795,7 @@ impl Db {
                 }
                 Next::Candidates(docs) => {
                     let rows =
-                        self.candidates(org, filter, &docs, ranker.needs_postings(), ranker.needs_text()).await?;
+                        self.candidates(org, filter, &docs, ranker.needs_postings(), ranker.needs_text(), None).await?;
                     ranker.candidates(rows);
                 }
             }
@@ -782,6 +818,185 @@ impl Db {
             row.score = place.get(&row.id).map(|(_, score)| *score);
         }
         Ok(rows)
+    }
+
+    /// A page of a search of words by relevance, ranked in memory from the postings of its words
+    /// (see [`super::postings`]): every match is scored there, and the best are read in order,
+    /// with the filters, until the page is known. A search whose postings are remembered and whose
+    /// first batch of matches holds its first page makes one read. `None` when the organization's
+    /// words kept changing under it (another instance writing); the caller then ranks
+    /// in the database.
+    async fn ranked_in_memory(
+        &self,
+        org: OrgId,
+        filter: &PromptFilter,
+        query: &Query,
+    ) -> Result<Option<Vec<PromptRow>>> {
+        let offset = filter.offset.max(0) as usize;
+        let wanted = offset + page_limit(filter) as usize;
+        'attempt: for _ in 0..2 {
+            let (generation, words, total) = self.search_postings(org, query).await?;
+            let checked = Some(generation);
+            let mut matches = postings::Matches::of(query, &words, total);
+            // Rows read whole (the first page's first batch), and every hit (score, doc, id) in the
+            // order of the matches: by score, ties the newest prompt first. Matches are handed out in
+            // that order, so the page is known once it is full.
+            let mut whole: HashMap<Uuid, PromptRow> = HashMap::new();
+            let mut hits: Vec<(f64, i64, Uuid)> = Vec::new();
+            // Filters seldom leave a match out: a batch a little larger than the page usually holds it.
+            let mut batch = wanted + 2;
+            let mut first = offset == 0;
+            let mut read_any = false;
+            while hits.len() < wanted && matches.next_best.is_some() {
+                let next = matches.next_batch(batch);
+                let score: HashMap<i64, f64> = next.iter().map(|(s, d)| (*d, *s)).collect();
+                let docs: Vec<i64> = next.iter().map(|(_, d)| *d).collect();
+                read_any = true;
+                let found = if std::mem::take(&mut first) {
+                    let rows =
+                        self.prompt_rows(&in_memory_page_sql(self.dialect(), org, filter, &docs, checked)).await?;
+                    let found = rows.len();
+                    for row in rows {
+                        let doc = row.doc.unwrap_or_default();
+                        hits.push((score.get(&doc).copied().unwrap_or_default(), doc, row.id));
+                        whole.insert(row.id, row);
+                    }
+                    found
+                } else {
+                    let rows = self.candidates(org, filter, &docs, false, false, checked).await?;
+                    let found = rows.len();
+                    hits.extend(
+                        rows.into_iter().map(|c| (score.get(&c.doc).copied().unwrap_or_default(), c.doc, c.id)),
+                    );
+                    found
+                };
+                // Fewer rows than asked for: the filters left some out, or the words changed since
+                // they were read, and the statement returned nothing.
+                if found < docs.len() && !self.search_generation_is(org, generation).await? {
+                    self.postings_memo().forget_org(org.0);
+                    continue 'attempt;
+                }
+                hits.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
+                hits.truncate(wanted);
+                batch = (batch * 4).min(2_000);
+            }
+            // Nothing matched in memory: the words may have come to prompts since they were read.
+            if !read_any && !self.search_generation_is(org, generation).await? {
+                self.postings_memo().forget_org(org.0);
+                continue 'attempt;
+            }
+            let page: Vec<(f64, Uuid)> = hits.iter().skip(offset).map(|h| (h.0, h.2)).collect();
+            let missing: Vec<Uuid> = page.iter().map(|(_, id)| *id).filter(|id| !whole.contains_key(id)).collect();
+            if !missing.is_empty() {
+                let mut sql = Sql::default();
+                push_columns(&mut sql, filter, true);
+                sql.push(" FROM prompts p JOIN users u ON u.id = p.author_id WHERE p.org_id = ")
+                    .arg(Arg::Uuid(org.0))
+                    .push(" AND p.id IN ")
+                    .in_list(&missing);
+                whole.extend(self.prompt_rows(&sql).await?.into_iter().map(|row| (row.id, row)));
+            }
+            let rows = page
+                .into_iter()
+                .filter_map(|(score, id)| {
+                    let mut row = whole.remove(&id)?;
+                    row.score = Some(score);
+                    Some(row)
+                })
+                .collect();
+            return Ok(Some(rows));
+        }
+        Ok(None)
+    }
+
+    /// The postings of `query`'s words in `org`, remembered or read now, with the organization's
+    /// search generation they were read at and its count of prompts.
+    async fn search_postings(
+        &self,
+        org: OrgId,
+        query: &Query,
+    ) -> Result<(i64, HashMap<String, Arc<WordPostings>>, i64)> {
+        let keys = index_keys(query.groups.iter().flatten().chain(&query.excluded));
+        let memo = self.postings_memo();
+        let mut known = memo.lookup(org.0, &keys);
+        if let Some(total) = known.total
+            && known.missing.is_empty()
+        {
+            return Ok((known.generation, known.words, total));
+        }
+        let _reading = memo.reading(org.0, &known.missing).await;
+        known = memo.lookup(org.0, &keys);
+        if let Some(total) = known.total
+            && known.missing.is_empty()
+        {
+            return Ok((known.generation, known.words, total));
+        }
+        let mut read = self.read_postings(org, &known.missing).await?;
+        if read.0 != known.generation && !known.words.is_empty() {
+            // What was remembered is of an earlier generation: every word is read at this one.
+            known.words.clear();
+            let all: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
+            read = self.read_postings(org, &all).await?;
+        }
+        let (generation, words, total) = read;
+        memo.remember(org.0, generation, total, words.iter().map(|(k, p)| (k.clone(), p.clone())));
+        known.words.extend(words);
+        Ok((generation, known.words, total))
+    }
+
+    /// Every posting of the index keys `keys` in `org` (a key in no prompt: none), with the
+    /// organization's search generation and count of prompts, in one
+    /// statement, so that all are read at one generation.
+    async fn read_postings(
+        &self,
+        org: OrgId,
+        keys: &[String],
+    ) -> Result<(i64, HashMap<String, Arc<WordPostings>>, i64)> {
+        // Each word's postings as one text, `doc:impact` pairs (as `prompt_docs.postings` keeps a
+        // prompt's): a common word's tens of thousands of postings are one value to hand over,
+        // not as many rows. The generation's row has no word.
+        let pairs = match self.dialect() {
+            Dialect::Sqlite => "group_concat(s.doc || ':' || s.impact, ' ')",
+            Dialect::Postgres => "string_agg(s.doc::text || ':' || s.impact::text, ' ')",
+        };
+        let mut sql = Sql::default();
+        sql.push(&format!(
+            "SELECT w.word, w.docs, (SELECT {pairs} FROM search_postings s WHERE s.word_id = w.id) AS postings \
+             FROM search_words w WHERE w.org_id = "
+        ))
+        .arg(Arg::Uuid(org.0))
+        .push(" AND w.word IN (")
+        .arg(Arg::Text(String::new()));
+        for key in keys {
+            sql.push(", ").arg(Arg::Text(key.clone()));
+        }
+        sql.push(") UNION ALL SELECT NULL, COALESCE((SELECT generation FROM search_generations WHERE org_id = ")
+            .arg(Arg::Uuid(org.0))
+            .push("), 0), NULL");
+        let rows: Vec<(Option<String>, i64, Option<String>)> =
+            on_reader!(self, conn => bind_all!(sqlx::query_as(&sql.text), &sql.args).fetch_all(conn).await).store()?;
+        let (mut generation, mut total) = (0, 0);
+        let mut words: HashMap<String, Arc<WordPostings>> =
+            keys.iter().map(|k| (k.clone(), Arc::new(WordPostings::default()))).collect();
+        for (word, docs, postings) in rows {
+            match word {
+                None => generation = docs,
+                Some(word) if word.is_empty() => total = docs,
+                Some(word) => {
+                    let postings = relevance::decode_postings(postings.as_deref().unwrap_or_default());
+                    words.insert(word, Arc::new(WordPostings::new(docs, postings)));
+                }
+            }
+        }
+        Ok((generation, words, total))
+    }
+
+    /// Whether `org`'s search generation is still `generation`.
+    async fn search_generation_is(&self, org: OrgId, generation: i64) -> Result<bool> {
+        on_reader!(self, conn => sqlx::query_scalar(
+            "SELECT COALESCE((SELECT generation FROM search_generations WHERE org_id = $1), 0) = $2")
+            .bind(org.0).bind(generation).fetch_one(conn).await)
+        .store()
     }
 
     /// The index's counts of the query's words in `org` (excluded ones too: their ids tell a
@@ -874,6 +1089,7 @@ impl Db {
         docs: &[i64],
         postings: bool,
         text: bool,
+        generation: Option<i64>,
     ) -> Result<Vec<Candidate>> {
         let dialect = self.dialect();
         let mut sql = Sql::default();
@@ -889,6 +1105,7 @@ impl Db {
         dialect.push_ints_in(&mut sql, "d.doc", docs);
         sql.push(" AND p.org_id = ").arg(Arg::Uuid(org.0));
         push_filters(&mut sql, dialect, filter);
+        push_generation_is(&mut sql, org, generation);
         on_reader!(self, conn => bind_all!(sqlx::query_as(&sql.text), &sql.args).fetch_all(conn).await).store()
     }
 
@@ -929,6 +1146,13 @@ impl Db {
         match self {
             Db::Sqlite(_) => Dialect::Sqlite,
             Db::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    fn postings_memo(&self) -> &PostingsMemo {
+        match self {
+            Db::Sqlite(backend) => &backend.postings,
+            Db::Postgres(backend) => &backend.postings,
         }
     }
 
@@ -980,7 +1204,15 @@ impl PromptStore for Db {
 
     async fn prompts(&self, org: OrgId, filter: &PromptFilter) -> Result<Vec<PromptRecord>> {
         let dialect = self.dialect();
-        let rows = match (self, filter.query.as_ref().filter(|q| !q.is_empty())) {
+        let query = filter.query.as_ref().filter(|q| !q.is_empty());
+        let in_memory = match query {
+            Some(query) if filter.sort == PromptSort::Relevance && postings::ranks(query) => {
+                self.ranked_in_memory(org, filter, query).await?
+            }
+            _ => None,
+        };
+        let rows = match (self, query) {
+            _ if let Some(rows) = in_memory => rows,
             (_, None) => self.prompt_rows(&prompts_sql(dialect, org, filter, None)).await?,
             (_, Some(query)) if filter.sort == PromptSort::Relevance && relevance::from_index(query) => {
                 self.ranked(org, filter, query).await?

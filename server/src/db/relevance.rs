@@ -19,13 +19,13 @@
 //! words); otherwise the prompt's postings (`prompt_docs.postings`) give it, or its text when
 //! the query has a phrase.
 //!
-//! **Which searches use it** ([`from_index`]): a single group of words, as a word, a typo widened
-//! to its near words or `a OR b`, with or without excluded words. They read a few dozen
-//! postings. A search with several required groups or a phrase would have to read every prompt
-//! holding its rarest word when its matches are few (a phrase of a common and a rare word) or
-//! when another word may add much to a score (a content word with a common one): SQLite's FTS5
-//! and PostgreSQL's `tsvector` answer those from the word positions in their own indexes, and
-//! did so faster when measured (docs/performance.md, 2026-12-07).
+//! **Which searches use it.** Searches of words alone are ranked in memory from the same postings
+//! and scores ([`super::postings`]). [`Ranker`] ranks a single group of words ([`from_index`]: a
+//! word, a typo widened to its near words or `a OR b`, with or without excluded words) in the
+//! database, reading a few dozen postings, when the words a search needs kept changing while it
+//! was ranked in memory. A search with a phrase would have to read every prompt holding its rarest
+//! word when its matches are few (a phrase of a common and a rare word): SQLite's FTS5 and
+//! PostgreSQL's `tsvector` answer those from the word positions in their own indexes.
 
 use app::domain::search::{Atom, Query};
 use chrono::{DateTime, Utc};

@@ -27,8 +27,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use uuid::Uuid;
 
-/// At most this many postings are kept in memory (10 bytes each); beyond, the memo starts over.
-/// 100,000 prompts hold about 7 million.
+/// At most this many postings are kept in memory (10 bytes each, 14 once the word is searched
+/// alone); beyond, the memo starts over. 100,000 prompts hold about 7 million.
 const MAX_POSTINGS: usize = 12_000_000;
 
 /// Whether a query is ranked in memory: words only, each as the index keys it, sorted by relevance

@@ -220,8 +220,6 @@ pub struct Matches {
     /// were handed out. Its matches are already in order (of impact), and none is scored before
     /// it is handed out (a common word is in most prompts).
     alone: Option<(Arc<WordPostings>, f64, usize)>,
-    /// The best score not handed out yet.
-    pub next_best: Option<f64>,
 }
 
 /// Best first; ties by doc, the newest prompt first.
@@ -246,14 +244,13 @@ impl Matches {
         let groups: Vec<Vec<(&Arc<WordPostings>, f64)>> = query.groups.iter().map(|g| atoms(g)).collect();
         let excluded: Vec<&Arc<WordPostings>> = atoms(&query.excluded).into_iter().map(|(p, _)| p).collect();
         if groups.is_empty() || groups.iter().any(Vec::is_empty) {
-            return Self { rest: Vec::new(), alone: None, next_best: None };
+            return Self { rest: Vec::new(), alone: None };
         }
         if let [group] = groups.as_slice()
             && let [(postings, weight)] = group.as_slice()
             && excluded.is_empty()
         {
-            let next_best = postings.ranked(0, *weight).map(|(score, _)| score);
-            return Self { rest: Vec::new(), alone: Some(((*postings).clone(), *weight, 0)), next_best };
+            return Self { rest: Vec::new(), alone: Some(((*postings).clone(), *weight, 0)) };
         }
         let size = |g: &Vec<(&Arc<WordPostings>, f64)>| g.iter().map(|(p, _)| p.len()).sum::<usize>();
         let driving = (0..groups.len()).min_by_key(|i| size(&groups[*i])).expect("groups are not empty");
@@ -287,8 +284,15 @@ impl Matches {
             }
             rest.push((score, doc));
         }
-        let next_best = rest.iter().map(|(s, _)| *s).reduce(f64::max);
-        Self { rest, alone: None, next_best }
+        Self { rest, alone: None }
+    }
+
+    /// Whether any match is left to hand out.
+    pub fn has_more(&self) -> bool {
+        match &self.alone {
+            Some((postings, _, at)) => *at < postings.len(),
+            None => !self.rest.is_empty(),
+        }
     }
 
     /// The next `n` best matches, best first.
@@ -296,7 +300,6 @@ impl Matches {
         if let Some((postings, weight, at)) = &mut self.alone {
             let batch: Vec<(f64, i64)> = (*at..*at + n).map_while(|i| postings.ranked(i, *weight)).collect();
             *at += batch.len();
-            self.next_best = postings.ranked(*at, *weight).map(|(score, _)| score);
             return batch;
         }
         let mut batch = if self.rest.len() > n {
@@ -307,7 +310,6 @@ impl Matches {
             std::mem::take(&mut self.rest)
         };
         batch.sort_unstable_by(best_first);
-        self.next_best = self.rest.iter().map(|(s, _)| *s).reduce(f64::max);
         batch
     }
 }
@@ -334,7 +336,7 @@ mod tests {
         assert_eq!(batch.iter().map(|(_, d)| *d).collect::<Vec<_>>(), vec![1]);
         let expected = idf(3, 10) * 0.9 + idf(4, 10) * 0.3;
         assert!((batch[0].0 - expected).abs() < 1e-12, "{batch:?} {expected}");
-        assert_eq!(matches.next_best, None);
+        assert!(!matches.has_more());
     }
 
     #[test]
@@ -345,10 +347,11 @@ mod tests {
         assert_eq!(matches.rest.len(), 4, "each prompt once");
         let first = matches.next_batch(2);
         assert_eq!(first.iter().map(|(_, d)| *d).collect::<Vec<_>>(), vec![2, 1]);
-        let next = matches.next_best.expect("two left");
-        assert!(next < first[1].0);
-        assert_eq!(matches.next_batch(5).iter().map(|(_, d)| *d).collect::<Vec<_>>(), vec![3, 4]);
-        assert_eq!(matches.next_best, None, "all handed out");
+        assert!(matches.has_more(), "two left");
+        let next = matches.next_batch(5);
+        assert_eq!(next.iter().map(|(_, d)| *d).collect::<Vec<_>>(), vec![3, 4]);
+        assert!(next[0].0 < first[1].0, "{first:?} {next:?}");
+        assert!(!matches.has_more(), "all handed out");
     }
 
     #[test]
@@ -356,13 +359,15 @@ mod tests {
         let words = words(&[("prompt", &[(1, 100), (2, 2000), (3, 500), (4, 500)])]);
         let mut matches = Matches::of(&Query::parse("prompt"), &words, 10);
         let weight = idf(4, 10);
-        assert_eq!(matches.next_best, Some(weight * 2.0));
+        assert!(matches.rest.is_empty(), "nothing scored before it is handed out");
         let first = matches.next_batch(2);
         assert_eq!(first.iter().map(|(_, d)| *d).collect::<Vec<_>>(), vec![2, 4], "ties: the newest doc first");
-        assert_eq!(first[1].0, weight * 500.0 / 1000.0);
-        assert_eq!(matches.next_best, Some(first[1].0), "3 ties with 4, and comes after it");
-        assert_eq!(matches.next_batch(5).iter().map(|(_, d)| *d).collect::<Vec<_>>(), vec![3, 1]);
-        assert_eq!(matches.next_best, None);
+        assert_eq!((first[0].0, first[1].0), (weight * 2.0, weight * 500.0 / 1000.0));
+        assert!(matches.has_more());
+        let next = matches.next_batch(5);
+        assert_eq!(next.iter().map(|(_, d)| *d).collect::<Vec<_>>(), vec![3, 1]);
+        assert_eq!(next[0].0, first[1].0, "3 ties with 4, and comes after it");
+        assert!(!matches.has_more());
     }
 
     #[test]

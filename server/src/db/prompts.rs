@@ -9,7 +9,7 @@
 //! (see [`super::search_weights`]).
 
 use super::postings::{self, PostingsMemo, WordPostings};
-use super::relevance::{self, Candidate, IndexWrites, Next, PostingsRead, Ranker, WordStats};
+use super::relevance::{self, IndexWrites};
 use super::search_weights::{Best, Recall, SearchMemo, may_narrow, ranking};
 use super::sql::{Arg, Dialect, Sql, bind_all};
 use super::{Backend, BeginWrite, Db, OrStore, StoreResult as Result, on_pool, on_reader};
@@ -611,9 +611,21 @@ fn prompts_sql(dialect: Dialect, org: OrgId, filter: &PromptFilter, matches: Opt
     sql
 }
 
-/// ` AND` the organization's search generation is `generation` (see [`super::postings`]): a
-/// statement over postings read at another one returns nothing.
-fn push_generation_is(sql: &mut Sql, org: OrgId, generation: Option<i64>) {
+/// ` WHERE` the prompt's `doc` is one of `docs`, of `org`, past the filters, and, given one, at the
+/// organization's search generation `generation` (see [`super::postings`]): a statement over
+/// postings read at another one returns nothing. How a search ranked in memory reads its matches.
+fn push_matches_where(
+    sql: &mut Sql,
+    dialect: Dialect,
+    org: OrgId,
+    filter: &PromptFilter,
+    docs: &[i64],
+    generation: Option<i64>,
+) {
+    sql.push(" WHERE ");
+    dialect.push_ints_in(sql, "d.doc", docs);
+    sql.push(" AND p.org_id = ").arg(Arg::Uuid(org.0));
+    push_filters(sql, dialect, filter);
     if let Some(generation) = generation {
         sql.push(" AND COALESCE((SELECT generation FROM search_generations WHERE org_id = ")
             .arg(Arg::Uuid(org.0))
@@ -635,11 +647,8 @@ fn in_memory_page_sql(
     push_columns(&mut sql, filter, true);
     sql.push(", d.doc AS doc FROM prompt_docs d")
         .push(dialect.join_in_order())
-        .push("prompts p ON p.id = d.prompt_id JOIN users u ON u.id = p.author_id WHERE ");
-    dialect.push_ints_in(&mut sql, "d.doc", docs);
-    sql.push(" AND p.org_id = ").arg(Arg::Uuid(org.0));
-    push_filters(&mut sql, dialect, filter);
-    push_generation_is(&mut sql, org, generation);
+        .push("prompts p ON p.id = d.prompt_id JOIN users u ON u.id = p.author_id");
+    push_matches_where(&mut sql, dialect, org, filter, docs, generation);
     sql
 }
 
@@ -771,142 +780,105 @@ impl Db {
         self.search_memo().forget();
     }
 
-    /// A page of a search's matches by relevance, from the search index (see [`super::relevance`]):
-    /// the query's words' counts with their first postings, then the prompts they lead to and
-    /// more postings as the [`Ranker`] asks, then the page's rows. A search settled by its first
-    /// candidates, as most are, makes three reads.
-    async fn ranked(&self, org: OrgId, filter: &PromptFilter, query: &Query) -> Result<Vec<PromptRow>> {
-        let offset = filter.offset.max(0) as usize;
-        let wanted = offset + page_limit(filter) as usize;
-        let (stats, first) = self.word_stats(org, query, Ranker::first_chunk(wanted)).await?;
-        let total = stats.get("").map_or(0, |s| s.docs);
-        let Some(mut ranker) = Ranker::new(query, &stats, total, wanted) else {
-            return Ok(Vec::new());
-        };
-        ranker.prefetched(first);
-        loop {
-            match ranker.next() {
-                Next::Done => break,
-                Next::Postings(reads) => {
-                    for read in reads {
-                        let rows = self.postings(&read).await?;
-                        ranker.postings(read.cursor, rows);
-                    }
-                }
-                Next::Candidates(docs) => {
-                    let rows =
-                        self.candidates(org, filter, &docs, ranker.needs_postings(), ranker.needs_text(), None).await?;
-                    ranker.candidates(rows);
-                }
-            }
-        }
-        let page = ranker.page(offset);
-        if page.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut sql = Sql::default();
-        push_columns(&mut sql, filter, true);
-        let ids: Vec<Uuid> = page.iter().map(|(id, _)| *id).collect();
-        sql.push(" FROM prompts p JOIN users u ON u.id = p.author_id WHERE p.org_id = ")
-            .arg(Arg::Uuid(org.0))
-            .push(" AND p.id IN ")
-            .in_list(&ids);
-        let mut rows = self.prompt_rows(&sql).await?;
-        let place: HashMap<Uuid, (usize, f64)> = page.iter().enumerate().map(|(i, (id, s))| (*id, (i, *s))).collect();
-        rows.sort_by_key(|r| place.get(&r.id).map(|(i, _)| *i));
-        for row in &mut rows {
-            row.score = place.get(&row.id).map(|(_, score)| *score);
-        }
-        Ok(rows)
-    }
-
     /// A page of a search of words by relevance, ranked in memory from the postings of its words
     /// (see [`super::postings`]): every match is scored there, and the best are read in order,
     /// with the filters, until the page is known. A search whose postings are remembered and whose
-    /// first batch of matches holds its first page makes one read. `None` when the organization's
-    /// words kept changing under it (another instance writing); the caller then ranks
-    /// in the database.
-    async fn ranked_in_memory(
+    /// first batch of matches holds its first page makes one read.
+    ///
+    /// Each statement checks the search generation the postings were read at. When it moved (this
+    /// or another instance wrote), the organization's words are read again. Should they change
+    /// under the search twice, its last attempt ranks from the postings it has just read without
+    /// the check: under writes that never stop, the page as of a moment ago.
+    async fn ranked_in_memory(&self, org: OrgId, filter: &PromptFilter, query: &Query) -> Result<Vec<PromptRow>> {
+        const CHECKED_ATTEMPTS: usize = 2;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (generation, words, total) = self.search_postings(org, query).await?;
+            let checked = (attempt <= CHECKED_ATTEMPTS).then_some(generation);
+            let matches = postings::Matches::of(query, &words, total);
+            if let Some(rows) = self.page_of_matches(org, filter, matches, checked).await? {
+                return Ok(rows);
+            }
+            self.postings_memo().forget_org(org.0);
+        }
+    }
+
+    /// The page of `matches` that `filter` asks for, read in batches of the best matches left;
+    /// `None` when the organization's search generation is no longer `checked`.
+    async fn page_of_matches(
         &self,
         org: OrgId,
         filter: &PromptFilter,
-        query: &Query,
+        mut matches: postings::Matches,
+        checked: Option<i64>,
     ) -> Result<Option<Vec<PromptRow>>> {
+        let moved = async || match checked {
+            Some(generation) => self.search_generation_is(org, generation).await.map(|same| !same),
+            None => Ok(false),
+        };
         let offset = filter.offset.max(0) as usize;
         let wanted = offset + page_limit(filter) as usize;
-        'attempt: for _ in 0..2 {
-            let (generation, words, total) = self.search_postings(org, query).await?;
-            let checked = Some(generation);
-            let mut matches = postings::Matches::of(query, &words, total);
-            // Rows read whole (the first page's first batch), and every hit (score, doc, id) in the
-            // order of the matches: by score, ties the newest prompt first. Matches are handed out in
-            // that order, so the page is known once it is full.
-            let mut whole: HashMap<Uuid, PromptRow> = HashMap::new();
-            let mut hits: Vec<(f64, i64, Uuid)> = Vec::new();
-            // Filters seldom leave a match out: a batch a little larger than the page usually holds it.
-            let mut batch = wanted + 2;
-            let mut first = offset == 0;
-            let mut read_any = false;
-            while hits.len() < wanted && matches.next_best.is_some() {
-                let next = matches.next_batch(batch);
-                let score: HashMap<i64, f64> = next.iter().map(|(s, d)| (*d, *s)).collect();
-                let docs: Vec<i64> = next.iter().map(|(_, d)| *d).collect();
-                read_any = true;
-                let found = if std::mem::take(&mut first) {
-                    let rows =
-                        self.prompt_rows(&in_memory_page_sql(self.dialect(), org, filter, &docs, checked)).await?;
-                    let found = rows.len();
-                    for row in rows {
-                        let doc = row.doc.unwrap_or_default();
-                        hits.push((score.get(&doc).copied().unwrap_or_default(), doc, row.id));
-                        whole.insert(row.id, row);
-                    }
-                    found
-                } else {
-                    let rows = self.candidates(org, filter, &docs, false, false, checked).await?;
-                    let found = rows.len();
-                    hits.extend(
-                        rows.into_iter().map(|c| (score.get(&c.doc).copied().unwrap_or_default(), c.doc, c.id)),
-                    );
-                    found
-                };
-                // Fewer rows than asked for: the filters left some out, or the words changed since
-                // they were read, and the statement returned nothing.
-                if found < docs.len() && !self.search_generation_is(org, generation).await? {
-                    self.postings_memo().forget_org(org.0);
-                    continue 'attempt;
-                }
-                hits.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
-                hits.truncate(wanted);
-                batch = (batch * 4).min(2_000);
-            }
-            // Nothing matched in memory: the words may have come to prompts since they were read.
-            if !read_any && !self.search_generation_is(org, generation).await? {
-                self.postings_memo().forget_org(org.0);
-                continue 'attempt;
-            }
-            let page: Vec<(f64, Uuid)> = hits.iter().skip(offset).map(|h| (h.0, h.2)).collect();
-            let missing: Vec<Uuid> = page.iter().map(|(_, id)| *id).filter(|id| !whole.contains_key(id)).collect();
-            if !missing.is_empty() {
-                let mut sql = Sql::default();
-                push_columns(&mut sql, filter, true);
-                sql.push(" FROM prompts p JOIN users u ON u.id = p.author_id WHERE p.org_id = ")
-                    .arg(Arg::Uuid(org.0))
-                    .push(" AND p.id IN ")
-                    .in_list(&missing);
-                whole.extend(self.prompt_rows(&sql).await?.into_iter().map(|row| (row.id, row)));
-            }
-            let rows = page
-                .into_iter()
-                .filter_map(|(score, id)| {
-                    let mut row = whole.remove(&id)?;
-                    row.score = Some(score);
-                    Some(row)
-                })
-                .collect();
-            return Ok(Some(rows));
+        // Rows read whole (the first page's first batch), and every hit (score, doc, id) in the
+        // order of the matches: by score, ties the newest prompt first. Matches are handed out in
+        // that order, so the page is known once it is full.
+        let mut whole: HashMap<Uuid, PromptRow> = HashMap::new();
+        let mut hits: Vec<(f64, i64, Uuid)> = Vec::new();
+        // Filters seldom leave a match out: a batch a little larger than the page usually holds it.
+        let mut batch = wanted + 2;
+        let mut first = offset == 0;
+        if !matches.has_more() && moved().await? {
+            // Nothing matched: the words may have come to prompts since they were read.
+            return Ok(None);
         }
-        Ok(None)
+        while hits.len() < wanted && matches.has_more() {
+            let next = matches.next_batch(batch);
+            let score: HashMap<i64, f64> = next.iter().map(|(s, d)| (*d, *s)).collect();
+            let docs: Vec<i64> = next.iter().map(|(_, d)| *d).collect();
+            let found = if std::mem::take(&mut first) {
+                let rows = self.prompt_rows(&in_memory_page_sql(self.dialect(), org, filter, &docs, checked)).await?;
+                let found = rows.len();
+                for row in rows {
+                    let doc = row.doc.unwrap_or_default();
+                    hits.push((score.get(&doc).copied().unwrap_or_default(), doc, row.id));
+                    whole.insert(row.id, row);
+                }
+                found
+            } else {
+                let rows = self.matching_docs(org, filter, &docs, checked).await?;
+                let found = rows.len();
+                hits.extend(rows.into_iter().map(|(doc, id)| (score.get(&doc).copied().unwrap_or_default(), doc, id)));
+                found
+            };
+            // Fewer rows than asked for: the filters left some out, or the words changed since
+            // they were read, and the statement returned nothing.
+            if found < docs.len() && moved().await? {
+                return Ok(None);
+            }
+            hits.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
+            hits.truncate(wanted);
+            batch = (batch * 4).min(2_000);
+        }
+        let page: Vec<(f64, Uuid)> = hits.iter().skip(offset).map(|h| (h.0, h.2)).collect();
+        let missing: Vec<Uuid> = page.iter().map(|(_, id)| *id).filter(|id| !whole.contains_key(id)).collect();
+        if !missing.is_empty() {
+            let mut sql = Sql::default();
+            push_columns(&mut sql, filter, true);
+            sql.push(" FROM prompts p JOIN users u ON u.id = p.author_id WHERE p.org_id = ")
+                .arg(Arg::Uuid(org.0))
+                .push(" AND p.id IN ")
+                .in_list(&missing);
+            whole.extend(self.prompt_rows(&sql).await?.into_iter().map(|row| (row.id, row)));
+        }
+        let rows = page
+            .into_iter()
+            .filter_map(|(score, id)| {
+                let mut row = whole.remove(&id)?;
+                row.score = Some(score);
+                Some(row)
+            })
+            .collect();
+        Ok(Some(rows))
     }
 
     /// The postings of `query`'s words in `org`, remembered or read now, with the organization's
@@ -999,113 +971,21 @@ impl Db {
         .store()
     }
 
-    /// The index's counts of the query's words in `org` (excluded ones too: their ids tell a
-    /// prompt's postings that hold them), by key, and of its prompts (the word ''); and, by word
-    /// id, the first `chunk` postings of each word of a group, best first, whose first impact is
-    /// the word's highest ([`WordStats::top`]). One statement.
-    async fn word_stats(
-        &self,
-        org: OrgId,
-        query: &Query,
-        chunk: i64,
-    ) -> Result<(HashMap<String, WordStats>, HashMap<i64, Vec<(i32, i64)>>)> {
-        let grouped = index_keys(query.groups.iter().flatten());
-        let mut keys = index_keys(query.groups.iter().flatten().chain(&query.excluded));
-        keys.push("");
-        let mut sql = Sql::default();
-        // PostgreSQL types a column of a UNION by its first branch: NULL needs a cast there.
-        sql.push(
-            "SELECT w.word, w.id, w.docs, CAST(NULL AS INTEGER) AS impact, CAST(NULL AS BIGINT) AS doc \
-             FROM search_words w WHERE w.org_id = ",
-        )
-        .arg(Arg::Uuid(org.0))
-        .push(" AND w.word IN (");
-        for (i, key) in keys.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.arg(Arg::Text((*key).to_owned()));
-        }
-        sql.push(")");
-        for (i, key) in grouped.iter().enumerate() {
-            // The word's id as a value, not a join: the postings then come in the primary key's
-            // order (PostgreSQL sorted every posting of the word after a join).
-            sql.push(" UNION ALL SELECT * FROM (SELECT '', s.word_id, 0, s.impact, s.doc FROM search_postings s ")
-                .push("WHERE s.word_id = (SELECT w.id FROM search_words w WHERE w.org_id = ")
-                .arg(Arg::Uuid(org.0))
-                .push(" AND w.word = ")
-                .arg(Arg::Text((*key).to_owned()))
-                .push(") ORDER BY s.impact DESC, s.doc DESC LIMIT ")
-                .arg(Arg::Int(chunk))
-                .push(&format!(") AS first{i}"));
-        }
-        /// A word's counts (no posting), or one of its first postings.
-        #[derive(FromRow)]
-        struct Row {
-            word: String,
-            id: i64,
-            docs: i64,
-            impact: Option<i32>,
-            doc: Option<i64>,
-        }
-        let rows: Vec<Row> =
-            on_reader!(self, conn => bind_all!(sqlx::query_as(&sql.text), &sql.args).fetch_all(conn).await).store()?;
-        let mut stats = HashMap::new();
-        let mut first: HashMap<i64, Vec<(i32, i64)>> = HashMap::new();
-        for Row { word, id, docs, impact, doc } in rows {
-            match (impact, doc) {
-                (Some(impact), Some(doc)) => first.entry(id).or_default().push((impact, doc)),
-                _ => {
-                    stats.insert(word, WordStats { id, docs, top: 0 });
-                }
-            }
-        }
-        for s in stats.values_mut() {
-            s.top = first.get(&s.id).and_then(|p| p.first()).map_or(0, |(impact, _)| *impact);
-        }
-        Ok((stats, first))
-    }
-
-    /// A word's next postings, best first.
-    async fn postings(&self, read: &PostingsRead) -> Result<Vec<(i32, i64)>> {
-        on_reader!(self, conn => match read.after {
-            None => sqlx::query_as(
-                "SELECT impact, doc FROM search_postings WHERE word_id = $1 ORDER BY impact DESC, doc DESC LIMIT $2")
-                .bind(read.word_id).bind(read.limit).fetch_all(conn).await,
-            Some((impact, doc)) => sqlx::query_as(
-                "SELECT impact, doc FROM search_postings WHERE word_id = $1 AND (impact, doc) < ($2, $3) \
-                 ORDER BY impact DESC, doc DESC LIMIT $4")
-                .bind(read.word_id).bind(impact).bind(doc).bind(read.limit).fetch_all(conn).await,
-        })
-        .store()
-    }
-
-    /// The prompts of `org` among `docs` that pass the filters, with their postings (with
-    /// `postings`) and their text (with `text`).
-    async fn candidates(
+    /// The `doc`s and ids of the prompts of `org` among `docs` that pass the filters, at the
+    /// search generation `generation` when given (a search ranked in memory: its later batches).
+    async fn matching_docs(
         &self,
         org: OrgId,
         filter: &PromptFilter,
         docs: &[i64],
-        postings: bool,
-        text: bool,
         generation: Option<i64>,
-    ) -> Result<Vec<Candidate>> {
+    ) -> Result<Vec<(i64, Uuid)>> {
         let dialect = self.dialect();
         let mut sql = Sql::default();
-        sql.push("SELECT d.doc, p.id, p.updated_at, ")
-            .push(if postings { "d.postings, " } else { "NULL AS postings, " })
-            .push(match text {
-                true => "p.title, p.description, p.body, p.tags",
-                false => "'' AS title, '' AS description, '' AS body, '' AS tags",
-            })
-            .push(" FROM prompt_docs d")
+        sql.push("SELECT d.doc, p.id FROM prompt_docs d")
             .push(dialect.join_in_order())
-            .push("prompts p ON p.id = d.prompt_id WHERE ");
-        dialect.push_ints_in(&mut sql, "d.doc", docs);
-        sql.push(" AND p.org_id = ").arg(Arg::Uuid(org.0));
-        push_filters(&mut sql, dialect, filter);
-        push_generation_is(&mut sql, org, generation);
+            .push("prompts p ON p.id = d.prompt_id");
+        push_matches_where(&mut sql, dialect, org, filter, docs, generation);
         on_reader!(self, conn => bind_all!(sqlx::query_as(&sql.text), &sql.args).fetch_all(conn).await).store()
     }
 
@@ -1205,17 +1085,10 @@ impl PromptStore for Db {
     async fn prompts(&self, org: OrgId, filter: &PromptFilter) -> Result<Vec<PromptRecord>> {
         let dialect = self.dialect();
         let query = filter.query.as_ref().filter(|q| !q.is_empty());
-        let in_memory = match query {
-            Some(query) if filter.sort == PromptSort::Relevance && postings::ranks(query) => {
-                self.ranked_in_memory(org, filter, query).await?
-            }
-            _ => None,
-        };
         let rows = match (self, query) {
-            _ if let Some(rows) = in_memory => rows,
             (_, None) => self.prompt_rows(&prompts_sql(dialect, org, filter, None)).await?,
-            (_, Some(query)) if filter.sort == PromptSort::Relevance && relevance::from_index(query) => {
-                self.ranked(org, filter, query).await?
+            (_, Some(query)) if filter.sort == PromptSort::Relevance && postings::ranks(query) => {
+                self.ranked_in_memory(org, filter, query).await?
             }
             (Db::Postgres(backend), Some(query)) => {
                 let query = query.to_tsquery();

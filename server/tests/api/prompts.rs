@@ -28,6 +28,45 @@ fn sorted_titles(page: PromptPage) -> Vec<String> {
     titles
 }
 
+/// A second instance on the test's database (a second connection of the test's own, as a second
+/// server holds), writing to `owner`'s first organization as `owner`.
+struct Elsewhere {
+    db: server::db::Db,
+    org: app::domain::OrgId,
+    user: app::domain::UserId,
+}
+
+impl Elsewhere {
+    async fn open(app: &TestApp, owner: &Client) -> Self {
+        let db = server::db::Db::connect(&app.state.config.database_url).await.expect("a second instance");
+        let user = owner.me().await.expect("me").user_id;
+        let org = app.state.services.store.memberships_of(user).await.expect("memberships")[0].org.id;
+        Elsewhere { db, org, user }
+    }
+
+    /// Saves a new version of prompt `id` with this title and body.
+    async fn save(&self, id: Uuid, title: &str, body: &str) {
+        use app::ports::{PromptSave, PromptStore};
+        let record = self.db.prompt(self.org, id).await.expect("read").expect("there");
+        let fields = app::domain::prompt::PromptFields { title: title.into(), body: body.into(), ..record.fields };
+        let save = PromptSave {
+            org: self.org,
+            id,
+            author: self.user,
+            fields: &fields,
+            change_note: "",
+            at: chrono::Utc::now(),
+            base_version: Some(record.version),
+        };
+        self.db.save_prompt(&save).await.expect("saved by the other instance");
+    }
+
+    async fn delete(&self, id: Uuid) {
+        use app::ports::PromptStore;
+        self.db.delete_prompt(self.org, id).await.expect("deleted by the other instance");
+    }
+}
+
 #[tokio::test]
 async fn versions_diff_revert_and_labels() {
     let app = TestApp::spawn().await;
@@ -261,7 +300,6 @@ async fn remembered_matches_see_another_instances_changes() {
 /// when an instance starts.
 #[tokio::test]
 async fn another_instances_changes_show_at_once_and_a_starting_instance_indexes_what_is_not() {
-    use app::ports::{PromptSave, PromptStore};
     use server::db::Db;
     let app = TestApp::spawn().await;
     let owner = app.signed_up("Olivia", "olivia@example.com").await;
@@ -270,40 +308,22 @@ async fn another_instances_changes_show_at_once_and_a_starting_instance_indexes_
     let zebra = || async { sorted_titles(search(&owner, json!({ "q": "zebra" })).await) };
     assert_eq!(zebra().await, ["Zebra crossing"]);
 
-    let url = &app.state.config.database_url;
-    let other = Db::connect(url).await.expect("a second instance");
-    let user = owner.me().await.expect("me").user_id;
-    let org = app.state.services.store.memberships_of(user).await.expect("memberships")[0].org.id;
-    let record = other.prompt(org, herd).await.expect("read").expect("there");
-    let fields = app::domain::prompt::PromptFields {
-        title: "Zebra herd".into(),
-        body: "A herd of zebras and one zebra.".into(),
-        ..record.fields.clone()
-    };
-    let save = PromptSave {
-        org,
-        id: herd,
-        author: user,
-        fields: &fields,
-        change_note: "",
-        at: chrono::Utc::now(),
-        base_version: Some(record.version),
-    };
-    other.save_prompt(&save).await.expect("saved by the other instance");
+    let other = Elsewhere::open(&app, &owner).await;
+    other.save(herd, "Zebra herd", "A herd of zebras and one zebra.").await;
     assert_eq!(zebra().await, ["Zebra crossing", "Zebra herd"], "a prompt that now matches");
-    other.delete_prompt(org, crossing).await.expect("deleted by the other instance");
+    other.delete(crossing).await;
     assert_eq!(zebra().await, ["Zebra herd"], "a prompt that is gone");
 
     for sql in ["DELETE FROM search_postings", "DELETE FROM search_words", "UPDATE prompt_docs SET postings = NULL"] {
-        match &other {
+        match &other.db {
             Db::Sqlite(b) => sqlx::query(sql).execute(&b.pool).await.map(|_| ()),
             Db::Postgres(b) => sqlx::query(sql).execute(&b.pool).await.map(|_| ()),
         }
         .expect("take the index away");
     }
     assert_eq!(zebra().await, Vec::<String>::new(), "nothing indexed");
-    other.close().await;
-    let starting = Db::connect(url).await.expect("a third instance");
+    other.db.close().await;
+    let starting = Db::connect(&app.state.config.database_url).await.expect("a third instance");
     assert_eq!(zebra().await, ["Zebra herd"], "indexed as the third instance started");
     assert_eq!(sorted_titles(search(&owner, json!({ "q": "zebras" })).await), ["Zebra herd"]);
     starting.close().await;
@@ -315,8 +335,6 @@ async fn another_instances_changes_show_at_once_and_a_starting_instance_indexes_
 /// a word that was in no prompt when first looked for.
 #[tokio::test]
 async fn searches_ranked_in_memory_see_every_instances_changes() {
-    use app::ports::{PromptSave, PromptStore};
-    use server::db::Db;
     let app = TestApp::spawn().await;
     let owner = app.signed_up("Olivia", "olivia@example.com").await;
     let crossing = owner.create_prompt("Zebra crossing", "Cross where the zebra is.").await.expect("create");
@@ -328,31 +346,14 @@ async fn searches_ranked_in_memory_see_every_instances_changes() {
         assert_eq!(titles("zebra -cross").await, Vec::<String>::new());
     }
 
-    let other = Db::connect(&app.state.config.database_url).await.expect("a second instance");
-    let user = owner.me().await.expect("me").user_id;
-    let org = app.state.services.store.memberships_of(user).await.expect("memberships")[0].org.id;
-    let record = other.prompt(org, herd).await.expect("read").expect("there");
-    let fields = app::domain::prompt::PromptFields {
-        title: "Zebra herd".into(),
-        body: "A herd of zebras; one zebra will cross with an okapi.".into(),
-        ..record.fields.clone()
-    };
-    let change = PromptSave {
-        org,
-        id: herd,
-        author: user,
-        fields: &fields,
-        change_note: "",
-        at: chrono::Utc::now(),
-        base_version: Some(record.version),
-    };
-    other.save_prompt(&change).await.expect("saved by the other instance");
+    let other = Elsewhere::open(&app, &owner).await;
+    other.save(herd, "Zebra herd", "A herd of zebras; one zebra will cross with an okapi.").await;
     assert_eq!(titles("zebra cross").await, ["Zebra crossing", "Zebra herd"], "a prompt that now matches");
     assert_eq!(titles("okapi").await, ["Zebra herd"], "a word new to the organization");
     assert_eq!(titles("zebra cross -okapi").await, ["Zebra crossing"]);
-    other.delete_prompt(org, crossing).await.expect("deleted by the other instance");
+    other.delete(crossing).await;
     assert_eq!(titles("zebra cross").await, ["Zebra herd"], "a prompt that is gone");
-    other.close().await;
+    other.db.close().await;
 
     let version = detail(&owner, herd).await.version;
     save(&owner, herd, version, "Horses", "A herd of horses.", "back").await;

@@ -253,31 +253,34 @@ pub struct Mark {
 }
 
 /// Splits `text` into marks, hitting whole words in `hits` (lower-case). With `window`, keeps about
-/// that many words around the first hit (with "…" where cut).
+/// that many words around the first hit (with "…" where cut); the text past the window is not
+/// read, so a long body costs what its window does.
 pub fn highlight(text: &str, hits: &[String], window: Option<usize>) -> Vec<Mark> {
-    let mut spans: Vec<(usize, usize, bool)> = Vec::new();
-    let mut start = None;
-    let boundary = |from: usize, to: usize, spans: &mut Vec<(usize, usize, bool)>| {
-        let hit = !hits.is_empty() && hits.contains(&text[from..to].to_lowercase());
-        spans.push((from, to, hit));
+    let is_hit = |word: &str| match word.is_ascii() {
+        // Hits are lower-case: an ASCII word equals one, ignoring case, without being copied.
+        true => hits.iter().any(|h| h.eq_ignore_ascii_case(word)),
+        false => hits.contains(&word.to_lowercase()),
     };
-    for (i, c) in text.char_indices() {
-        match (c.is_alphanumeric(), start) {
-            (true, None) => start = Some(i),
-            (false, Some(s)) => {
-                boundary(s, i, &mut spans);
-                start = None;
-            }
-            _ => {}
+    let mut spans: Vec<(usize, usize, bool)> = Vec::new();
+    let mut first_hit = None;
+    for (from, to) in word_spans(text) {
+        let hit = !hits.is_empty() && is_hit(&text[from..to]);
+        if hit && first_hit.is_none() {
+            first_hit = Some(spans.len());
         }
-    }
-    if let Some(s) = start {
-        boundary(s, text.len(), &mut spans);
+        spans.push((from, to, hit));
+        // The window is settled once it is known where it starts (at the first hit, or at the
+        // start when there is nothing to hit) and one word beyond it shows the text goes on.
+        if let Some(n) = window
+            && (first_hit.is_some() || hits.is_empty())
+            && spans.len() > first_hit.unwrap_or(0).saturating_sub(n / 3) + n
+        {
+            break;
+        }
     }
     let (from, to, cut_left, cut_right) = match window {
         Some(n) if spans.len() > n => {
-            let first_hit = spans.iter().position(|s| s.2).unwrap_or(0);
-            let begin = first_hit.saturating_sub(n / 3);
+            let begin = first_hit.unwrap_or(0).saturating_sub(n / 3);
             let end = (begin + n).min(spans.len());
             (spans[begin].0, spans[end - 1].1, begin > 0, end < spans.len())
         }
@@ -307,6 +310,23 @@ pub fn highlight(text: &str, hits: &[String], window: Option<usize>) -> Vec<Mark
         push("…", false);
     }
     marks
+}
+
+/// The byte ranges of `text`'s words (runs of letters and digits), in order.
+fn word_spans(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut chars = text.char_indices().peekable();
+    std::iter::from_fn(move || {
+        let (from, _) = chars.find(|(_, c)| c.is_alphanumeric())?;
+        let mut to = text.len();
+        while let Some(&(i, c)) = chars.peek() {
+            if !c.is_alphanumeric() {
+                to = i;
+                break;
+            }
+            chars.next();
+        }
+        Some((from, to))
+    })
 }
 
 #[cfg(test)]
@@ -377,5 +397,27 @@ mod tests {
         let marks = highlight(&long, &["w30".into()], Some(9));
         let text: String = marks.iter().map(|m| m.text.as_str()).collect();
         assert_eq!(text, "…w27 w28 w29 w30 w31 w32 w33 w34 w35…");
+    }
+
+    #[test]
+    fn highlighting_ignores_case_beyond_ascii_and_reads_no_further_than_the_window() {
+        let marks = highlight("Ärger, ÄRGER und Arger", &["ärger".into()], None);
+        let hits: Vec<&str> = marks.iter().filter(|m| m.hit).map(|m| m.text.as_str()).collect();
+        assert_eq!(hits, ["Ärger", "ÄRGER"]);
+        let marks = highlight("Prompt PROMPT prompts", &["prompt".into()], None);
+        let hits: Vec<&str> = marks.iter().filter(|m| m.hit).map(|m| m.text.as_str()).collect();
+        assert_eq!(hits, ["Prompt", "PROMPT"], "whole words only");
+
+        let long = (0..50).map(|i| format!("w{i}")).collect::<Vec<_>>().join(" ");
+        let text = |marks: Vec<Mark>| marks.iter().map(|m| m.text.as_str()).collect::<String>();
+        // Nothing to hit: the first words. A hit in the last word: the window ends there.
+        assert_eq!(text(highlight(&long, &[], Some(3))), "w0 w1 w2…");
+        assert_eq!(text(highlight(&long, &["nowhere".into()], Some(3))), "w0 w1 w2…");
+        assert_eq!(text(highlight(&long, &["w49".into()], Some(6))), "…w47 w48 w49");
+        assert_eq!(text(highlight(&long, &["w44".into()], Some(6))), "…w42 w43 w44 w45 w46 w47…");
+        // Exactly as many words as the window: nothing cut.
+        assert_eq!(text(highlight("a b c", &["b".into()], Some(3))), "a b c");
+        assert_eq!(text(highlight("a b c.", &[], Some(3))), "a b c.");
+        assert_eq!(text(highlight("a b c d", &[], Some(3))), "a b c…");
     }
 }

@@ -28,6 +28,15 @@ fn sorted_titles(page: PromptPage) -> Vec<String> {
     titles
 }
 
+/// Olivia, signed up, with the two prompts the tests of other instances' changes start from:
+/// "Zebra crossing", the only one about zebras, and "Horses" (its ids in that order).
+async fn zebra_crossing_and_horses(app: &TestApp) -> (Client, Uuid, Uuid) {
+    let owner = app.signed_up("Olivia", "olivia@example.com").await;
+    let crossing = owner.create_prompt("Zebra crossing", "Cross where the zebra is.").await.expect("create");
+    let herd = owner.create_prompt("Horses", "A herd of horses.").await.expect("create");
+    (owner, crossing, herd)
+}
+
 /// A second instance on the test's database (a second connection of the test's own, as a second
 /// server holds), writing to `owner`'s first organization as `owner`.
 struct Elsewhere {
@@ -264,9 +273,7 @@ async fn tag_filters_match_whole_tags() {
 async fn remembered_matches_see_another_instances_changes() {
     let app = TestApp::spawn().await;
     let server::db::Db::Postgres(server::db::Backend { pool, .. }) = &app.state.db else { return };
-    let owner = app.signed_up("Olivia", "olivia@example.com").await;
-    let crossing = owner.create_prompt("Zebra crossing", "Cross where the zebra is.").await.expect("create");
-    let herd = owner.create_prompt("Horses", "A herd of horses.").await.expect("create");
+    let (owner, crossing, herd) = zebra_crossing_and_horses(&app).await;
     let zebra = || async { sorted_titles(search(&owner, json!({ "q": "\"the zebra\"" })).await) };
     // New, seen again (its matches read and remembered), then served from what is remembered.
     for _ in 0..3 {
@@ -302,9 +309,7 @@ async fn remembered_matches_see_another_instances_changes() {
 async fn another_instances_changes_show_at_once_and_a_starting_instance_indexes_what_is_not() {
     use server::db::Db;
     let app = TestApp::spawn().await;
-    let owner = app.signed_up("Olivia", "olivia@example.com").await;
-    let crossing = owner.create_prompt("Zebra crossing", "Cross where the zebra is.").await.expect("create");
-    let herd = owner.create_prompt("Horses", "A herd of horses.").await.expect("create");
+    let (owner, crossing, herd) = zebra_crossing_and_horses(&app).await;
     let zebra = || async { sorted_titles(search(&owner, json!({ "q": "zebra" })).await) };
     assert_eq!(zebra().await, ["Zebra crossing"]);
 
@@ -336,9 +341,7 @@ async fn another_instances_changes_show_at_once_and_a_starting_instance_indexes_
 #[tokio::test]
 async fn searches_ranked_in_memory_see_every_instances_changes() {
     let app = TestApp::spawn().await;
-    let owner = app.signed_up("Olivia", "olivia@example.com").await;
-    let crossing = owner.create_prompt("Zebra crossing", "Cross where the zebra is.").await.expect("create");
-    let herd = owner.create_prompt("Horses", "A herd of horses.").await.expect("create");
+    let (owner, crossing, herd) = zebra_crossing_and_horses(&app).await;
     let titles = async |q: &str| sorted_titles(search(&owner, json!({ "q": q })).await);
     for _ in 0..2 {
         assert_eq!(titles("zebra cross").await, ["Zebra crossing"]);

@@ -18,7 +18,8 @@
 //! on (a trigger; migrations 0035 on SQLite, 0035 and 0037 on PostgreSQL). Postings are read with
 //! the generation, in one statement, and every statement that reads matches checks it (see
 //! `Db::ranked_in_memory`); when it moved, because this or another instance wrote, the
-//! organization's words are forgotten ([`PostingsMemo::forget_org`]) and read again.
+//! organization's words are forgotten ([`PostingsMemo::forget_org`]) and read again. Should that
+//! happen twice to one search, its third try ranks from the words just read without the check.
 
 use super::relevance::{idf, key};
 use app::domain::search::{Atom, Query};

@@ -6,8 +6,9 @@
 //! words; no phrase), sorted by relevance. The scores are those of [`super::relevance`]: the sum
 //! over the query's groups of each group's best word, its rarity times its impact. Every prompt
 //! holding the group that holds the fewest postings is scored by probing the other groups' words,
-//! so a content word with a common one costs the content word's few hundred prompts, not the
-//! common word's tens of thousands.
+//! in order of prompt, each word's postings walked once ([`Cursor`]): a content word with a common
+//! one costs the content word's few hundred prompts, not the common word's tens of thousands, and
+//! three common words cost one pass over each.
 //!
 //! **What stays in the database.** The filters, the organization and what the caller may see are
 //! applied by the statement that reads the page, so the memo holds nothing but postings: the
@@ -86,9 +87,35 @@ impl WordPostings {
         self.doc_ids.len()
     }
 
-    /// The word's impact in `doc`, 0 when it is not there.
-    fn impact(&self, doc: i64) -> u16 {
-        self.doc_ids.binary_search(&doc).map_or(0, |at| self.impacts[at])
+    /// Its postings read in the order of docs, for docs asked for in ascending order.
+    fn cursor(&self) -> Cursor<'_> {
+        Cursor { postings: self, at: 0 }
+    }
+}
+
+/// Where a walk through a word's postings is: every doc before `at` is below the last doc asked
+/// for. Matches are probed in ascending order of doc, so a common word's tens of thousands of
+/// postings are walked once, not searched from the start for each match.
+struct Cursor<'a> {
+    postings: &'a WordPostings,
+    at: usize,
+}
+
+impl Cursor<'_> {
+    /// The word's impact in `doc`, 0 when it is not there. `doc` is at least the last one asked.
+    fn impact(&mut self, doc: i64) -> u16 {
+        let ids = &self.postings.doc_ids[self.at..];
+        // Galloping: steps that double until past `doc`, then a binary search of the last one,
+        // so a doc far ahead costs its distance's logarithm and a near one a step or two.
+        let mut past = 1;
+        while past < ids.len() && ids[past] < doc {
+            past *= 2;
+        }
+        self.at += ids[..(past + 1).min(ids.len())].partition_point(|d| *d < doc);
+        match self.postings.doc_ids.get(self.at) {
+            Some(found) if *found == doc => self.postings.impacts[self.at],
+            _ => 0,
+        }
     }
 }
 
@@ -243,7 +270,7 @@ impl Matches {
                 .collect()
         };
         let groups: Vec<Vec<(&Arc<WordPostings>, f64)>> = query.groups.iter().map(|g| atoms(g)).collect();
-        let excluded: Vec<&Arc<WordPostings>> = atoms(&query.excluded).into_iter().map(|(p, _)| p).collect();
+        let mut excluded: Vec<Cursor> = atoms(&query.excluded).into_iter().map(|(p, _)| p.cursor()).collect();
         if groups.is_empty() || groups.iter().any(Vec::is_empty) {
             return Self { rest: Vec::new(), alone: None };
         }
@@ -255,7 +282,8 @@ impl Matches {
         }
         let size = |g: &Vec<(&Arc<WordPostings>, f64)>| g.iter().map(|(p, _)| p.len()).sum::<usize>();
         let driving = (0..groups.len()).min_by_key(|i| size(&groups[*i])).expect("groups are not empty");
-        // The driving group's prompts, each once, with the group's best atom for it.
+        // The driving group's prompts, each once and in ascending order, with the group's best
+        // atom for it.
         let mut seen: Vec<(i64, f64)> = Vec::with_capacity(size(&groups[driving]));
         for (postings, weight) in &groups[driving] {
             seen.extend(postings.doc_ids.iter().zip(&postings.impacts).map(|(d, i)| (*d, weight * f64::from(*i))));
@@ -264,18 +292,20 @@ impl Matches {
             seen.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
             seen.dedup_by_key(|(doc, _)| *doc);
         }
+        let mut cursors: Vec<Vec<(Cursor, f64)>> =
+            groups.iter().map(|g| g.iter().map(|(p, w)| (p.cursor(), *w)).collect()).collect();
         let mut rest = Vec::with_capacity(seen.len());
         'docs: for (doc, driving_best) in seen {
-            if excluded.iter().any(|p| p.impact(doc) > 0) {
+            if excluded.iter_mut().any(|c| c.impact(doc) > 0) {
                 continue;
             }
             let mut score = 0.0;
-            // In the query's order of groups, as `Scorer::combine` adds them up.
-            for (i, group) in groups.iter().enumerate() {
+            // In the query's order of groups.
+            for (i, group) in cursors.iter_mut().enumerate() {
                 let best = if i == driving {
                     driving_best
                 } else {
-                    let best = group.iter().map(|(p, w)| w * f64::from(p.impact(doc))).fold(0.0, f64::max);
+                    let best = group.iter_mut().map(|(c, w)| *w * f64::from(c.impact(doc))).fold(0.0, f64::max);
                     if best <= 0.0 {
                         continue 'docs;
                     }
@@ -369,6 +399,27 @@ mod tests {
         assert_eq!(next.iter().map(|(_, d)| *d).collect::<Vec<_>>(), vec![3, 1]);
         assert_eq!(next[0].0, first[1].0, "3 ties with 4, and comes after it");
         assert!(!matches.has_more());
+    }
+
+    #[test]
+    fn a_cursor_finds_each_doc_asked_in_order_as_a_search_would() {
+        // Docs 0, 3, 6, … with impact doc + 1; asked for every doc, then every fifth, then a few far apart.
+        let postings = WordPostings::new(400, (0..400).map(|i| (i * 3, i as i32 * 3 + 1)).collect());
+        let expected = |doc: i64| if doc % 3 == 0 && doc < 1_200 { doc as u16 + 1 } else { 0 };
+        for step in [1, 5, 97, 1_000] {
+            let mut cursor = postings.cursor();
+            for doc in (0..1_300).step_by(step) {
+                assert_eq!(cursor.impact(doc), expected(doc), "doc {doc}, step {step}");
+            }
+        }
+        let mut cursor = postings.cursor();
+        assert_eq!(
+            (cursor.impact(3), cursor.impact(3), cursor.impact(1_197)),
+            (4, 4, 1_198),
+            "asked twice, then the last"
+        );
+        assert_eq!(cursor.impact(5_000), 0, "past the end");
+        assert_eq!(WordPostings::default().cursor().impact(1), 0, "no postings");
     }
 
     #[test]

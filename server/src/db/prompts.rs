@@ -14,7 +14,7 @@ use super::search_weights::{Best, Recall, SearchMemo, may_narrow, ranking};
 use super::sql::{Arg, Dialect, Sql, bind_all};
 use super::{Backend, BeginWrite, Db, OrStore, StoreResult as Result, on_pool, on_reader};
 use app::domain::prompt::{ModelSettings, PromptFields, PromptStatus, Visibility};
-use app::domain::search::{Atom, Query, words};
+use app::domain::search::{Atom, Query, typo_distance, words};
 use app::domain::{OrgId, UserId};
 use app::ports::{
     CategoryRecord, CollectionRecord, LabelRecord, LibraryImport, PromptCounts, PromptFilter, PromptRecord, PromptSave,
@@ -1057,6 +1057,10 @@ fn index_keys<'a>(atoms: impl Iterator<Item = &'a Atom>) -> Vec<&'a str> {
     keys
 }
 
+/// At most this many words are read as a misspelling's candidates on SQLite (same first letter,
+/// similar length); fewer are all there are, and then tell whether a word is a term.
+const SQLITE_CANDIDATES: i64 = 2_000;
+
 /// A match's relevance on SQLite: bm25 with the title weighted highest (title, description, body,
 /// tags), negated so that higher is better.
 const SQLITE_SCORE: &str = "-bm25(prompts_fts, 10.0, 4.0, 1.0, 4.0)";
@@ -1424,12 +1428,13 @@ impl PromptStore for Db {
             // Same first letter, similar length: the usual shape of a typo, and an index range scan.
             Db::Sqlite(backend) => on_reader!(@read backend, conn => sqlx::query_as(
                 "SELECT term FROM search_terms WHERE org_id = $1 AND term >= $2 AND term < $3 \
-                 AND length(term) BETWEEN $4 AND $5 LIMIT 2000")
+                 AND length(term) BETWEEN $4 AND $5 ORDER BY term LIMIT $6")
                 .bind(org.0)
                 .bind(&first)
                 .bind(format!("{first}\u{10FFFF}"))
                 .bind(len - 2)
                 .bind(len + 2)
+                .bind(SQLITE_CANDIDATES)
                 .fetch_all(&mut *conn)
                 .await),
             // Trigrams in common, the same first letter ([`app::domain::search::near_words`]).
@@ -1450,6 +1455,16 @@ impl PromptStore for Db {
     }
 
     async fn has_term(&self, org: OrgId, word: &str) -> Result<bool> {
+        // On SQLite the word is among its own candidates when it is a term, and those are
+        // remembered by first letter and length: one read answers for every word of that shape.
+        if let Db::Sqlite(_) = self
+            && typo_distance(word) > 0
+        {
+            let candidates = self.term_candidates(org, word).await?;
+            if (candidates.len() as i64) < SQLITE_CANDIDATES {
+                return Ok(candidates.binary_search_by(|c| c.as_str().cmp(word)).is_ok());
+            }
+        }
         let generation = match self.search_memo().term(org.0, word) {
             Recall::Known(there) => return Ok(there),
             Recall::Unknown(generation) => generation,

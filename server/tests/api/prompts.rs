@@ -465,6 +465,23 @@ async fn typo_tolerance_sees_words_added_since() {
     assert_eq!(found("plumb").await, (vec!["Plumb line".to_owned()], vec![]), "an edit brought the word");
 }
 
+/// Whether a word is one of the organization's is answered on SQLite from the words of its first
+/// letter and length, when there are fewer than the 2,000 read at most: with more, a word past the
+/// first 2,000 is still known as one, not taken for a typo of its neighbours.
+#[tokio::test]
+async fn a_word_among_thousands_of_its_shape_is_no_typo() {
+    let app = TestApp::spawn().await;
+    let owner = app.signed_up("Olivia", "olivia@example.com").await;
+    let words: Vec<String> = (0..2_100).map(|i| format!("px{i:04}")).collect();
+    owner.create_prompt("Codes", &words.join(" ")).await.expect("create");
+    for q in ["px0001", "px2050"] {
+        let page = search(&owner, json!({ "q": q })).await;
+        assert_eq!((page.items.len(), page.widened), (1, vec![]), "{q} is a word");
+    }
+    let typo = search(&owner, json!({ "q": "px10x50" })).await;
+    assert_eq!(typo.widened, vec![("px10x50".to_owned(), vec!["px1050".to_owned()])]);
+}
+
 /// A misspelling is widened to near words that start with its first letter, on both backends
 /// (PostgreSQL finds candidates by trigrams, which would offer "jove" for "mjove" too).
 #[tokio::test]
